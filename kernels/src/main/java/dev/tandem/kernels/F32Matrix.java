@@ -1,0 +1,16 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/** F32 weights. */
+public final class F32Matrix extends WeightMatrix {
+    F32Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
+
+    @Override public WeightFormat format() { return WeightFormat.F32; }
+
+    @Override public float dot(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+
+    @Override public float dotScalar(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+
+    @Override public void dequantizeRow(int row, float[] dst, int dstOff) { throw new UnsupportedOperationException("TODO"); }
+}

@@ -1,0 +1,54 @@
+package dev.tandem.runtime.model;
+
+/**
+ * Hyper-parameters of a Llama-architecture model.
+ *
+ * @param dim           model width (embedding length)
+ * @param hiddenDim     FFN inner width
+ * @param nLayers       transformer blocks
+ * @param nHeads        query heads
+ * @param nKvHeads      key/value heads (GQA when fewer than nHeads)
+ * @param vocabSize     rows of the embedding and the output layer
+ * @param contextLength maximum positions (KV cache length)
+ * @param rmsEps        RMSNorm epsilon
+ * @param ropeTheta     RoPE base
+ * @param ropeScaling   Llama-3 style frequency scaling, or null
+ */
+public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
+                          int contextLength, float rmsEps, float ropeTheta, RopeScaling ropeScaling) {
+
+    /** Llama 3.1 "llama3" rope scaling (factor, low/high frequency factors, original context). */
+    public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {}
+
+    public int headDim() { return dim / nHeads; }
+
+    public int kvDim() { return nKvHeads * headDim(); }
+
+    /** Inverse frequencies θ_i = base^(-2i/headDim) for i in [0, headDim/2), with Llama-3 scaling applied. */
+    public float[] ropeInvFreq() {
+        int half = headDim() / 2;
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            double freq = Math.pow(ropeTheta, -2.0 * i / headDim());
+            if (ropeScaling != null) {
+                freq = scaleLlama3(freq, ropeScaling);
+            }
+            inv[i] = (float) freq;
+        }
+        return inv;
+    }
+
+    private static double scaleLlama3(double freq, RopeScaling s) {
+        double lowFreqWavelen = s.originalContextLength() / s.lowFreqFactor();
+        double highFreqWavelen = s.originalContextLength() / s.highFreqFactor();
+        double wavelen = 2 * Math.PI / freq;
+        if (wavelen < highFreqWavelen) {
+            return freq;
+        }
+        if (wavelen > lowFreqWavelen) {
+            return freq / s.factor();
+        }
+        double smooth = (s.originalContextLength() / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
+        return (1 - smooth) * freq / s.factor() + smooth * freq;
+    }
+}
