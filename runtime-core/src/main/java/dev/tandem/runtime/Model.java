@@ -1,0 +1,116 @@
+package dev.tandem.runtime;
+
+import dev.tandem.runtime.model.LlamaConfig;
+import dev.tandem.runtime.model.LlamaWeights;
+import dev.tandem.runtime.model.LoadedModel;
+import dev.tandem.runtime.model.ModelLoader;
+import dev.tandem.runtime.model.SyntheticModel;
+import dev.tandem.runtime.model.TensorEntry;
+import dev.tandem.runtime.tokenizer.Tokenizer;
+import dev.tandem.runtime.tokenizer.Tokenizers;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A loaded model: its configuration, its weights (memory-mapped, not copied) and, when the file
+ * carries one, its tokenizer. Closing it unmaps the file; sessions must not outlive it.
+ */
+public final class Model implements AutoCloseable {
+    private final String source;
+    private final String formatDescription;
+    private final LlamaConfig config;
+    private final LlamaWeights weights;
+    private final Tokenizer tokenizer;
+    private final List<TensorEntry> tensors;
+    private final AutoCloseable owner;
+
+    private Model(String source, String formatDescription, LlamaConfig config, LlamaWeights weights,
+                  Tokenizer tokenizer, List<TensorEntry> tensors, AutoCloseable owner) {
+        this.source = source;
+        this.formatDescription = formatDescription;
+        this.config = config;
+        this.weights = weights;
+        this.tokenizer = tokenizer;
+        this.tensors = tensors;
+        this.owner = owner;
+    }
+
+    /** Loads a GGUF or llama2.c .bin file; a GGUF's own tokenizer is used when it has one. */
+    public static Model load(Path file) {
+        LoadedModel loaded = ModelLoader.load(file);
+        try {
+            Tokenizer tokenizer = loaded.gguf()
+                    .flatMap(g -> Tokenizers.fromGgufMetadata(file, g.metadata()))
+                    .orElse(null);
+            return from(loaded, tokenizer);
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
+
+    /** Loads a model with a separate tokenizer file (llama2.c tokenizer.bin, or a GGUF that has one). */
+    public static Model load(Path file, Path tokenizerFile) {
+        LoadedModel loaded = ModelLoader.load(file);
+        try {
+            Tokenizer tokenizer = Tokenizers.load(tokenizerFile, loaded.config().vocabSize());
+            return from(loaded, tokenizer);
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
+
+    private static Model from(LoadedModel loaded, Tokenizer tokenizer) {
+        if (tokenizer != null && tokenizer.vocabSize() != loaded.config().vocabSize()) {
+            throw new ModelFormatException(loaded.path(), "the tokenizer has " + tokenizer.vocabSize()
+                    + " pieces but the model's vocabulary has " + loaded.config().vocabSize());
+        }
+        return new Model(loaded.path().toString(), loaded.formatDescription(), loaded.config(), loaded.weights(),
+                tokenizer, loaded.tensorTable(), loaded);
+    }
+
+    /** The embedded synthetic model (see {@link SyntheticModel}): fixed shape, weights from a fixed seed. */
+    public static Model synthetic() {
+        Arena arena = Arena.ofShared();
+        LlamaWeights weights = SyntheticModel.weights(arena);
+        return new Model("embedded synthetic model (seed " + Long.toHexString(SyntheticModel.SEED) + ")",
+                "in-memory F32", SyntheticModel.CONFIG, weights, SyntheticModel.tokenizer(), List.of(), arena);
+    }
+
+    /** Where the model came from: a file path, or a description of the embedded model. */
+    public String source() { return source; }
+
+    public String formatDescription() { return formatDescription; }
+
+    public LlamaConfig config() { return config; }
+
+    public LlamaWeights weights() { return weights; }
+
+    public Optional<Tokenizer> tokenizer() { return Optional.ofNullable(tokenizer); }
+
+    /** The file's tensors (empty for the embedded model). */
+    public List<TensorEntry> tensors() { return tensors; }
+
+    /** Encodes text with BOS, as llama2.c and llama.cpp do for a prompt. */
+    public int[] encode(String text) {
+        if (tokenizer == null) {
+            throw new TandemException(source + " has no text vocabulary: give token ids or a tokenizer file");
+        }
+        return tokenizer.encode(text, true, false);
+    }
+
+    @Override
+    public void close() {
+        try {
+            owner.close();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new TandemException("closing " + source + " failed: " + e.getMessage(), e);
+        }
+    }
+}

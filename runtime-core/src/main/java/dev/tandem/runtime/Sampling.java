@@ -1,0 +1,48 @@
+package dev.tandem.runtime;
+
+/**
+ * How tokens are chosen and when generation stops. Immutable; each setter returns a copy.
+ * temperature 0 means greedy (argmax). topK 0 and topP 1 disable those filters.
+ */
+public record Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos) {
+
+    public Sampling {
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("top-k must be >= 0 (0 disables it), got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        }
+        if (maxTokens < 0) {
+            throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+        }
+    }
+
+    /** Argmax at every step, up to 256 tokens, stopping at EOS. */
+    public static Sampling greedy() {
+        return new Sampling(0f, 0, 1f, 0L, 256, true);
+    }
+
+    /** Temperature sampling with a fixed seed; no top-k or top-p filtering. */
+    public static Sampling temperature(float temperature, long seed) {
+        return new Sampling(temperature, 0, 1f, seed, 256, true);
+    }
+
+    public Sampling maxTokens(int n) { return new Sampling(temperature, topK, topP, seed, n, stopAtEos); }
+
+    public Sampling topK(int k) { return new Sampling(temperature, k, topP, seed, maxTokens, stopAtEos); }
+
+    public Sampling topP(float p) { return new Sampling(temperature, topK, p, seed, maxTokens, stopAtEos); }
+
+    public Sampling seed(long s) { return new Sampling(temperature, topK, topP, s, maxTokens, stopAtEos); }
+
+    public Sampling withTemperature(float t) { return new Sampling(t, topK, topP, seed, maxTokens, stopAtEos); }
+
+    /** Whether an EOS token ends generation (the references generate through it). */
+    public Sampling stopAtEos(boolean stop) { return new Sampling(temperature, topK, topP, seed, maxTokens, stop); }
+
+    public boolean isGreedy() { return temperature == 0f; }
+}

@@ -1,0 +1,11 @@
+package dev.tandem.runtime;
+
+/** Why generation ended. */
+public enum StopReason {
+    /** The model produced its end-of-sequence token. */
+    EOS,
+    /** The requested number of tokens was generated. */
+    MAX_TOKENS,
+    /** The KV cache (the context length) is full. */
+    CONTEXT_FULL
+}

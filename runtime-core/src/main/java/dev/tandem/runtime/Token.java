@@ -1,0 +1,11 @@
+package dev.tandem.runtime;
+
+/**
+ * One generated token as it streams out.
+ *
+ * @param id       vocabulary id
+ * @param text     the text this token completes (may be empty while a multi-byte character is
+ *                 split across byte tokens, and is empty for models without a text vocabulary)
+ * @param position the sequence position the token will occupy
+ */
+public record Token(int id, String text, int position) {}

@@ -1,0 +1,190 @@
+package dev.tandem.runtime.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.runtime.GenerationResult;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.Session;
+import dev.tandem.runtime.Tandem;
+import dev.tandem.runtime.Token;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generates text (or token ids) from a prompt.",
+                "With no -m, runs the embedded synthetic model (dim 256, 4 layers, byte vocabulary, fixed seed)."})
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", description = "GGUF or llama2.c .bin file (default: the embedded model)")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "llama2.c tokenizer.bin, or a GGUF whose vocabulary to use")
+    Path tokenizer;
+
+    @ArgGroup(exclusive = true)
+    Prompt prompt = new Prompt();
+
+    static final class Prompt {
+        @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text, encoded with BOS")
+        String text;
+
+        @Option(names = "--prompt-ids", paramLabel = "IDS", description = "the whole prompt as comma-separated ids (no BOS added)")
+        String ids;
+    }
+
+    @Option(names = {"-n", "--steps"}, paramLabel = "STEPS", defaultValue = "256", description = "tokens to generate (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "nucleus sampling mass; 1 disables (default ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "keep the K most likely tokens; 0 disables (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default: random, printed in the stats)")
+    Long seed;
+
+    @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: the model's context length)")
+    Integer context;
+
+    @Option(names = "--device", paramLabel = "NAME", defaultValue = "cpu", description = "device to run on (default ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--ids", description = "print the generated ids (not the prompt) on one line instead of text")
+    boolean printIds;
+
+    @Option(names = "--logits-out", paramLabel = "FILE", description = "write the logits after the last prompt token as a JSON array")
+    Path logitsOut;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (!device.equals("cpu")) {
+            throw new ExitCodes.UsageException("--device " + device + ": unknown device (available: cpu)");
+        }
+        Sampling sampling = sampling();
+        long loadStart = System.nanoTime();
+        try (Model m = Inputs.model(model, tokenizer)) {
+            double loadMs = (System.nanoTime() - loadStart) / 1e6;
+            int[] promptIds = promptIds(m);
+            int ctx = context == null ? m.config().contextLength() : context;
+            if (ctx < 1 || ctx > m.config().contextLength()) {
+                throw new ExitCodes.UsageException("--context " + ctx + ": must be in [1, " + m.config().contextLength() + "]");
+            }
+            try (Session session = Tandem.open(m, ctx)) {
+                Consumer<Token> sink = streamTo(out, m);
+                GenerationResult result = session.generate(promptIds, sampling, sink);
+                if (printIds) {
+                    StringBuilder line = new StringBuilder();
+                    for (int id : result.generatedIds()) {
+                        line.append(line.isEmpty() ? "" : " ").append(id);
+                    }
+                    out.println(line);
+                } else {
+                    out.println();
+                }
+                out.flush();
+                if (logitsOut != null) {
+                    new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
+                }
+                err.println(String.format(Locale.ROOT,
+                        "stats: load_ms=%.1f ttft_ms=%.1f prefill_tps=%.1f decode_tps=%.1f prompt_tokens=%d generated=%d stop=%s seed=%d",
+                        loadMs, result.ttftMillis(), result.prefillTokensPerSecond(), result.decodeTokensPerSecond(),
+                        result.promptIds().length, result.generatedIds().length,
+                        result.stopReason().name().toLowerCase(Locale.ROOT), sampling.seed()));
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private Sampling sampling() {
+        try {
+            long s = seed != null ? seed : System.nanoTime();
+            return new Sampling(temperature, topK, topP, s, steps, true);
+        } catch (IllegalArgumentException e) {
+            throw new ExitCodes.UsageException(e.getMessage());
+        }
+    }
+
+    private int[] promptIds(Model m) {
+        int[] ids;
+        if (prompt.ids != null) {
+            ids = Inputs.parseIds(prompt.ids, "--prompt-ids");
+        } else if (prompt.text != null) {
+            if (m.tokenizer().isEmpty()) {
+                throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
+            }
+            ids = m.encode(prompt.text);
+        } else {
+            ids = m.tokenizer().isPresent() ? m.encode("") : new int[0];
+            if (ids.length == 0) {
+                throw new ExitCodes.UsageException("give a prompt with -p TEXT or --prompt-ids IDS");
+            }
+        }
+        if (ids.length == 0) {
+            throw new ExitCodes.UsageException("the prompt is empty");
+        }
+        int vocab = m.config().vocabSize();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw new ExitCodes.UsageException("--prompt-ids: id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+        return ids;
+    }
+
+    /** Streams text as it is generated; with --ids (or no text vocabulary) nothing streams. */
+    private Consumer<Token> streamTo(PrintWriter out, Model m) {
+        if (printIds) {
+            return t -> { };
+        }
+        if (m.tokenizer().isEmpty()) {
+            boolean[] first = {true};
+            return t -> {
+                out.print(first[0] ? "" : " ");
+                out.print(t.id());
+                out.flush();
+                first[0] = false;
+            };
+        }
+        return t -> {
+            out.print(printable(t.text()));
+            out.flush();
+        };
+    }
+
+    /** Escapes C0 control characters other than tab and newlines, so a model cannot drive the terminal. */
+    static String printable(String text) {
+        StringBuilder sb = null;
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            boolean control = ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r' || ch == 0x7f;
+            if (control && sb == null) {
+                sb = new StringBuilder(text.substring(0, i));
+            }
+            if (sb != null) {
+                if (control) {
+                    sb.append(String.format("\\x%02x", (int) ch));
+                } else {
+                    sb.append(ch);
+                }
+            }
+        }
+        return sb == null ? text : sb.toString();
+    }
+}

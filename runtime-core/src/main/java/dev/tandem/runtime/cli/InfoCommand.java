@@ -1,0 +1,48 @@
+package dev.tandem.runtime.cli;
+
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.model.LlamaConfig;
+import dev.tandem.runtime.model.TensorEntry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Prints a model's configuration and tensor table.")
+final class InfoCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", required = true, description = "GGUF or llama2.c .bin file")
+    Path model;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = Inputs.model(model, null)) {
+            LlamaConfig c = m.config();
+            out.printf("model:          %s%n", m.source());
+            out.printf("format:         %s%n", m.formatDescription());
+            out.printf("architecture:   llama%n");
+            out.printf("dim:            %d%n", c.dim());
+            out.printf("hidden_dim:     %d%n", c.hiddenDim());
+            out.printf("layers:         %d%n", c.nLayers());
+            out.printf("heads:          %d (kv %d, head_dim %d)%n", c.nHeads(), c.nKvHeads(), c.headDim());
+            out.printf("vocab:          %d%n", c.vocabSize());
+            out.printf("context:        %d%n", c.contextLength());
+            out.printf("rms_eps:        %g%n", c.rmsEps());
+            out.printf("rope_theta:     %g%s%n", c.ropeTheta(), c.ropeScaling() == null ? "" : " scaling " + c.ropeScaling());
+            out.printf("tied_output:    %s%n", m.weights().output() == m.weights().tokenEmbedding());
+            out.printf("tokenizer:      %s%n", m.tokenizer().map(t -> t.getClass().getSimpleName() + " (" + t.vocabSize() + " pieces)").orElse("none"));
+            out.printf("decode weights: %.2f MiB%n", m.weights().decodeWeightBytes() / (1024.0 * 1024));
+            out.printf("%n%-32s %-6s %-20s %12s%n", "tensor", "type", "shape", "bytes");
+            for (TensorEntry t : m.tensors()) {
+                out.printf("%-32s %-6s %-20s %12d%n", t.name(), t.type(), t.shape(), t.bytes());
+            }
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.tandem.runtime.cli;
+
+import dev.tandem.runtime.Model;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opening the files named on the command line, with one-line errors for unreadable paths. */
+final class Inputs {
+    private Inputs() {}
+
+    static Path readableFile(Path file, String what) {
+        if (!Files.exists(file)) {
+            throw new ExitCodes.InputFileException("cannot read " + what + " " + file + ": no such file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new ExitCodes.InputFileException("cannot read " + what + " " + file + ": not a regular file");
+        }
+        if (!Files.isReadable(file)) {
+            throw new ExitCodes.InputFileException("cannot read " + what + " " + file + ": permission denied");
+        }
+        return file;
+    }
+
+    /** The model at modelFile (or the embedded one when null), with tokenizerFile when given. */
+    static Model model(Path modelFile, Path tokenizerFile) {
+        if (modelFile == null) {
+            if (tokenizerFile != null) {
+                throw new ExitCodes.UsageException("--tokenizer needs -m MODEL: the embedded model has its own vocabulary");
+            }
+            return Model.synthetic();
+        }
+        readableFile(modelFile, "model");
+        if (tokenizerFile == null) {
+            return Model.load(modelFile);
+        }
+        readableFile(tokenizerFile, "tokenizer");
+        return Model.load(modelFile, tokenizerFile);
+    }
+
+    static int[] parseIds(String csv, String flag) {
+        String[] parts = csv.trim().split("\\s*,\\s*");
+        int[] ids = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                ids[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                throw new ExitCodes.UsageException(flag + ": '" + parts[i] + "' is not a token id (expected e.g. 1,2,3)");
+            }
+        }
+        return ids;
+    }
+}

@@ -1,0 +1,227 @@
+package dev.tandem.runtime.exec;
+
+import dev.tandem.kernels.Ops;
+import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.model.LlamaConfig;
+import dev.tandem.runtime.model.LlamaWeights;
+
+/**
+ * The reference Llama forward pass, in the spirit of llama2.c's run.c: it reads as the model's
+ * specification, and every device and compiled schedule must reproduce its outputs.
+ *
+ * Decode runs one token through matvecs; prefill runs a whole chunk of prompt tokens through
+ * matmuls so each weight is read once per chunk rather than once per token.
+ *
+ * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
+ */
+public final class ReferenceForward {
+    /** Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. */
+    public static final int DEFAULT_PREFILL_CHUNK = 64;
+
+    private final LlamaConfig c;
+    private final LlamaWeights w;
+    private final float[] ropeInvFreq; // (headDim/2)
+    private final KvCache cache;
+    private final int prefillChunk;
+
+    // Decode scratch, one token.
+    private final float[] x;      // (dim) residual stream
+    private final float[] xb;     // (dim) normed input / attention output
+    private final float[] xb2;    // (dim) projection output
+    private final float[] q;      // (nHeads*headDim)
+    private final float[] k;      // (kvDim)
+    private final float[] v;      // (kvDim)
+    private final float[] hb;     // (hiddenDim) gate
+    private final float[] hb2;    // (hiddenDim) up
+    private final float[] logits; // (vocab)
+
+    // Prefill scratch, one chunk of B tokens; allocated on first prefill.
+    private float[] px, pxb, pxb2, pq, pk, pv, phb, phb2; // (B, dim|kvDim|hiddenDim)
+
+    public ReferenceForward(LlamaConfig config, LlamaWeights weights) {
+        this(config, weights, config.contextLength(), DEFAULT_PREFILL_CHUNK);
+    }
+
+    /** @param maxPositions KV cache length, at most the model's context length */
+    public ReferenceForward(LlamaConfig config, LlamaWeights weights, int maxPositions, int prefillChunk) {
+        if (maxPositions < 1 || maxPositions > config.contextLength()) {
+            throw new IllegalArgumentException("maxPositions must be in [1, " + config.contextLength() + "], got " + maxPositions);
+        }
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("prefillChunk must be positive, got " + prefillChunk);
+        }
+        this.c = config;
+        this.w = weights;
+        this.ropeInvFreq = config.ropeInvFreq();
+        this.cache = new KvCache(config.nLayers(), maxPositions, config.kvDim());
+        this.prefillChunk = prefillChunk;
+        int dim = config.dim();
+        x = new float[dim];
+        xb = new float[dim];
+        xb2 = new float[dim];
+        q = new float[config.nHeads() * config.headDim()];
+        k = new float[config.kvDim()];
+        v = new float[config.kvDim()];
+        hb = new float[config.hiddenDim()];
+        hb2 = new float[config.hiddenDim()];
+        logits = new float[config.vocabSize()];
+    }
+
+    public LlamaConfig config() { return c; }
+
+    /** Positions the KV cache holds. */
+    public int maxPositions() { return cache.maxPositions(); }
+
+    /**
+     * Runs one token at position pos (0-based), appending its K/V to the cache.
+     * @return the logits over the vocabulary (vocab); the array is reused by the next call
+     */
+    public float[] forward(int token, int pos) {
+        checkToken(token);
+        checkPosition(pos, 1);
+        int dim = c.dim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), headDim = c.headDim();
+        w.tokenEmbedding().dequantizeRow(token, x, 0);
+
+        for (int l = 0; l < c.nLayers(); l++) {
+            // Attention block: x += wo · attention(rope(wq·n(x)), rope(wk·n(x)), wv·n(x))
+            Ops.rmsnorm(xb, 0, x, 0, w.attnNorm()[l], dim, c.rmsEps());
+            w.wq()[l].matvec(xb, 0, q, 0);
+            w.wk()[l].matvec(xb, 0, k, 0);
+            w.wv()[l].matvec(xb, 0, v, 0);
+            Ops.rope(q, 0, c.nHeads(), headDim, pos, ropeInvFreq);
+            Ops.rope(k, 0, c.nKvHeads(), headDim, pos, ropeInvFreq);
+            System.arraycopy(k, 0, cache.keys(l), pos * kvDim, kvDim);
+            System.arraycopy(v, 0, cache.values(l), pos * kvDim, kvDim);
+            Ops.attention(xb, 0, q, 0, cache.keys(l), cache.values(l), 0, pos + 1, c.nHeads(), c.nKvHeads(), headDim);
+            w.wo()[l].matvec(xb, 0, xb2, 0);
+            Ops.addInPlace(x, 0, xb2, 0, dim);
+
+            // FFN block: x += w2 · (silu(w1·n(x)) ⊙ w3·n(x))
+            Ops.rmsnorm(xb, 0, x, 0, w.ffnNorm()[l], dim, c.rmsEps());
+            w.w1()[l].matvec(xb, 0, hb, 0);
+            w.w3()[l].matvec(xb, 0, hb2, 0);
+            Ops.siluMul(hb, 0, hb2, 0, hidden);
+            w.w2()[l].matvec(hb, 0, xb2, 0);
+            Ops.addInPlace(x, 0, xb2, 0, dim);
+        }
+
+        Ops.rmsnorm(x, 0, x, 0, w.finalNorm(), dim, c.rmsEps());
+        w.output().matvec(x, 0, logits, 0);
+        return logits;
+    }
+
+    /**
+     * Runs tokens at positions startPos.. as matmuls, chunk by chunk, filling the KV cache.
+     * @return the logits after the last token (vocab); the array is reused by the next call
+     */
+    public float[] prefill(int[] tokens, int startPos) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("prefill needs at least one token");
+        }
+        for (int t : tokens) {
+            checkToken(t);
+        }
+        checkPosition(startPos, tokens.length);
+        if (tokens.length == 1) {
+            return forward(tokens[0], startPos);
+        }
+        for (int done = 0; done < tokens.length; done += prefillChunk) {
+            int batch = Math.min(prefillChunk, tokens.length - done);
+            prefillChunk(tokens, done, batch, startPos + done);
+        }
+        // Logits only for the last token: the rest of the prompt needs none.
+        int dim = c.dim();
+        int last = ((tokens.length - 1) % prefillChunk) * dim;
+        Ops.rmsnorm(x, 0, px, last, w.finalNorm(), dim, c.rmsEps());
+        w.output().matvec(x, 0, logits, 0);
+        return logits;
+    }
+
+    private void prefillChunk(int[] tokens, int from, int batch, int pos0) {
+        int dim = c.dim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), headDim = c.headDim();
+        int qDim = c.nHeads() * headDim;
+        ensurePrefillScratch();
+        for (int b = 0; b < batch; b++) {
+            w.tokenEmbedding().dequantizeRow(tokens[from + b], px, b * dim);
+        }
+        for (int l = 0; l < c.nLayers(); l++) {
+            float[] keys = cache.keys(l), values = cache.values(l);
+            for (int b = 0; b < batch; b++) {
+                Ops.rmsnorm(pxb, b * dim, px, b * dim, w.attnNorm()[l], dim, c.rmsEps());
+            }
+            w.wq()[l].matmul(pxb, pq, batch);  // (B, qDim)
+            w.wk()[l].matmul(pxb, pk, batch);  // (B, kvDim)
+            w.wv()[l].matmul(pxb, pv, batch);  // (B, kvDim)
+            for (int b = 0; b < batch; b++) {
+                Ops.rope(pq, b * qDim, c.nHeads(), headDim, pos0 + b, ropeInvFreq);
+                Ops.rope(pk, b * kvDim, c.nKvHeads(), headDim, pos0 + b, ropeInvFreq);
+            }
+            System.arraycopy(pk, 0, keys, pos0 * kvDim, batch * kvDim);
+            System.arraycopy(pv, 0, values, pos0 * kvDim, batch * kvDim);
+            Ops.attentionPrefill(pxb, pq, keys, values, 0, pos0, batch, c.nHeads(), c.nKvHeads(), headDim);
+            w.wo()[l].matmul(pxb, pxb2, batch);
+            Ops.addInPlace(px, 0, pxb2, 0, batch * dim);
+
+            for (int b = 0; b < batch; b++) {
+                Ops.rmsnorm(pxb, b * dim, px, b * dim, w.ffnNorm()[l], dim, c.rmsEps());
+            }
+            w.w1()[l].matmul(pxb, phb, batch);   // (B, hidden)
+            w.w3()[l].matmul(pxb, phb2, batch);  // (B, hidden)
+            Ops.siluMul(phb, 0, phb2, 0, batch * hidden);
+            w.w2()[l].matmul(phb, pxb2, batch);  // (B, dim)
+            Ops.addInPlace(px, 0, pxb2, 0, batch * dim);
+        }
+    }
+
+    private void ensurePrefillScratch() {
+        if (px != null) {
+            return;
+        }
+        int b = prefillChunk;
+        px = new float[b * c.dim()];
+        pxb = new float[b * c.dim()];
+        pxb2 = new float[b * c.dim()];
+        pq = new float[b * c.nHeads() * c.headDim()];
+        pk = new float[b * c.kvDim()];
+        pv = new float[b * c.kvDim()];
+        phb = new float[b * c.hiddenDim()];
+        phb2 = new float[b * c.hiddenDim()];
+    }
+
+    private void checkToken(int token) {
+        if (token < 0 || token >= c.vocabSize()) {
+            throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+        }
+    }
+
+    private void checkPosition(int pos, int count) {
+        if (pos < 0 || pos + count > cache.maxPositions()) {
+            throw new IllegalArgumentException("positions [" + pos + ", " + (pos + count) + ") exceed the KV cache of "
+                    + cache.maxPositions() + " positions");
+        }
+    }
+
+    /** Keys and values per layer, (maxPositions, kvDim) each, row = position. */
+    private static final class KvCache {
+        private final float[][] keys;
+        private final float[][] values;
+        private final int maxPositions;
+
+        KvCache(int layers, int maxPositions, int kvDim) {
+            long perLayer = (long) maxPositions * kvDim;
+            if (perLayer > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("KV cache of " + maxPositions + " positions × " + kvDim
+                        + " exceeds one array per layer; lower the context length");
+            }
+            this.maxPositions = maxPositions;
+            keys = new float[layers][(int) perLayer];
+            values = new float[layers][(int) perLayer];
+        }
+
+        float[] keys(int layer) { return keys[layer]; }
+
+        float[] values(int layer) { return values[layer]; }
+
+        int maxPositions() { return maxPositions; }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.tandem.runtime.model;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+
+/**
+ * The embedded default model: a Llama of a fixed small shape whose weights come from a fixed seed,
+ * so `tandem generate` runs with no download and produces the same ids on every machine.
+ * Its vocabulary is byte-level (see {@link #VOCAB}), so any text can be encoded.
+ *
+ * Shape: dim 256, hidden 688, 4 layers, 8 heads, 2 KV heads (GQA), vocab 259, context 512, F32.
+ */
+public final class SyntheticModel {
+    public static final long SEED = 0x7A4DE11L;
+    /** &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;, then the 256 byte pieces &lt;0x00&gt;..&lt;0xFF&gt;. */
+    public static final int VOCAB = 3 + 256;
+    public static final LlamaConfig CONFIG =
+            new LlamaConfig(256, 688, 4, 8, 2, VOCAB, 512, 1e-5f, 10000f, null);
+
+    private SyntheticModel() {}
+
+    /** Weights in off-heap memory owned by arena. */
+    public static LlamaWeights weights(Arena arena) {
+        LlamaConfig c = CONFIG;
+        SplittableRandom random = new SplittableRandom(SEED);
+        int dim = c.dim(), kv = c.kvDim(), hidden = c.hiddenDim(), layers = c.nLayers();
+        WeightMatrix embedding = matrix(arena, random, c.vocabSize(), dim, 1f);
+        float[][] attnNorm = new float[layers][];
+        float[][] ffnNorm = new float[layers][];
+        WeightMatrix[] wq = new WeightMatrix[layers], wk = new WeightMatrix[layers], wv = new WeightMatrix[layers],
+                wo = new WeightMatrix[layers], w1 = new WeightMatrix[layers], w2 = new WeightMatrix[layers],
+                w3 = new WeightMatrix[layers];
+        for (int l = 0; l < layers; l++) {
+            attnNorm[l] = norm(random, dim);
+            ffnNorm[l] = norm(random, dim);
+            wq[l] = matrix(arena, random, dim, dim, fanIn(dim));
+            wk[l] = matrix(arena, random, kv, dim, fanIn(dim));
+            wv[l] = matrix(arena, random, kv, dim, fanIn(dim));
+            wo[l] = matrix(arena, random, dim, dim, fanIn(dim));
+            w1[l] = matrix(arena, random, hidden, dim, fanIn(dim));
+            w2[l] = matrix(arena, random, dim, hidden, fanIn(hidden));
+            w3[l] = matrix(arena, random, hidden, dim, fanIn(dim));
+        }
+        float[] finalNorm = norm(random, dim);
+        return new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, embedding);
+    }
+
+    /** Uniform scale that gives unit output variance for unit-variance inputs. */
+    private static float fanIn(int n) {
+        return (float) Math.sqrt(3.0 / n);
+    }
+
+    private static float[] norm(SplittableRandom random, int n) {
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = (float) (0.8 + 0.4 * random.nextDouble());
+        }
+        return w;
+    }
+
+    private static WeightMatrix matrix(Arena arena, SplittableRandom random, int rows, int cols, float scale) {
+        MemorySegment data = arena.allocate((long) rows * cols * Float.BYTES, 64);
+        for (long i = 0, n = (long) rows * cols; i < n; i++) {
+            data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) ((2 * random.nextDouble() - 1) * scale));
+        }
+        return WeightMatrix.of(WeightFormat.F32, data, rows, cols);
+    }
+}
