@@ -1,0 +1,73 @@
+package dev.tandem.runtime.device;
+
+import dev.tandem.kernels.WeightMatrix;
+
+/**
+ * One device and the transformer's op set on its memory. Ops are enqueued in order on one queue
+ * and may run asynchronously; {@link #read} and {@link #synchronize} wait for what came before.
+ * Buffers are F32 and addressed in floats; "rows" below are contiguous, so a batch of B vectors of
+ * width n is B*n floats.
+ *
+ * The contract is deliberately small: the ten ops a Llama forward pass needs, not a tensor library.
+ * Each op must match the kernels module's scalar reference ({@code ScalarOps}, {@code dotScalar}).
+ */
+public interface Device extends AutoCloseable {
+    DeviceSpec spec();
+
+    // ---- memory ----
+
+    /** @throws DeviceMemoryException when the device cannot hold floats*4 more bytes */
+    DeviceBuffer allocate(long floats);
+
+    /** Places a weight matrix on the device in its own format (the host CPU may keep a zero-copy view). */
+    DeviceWeights upload(WeightMatrix weights);
+
+    /** dst[dstOffset, +length) = src[srcOffset, +length) */
+    void write(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length);
+
+    /** Waits for queued work, then dst[dstOffset, +length) = src[srcOffset, +length). */
+    void read(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length);
+
+    /** Device-side copy of length floats. */
+    void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long length);
+
+    // ---- ops ----
+
+    /** out[b] = table[tokens[b]] dequantized, for each b: a (tokens.length, cols) gather. */
+    void embed(DeviceWeights table, int[] tokens, DeviceBuffer out);
+
+    /** out[b, r] = sum_j W[r, j] * x[b, j] for b in [0, batch): batch 1 is a matvec. */
+    void matmul(DeviceWeights w, DeviceBuffer x, DeviceBuffer out, int batch);
+
+    /** Per row b: out[b] = x[b] / sqrt(mean(x[b]^2) + eps) * weight; out may be x. */
+    void rmsnorm(DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int n, int batch, float eps);
+
+    /** Rotates adjacent pairs of nHeads heads in each row b at position pos0 + b (angles pos * invFreq[i]). */
+    void rope(DeviceBuffer vec, int nHeads, int headDim, int pos0, int batch, DeviceBuffer invFreq);
+
+    /**
+     * Causal GQA attention for rows b in [0, batch) at positions startPos + b over keys/values of
+     * (maxPositions, nKvHeads*headDim), positions [0, startPos + b] valid. q and out are
+     * (batch, nHeads*headDim).
+     */
+    void attention(DeviceBuffer out, DeviceBuffer q, DeviceBuffer keys, DeviceBuffer values,
+                   int startPos, int batch, int nHeads, int nKvHeads, int headDim);
+
+    /** gate[i] = silu(gate[i]) * up[i] for i in [0, n). */
+    void siluMul(DeviceBuffer gate, DeviceBuffer up, long n);
+
+    /** acc[i] += x[i] for i in [0, n). */
+    void add(DeviceBuffer acc, DeviceBuffer x, long n);
+
+    // ---- queue ----
+
+    /** Blocks until every enqueued op has finished. */
+    void synchronize();
+
+    /** Marks the current end of the queue, for timing what runs between two marks. */
+    DeviceEvent record();
+
+    /** Releases everything this device allocated. */
+    @Override
+    void close();
+}

@@ -1,0 +1,3 @@
+package dev.tandem.runtime.device;
+
+public enum DeviceKind { CPU, GPU, LPU }
