@@ -1,6 +1,6 @@
 package dev.tandem.runtime;
 
-import dev.tandem.runtime.exec.ReferenceForward;
+import dev.tandem.runtime.exec.Forward;
 import dev.tandem.runtime.generate.Sampler;
 import dev.tandem.runtime.tokenizer.StreamingDecoder;
 import dev.tandem.runtime.tokenizer.Tokenizer;
@@ -15,14 +15,18 @@ import java.util.function.Consumer;
  */
 public final class Session implements AutoCloseable {
     private final Model model;
-    private final ReferenceForward forward;
+    private final Forward forward;
+    private final String deviceName;
     private boolean closed;
 
-    Session(Model model, int contextLength) {
+    Session(Model model, Forward forward, String deviceName) {
         this.model = model;
-        this.forward = new ReferenceForward(model.config(), model.weights(), contextLength,
-                ReferenceForward.DEFAULT_PREFILL_CHUNK);
+        this.forward = forward;
+        this.deviceName = deviceName;
     }
+
+    /** The device this session computes on. */
+    public String deviceName() { return deviceName; }
 
     public Model model() { return model; }
 
@@ -102,8 +106,12 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /** Frees the KV cache and, on a device, the uploaded weights. */
     @Override
     public void close() {
-        closed = true;
+        if (!closed) {
+            closed = true;
+            forward.close();
+        }
     }
 }

@@ -1,23 +1,43 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.exec.DeviceForward;
+import dev.tandem.runtime.exec.ReferenceForward;
+
 /** Entry point of the Java API: opens generation sessions on a loaded model. */
 public final class Tandem {
     private Tandem() {}
 
-    /** A session whose KV cache covers the model's whole context length. */
+    /** A session on the host CPU whose KV cache covers the model's whole context length. */
     public static Session open(Model model) {
-        return new Session(model, model.config().contextLength());
+        return open(model, model.config().contextLength());
     }
 
     /**
-     * A session whose KV cache holds contextLength positions (at most the model's), which bounds
-     * its memory for models with long contexts.
+     * A session on the host CPU (the reference forward pass) whose KV cache holds contextLength
+     * positions (at most the model's), which bounds its memory for long-context models.
      */
     public static Session open(Model model, int contextLength) {
+        checkContext(model, contextLength);
+        return new Session(model, new ReferenceForward(model.config(), model.weights(), contextLength,
+                ReferenceForward.DEFAULT_PREFILL_CHUNK), "cpu (reference)");
+    }
+
+    /**
+     * A session whose weights and KV cache live on device. Fails before uploading anything when the
+     * model does not fit ({@link dev.tandem.runtime.device.DeviceMemoryException}). The caller keeps
+     * ownership of the device.
+     */
+    public static Session open(Model model, Device device, int contextLength) {
+        checkContext(model, contextLength);
+        return new Session(model, new DeviceForward(device, model.config(), model.weights(), contextLength,
+                ReferenceForward.DEFAULT_PREFILL_CHUNK), device.spec().name());
+    }
+
+    private static void checkContext(Model model, int contextLength) {
         if (contextLength < 1 || contextLength > model.config().contextLength()) {
             throw new IllegalArgumentException("context length must be in [1, " + model.config().contextLength()
                     + "] for " + model.source() + ", got " + contextLength);
         }
-        return new Session(model, contextLength);
     }
 }

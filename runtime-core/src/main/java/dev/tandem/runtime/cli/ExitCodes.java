@@ -3,6 +3,8 @@ package dev.tandem.runtime.cli;
 import dev.tandem.runtime.ContextLengthException;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.device.DeviceMemoryException;
+import dev.tandem.runtime.device.DeviceUnavailableException;
 
 import java.io.PrintWriter;
 
@@ -33,6 +35,8 @@ final class ExitCodes {
             case ModelFormatException m -> INVALID_INPUT;
             case InputFileException f -> INVALID_INPUT;
             case ContextLengthException c -> USAGE;
+            case DeviceMemoryException d -> DOES_NOT_FIT;
+            case DeviceUnavailableException d -> DOES_NOT_FIT;
             case UsageException u -> USAGE;
             case TandemException t -> USAGE;
             default -> INTERNAL;

@@ -7,6 +7,8 @@ import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import dev.tandem.runtime.Token;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.Devices;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,7 +63,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: the model's context length)")
     Integer context;
 
-    @Option(names = "--device", paramLabel = "NAME", defaultValue = "cpu", description = "device to run on (default ${DEFAULT-VALUE})")
+    @Option(names = "--device", paramLabel = "NAME", defaultValue = "cpu",
+            description = {"device backend: cpu (the reference kernels), opencl, ..., or auto for the best usable one;",
+                    "see 'tandem devices' (default ${DEFAULT-VALUE})"})
     String device;
 
     @Option(names = "--ids", description = "print the generated ids (not the prompt) on one line instead of text")
@@ -74,9 +78,6 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (!device.equals("cpu")) {
-            throw new ExitCodes.UsageException("--device " + device + ": unknown device (available: cpu)");
-        }
         Sampling sampling = sampling();
         long loadStart = System.nanoTime();
         try (Model m = Inputs.model(model, tokenizer)) {
@@ -86,7 +87,8 @@ final class GenerateCommand implements Callable<Integer> {
             if (ctx < 1 || ctx > m.config().contextLength()) {
                 throw new ExitCodes.UsageException("--context " + ctx + ": must be in [1, " + m.config().contextLength() + "]");
             }
-            try (Session session = Tandem.open(m, ctx)) {
+            try (Device d = device.equals("cpu") ? null : Devices.open(device.equals("auto") ? null : device);
+                 Session session = d == null ? Tandem.open(m, ctx) : Tandem.open(m, d, ctx)) {
                 Consumer<Token> sink = streamTo(out, m);
                 GenerationResult result = session.generate(promptIds, sampling, sink);
                 if (printIds) {
@@ -103,10 +105,11 @@ final class GenerateCommand implements Callable<Integer> {
                     new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
                 }
                 err.println(String.format(Locale.ROOT,
-                        "stats: load_ms=%.1f ttft_ms=%.1f prefill_tps=%.1f decode_tps=%.1f prompt_tokens=%d generated=%d stop=%s seed=%d",
+                        "stats: load_ms=%.1f ttft_ms=%.1f prefill_tps=%.1f decode_tps=%.1f prompt_tokens=%d generated=%d stop=%s seed=%d device=%s",
                         loadMs, result.ttftMillis(), result.prefillTokensPerSecond(), result.decodeTokensPerSecond(),
                         result.promptIds().length, result.generatedIds().length,
-                        result.stopReason().name().toLowerCase(Locale.ROOT), sampling.seed()));
+                        result.stopReason().name().toLowerCase(Locale.ROOT), sampling.seed(),
+                        session.deviceName().replace(' ', '_')));
             }
         }
         return ExitCodes.OK;

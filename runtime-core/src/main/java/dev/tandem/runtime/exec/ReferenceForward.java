@@ -14,7 +14,7 @@ import dev.tandem.runtime.model.LlamaWeights;
  *
  * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
  */
-public final class ReferenceForward {
+public final class ReferenceForward implements Forward {
     /** Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. */
     public static final int DEFAULT_PREFILL_CHUNK = 64;
 
@@ -69,13 +69,19 @@ public final class ReferenceForward {
 
     public LlamaConfig config() { return c; }
 
-    /** Positions the KV cache holds. */
+    @Override
     public int maxPositions() { return cache.maxPositions(); }
+
+    @Override
+    public void close() {
+        // Heap buffers only.
+    }
 
     /**
      * Runs one token at position pos (0-based), appending its K/V to the cache.
      * @return the logits over the vocabulary (vocab); the array is reused by the next call
      */
+    @Override
     public float[] forward(int token, int pos) {
         checkToken(token);
         checkPosition(pos, 1);
@@ -114,6 +120,7 @@ public final class ReferenceForward {
      * Runs tokens at positions startPos.. as matmuls, chunk by chunk, filling the KV cache.
      * @return the logits after the last token (vocab); the array is reused by the next call
      */
+    @Override
     public float[] prefill(int[] tokens, int startPos) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("prefill needs at least one token");

@@ -1,0 +1,86 @@
+package dev.tandem.runtime.device;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
+
+/**
+ * Finds device backends through {@link ServiceLoader} and picks one. runtime-core never names a
+ * backend: the host CPU and the null device are registered the same way as external ones.
+ */
+public final class Devices {
+    /** System property that forces one backend by name, like {@code --device}. */
+    public static final String FORCE_PROPERTY = "tandem.device";
+
+    private Devices() {}
+
+    /** Every registered backend, highest priority first. Cheap: nothing is opened. */
+    public static List<DeviceBackend> backends() {
+        // Named modules' providers (module path) and META-INF/services entries (class path) alike.
+        List<DeviceBackend> all = new ArrayList<>();
+        ServiceLoader.load(DeviceBackend.class).forEach(all::add);
+        all.sort(Comparator.comparingInt(DeviceBackend::priority).reversed().thenComparing(DeviceBackend::name));
+        return List.copyOf(all);
+    }
+
+    /** A backend and what its probe said. */
+    public record Probe(DeviceBackend backend, Availability availability) {}
+
+    /** Probes every backend (cheap by contract). */
+    public static List<Probe> probeAll() {
+        List<Probe> probes = new ArrayList<>();
+        for (DeviceBackend b : backends()) {
+            probes.add(new Probe(b, b.probe()));
+        }
+        return probes;
+    }
+
+    /**
+     * Opens the first device of the named backend; null means {@code -Dtandem.device} if set, else
+     * the usable backend of highest priority that computes (never the null device).
+     * @throws DeviceUnavailableException naming every backend probed and why it cannot be used
+     */
+    public static Device open(String name) {
+        String wanted = name != null ? name : System.getProperty(FORCE_PROPERTY);
+        List<Probe> probes = probeAll();
+        if (wanted != null) {
+            String key = wanted.toLowerCase(Locale.ROOT);
+            for (Probe p : probes) {
+                if (p.backend().name().equals(key)) {
+                    if (!p.availability().available()) {
+                        throw new DeviceUnavailableException("device '" + key + "' is unavailable: " + p.availability().reason());
+                    }
+                    return first(p.backend());
+                }
+            }
+            throw new DeviceUnavailableException("no device backend named '" + wanted + "'; registered: " + names(probes));
+        }
+        for (Probe p : probes) {
+            if (p.availability().available() && p.backend().priority() >= 0) {
+                return first(p.backend());
+            }
+        }
+        StringBuilder why = new StringBuilder("no usable device:");
+        for (Probe p : probes) {
+            why.append(' ').append(p.backend().name()).append(" (").append(p.availability().reason()).append(')');
+        }
+        throw new DeviceUnavailableException(why.toString());
+    }
+
+    private static Device first(DeviceBackend backend) {
+        List<Device> devices = backend.open();
+        if (devices.isEmpty()) {
+            throw new DeviceUnavailableException("device '" + backend.name() + "' opened no devices");
+        }
+        for (int i = 1; i < devices.size(); i++) {
+            devices.get(i).close();
+        }
+        return devices.getFirst();
+    }
+
+    private static String names(List<Probe> probes) {
+        return String.join(", ", probes.stream().map(p -> p.backend().name()).toList());
+    }
+}

@@ -1,0 +1,50 @@
+package dev.tandem.runtime.device;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+
+/** Random weight matrices in every format, written byte by byte in the GGUF layouts. */
+public final class RandomWeights {
+    private RandomWeights() {}
+
+    public static WeightMatrix create(Arena arena, WeightFormat format, int rows, int cols, Random random) {
+        long bytes = format.bytesFor((long) rows * cols);
+        MemorySegment data = arena.allocate(bytes, 1);
+        long blocks = (long) rows * cols / format.blockSize();
+        for (long b = 0; b < blocks; b++) {
+            long at = b * format.blockBytes();
+            switch (format) {
+                case F32 -> data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, (float) random.nextGaussian());
+                case F16 -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, Float.floatToFloat16((float) random.nextGaussian()));
+                case BF16 -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at,
+                        (short) (Float.floatToRawIntBits((float) random.nextGaussian()) >>> 16));
+                case Q8_0 -> {
+                    data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, Float.floatToFloat16(0.001f + random.nextFloat() * 0.02f));
+                    for (int i = 0; i < 32; i++) {
+                        data.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) (random.nextInt(255) - 127));
+                    }
+                }
+                case Q4_0 -> {
+                    data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, Float.floatToFloat16(0.01f + random.nextFloat() * 0.2f));
+                    for (int i = 0; i < 16; i++) {
+                        data.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) random.nextInt(256));
+                    }
+                }
+            }
+        }
+        return WeightMatrix.of(format, data, rows, cols);
+    }
+
+    public static float[] floats(int n, Random random) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+}

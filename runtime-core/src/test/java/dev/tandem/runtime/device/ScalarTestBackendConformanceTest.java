@@ -1,0 +1,9 @@
+package dev.tandem.runtime.device;
+
+/** The ~100-line test backend, found by name through ServiceLoader, passes the whole suite. */
+class ScalarTestBackendConformanceTest extends DeviceConformanceSuite {
+    @Override
+    protected Device openDevice() {
+        return Devices.open("scalar-test");
+    }
+}
