@@ -42,20 +42,23 @@ public final class Tokenizers {
         if (!(model instanceof String name)) {
             throw wrongType(file, MODEL, "a string", model);
         }
-        String[] tokens = strings(file, TOKENS, metadata.get(TOKENS), true);
+        if (name.equals("no_vocab") || name.equals("none")) {
+            return Optional.empty();
+        }
+        if (!name.equals("llama") && !name.equals("gpt2")) {
+            throw new ModelFormatException(file, "unsupported " + MODEL + " '" + name
+                    + "' (Tandem implements 'llama' and 'gpt2')");
+        }
+        String[] tokens = strings(file, TOKENS, metadata.get(TOKENS));
         int bos = id(file, BOS, metadata.get(BOS));
         int eos = id(file, EOS, metadata.get(EOS));
         int[] types = ints(file, TOKEN_TYPE, metadata.get(TOKEN_TYPE));
-        return switch (name) {
-            case "llama" -> Optional.of(SentencePieceTokenizer.fromGguf(file, tokens,
+        if (name.equals("llama")) {
+            return Optional.of(SentencePieceTokenizer.fromGguf(file, tokens,
                     floats(file, SCORES, metadata.get(SCORES)), types, bos, eos, addSpacePrefix(file, metadata)));
-            case "gpt2" -> Optional.of(ByteLevelBpeTokenizer.fromGguf(file, tokens,
-                    strings(file, MERGES, metadata.get(MERGES), true), types, bos, eos,
-                    string(file, PRE, metadata.get(PRE))));
-            case "no_vocab", "none" -> Optional.empty();
-            default -> throw new ModelFormatException(file, "unsupported " + MODEL + " '" + name
-                    + "' (Tandem implements 'llama' and 'gpt2')");
-        };
+        }
+        return Optional.of(ByteLevelBpeTokenizer.fromGguf(file, tokens, strings(file, MERGES, metadata.get(MERGES)),
+                types, bos, eos, string(file, PRE, metadata.get(PRE))));
     }
 
     private static boolean addSpacePrefix(Path file, Map<String, Object> metadata) {
@@ -91,12 +94,9 @@ public final class Tokenizers {
         throw wrongType(file, key, "a string", value);
     }
 
-    private static String[] strings(Path file, String key, Object value, boolean required) {
+    private static String[] strings(Path file, String key, Object value) {
         if (value == null) {
-            if (required) {
-                throw new ModelFormatException(file, key + " is missing");
-            }
-            return null;
+            throw new ModelFormatException(file, key + " is missing");
         }
         if (value instanceof String[] array) {
             return array;
