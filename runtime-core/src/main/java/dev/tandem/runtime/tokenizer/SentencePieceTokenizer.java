@@ -200,6 +200,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
             appendCharacter(symbols, utf8, i, end);
             i = end;
         }
+        // run.c also offers BOS to the merge loop, but BOS followed by text is never a piece, so
+        // BOS is kept out here: a vocabulary where it merged would be broken anyway.
         ids.addAll(PairMerger.merge(symbols.toArray(), mergeRule));
         if (addEos && eos >= 0) {
             ids.add(eos);
