@@ -19,30 +19,21 @@ import java.util.Map;
  * token, so any input encodes. A merge whose parts or result are not tokens cannot change the
  * output ids and is ignored.
  */
-public final class ByteLevelBpeTokenizer implements Tokenizer {
-    private final String[] tokens;
-    private final boolean[] control;
-    private final byte[][] output;
+public final class ByteLevelBpeTokenizer extends VocabularyTokenizer {
     private final int[] byteTokens;
     private final Map<Long, PairMerger.Merge> mergesByPair;
     private final SpecialTokenMatcher specials;
     private final PreTokenizer preTokenizer;
-    private final int bos;
-    private final int eos;
     private final PairMerger.Rule mergeRule = this::mergeOf;
 
     private ByteLevelBpeTokenizer(String[] tokens, boolean[] control, byte[][] output, int[] byteTokens,
                                   Map<Long, PairMerger.Merge> mergesByPair, SpecialTokenMatcher specials,
                                   PreTokenizer preTokenizer, int bos, int eos) {
-        this.tokens = tokens;
-        this.control = control;
-        this.output = output;
+        super(tokens, control, output, bos, eos);
         this.byteTokens = byteTokens;
         this.mergesByPair = mergesByPair;
         this.specials = specials;
         this.preTokenizer = preTokenizer;
-        this.bos = bos;
-        this.eos = eos;
     }
 
     /**
@@ -142,12 +133,12 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, boolean addBos, boolean addEos) {
         IntList ids = new IntList();
-        if (addBos && bos >= 0) {
-            ids.add(bos);
+        if (addBos && bos() >= 0) {
+            ids.add(bos());
         }
         encodeText(text, ids);
-        if (addEos && eos >= 0) {
-            ids.add(eos);
+        if (addEos && eos() >= 0) {
+            ids.add(eos());
         }
         return ids.toArray();
     }
@@ -159,8 +150,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     @Override
     public int[] encode(byte[] utf8, boolean addBos, boolean addEos) {
         IntList ids = new IntList();
-        if (addBos && bos >= 0) {
-            ids.add(bos);
+        if (addBos && bos() >= 0) {
+            ids.add(bos());
         }
         int i = 0;
         while (i < utf8.length) {
@@ -181,8 +172,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             }
             i = invalidEnd;
         }
-        if (addEos && eos >= 0) {
-            ids.add(eos);
+        if (addEos && eos() >= 0) {
+            ids.add(eos());
         }
         return ids.toArray();
     }
@@ -214,44 +205,10 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
 
     @Override
     public byte[] decodePiece(int prevToken, int token) {
-        checkId(token);
-        return output[token].clone();
-    }
-
-    @Override
-    public int vocabSize() {
-        return tokens.length;
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public String piece(int id) {
-        checkId(id);
-        return tokens[id];
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        checkId(id);
-        return control[id];
+        return output(token).clone();
     }
 
     public PreTokenizer preTokenizer() {
         return preTokenizer;
-    }
-
-    private void checkId(int id) {
-        if (id < 0 || id >= tokens.length) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + tokens.length);
-        }
     }
 }

@@ -27,7 +27,7 @@ import java.util.Map;
  * their bytes: the key is the ISO-8859-1 String of the bytes (one char per byte, and a
  * concatenation of keys is the key of the concatenated bytes).
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+public final class SentencePieceTokenizer extends VocabularyTokenizer {
     // llama2.c hard-codes these.
     private static final int LLAMA2C_BOS = 1;
     private static final int LLAMA2C_EOS = 2;
@@ -36,29 +36,20 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private static final float MIN_MERGE_SCORE = -1e10f;
     private static final char SPACE_META_SYMBOL = '\u2581';
 
-    private final String[] pieces;
     private final String[] keys;
-    private final byte[][] output;
     private final float[] scores;
-    private final boolean[] control;
     /** Pieces that input text may turn into; control and byte pieces are left out for GGUF. */
     private final Map<String, Integer> textPieceIds;
     private final int[] byteTokens;
-    private final int bos;
-    private final int eos;
     private final boolean addDummyPrefix;
     private final PairMerger.Rule mergeRule = this::mergeOf;
 
     private SentencePieceTokenizer(String[] pieces, byte[][] text, byte[][] output, float[] scores,
                                    boolean[] control, boolean[] matchable, int[] byteTokens,
                                    int bos, int eos, boolean addDummyPrefix) {
-        this.pieces = pieces;
-        this.output = output;
+        super(pieces, control, output, bos, eos);
         this.scores = scores;
-        this.control = control;
         this.byteTokens = byteTokens;
-        this.bos = bos;
-        this.eos = eos;
         this.addDummyPrefix = addDummyPrefix;
         this.keys = new String[text.length];
         this.textPieceIds = HashMap.newHashMap(text.length);
@@ -183,8 +174,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     @Override
     public int[] encode(byte[] utf8, boolean addBos, boolean addEos) {
         IntList ids = new IntList();
-        if (addBos && bos >= 0) {
-            ids.add(bos);
+        if (addBos && bos() >= 0) {
+            ids.add(bos());
         }
         IntList symbols = new IntList();
         if (addDummyPrefix && utf8.length > 0) {
@@ -203,8 +194,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
         // run.c also offers BOS to the merge loop, but BOS followed by text is never a piece, so
         // BOS is kept out here: a vocabulary where it merged would be broken anyway.
         ids.addAll(PairMerger.merge(symbols.toArray(), mergeRule));
-        if (addEos && eos >= 0) {
-            ids.add(eos);
+        if (addEos && eos() >= 0) {
+            ids.add(eos());
         }
         return ids.toArray();
     }
@@ -230,52 +221,18 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public byte[] decodePiece(int prevToken, int token) {
-        checkId(token);
-        byte[] bytes = output[token];
+        byte[] bytes = output(token);
         // SentencePiece's dummy prefix put a space before the first word; printing it would add one.
-        if (addDummyPrefix && prevToken == bos && bos >= 0 && bytes.length > 0 && bytes[0] == ' ') {
+        if (addDummyPrefix && prevToken == bos() && prevToken >= 0 && bytes.length > 0 && bytes[0] == ' ') {
             return Arrays.copyOfRange(bytes, 1, bytes.length);
         }
         return bytes.clone();
-    }
-
-    @Override
-    public int vocabSize() {
-        return pieces.length;
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public String piece(int id) {
-        checkId(id);
-        return pieces[id];
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        checkId(id);
-        return control[id];
     }
 
     /** The score that ranks merges into this piece. */
     public float score(int id) {
         checkId(id);
         return scores[id];
-    }
-
-    private void checkId(int id) {
-        if (id < 0 || id >= pieces.length) {
-            throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + pieces.length);
-        }
     }
 
     /** The byte a {@code <0xXX>} piece stands for, or -1 when the piece is not one. */
