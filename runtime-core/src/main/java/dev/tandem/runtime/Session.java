@@ -45,12 +45,8 @@ public final class Session implements AutoCloseable {
         }
         checkPrompt(promptIds);
         Tokenizer tokenizer = model.tokenizer().orElse(null);
-        StreamingDecoder text = tokenizer == null ? null : new StreamingDecoder(tokenizer);
-        if (text != null) {
-            for (int id : promptIds) {
-                text.next(id); // so the first generated piece is decoded in context (leading space rules)
-            }
-        }
+        // Seeded with the last prompt token, so the first piece follows the leading-space rules.
+        StreamingDecoder text = tokenizer == null ? null : new StreamingDecoder(tokenizer, promptIds[promptIds.length - 1]);
         int eos = tokenizer == null ? -1 : tokenizer.eos();
         int vocab = model.config().vocabSize();
         Sampler sampler = new Sampler(sampling);
@@ -77,7 +73,7 @@ public final class Session implements AutoCloseable {
                 firstTokenAt = System.nanoTime();
             }
             if (onToken != null) {
-                onToken.accept(new Token(next, text == null ? "" : text.next(next), pos));
+                onToken.accept(new Token(next, text == null ? "" : text.accept(next), pos));
             }
             if (sampling.stopAtEos() && next == eos) {
                 stop = StopReason.EOS;

@@ -2,10 +2,14 @@ package dev.tandem.runtime.model;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.tokenizer.GgufTokenType;
+import dev.tandem.runtime.tokenizer.SentencePieceTokenizer;
+import dev.tandem.runtime.tokenizer.Tokenizer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
@@ -23,6 +27,24 @@ public final class SyntheticModel {
             new LlamaConfig(256, 688, 4, 8, 2, VOCAB, 512, 1e-5f, 10000f, null);
 
     private SyntheticModel() {}
+
+    /** SentencePiece-style vocabulary of only byte pieces: every text encodes by byte fallback. */
+    public static Tokenizer tokenizer() {
+        String[] tokens = new String[VOCAB];
+        float[] scores = new float[VOCAB];
+        int[] types = new int[VOCAB];
+        tokens[0] = "<unk>";
+        tokens[1] = "<s>";
+        tokens[2] = "</s>";
+        types[0] = GgufTokenType.UNKNOWN;
+        types[1] = GgufTokenType.CONTROL;
+        types[2] = GgufTokenType.CONTROL;
+        for (int b = 0; b < 256; b++) {
+            tokens[3 + b] = String.format("<0x%02X>", b);
+            types[3 + b] = GgufTokenType.BYTE;
+        }
+        return SentencePieceTokenizer.fromGguf(Path.of("<embedded synthetic model>"), tokens, scores, types, 1, 2);
+    }
 
     /** Weights in off-heap memory owned by arena. */
     public static LlamaWeights weights(Arena arena) {

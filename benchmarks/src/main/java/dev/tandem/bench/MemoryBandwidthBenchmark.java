@@ -1,0 +1,72 @@
+package dev.tandem.bench;
+
+import dev.tandem.kernels.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The ceiling for every bandwidth-bound figure: read 512 MiB of off-heap memory (far beyond the
+ * caches) with vector loads on all cores, the same pool the kernels use. Bytes per op: {@link #BYTES}.
+ */
+@State(Scope.Benchmark)
+public class MemoryBandwidthBenchmark {
+    public static final long BYTES = 512L << 20;
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private Arena arena;
+    private MemorySegment data;
+    private final float[] partial = new float[256];
+
+    @Setup(Level.Trial)
+    public void setup() {
+        arena = Arena.ofShared();
+        data = arena.allocate(BYTES, 64);
+        for (long i = 0; i < BYTES; i += 4096) {
+            data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) i); // touch every page
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public float readAll() {
+        int chunks = 256;
+        long perChunk = BYTES / chunks;
+        Parallel.forRange(chunks, 1, (start, end) -> {
+            for (int c = start; c < end; c++) {
+                partial[c] = sum(data, c * perChunk, perChunk);
+            }
+        });
+        float total = 0;
+        for (float p : partial) {
+            total += p;
+        }
+        return total;
+    }
+
+    private static float sum(MemorySegment m, long from, long bytes) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        long step = S.vectorByteSize();
+        long end = from + bytes;
+        for (long off = from; off < end; off += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(S, m, off, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, m, off + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(S, m, off + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(S, m, off + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+}
