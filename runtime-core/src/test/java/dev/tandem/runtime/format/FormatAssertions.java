@@ -26,11 +26,7 @@ final class FormatAssertions {
     /** Opens the bytes as GGUF; expects a ModelFormatException at {@code offset} (or -1) mentioning every fragment. */
     static ModelFormatException assertGgufError(Path dir, byte[] bytes, long offset, String... fragments) {
         Path file = write(dir, "bad.gguf", bytes);
-        ModelFormatException e = assertThrows(ModelFormatException.class, () -> {
-            try (GgufFile ignored = GgufFile.open(file)) {
-                // opening must fail
-            }
-        });
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> GgufFile.open(file).close());
         assertMentions(e, file, offset, fragments);
         return e;
     }
