@@ -37,7 +37,7 @@ public final class Parallel {
     private static volatile Job current;
 
     /**
-     * Runs body over [0, n) split into chunks of at least minChunk indices (the last may be shorter),
+     * Runs body over [0, n) split into near-equal chunks of at least minChunk indices (one chunk when n is smaller),
      * on the pool and the calling thread, and returns when all are done. An exception thrown by a
      * chunk is rethrown here after the other chunks finish.
      */
@@ -47,7 +47,8 @@ public final class Parallel {
         }
         int min = Math.max(1, minChunk);
         int threads = WORKERS.length + 1;
-        int chunks = (int) Math.min((n + (long) min - 1) / min, (long) threads * CHUNKS_PER_THREAD);
+        // floor(n / min) chunks, so that splitting evenly never makes one smaller than minChunk.
+        int chunks = (int) Math.min(n / min, (long) threads * CHUNKS_PER_THREAD);
         if (chunks <= 1 || threads == 1 || Thread.currentThread() instanceof Worker
                 || !BUSY.compareAndSet(false, true)) {
             body.run(0, n);
