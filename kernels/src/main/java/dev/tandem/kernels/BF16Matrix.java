@@ -1,16 +1,73 @@
 package dev.tandem.kernels;
 
-import java.lang.foreign.MemorySegment;
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+import static dev.tandem.kernels.Vec.LE;
+import static dev.tandem.kernels.Vec.S;
+import static dev.tandem.kernels.Vec.SHORT_LE;
+import static dev.tandem.kernels.Vec.S_PARTS;
 
-/** BF16 weights. */
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/** BF16 weights: each value is the upper 16 bits of an F32, so widening is a 16-bit shift. */
 public final class BF16Matrix extends WeightMatrix {
     BF16Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.BF16; }
 
-    @Override public float dot(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dot(int row, float[] x, int xOff) {
+        if (!Vec.ENABLED) {
+            return dotScalar(row, x, xOff);
+        }
+        long base = rowOffset(row);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int step = S.length();
+        int j = 0;
+        // Two short loads per iteration into separate accumulators, to hide the FMA latency.
+        for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
+            ShortVector h0 = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
+            ShortVector h1 = ShortVector.fromMemorySegment(S, data, base + 2L * (j + step), LE);
+            for (int p = 0; p < S_PARTS; p++) {
+                acc0 = Vec.bf16ToFloat(h0, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
+                acc1 = Vec.bf16ToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
+            }
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Vec.bf16(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
+        }
+        return sum;
+    }
 
-    @Override public float dotScalar(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int j = 0; j < cols; j++) {
+            sum += Vec.bf16(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
+        }
+        return sum;
+    }
 
-    @Override public void dequantizeRow(int row, float[] dst, int dstOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public void dequantizeRow(int row, float[] dst, int dstOff) {
+        long base = rowOffset(row);
+        int j = 0;
+        if (Vec.ENABLED) {
+            int step = S.length();
+            for (int bound = cols - step; j <= bound; j += step) {
+                ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
+                for (int p = 0; p < S_PARTS; p++) {
+                    Vec.bf16ToFloat(h, p).intoArray(dst, dstOff + j + p * FL);
+                }
+            }
+        }
+        for (; j < cols; j++) {
+            dst[dstOff + j] = Vec.bf16(data.get(SHORT_LE, base + 2L * j));
+        }
+    }
 }

@@ -1,14 +1,66 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * Process-wide kernel settings read once from system properties.
  * tandem.vectorBits: 0 forces the scalar paths; unset means the preferred species size.
  * tandem.threads: worker count for {@link Parallel}; unset means all available processors.
+ *
+ * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
+ * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
+ * the default rather than failing class initialisation, which would surface as an opaque
+ * ExceptionInInitializerError deep inside a kernel.
  */
 public final class KernelConfig {
     private KernelConfig() {}
 
-    public static int vectorBits() { throw new UnsupportedOperationException("TODO"); }
+    private static final int VECTOR_BITS = readVectorBits(System.getProperty("tandem.vectorBits"));
+    private static final int THREADS = readThreads(System.getProperty("tandem.threads"));
 
-    public static int threads() { throw new UnsupportedOperationException("TODO"); }
+    /** Bit size of the float species the kernels use, or 0 for the scalar paths (64, 128, 256 or 512). */
+    public static int vectorBits() { return VECTOR_BITS; }
+
+    /** Threads {@link Parallel} runs on, counting the calling thread; at least 1. */
+    public static int threads() { return THREADS; }
+
+    static int readVectorBits(String value) {
+        int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (value == null || value.isBlank()) {
+            return preferred;
+        }
+        int bits;
+        try {
+            bits = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            return warn("tandem.vectorBits", value, preferred);
+        }
+        // Species below 64 bits do not exist; above 512 (or above what the CPU has) the Vector API
+        // silently falls back to slow Java code, so we only accept sizes the hardware really has.
+        if (bits == 0 || (bits >= 64 && bits <= preferred && Integer.bitCount(bits) == 1)) {
+            return bits;
+        }
+        return warn("tandem.vectorBits", value, preferred);
+    }
+
+    static int readThreads(String value) {
+        int all = Runtime.getRuntime().availableProcessors();
+        if (value == null || value.isBlank()) {
+            return all;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        return warn("tandem.threads", value, all);
+    }
+
+    private static int warn(String property, String value, int fallback) {
+        System.err.println("tandem: ignoring " + property + "=" + value + " (unusable here); using " + fallback);
+        return fallback;
+    }
 }

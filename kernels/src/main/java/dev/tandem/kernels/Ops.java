@@ -1,40 +1,114 @@
 package dev.tandem.kernels;
 
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * The transformer's non-matmul ops on F32 activations (Vector API where it pays), each matching
  * {@link ScalarOps}. Arrays carry explicit offsets so callers can work inside batched buffers.
+ * With {@link KernelConfig#vectorBits()} == 0 every op runs its {@link ScalarOps} counterpart.
  *
- * CONTRACT (skeleton; the kernels work fills it in; ScalarOps has the same signatures):
+ * CONTRACT (ScalarOps has the same signatures):
  */
 public final class Ops {
     private Ops() {}
 
+    /** Attention below this many multiply-adds (nHeads*nPos*headDim) stays on the calling thread. */
+    private static final int PARALLEL_ATTENTION_WORK = 1 << 15;
+
     /** out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], i in [0,n). out may alias x. */
     public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
-        throw new UnsupportedOperationException("TODO");
+        if (!Vec.ENABLED) {
+            ScalarOps.rmsnorm(out, outOff, x, xOff, weight, n, eps);
+            return;
+        }
+        float ss = Vec.dot(x, xOff, x, xOff, n);
+        float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+        int i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(FloatVector.fromArray(F, weight, i))
+                    .intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * inv * weight[i];
+        }
     }
 
     /**
      * Rotates adjacent pairs (2i, 2i+1) of each of nHeads heads of headDim values at vec[off..]
      * by angle pos * invFreq[i] (i in [0, headDim/2)); the angle and its cos/sin are computed in double.
+     * (Cheap next to the matmuls, and its precision matters at long positions: it stays scalar.)
      */
     public static void rope(float[] vec, int off, int nHeads, int headDim, int pos, float[] invFreq) {
-        throw new UnsupportedOperationException("TODO");
+        ScalarOps.rope(vec, off, nHeads, headDim, pos, invFreq);
     }
 
     /** In-place numerically stable softmax of x[off, off+n). */
     public static void softmax(float[] x, int off, int n) {
-        throw new UnsupportedOperationException("TODO");
+        if (!Vec.ENABLED) {
+            ScalarOps.softmax(x, off, n);
+            return;
+        }
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        // exp stays scalar Math.exp so results track ScalarOps closely; softmax is not a hot spot.
+        float sum = 0f;
+        for (i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] *= inv;
+        }
     }
 
     /** gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)). */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
-        throw new UnsupportedOperationException("TODO");
+        if (!Vec.ENABLED) {
+            ScalarOps.siluMul(gate, gOff, up, uOff, n);
+            return;
+        }
+        int i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
+        }
+        for (; i < n; i++) {
+            float g = gate[gOff + i];
+            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+        }
     }
 
     /** a[aOff+i] += b[bOff+i] (the residual). */
     public static void addInPlace(float[] a, int aOff, float[] b, int bOff, int n) {
-        throw new UnsupportedOperationException("TODO");
+        if (!Vec.ENABLED) {
+            ScalarOps.addInPlace(a, aOff, b, bOff, n);
+            return;
+        }
+        int i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(a, aOff + i);
+        }
+        for (; i < n; i++) {
+            a[aOff + i] += b[bOff + i];
+        }
     }
 
     /**
@@ -44,15 +118,104 @@ public final class Ops {
      * valueCache: same layout as keyCache
      * out:        [nHeads * headDim] at outOff
      * Query head h uses kv head h / (nHeads / nKvHeads); scores scaled by 1/sqrt(headDim).
+     * Heads are spread over {@link Parallel} once nHeads*nPos*headDim is large enough to pay for it.
      */
     public static void attention(float[] out, int outOff, float[] q, int qOff,
                                  float[] keyCache, float[] valueCache, int kvOff,
                                  int nPos, int nHeads, int nKvHeads, int headDim) {
-        throw new UnsupportedOperationException("TODO");
+        if (!Vec.ENABLED) {
+            ScalarOps.attention(out, outOff, q, qOff, keyCache, valueCache, kvOff, nPos, nHeads, nKvHeads, headDim);
+            return;
+        }
+        int group = checkHeads(nHeads, nKvHeads);
+        if (nPos < 1) {
+            throw new IllegalArgumentException("nPos must be >= 1, got " + nPos);
+        }
+        int kvDim = nKvHeads * headDim;
+        long work = (long) nHeads * nPos * headDim;
+        int minChunk = work < PARALLEL_ATTENTION_WORK ? nHeads : 1;
+        Parallel.forRange(nHeads, minChunk, (h0, h1) -> {
+            float[] scores = new float[nPos];
+            for (int h = h0; h < h1; h++) {
+                attendHead(out, outOff + h * headDim, q, qOff + h * headDim, keyCache, valueCache,
+                        kvOff + (h / group) * headDim, kvDim, nPos, headDim, scores);
+            }
+        });
     }
 
-    /** Index of the largest of x[off, off+n); the first one on ties. */
+    /**
+     * Causal attention for a prefill batch: token b in [0, batch) sits at position startPos+b and
+     * attends positions 0..startPos+b of the caches, which must already hold the batch's keys and values.
+     * q and out are [batch][nHeads*headDim] from index 0; caches as in {@link #attention}.
+     * Parallel over (token, head) pairs.
+     */
+    public static void attentionPrefill(float[] out, float[] q, float[] keyCache, float[] valueCache, int kvOff,
+                                        int startPos, int batch, int nHeads, int nKvHeads, int headDim) {
+        if (!Vec.ENABLED) {
+            ScalarOps.attentionPrefill(out, q, keyCache, valueCache, kvOff, startPos, batch, nHeads, nKvHeads, headDim);
+            return;
+        }
+        int group = checkHeads(nHeads, nKvHeads);
+        if (startPos < 0 || batch < 0) {
+            throw new IllegalArgumentException("startPos and batch must be >= 0, got " + startPos + ", " + batch);
+        }
+        int dim = nHeads * headDim;
+        int kvDim = nKvHeads * headDim;
+        int items = batch * nHeads;
+        long work = (long) items * (startPos + (batch + 1) / 2) * headDim;
+        int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
+        Parallel.forRange(items, minChunk, (i0, i1) -> {
+            float[] scores = new float[startPos + batch];
+            for (int i = i0; i < i1; i++) {
+                int b = i / nHeads;
+                int h = i % nHeads;
+                attendHead(out, b * dim + h * headDim, q, b * dim + h * headDim, keyCache, valueCache,
+                        kvOff + (h / group) * headDim, kvDim, startPos + b + 1, headDim, scores);
+            }
+        });
+    }
+
+    /** Index i in [0, n) of the largest of x[off, off+n) (relative to off); the first one on ties. */
     public static int argmax(float[] x, int off, int n) {
-        throw new UnsupportedOperationException("TODO");
+        if (n < 1) {
+            throw new IllegalArgumentException("argmax of an empty range");
+        }
+        // Once per token over the vocabulary: a plain loop is plenty and keeps "first on ties" obvious.
+        return ScalarOps.argmax(x, off, n);
+    }
+
+    /** One query head against one kv head: kv points at its first position's vector, kvDim apart. */
+    private static void attendHead(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
+                                   int kv, int kvDim, int nPos, int headDim, float[] scores) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (int p = 0; p < nPos; p++) {
+            scores[p] = Vec.dot(q, qh, keyCache, kv + p * kvDim, headDim) * scale;
+        }
+        softmax(scores, 0, nPos);
+        // out = sum_p scores[p] * V[p]: one headDim slice at a time kept in a register across positions.
+        int d = 0;
+        for (int bound = headDim - FL; d <= bound; d += FL) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int p = 0; p < nPos; p++) {
+                acc = FloatVector.fromArray(F, valueCache, kv + p * kvDim + d).fma(FloatVector.broadcast(F, scores[p]), acc);
+            }
+            acc.intoArray(out, oh + d);
+        }
+        for (; d < headDim; d++) {
+            float o = 0f;
+            for (int p = 0; p < nPos; p++) {
+                o += scores[p] * valueCache[kv + p * kvDim + d];
+            }
+            out[oh + d] = o;
+        }
+    }
+
+    /** Heads per kv head, after checking that the counts make sense. */
+    static int checkHeads(int nHeads, int nKvHeads) {
+        if (nHeads < 1 || nKvHeads < 1 || nHeads % nKvHeads != 0) {
+            throw new IllegalArgumentException("nHeads (" + nHeads + ") must be a positive multiple of nKvHeads ("
+                    + nKvHeads + ")");
+        }
+        return nHeads / nKvHeads;
     }
 }

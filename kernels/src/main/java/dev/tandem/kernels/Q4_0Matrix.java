@@ -1,16 +1,103 @@
 package dev.tandem.kernels;
 
-import java.lang.foreign.MemorySegment;
+import static dev.tandem.kernels.Vec.B;
+import static dev.tandem.kernels.Vec.B_PARTS;
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+import static dev.tandem.kernels.Vec.LE;
+import static dev.tandem.kernels.Vec.SHORT_LE;
 
-/** Q4_0 weights. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q4_0 weights: blocks of {f16 d; uint8 qs[16]} (18 bytes). Byte i holds element i in its low nibble
+ * and element i+16 in its high nibble; value = (nibble-8)*d.
+ */
 public final class Q4_0Matrix extends WeightMatrix {
+    static final int BLOCK = 32;
+    static final int HALF = 16;
+    static final int BLOCK_BYTES = 18;
+
     Q4_0Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.Q4_0; }
 
-    @Override public float dot(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dot(int row, float[] x, int xOff) {
+        if (!Vec.ENABLED) {
+            return dotScalar(row, x, xOff);
+        }
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int xj = xOff + blk * BLOCK;
+            FloatVector s = FloatVector.zero(F);
+            // Nibbles are split with lanewise AND / unsigned shift on the bytes, recentred to [-8, 7]
+            // while still bytes, then widened: low nibbles pair with x[0..16), high ones with x[16..32).
+            for (int k = 0; k < HALF; k += B.length()) {
+                ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                for (int p = 0; p < B_PARTS; p++) {
+                    s = Vec.bytesToFloat(lo, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
+                    s = Vec.bytesToFloat(hi, p).fma(FloatVector.fromArray(F, x, xj + HALF + k + p * FL), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
 
-    @Override public float dotScalar(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float sum = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int xj = xOff + blk * BLOCK;
+            float s = 0f;
+            for (int k = 0; k < HALF; k++) {
+                int b = data.get(ValueLayout.JAVA_BYTE, o + 2 + k) & 0xFF;
+                s += ((b & 0x0F) - 8) * x[xj + k] + ((b >>> 4) - 8) * x[xj + HALF + k];
+            }
+            sum += s * Float.float16ToFloat(data.get(SHORT_LE, o));
+        }
+        return sum;
+    }
 
-    @Override public void dequantizeRow(int row, float[] dst, int dstOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public void dequantizeRow(int row, float[] dst, int dstOff) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int dj = dstOff + blk * BLOCK;
+            float d = Float.float16ToFloat(data.get(SHORT_LE, o));
+            // (nibble-8)*d is exact in fp32, so both paths give identical values.
+            if (Vec.ENABLED) {
+                for (int k = 0; k < HALF; k += B.length()) {
+                    ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                    ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                    ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                    for (int p = 0; p < B_PARTS; p++) {
+                        Vec.bytesToFloat(lo, p).mul(d).intoArray(dst, dj + k + p * FL);
+                        Vec.bytesToFloat(hi, p).mul(d).intoArray(dst, dj + HALF + k + p * FL);
+                    }
+                }
+            } else {
+                for (int k = 0; k < HALF; k++) {
+                    int b = data.get(ValueLayout.JAVA_BYTE, o + 2 + k) & 0xFF;
+                    dst[dj + k] = ((b & 0x0F) - 8) * d;
+                    dst[dj + HALF + k] = ((b >>> 4) - 8) * d;
+                }
+            }
+        }
+    }
 }

@@ -1,16 +1,90 @@
 package dev.tandem.kernels;
 
-import java.lang.foreign.MemorySegment;
+import static dev.tandem.kernels.Vec.B;
+import static dev.tandem.kernels.Vec.B_PARTS;
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+import static dev.tandem.kernels.Vec.LE;
+import static dev.tandem.kernels.Vec.SHORT_LE;
 
-/** Q8_0 weights. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/** Q8_0 weights: blocks of {f16 d; int8 q[32]} (34 bytes), value = q*d. */
 public final class Q8_0Matrix extends WeightMatrix {
+    static final int BLOCK = 32;
+    static final int BLOCK_BYTES = 34;
+
     Q8_0Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.Q8_0; }
 
-    @Override public float dot(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dot(int row, float[] x, int xOff) {
+        if (!Vec.ENABLED) {
+            return dotScalar(row, x, xOff);
+        }
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int xj = xOff + blk * BLOCK;
+            // The block's unscaled sum q.x in vector lanes (a 128-bit ByteVector widens to 16 float lanes
+            // on AVX-512, so two loads cover the block), then one FMA applies the block scale.
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < BLOCK; k += B.length()) {
+                ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                for (int p = 0; p < B_PARTS; p++) {
+                    s = Vec.bytesToFloat(q, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
 
-    @Override public float dotScalar(int row, float[] x, int xOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float sum = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int xj = xOff + blk * BLOCK;
+            float s = 0f;
+            for (int k = 0; k < BLOCK; k++) {
+                s += data.get(ValueLayout.JAVA_BYTE, o + 2 + k) * x[xj + k];
+            }
+            sum += s * Float.float16ToFloat(data.get(SHORT_LE, o));
+        }
+        return sum;
+    }
 
-    @Override public void dequantizeRow(int row, float[] dst, int dstOff) { throw new UnsupportedOperationException("TODO"); }
+    @Override
+    public void dequantizeRow(int row, float[] dst, int dstOff) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int dj = dstOff + blk * BLOCK;
+            float d = Float.float16ToFloat(data.get(SHORT_LE, o));
+            // q*d is exact in fp32 (8-bit times 11-bit significands), so both paths give identical values.
+            if (Vec.ENABLED) {
+                for (int k = 0; k < BLOCK; k += B.length()) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                    for (int p = 0; p < B_PARTS; p++) {
+                        Vec.bytesToFloat(q, p).mul(d).intoArray(dst, dj + k + p * FL);
+                    }
+                }
+            } else {
+                for (int k = 0; k < BLOCK; k++) {
+                    dst[dj + k] = data.get(ValueLayout.JAVA_BYTE, o + 2 + k) * d;
+                }
+            }
+        }
+    }
 }

@@ -1,13 +1,14 @@
 package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
  * A read-only (rows, cols) weight matrix over a memory segment (usually a memory-mapped model file),
  * multiplied against F32 activations. One subclass per {@link WeightFormat}; each has a Vector API
  * path and a scalar path, and {@link KernelConfig#vectorBits()} == 0 forces the scalar one.
  *
- * CONTRACT (skeleton; the kernels work fills it in):
+ * CONTRACT:
  *   - of(...) validates data.byteSize() >= format.bytesFor(rows*cols) and cols % blockSize == 0,
  *     throwing IllegalArgumentException naming the problem.
  *   - dot/dotScalar: sum_j W[row, j] * x[xOff + j], accumulated in fp32.
@@ -15,20 +16,49 @@ import java.lang.foreign.MemorySegment;
  *   - matmul: for b in [0,batch): out[b*rows + r] = dot(r, x, b*cols); blocked so each weight row
  *     is read once per tile of activations (prefill).
  *   - dequantizeRow: dst[dstOff + j] = W[row, j] exactly (for embeddings and references).
+ *
+ * The segment may have any alignment; every read is an unaligned little-endian access.
  */
 public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix {
     protected final MemorySegment data;
     protected final int rows;
     protected final int cols;
+    /** Bytes per row (rows are contiguous). */
+    protected final long rowBytes;
 
     protected WeightMatrix(MemorySegment data, int rows, int cols) {
         this.data = data;
         this.rows = rows;
         this.cols = cols;
+        // format() returns a constant in every subclass, so calling it during construction is safe.
+        this.rowBytes = format().bytesFor(cols);
     }
 
     public static WeightMatrix of(WeightFormat format, MemorySegment data, int rows, int cols) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(data, "data");
+        if (rows <= 0) {
+            throw new IllegalArgumentException(format + " matrix needs rows > 0, got rows=" + rows);
+        }
+        if (cols <= 0) {
+            throw new IllegalArgumentException(format + " matrix needs cols > 0, got cols=" + cols);
+        }
+        if (cols % format.blockSize() != 0) {
+            throw new IllegalArgumentException(format + " matrix needs cols to be a multiple of its block size "
+                    + format.blockSize() + ", got cols=" + cols);
+        }
+        long need = format.bytesFor((long) rows * cols);
+        if (data.byteSize() < need) {
+            throw new IllegalArgumentException(format + " matrix of " + rows + "x" + cols + " needs " + need
+                    + " bytes, but the segment holds only " + data.byteSize());
+        }
+        return switch (format) {
+            case F32 -> new F32Matrix(data, rows, cols);
+            case F16 -> new F16Matrix(data, rows, cols);
+            case BF16 -> new BF16Matrix(data, rows, cols);
+            case Q8_0 -> new Q8_0Matrix(data, rows, cols);
+            case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+        };
     }
 
     public abstract WeightFormat format();
@@ -42,17 +72,51 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
     /** Bytes of weights this matrix reads in one full pass. */
     public final long byteSize() { return format().bytesFor((long) rows * cols); }
 
+    /** Vector path (or the scalar one when vectors are off). */
     public abstract float dot(int row, float[] x, int xOff);
 
+    /** Plain-loop reference, always available whatever the configuration. */
     public abstract float dotScalar(int row, float[] x, int xOff);
 
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 
+    /** Byte offset of a row in {@link #data}, after checking the row index. */
+    protected final long rowOffset(int row) {
+        Objects.checkIndex(row, rows);
+        return row * rowBytes;
+    }
+
     public void matvec(float[] x, int xOff, float[] out, int outOff) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        Objects.checkFromIndexSize(outOff, rows, out.length);
+        // Chunks of at least ~32 KiB of weights, so the per-chunk cost stays noise.
+        int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
+        Parallel.forRange(rows, minChunk, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                out[outOff + r] = dot(r, x, xOff);
+            }
+        });
     }
 
     public void matmul(float[] x, float[] out, int batch) {
-        throw new UnsupportedOperationException("TODO");
+        if (batch < 0) {
+            throw new IllegalArgumentException("batch must be >= 0, got " + batch);
+        }
+        Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
+        Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
+        if (batch == 0) {
+            return;
+        }
+        if (!Vec.ENABLED) {
+            Parallel.forRange(rows, 8, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    for (int b = 0; b < batch; b++) {
+                        out[b * rows + r] = dotScalar(r, x, b * cols);
+                    }
+                }
+            });
+            return;
+        }
+        Gemm.matmul(this, x, out, batch);
     }
 }

@@ -1,0 +1,104 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The vector species every kernel uses, fixed once from {@link KernelConfig#vectorBits()} and held in
+ * static finals so C2 treats them as constants, plus the conversions shared by several formats.
+ *
+ * <p>Narrow inputs are loaded with a species holding as many lanes as {@link #F} where one exists (a
+ * 128-bit ByteVector feeds a 512-bit FloatVector lane for lane). Below that the smallest shape, 64 bits,
+ * holds several float vectors' worth, converted one "part" at a time: {@link #B_PARTS}, {@link #S_PARTS}.
+ */
+final class Vec {
+    private Vec() {}
+
+    /** False when tandem.vectorBits=0: every kernel takes its scalar path. */
+    static final boolean ENABLED = KernelConfig.vectorBits() > 0;
+
+    static final VectorShape SHAPE =
+            ENABLED ? VectorShape.forBitSize(KernelConfig.vectorBits()) : VectorShape.preferredShape();
+    static final VectorSpecies<Float> F = VectorSpecies.of(float.class, SHAPE);
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, SHAPE);
+    static final int FL = F.length();
+
+    /** Bytes for FL floats (or the smallest byte species, 8 lanes). */
+    static final VectorSpecies<Byte> B =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    static final int B_PARTS = B.length() / FL;
+
+    /** Shorts (F16/BF16 bits) for FL floats (or the smallest short species, 4 lanes). */
+    static final VectorSpecies<Short> S =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 2)));
+    static final int S_PARTS = S.length() / FL;
+
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** 2^112: rebiases a half's exponent (bias 15) into a float's (bias 127). */
+    private static final float HALF_REBIAS = 0x1p112f;
+
+    /**
+     * Part {@code part} of a vector of IEEE halves as floats, exactly. JDK 25's Vector API has no
+     * half-to-float lane conversion (only the scalar Float.float16ToFloat), so the bits are rebuilt:
+     * the half's exponent+mantissa shifted into float position reads as a float 2^112 too small, and one
+     * multiply by 2^112 fixes normals and subnormals alike (a subnormal half becomes a subnormal float
+     * first, which the multiply normalises; both steps are exact). Inf/NaN (exponent 31) are patched to
+     * float's all-ones exponent; the sign is OR-ed back last, so -0 stays -0.
+     */
+    static FloatVector halfToFloat(ShortVector halves, int part) {
+        IntVector h = (IntVector) halves.convertShape(VectorOperators.S2I, I, part);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector expMant = h.and(0x7FFF);
+        IntVector shifted = expMant.lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = shifted.reinterpretAsFloats().mul(HALF_REBIAS).reinterpretAsInts();
+        VectorMask<Integer> infOrNaN = expMant.compare(VectorOperators.GE, 0x7C00);
+        IntVector bits = finite.blend(shifted.add(0x70000000), infOrNaN);
+        return bits.or(sign).reinterpretAsFloats();
+    }
+
+    /** Part {@code part} of a vector of bfloat16s as floats: a bfloat16 is the top half of a float. */
+    static FloatVector bf16ToFloat(ShortVector bf16, int part) {
+        IntVector h = (IntVector) bf16.convertShape(VectorOperators.S2I, I, part);
+        return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Part {@code part} of a vector of signed bytes as floats. */
+    static FloatVector bytesToFloat(ByteVector bytes, int part) {
+        return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, part);
+    }
+
+    /** Scalar float of a bfloat16's bits. */
+    static float bf16(short bits) {
+        return Float.intBitsToFloat(bits << 16);
+    }
+
+    /** Vector dot product of two float arrays over n elements (fp32 accumulation). */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int j = 0;
+        for (int bound = n - 2 * FL; j <= bound; j += 2 * FL) {
+            acc0 = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc0);
+            acc1 = FloatVector.fromArray(F, a, aOff + j + FL).fma(FloatVector.fromArray(F, b, bOff + j + FL), acc1);
+        }
+        for (int bound = n - FL; j <= bound; j += FL) {
+            acc0 = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            sum += a[aOff + j] * b[bOff + j];
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,200 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Differential tests of every weight format: vector dot against the scalar dot, both against a
+ * double-precision reference decoded from the raw bytes by the test, plus matvec/matmul against dot.
+ */
+class WeightMatrixTest {
+    /** fp32 accumulation error allowed, relative to sum |w*x| (fp32 over 4k terms is well inside). */
+    private static final double TOL = 1e-5;
+
+    static Stream<Arguments> shapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (WeightFormat f : WeightFormat.values()) {
+            int[] colsList = f.blockSize() == 1 ? new int[] {1, 7, 33, 1001} : new int[] {32, 96, 4128};
+            for (int rows : new int[] {1, 3, 17, 255}) {
+                for (int cols : colsList) {
+                    if ((long) rows * cols <= 300_000) {
+                        s.add(Arguments.of(f, rows, cols));
+                    }
+                }
+            }
+        }
+        return s.build();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void dotMatchesScalarAndDoubleReference(WeightFormat format, int rows, int cols) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Encoded e = Encoded.random(format, rows, cols, rnd);
+        WeightMatrix m = e.matrix();
+        int xOff = rnd.nextInt(5);
+        float[] x = Encoded.gaussian(rnd, xOff + cols + 3);
+        float[] mv = new float[rows + 2];
+        m.matvec(x, xOff, mv, 2);
+        for (int r = 0; r < rows; r++) {
+            double[] w = e.row(r);
+            double ref = 0;
+            double mag = 0;
+            for (int j = 0; j < cols; j++) {
+                ref += w[j] * x[xOff + j];
+                mag += Math.abs(w[j] * x[xOff + j]);
+            }
+            assertTrue(mag > 0, "degenerate test data, seed " + seed);
+            String where = format + " " + rows + "x" + cols + " row " + r + " seed " + seed;
+            float vec = m.dot(r, x, xOff);
+            float sca = m.dotScalar(r, x, xOff);
+            assertEquals(ref, vec, TOL * mag, "dot vs double reference, " + where);
+            assertEquals(ref, sca, TOL * mag, "dotScalar vs double reference, " + where);
+            assertEquals(sca, vec, TOL * mag, "dot vs dotScalar, " + where);
+            assertEquals(vec, mv[2 + r], TOL * mag, "matvec vs dot, " + where);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void dequantizeRowIsExact(WeightFormat format, int rows, int cols) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Encoded e = Encoded.random(format, rows, cols, rnd);
+        WeightMatrix m = e.matrix();
+        float[] dst = new float[cols + 3];
+        for (int r = 0; r < rows; r += Math.max(1, rows / 5)) {
+            m.dequantizeRow(r, dst, 3);
+            double[] ref = e.row(r);
+            for (int j = 0; j < cols; j++) {
+                assertEquals(Float.floatToRawIntBits((float) ref[j]), Float.floatToRawIntBits(dst[3 + j]),
+                        () -> format + " row element mismatch, seed " + seed);
+            }
+        }
+    }
+
+    static Stream<Arguments> matmulShapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (WeightFormat f : WeightFormat.values()) {
+            int[] colsList = f.blockSize() == 1 ? new int[] {7, 33, 1001} : new int[] {32, 96};
+            for (int cols : colsList) {
+                for (int rows : new int[] {1, 3, 17}) {
+                    for (int batch : new int[] {1, 4, 5, 11}) {
+                        s.add(Arguments.of(f, rows, cols, batch));
+                    }
+                }
+            }
+            // Wide rows: more than one L2 batch tile, and odd rows split over the pool.
+            int wide = f.blockSize() == 1 ? 4127 : 4128;
+            s.add(Arguments.of(f, 19, wide, 70));
+        }
+        return s.build();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} batch {3}")
+    @MethodSource("matmulShapes")
+    void matmulMatchesPerRowDot(WeightFormat format, int rows, int cols, int batch) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Encoded e = Encoded.random(format, rows, cols, rnd);
+        WeightMatrix m = e.matrix();
+        float[] x = Encoded.gaussian(rnd, batch * cols);
+        float[] out = new float[batch * rows];
+        m.matmul(x, out, batch);
+        for (int r = 0; r < rows; r++) {
+            double[] w = e.row(r);
+            for (int b = 0; b < batch; b++) {
+                double mag = 0;
+                for (int j = 0; j < cols; j++) mag += Math.abs(w[j] * x[b * cols + j]);
+                assertEquals(m.dot(r, x, b * cols), out[b * rows + r], TOL * mag,
+                        format + " " + rows + "x" + cols + " batch " + batch + " at b=" + b + " r=" + r + " seed " + seed);
+            }
+        }
+    }
+
+    @Test
+    void f16SpecialValuesAreExact() {
+        // +-0, smallest/largest subnormals, smallest normal, max half, one, and their negatives.
+        short[] special = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x03FF, (short) 0x83FF, 0x0200,
+                0x0400, (short) 0x8400, 0x7BFF, (short) 0xFBFF, 0x3C00, (short) 0xBC00, 0x3555, 0x0155};
+        int cols = 67; // odd, so some land in the vector body and some in the scalar tail
+        short[] halves = new short[2 * cols];
+        for (int i = 0; i < halves.length; i++) {
+            halves[i] = special[i % special.length];
+        }
+        Encoded e = Encoded.halves(halves, 2, cols);
+        WeightMatrix m = e.matrix();
+        float[] dst = new float[cols];
+        float[] x = new float[cols];
+        java.util.Arrays.fill(x, 1f);
+        for (int r = 0; r < 2; r++) {
+            m.dequantizeRow(r, dst, 0);
+            double[] ref = e.row(r);
+            double sum = 0;
+            for (int j = 0; j < cols; j++) {
+                assertEquals(Float.floatToRawIntBits((float) ref[j]), Float.floatToRawIntBits(dst[j]),
+                        "half " + Integer.toHexString(halves[r * cols + j] & 0xFFFF));
+                sum += ref[j];
+            }
+            assertEquals(sum, m.dot(r, x, 0), 1e-6 * 65504 * cols);
+            assertEquals(m.dotScalar(r, x, 0), m.dot(r, x, 0), 1e-6 * 65504 * cols);
+        }
+    }
+
+    @Test
+    void everyHalfBitPatternWidensLikeFloat16ToFloat() {
+        short[] all = new short[1 << 16];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (short) i;
+        }
+        WeightMatrix m = Encoded.halves(all, 1, all.length).matrix();
+        float[] dst = new float[all.length];
+        m.dequantizeRow(0, dst, 0);
+        for (int i = 0; i < all.length; i++) {
+            float want = Float.float16ToFloat(all[i]);
+            if (Float.isNaN(want)) {
+                // NaN payloads/quiet bits differ between float16ToFloat's Java code and its intrinsic.
+                assertTrue(Float.isNaN(dst[i]), "half 0x" + Integer.toHexString(i) + " should be NaN");
+                continue;
+            }
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(dst[i]),
+                    "half 0x" + Integer.toHexString(i));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void ofRejectsBadShapes(WeightFormat f) {
+        MemorySegment big = MemorySegment.ofArray(new byte[1 << 16]);
+        int cols = f.blockSize() == 1 ? 8 : 64;
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 0, cols)), "rows");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, -1, cols)), "rows");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 2, 0)), "cols");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 2, -32)), "cols");
+        if (f.blockSize() > 1) {
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 2, 33)), "multiple");
+        }
+        long need = f.bytesFor(3L * cols);
+        MemorySegment small = MemorySegment.ofArray(new byte[(int) need - 1]);
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, small, 3, cols)), "bytes");
+        WeightMatrix ok = WeightMatrix.of(f, MemorySegment.ofArray(new byte[(int) need]), 3, cols);
+        assertEquals(f, ok.format());
+        assertEquals(need, ok.byteSize());
+        assertThrows(IndexOutOfBoundsException.class, () -> ok.dot(3, new float[cols], 0));
+    }
+
+    private static void assertMessage(IllegalArgumentException e, String word) {
+        assertTrue(e.getMessage().contains(word), "message should mention " + word + ": " + e.getMessage());
+    }
+}
