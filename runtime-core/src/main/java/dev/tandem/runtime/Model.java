@@ -24,15 +24,17 @@ public final class Model implements AutoCloseable {
     private final LlamaConfig config;
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
+    private final float[] ropeInvFreq;
     private final List<TensorEntry> tensors;
     private final AutoCloseable owner;
 
     private Model(String source, String formatDescription, LlamaConfig config, LlamaWeights weights,
-                  Tokenizer tokenizer, List<TensorEntry> tensors, AutoCloseable owner) {
+                  float[] ropeInvFreq, Tokenizer tokenizer, List<TensorEntry> tensors, AutoCloseable owner) {
         this.source = source;
         this.formatDescription = formatDescription;
         this.config = config;
         this.weights = weights;
+        this.ropeInvFreq = ropeInvFreq;
         this.tokenizer = tokenizer;
         this.tensors = tensors;
         this.owner = owner;
@@ -70,7 +72,7 @@ public final class Model implements AutoCloseable {
                     + " pieces but the model's vocabulary has " + loaded.config().vocabSize());
         }
         return new Model(loaded.path().toString(), loaded.formatDescription(), loaded.config(), loaded.weights(),
-                tokenizer, loaded.tensorTable(), loaded);
+                loaded.ropeInvFreq(), tokenizer, loaded.tensorTable(), loaded);
     }
 
     /** The embedded synthetic model (see {@link SyntheticModel}): fixed shape, weights from a fixed seed. */
@@ -78,7 +80,8 @@ public final class Model implements AutoCloseable {
         Arena arena = Arena.ofShared();
         LlamaWeights weights = SyntheticModel.weights(arena);
         return new Model("embedded synthetic model (seed " + Long.toHexString(SyntheticModel.SEED) + ")",
-                "in-memory F32", SyntheticModel.CONFIG, weights, SyntheticModel.tokenizer(), List.of(), arena);
+                "in-memory F32", SyntheticModel.CONFIG, weights,
+                SyntheticModel.CONFIG.ropeInvFreq(), SyntheticModel.tokenizer(), List.of(), arena);
     }
 
     /** Where the model came from: a file path, or a description of the embedded model. */
@@ -89,6 +92,9 @@ public final class Model implements AutoCloseable {
     public LlamaConfig config() { return config; }
 
     public LlamaWeights weights() { return weights; }
+
+    /** RoPE inverse frequencies (headDim/2) with the file's scaling applied (rope_freqs, linear). */
+    public float[] ropeInvFreq() { return ropeInvFreq.clone(); }
 
     public Optional<Tokenizer> tokenizer() { return Optional.ofNullable(tokenizer); }
 

@@ -19,7 +19,7 @@ public final class Tandem {
      */
     public static Session open(Model model, int contextLength) {
         checkContext(model, contextLength);
-        return new Session(model, new ReferenceForward(model.config(), model.weights(), contextLength,
+        return new Session(model, new ReferenceForward(model.config(), model.weights(), model.ropeInvFreq(), contextLength,
                 ReferenceForward.DEFAULT_PREFILL_CHUNK), "cpu (reference)");
     }
 
@@ -30,7 +30,7 @@ public final class Tandem {
      */
     public static Session open(Model model, Device device, int contextLength) {
         checkContext(model, contextLength);
-        return new Session(model, new DeviceForward(device, model.config(), model.weights(), contextLength,
+        return new Session(model, new DeviceForward(device, model.config(), model.weights(), model.ropeInvFreq(), contextLength,
                 ReferenceForward.DEFAULT_PREFILL_CHUNK), device.spec().name());
     }
 

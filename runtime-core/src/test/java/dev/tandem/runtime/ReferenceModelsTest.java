@@ -66,9 +66,9 @@ class ReferenceModelsTest {
             for (int i = 1; i < prompt.length; i++) {
                 prompt[i] = random.nextInt(model.config().vocabSize());
             }
-            ReferenceForward batched = new ReferenceForward(model.config(), model.weights(), 64, 16);
+            ReferenceForward batched = new ReferenceForward(model.config(), model.weights(), model.ropeInvFreq(), 64, 16);
             float[] a = batched.prefill(prompt, 0).clone();
-            ReferenceForward single = new ReferenceForward(model.config(), model.weights(), 64, 16);
+            ReferenceForward single = new ReferenceForward(model.config(), model.weights(), model.ropeInvFreq(), 64, 16);
             float[] b = null;
             for (int i = 0; i < prompt.length; i++) {
                 b = single.forward(prompt[i], i);

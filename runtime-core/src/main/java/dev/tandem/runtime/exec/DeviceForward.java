@@ -36,7 +36,8 @@ public final class DeviceForward implements Forward {
      * Checks the whole footprint against the device's memory first, so a model that cannot fit
      * fails before a single weight is uploaded.
      */
-    public DeviceForward(Device device, LlamaConfig config, LlamaWeights weights, int maxPositions, int prefillChunk) {
+    public DeviceForward(Device device, LlamaConfig config, LlamaWeights weights, float[] ropeInvFreq,
+                         int maxPositions, int prefillChunk) {
         if (maxPositions < 1 || maxPositions > config.contextLength()) {
             throw new IllegalArgumentException("maxPositions must be in [1, " + config.contextLength() + "], got " + maxPositions);
         }
@@ -80,7 +81,7 @@ public final class DeviceForward implements Forward {
                 values[l] = buffer((long) maxPositions * kvDim);
             }
             finalNorm = vector(weights.finalNorm());
-            invFreq = vector(config.ropeInvFreq());
+            invFreq = vector(ropeInvFreq);
             x = buffer((long) chunk * dim);
             xb = buffer((long) chunk * dim);
             xb2 = buffer((long) chunk * dim);

@@ -38,12 +38,12 @@ public final class ReferenceForward implements Forward {
     // Prefill scratch, one chunk of B tokens; allocated on first prefill.
     private float[] px, pxb, pxb2, pq, pk, pv, phb, phb2; // (B, dim|kvDim|hiddenDim)
 
-    public ReferenceForward(LlamaConfig config, LlamaWeights weights) {
-        this(config, weights, config.contextLength(), DEFAULT_PREFILL_CHUNK);
-    }
-
-    /** @param maxPositions KV cache length, at most the model's context length */
-    public ReferenceForward(LlamaConfig config, LlamaWeights weights, int maxPositions, int prefillChunk) {
+    /**
+     * @param ropeInvFreq  RoPE inverse frequencies (headDim/2), scaling included (see LoadedModel)
+     * @param maxPositions KV cache length, at most the model's context length
+     * @param prefillChunk prompt tokens per batched matmul
+     */
+    public ReferenceForward(LlamaConfig config, LlamaWeights weights, float[] ropeInvFreq, int maxPositions, int prefillChunk) {
         if (maxPositions < 1 || maxPositions > config.contextLength()) {
             throw new IllegalArgumentException("maxPositions must be in [1, " + config.contextLength() + "], got " + maxPositions);
         }
@@ -52,7 +52,10 @@ public final class ReferenceForward implements Forward {
         }
         this.c = config;
         this.w = weights;
-        this.ropeInvFreq = config.ropeInvFreq();
+        if (ropeInvFreq.length != config.headDim() / 2) {
+            throw new IllegalArgumentException("ropeInvFreq needs headDim/2 = " + config.headDim() / 2 + " values, got " + ropeInvFreq.length);
+        }
+        this.ropeInvFreq = ropeInvFreq.clone();
         this.cache = new KvCache(config.nLayers(), maxPositions, config.kvDim());
         this.prefillChunk = prefillChunk;
         int dim = config.dim();

@@ -1,6 +1,11 @@
 package dev.tandem.runtime.tokenizer;
 
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.format.GgufFile;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +24,36 @@ public final class Tokenizers {
     static final String ADD_SPACE_PREFIX = "tokenizer.ggml.add_space_prefix";
 
     private Tokenizers() {}
+
+    /**
+     * A tokenizer from a file: a GGUF (its tokenizer.ggml.* metadata) or a llama2.c tokenizer.bin.
+     *
+     * @param expectedVocab the model's vocabulary size, which a tokenizer.bin is read up to (as
+     *                      llama2.c does); -1 reads every piece in the file
+     */
+    public static Tokenizer load(Path file, int expectedVocab) {
+        if (isGguf(file)) {
+            try (GgufFile gguf = GgufFile.open(file)) {
+                return fromGgufMetadata(file, gguf.metadata())
+                        .orElseThrow(() -> new ModelFormatException(file, "has no tokenizer (no tokenizer.ggml.model)"));
+            }
+        }
+        try {
+            return expectedVocab < 0 ? SentencePieceTokenizer.fromLlama2cFile(file)
+                    : SentencePieceTokenizer.fromLlama2cFile(file, expectedVocab);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot read: " + e.getMessage());
+        }
+    }
+
+    private static boolean isGguf(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot read: " + e.getMessage());
+        }
+    }
 
     /**
      * The tokenizer of a GGUF file, from its metadata: arrays as Java arrays (String[], float[],

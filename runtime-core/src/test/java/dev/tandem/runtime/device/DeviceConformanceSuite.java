@@ -96,7 +96,7 @@ public abstract class DeviceConformanceSuite {
     })
     void matmulMatchesScalarDot(WeightFormat format, int rows, int cols, int batch) {
         Random r = fresh();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             WeightMatrix m = RandomWeights.create(arena, format, rows, cols, r);
             float[] x = RandomWeights.floats(batch * cols, r);
             float[] expected = new float[batch * rows];
@@ -116,7 +116,7 @@ public abstract class DeviceConformanceSuite {
     @EnumSource(WeightFormat.class)
     void embedGathersDequantizedRows(WeightFormat format) {
         Random r = fresh();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             WeightMatrix table = RandomWeights.create(arena, format, 37, 96, r);
             int[] tokens = {36, 0, 5, 5, 17};
             float[] expected = new float[tokens.length * 96];

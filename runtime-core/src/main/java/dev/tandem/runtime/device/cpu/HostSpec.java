@@ -62,7 +62,7 @@ final class HostSpec {
 
     private static double measureMatvecBandwidth() {
         int rows = 4096, cols = 4096; // 64 MiB of F32
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment data = arena.allocate((long) rows * cols * Float.BYTES, 64);
             for (long i = 0; i < (long) rows * cols; i += 1024) {
                 data.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
