@@ -17,7 +17,8 @@ import java.util.SplittableRandom;
  * so `tandem generate` runs with no download and produces the same ids on every machine.
  * Its vocabulary is byte-level (see {@link #VOCAB}), so any text can be encoded.
  *
- * Shape: dim 256, hidden 688, 4 layers, 8 heads, 2 KV heads (GQA), vocab 259, context 512, F32.
+ * Shape: dim 256, hidden 688, 4 layers, 8 heads, 2 KV heads (GQA), vocab 259, context 512, F32,
+ * untied output layer.
  */
 public final class SyntheticModel {
     public static final long SEED = 0x7A4DE11L;
@@ -69,7 +70,26 @@ public final class SyntheticModel {
             w3[l] = matrix(arena, random, hidden, dim, fanIn(dim));
         }
         float[] finalNorm = norm(random, dim);
-        return new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, embedding);
+        return new LlamaWeights(embedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, output(arena, random));
+    }
+
+    /**
+     * A separate output layer: tied weights make a random model predict its own input (a fixed point,
+     * "eeee..."). Only printable ASCII and newline get non-zero rows, so the demo prints text.
+     */
+    private static WeightMatrix output(Arena arena, SplittableRandom random) {
+        int dim = CONFIG.dim();
+        MemorySegment data = arena.allocate((long) VOCAB * dim * Float.BYTES, 64);
+        float scale = 4 * fanIn(dim);
+        for (int row = 0; row < VOCAB; row++) {
+            int b = row - 3;
+            boolean printable = b == '\n' || b >= 0x20 && b < 0x7f;
+            for (int col = 0; col < dim; col++) {
+                float v = (float) ((2 * random.nextDouble() - 1) * scale);
+                data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) row * dim + col, printable ? v : 0f);
+            }
+        }
+        return WeightMatrix.of(WeightFormat.F32, data, VOCAB, dim);
     }
 
     /** Uniform scale that gives unit output variance for unit-variance inputs. */
