@@ -1,0 +1,98 @@
+package dev.tandem.bench;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.format.GgmlEncoder;
+import dev.tandem.runtime.format.GgmlType;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.util.concurrent.TimeUnit;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+
+/**
+ * Decode's matvec on at least 64 MiB of weights per format (beyond every cache), all cores.
+ * Bytes per op: {@link #weightBytes(WeightFormat)}; compare with {@link MemoryBandwidthBenchmark}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
+public class MatvecBenchmark {
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    public WeightFormat format;
+
+    public static final int COLS = 4096;
+
+    private Arena arena;
+    private WeightMatrix matrix;
+    private float[] x, out;
+
+    /** Rows for at least 64 MiB of weights in this format. */
+    public static int rows(WeightFormat f) {
+        long minBytes = 64L << 20;
+        long rowBytes = f.bytesFor(COLS);
+        return (int) ((minBytes + rowBytes - 1) / rowBytes);
+    }
+
+    public static long weightBytes(WeightFormat f) {
+        return rows(f) * f.bytesFor(COLS);
+    }
+
+    @Setup(Level.Trial)
+    public void setup() {
+        arena = Arena.ofShared();
+        int rows = rows(format);
+        matrix = randomMatrix(arena, format, rows, COLS, new SplittableRandom(42));
+        SplittableRandom r = new SplittableRandom(7);
+        x = new float[COLS];
+        for (int i = 0; i < COLS; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        out = new float[rows];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    @Benchmark
+    public float[] matvec() {
+        matrix.matvec(x, 0, out, 0);
+        return out;
+    }
+
+    /** Random weights quantized by the same encoder that writes GGUF files. */
+    static WeightMatrix randomMatrix(Arena arena, WeightFormat format, int rows, int cols, SplittableRandom r) {
+        GgmlType type = GgmlType.of(format);
+        long rowBytes = format.bytesFor(cols);
+        MemorySegment data = arena.allocate(rows * rowBytes, 64);
+        float[] row = new float[cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                row[j] = (float) r.nextGaussian();
+            }
+            ByteBuffer dst = data.asSlice(i * rowBytes, rowBytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            GgmlEncoder.encode(type, row, 0, cols, dst);
+        }
+        return WeightMatrix.of(format, data, rows, cols);
+    }
+}

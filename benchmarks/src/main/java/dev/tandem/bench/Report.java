@@ -1,0 +1,92 @@
+package dev.tandem.bench;
+
+import dev.tandem.kernels.KernelConfig;
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.format.GgmlType;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs the suite in one JMH run and prints docs/benchmarks.md's tables: each result next to the
+ * ceiling measured in the same run (read bandwidth, FMA peak).
+ *
+ * Usage: java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.tandem.bench.Report [REGEX]
+ */
+public final class Report {
+    private Report() {}
+
+    public static void main(String[] args) throws RunnerException {
+        String include = args.length > 0 ? args[0] : "dev.tandem.bench.*Benchmark.*";
+        Collection<RunResult> results = new Runner(new OptionsBuilder().include(include).build()).run();
+        Map<String, Double> ms = new HashMap<>();
+        for (RunResult r : results) {
+            String name = r.getParams().getBenchmark().replaceFirst(".*\\.", "");
+            String cls = r.getParams().getBenchmark().replaceFirst("\\.[^.]+$", "").replaceFirst(".*\\.", "");
+            StringBuilder key = new StringBuilder(cls + "." + name);
+            for (String p : r.getParams().getParamsKeys()) {
+                key.append(':').append(r.getParams().getParam(p));
+            }
+            ms.put(key.toString(), r.getPrimaryResult().getScore());
+        }
+        print(ms);
+    }
+
+    private static void print(Map<String, Double> ms) {
+        Double readMs = ms.get("MemoryBandwidthBenchmark.readAll");
+        Double fmaMs = ms.get("FmaPeakBenchmark.fmaAllCores");
+        double bandwidth = readMs == null ? Double.NaN : MemoryBandwidthBenchmark.BYTES / (readMs / 1e3);
+        double fma = fmaMs == null ? Double.NaN : FmaPeakBenchmark.flopsPerOp() / (fmaMs / 1e3);
+        System.out.printf(Locale.ROOT, "%nMachine: %d threads, %d-bit vectors, Java %s%n%n",
+                KernelConfig.threads(), KernelConfig.vectorBits(), Runtime.version());
+        System.out.println("| ceiling | result |");
+        System.out.println("|---|---|");
+        System.out.printf(Locale.ROOT, "| read bandwidth (512 MiB, all cores) | %.1f GB/s |%n", bandwidth / 1e9);
+        System.out.printf(Locale.ROOT, "| FMA peak (F32, all cores) | %.1f GFLOP/s |%n%n", fma / 1e9);
+
+        System.out.println("| matvec | weights | time | bandwidth | of ceiling |");
+        System.out.println("|---|---|---|---|---|");
+        for (WeightFormat f : WeightFormat.values()) {
+            Double t = ms.get("MatvecBenchmark.matvec:" + f);
+            if (t != null) {
+                long bytes = MatvecBenchmark.weightBytes(f);
+                double bw = bytes / (t / 1e3);
+                System.out.printf(Locale.ROOT, "| %s %dx%d | %.1f MiB | %.2f ms | %.1f GB/s | %.0f%% |%n", f,
+                        MatvecBenchmark.rows(f), MatvecBenchmark.COLS, bytes / 1048576.0, t, bw / 1e9, 100 * bw / bandwidth);
+            }
+        }
+        System.out.println();
+        System.out.println("| decode, stories110M shape | bytes/token | time/token | floor | time / floor | tokens/s |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
+            Double t = ms.get("DecodeBenchmark.decodeStep:" + type);
+            if (t != null) {
+                try (Model m = Stories110M.load(type)) {
+                    long bytes = Stories110M.decodeBytes(m, DecodeBenchmark.POSITIONS / 2);
+                    double floorMs = bytes / bandwidth * 1e3;
+                    System.out.printf(Locale.ROOT, "| %s | %.1f MiB | %.2f ms | %.2f ms | %.2f× | %.1f |%n", type,
+                            bytes / 1048576.0, t, floorMs, t / floorMs, 1e3 / t);
+                }
+            }
+        }
+        System.out.println();
+        System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | tokens/s |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
+            Double t = ms.get("PrefillBenchmark.prefill256:" + type);
+            if (t != null) {
+                double flops = Stories110M.prefillFlops(Stories110M.CONFIG, PrefillBenchmark.TOKENS);
+                double rate = flops / (t / 1e3);
+                System.out.printf(Locale.ROOT, "| %s | %.1f G | %.1f ms | %.1f | %.0f%% | %.0f |%n", type, flops / 1e9, t,
+                        rate / 1e9, 100 * rate / fma, PrefillBenchmark.TOKENS / (t / 1e3));
+            }
+        }
+    }
+}
