@@ -65,13 +65,21 @@ public final class Q4_0Matrix extends WeightMatrix {
         for (int k = 0; k < HALF; k += B.length()) {
             ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
             ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            ByteVector hi = highNibbles(qs).sub((byte) 8);
             for (int p = 0; p < B_PARTS; p++) {
                 s = Vec.bytesToFloat(lo, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
                 s = Vec.bytesToFloat(hi, p).fma(FloatVector.fromArray(F, x, xj + HALF + k + p * FL), s);
             }
         }
         return s;
+    }
+
+    /**
+     * Each byte's high nibble. x86 has no byte-lane shift (C2 widens and narrows to emulate one), so the
+     * shift is done on 16-bit lanes and the bits that cross over from the neighbouring byte masked off.
+     */
+    private static ByteVector highNibbles(ByteVector qs) {
+        return qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
     @Override
@@ -105,7 +113,7 @@ public final class Q4_0Matrix extends WeightMatrix {
                 for (int k = 0; k < HALF; k += B.length()) {
                     ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                    ByteVector hi = highNibbles(qs).sub((byte) 8);
                     for (int p = 0; p < B_PARTS; p++) {
                         Vec.bytesToFloat(lo, p).mul(d).intoArray(dst, dj + k + p * FL);
                         Vec.bytesToFloat(hi, p).mul(d).intoArray(dst, dj + HALF + k + p * FL);
