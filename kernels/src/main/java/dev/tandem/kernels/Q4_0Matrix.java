@@ -33,25 +33,53 @@ public final class Q4_0Matrix extends WeightMatrix {
         }
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
-        FloatVector acc = FloatVector.zero(F);
-        for (int blk = 0; blk < blocks; blk++) {
+        // Two blocks per iteration into two accumulators, so the scale FMA's latency does not bound it.
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int blk = 0;
+        for (; blk + 1 < blocks; blk += 2) {
             long o = base + (long) blk * BLOCK_BYTES;
             int xj = xOff + blk * BLOCK;
-            FloatVector s = FloatVector.zero(F);
-            // Nibbles are split with lanewise AND / unsigned shift on the bytes, recentred to [-8, 7]
-            // while still bytes, then widened: low nibbles pair with x[0..16), high ones with x[16..32).
-            for (int k = 0; k < HALF; k += B.length()) {
-                ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
-                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                for (int p = 0; p < B_PARTS; p++) {
-                    s = Vec.bytesToFloat(lo, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
-                    s = Vec.bytesToFloat(hi, p).fma(FloatVector.fromArray(F, x, xj + HALF + k + p * FL), s);
-                }
-            }
-            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o))), acc);
+            acc0 = blockDot(o, x, xj).fma(scale(o), acc0);
+            acc1 = blockDot(o + BLOCK_BYTES, x, xj + BLOCK).fma(scale(o + BLOCK_BYTES), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (blk < blocks) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            acc0 = blockDot(o, x, xOff + blk * BLOCK).fma(scale(o), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The block's scale d in every lane. */
+    private FloatVector scale(long o) {
+        return FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o)));
+    }
+
+    /**
+     * The unscaled (nibble-8).x of the block at byte offset o, in lanes. Nibbles are split with lanewise
+     * AND / unsigned shift on the bytes and recentred to [-8, 7] while still bytes, then widened:
+     * low nibbles pair with x[0..16), high ones with x[16..32).
+     */
+    private FloatVector blockDot(long o, float[] x, int xj) {
+        FloatVector s = FloatVector.zero(F);
+        for (int k = 0; k < HALF; k += B.length()) {
+            ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+            ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = highNibbles(qs).sub((byte) 8);
+            for (int p = 0; p < B_PARTS; p++) {
+                s = Vec.bytesToFloat(lo, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
+                s = Vec.bytesToFloat(hi, p).fma(FloatVector.fromArray(F, x, xj + HALF + k + p * FL), s);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Each byte's high nibble. x86 has no byte-lane shift (C2 widens and narrows to emulate one), so the
+     * shift is done on 16-bit lanes and the bits that cross over from the neighbouring byte masked off.
+     */
+    private static ByteVector highNibbles(ByteVector qs) {
+        return qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
     @Override
@@ -85,7 +113,7 @@ public final class Q4_0Matrix extends WeightMatrix {
                 for (int k = 0; k < HALF; k += B.length()) {
                     ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-                    ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                    ByteVector hi = highNibbles(qs).sub((byte) 8);
                     for (int p = 0; p < B_PARTS; p++) {
                         Vec.bytesToFloat(lo, p).mul(d).intoArray(dst, dj + k + p * FL);
                         Vec.bytesToFloat(hi, p).mul(d).intoArray(dst, dj + HALF + k + p * FL);

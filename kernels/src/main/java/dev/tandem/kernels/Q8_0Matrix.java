@@ -29,22 +29,42 @@ public final class Q8_0Matrix extends WeightMatrix {
         }
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
-        FloatVector acc = FloatVector.zero(F);
-        for (int blk = 0; blk < blocks; blk++) {
+        // Two blocks per iteration into two accumulators: with one, the scale FMA's latency (one
+        // dependent FMA per block) and not memory would bound the loop.
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int blk = 0;
+        for (; blk + 1 < blocks; blk += 2) {
             long o = base + (long) blk * BLOCK_BYTES;
             int xj = xOff + blk * BLOCK;
-            // The block's unscaled sum q.x in vector lanes (a 128-bit ByteVector widens to 16 float lanes
-            // on AVX-512, so two loads cover the block), then one FMA applies the block scale.
-            FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < BLOCK; k += B.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
-                for (int p = 0; p < B_PARTS; p++) {
-                    s = Vec.bytesToFloat(q, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
-                }
-            }
-            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o))), acc);
+            acc0 = blockDot(o, x, xj).fma(scale(o), acc0);
+            acc1 = blockDot(o + BLOCK_BYTES, x, xj + BLOCK).fma(scale(o + BLOCK_BYTES), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (blk < blocks) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            acc0 = blockDot(o, x, xOff + blk * BLOCK).fma(scale(o), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The block's scale d in every lane. */
+    private FloatVector scale(long o) {
+        return FloatVector.broadcast(F, Float.float16ToFloat(data.get(SHORT_LE, o)));
+    }
+
+    /**
+     * The unscaled q.x of the block at byte offset o, in lanes: a 128-bit ByteVector widens to 16 float
+     * lanes on AVX-512, so two loads cover the block with no per-element scalar work.
+     */
+    private FloatVector blockDot(long o, float[] x, int xj) {
+        FloatVector s = FloatVector.zero(F);
+        for (int k = 0; k < BLOCK; k += B.length()) {
+            ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+            for (int p = 0; p < B_PARTS; p++) {
+                s = Vec.bytesToFloat(q, p).fma(FloatVector.fromArray(F, x, xj + k + p * FL), s);
+            }
+        }
+        return s;
     }
 
     @Override

@@ -17,7 +17,9 @@ import java.util.Objects;
  *     is read once per tile of activations (prefill).
  *   - dequantizeRow: dst[dstOff + j] = W[row, j] exactly (for embeddings and references).
  *
- * The segment may have any alignment; every read is an unaligned little-endian access.
+ * The segment may have any alignment; every read is an unaligned little-endian access. matvec and
+ * matmul read it from {@link Parallel}'s worker threads, so it must not come from a confined arena
+ * (map model files with a shared, auto or global arena).
  */
 public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix {
     protected final MemorySegment data;

@@ -1,0 +1,52 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+class KernelConfigTest {
+    private static final int PREFERRED = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    private static final int CPUS = Runtime.getRuntime().availableProcessors();
+
+    @Test
+    void vectorBitsParsing() {
+        assertEquals(PREFERRED, KernelConfig.readVectorBits(null));
+        assertEquals(PREFERRED, KernelConfig.readVectorBits(" "));
+        assertEquals(0, KernelConfig.readVectorBits("0"));
+        assertEquals(128, KernelConfig.readVectorBits("128"));
+        assertEquals(PREFERRED, KernelConfig.readVectorBits(String.valueOf(PREFERRED)));
+        assertEquals(PREFERRED, KernelConfig.readVectorBits("96"), "not a species size");
+        assertEquals(PREFERRED, KernelConfig.readVectorBits("32"), "below the smallest species");
+        assertEquals(PREFERRED, KernelConfig.readVectorBits(String.valueOf(2 * PREFERRED)), "wider than the CPU");
+        assertEquals(PREFERRED, KernelConfig.readVectorBits("fast"));
+    }
+
+    @Test
+    void threadsParsing() {
+        assertEquals(CPUS, KernelConfig.readThreads(null));
+        assertEquals(3, KernelConfig.readThreads("3"));
+        assertEquals(CPUS, KernelConfig.readThreads("0"));
+        assertEquals(CPUS, KernelConfig.readThreads("many"));
+    }
+
+    /** Under tandem.vectorBits=0 (a surefire execution of its own), dot must be the scalar path exactly. */
+    @Test
+    void scalarConfigMakesDotTheScalarPath() {
+        // Other JVMs run the vector paths, which WeightMatrixTest compares with a tolerance.
+        assumeTrue(KernelConfig.vectorBits() == 0, "runs in the scalar-kernels surefire execution");
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        for (WeightFormat f : WeightFormat.values()) {
+            int cols = f.blockSize() == 1 ? 101 : 96;
+            Encoded e = Encoded.random(f, 3, cols, rnd);
+            WeightMatrix m = e.matrix();
+            float[] x = Encoded.gaussian(rnd, cols);
+            for (int r = 0; r < 3; r++) {
+                assertEquals(m.dotScalar(r, x, 0), m.dot(r, x, 0), 0f, f + " seed " + seed);
+            }
+        }
+    }
+}
