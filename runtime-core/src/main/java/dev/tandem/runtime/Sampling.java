@@ -2,9 +2,11 @@ package dev.tandem.runtime;
 
 /**
  * How tokens are chosen and when generation stops. Immutable; each setter returns a copy.
- * temperature 0 means greedy (argmax). topK 0 and topP 1 disable those filters.
+ * temperature 0 means greedy (argmax). topK 0 and topP 1 disable those filters. Generation stops at
+ * the tokenizer's EOS when stopAtEos, and at any of stopTokens (e.g. BOS for llama2.c's stories).
  */
-public record Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos) {
+public record Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos,
+                       int[] stopTokens) {
 
     public Sampling {
         if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -19,7 +21,28 @@ public record Sampling(float temperature, int topK, float topP, long seed, int m
         if (maxTokens < 0) {
             throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         }
+        stopTokens = stopTokens.clone();
     }
+
+    public Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos) {
+        this(temperature, topK, topP, seed, maxTokens, stopAtEos, new int[0]);
+    }
+
+    @Override
+    public int[] stopTokens() { return stopTokens.clone(); }
+
+    /** Whether id ends generation by itself (EOS aside). */
+    public boolean isStopToken(int id) {
+        for (int s : stopTokens) {
+            if (s == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Also stop when one of these ids is generated (it is kept in the output, like EOS). */
+    public Sampling stopTokens(int... ids) { return new Sampling(temperature, topK, topP, seed, maxTokens, stopAtEos, ids); }
 
     /** Argmax at every step, up to 256 tokens, stopping at EOS. */
     public static Sampling greedy() {
@@ -31,18 +54,18 @@ public record Sampling(float temperature, int topK, float topP, long seed, int m
         return new Sampling(temperature, 0, 1f, seed, 256, true);
     }
 
-    public Sampling maxTokens(int n) { return new Sampling(temperature, topK, topP, seed, n, stopAtEos); }
+    public Sampling maxTokens(int n) { return new Sampling(temperature, topK, topP, seed, n, stopAtEos, stopTokens); }
 
-    public Sampling topK(int k) { return new Sampling(temperature, k, topP, seed, maxTokens, stopAtEos); }
+    public Sampling topK(int k) { return new Sampling(temperature, k, topP, seed, maxTokens, stopAtEos, stopTokens); }
 
-    public Sampling topP(float p) { return new Sampling(temperature, topK, p, seed, maxTokens, stopAtEos); }
+    public Sampling topP(float p) { return new Sampling(temperature, topK, p, seed, maxTokens, stopAtEos, stopTokens); }
 
-    public Sampling seed(long s) { return new Sampling(temperature, topK, topP, s, maxTokens, stopAtEos); }
+    public Sampling seed(long s) { return new Sampling(temperature, topK, topP, s, maxTokens, stopAtEos, stopTokens); }
 
-    public Sampling withTemperature(float t) { return new Sampling(t, topK, topP, seed, maxTokens, stopAtEos); }
+    public Sampling withTemperature(float t) { return new Sampling(t, topK, topP, seed, maxTokens, stopAtEos, stopTokens); }
 
     /** Whether an EOS token ends generation (the references generate through it). */
-    public Sampling stopAtEos(boolean stop) { return new Sampling(temperature, topK, topP, seed, maxTokens, stop); }
+    public Sampling stopAtEos(boolean stop) { return new Sampling(temperature, topK, topP, seed, maxTokens, stop, stopTokens); }
 
     public boolean isGreedy() { return temperature == 0f; }
 }

@@ -75,7 +75,7 @@ public final class Session implements AutoCloseable {
             if (onToken != null) {
                 onToken.accept(new Token(next, text == null ? "" : text.accept(next), pos));
             }
-            if (sampling.stopAtEos() && next == eos) {
+            if (sampling.stopAtEos() && next == eos || sampling.isStopToken(next)) {
                 stop = StopReason.EOS;
                 break;
             }

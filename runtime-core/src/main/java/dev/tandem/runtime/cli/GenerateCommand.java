@@ -60,6 +60,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default: random, printed in the stats)")
     Long seed;
 
+    @Option(names = "--stop-ids", paramLabel = "IDS", description = "also stop at these comma-separated ids (e.g. 1, BOS, for llama2.c stories)")
+    String stopIds;
+
     @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: the model's context length)")
     Integer context;
 
@@ -118,7 +121,8 @@ final class GenerateCommand implements Callable<Integer> {
     private Sampling sampling() {
         try {
             long s = seed != null ? seed : System.nanoTime();
-            return new Sampling(temperature, topK, topP, s, steps, true);
+            Sampling sampling = new Sampling(temperature, topK, topP, s, steps, true);
+            return stopIds == null ? sampling : sampling.stopTokens(Inputs.parseIds(stopIds, "--stop-ids"));
         } catch (IllegalArgumentException e) {
             throw new ExitCodes.UsageException(e.getMessage());
         }
