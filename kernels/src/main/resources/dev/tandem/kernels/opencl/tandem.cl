@@ -58,7 +58,7 @@ inline float sum16(float16 v) {
 // Each work-item accumulates its strided share of one weight row against up to TB activation
 // rows (x + t*cols for t < tiles). The caller reduces acc over the work-group.
 
-#define DOT_ARGS __global const float* x, const int cols, const int tiles, float acc[TB]
+#define DOT_ARGS __global const float* x, const int cols, const int tiles, float* acc
 
 inline void dot_f32(__global const float* w, DOT_ARGS) {
     const int lid = get_local_id(0);
@@ -148,7 +148,10 @@ __kernel void NAME(__global const uchar* weights, __global const float* x,      
     float acc[TB];                                                                           \
     for (int t = 0; t < TB; t++) acc[t] = 0.0f;                                              \
     __global const WTYPE* w = (__global const WTYPE*) (weights + (ulong) r * (ROW_BYTES_EXPR)); \
-    DOT(w, x + (ulong) b0 * cols, cols, tiles, acc);                                         \
+    __global const float* xb = x + (ulong) b0 * cols;                                        \
+    /* Literal tile counts, so the inlined dot loops unroll and acc stays in registers. */    \
+    if (tiles == TB) DOT(w, xb, cols, TB, acc);                                              \
+    else for (int t = 0; t < tiles; t++) DOT(w, xb + t * cols, cols, 1, acc + t);            \
     for (int t = 0; t < tiles; t++) {                                                        \
         float total = group_sum(acc[t], scratch);                                            \
         if (get_local_id(0) == 0) out[(ulong) (b0 + t) * rows + r] = total;                  \
