@@ -37,7 +37,8 @@ public final class OpenClBackend implements DeviceBackend {
             for (long device : devices) names.add(OpenClInfo.deviceString(device, CL_DEVICE_NAME));
             return Availability.yes(String.join(", ", names));
         } catch (UnsatisfiedLinkError missing) {
-            return Availability.no("cannot load the OpenCL library (" + missing.getMessage() + "): " + NO_LIBRARY_HINT);
+            // Also LWJGL's own liblwjgl.so: the message names which library it was.
+            return Availability.no("cannot load a native library (" + missing.getMessage() + "): " + NO_LIBRARY_HINT);
         } catch (OpenClException broken) {
             return Availability.no(broken.getMessage());
         }

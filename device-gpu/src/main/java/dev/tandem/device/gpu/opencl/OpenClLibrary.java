@@ -16,20 +16,33 @@ import java.lang.foreign.SymbolLookup;
  * chose a name with -Dorg.lwjgl.opencl.libname).
  */
 final class OpenClLibrary {
-    static final String LIBNAME_PROPERTY = "org.lwjgl.opencl.libname";
     private static final String UNVERSIONED = "libOpenCL.so";
     private static final String VERSIONED = "libOpenCL.so.1";
 
     private static boolean loaded;
+    /** Why loading failed, kept because LWJGL's classes stay broken after a failed static init. */
+    private static String failure;
 
     private OpenClLibrary() {}
 
     /** @throws UnsatisfiedLinkError when no OpenCL library (or LWJGL's own native) can be loaded */
     static synchronized void load() {
         if (loaded) return;
-        if (Platform.get() == Platform.LINUX && System.getProperty(LIBNAME_PROPERTY) == null
+        if (failure != null) throw new UnsatisfiedLinkError(failure);
+        try {
+            loadOnce();
+        } catch (UnsatisfiedLinkError e) {
+            failure = e.getMessage();
+            throw e;
+        }
+    }
+
+    private static void loadOnce() {
+        // Through Configuration, not System.setProperty: LWJGL reads its properties once, when
+        // Configuration initialises, which may already have happened.
+        if (Platform.get() == Platform.LINUX && Configuration.OPENCL_LIBRARY_NAME.get() == null
                 && !loadable(UNVERSIONED) && loadable(VERSIONED)) {
-            System.setProperty(LIBNAME_PROPERTY, VERSIONED);
+            Configuration.OPENCL_LIBRARY_NAME.set(VERSIONED);
         }
         // Explicit init: a missing library then surfaces here as UnsatisfiedLinkError instead of
         // an ExceptionInInitializerError from CL's static initialiser (and NoClassDefFoundError after).
