@@ -1,0 +1,257 @@
+package dev.tandem.device.gpu.opencl;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.device.DeviceWeights;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Every op on the first OpenCL device against {@link ScalarReference}, on fresh random inputs with
+ * odd sizes. The seed is printed in each failure message so a failure can be replayed.
+ */
+class OpenClOpsTest {
+    private static OpenClDevice device;
+    private final long seed = System.nanoTime();
+    private final Random random = new Random(seed);
+
+    @BeforeAll
+    static void open() { device = OpenClTestDevices.openFirst(); }
+
+    @AfterAll
+    static void close() { if (device != null) device.close(); }
+
+    // ---- matmul ----
+
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void matmulMatchesReference(WeightFormat format) {
+        int[] colsList = format.blockSize() == 1 ? new int[] {1, 7, 1001} : new int[] {32 * 3, 4128};
+        for (int cols : colsList) {
+            for (int rows : new int[] {1, 3, 17, 255}) {
+                for (int batch : new int[] {1, 5}) checkMatmul(format, rows, cols, batch, (rows + cols) % 2 == 0);
+            }
+        }
+    }
+
+    private void checkMatmul(WeightFormat format, int rows, int cols, int batch, boolean heap) {
+        MemorySegment data = ScalarReference.randomWeights(format, rows, cols, random, heap);
+        float[] x = ScalarReference.randomVector(batch * cols, random);
+        double[] sumAbs = new double[batch * rows];
+        double[] expected = ScalarReference.matmul(format, data, rows, cols, x, batch, sumAbs);
+        try (DeviceWeights w = device.upload(WeightMatrix.of(format, data, rows, cols));
+             DeviceBuffer in = device.allocate((long) batch * cols);
+             DeviceBuffer out = device.allocate((long) batch * rows)) {
+            device.write(in, 0, x, 0, x.length);
+            device.matmul(w, in, out, batch);
+            float[] got = new float[batch * rows];
+            device.read(out, 0, got, 0, got.length);
+            for (int i = 0; i < got.length; i++) {
+                // F32 accumulation over cols terms: allow 1e-4 of the magnitude summed, far above
+                // the ~cols*2^-24 worst case of a tree reduction yet far below any indexing bug.
+                double tolerance = 1e-4 * sumAbs[i] + 1e-6;
+                if (Math.abs(got[i] - expected[i]) > tolerance) {
+                    fail(format + " " + rows + "x" + cols + " batch " + batch + " out[" + i + "]: got " + got[i]
+                            + ", expected " + expected[i] + " +- " + tolerance + " (seed " + seed + ")");
+                }
+            }
+        }
+    }
+
+    // ---- embed ----
+
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void embedGathersAndDequantizesExactly(WeightFormat format) {
+        int rows = 17;
+        int cols = format.blockSize() == 1 ? 1001 : 4128;
+        MemorySegment table = ScalarReference.randomWeights(format, rows, cols, random, false);
+        int[] tokens = {3, 0, 16, 3, 9};
+        try (DeviceWeights w = device.upload(WeightMatrix.of(format, table, rows, cols));
+             DeviceBuffer out = device.allocate((long) tokens.length * cols)) {
+            device.embed(w, tokens, out);
+            float[] got = new float[tokens.length * cols];
+            device.read(out, 0, got, 0, got.length);
+            for (int b = 0; b < tokens.length; b++) {
+                for (int j = 0; j < cols; j++) {
+                    // d (f16) times a small integer is exact in float, so dequantization must be bit-exact.
+                    float expected = (float) ScalarReference.weight(format, table, cols, tokens[b], j);
+                    if (got[b * cols + j] != expected) {
+                        fail(format + " token " + tokens[b] + " col " + j + ": got " + got[b * cols + j] + ", expected " + expected);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- rmsnorm, rope ----
+
+    @Test
+    void rmsnormMatchesReferenceAndMayRunInPlace() {
+        float eps = 1e-5f;
+        for (int n : new int[] {1, 7, 1001, 4096}) {
+            for (int batch : new int[] {1, 5}) {
+                float[] x = ScalarReference.randomVector(n * batch, random);
+                float[] weight = ScalarReference.randomVector(n, random);
+                double[] expected = ScalarReference.rmsnorm(x, weight, n, batch, eps);
+                try (DeviceBuffer in = device.allocate(x.length); DeviceBuffer w = device.allocate(n);
+                     DeviceBuffer out = device.allocate(x.length)) {
+                    device.write(in, 0, x, 0, x.length);
+                    device.write(w, 0, weight, 0, n);
+                    device.rmsnorm(out, in, w, n, batch, eps);
+                    device.rmsnorm(in, in, w, n, batch, eps);  // out aliasing x
+                    assertClose(expected, read(out, x.length), 1e-5, 1e-6, "rmsnorm n=" + n + " batch=" + batch);
+                    assertClose(expected, read(in, x.length), 1e-5, 1e-6, "rmsnorm in place n=" + n + " batch=" + batch);
+                }
+            }
+        }
+    }
+
+    @Test
+    void ropeRotatesAdjacentPairs() {
+        for (int headDim : new int[] {64, 6}) {
+            int nHeads = 4;
+            float[] invFreq = new float[headDim / 2];
+            for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) Math.pow(10000, -2.0 * i / headDim);
+            for (int pos0 : new int[] {0, 1, 4000}) {
+                for (int batch : new int[] {1, 3}) {
+                    float[] vec = ScalarReference.randomVector(batch * nHeads * headDim, random);
+                    double[] expected = ScalarReference.rope(vec, nHeads, headDim, pos0, batch, invFreq);
+                    try (DeviceBuffer v = device.allocate(vec.length); DeviceBuffer f = device.allocate(invFreq.length)) {
+                        device.write(v, 0, vec, 0, vec.length);
+                        device.write(f, 0, invFreq, 0, invFreq.length);
+                        device.rope(v, nHeads, headDim, pos0, batch, f);
+                        // Devices with fp64 take the angle in double like the reference (error ~1e-7);
+                        // without it a float angle errs by up to pos * 2^-24 rad, allowed here.
+                        double absolute = 2e-6 + (pos0 + batch) * 1.2e-7 * 4;
+                        assertClose(expected, read(v, vec.length), 1e-6, absolute,
+                                "rope headDim=" + headDim + " pos0=" + pos0 + " batch=" + batch);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- attention ----
+
+    @Test
+    void attentionIsCausalGqa() {
+        int nHeads = 8, nKvHeads = 2;
+        for (int headDim : new int[] {64, 20}) {
+            for (int[] startAndBatch : new int[][] {{0, 1}, {0, 5}, {37, 1}, {37, 5}, {300, 3}}) {
+                checkAttention(startAndBatch[0], startAndBatch[1], nHeads, nKvHeads, headDim);
+            }
+        }
+    }
+
+    private void checkAttention(int startPos, int batch, int nHeads, int nKvHeads, int headDim) {
+        int maxPositions = startPos + batch + 11;
+        int kvStride = nKvHeads * headDim;
+        int valid = startPos + batch;
+        float[] keys = ScalarReference.randomVector(maxPositions * kvStride, random);
+        float[] values = ScalarReference.randomVector(maxPositions * kvStride, random);
+        // Positions past the last row's are not part of anyone's context: NaN there catches over-reads.
+        for (int i = valid * kvStride; i < keys.length; i++) keys[i] = values[i] = Float.NaN;
+        float[] q = ScalarReference.randomVector(batch * nHeads * headDim, random);
+        double[] expected = ScalarReference.attention(q, keys, values, startPos, batch, nHeads, nKvHeads, headDim);
+        try (DeviceBuffer k = device.allocate(keys.length); DeviceBuffer v = device.allocate(values.length);
+             DeviceBuffer qb = device.allocate(q.length); DeviceBuffer out = device.allocate(q.length)) {
+            device.write(k, 0, keys, 0, keys.length);
+            device.write(v, 0, values, 0, values.length);
+            device.write(qb, 0, q, 0, q.length);
+            device.attention(out, qb, k, v, startPos, batch, nHeads, nKvHeads, headDim);
+            assertClose(expected, read(out, q.length), 1e-4, 1e-5,
+                    "attention startPos=" + startPos + " batch=" + batch + " headDim=" + headDim);
+        }
+    }
+
+    // ---- elementwise, copy, write/read ----
+
+    @Test
+    void siluMulAndAddMatchReference() {
+        for (int n : new int[] {1, 7, 1001, 100_003}) {
+            float[] gate = ScalarReference.randomVector(n, random);
+            float[] up = ScalarReference.randomVector(n, random);
+            double[] silu = new double[n];
+            double[] sum = new double[n];
+            for (int i = 0; i < n; i++) {
+                silu[i] = ScalarReference.silu(gate[i]) * up[i];
+                sum[i] = (double) gate[i] + up[i];
+            }
+            try (DeviceBuffer g = device.allocate(n + 3); DeviceBuffer u = device.allocate(n)) {
+                device.write(g, 0, gate, 0, n);
+                device.write(u, 0, up, 0, n);
+                device.add(g, u, n);
+                assertClose(sum, read(g, n), 1e-6, 1e-7, "add n=" + n);
+                device.write(g, 0, gate, 0, n);
+                device.siluMul(g, u, n);
+                assertClose(silu, read(g, n), 1e-5, 1e-7, "siluMul n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void copyAndOffsetsMoveExactlyTheRangeAsked() {
+        float[] data = ScalarReference.randomVector(1001, random);
+        try (DeviceBuffer a = device.allocate(1001); DeviceBuffer b = device.allocate(1001)) {
+            device.write(a, 0, data, 0, 1001);
+            device.write(b, 0, new float[1001], 0, 1001);
+            device.copy(a, 10, b, 500, 333);
+            float[] got = new float[1001];
+            device.read(b, 0, got, 0, 1001);
+            for (int i = 0; i < 1001; i++) {
+                float expected = i >= 500 && i < 833 ? data[i - 490] : 0f;
+                assertEquals(expected, got[i], "b[" + i + "]");
+            }
+            float[] window = new float[20];
+            device.read(a, 991, window, 5, 10);
+            for (int i = 0; i < 10; i++) assertEquals(data[991 + i], window[5 + i]);
+            device.write(a, 1000, new float[] {0f, 42f}, 1, 1);
+            device.read(a, 1000, window, 0, 1);
+            assertEquals(42f, window[0]);
+        }
+    }
+
+    @Test
+    void eventsTimeWhatRunsBetweenThem() {
+        MemorySegment data = ScalarReference.randomWeights(WeightFormat.Q8_0, 255, 4128, random, false);
+        try (DeviceWeights w = device.upload(WeightMatrix.of(WeightFormat.Q8_0, data, 255, 4128));
+             DeviceBuffer x = device.allocate(4128); DeviceBuffer out = device.allocate(255)) {
+            var before = device.record();
+            for (int i = 0; i < 10; i++) device.matmul(w, x, out, 1);
+            var after = device.record();
+            for (int i = 0; i < 200; i++) device.record();  // more than the sweep threshold: handles get released
+            long nanos = after.nanosSince(before);
+            assertTrue(nanos > 0 && nanos < 60_000_000_000L, "10 matvecs took " + nanos + " ns");
+            assertTrue(after.nanosSince(after) == 0);
+        }
+    }
+
+    // ---- helpers ----
+
+    private float[] read(DeviceBuffer buffer, int length) {
+        float[] out = new float[length];
+        device.read(buffer, 0, out, 0, length);
+        return out;
+    }
+
+    private void assertClose(double[] expected, float[] got, double relative, double absolute, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            double tolerance = absolute + relative * Math.abs(expected[i]);
+            if (!(Math.abs(got[i] - expected[i]) <= tolerance)) {
+                fail(what + " [" + i + "]: got " + got[i] + ", expected " + expected[i] + " +- " + tolerance + " (seed " + seed + ")");
+            }
+        }
+    }
+}

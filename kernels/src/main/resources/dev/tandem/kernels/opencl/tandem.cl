@@ -1,0 +1,308 @@
+// Tandem's transformer op set in OpenCL C 1.2, one kernel per op and weight format.
+//
+// The host builds this file with -DWG=<work-group size> (a power of two) and -DMAX_HEAD_DIM=<n>.
+// Activations are F32. Weights stay in their GGUF layout, row by row:
+//   F32, F16 (IEEE half), BF16 (upper half of an F32),
+//   Q8_0 = {half d; char q[32]} (34 bytes), value = q*d,
+//   Q4_0 = {half d; uchar qs[16]} (18 bytes), low nibbles = elements 0-15, high = 16-31,
+//          value = (nibble-8)*d.
+// Half values are read with vload_half so no cl_khr_fp16 is needed; block formats are 2-byte
+// aligned (34 and 18 are even), which is all vload_half asks for.
+
+#ifndef WG
+#define WG 64
+#endif
+#ifndef MAX_HEAD_DIM
+#define MAX_HEAD_DIM 256
+#endif
+// Activation rows a matmul work-group multiplies against each weight row it reads: the weight
+// row, the big operand, is read once per tile instead of once per activation row.
+#define TB 4
+
+// ---- reductions ----
+
+// Sums v over the work-group; every work-item gets the total. scratch holds WG floats.
+inline float group_sum(float v, __local float* scratch) {
+    const int lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // scratch may be reused right after
+    return total;
+}
+
+inline float group_max(float v, __local float* scratch) {
+    const int lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+inline float sum16(float16 v) {
+    float8 a = v.lo + v.hi;
+    float4 b = a.lo + a.hi;
+    return b.x + b.y + b.z + b.w;
+}
+
+// ---- per-format partial dot products ----
+// Each work-item accumulates its strided share of one weight row against up to TB activation
+// rows (x + t*cols for t < tiles). The caller reduces acc over the work-group.
+
+#define DOT_ARGS __global const float* x, const int cols, const int tiles, float* acc
+
+inline void dot_f32(__global const float* w, DOT_ARGS) {
+    const int lid = get_local_id(0);
+    const int vec_end = cols & ~3;
+    for (int j = lid * 4; j < vec_end; j += WG * 4) {
+        float4 wv = vload4(0, w + j);
+        for (int t = 0; t < tiles; t++) acc[t] += dot(wv, vload4(0, x + t * cols + j));
+    }
+    for (int j = vec_end + lid; j < cols; j += WG) {
+        float wv = w[j];
+        for (int t = 0; t < tiles; t++) acc[t] += wv * x[t * cols + j];
+    }
+}
+
+inline void dot_f16(__global const half* w, DOT_ARGS) {
+    const int lid = get_local_id(0);
+    const int vec_end = cols & ~3;
+    for (int j = lid * 4; j < vec_end; j += WG * 4) {
+        float4 wv = vload_half4(0, w + j);
+        for (int t = 0; t < tiles; t++) acc[t] += dot(wv, vload4(0, x + t * cols + j));
+    }
+    for (int j = vec_end + lid; j < cols; j += WG) {
+        float wv = vload_half(j, w);
+        for (int t = 0; t < tiles; t++) acc[t] += wv * x[t * cols + j];
+    }
+}
+
+inline float4 bf16x4(__global const ushort* p) {
+    return as_float4(convert_uint4(vload4(0, p)) << 16);
+}
+
+inline void dot_bf16(__global const ushort* w, DOT_ARGS) {
+    const int lid = get_local_id(0);
+    const int vec_end = cols & ~3;
+    for (int j = lid * 4; j < vec_end; j += WG * 4) {
+        float4 wv = bf16x4(w + j);
+        for (int t = 0; t < tiles; t++) acc[t] += dot(wv, vload4(0, x + t * cols + j));
+    }
+    for (int j = vec_end + lid; j < cols; j += WG) {
+        float wv = as_float(((uint) w[j]) << 16);
+        for (int t = 0; t < tiles; t++) acc[t] += wv * x[t * cols + j];
+    }
+}
+
+inline void dot_q8_0(__global const uchar* w, DOT_ARGS) {
+    const int blocks = cols / 32;
+    for (int b = get_local_id(0); b < blocks; b += WG) {
+        __global const uchar* block = w + b * 34;
+        const float d = vload_half(0, (__global const half*) block);
+        __global const char* q = (__global const char*) (block + 2);
+        const float16 lo = convert_float16(vload16(0, q));
+        const float16 hi = convert_float16(vload16(1, q));
+        for (int t = 0; t < tiles; t++) {
+            __global const float* xb = x + t * cols + b * 32;
+            acc[t] += d * (sum16(lo * vload16(0, xb)) + sum16(hi * vload16(1, xb)));
+        }
+    }
+}
+
+inline void dot_q4_0(__global const uchar* w, DOT_ARGS) {
+    const int blocks = cols / 32;
+    for (int b = get_local_id(0); b < blocks; b += WG) {
+        __global const uchar* block = w + b * 18;
+        const float d = vload_half(0, (__global const half*) block);
+        const uchar16 qs = vload16(0, block + 2);
+        const float16 lo = convert_float16(qs & (uchar16) 0x0F) - 8.0f;
+        const float16 hi = convert_float16(qs >> (uchar16) 4) - 8.0f;
+        for (int t = 0; t < tiles; t++) {
+            __global const float* xb = x + t * cols + b * 32;
+            acc[t] += d * (sum16(lo * vload16(0, xb)) + sum16(hi * vload16(1, xb)));
+        }
+    }
+}
+
+// ---- matmul: out[b, r] = sum_j W[r, j] * x[b, j] ----
+// NDRange (rows*WG, ceil(batch/TB)), local (WG, 1): one work-group per (weight row, tile of TB
+// activation rows), reading the row with vector loads and reducing in local memory. Batch 1 is
+// the decode matvec.
+
+#define MATMUL_KERNEL(NAME, WTYPE, ROW_BYTES_EXPR, DOT)                                      \
+__kernel void NAME(__global const uchar* weights, __global const float* x,                \
+                   __global float* out, const int rows, const int cols, const int batch) {   \
+    __local float scratch[WG];                                                               \
+    const int r = get_group_id(0);                                                           \
+    const int b0 = get_group_id(1) * TB;                                                     \
+    const int tiles = min(TB, batch - b0);                                                   \
+    float acc[TB];                                                                           \
+    for (int t = 0; t < TB; t++) acc[t] = 0.0f;                                              \
+    __global const WTYPE* w = (__global const WTYPE*) (weights + (ulong) r * (ROW_BYTES_EXPR)); \
+    __global const float* xb = x + (ulong) b0 * cols;                                        \
+    /* Literal tile counts, so the inlined dot loops unroll and acc stays in registers. */    \
+    if (tiles == TB) DOT(w, xb, cols, TB, acc);                                              \
+    else for (int t = 0; t < tiles; t++) DOT(w, xb + t * cols, cols, 1, acc + t);            \
+    for (int t = 0; t < tiles; t++) {                                                        \
+        float total = group_sum(acc[t], scratch);                                            \
+        if (get_local_id(0) == 0) out[(ulong) (b0 + t) * rows + r] = total;                  \
+    }                                                                                        \
+}
+
+MATMUL_KERNEL(matmul_f32, float, cols * 4, dot_f32)
+MATMUL_KERNEL(matmul_f16, half, cols * 2, dot_f16)
+MATMUL_KERNEL(matmul_bf16, ushort, cols * 2, dot_bf16)
+MATMUL_KERNEL(matmul_q8_0, uchar, (cols / 32) * 34, dot_q8_0)
+MATMUL_KERNEL(matmul_q4_0, uchar, (cols / 32) * 18, dot_q4_0)
+
+// ---- embed: out[b] = table[tokens[b]] dequantized ----
+// NDRange (cols, batch): one work-item per output element.
+
+__kernel void embed_f32(__global const float* table, __global const int* tokens,
+                        __global float* out, const int cols) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    out[(ulong) b * cols + j] = table[(ulong) tokens[b] * cols + j];
+}
+
+__kernel void embed_f16(__global const half* table, __global const int* tokens,
+                        __global float* out, const int cols) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    out[(ulong) b * cols + j] = vload_half(0, table + (ulong) tokens[b] * cols + j);
+}
+
+__kernel void embed_bf16(__global const ushort* table, __global const int* tokens,
+                         __global float* out, const int cols) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    out[(ulong) b * cols + j] = as_float(((uint) table[(ulong) tokens[b] * cols + j]) << 16);
+}
+
+__kernel void embed_q8_0(__global const uchar* table, __global const int* tokens,
+                         __global float* out, const int cols) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    __global const uchar* block = table + ((ulong) tokens[b] * (cols / 32) + j / 32) * 34;
+    const float d = vload_half(0, (__global const half*) block);
+    out[(ulong) b * cols + j] = d * (float) ((__global const char*) (block + 2))[j % 32];
+}
+
+__kernel void embed_q4_0(__global const uchar* table, __global const int* tokens,
+                         __global float* out, const int cols) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    __global const uchar* block = table + ((ulong) tokens[b] * (cols / 32) + j / 32) * 18;
+    const float d = vload_half(0, (__global const half*) block);
+    const int k = j % 32;
+    const uchar q = block[2 + (k & 15)];
+    const int nibble = k < 16 ? (q & 0x0F) : (q >> 4);
+    out[(ulong) b * cols + j] = d * (float) (nibble - 8);
+}
+
+// ---- rmsnorm: out[b] = x[b] / sqrt(mean(x[b]^2) + eps) * weight ----
+// One work-group per row. out may alias x: each element is read and written by one work-item.
+
+__kernel void rmsnorm(__global float* out, __global const float* x, __global const float* weight,
+                      const int n, const float eps) {
+    __local float scratch[WG];
+    const ulong row = (ulong) get_group_id(0) * n;
+    float ss = 0.0f;
+    for (int j = get_local_id(0); j < n; j += WG) {
+        float v = x[row + j];
+        ss += v * v;
+    }
+    const float scale = 1.0f / sqrt(group_sum(ss, scratch) / n + eps);
+    for (int j = get_local_id(0); j < n; j += WG) out[row + j] = x[row + j] * scale * weight[j];
+}
+
+// ---- rope: rotate adjacent pairs (2i, 2i+1) of every head by (pos0 + b) * invFreq[i] ----
+// NDRange (nHeads*headDim/2, batch). The scalar reference takes the angle and its cos/sin in
+// double; devices with cl_khr_fp64 do the same. Without it a float angle is off by about
+// pos * 2^-24 radians (2.4e-4 at position 4096), which the tests allow for.
+
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double angle_t;
+#else
+typedef float angle_t;
+#endif
+
+__kernel void rope(__global float* vec, __global const float* inv_freq, const int n_heads,
+                   const int head_dim, const int pos0) {
+    const int pair = get_global_id(0), b = get_global_id(1);
+    const int half_dim = head_dim / 2;
+    const int h = pair / half_dim, i = pair % half_dim;
+    const angle_t angle = (angle_t) (pos0 + b) * (angle_t) inv_freq[i];
+    const float c = (float) cos(angle), s = (float) sin(angle);
+    __global float* p = vec + (ulong) b * n_heads * head_dim + h * head_dim + 2 * i;
+    const float v0 = p[0], v1 = p[1];
+    p[0] = v0 * c - v1 * s;
+    p[1] = v0 * s + v1 * c;
+}
+
+// ---- attention: causal GQA over a (maxPositions, nKvHeads*headDim) KV cache ----
+// One work-group per (query head, row b). Row b sits at position startPos + b and attends to
+// positions [0, startPos + b]. Scores live in global scratch (one slice of max_len floats per
+// work-group) because the context can exceed local memory.
+
+__kernel void attention(__global float* out, __global const float* q, __global const float* keys,
+                        __global const float* values, __global float* scores,
+                        const int start_pos, const int n_heads, const int n_kv_heads,
+                        const int head_dim, const int max_len) {
+    __local float scratch[WG];
+    __local float qh[MAX_HEAD_DIM];
+    const int h = get_group_id(0), b = get_group_id(1), lid = get_local_id(0);
+    const int kvh = h / (n_heads / n_kv_heads);
+    const int kv_stride = n_kv_heads * head_dim;
+    const int last = start_pos + b;
+    const ulong q_off = ((ulong) b * n_heads + h) * head_dim;
+    __global float* s = scores + ((ulong) b * n_heads + h) * max_len;
+    for (int d = lid; d < head_dim; d += WG) qh[d] = q[q_off + d];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    const float scale = 1.0f / sqrt((float) head_dim);
+    float local_max = -INFINITY;
+    for (int t = lid; t <= last; t += WG) {
+        __global const float* k = keys + (ulong) t * kv_stride + kvh * head_dim;
+        float dotv = 0.0f;
+        for (int d = 0; d < head_dim; d++) dotv += qh[d] * k[d];
+        dotv *= scale;
+        s[t] = dotv;
+        local_max = fmax(local_max, dotv);
+    }
+    const float max_score = group_max(local_max, scratch);
+    float local_sum = 0.0f;
+    for (int t = lid; t <= last; t += WG) {
+        float e = exp(s[t] - max_score);
+        s[t] = e;
+        local_sum += e;
+    }
+    const float inv_sum = 1.0f / group_sum(local_sum, scratch);
+    barrier(CLK_GLOBAL_MEM_FENCE);  // every work-item reads every score below
+
+    for (int d = lid; d < head_dim; d += WG) {
+        float acc = 0.0f;
+        for (int t = 0; t <= last; t++) acc += s[t] * values[(ulong) t * kv_stride + kvh * head_dim + d];
+        out[q_off + d] = acc * inv_sum;
+    }
+}
+
+// ---- elementwise ----
+
+__kernel void silu_mul(__global float* gate, __global const float* up, const ulong n) {
+    const ulong i = get_global_id(0);
+    if (i < n) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + exp(-g)) * up[i];
+    }
+}
+
+__kernel void add(__global float* acc, __global const float* x, const ulong n) {
+    const ulong i = get_global_id(0);
+    if (i < n) acc[i] += x[i];
+}
