@@ -2,4 +2,6 @@
 module dev.tandem.kernels {
     requires jdk.incubator.vector;
     exports dev.tandem.kernels;
+    // The OpenCL C sources are resources that device modules read at open.
+    opens dev.tandem.kernels.opencl;
 }

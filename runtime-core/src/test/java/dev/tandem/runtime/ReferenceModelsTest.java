@@ -1,5 +1,7 @@
 package dev.tandem.runtime;
 
+import dev.tandem.conformance.SharedData;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.runtime.exec.ReferenceForward;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,5 +1,7 @@
 package dev.tandem.runtime;
 
+import dev.tandem.conformance.SharedData;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,7 @@
 package dev.tandem.runtime.device;
 
+import dev.tandem.conformance.DeviceConformanceSuite;
+
 class CpuDeviceConformanceTest extends DeviceConformanceSuite {
     @Override
     protected Device openDevice() {

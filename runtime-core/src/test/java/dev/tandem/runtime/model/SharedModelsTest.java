@@ -1,5 +1,7 @@
 package dev.tandem.runtime.model;
 
+import dev.tandem.conformance.SharedData;
+
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.format.GgmlType;
@@ -24,11 +26,7 @@ class SharedModelsTest {
     private static final LlamaConfig STORIES_260K = new LlamaConfig(64, 172, 5, 8, 4, 512, 512, 1e-5f, 10000f, null);
 
     static Path model(String name) {
-        String shared = System.getProperty("tandem.shared");
-        assertNotNull(shared, "system property tandem.shared is not set (surefire sets it to <repo>/../shared)");
-        Path file = Path.of(shared, "models", name);
-        assertTrue(Files.isRegularFile(file), "missing shared model " + file.toAbsolutePath());
-        return file;
+        return SharedData.model(name);
     }
 
     @Test

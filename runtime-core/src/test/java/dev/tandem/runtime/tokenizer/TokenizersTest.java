@@ -1,5 +1,7 @@
 package dev.tandem.runtime.tokenizer;
 
+import dev.tandem.conformance.SharedData;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

@@ -1,4 +1,4 @@
-package dev.tandem.runtime.device;
+package dev.tandem.conformance;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;

@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,6 +23,11 @@ public final class SharedData {
                     + "; set -Dtandem.shared=PATH");
         }
         return root;
+    }
+
+    /** A file under ../shared, e.g. "models/llama2-tokenizer.bin". */
+    public static Path file(String relative) {
+        return existing(root().resolve(relative));
     }
 
     public static Path model(String name) {

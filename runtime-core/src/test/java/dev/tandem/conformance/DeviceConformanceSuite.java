@@ -1,4 +1,12 @@
-package dev.tandem.runtime.device;
+package dev.tandem.conformance;
+
+import dev.tandem.runtime.device.DeviceMemoryException;
+
+import dev.tandem.runtime.device.DeviceWeights;
+
+import dev.tandem.runtime.device.DeviceBuffer;
+
+import dev.tandem.runtime.device.Device;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.kernels.ScalarOps;
@@ -8,7 +16,6 @@ import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.Session;
-import dev.tandem.runtime.SharedData;
 import dev.tandem.runtime.Tandem;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
