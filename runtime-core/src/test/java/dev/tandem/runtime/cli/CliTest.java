@@ -156,4 +156,30 @@ class CliTest {
         assertTrue(r.out().contains("Q8_0"), r.out());
         assertTrue(r.out().matches("(?s).*layers:\\s+5.*"), r.out());
     }
+
+    @Test
+    void unknownOrUnavailableDeviceIsExit4() {
+        Result r = tandem("generate", "-n", "2", "--device", "tpu");
+        assertEquals(4, r.code(), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.startsWith("tandem:")).count(), r.err());
+        assertTrue(r.err().contains("tpu") && r.err().contains("cpu"), r.err());
+    }
+
+    @Test
+    void generateRunsThroughTheDeviceSpi() {
+        Result viaDevice = tandem("generate", "-m", SharedData.model("stories260K-f16.gguf").toString(),
+                "--prompt-ids", "1,77,300", "-n", "30", "--ids", "--device", "scalar-test");
+        assertEquals(0, viaDevice.code(), viaDevice.err());
+        int[] expected = Arrays.copyOf(SharedData.ints(SharedData.reference("stories260K-f16.gguf.json")
+                .get("cases").get(1).get("greedy_ids")), 30);
+        assertArrayEquals(expected, ids(viaDevice.out()));
+        assertTrue(viaDevice.err().contains("device=scalar_test_device"), viaDevice.err());
+    }
+
+    @Test
+    void devicesListsEveryBackend() {
+        Result r = tandem("devices");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("cpu") && r.out().contains("null") && r.out().contains("bandwidth"), r.out());
+    }
 }
