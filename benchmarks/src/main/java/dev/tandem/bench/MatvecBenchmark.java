@@ -39,6 +39,14 @@ public class MatvecBenchmark {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     public WeightFormat format;
 
+    /** Weight MiB; the report uses 64 (beyond every cache). 1 shows the in-cache compute rate. */
+    @Param({"64"})
+    public int mib;
+
+    /** Row length; decode's matrices are narrower (768 to 2048 for the stories110M shape). */
+    @Param({"4096"})
+    public int cols;
+
     public static final int COLS = 4096;
 
     private Arena arena;
@@ -47,8 +55,16 @@ public class MatvecBenchmark {
 
     /** Rows for at least 64 MiB of weights in this format. */
     public static int rows(WeightFormat f) {
-        long minBytes = 64L << 20;
-        long rowBytes = f.bytesFor(COLS);
+        return rows(f, 64);
+    }
+
+    static int rows(WeightFormat f, int mib) {
+        return rows(f, mib, COLS);
+    }
+
+    static int rows(WeightFormat f, int mib, int cols) {
+        long minBytes = (long) mib << 20;
+        long rowBytes = f.bytesFor(cols);
         return (int) ((minBytes + rowBytes - 1) / rowBytes);
     }
 
@@ -59,11 +75,11 @@ public class MatvecBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        int rows = rows(format);
-        matrix = randomMatrix(arena, format, rows, COLS, new SplittableRandom(42));
+        int rows = rows(format, mib, cols);
+        matrix = randomMatrix(arena, format, rows, cols, new SplittableRandom(42));
         SplittableRandom r = new SplittableRandom(7);
-        x = new float[COLS];
-        for (int i = 0; i < COLS; i++) {
+        x = new float[cols];
+        for (int i = 0; i < cols; i++) {
             x[i] = (float) r.nextGaussian();
         }
         out = new float[rows];

@@ -54,7 +54,7 @@ public final class Report {
         System.out.println("| matvec | weights | time | bandwidth | of ceiling |");
         System.out.println("|---|---|---|---|---|");
         for (WeightFormat f : WeightFormat.values()) {
-            Double t = ms.get("MatvecBenchmark.matvec:" + f);
+            Double t = ms.get("MatvecBenchmark.matvec:" + f + ":4096:64");
             if (t != null) {
                 long bytes = MatvecBenchmark.weightBytes(f);
                 double bw = bytes / (t / 1e3);

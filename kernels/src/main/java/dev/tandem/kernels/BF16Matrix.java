@@ -23,20 +23,61 @@ public final class BF16Matrix extends WeightMatrix {
         if (!Vec.ENABLED) {
             return dotScalar(row, x, xOff);
         }
-        long base = rowOffset(row);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        long b = rowOffset(row);
         int step = S.length();
+        FloatVector a = FloatVector.zero(F);
         int j = 0;
-        // Two short loads per iteration into separate accumulators, to hide the FMA latency.
-        for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
-            ShortVector h0 = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
-            ShortVector h1 = ShortVector.fromMemorySegment(S, data, base + 2L * (j + step), LE);
+        for (int bound = cols - step; j <= bound; j += step) {
+            ShortVector h = halves(b, j);
             for (int p = 0; p < S_PARTS; p++) {
-                acc0 = Vec.bf16ToFloat(h0, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
-                acc1 = Vec.bf16ToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
+                a = Vec.bf16ToFloat(h, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), a);
             }
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return tail(a.reduceLanes(VectorOperators.ADD), b, j, x, xOff);
+    }
+
+    /**
+     * Four rows per pass, each with exactly {@link #dot}'s arithmetic (so a row's bits do not depend
+     * on which rows share its pass, nor on the thread count). Four independent FMA chains hide the
+     * latency that one row's chain exposes, and each x load feeds four rows.
+     */
+    @Override
+    protected void matvecRows(int start, int end, float[] x, int xOff, float[] out, int outOff) {
+        int r = start;
+        if (Vec.ENABLED) {
+            int step = S.length();
+            for (; r + 3 < end; r += 4) {
+                rowOffset(r + 3);
+                long b0 = rowOffset(r), b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                int j = 0;
+                for (int bound = cols - step; j <= bound; j += step) {
+                    ShortVector h0 = halves(b0, j), h1 = halves(b1, j), h2 = halves(b2, j), h3 = halves(b3, j);
+                    for (int p = 0; p < S_PARTS; p++) {
+                        FloatVector xv = FloatVector.fromArray(F, x, xOff + j + p * FL);
+                        a0 = Vec.bf16ToFloat(h0, p).fma(xv, a0);
+                        a1 = Vec.bf16ToFloat(h1, p).fma(xv, a1);
+                        a2 = Vec.bf16ToFloat(h2, p).fma(xv, a2);
+                        a3 = Vec.bf16ToFloat(h3, p).fma(xv, a3);
+                    }
+                }
+                out[outOff + r] = tail(a0.reduceLanes(VectorOperators.ADD), b0, j, x, xOff);
+                out[outOff + r + 1] = tail(a1.reduceLanes(VectorOperators.ADD), b1, j, x, xOff);
+                out[outOff + r + 2] = tail(a2.reduceLanes(VectorOperators.ADD), b2, j, x, xOff);
+                out[outOff + r + 3] = tail(a3.reduceLanes(VectorOperators.ADD), b3, j, x, xOff);
+            }
+        }
+        for (; r < end; r++) {
+            out[outOff + r] = dot(r, x, xOff);
+        }
+    }
+
+    private ShortVector halves(long base, int j) {
+        return ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
+    }
+
+    /** Adds the columns from j on that fill no whole vector. */
+    private float tail(float sum, long base, int j, float[] x, int xOff) {
         for (; j < cols; j++) {
             sum += Vec.bf16(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
         }

@@ -20,22 +20,55 @@ public final class F32Matrix extends WeightMatrix {
         if (!Vec.ENABLED) {
             return dotScalar(row, x, xOff);
         }
-        long base = rowOffset(row);
-        // Four independent accumulators hide the FMA latency; the loop is then bound by memory.
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
+        long b = rowOffset(row);
+        FloatVector a = FloatVector.zero(F);
         int j = 0;
-        for (int bound = cols - 4 * FL; j <= bound; j += 4 * FL) {
-            long o = base + 4L * j;
-            acc0 = FloatVector.fromMemorySegment(F, data, o, LE).fma(FloatVector.fromArray(F, x, xOff + j), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, data, o + 4L * FL, LE).fma(FloatVector.fromArray(F, x, xOff + j + FL), acc1);
-            acc2 = FloatVector.fromMemorySegment(F, data, o + 8L * FL, LE).fma(FloatVector.fromArray(F, x, xOff + j + 2 * FL), acc2);
-            acc3 = FloatVector.fromMemorySegment(F, data, o + 12L * FL, LE).fma(FloatVector.fromArray(F, x, xOff + j + 3 * FL), acc3);
-        }
         for (int bound = cols - FL; j <= bound; j += FL) {
-            acc0 = FloatVector.fromMemorySegment(F, data, base + 4L * j, LE).fma(FloatVector.fromArray(F, x, xOff + j), acc0);
+            a = w(b + 4L * j).fma(FloatVector.fromArray(F, x, xOff + j), a);
         }
-        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        return tail(a.reduceLanes(VectorOperators.ADD), b, j, x, xOff);
+    }
+
+    /**
+     * Four rows per pass, each with exactly {@link #dot}'s arithmetic (so a row's bits do not depend
+     * on which rows share its pass, nor on the thread count). Four independent FMA chains hide the
+     * FMA latency that one row's chain exposes, and one x load feeds four rows: decode's rows are
+     * short (768 to 4096 values), where per-row loops ran at half the memory bandwidth.
+     */
+    @Override
+    protected void matvecRows(int start, int end, float[] x, int xOff, float[] out, int outOff) {
+        int r = start;
+        if (Vec.ENABLED) {
+            for (; r + 3 < end; r += 4) {
+                rowOffset(r + 3);
+                long b0 = rowOffset(r), b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                int j = 0;
+                for (int bound = cols - FL; j <= bound; j += FL) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xOff + j);
+                    long o = 4L * j;
+                    a0 = w(b0 + o).fma(xv, a0);
+                    a1 = w(b1 + o).fma(xv, a1);
+                    a2 = w(b2 + o).fma(xv, a2);
+                    a3 = w(b3 + o).fma(xv, a3);
+                }
+                out[outOff + r] = tail(a0.reduceLanes(VectorOperators.ADD), b0, j, x, xOff);
+                out[outOff + r + 1] = tail(a1.reduceLanes(VectorOperators.ADD), b1, j, x, xOff);
+                out[outOff + r + 2] = tail(a2.reduceLanes(VectorOperators.ADD), b2, j, x, xOff);
+                out[outOff + r + 3] = tail(a3.reduceLanes(VectorOperators.ADD), b3, j, x, xOff);
+            }
+        }
+        for (; r < end; r++) {
+            out[outOff + r] = dot(r, x, xOff);
+        }
+    }
+
+    private FloatVector w(long offset) {
+        return FloatVector.fromMemorySegment(F, data, offset, LE);
+    }
+
+    /** Adds the columns from j on that fill no whole vector. */
+    private float tail(float sum, long base, int j, float[] x, int xOff) {
         for (; j < cols; j++) {
             sum += data.get(FLOAT_LE, base + 4L * j) * x[xOff + j];
         }

@@ -93,11 +93,18 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
         Objects.checkFromIndexSize(outOff, rows, out.length);
         // Chunks of at least ~32 KiB of weights, so the per-chunk cost stays noise.
         int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
-        Parallel.forRange(rows, minChunk, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                out[outOff + r] = dot(r, x, xOff);
-            }
-        });
+        Parallel.forRange(rows, minChunk, (start, end) -> matvecRows(start, end, x, xOff, out, outOff));
+    }
+
+    /**
+     * out[outOff + r] = dot(r) for r in [start, end), on the calling thread. Formats override it to
+     * work on several rows per pass: decode's rows are short (768 to 4096 values), and per-row loop
+     * set-up and reduction otherwise cost as much as the memory traffic.
+     */
+    protected void matvecRows(int start, int end, float[] x, int xOff, float[] out, int outOff) {
+        for (int r = start; r < end; r++) {
+            out[outOff + r] = dot(r, x, xOff);
+        }
     }
 
     public void matmul(float[] x, float[] out, int batch) {
