@@ -33,7 +33,7 @@ import java.util.SplittableRandom;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
+@Measurement(iterations = 10, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
 public class MatvecBenchmark {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})

@@ -27,6 +27,7 @@ public final class Report {
         String include = args.length > 0 ? args[0] : "dev.tandem.bench.*Benchmark.*";
         Collection<RunResult> results = new Runner(new OptionsBuilder().include(include).build()).run();
         Map<String, Double> ms = new HashMap<>();
+        Map<String, Double> mean = new java.util.TreeMap<>();
         for (RunResult r : results) {
             String name = r.getParams().getBenchmark().replaceFirst(".*\\.", "");
             String cls = r.getParams().getBenchmark().replaceFirst("\\.[^.]+$", "").replaceFirst(".*\\.", "");
@@ -34,9 +35,22 @@ public final class Report {
             for (String p : r.getParams().getParamsKeys()) {
                 key.append(':').append(r.getParams().getParam(p));
             }
-            ms.put(key.toString(), r.getPrimaryResult().getScore());
+            // The best iteration: this machine's memory bandwidth swings by a third between seconds
+            // (shared host), so ceilings and kernels are both compared at their best.
+            double best = Double.MAX_VALUE;
+            for (var br : r.getBenchmarkResults()) {
+                for (var it : br.getIterationResults()) {
+                    best = Math.min(best, it.getPrimaryResult().getScore());
+                }
+            }
+            ms.put(key.toString(), best);
+            mean.put(key.toString(), r.getPrimaryResult().getScore());
         }
         print(ms);
+        System.out.println();
+        System.out.println("| benchmark | best ms/op | mean ms/op |");
+        System.out.println("|---|---|---|");
+        mean.forEach((k, v) -> System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f |%n", k, ms.get(k), v));
     }
 
     private static void print(Map<String, Double> ms) {
