@@ -31,9 +31,10 @@ public final class Report {
         for (RunResult r : results) {
             String name = r.getParams().getBenchmark().replaceFirst(".*\\.", "");
             String cls = r.getParams().getBenchmark().replaceFirst("\\.[^.]+$", "").replaceFirst(".*\\.", "");
+            // Key: Class.method then each parameter as :name=value, in name order.
             StringBuilder key = new StringBuilder(cls + "." + name);
-            for (String p : r.getParams().getParamsKeys()) {
-                key.append(':').append(r.getParams().getParam(p));
+            for (String p : new java.util.TreeSet<>(r.getParams().getParamsKeys())) {
+                key.append(':').append(p).append('=').append(r.getParams().getParam(p));
             }
             // The best iteration: this machine's memory bandwidth swings by a third between seconds
             // (shared host), so ceilings and kernels are both compared at their best.
@@ -68,7 +69,7 @@ public final class Report {
         System.out.println("| matvec | weights | time | bandwidth | of ceiling |");
         System.out.println("|---|---|---|---|---|");
         for (WeightFormat f : WeightFormat.values()) {
-            Double t = ms.get("MatvecBenchmark.matvec:" + f + ":4096:64");
+            Double t = ms.get("MatvecBenchmark.matvec:cols=4096:format=" + f + ":mib=64");
             if (t != null) {
                 long bytes = MatvecBenchmark.weightBytes(f);
                 double bw = bytes / (t / 1e3);
@@ -77,10 +78,24 @@ public final class Report {
             }
         }
         System.out.println();
+        System.out.println("| matvec through the device SPI | weights | time | bandwidth | of CPU read ceiling |");
+        System.out.println("|---|---|---|---|---|");
+        for (String device : new String[] {"cpu", "opencl"}) {
+            for (WeightFormat f : WeightFormat.values()) {
+                Double t = ms.get("DeviceMatvecBenchmark.matvec:device=" + device + ":format=" + f);
+                if (t != null) {
+                    long bytes = MatvecBenchmark.weightBytes(f);
+                    double bw = bytes / (t / 1e3);
+                    System.out.printf(Locale.ROOT, "| %s %s | %.1f MiB | %.2f ms | %.1f GB/s | %.0f%% |%n", device, f,
+                            bytes / 1048576.0, t, bw / 1e9, 100 * bw / bandwidth);
+                }
+            }
+        }
+        System.out.println();
         System.out.println("| decode, stories110M shape | bytes/token | time/token | floor | time / floor | tokens/s |");
         System.out.println("|---|---|---|---|---|---|");
         for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
-            Double t = ms.get("DecodeBenchmark.decodeStep:" + type);
+            Double t = ms.get("DecodeBenchmark.decodeStep:type=" + type);
             if (t != null) {
                 try (Model m = Stories110M.load(type)) {
                     long bytes = Stories110M.decodeBytes(m, DecodeBenchmark.POSITIONS / 2);
@@ -94,7 +109,7 @@ public final class Report {
         System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | tokens/s |");
         System.out.println("|---|---|---|---|---|---|");
         for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
-            Double t = ms.get("PrefillBenchmark.prefill256:" + type);
+            Double t = ms.get("PrefillBenchmark.prefill256:type=" + type);
             if (t != null) {
                 double flops = Stories110M.prefillFlops(Stories110M.CONFIG, PrefillBenchmark.TOKENS);
                 double rate = flops / (t / 1e3);
