@@ -71,6 +71,18 @@ final class GenerateCommand implements Callable<Integer> {
                     "see 'tandem devices' (default ${DEFAULT-VALUE})"})
     String device;
 
+    @Option(names = "--lpu-chips", paramLabel = "N",
+            description = "with --device lpu: emulate N chips (default: the fewest that hold the model)")
+    Integer lpuChips;
+
+    @Option(names = "--lpu-preset", paramLabel = "NAME",
+            description = "with --device lpu: chip preset, groqchip1 or lp30 (default groqchip1)")
+    String lpuPreset;
+
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "with --device lpu: write a Chrome/Perfetto trace of the first decode step")
+    Path trace;
+
     @Option(names = "--ids", description = "print the generated ids (not the prompt) on one line instead of text")
     boolean printIds;
 
@@ -89,6 +101,16 @@ final class GenerateCommand implements Callable<Integer> {
             int ctx = context == null ? m.config().contextLength() : context;
             if (ctx < 1 || ctx > m.config().contextLength()) {
                 throw new ExitCodes.UsageException("--context " + ctx + ": must be in [1, " + m.config().contextLength() + "]");
+            }
+            // Backend options travel as system properties: runtime-core never names a backend class.
+            if (lpuChips != null) {
+                System.setProperty("tandem.lpu.chips", Integer.toString(lpuChips));
+            }
+            if (lpuPreset != null) {
+                System.setProperty("tandem.lpu.preset", lpuPreset);
+            }
+            if (trace != null) {
+                System.setProperty("tandem.lpu.trace", trace.toString());
             }
             try (Device d = device.equals("cpu") ? null : Devices.open(device.equals("auto") ? null : device);
                  Session session = d == null ? Tandem.open(m, ctx) : Tandem.open(m, d, ctx)) {
@@ -113,6 +135,9 @@ final class GenerateCommand implements Callable<Integer> {
                         result.promptIds().length, result.generatedIds().length,
                         result.stopReason().name().toLowerCase(Locale.ROOT), sampling.seed(),
                         session.deviceName().replace(' ', '_')));
+                if (d != null) {
+                    d.report().ifPresent(err::println);
+                }
             }
         }
         return ExitCodes.OK;

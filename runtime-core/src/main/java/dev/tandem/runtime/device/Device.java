@@ -67,6 +67,14 @@ public interface Device extends AutoCloseable {
     /** Marks the current end of the queue, for timing what runs between two marks. */
     DeviceEvent record();
 
+    /**
+     * A line about what the device did, for the CLI to print after a run (an emulator's cycles per
+     * token, say). Empty by default.
+     */
+    default java.util.Optional<String> report() {
+        return java.util.Optional.empty();
+    }
+
     /** Releases everything this device allocated. */
     @Override
     void close();

@@ -1,0 +1,48 @@
+package dev.tandem.device.lpu;
+
+import dev.tandem.runtime.device.Availability;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceBackend;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The LPU emulator as a device backend ("lpu"). It needs no hardware, so it is always available,
+ * but its priority is below the host CPU's: {@code --device auto} never picks an emulator.
+ *
+ * <p>Configured by system properties (the CLI sets them from its options):
+ * {@code tandem.lpu.preset} (groqchip1, lp30; default groqchip1), {@code tandem.lpu.chips} (default:
+ * the fewest that hold the model), {@code tandem.lpu.set} (comma-separated chip config overrides,
+ * e.g. {@code clockHz=1.1e9,c2cHopLatencyCycles=300}) and {@code tandem.lpu.trace} (a Chrome trace
+ * file of the first decode step, written on close).
+ */
+public final class LpuBackend implements DeviceBackend {
+    public static final String PRESET = "tandem.lpu.preset";
+    public static final String CHIPS = "tandem.lpu.chips";
+    public static final String OVERRIDES = "tandem.lpu.set";
+    public static final String TRACE = "tandem.lpu.trace";
+
+    @Override
+    public String name() { return "lpu"; }
+
+    @Override
+    public int priority() { return -5; }
+
+    @Override
+    public Availability probe() {
+        return Availability.yes("emulated " + System.getProperty(PRESET, "groqchip1") + " chips (timing and numerics in software)");
+    }
+
+    @Override
+    public List<Device> open() {
+        ChipConfig config = ChipConfig.preset(System.getProperty(PRESET, "groqchip1"));
+        String overrides = System.getProperty(OVERRIDES);
+        if (overrides != null && !overrides.isBlank()) {
+            config = config.withOverrides(List.of(overrides));
+        }
+        int chips = Integer.parseInt(System.getProperty(CHIPS, "0"));
+        String trace = System.getProperty(TRACE);
+        return List.of(new LpuDevice(config, chips, trace == null || trace.isBlank() ? null : Path.of(trace)));
+    }
+}

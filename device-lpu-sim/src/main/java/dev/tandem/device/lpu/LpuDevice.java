@@ -1,0 +1,543 @@
+package dev.tandem.device.lpu;
+
+import dev.tandem.device.lpu.Instruction.Attention;
+import dev.tandem.device.lpu.Instruction.BinaryOp;
+import dev.tandem.device.lpu.Instruction.LoadWeights;
+import dev.tandem.device.lpu.Instruction.Matvec;
+import dev.tandem.device.lpu.Instruction.MemRead;
+import dev.tandem.device.lpu.Instruction.MemReadRow;
+import dev.tandem.device.lpu.Instruction.MemWrite;
+import dev.tandem.device.lpu.Instruction.RmsNorm;
+import dev.tandem.device.lpu.Instruction.Rope;
+import dev.tandem.device.lpu.Instruction.SxmPermute;
+import dev.tandem.device.lpu.Instruction.VxmBinary;
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.device.DeviceEvent;
+import dev.tandem.runtime.device.DeviceKind;
+import dev.tandem.runtime.device.DeviceMemoryException;
+import dev.tandem.runtime.device.DeviceSpec;
+import dev.tandem.runtime.device.DeviceWeights;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The LPU behind the device SPI. Each op lowers to a small static program with the same
+ * instructions and scheduler as the whole-step lowering, which is validated and run in full mode;
+ * its cycles accumulate. Buffers (activations, KV caches, norms) live in chip 0's SRAM; weights
+ * are placed whole on one chip where they fit and split by rows across chips where they do not,
+ * and a matmul over a remote piece sends the input there and the result back over C2C.
+ *
+ * <p>With a fixed chip count the device has exactly those chips. Without one it adds chips as the
+ * weights need them (the fewest that hold the model, weights filling chip 0 up to three quarters
+ * first), up to {@link #MAX_CHIPS}.
+ */
+public final class LpuDevice implements Device {
+    /** A Dragonfly network's largest system. */
+    public static final int MAX_CHIPS = 10_440;
+
+    static final int S_A = 0, S_B = 1, S_C = 2, S_K = 3, S_V = 4, S_TMP = 5;
+
+    private final ChipConfig config;
+    private final boolean fixed;
+    private final int maxChips;
+    private final ChipArray array;
+    private final List<SramAllocator> allocators = new ArrayList<>();
+    private final Path tracePath;
+    private final List<StaticProgram> tracedPrograms = new ArrayList<>();
+    private boolean tracing;
+    private boolean closed;
+
+    private RunStats total, decode, prefill;
+    private RunStats currentStep;
+    private int currentStepTokens;
+    private long decodeTokens, prefillTokens;
+
+    /**
+     * @param chips     a fixed number of chips, or 0 for as many as the weights need
+     * @param tracePath where to write the Chrome trace of the first decode step on close, or null
+     */
+    public LpuDevice(ChipConfig config, int chips, Path tracePath) {
+        if (chips < 0 || chips > MAX_CHIPS) {
+            throw new IllegalArgumentException("chips must be in [0, " + MAX_CHIPS + "], got " + chips);
+        }
+        this.config = config;
+        this.fixed = chips > 0;
+        this.maxChips = fixed ? chips : MAX_CHIPS;
+        this.array = new ChipArray(config, maxChips);
+        this.tracePath = tracePath;
+        addChip();
+        if (fixed) {
+            while (allocators.size() < chips) {
+                addChip();
+            }
+        }
+    }
+
+    private void addChip() {
+        allocators.add(new SramAllocator(config.sramBytes()));
+    }
+
+    public ChipConfig config() { return config; }
+
+    /** Chips in use (fixed, or so far). */
+    public int chips() { return allocators.size(); }
+
+    @Override
+    public DeviceSpec spec() {
+        long mem = (long) maxChips * config.sramBytes();
+        Map<WeightFormat, Double> flops = new EnumMap<>(WeightFormat.class);
+        for (WeightFormat f : WeightFormat.values()) {
+            flops.put(f, config.peakFlops(f) * maxChips);
+        }
+        double linkBytes = config.linkBitsPerSecond() / 8 * config.c2cLinks();
+        return new DeviceSpec("LPU " + config.name() + " x" + (fixed ? maxChips : chips()) + (fixed ? "" : " (grows to fit)") + " (emulated)",
+                DeviceKind.LPU, mem, config.memBytesPerCycle() * config.clockHz() * chips(), flops,
+                config.powerWatts() * chips(), 0,
+                Map.of(DeviceKind.LPU, new DeviceSpec.Link(linkBytes, config.c2cHopLatencyCycles() / config.clockHz())));
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    private final class Buffer implements DeviceBuffer {
+        final long floats;
+        final long offset;
+        boolean freed;
+
+        Buffer(long floats, long offset) {
+            this.floats = floats;
+            this.offset = offset;
+        }
+
+        public long length() { return floats; }
+
+        Allocation allocation() { return new Allocation(0, "buffer@" + offset, offset, floats * 4, 0, Allocation.FOREVER); }
+
+        public void close() {
+            if (!freed && !closed) {
+                freed = true;
+                allocators.get(0).release(offset, floats * 4);
+            }
+        }
+    }
+
+    /** One chip's rows [rowStart, +rows) of a weight matrix, at sram. */
+    private record Piece(int chip, int rowStart, int rows, long sram, long bytes) {
+        Allocation allocation() { return new Allocation(chip, "weights@" + sram, sram, bytes, 0, Allocation.FOREVER); }
+    }
+
+    private final class Weights implements DeviceWeights {
+        final WeightFormat format;
+        final int rows, cols;
+        final List<Piece> pieces;
+        boolean freed;
+
+        Weights(WeightFormat format, int rows, int cols, List<Piece> pieces) {
+            this.format = format;
+            this.rows = rows;
+            this.cols = cols;
+            this.pieces = pieces;
+        }
+
+        public WeightFormat format() { return format; }
+
+        public int rows() { return rows; }
+
+        public int cols() { return cols; }
+
+        public void close() {
+            if (!freed && !closed) {
+                freed = true;
+                for (Piece p : pieces) {
+                    allocators.get(p.chip()).release(p.sram(), p.bytes());
+                }
+            }
+        }
+    }
+
+    private Buffer buf(DeviceBuffer b) { return (Buffer) b; }
+
+    @Override
+    public DeviceBuffer allocate(long floats) {
+        if (floats < 0 || floats > Integer.MAX_VALUE) {
+            throw new DeviceMemoryException(spec().name() + " chip 0", floats * 4, allocators.get(0).largestFree());
+        }
+        long off = allocators.get(0).allocate(floats * 4);
+        if (off < 0) {
+            throw new DeviceMemoryException(spec().name() + " chip 0 (activations and KV caches live there)",
+                    floats * 4, allocators.get(0).largestFree());
+        }
+        return new Buffer(floats, off);
+    }
+
+    @Override
+    public DeviceWeights upload(WeightMatrix m) {
+        long rowBytes = m.format().bytesFor(m.cols());
+        List<Piece> pieces = new ArrayList<>();
+        int row = 0;
+        while (row < m.rows()) {
+            Piece p = place(m.rows() - row, rowBytes, row);
+            if (p == null) {
+                for (Piece q : pieces) {
+                    allocators.get(q.chip()).release(q.sram(), q.bytes());
+                }
+                long requested = m.byteSize();
+                long placed = 0;
+                for (SramAllocator a : allocators) {
+                    placed += a.capacity() - a.freeBytes();
+                }
+                int needed = (int) Math.min(Integer.MAX_VALUE, (placed + requested + config.sramBytes() - 1) / config.sramBytes());
+                throw new LpuCapacityException("a " + m.rows() + "x" + m.cols() + " " + m.format() + " weight matrix",
+                        config, chips(), Math.max(needed, chips() + 1), requested, freeBytes());
+            }
+            pieces.add(p);
+            array.writeBytes(p.chip(), p.sram(), m.data().asSlice(row * rowBytes, p.bytes()));
+            row += p.rows();
+        }
+        return new Weights(m.format(), m.rows(), m.cols(), List.copyOf(pieces));
+    }
+
+    private long freeBytes() {
+        long f = 0;
+        for (SramAllocator a : allocators) {
+            f += a.freeBytes();
+        }
+        return f;
+    }
+
+    /**
+     * Room for rows of a matrix: the whole on the first chip with room, else (without a fixed chip
+     * count) on a fresh chip, else as many rows as the largest free block of some chip takes. Chip 0
+     * keeps a quarter of its SRAM for buffers when other chips can take weights.
+     */
+    private Piece place(int rows, long rowBytes, int rowStart) {
+        while (true) {
+            Piece p = tryPlace(rows, rowBytes, rowStart, true);
+            if (p == null && canGrow() && rows * rowBytes <= config.sramBytes()) {
+                addChip();
+                continue;
+            }
+            if (p == null) {
+                p = tryPlace(rows, rowBytes, rowStart, false);
+            }
+            if (p == null && canGrow()) {
+                addChip();
+                continue;
+            }
+            return p;
+        }
+    }
+
+    private boolean canGrow() { return !fixed && allocators.size() < maxChips; }
+
+    private Piece tryPlace(int rows, long rowBytes, int rowStart, boolean whole) {
+        for (int chip = 0; chip < allocators.size(); chip++) {
+            SramAllocator a = allocators.get(chip);
+            long limit = a.largestFree();
+            if (chip == 0 && (allocators.size() > 1 || !fixed)) {
+                limit = Math.min(limit, a.freeBytes() - config.sramBytes() / 4);
+            }
+            int fit = (int) Math.max(0, Math.min(rows, limit / rowBytes));
+            if (fit == rows || (!whole && fit > 0)) {
+                long off = a.allocate(fit * rowBytes);
+                return new Piece(chip, rowStart, fit, off, fit * rowBytes);
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void write(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        array.writeFloats(0, buf(dst).offset + 4 * dstOffset, src, srcOffset, length);
+    }
+
+    @Override
+    public void read(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        array.readFloats(0, buf(src).offset + 4 * srcOffset, dst, dstOffset, length);
+    }
+
+    // ---------------------------------------------------------------- ops
+
+    private ListScheduler program(Buffer... buffers) {
+        ListScheduler s = new ListScheduler(config, chips());
+        for (Buffer b : buffers) {
+            s.addAllocation(b.allocation());
+        }
+        return s;
+    }
+
+    private void run(ListScheduler s) {
+        StaticProgram p = s.build();
+        RunStats r = array.run(p, ChipArray.Mode.FULL);
+        total = total == null ? r : total.plus(r);
+        if (currentStep != null) {
+            currentStep = currentStep.plus(r);
+        }
+        if (tracing) {
+            tracedPrograms.add(p);
+        }
+    }
+
+    /** Scratch on a chip for the length of one op, freed by the caller. */
+    private record Scratch(int chip, long offset, long bytes) {}
+
+    private Scratch scratch(ListScheduler s, List<Scratch> held, int chip, long bytes) {
+        long off = allocators.get(chip).allocate(bytes);
+        if (off < 0) {
+            throw new DeviceMemoryException(spec().name() + " chip " + chip + " (op scratch)", bytes, allocators.get(chip).largestFree());
+        }
+        Scratch sc = new Scratch(chip, off, bytes);
+        held.add(sc);
+        s.addAllocation(new Allocation(chip, "scratch@" + off, off, bytes, 0, Allocation.FOREVER));
+        return sc;
+    }
+
+    private void release(List<Scratch> held) {
+        for (Scratch sc : held) {
+            allocators.get(sc.chip()).release(sc.offset(), sc.bytes());
+        }
+    }
+
+    @Override
+    public void embed(DeviceWeights table, int[] tokens, DeviceBuffer out) {
+        finishStep();
+        currentStep = new RunStats(config, 1, 0, 0, Map.of());
+        currentStepTokens = tokens.length;
+        tracing = tracePath != null && tokens.length == 1 && tracedPrograms.isEmpty() && decodeTokens == 0;
+        Weights w = (Weights) table;
+        Buffer o = buf(out);
+        ListScheduler s = program(o);
+        List<Scratch> held = new ArrayList<>();
+        try {
+            for (int b = 0; b < tokens.length; b++) {
+                Piece p = pieceOf(w, tokens[b]);
+                s.addAllocation(p.allocation());
+                MemReadRow read = new MemReadRow(p.sram(), w.format, p.rows(), w.cols, tokens[b] - p.rowStart(),
+                        p.chip() == 0 ? S_C : S_A, p.chip() == 0 ? b * w.cols : 0);
+                s.emit(p.chip(), read);
+                if (p.chip() != 0) {
+                    Scratch there = scratch(s, held, p.chip(), 4L * w.cols), here = scratch(s, held, 0, 4L * w.cols);
+                    s.emit(p.chip(), new MemWrite(S_A, 0, w.cols, there.offset()));
+                    s.transfer(p.chip(), there.offset(), 0, here.offset(), 4L * w.cols);
+                    s.emit(0, new MemRead(here.offset(), w.cols, S_C, b * w.cols));
+                }
+            }
+            s.emit(0, new MemWrite(S_C, 0, tokens.length * w.cols, o.offset));
+            run(s);
+        } finally {
+            release(held);
+        }
+    }
+
+    private Piece pieceOf(Weights w, int row) {
+        for (Piece p : w.pieces) {
+            if (row >= p.rowStart() && row < p.rowStart() + p.rows()) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("row " + row + " outside the table's " + w.rows + " rows");
+    }
+
+    @Override
+    public void matmul(DeviceWeights weights, DeviceBuffer x, DeviceBuffer out, int batch) {
+        Weights w = (Weights) weights;
+        Buffer in = buf(x), o = buf(out);
+        ListScheduler s = program(in, o);
+        List<Scratch> held = new ArrayList<>();
+        int cols = w.cols, rows = w.rows;
+        int[] bufferOf = new int[chips()];
+        try {
+            boolean localRead = false;
+            Map<Integer, Scratch> remoteInput = new java.util.HashMap<>();
+            for (Piece p : w.pieces) {
+                s.addAllocation(p.allocation());
+                int chip = p.chip();
+                if (chip == 0 && !localRead) {
+                    s.emit(0, new MemRead(in.offset, batch * cols, S_A, 0));
+                    localRead = true;
+                }
+                if (chip != 0 && !remoteInput.containsKey(chip)) {
+                    Scratch xs = scratch(s, held, chip, 4L * batch * cols);
+                    s.transfer(0, in.offset, chip, xs.offset(), 4L * batch * cols);
+                    s.emit(chip, new MemRead(xs.offset(), batch * cols, S_A, 0));
+                    remoteInput.put(chip, xs);
+                }
+                // Local pieces write straight into the (batch, rows) result; remote ones into (batch, piece rows).
+                int outStream = chip == 0 ? S_C : S_B;
+                int outBase = chip == 0 ? p.rowStart() : 0;
+                int stride = chip == 0 ? rows : p.rows();
+                long rowBytes = w.format.bytesFor(cols);
+                int tileRows = (int) Math.max(1, Math.min(p.rows(), config.mxmWeightBufferBytes() / rowBytes));
+                for (int r = 0; r < p.rows(); r += tileRows) {
+                    int tr = Math.min(tileRows, p.rows() - r);
+                    int buffer = bufferOf[chip];
+                    bufferOf[chip] = (buffer + 1) % config.mxmWeightBuffers();
+                    s.emit(chip, new LoadWeights(p.sram() + r * rowBytes, w.format, tr, cols, buffer));
+                    s.emit(chip, new Matvec(w.format, tr, cols, buffer, batch, S_A, 0, outStream, outBase + r, stride));
+                }
+                if (chip != 0) {
+                    Scratch ys = scratch(s, held, chip, 4L * batch * p.rows()), zs = scratch(s, held, 0, 4L * batch * p.rows());
+                    s.emit(chip, new MemWrite(S_B, 0, batch * p.rows(), ys.offset()));
+                    s.transfer(chip, ys.offset(), 0, zs.offset(), 4L * batch * p.rows());
+                    s.emit(0, new MemRead(zs.offset(), batch * p.rows(), S_TMP, 0));
+                    s.emit(0, new SxmPermute(S_TMP, 0, p.rows(), S_C, p.rowStart(), rows, batch, p.rows()));
+                }
+            }
+            s.emit(0, new MemWrite(S_C, 0, batch * rows, o.offset));
+            run(s);
+        } finally {
+            release(held);
+        }
+    }
+
+    @Override
+    public void rmsnorm(DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int n, int batch, float eps) {
+        Buffer o = buf(out), in = buf(x), w = buf(weight);
+        ListScheduler s = program(o, in, w);
+        s.emit(0, new MemRead(in.offset, n * batch, S_A, 0));
+        s.emit(0, new MemRead(w.offset, n, S_B, 0));
+        s.emit(0, new RmsNorm(S_A, 0, S_B, S_C, 0, n, batch, eps));
+        s.emit(0, new MemWrite(S_C, 0, n * batch, o.offset));
+        run(s);
+    }
+
+    @Override
+    public void rope(DeviceBuffer vec, int nHeads, int headDim, int pos0, int batch, DeviceBuffer invFreq) {
+        Buffer v = buf(vec), f = buf(invFreq);
+        int width = nHeads * headDim;
+        ListScheduler s = program(v, f);
+        s.emit(0, new MemRead(v.offset, batch * width, S_A, 0));
+        s.emit(0, new MemRead(f.offset, headDim / 2, S_B, 0));
+        s.emit(0, new Rope(S_A, 0, width, nHeads, headDim, pos0, batch, S_B));
+        s.emit(0, new MemWrite(S_A, 0, batch * width, v.offset));
+        run(s);
+    }
+
+    @Override
+    public void attention(DeviceBuffer out, DeviceBuffer q, DeviceBuffer keys, DeviceBuffer values,
+                          int startPos, int batch, int nHeads, int nKvHeads, int headDim) {
+        Buffer o = buf(out), qb = buf(q), kb = buf(keys), vb = buf(values);
+        int qDim = nHeads * headDim, kv = (startPos + batch) * nKvHeads * headDim;
+        ListScheduler s = program(o, qb, kb, vb);
+        s.emit(0, new MemRead(qb.offset, batch * qDim, S_A, 0));
+        s.emit(0, new MemRead(kb.offset, kv, S_K, 0));
+        s.emit(0, new MemRead(vb.offset, kv, S_V, 0));
+        s.emit(0, new Attention(S_A, S_K, S_V, S_C, startPos, batch, nHeads, nKvHeads, headDim));
+        s.emit(0, new MemWrite(S_C, 0, batch * qDim, o.offset));
+        run(s);
+    }
+
+    private void binary(BinaryOp op, Buffer a, Buffer b, long n) {
+        int len = Math.toIntExact(n);
+        ListScheduler s = program(a, b);
+        s.emit(0, new MemRead(a.offset, len, S_A, 0));
+        s.emit(0, new MemRead(b.offset, len, S_B, 0));
+        s.emit(0, new VxmBinary(op, S_A, 0, S_B, 0, len));
+        s.emit(0, new MemWrite(S_A, 0, len, a.offset));
+        run(s);
+    }
+
+    @Override
+    public void siluMul(DeviceBuffer gate, DeviceBuffer up, long n) {
+        binary(BinaryOp.SILU_MUL, buf(gate), buf(up), n);
+    }
+
+    @Override
+    public void add(DeviceBuffer acc, DeviceBuffer x, long n) {
+        binary(BinaryOp.ADD, buf(acc), buf(x), n);
+    }
+
+    @Override
+    public void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long length) {
+        Buffer a = buf(src), b = buf(dst);
+        int len = Math.toIntExact(length);
+        ListScheduler s = program(a, b);
+        s.emit(0, new MemRead(a.offset + 4 * srcOffset, len, S_A, 0));
+        s.emit(0, new MemWrite(S_A, 0, len, b.offset + 4 * dstOffset));
+        run(s);
+    }
+
+    // ---------------------------------------------------------------- queue and stats
+
+    /** Ops run synchronously (the emulator's time is cycles, not wall clock). */
+    @Override
+    public void synchronize() {}
+
+    /** Events measure emulated time: cycles converted at the chip clock. */
+    @Override
+    public DeviceEvent record() {
+        long cycles = total == null ? 0 : total.cycles();
+        return new CycleEvent(cycles, config.clockHz());
+    }
+
+    private record CycleEvent(long cycles, double clockHz) implements DeviceEvent {
+        public long nanosSince(DeviceEvent earlier) {
+            return Math.round((cycles - ((CycleEvent) earlier).cycles) * 1e9 / clockHz);
+        }
+    }
+
+    private void finishStep() {
+        if (currentStep == null) {
+            return;
+        }
+        if (currentStepTokens == 1) {
+            decode = decode == null ? currentStep : decode.plus(currentStep);
+            decodeTokens++;
+        } else {
+            prefill = prefill == null ? currentStep : prefill.plus(currentStep);
+            prefillTokens += currentStepTokens;
+        }
+        currentStep = null;
+        tracing = false;
+    }
+
+    /** Emulated cycles of all decode steps so far, or empty before the first finished one. */
+    public Optional<RunStats> decodeStats() {
+        return Optional.ofNullable(decode);
+    }
+
+    public long decodeTokens() { return decodeTokens; }
+
+    @Override
+    public Optional<String> report() {
+        finishStep();
+        if (decode == null || decodeTokens == 0) {
+            return Optional.of("lpu: " + config.name() + " x" + chips() + ": no decode steps ran");
+        }
+        long perToken = decode.cycles() / decodeTokens;
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "lpu: preset=%s chips=%d cycles/token=%d tokens/s/user=%.1f (at %.0f MHz, op by op) busiest=%s utilisation",
+                config.name(), chips(), perToken, config.clockHz() / perToken, config.clockHz() / 1e6, decode.busiestUnit()));
+        for (Unit u : Unit.values()) {
+            sb.append(String.format(Locale.ROOT, " %s=%.1f%%", u, 100 * decode.busyCycles().get(u) / ((double) decode.cycles() * chips())));
+        }
+        return Optional.of(sb.toString());
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        finishStep();
+        if (tracePath != null && !tracedPrograms.isEmpty()) {
+            try {
+                ChromeTrace.write(tracedPrograms, tracePath);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the LPU trace " + tracePath, e);
+            }
+        }
+        closed = true;
+        array.close();
+    }
+}

@@ -1,0 +1,10 @@
+/** The LPU emulator: a statically scheduled SRAM-dataflow chip, exact in numbers and in cycles. */
+module dev.tandem.device.lpu {
+    requires transitive dev.tandem.runtime;
+    requires dev.tandem.kernels;
+    requires com.fasterxml.jackson.databind;
+
+    exports dev.tandem.device.lpu;
+
+    provides dev.tandem.runtime.device.DeviceBackend with dev.tandem.device.lpu.LpuBackend;
+}
