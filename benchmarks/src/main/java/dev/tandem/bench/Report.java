@@ -105,6 +105,19 @@ public final class Report {
                 }
             }
         }
+        Double lpu = ms.get("LpuDecodeBenchmark.emulatedDecodeStep");
+        Double cpuQ8 = ms.get("DecodeBenchmark.decodeStep:type=Q8_0");
+        if (lpu != null) {
+            System.out.println();
+            System.out.println("| LPU emulator | time | vs CPU decode step |");
+            System.out.println("|---|---|---|");
+            System.out.printf(Locale.ROOT, "| full mode, stories110M shape Q8_0, one decode step | %.2f ms | %s |%n", lpu,
+                    cpuQ8 == null ? "n/a" : String.format(Locale.ROOT, "%.2f×", lpu / cpuQ8));
+        }
+        Double t70 = ms.get("Lpu70bTimingBenchmark.lowerValidateRun70b");
+        if (t70 != null) {
+            System.out.printf(Locale.ROOT, "| timing-only, 70B shape on 576 groqchip1, lower+validate+run (best of 4 single shots) | %.0f ms | — |%n", t70);
+        }
         System.out.println();
         System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | tokens/s |");
         System.out.println("|---|---|---|---|---|---|");

@@ -33,7 +33,7 @@ public final class BF16Matrix extends WeightMatrix {
                 a = Vec.bf16ToFloat(h, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), a);
             }
         }
-        return tail(a.reduceLanes(VectorOperators.ADD), b, j, x, xOff);
+        return tail(Vec.sum(a), b, j, x, xOff);
     }
 
     /**
@@ -61,10 +61,10 @@ public final class BF16Matrix extends WeightMatrix {
                         a3 = Vec.bf16ToFloat(h3, p).fma(xv, a3);
                     }
                 }
-                out[outOff + r] = tail(a0.reduceLanes(VectorOperators.ADD), b0, j, x, xOff);
-                out[outOff + r + 1] = tail(a1.reduceLanes(VectorOperators.ADD), b1, j, x, xOff);
-                out[outOff + r + 2] = tail(a2.reduceLanes(VectorOperators.ADD), b2, j, x, xOff);
-                out[outOff + r + 3] = tail(a3.reduceLanes(VectorOperators.ADD), b3, j, x, xOff);
+                out[outOff + r] = tail(Vec.sum(a0), b0, j, x, xOff);
+                out[outOff + r + 1] = tail(Vec.sum(a1), b1, j, x, xOff);
+                out[outOff + r + 2] = tail(Vec.sum(a2), b2, j, x, xOff);
+                out[outOff + r + 3] = tail(Vec.sum(a3), b3, j, x, xOff);
             }
         }
         for (; r < end; r++) {

@@ -36,7 +36,7 @@ public final class F16Matrix extends WeightMatrix {
                 acc1 = Vec.halfToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
             }
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Vec.sum(acc0.add(acc1));
         for (; j < cols; j++) {
             sum += Float.float16ToFloat(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
         }

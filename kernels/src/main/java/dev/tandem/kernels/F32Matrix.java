@@ -26,7 +26,7 @@ public final class F32Matrix extends WeightMatrix {
         for (int bound = cols - FL; j <= bound; j += FL) {
             a = w(b + 4L * j).fma(FloatVector.fromArray(F, x, xOff + j), a);
         }
-        return tail(a.reduceLanes(VectorOperators.ADD), b, j, x, xOff);
+        return tail(Vec.sum(a), b, j, x, xOff);
     }
 
     /**
@@ -52,10 +52,10 @@ public final class F32Matrix extends WeightMatrix {
                     a2 = w(b2 + o).fma(xv, a2);
                     a3 = w(b3 + o).fma(xv, a3);
                 }
-                out[outOff + r] = tail(a0.reduceLanes(VectorOperators.ADD), b0, j, x, xOff);
-                out[outOff + r + 1] = tail(a1.reduceLanes(VectorOperators.ADD), b1, j, x, xOff);
-                out[outOff + r + 2] = tail(a2.reduceLanes(VectorOperators.ADD), b2, j, x, xOff);
-                out[outOff + r + 3] = tail(a3.reduceLanes(VectorOperators.ADD), b3, j, x, xOff);
+                out[outOff + r] = tail(Vec.sum(a0), b0, j, x, xOff);
+                out[outOff + r + 1] = tail(Vec.sum(a1), b1, j, x, xOff);
+                out[outOff + r + 2] = tail(Vec.sum(a2), b2, j, x, xOff);
+                out[outOff + r + 3] = tail(Vec.sum(a3), b3, j, x, xOff);
             }
         }
         for (; r < end; r++) {

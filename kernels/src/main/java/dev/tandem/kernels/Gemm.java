@@ -128,7 +128,7 @@ final class Gemm {
 
     /** Lane sum of acc plus the scalar tail w[wOff+j..] . x[xOff+j..] up to cols. */
     private static float finish(FloatVector acc, float[] w, int wOff, float[] x, int xOff, int j, int cols) {
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Vec.sum(acc);
         for (; j < cols; j++) {
             sum += w[wOff + j] * x[xOff + j];
         }
@@ -160,10 +160,10 @@ final class Gemm {
             a03 = w0.fma(v, a03);
             a13 = w1.fma(v, a13);
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
+        float s00 = Vec.sum(a00), s01 = Vec.sum(a01);
+        float s02 = Vec.sum(a02), s03 = Vec.sum(a03);
+        float s10 = Vec.sum(a10), s11 = Vec.sum(a11);
+        float s12 = Vec.sum(a12), s13 = Vec.sum(a13);
         for (; j < cols; j++) {
             float w0 = w[j];
             float w1 = w[cols + j];
@@ -201,8 +201,8 @@ final class Gemm {
             a2 = w0.fma(FloatVector.fromArray(F, x, x2 + j), a2);
             a3 = w0.fma(FloatVector.fromArray(F, x, x3 + j), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = Vec.sum(a0), s1 = Vec.sum(a1);
+        float s2 = Vec.sum(a2), s3 = Vec.sum(a3);
         for (; j < cols; j++) {
             float w0 = w[j];
             s0 += w0 * x[x0 + j];

@@ -47,7 +47,7 @@ public final class Q4_0Matrix extends WeightMatrix {
             long o = base + (long) blk * BLOCK_BYTES;
             acc0 = blockDot(o, x, xOff + blk * BLOCK).fma(scale(o), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Vec.sum(acc0.add(acc1));
     }
 
     /** The block's scale d in every lane. */

@@ -9,6 +9,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -73,6 +74,33 @@ final class Vec {
         return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    private static final VectorShuffle<Float> SWAP8 = FL >= 16 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
+    private static final VectorShuffle<Float> SWAP4 = FL >= 8 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
+    private static final VectorShuffle<Float> SWAP2 = FL >= 4 ? VectorShuffle.fromOp(F, i -> i ^ 2) : null;
+    private static final VectorShuffle<Float> SWAP1 = FL >= 2 ? VectorShuffle.fromOp(F, i -> i ^ 1) : null;
+
+    /**
+     * The sum of v's lanes in one fixed butterfly order. reduceLanes(ADD) may add in any order, and
+     * does: C2's intrinsic and the interpreter's fallback differ in the last bit, so the same row
+     * could come out differently before and after the JIT compiles it. Fixed pairs of lanewise adds
+     * are exact IEEE operations whatever runs them.
+     */
+    static float sum(FloatVector v) {
+        if (FL >= 16) {
+            v = v.add(v.rearrange(SWAP8));
+        }
+        if (FL >= 8) {
+            v = v.add(v.rearrange(SWAP4));
+        }
+        if (FL >= 4) {
+            v = v.add(v.rearrange(SWAP2));
+        }
+        if (FL >= 2) {
+            v = v.add(v.rearrange(SWAP1));
+        }
+        return v.lane(0);
+    }
+
     /** Part {@code part} of a vector of signed bytes as floats. */
     static FloatVector bytesToFloat(ByteVector bytes, int part) {
         return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, part);
@@ -95,7 +123,7 @@ final class Vec {
         for (int bound = n - FL; j <= bound; j += FL) {
             acc0 = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc0.add(acc1));
         for (; j < n; j++) {
             sum += a[aOff + j] * b[bOff + j];
         }
