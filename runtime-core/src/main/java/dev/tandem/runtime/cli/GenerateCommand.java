@@ -79,6 +79,10 @@ final class GenerateCommand implements Callable<Integer> {
             description = "with --device lpu: chip preset, groqchip1 or lp30 (default groqchip1)")
     String lpuPreset;
 
+    @Option(names = "--lpu-set", paramLabel = "KEY=VALUE,...",
+            description = "with --device lpu: override chip config fields, e.g. clockHz=1.1e9,c2cHopLatencyCycles=300")
+    String lpuSet;
+
     @Option(names = "--trace", paramLabel = "FILE",
             description = "with --device lpu: write a Chrome/Perfetto trace of the first decode step")
     Path trace;
@@ -108,6 +112,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
             if (lpuPreset != null) {
                 System.setProperty("tandem.lpu.preset", lpuPreset);
+            }
+            if (lpuSet != null) {
+                System.setProperty("tandem.lpu.set", lpuSet);
             }
             if (trace != null) {
                 System.setProperty("tandem.lpu.trace", trace.toString());

@@ -1,0 +1,76 @@
+package dev.tandem.device.lpu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.conformance.SharedData;
+import dev.tandem.runtime.cli.Main;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** `tandem generate --device lpu ...` end to end: ids, the stats line, the trace, and the capacity error. */
+class LpuCliTest {
+
+    @AfterEach
+    void clearProperties() {
+        // The CLI hands LPU options to the backend as system properties; tests share one JVM.
+        System.clearProperty("tandem.lpu.chips");
+        System.clearProperty("tandem.lpu.preset");
+        System.clearProperty("tandem.lpu.trace");
+        System.clearProperty("tandem.lpu.set");
+    }
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void generatesTheReferenceIdsWithStatsAndATrace(@TempDir Path dir) throws IOException {
+        Path trace = dir.resolve("trace.json");
+        String[] r = run("generate", "-m", SharedData.model("stories260K-f16.gguf").toString(), "--prompt-ids", "1,77,300",
+                "-n", "12", "--ids", "--device", "lpu", "--lpu-preset", "lp30", "--lpu-chips", "2", "--trace", trace.toString());
+        assertEquals("0", r[0], r[2]);
+        int[] expected = Arrays.copyOf(SharedData.ints(SharedData.reference("stories260K-f16.gguf.json")
+                .get("cases").get(1).get("greedy_ids")), 12);
+        assertArrayEquals(expected, Arrays.stream(r[1].trim().split(" ")).mapToInt(Integer::parseInt).toArray());
+        assertTrue(r[2].contains("lpu: preset=lp30 chips=2 cycles/token="), r[2]);
+        assertTrue(r[2].contains("busiest="), r[2]);
+        JsonNode events = new ObjectMapper().readTree(trace.toFile());
+        assertTrue(events.toString().contains("\"ph\":\"X\""), "the trace has instruction slices");
+    }
+
+    @Test
+    void chipFieldsCanBeOverriddenFromTheCommandLine() {
+        String[] base = {"generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
+                "-n", "4", "--ids", "--device", "lpu", "--lpu-chips", "1"};
+        String[] slow = Arrays.copyOf(base, base.length + 2);
+        slow[base.length] = "--lpu-set";
+        slow[base.length + 1] = "clockHz=4.5e8";
+        String[] a = run(base);
+        clearProperties();
+        String[] b = run(slow);
+        assertEquals("0", a[0], a[2]);
+        assertEquals("0", b[0], b[2]);
+        assertTrue(a[2].contains("at 900 MHz") && b[2].contains("at 450 MHz"), a[2] + "\n" + b[2]);
+    }
+
+    @Test
+    void unknownPresetIsAClearError() {
+        String[] r = run("generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
+                "-n", "2", "--device", "lpu", "--lpu-preset", "tpu9");
+        assertTrue(!r[0].equals("0") && !r[0].equals("1"), "exit " + r[0] + ": " + r[2]);
+        assertTrue(r[2].contains("tpu9"), r[2]);
+    }
+}
