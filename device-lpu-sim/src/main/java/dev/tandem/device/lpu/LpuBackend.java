@@ -1,5 +1,6 @@
 package dev.tandem.device.lpu;
 
+import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.device.Availability;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBackend;
@@ -36,12 +37,22 @@ public final class LpuBackend implements DeviceBackend {
 
     @Override
     public List<Device> open() {
-        ChipConfig config = ChipConfig.preset(System.getProperty(PRESET, "groqchip1"));
-        String overrides = System.getProperty(OVERRIDES);
-        if (overrides != null && !overrides.isBlank()) {
-            config = config.withOverrides(List.of(overrides));
+        ChipConfig config;
+        int chips;
+        try {
+            config = ChipConfig.preset(System.getProperty(PRESET, "groqchip1"));
+            String overrides = System.getProperty(OVERRIDES);
+            if (overrides != null && !overrides.isBlank()) {
+                config = config.withOverrides(List.of(overrides));
+            }
+            chips = Integer.parseInt(System.getProperty(CHIPS, "0"));
+        } catch (IllegalArgumentException e) {
+            // A preset, override or chip count the user typed: say which, as a usage error.
+            throw new TandemException("lpu: " + e.getMessage());
         }
-        int chips = Integer.parseInt(System.getProperty(CHIPS, "0"));
+        if (chips < 0) {
+            throw new TandemException("lpu: the chip count must be positive, got " + chips);
+        }
         String trace = System.getProperty(TRACE);
         return List.of(new LpuDevice(config, chips, trace == null || trace.isBlank() ? null : Path.of(trace)));
     }
