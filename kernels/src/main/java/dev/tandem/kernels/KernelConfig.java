@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
  * Process-wide kernel settings read once from system properties.
  * tandem.vectorBits: 0 forces the scalar paths; unset means the preferred species size.
  * tandem.threads: worker count for {@link Parallel}; unset means all available processors.
+ * tandem.spinMicros: how long idle workers spin before parking; default 1000.
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -23,6 +24,11 @@ public final class KernelConfig {
 
     /** Threads {@link Parallel} runs on, counting the calling thread; at least 1. */
     public static int threads() { return THREADS; }
+
+    private static final long SPIN_MICROS = Math.max(0, Long.getLong("tandem.spinMicros", 1000));
+
+    /** tandem.spinMicros: how long idle pool workers spin before parking (default 1000). */
+    public static long spinMicros() { return SPIN_MICROS; }
 
     static int readVectorBits(String value) {
         int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
