@@ -107,6 +107,16 @@ public final class LpuDevice implements Device {
                 Map.of(DeviceKind.LPU, new DeviceSpec.Link(linkBytes, config.c2cHopLatencyCycles() / config.clockHz())));
     }
 
+    /** With a fixed chip count, a model that cannot fit says how many chips would hold it. */
+    @Override
+    public void requireCapacity(String what, long bytes) {
+        long capacity = (long) maxChips * config.sramBytes();
+        if (bytes > capacity) {
+            int needed = (int) Math.min(Integer.MAX_VALUE, (bytes + config.sramBytes() - 1) / config.sramBytes());
+            throw new LpuCapacityException(what, config, maxChips, needed, bytes, capacity);
+        }
+    }
+
     // ---------------------------------------------------------------- memory
 
     private final class Buffer implements DeviceBuffer {

@@ -67,6 +67,15 @@ class LpuCliTest {
     }
 
     @Test
+    void aModelTooBigForTheChipsSaysHowManyWouldDo() {
+        // stories260K with its 512-position KV cache in fp32 needs more than one chip shrunk to 1 MiB.
+        String[] r = run("generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
+                "-n", "2", "--device", "lpu", "--lpu-chips", "1", "--lpu-set", "sramBytes=1048576");
+        assertEquals("4", r[0], r[2]);
+        assertTrue(r[2].matches("(?s).*does not fit in the SRAM of 1 groqchip1 chip; it needs \\d+ chips.*"), r[2]);
+    }
+
+    @Test
     void unknownPresetIsAClearError() {
         String[] r = run("generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
                 "-n", "2", "--device", "lpu", "--lpu-preset", "tpu9");

@@ -31,6 +31,17 @@ public interface Device extends AutoCloseable {
     /** Device-side copy of length floats. */
     void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long length);
 
+    /**
+     * Fails before anything is uploaded when bytes of model state (what) cannot fit. Devices that
+     * can say more override it: the LPU says how many chips would hold the model.
+     * @throws DeviceMemoryException when bytes exceed what the device holds
+     */
+    default void requireCapacity(String what, long bytes) {
+        if (bytes > spec().memoryBytes()) {
+            throw new DeviceMemoryException(spec().name() + " cannot hold " + what, bytes, spec().memoryBytes());
+        }
+    }
+
     // ---- ops ----
 
     /** out[b] = table[tokens[b]] dequantized, for each b: a (tokens.length, cols) gather. */

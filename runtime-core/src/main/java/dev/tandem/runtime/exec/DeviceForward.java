@@ -3,7 +3,6 @@ package dev.tandem.runtime.exec;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBuffer;
-import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
@@ -46,10 +45,7 @@ public final class DeviceForward implements Forward {
         this.maxPositions = maxPositions;
         this.chunk = prefillChunk;
         long needed = footprintBytes(config, weights, maxPositions, prefillChunk);
-        if (needed > device.spec().memoryBytes()) {
-            throw new DeviceMemoryException(device.spec().name() + " cannot hold the model (weights, KV cache of "
-                    + maxPositions + " positions and scratch)", needed, device.spec().memoryBytes());
-        }
+        device.requireCapacity("the model (weights, KV cache of " + maxPositions + " positions and scratch)", needed);
         int layers = config.nLayers(), dim = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
         int qDim = config.nHeads() * config.headDim();
         try {
