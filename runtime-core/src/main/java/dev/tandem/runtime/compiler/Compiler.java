@@ -152,12 +152,14 @@ public final class Compiler {
         Need n = need(graph, w, a, g);
         long cap = g.spec().memoryBytes();
         long held = n.weights() + n.kv();
-        double usable = cap - n.activations();
+        // Tensor-parallel devices split the scratch too; a group never runs wider than its node.
+        long actPerDevice = n.activations() / Math.min(g.count(), g.nodeSize());
+        double usable = cap - actPerDevice;
         int minDevices = usable <= 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, (long) Math.ceil(held / usable));
-        String what = String.format(Locale.ROOT, "%s %s (weights %.2f GB, KV cache %.2f GB, activations %.2f GB per device)",
-                graph.name(), n.roles(), n.weights() / 1e9, n.kv() / 1e9, n.activations() / 1e9);
+        String what = String.format(Locale.ROOT, "%s %s (weights %.2f GB, KV cache %.2f GB, activations %.3f GB per device)",
+                graph.name(), n.roles(), n.weights() / 1e9, n.kv() / 1e9, actPerDevice / 1e9);
         if (minDevices > g.count()) {
-            throw new CapacityException(what, g.toString(), held + (long) g.count() * n.activations(), (long) g.count() * cap,
+            throw new CapacityException(what, g.toString(), held + (long) g.count() * actPerDevice, (long) g.count() * cap,
                     minDevices, g.name());
         }
         List<GroupLayout> out = new ArrayList<>();
@@ -216,7 +218,7 @@ public final class Compiler {
             GroupLayout l = bestLayouts.get(name);
             Need n = need(graph, w, a, l.group());
             memory.add(new MemoryPlan.Entry(l.group().toString(), l.devicesUsed(), l.tensorParallel(), l.stages(), n.weights(),
-                    n.kv(), n.activations() * l.devicesUsed(), (n.weights() + n.kv()) / l.devicesUsed() + n.activations(),
+                    n.kv(), n.activations() * l.stages(), (n.weights() + n.kv()) / l.devicesUsed() + n.activations() / l.tensorParallel(),
                     l.group().spec().memoryBytes()));
         }
         return new Plan(graph.name(), pool.toString(), w, a.policyName(), a.policyName(), a.toString(), "",

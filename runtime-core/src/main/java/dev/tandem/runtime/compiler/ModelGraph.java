@@ -136,9 +136,15 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         return ops;
     }
 
-    /** Scratch for one run of a phase: the widest intermediates (FFN inner, logits) in fp32. */
+    /** Prefill runs in chunks of this many tokens per sequence, as the reference forward does. */
+    static final int PREFILL_CHUNK = 64;
+
+    /**
+     * Scratch for one run of a phase on one stage: the widest intermediates (FFN inner, logits) in
+     * fp32, prefill in chunks. Tensor parallel devices each hold their share of it.
+     */
     public long activationWorkspaceBytes(Phase phase, Workload w) {
-        long tokens = phase == Phase.PREFILL ? (long) w.batch() * Math.min(w.promptLen(), 512) : w.batch();
+        long tokens = phase == Phase.PREFILL ? (long) w.batch() * Math.min(w.promptLen(), PREFILL_CHUNK) : w.batch();
         return tokens * 4L * (3L * config.dim() + 2L * config.hiddenDim()) + (long) w.batch() * config.vocabSize() * 4;
     }
 }

@@ -1,5 +1,7 @@
 package dev.tandem.runtime.compiler;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * What a plan is predicted to yield.
  *
@@ -9,4 +11,7 @@ package dev.tandem.runtime.compiler;
  * @param tokensPerS         batch / TPOT (pipeline stages are not filled with further batches)
  * @param joulesPerToken     board power of every device the plan uses × TPOT / batch
  */
-public record Predictions(double ttftMs, double tpotMs, double tokensPerSPerUser, double tokensPerS, double joulesPerToken) {}
+public record Predictions(@JsonProperty("ttft_ms") double ttftMs, @JsonProperty("tpot_ms") double tpotMs,
+                          @JsonProperty("tokens_per_s_per_user") double tokensPerSPerUser,
+                          @JsonProperty("tokens_per_s") double tokensPerS,
+                          @JsonProperty("joules_per_token") double joulesPerToken) {}
