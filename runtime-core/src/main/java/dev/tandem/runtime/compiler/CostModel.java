@@ -26,15 +26,18 @@ public final class CostModel {
         for (OpCostProvider p : providers) {
             OptionalDouble s = p.seconds(g, graph, op, tp);
             if (s.isPresent()) {
-                return new Cost(s.getAsDouble() + allReduce(g, op, tp), p.name());
+                // A provider's figure is the whole op on tp devices, its collectives included.
+                return new Cost(s.getAsDouble(), p.name());
             }
         }
         String source = g.spec().kind() == dev.tandem.runtime.device.DeviceKind.LPU
-                ? "roofline on the preset's spec (no exact LPU cost provider installed)" : "roofline";
+                ? "roofline on the preset's spec" + (providers.isEmpty() ? " (no exact LPU cost provider installed)"
+                : " (ops no provider lowers)") : "roofline";
         return new Cost(roofline(g.spec(), graph, op, tp) + allReduce(g, op, tp), source);
     }
 
-    static double roofline(DeviceSpec s, ModelGraph graph, Op op, int tp) {
+    /** The roofline alone, without the all-reduce: what a provider's split can be weighed by. */
+    public static double roofline(DeviceSpec s, ModelGraph graph, Op op, int tp) {
         double bytes = (double) (op.weightBytesRead() + op.kvBytesRead()) / tp + 2.0 * op.activationBytes();
         Double peak = s.peakFlops().get(graph.format());
         double computeSeconds = peak == null || peak <= 0 ? 0 : op.flops() / tp / peak;
