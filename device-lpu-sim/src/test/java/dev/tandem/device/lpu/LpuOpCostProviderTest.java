@@ -13,8 +13,6 @@ import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Workload;
 import org.junit.jupiter.api.Test;
 
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The compiler, with the emulator installed, costs LPU decode layers by lowered cycles. */
@@ -24,13 +22,11 @@ class LpuOpCostProviderTest {
         ModelGraph g = ModelShapes.shape("llama-2-7b").withFormat(WeightFormat.Q8_0);
         var pool = PoolParser.parse("groqchip1*64", new Catalog());
         Workload w = new Workload(1, 16, 256);
-        long t0 = System.nanoTime();
         Plan exact = Compiler.withInstalledProviders().compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
-        double seconds = (System.nanoTime() - t0) / 1e9;
         Plan roofline = new Compiler(CostModel.roofline()).compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
-        System.out.println("exact " + exact.predicted() + " " + exact.costSources() + " memory " + exact.memory() + " in " + seconds + " s");
-        System.out.println("roofline " + roofline.predicted());
         assertTrue(exact.costSources().stream().anyMatch(s -> s.contains("lpu-sim")), exact.costSources().toString());
-        assertTrue(exact.predicted().tpotMs() >= roofline.predicted().tpotMs() * 0.5);
+        // Same plan shape, different layer costs: the prediction moves, prefill (roofline in both) does not.
+        assertTrue(exact.predicted().tpotMs() != roofline.predicted().tpotMs());
+        assertTrue(exact.predicted().ttftMs() == roofline.predicted().ttftMs());
     }
 }
