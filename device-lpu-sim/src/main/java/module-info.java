@@ -7,4 +7,5 @@ module dev.tandem.device.lpu {
     exports dev.tandem.device.lpu;
 
     provides dev.tandem.runtime.device.DeviceBackend with dev.tandem.device.lpu.LpuBackend;
+    provides dev.tandem.runtime.compiler.OpCostProvider with dev.tandem.device.lpu.LpuOpCostProvider;
 }

@@ -9,10 +9,12 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.model;
     exports dev.tandem.runtime.tokenizer;
     exports dev.tandem.runtime.device;
+    exports dev.tandem.runtime.compiler;
 
     opens dev.tandem.runtime.cli to info.picocli;
 
     uses dev.tandem.runtime.device.DeviceBackend;
+    uses dev.tandem.runtime.compiler.OpCostProvider;
     provides dev.tandem.runtime.device.DeviceBackend with
             dev.tandem.runtime.device.cpu.CpuBackend,
             dev.tandem.runtime.device.NullBackend;

@@ -3,6 +3,7 @@ package dev.tandem.runtime.cli;
 import dev.tandem.runtime.ContextLengthException;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.compiler.CapacityException;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceUnavailableException;
 
@@ -36,6 +37,7 @@ final class ExitCodes {
             case InputFileException f -> INVALID_INPUT;
             case ContextLengthException c -> USAGE;
             case DeviceMemoryException d -> DOES_NOT_FIT;
+            case CapacityException c -> DOES_NOT_FIT;
             case DeviceUnavailableException d -> DOES_NOT_FIT;
             case UsageException u -> USAGE;
             case TandemException t -> USAGE;

@@ -1,0 +1,32 @@
+package dev.tandem.device.lpu;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.compiler.Catalog;
+import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.CostModel;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.ModelShapes;
+import dev.tandem.runtime.compiler.Objective;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Policy;
+import dev.tandem.runtime.compiler.PoolParser;
+import dev.tandem.runtime.compiler.Workload;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The compiler, with the emulator installed, costs LPU decode layers by lowered cycles. */
+class LpuOpCostProviderTest {
+    @Test
+    void compilerFindsTheProviderAndUsesItsCycles() {
+        ModelGraph g = ModelShapes.shape("llama-2-7b").withFormat(WeightFormat.Q8_0);
+        var pool = PoolParser.parse("groqchip1*64", new Catalog());
+        Workload w = new Workload(1, 16, 256);
+        Plan exact = Compiler.withInstalledProviders().compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
+        Plan roofline = new Compiler(CostModel.roofline()).compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
+        assertTrue(exact.costSources().stream().anyMatch(s -> s.contains("lpu-sim")), exact.costSources().toString());
+        // Same plan shape, different layer costs: the prediction moves, prefill (roofline in both) does not.
+        assertTrue(exact.predicted().tpotMs() != roofline.predicted().tpotMs());
+        assertTrue(exact.predicted().ttftMs() == roofline.predicted().ttftMs());
+    }
+}

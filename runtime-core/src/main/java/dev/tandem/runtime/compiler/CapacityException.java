@@ -1,0 +1,33 @@
+package dev.tandem.runtime.compiler;
+
+import dev.tandem.runtime.TandemException;
+
+/**
+ * A plan's memory does not fit its devices. Names what, where, by how many bytes, and how many
+ * devices of that kind would hold it (the CLI exits 4).
+ */
+public final class CapacityException extends TandemException {
+    private final String what;
+    private final String where;
+    private final long shortBytes;
+    private final int minDevices;
+
+    public CapacityException(String what, String where, long neededBytes, long availableBytes, int minDevices, String deviceName) {
+        super(String.format(java.util.Locale.ROOT,
+                "%s does not fit on %s: needs %d bytes (%.1f GB), has %d (%.1f GB), short by %d bytes; needs at least %d %s",
+                what, where, neededBytes, neededBytes / 1e9, availableBytes, availableBytes / 1e9, neededBytes - availableBytes,
+                minDevices, deviceName));
+        this.what = what;
+        this.where = where;
+        this.shortBytes = neededBytes - availableBytes;
+        this.minDevices = minDevices;
+    }
+
+    public String what() { return what; }
+
+    public String where() { return where; }
+
+    public long shortBytes() { return shortBytes; }
+
+    public int minDevices() { return minDevices; }
+}

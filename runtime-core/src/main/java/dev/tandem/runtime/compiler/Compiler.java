@@ -1,0 +1,354 @@
+package dev.tandem.runtime.compiler;
+
+import dev.tandem.runtime.device.DeviceKind;
+import dev.tandem.runtime.device.DeviceSpec.Link;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The static compiler: for a policy, tries each role assignment of its family on the pool, sizes
+ * every group (tensor parallel degree and pipeline stages) within capacity, schedules one prefill and
+ * one decode step on a static timeline, and keeps the best plan under the objective.
+ */
+public final class Compiler {
+    private final CostModel cost;
+
+    public Compiler(CostModel cost) { this.cost = cost; }
+
+    /** A compiler using every {@link OpCostProvider} on the module or class path, then the roofline. */
+    public static Compiler withInstalledProviders() {
+        List<OpCostProvider> providers = new ArrayList<>();
+        ServiceLoader.load(OpCostProvider.class).forEach(providers::add);
+        return new Compiler(new CostModel(providers));
+    }
+
+    /** The best plan of a policy's family. */
+    public Plan compile(ModelGraph graph, Pool pool, Workload w, Policy policy, Objective objective) {
+        List<Workload> workloads = policy == Policy.AUTO && objective.throughput() ? batchSweep(w) : List.of(w);
+        Plan best = null;
+        Plan runnerUp = null;
+        CapacityException firstFailure = null;
+        for (Workload wl : workloads) {
+            for (Assignment a : candidates(pool, policy)) {
+                Plan p;
+                try {
+                    p = evaluate(graph, pool, wl, a, objective);
+                } catch (CapacityException e) {
+                    firstFailure = firstFailure == null ? e : firstFailure;
+                    continue;
+                }
+                if (best == null || objective.better(p.predicted(), best.predicted())) {
+                    if (best != null && !best.chosen().equals(p.chosen())) {
+                        runnerUp = best;
+                    }
+                    best = p;
+                } else if (!p.chosen().equals(best.chosen())
+                        && (runnerUp == null || objective.better(p.predicted(), runnerUp.predicted()))) {
+                    runnerUp = p;
+                }
+            }
+        }
+        if (best == null) {
+            throw firstFailure;
+        }
+        if (objective.throughput() && best.predicted().tokensPerSPerUser() < objective.minUserTps()) {
+            throw new PolicyException(String.format(Locale.ROOT,
+                    "no %s plan reaches %.1f tokens/s per user on %s; the best gives %.1f", policy.cliName(),
+                    objective.minUserTps(), pool, best.predicted().tokensPerSPerUser()));
+        }
+        return best.withReason(policy.cliName(), reason(best, runnerUp, objective));
+    }
+
+    private static String reason(Plan best, Plan runnerUp, Objective o) {
+        String mine = o.throughput()
+                ? String.format(Locale.ROOT, "%.0f tokens/s at batch %d (%.1f per user)", best.predicted().tokensPerS(),
+                best.workload().batch(), best.predicted().tokensPerSPerUser())
+                : String.format(Locale.ROOT, "TPOT %.3f ms", best.predicted().tpotMs());
+        if (runnerUp == null) {
+            return o + ": " + best.chosen() + " (" + best.assignment() + ") gives " + mine + "; no other assignment fits";
+        }
+        String theirs = o.throughput()
+                ? String.format(Locale.ROOT, "%.0f tokens/s", runnerUp.predicted().tokensPerS())
+                : String.format(Locale.ROOT, "%.3f ms", runnerUp.predicted().tpotMs());
+        return o + ": " + best.chosen() + " (" + best.assignment() + ") gives " + mine + ", the next best, "
+                + runnerUp.chosen() + ", gives " + theirs;
+    }
+
+    private static List<Workload> batchSweep(Workload w) {
+        Set<Integer> batches = new TreeSet<>();
+        for (int b = 1; b <= 4096; b *= 2) {
+            batches.add(b);
+        }
+        batches.add(w.batch());
+        return batches.stream().map(w::withBatch).toList();
+    }
+
+    /** Every assignment of a policy's family on the pool. */
+    public static List<Assignment> candidates(Pool pool, Policy policy) {
+        List<DeviceGroup> all = pool.groups();
+        List<DeviceGroup> lpus = pool.ofKind(DeviceKind.LPU);
+        List<DeviceGroup> others = all.stream().filter(g -> g.spec().kind() != DeviceKind.LPU).toList();
+        List<Assignment> out = new ArrayList<>();
+        switch (policy) {
+            case SINGLE -> all.forEach(g -> out.add(new Assignment(g, g, g)));
+            case LPU_ONLY -> lpus.forEach(g -> out.add(new Assignment(g, g, g)));
+            case DISAGG -> all.forEach(a -> all.stream().filter(b -> b != a).forEach(b -> out.add(new Assignment(a, b, b))));
+            case AFD -> others.forEach(g -> lpus.forEach(l -> out.add(new Assignment(g, g, l))));
+            case AUTO -> all.forEach(a -> all.forEach(b -> all.forEach(c -> out.add(new Assignment(a, b, c)))));
+        }
+        if (out.isEmpty()) {
+            throw new PolicyException(switch (policy) {
+                case LPU_ONLY -> "policy lpu-only needs an LPU in the pool (groqchip1 or lp30); pool: " + pool;
+                case DISAGG -> "policy disagg needs two device groups (prefill on one, decode on another); pool: " + pool;
+                case AFD -> "policy afd needs a GPU or CPU group and an LPU group; pool: " + pool;
+                default -> "policy " + policy.cliName() + " has nothing to place on " + pool;
+            });
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- one assignment
+
+    /** What one group must hold for the roles it has. */
+    private record Need(long weights, long kv, long activations, String roles) {}
+
+    private static Need need(ModelGraph graph, Workload w, Assignment a, DeviceGroup g) {
+        List<String> roles = new ArrayList<>();
+        boolean prefill = Assignment.same(a.prefill(), g), attn = Assignment.same(a.attention(), g), ffn = Assignment.same(a.ffn(), g);
+        long weights = 0;
+        if (prefill) {
+            roles.add("prefill");
+            weights = graph.weightBytes();
+        }
+        if (attn) {
+            roles.add("decode attention");
+        }
+        if (ffn) {
+            roles.add("decode ffn");
+        }
+        if (!prefill) {
+            for (Op op : graph.ops(Phase.DECODE, w.withBatch(1))) {
+                boolean mine = op.kind() == OpKind.FFN ? ffn : attn;
+                weights += mine ? op.weightBytes() : 0;
+            }
+        }
+        long kv = attn ? (long) w.batch() * w.context() * graph.kvBytesPerToken()
+                : prefill ? (long) w.batch() * w.promptLen() * graph.kvBytesPerToken() : 0;
+        long act = graph.activationWorkspaceBytes(prefill ? Phase.PREFILL : Phase.DECODE, w);
+        return new Need(weights, kv, act, String.join(" + ", roles));
+    }
+
+    /** The layouts a group can take: every tensor-parallel degree up to its node, with enough stages to fit. */
+    private static List<GroupLayout> layouts(ModelGraph graph, Workload w, Assignment a, DeviceGroup g) {
+        Need n = need(graph, w, a, g);
+        long cap = g.spec().memoryBytes();
+        long held = n.weights() + n.kv();
+        // Tensor-parallel devices split the scratch too; a group never runs wider than its node.
+        long actPerDevice = n.activations() / Math.min(g.count(), g.nodeSize());
+        double usable = cap - actPerDevice;
+        int minDevices = usable <= 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, (long) Math.ceil(held / usable));
+        String what = String.format(Locale.ROOT, "%s %s (weights %.2f GB, KV cache %.2f GB, activations %.3f GB per device)",
+                graph.name(), n.roles(), n.weights() / 1e9, n.kv() / 1e9, actPerDevice / 1e9);
+        if (minDevices > g.count()) {
+            throw new CapacityException(what, g.toString(), held + (long) g.count() * actPerDevice, (long) g.count() * cap,
+                    minDevices, g.name());
+        }
+        List<GroupLayout> out = new ArrayList<>();
+        int layers = graph.config().nLayers();
+        for (int tp = 1; tp <= Math.min(g.count(), g.nodeSize()); tp++) {
+            int stages = Math.max(1, (minDevices + tp - 1) / tp);
+            if ((long) stages * tp <= g.count() && stages <= layers) {
+                out.add(new GroupLayout(g, tp, stages, layers));
+            }
+        }
+        if (out.isEmpty()) {
+            // One layer's share per device does not fit even as one stage per layer.
+            throw new CapacityException(what + " split layer by layer", g.toString(), held, (long) g.count() * cap,
+                    minDevices, g.name());
+        }
+        return out;
+    }
+
+    /**
+     * The best plan of one assignment: every combination of its groups' layouts is scheduled and the
+     * best under the objective kept.
+     * @throws CapacityException when a group cannot hold its roles
+     */
+    public Plan evaluate(ModelGraph graph, Pool pool, Workload w, Assignment a, Objective objective) {
+        Map<String, List<GroupLayout>> options = new LinkedHashMap<>();
+        for (DeviceGroup g : List.of(a.prefill(), a.attention(), a.ffn())) {
+            if (!options.containsKey(g.name())) {
+                options.put(g.name(), layouts(graph, w, a, g));
+            }
+        }
+        List<String> names = new ArrayList<>(options.keySet());
+        int[] index = new int[names.size()];
+        Schedule best = null;
+        Map<String, GroupLayout> bestLayouts = null;
+        while (true) {
+            Map<String, GroupLayout> chosen = new HashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                chosen.put(names.get(i), options.get(names.get(i)).get(index[i]));
+            }
+            Schedule s = schedule(graph, w, a, chosen, false);
+            if (best == null || objective.better(s.predictions, best.predictions)) {
+                best = s;
+                bestLayouts = chosen;
+            }
+            int i = 0;
+            while (i < names.size() && ++index[i] == options.get(names.get(i)).size()) {
+                index[i++] = 0;
+            }
+            if (i == names.size()) {
+                break;
+            }
+        }
+        Schedule full = schedule(graph, w, a, bestLayouts, true);
+        List<MemoryPlan.Entry> memory = new ArrayList<>();
+        for (String name : names) {
+            GroupLayout l = bestLayouts.get(name);
+            Need n = need(graph, w, a, l.group());
+            memory.add(new MemoryPlan.Entry(l.group().toString(), l.devicesUsed(), l.tensorParallel(), l.stages(), n.weights(),
+                    n.kv(), n.activations() * l.stages(), (n.weights() + n.kv()) / l.devicesUsed() + n.activations() / l.tensorParallel(),
+                    l.group().spec().memoryBytes()));
+        }
+        return new Plan(graph.name(), pool.toString(), w, a.policyName(), a.policyName(), a.toString(), "",
+                full.predictions, full.placement, new MemoryPlan(memory), List.copyOf(full.sources), full.events);
+    }
+
+    // ---------------------------------------------------------------- the static schedule
+
+    private record Step(String track, double seconds, String name, Op op) {}
+
+    private static final class Schedule {
+        Predictions predictions;
+        final List<Placement> placement = new ArrayList<>();
+        final List<TimelineEvent> events = new ArrayList<>();
+        final Set<String> sources = new LinkedHashSet<>();
+    }
+
+    private Schedule schedule(ModelGraph graph, Workload w, Assignment a, Map<String, GroupLayout> layouts, boolean record) {
+        Schedule s = new Schedule();
+        Map<String, Double> free = new HashMap<>();
+        Map<String, Double> costCache = new HashMap<>();
+
+        // Prefill: the whole batch on the prefill group, then the KV cache to the decode attention group.
+        List<Step> prefill = steps(graph, Phase.PREFILL, w, a, layouts, costCache, s.sources);
+        double ttft = run(List.of(prefill), 0, free, record ? s : null, "prefill");
+        if (!Assignment.same(a.prefill(), a.attention())) {
+            GroupLayout from = layouts.get(a.prefill().name()), to = layouts.get(a.attention().name());
+            Link l = CostModel.link(a.prefill(), a.attention());
+            long kvBytes = (long) w.batch() * w.promptLen() * graph.kvBytesPerToken();
+            double t = CostModel.transferSeconds(l, kvBytes / Math.min(from.devicesUsed(), to.devicesUsed()));
+            String track = "link " + a.prefill().name() + "->" + a.attention().name();
+            if (record) {
+                s.events.add(new TimelineEvent(track, ttft, ttft + t, "kv cache " + kvBytes + " B", "prefill", 0));
+            }
+            ttft += t;
+        }
+
+        // Decode: when attention and FFN are on different groups, two micro-batches ping-pong so
+        // each group computes one while the other's activations cross the link.
+        boolean split = !Assignment.same(a.attention(), a.ffn()) && w.batch() >= 2;
+        List<List<Step>> microBatches = new ArrayList<>();
+        if (split) {
+            int first = (w.batch() + 1) / 2;
+            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(first), a, layouts, costCache, s.sources));
+            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(w.batch() - first), a, layouts, costCache, s.sources));
+        } else {
+            microBatches.add(steps(graph, Phase.DECODE, w, a, layouts, costCache, s.sources));
+        }
+        double end = run(microBatches, ttft, free, record ? s : null, "decode");
+        double tpot = end - ttft;
+
+        double prefillSeconds = ttft;
+        int generated = Math.max(1, w.context() - w.promptLen());
+        double decodeWatts = 0, prefillWatts = 0;
+        for (GroupLayout l : layouts.values()) {
+            double watts = l.devicesUsed() * l.group().spec().boardPowerWatts();
+            boolean decodes = Assignment.same(l.group(), a.attention()) || Assignment.same(l.group(), a.ffn());
+            decodeWatts += decodes ? watts : 0;
+            prefillWatts += Assignment.same(l.group(), a.prefill()) ? watts : 0;
+        }
+        double joules = (decodeWatts * tpot * generated + prefillWatts * prefillSeconds) / ((double) w.batch() * generated);
+        s.predictions = new Predictions(ttft * 1e3, tpot * 1e3, 1 / tpot, w.batch() / tpot, joules);
+        if (record) {
+            addPlacement(s, prefill);
+            addPlacement(s, microBatches.getFirst());
+        }
+        return s;
+    }
+
+    private static void addPlacement(Schedule s, List<Step> steps) {
+        for (Step st : steps) {
+            if (st.op != null) {
+                s.placement.add(new Placement(st.op.layer(), st.op.kind().name().toLowerCase(Locale.ROOT),
+                        st.op.phase().name().toLowerCase(Locale.ROOT), st.track));
+            }
+        }
+    }
+
+    /** Runs micro-batches round-robin, step by step, each step when its track is free; returns the last end. */
+    private static double run(List<List<Step>> microBatches, double t0, Map<String, Double> free, Schedule record, String phase) {
+        double[] ready = new double[microBatches.size()];
+        java.util.Arrays.fill(ready, t0);
+        int n = microBatches.getFirst().size();
+        double end = t0;
+        for (int i = 0; i < n; i++) {
+            for (int mb = 0; mb < microBatches.size(); mb++) {
+                Step st = microBatches.get(mb).get(i);
+                double start = Math.max(ready[mb], free.getOrDefault(st.track, 0.0));
+                double stop = start + st.seconds;
+                ready[mb] = stop;
+                free.put(st.track, stop);
+                end = Math.max(end, stop);
+                if (record != null) {
+                    record.events.add(new TimelineEvent(st.track, start, stop, st.name, phase, mb));
+                }
+            }
+        }
+        return end;
+    }
+
+    /** The ops of a phase with their tracks and costs, and a link step wherever consecutive ops change track. */
+    private List<Step> steps(ModelGraph graph, Phase phase, Workload w, Assignment a, Map<String, GroupLayout> layouts,
+                             Map<String, Double> costCache, Set<String> sources) {
+        List<Step> steps = new ArrayList<>();
+        String prevTrack = null;
+        GroupLayout prevLayout = null;
+        long prevBytes = 0;
+        for (Op op : graph.ops(phase, w)) {
+            DeviceGroup g = phase == Phase.PREFILL ? a.prefill() : op.kind() == OpKind.FFN ? a.ffn() : a.attention();
+            GroupLayout l = layouts.get(g.name());
+            String track = l.stageLabel(l.stageOf(op.layer()));
+            if (prevTrack != null && !prevTrack.equals(track)) {
+                Link link = CostModel.link(prevLayout.group(), g);
+                steps.add(new Step("link " + prevTrack + "->" + track, CostModel.transferSeconds(link, prevBytes),
+                        "activations " + prevBytes + " B", null));
+            }
+            String key = phase + "|" + op.kind() + "|" + g.name() + "|" + l.tensorParallel() + "|" + w.batch();
+            Double seconds = costCache.get(key);
+            if (seconds == null) {
+                CostModel.Cost c = cost.op(g, graph, op, l.tensorParallel());
+                seconds = c.seconds();
+                costCache.put(key, seconds);
+                sources.add(g.name() + ": " + c.source());
+            }
+            String name = op.kind().name().toLowerCase(Locale.ROOT) + (op.kind() == OpKind.ATTENTION || op.kind() == OpKind.FFN ? " " + op.layer() : "");
+            steps.add(new Step(track, seconds, name, op));
+            prevTrack = track;
+            prevLayout = l;
+            prevBytes = op.activationBytes();
+        }
+        return steps;
+    }
+}
