@@ -118,6 +118,11 @@ public final class Report {
         if (t70 != null) {
             System.out.printf(Locale.ROOT, "| timing-only, 70B shape on 576 groqchip1, lower+validate+run (best of 4 single shots) | %.0f ms | — |%n", t70);
         }
+        Double compile = ms.get("CompileBenchmark.compile70bOn576ChipsAnd8Gpus");
+        if (compile != null) {
+            System.out.println();
+            System.out.printf(Locale.ROOT, "| compile llama-2-70b int8 on groqchip1*576,h100*8, auto (best of 4 single shots) | %.0f ms |%n", compile);
+        }
         System.out.println();
         System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | tokens/s |");
         System.out.println("|---|---|---|---|---|---|");
