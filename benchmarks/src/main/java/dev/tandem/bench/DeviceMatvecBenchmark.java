@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Decode's matvec through the device SPI on 64 MiB of weights: the host CPU device next to OpenCL
+ * Decode's matvec through the device SPI on 256 MiB of weights: the host CPU device next to OpenCL
  * (PoCL on this machine), same matrices, synchronised after each op. Bytes per op as in
  * {@link MatvecBenchmark#weightBytes}.
  */

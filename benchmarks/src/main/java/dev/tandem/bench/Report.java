@@ -63,13 +63,13 @@ public final class Report {
                 KernelConfig.threads(), KernelConfig.vectorBits(), Runtime.version());
         System.out.println("| ceiling | result |");
         System.out.println("|---|---|");
-        System.out.printf(Locale.ROOT, "| read bandwidth (512 MiB, all cores) | %.1f GB/s |%n", bandwidth / 1e9);
+        System.out.printf(Locale.ROOT, "| read bandwidth (512 MiB, 4 streams per core, all cores) | %.1f GB/s |%n", bandwidth / 1e9);
         System.out.printf(Locale.ROOT, "| FMA peak (F32, all cores) | %.1f GFLOP/s |%n%n", fma / 1e9);
 
         System.out.println("| matvec | weights | time | bandwidth | of ceiling |");
         System.out.println("|---|---|---|---|---|");
         for (WeightFormat f : WeightFormat.values()) {
-            Double t = ms.get("MatvecBenchmark.matvec:cols=4096:format=" + f + ":mib=64");
+            Double t = ms.get("MatvecBenchmark.matvec:cols=4096:format=" + f + ":mib=256");
             if (t != null) {
                 long bytes = MatvecBenchmark.weightBytes(f);
                 double bw = bytes / (t / 1e3);
