@@ -79,8 +79,10 @@ class ReferenceModelsTest {
             for (int i = 0; i < b.length; i++) {
                 expected[i] = b[i];
             }
+            // Gemm and matvec sum in different orders, so fp32 rounding differs (seen up to 1.2e-5 on
+            // Q8_0); a wrong position, cache row or causal mask gives errors of 1e-2 and more.
             double err = SharedData.relativeL2(a, expected);
-            assertTrue(err < 1e-5, "seed " + seed + ": prefill vs decode relative L2 " + err);
+            assertTrue(err < 1e-4, "seed " + seed + ": prefill vs decode relative L2 " + err);
             // And decode continues identically from either cache.
             assertArrayEquals(single.forward(5, prompt.length), batched.forward(5, prompt.length), 1e-4f, "seed " + seed);
         }
