@@ -83,8 +83,14 @@ class ReferenceModelsTest {
             // Q8_0); a wrong position, cache row or causal mask gives errors of 1e-2 and more.
             double err = SharedData.relativeL2(a, expected);
             assertTrue(err < 1e-4, "seed " + seed + ": prefill vs decode relative L2 " + err);
-            // And decode continues identically from either cache.
-            assertArrayEquals(single.forward(5, prompt.length), batched.forward(5, prompt.length), 1e-4f, "seed " + seed);
+            // And decode continues from either cache to the same logits.
+            float[] next = single.forward(5, prompt.length).clone();
+            double[] nextExpected = new double[next.length];
+            for (int i = 0; i < next.length; i++) {
+                nextExpected[i] = next[i];
+            }
+            double nextErr = SharedData.relativeL2(batched.forward(5, prompt.length), nextExpected);
+            assertTrue(nextErr < 1e-4, "seed " + seed + ": next decode step after prefill vs decode, relative L2 " + nextErr);
         }
     }
 }
