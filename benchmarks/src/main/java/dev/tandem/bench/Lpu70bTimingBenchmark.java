@@ -5,6 +5,7 @@ import dev.tandem.device.lpu.LpuLlama;
 import dev.tandem.device.lpu.ModelShape;
 import dev.tandem.device.lpu.RunStats;
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.compiler.ModelShapes;
 import dev.tandem.runtime.model.LlamaConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -30,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 4)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx1g"})
 public class Lpu70bTimingBenchmark {
-    static final LlamaConfig LLAMA_70B = new LlamaConfig(8192, 28672, 80, 64, 8, 32000, 2048, 1e-5f, 10000f, null);
+    static final LlamaConfig LLAMA_70B = ModelShapes.shape("llama-2-70b").config();
 
     @Benchmark
     public long lowerValidateRun70b() {

@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.compiler.ModelShapes;
 import dev.tandem.runtime.model.LlamaConfig;
 
 import java.util.List;
@@ -19,9 +20,10 @@ public final class LpuPredictions {
     record Model(String name, ModelShape shape) {}
 
     public static List<Model> models() {
-        LlamaConfig l7 = new LlamaConfig(4096, 11008, 32, 32, 32, 32000, 4096, 1e-5f, 10000f, null);
-        LlamaConfig l70 = new LlamaConfig(8192, 28672, 80, 64, 8, 32000, 4096, 1e-5f, 10000f, null);
-        LlamaConfig mix = new LlamaConfig(4096, 14336, 32, 32, 8, 32000, 4096, 1e-5f, 1e6f, null);
+        // The compiler's built-in shapes, so both report on the same hyper-parameters.
+        LlamaConfig l7 = ModelShapes.shape("llama-2-7b").config();
+        LlamaConfig l70 = ModelShapes.shape("llama-2-70b").config();
+        LlamaConfig mix = ModelShapes.shape("mixtral-8x7b").config();
         return List.of(new Model("llama-2-7b", ModelShape.uniform(l7, WeightFormat.Q8_0)),
                 new Model("llama-2-70b", ModelShape.uniform(l70, WeightFormat.Q8_0)),
                 new Model("mixtral-8x7b", ModelShape.mixtureOfExperts(mix, WeightFormat.Q8_0, 8, 2)));
