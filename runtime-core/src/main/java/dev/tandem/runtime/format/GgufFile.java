@@ -2,12 +2,9 @@ package dev.tandem.runtime.format;
 
 import dev.tandem.runtime.ModelFormatException;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -66,20 +63,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}; an unreadable or malformed file is a {@link ModelFormatException}. */
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment mapping;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            }
-            return new GgufFile(path, arena, mapping, new Parser(path, mapping).parse());
-        } catch (IOException e) {
-            arena.close();
-            throw new ModelFormatException(path, "cannot read the file: " + e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, new Parser(path, mapping).parse()));
     }
 
     public int version() { return version; }

@@ -2,12 +2,9 @@ package dev.tandem.runtime.format;
 
 import dev.tandem.runtime.ModelFormatException;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -64,22 +61,10 @@ public final class Llama2cCheckpoint implements AutoCloseable {
 
     /** Maps and validates {@code path}; an unreadable or malformed file is a {@link ModelFormatException}. */
     public static Llama2cCheckpoint open(Path path) {
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment mapping;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            }
+        return MappedFile.open(path, (arena, mapping) -> {
             Header header = readHeader(path, mapping);
-            Map<String, Section> sections = layOut(path, mapping, header);
-            return new Llama2cCheckpoint(path, arena, mapping, header, sections);
-        } catch (IOException e) {
-            arena.close();
-            throw new ModelFormatException(path, "cannot read the file: " + e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+            return new Llama2cCheckpoint(path, arena, mapping, header, layOut(path, mapping, header));
+        });
     }
 
     private static Header readHeader(Path path, MemorySegment mapping) {
