@@ -137,7 +137,7 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     }
 
     /** Prefill runs in chunks of this many tokens per sequence, as the reference forward does. */
-    static final int PREFILL_CHUNK = 64;
+    public static final int PREFILL_CHUNK = 64;
 
     /**
      * Scratch for one run of a phase on one stage: the widest intermediates (FFN inner, logits) in

@@ -8,7 +8,8 @@ import dev.tandem.kernels.WeightMatrix;
  * Buffers are F32 and addressed in floats; "rows" below are contiguous, so a batch of B vectors of
  * width n is B*n floats.
  *
- * The contract is deliberately small: the ten ops a Llama forward pass needs, not a tensor library.
+ * The contract is deliberately small: the ten ops a Llama forward pass needs, not a tensor library,
+ * and two blocks built from them that a device may compile as a whole.
  * Each op must match the kernels module's scalar reference ({@code ScalarOps}, {@code dotScalar}).
  */
 public interface Device extends AutoCloseable {
@@ -69,6 +70,44 @@ public interface Device extends AutoCloseable {
 
     /** acc[i] += x[i] for i in [0, n). */
     void add(DeviceBuffer acc, DeviceBuffer x, long n);
+
+    // ---- blocks ----
+    // A transformer layer is two blocks. The defaults run them as the primitive ops above, in the
+    // reference's order; a device that compiles whole blocks (the LPU: one static program each,
+    // its weights split over its chips) overrides all four together.
+
+    /** Places an attention block and a KV cache of maxPositions positions, with scratch for maxBatch rows. */
+    default DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        return new PrimitiveBlocks.Attention(this, w, maxPositions, maxBatch);
+    }
+
+    /**
+     * For rows b in [0, batch) at positions pos0 + b of x (batch, dim): x[b] += Wo·attention(rope(Wq·n),
+     * rope(Wk·n), Wv·n) with n = rmsnorm(x[b]), writing the new keys and values into the block's cache.
+     */
+    default void attention(DeviceAttention block, DeviceBuffer x, int pos0, int batch) {
+        ((PrimitiveBlocks.Attention) block).run(x, pos0, batch);
+    }
+
+    /** Places an FFN block with scratch for maxBatch rows. */
+    default DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        return new PrimitiveBlocks.Ffn(this, w, maxBatch);
+    }
+
+    /** For rows b in [0, batch) of x (batch, dim): x[b] += W2·(silu(W1·n) ⊙ W3·n) with n = rmsnorm(x[b]). */
+    default void ffn(DeviceFfn block, DeviceBuffer x, int batch) {
+        ((PrimitiveBlocks.Ffn) block).run(x, batch);
+    }
+
+    /** Bytes {@link #uploadAttention} places, for capacity checks before anything is uploaded. */
+    default long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        return PrimitiveBlocks.attentionBytes(w, maxPositions, maxBatch);
+    }
+
+    /** Bytes {@link #uploadFfn} places. */
+    default long ffnBytes(FfnWeights w, int maxBatch) {
+        return PrimitiveBlocks.ffnBytes(w, maxBatch);
+    }
 
     // ---- queue ----
 

@@ -2,6 +2,8 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.model.LlamaConfig;
@@ -24,11 +26,10 @@ public final class DeviceForward implements Forward {
     private final List<AutoCloseable> owned = new ArrayList<>();
 
     private final DeviceWeights embedding, output;
-    private final DeviceWeights[] wq, wk, wv, wo, w1, w2, w3;
-    private final DeviceBuffer[] attnNorm, ffnNorm, keys, values;
-    private final DeviceBuffer finalNorm, invFreq;
-    // Scratch for a chunk of B rows: (B, dim), (B, qDim), (B, kvDim), (B, hidden); last: (1, dim).
-    private final DeviceBuffer x, xb, xb2, q, k, v, hb, hb2, last, logitsBuffer;
+    private final DeviceAttention[] attention;
+    private final DeviceFfn[] ffn;
+    // finalNorm (dim); x: the residual of a chunk, (chunk, dim); last (1, dim); logits (vocab).
+    private final DeviceBuffer finalNorm, x, last, logitsBuffer;
     private final float[] logits;
 
     /**
@@ -44,48 +45,21 @@ public final class DeviceForward implements Forward {
         this.c = config;
         this.maxPositions = maxPositions;
         this.chunk = prefillChunk;
-        long needed = footprintBytes(config, weights, maxPositions, prefillChunk);
+        long needed = footprintBytes(device, config, weights, ropeInvFreq, maxPositions, prefillChunk);
         device.requireCapacity("the model (weights, KV cache of " + maxPositions + " positions and scratch)", needed);
-        int layers = config.nLayers(), dim = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
-        int qDim = config.nHeads() * config.headDim();
+        int layers = config.nLayers(), dim = config.dim();
+        attention = new DeviceAttention[layers];
+        ffn = new DeviceFfn[layers];
         try {
             Map<WeightMatrix, DeviceWeights> uploaded = new IdentityHashMap<>();
             embedding = upload(uploaded, weights.tokenEmbedding());
             output = upload(uploaded, weights.output()); // tied output reuses the embedding upload
-            wq = new DeviceWeights[layers];
-            wk = new DeviceWeights[layers];
-            wv = new DeviceWeights[layers];
-            wo = new DeviceWeights[layers];
-            w1 = new DeviceWeights[layers];
-            w2 = new DeviceWeights[layers];
-            w3 = new DeviceWeights[layers];
-            attnNorm = new DeviceBuffer[layers];
-            ffnNorm = new DeviceBuffer[layers];
-            keys = new DeviceBuffer[layers];
-            values = new DeviceBuffer[layers];
             for (int l = 0; l < layers; l++) {
-                wq[l] = upload(uploaded, weights.wq()[l]);
-                wk[l] = upload(uploaded, weights.wk()[l]);
-                wv[l] = upload(uploaded, weights.wv()[l]);
-                wo[l] = upload(uploaded, weights.wo()[l]);
-                w1[l] = upload(uploaded, weights.w1()[l]);
-                w2[l] = upload(uploaded, weights.w2()[l]);
-                w3[l] = upload(uploaded, weights.w3()[l]);
-                attnNorm[l] = vector(weights.attnNorm()[l]);
-                ffnNorm[l] = vector(weights.ffnNorm()[l]);
-                keys[l] = buffer((long) maxPositions * kvDim);
-                values[l] = buffer((long) maxPositions * kvDim);
+                attention[l] = own(device.uploadAttention(LayerBlocks.attention(config, weights, ropeInvFreq, l), maxPositions, chunk));
+                ffn[l] = own(device.uploadFfn(LayerBlocks.ffn(config, weights, l), chunk));
             }
             finalNorm = vector(weights.finalNorm());
-            invFreq = vector(ropeInvFreq);
             x = buffer((long) chunk * dim);
-            xb = buffer((long) chunk * dim);
-            xb2 = buffer((long) chunk * dim);
-            q = buffer((long) chunk * qDim);
-            k = buffer((long) chunk * kvDim);
-            v = buffer((long) chunk * kvDim);
-            hb = buffer((long) chunk * hidden);
-            hb2 = buffer((long) chunk * hidden);
             last = buffer(dim);
             logitsBuffer = buffer(config.vocabSize());
             logits = new float[config.vocabSize()];
@@ -96,13 +70,13 @@ public final class DeviceForward implements Forward {
     }
 
     /** Bytes this forward pass would hold on a device. */
-    public static long footprintBytes(LlamaConfig c, LlamaWeights w, int maxPositions, int chunk) {
-        long weightBytes = w.decodeWeightBytes() + (w.output() == w.tokenEmbedding() ? 0 : w.tokenEmbedding().byteSize());
-        long norms = (2L * c.nLayers() + 1) * c.dim() * Float.BYTES;
-        long kv = 2L * c.nLayers() * maxPositions * c.kvDim() * Float.BYTES;
-        long scratch = (long) chunk * (3L * c.dim() + c.nHeads() * c.headDim() + 2L * c.kvDim() + 2L * c.hiddenDim()) * Float.BYTES
-                + ((long) c.dim() + c.vocabSize()) * Float.BYTES;
-        return weightBytes + norms + kv + scratch;
+    public static long footprintBytes(Device device, LlamaConfig c, LlamaWeights w, float[] ropeInvFreq, int maxPositions, int chunk) {
+        long total = w.tokenEmbedding().byteSize() + (w.output() == w.tokenEmbedding() ? 0 : w.output().byteSize());
+        for (int l = 0; l < c.nLayers(); l++) {
+            total += device.attentionBytes(LayerBlocks.attention(c, w, ropeInvFreq, l), maxPositions, chunk)
+                    + device.ffnBytes(LayerBlocks.ffn(c, w, l), chunk);
+        }
+        return total + ((long) chunk * c.dim() + 2L * c.dim() + c.vocabSize()) * Float.BYTES;
     }
 
     @Override
@@ -142,28 +116,11 @@ public final class DeviceForward implements Forward {
     }
 
     private void layers(int[] tokens, int pos0) {
-        int batch = tokens.length, dim = c.dim(), kvDim = c.kvDim(), headDim = c.headDim();
-        float eps = c.rmsEps();
+        int batch = tokens.length;
         device.embed(embedding, tokens, x);
         for (int l = 0; l < c.nLayers(); l++) {
-            device.rmsnorm(xb, x, attnNorm[l], dim, batch, eps);
-            device.matmul(wq[l], xb, q, batch);
-            device.matmul(wk[l], xb, k, batch);
-            device.matmul(wv[l], xb, v, batch);
-            device.rope(q, c.nHeads(), headDim, pos0, batch, invFreq);
-            device.rope(k, c.nKvHeads(), headDim, pos0, batch, invFreq);
-            device.copy(k, 0, keys[l], (long) pos0 * kvDim, (long) batch * kvDim);
-            device.copy(v, 0, values[l], (long) pos0 * kvDim, (long) batch * kvDim);
-            device.attention(xb, q, keys[l], values[l], pos0, batch, c.nHeads(), c.nKvHeads(), headDim);
-            device.matmul(wo[l], xb, xb2, batch);
-            device.add(x, xb2, (long) batch * dim);
-
-            device.rmsnorm(xb, x, ffnNorm[l], dim, batch, eps);
-            device.matmul(w1[l], xb, hb, batch);
-            device.matmul(w3[l], xb, hb2, batch);
-            device.siluMul(hb, hb2, (long) batch * c.hiddenDim());
-            device.matmul(w2[l], hb, xb2, batch);
-            device.add(x, xb2, (long) batch * dim);
+            device.attention(attention[l], x, pos0, batch);
+            device.ffn(ffn[l], x, batch);
         }
     }
 
@@ -175,6 +132,11 @@ public final class DeviceForward implements Forward {
             uploaded.put(m, w);
         }
         return w;
+    }
+
+    private <T extends AutoCloseable> T own(T block) {
+        owned.add(block);
+        return block;
     }
 
     private DeviceBuffer buffer(long floats) {
