@@ -7,6 +7,7 @@ import dev.tandem.runtime.device.DeviceBackend;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The LPU emulator as a device backend ("lpu"). It needs no hardware, so it is always available,
@@ -40,11 +41,7 @@ public final class LpuBackend implements DeviceBackend {
         ChipConfig config;
         int chips;
         try {
-            config = ChipConfig.preset(System.getProperty(PRESET, "groqchip1"));
-            String overrides = System.getProperty(OVERRIDES);
-            if (overrides != null && !overrides.isBlank()) {
-                config = config.withOverrides(List.of(overrides));
-            }
+            config = configOf(System.getProperty(PRESET, "groqchip1"));
             chips = Integer.parseInt(System.getProperty(CHIPS, "0"));
         } catch (IllegalArgumentException e) {
             // A preset, override or chip count the user typed: say which, as a usage error.
@@ -55,5 +52,28 @@ public final class LpuBackend implements DeviceBackend {
         }
         String trace = System.getProperty(TRACE);
         return List.of(new LpuDevice(config, chips, trace == null || trace.isBlank() ? null : Path.of(trace)));
+    }
+
+    /** The preset with the user's overrides ({@value #OVERRIDES}) applied. */
+    private static ChipConfig configOf(String preset) {
+        ChipConfig config = ChipConfig.preset(preset);
+        String overrides = System.getProperty(OVERRIDES);
+        return overrides == null || overrides.isBlank() ? config : config.withOverrides(List.of(overrides));
+    }
+
+    /** A plan's LPU stage: exactly chips chips of a preset, no trace. */
+    @Override
+    public Optional<Device> openPreset(String preset, int chips) {
+        if (ChipConfig.PRESETS.stream().noneMatch(c -> c.name().equals(preset))) {
+            return Optional.empty();
+        }
+        if (chips < 1) {
+            throw new TandemException("lpu: the chip count must be positive, got " + chips);
+        }
+        try {
+            return Optional.of(new LpuDevice(configOf(preset), chips, null));
+        } catch (IllegalArgumentException e) {
+            throw new TandemException("lpu: " + e.getMessage());
+        }
     }
 }

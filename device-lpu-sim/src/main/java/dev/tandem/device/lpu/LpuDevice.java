@@ -104,7 +104,8 @@ public final class LpuDevice implements Device {
         return new DeviceSpec("LPU " + config.name() + " x" + (fixed ? maxChips : chips()) + (fixed ? "" : " (grows to fit)") + " (emulated)",
                 DeviceKind.LPU, mem, config.memBytesPerCycle() * config.clockHz() * chips(), flops,
                 config.powerWatts() * chips(), 0,
-                Map.of(DeviceKind.LPU, new DeviceSpec.Link(linkBytes, config.c2cHopLatencyCycles() / config.clockHz())));
+                Map.of(DeviceKind.LPU, new DeviceSpec.Link(linkBytes, config.c2cHopLatencyCycles() / config.clockHz())),
+                config.clockHz());
     }
 
     /** With a fixed chip count, a model that cannot fit says how many chips would hold it. */

@@ -23,7 +23,7 @@ public record Assignment(DeviceGroup prefill, DeviceGroup attention, DeviceGroup
         return "custom";
     }
 
-    static boolean same(DeviceGroup a, DeviceGroup b) { return a.name().equals(b.name()); }
+    public static boolean same(DeviceGroup a, DeviceGroup b) { return a.name().equals(b.name()); }
 
     @Override
     public String toString() {

@@ -40,9 +40,9 @@ public final class Catalog {
         gpu("rubin", "NVIDIA Vera Rubin (catalog; BF16 assumed FP8/2)", 288e9, 22e12, 8.35e15, 16.7e15, 1800, 1.8e12);
         // The two presets mirror device-lpu-sim's ChipConfig (GROQCHIP1, LP30): bandwidth is
         // slices × ports × lanes × clock, peak is 2 × planes × 320² MACs × clock (fp16 at 1/4 or 1/2 rate).
-        lpu("groqchip1", "GroqChip1 (emulated preset)", 220L << 20, 88 * 2 * 320 * 900e6, 2.0 * 4 * 320 * 320 * 900e6,
+        lpu("groqchip1", "GroqChip1 (emulated preset)", 900e6, 220L << 20, 88 * 2 * 320 * 900e6, 2.0 * 4 * 320 * 320 * 900e6,
                 4, 275, new Link(2 * 15e9, 450 / 900e6), PCIE4);
-        lpu("lp30", "Groq LP30 (emulated preset; clock 1 GHz and 300 W assumed)", 500_000_000L, 234 * 2 * 320 * 1e9,
+        lpu("lp30", "Groq LP30 (emulated preset; clock 1 GHz and 300 W assumed)", 1e9, 500_000_000L, 234 * 2 * 320 * 1e9,
                 2.0 * 6 * 320 * 320 * 1e9, 2, 300, new Link(12 * 14e9, 400 / 1e9), ETHERNET_800G);
     }
 
@@ -55,13 +55,13 @@ public final class Catalog {
                 GPU_LAUNCH_SECONDS, links), DeviceSource.CATALOG, 8));
     }
 
-    private void lpu(String name, String title, long sram, double bw, double int8Flops, int f16Slowdown, double watts,
+    private void lpu(String name, String title, double clockHz, long sram, double bw, double int8Flops, int f16Slowdown, double watts,
                      Link c2c, Link toHost) {
         Map<WeightFormat, Double> peak = Map.of(WeightFormat.F32, int8Flops / 8, WeightFormat.F16, int8Flops / f16Slowdown,
                 WeightFormat.BF16, int8Flops / f16Slowdown, WeightFormat.Q8_0, int8Flops, WeightFormat.Q4_0, int8Flops);
         Map<DeviceKind, Link> links = Map.of(DeviceKind.LPU, c2c, DeviceKind.GPU, toHost, DeviceKind.CPU, toHost);
         // Statically scheduled: no launches, the program is one stream of instructions.
-        planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.LPU, sram, bw, peak, watts, 0, links),
+        planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.LPU, sram, bw, peak, watts, 0, links, clockHz),
                 DeviceSource.EMULATED_LPU, 8));
     }
 

@@ -24,6 +24,9 @@ public final class Compiler {
 
     public Compiler(CostModel cost) { this.cost = cost; }
 
+    /** The cost model plans are predicted with (an executor re-asks it for the positions it ran). */
+    public CostModel costModel() { return cost; }
+
     /** A compiler using every {@link OpCostProvider} on the module or class path, then the roofline. */
     public static Compiler withInstalledProviders() {
         List<OpCostProvider> providers = new ArrayList<>();
@@ -222,7 +225,7 @@ public final class Compiler {
                     l.group().spec().memoryBytes()));
         }
         return new Plan(graph.name(), pool.toString(), w, a.policyName(), a.policyName(), a.toString(), "",
-                full.predictions, full.placement, new MemoryPlan(memory), List.copyOf(full.sources), full.events);
+                full.predictions, full.placement, new MemoryPlan(memory), List.copyOf(full.sources), full.events, a, bestLayouts);
     }
 
     // ---------------------------------------------------------------- the static schedule

@@ -54,7 +54,7 @@ public final class CostModel {
     }
 
     /** The link between devices of two groups: the slower bandwidth and the longer latency of both ends. */
-    static Link link(DeviceGroup a, DeviceGroup b) {
+    public static Link link(DeviceGroup a, DeviceGroup b) {
         Link ab = a.spec().links().getOrDefault(b.spec().kind(), Catalog.PCIE4);
         Link ba = b.spec().links().getOrDefault(a.spec().kind(), Catalog.PCIE4);
         return new Link(Math.min(ab.bandwidth(), ba.bandwidth()), Math.max(ab.latencySeconds(), ba.latencySeconds()));

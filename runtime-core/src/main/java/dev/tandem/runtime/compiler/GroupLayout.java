@@ -4,14 +4,16 @@ package dev.tandem.runtime.compiler;
  * How a plan uses a device group: {@code stages} pipeline stages of contiguous layers, each on
  * {@code tensorParallel} devices in lockstep.
  */
-record GroupLayout(DeviceGroup group, int tensorParallel, int stages, int layers) {
+public record GroupLayout(DeviceGroup group, int tensorParallel, int stages, int layers) {
 
-    int stageOf(int layer) {
+    /** The stage running a layer; -1 (the embedding) is the first, nLayers (the head) the last. */
+    public int stageOf(int layer) {
         int l = Math.clamp(layer, 0, layers - 1);
         return (int) ((long) l * stages / layers);
     }
 
-    String stageLabel(int stage) { return group.label(stage * tensorParallel, tensorParallel); }
+    /** "lp30[2-3]": the devices of a stage. */
+    public String stageLabel(int stage) { return group.label(stage * tensorParallel, tensorParallel); }
 
-    int devicesUsed() { return tensorParallel * stages; }
+    public int devicesUsed() { return tensorParallel * stages; }
 }

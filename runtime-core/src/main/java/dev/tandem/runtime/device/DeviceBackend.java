@@ -22,4 +22,14 @@ public interface DeviceBackend {
      * @throws DeviceUnavailableException when probing succeeded but opening failed
      */
     List<Device> open();
+
+    /**
+     * Opens an array of chips of a named preset (an emulator's chip model, e.g. lp30), or empty when
+     * this backend has no such preset. A plan's executor asks every backend, so runtime-core needs
+     * no backend's name.
+     * @param chips how many chips the device spans, tensor-parallel
+     */
+    default java.util.Optional<Device> openPreset(String preset, int chips) {
+        return java.util.Optional.empty();
+    }
 }

@@ -69,6 +69,22 @@ public final class Devices {
         throw new DeviceUnavailableException(why.toString());
     }
 
+    /**
+     * Opens chips of an emulated preset (lp30, groqchip1) from whichever backend has it.
+     * @throws DeviceUnavailableException when no backend on the module path emulates it
+     */
+    public static Device openPreset(String preset, int chips) {
+        for (Probe p : probeAll()) {
+            if (p.availability().available()) {
+                java.util.Optional<Device> d = p.backend().openPreset(preset, chips);
+                if (d.isPresent()) {
+                    return d.get();
+                }
+            }
+        }
+        throw new DeviceUnavailableException("no device backend emulates '" + preset + "'; registered: " + names(probeAll()));
+    }
+
     private static Device first(DeviceBackend backend) {
         List<Device> devices = backend.open();
         if (devices.isEmpty()) {
