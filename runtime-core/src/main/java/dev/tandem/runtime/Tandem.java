@@ -34,6 +34,11 @@ public final class Tandem {
                 ReferenceForward.DEFAULT_PREFILL_CHUNK), device.spec().name());
     }
 
+    /** A session on any forward pass (a compiled plan's, say); the session closes it. */
+    public static Session open(Model model, dev.tandem.runtime.exec.Forward forward, String deviceName) {
+        return new Session(model, forward, deviceName);
+    }
+
     private static void checkContext(Model model, int contextLength) {
         if (contextLength < 1 || contextLength > model.config().contextLength()) {
             throw new IllegalArgumentException("context length must be in [1, " + model.config().contextLength()

@@ -49,12 +49,13 @@ public final class Compiler {
                     firstFailure = firstFailure == null ? e : firstFailure;
                     continue;
                 }
+                // The runner-up is the best plan of another assignment (a batch sweep repeats assignments).
                 if (best == null || objective.better(p.predicted(), best.predicted())) {
-                    if (best != null && !best.chosen().equals(p.chosen())) {
+                    if (best != null && !best.assignment().equals(p.assignment())) {
                         runnerUp = best;
                     }
                     best = p;
-                } else if (!p.chosen().equals(best.chosen())
+                } else if (!p.assignment().equals(best.assignment())
                         && (runnerUp == null || objective.better(p.predicted(), runnerUp.predicted()))) {
                     runnerUp = p;
                 }
@@ -82,8 +83,8 @@ public final class Compiler {
         String theirs = o.throughput()
                 ? String.format(Locale.ROOT, "%.0f tokens/s", runnerUp.predicted().tokensPerS())
                 : String.format(Locale.ROOT, "%.3f ms", runnerUp.predicted().tpotMs());
-        return o + ": " + best.chosen() + " (" + best.assignment() + ") gives " + mine + ", the next best, "
-                + runnerUp.chosen() + ", gives " + theirs;
+        return o + ": " + best.chosen() + " (" + best.assignment() + ") gives " + mine + "; the next best, "
+                + runnerUp.chosen() + " (" + runnerUp.assignment() + "), gives " + theirs;
     }
 
     private static List<Workload> batchSweep(Workload w) {

@@ -1,0 +1,233 @@
+package dev.tandem.runtime.cli;
+
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.compiler.Catalog;
+import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.DeviceSource;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Objective;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.PlanRun;
+import dev.tandem.runtime.compiler.PlanTrace;
+import dev.tandem.runtime.compiler.Policy;
+import dev.tandem.runtime.compiler.Pool;
+import dev.tandem.runtime.compiler.PoolParser;
+import dev.tandem.runtime.compiler.Predictions;
+import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.device.Devices;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Compiles a plan, runs it on the devices it names (real or emulated), and verifies it:",
+                "the generated ids against the single-device reference, and the measured (or emulated) time of",
+                "every op against the plan's prediction. Exit 0 only when verified.",
+                "With no arguments: the embedded model on the devices present here plus two emulated LP30s, under afd."})
+final class RunCommand implements Callable<Integer> {
+    /** The emulated chips the demo adds to whatever is present. */
+    static final String DEMO_LPUS = "lp30*2";
+    static final String DEMO_PROMPT = "Tandem splits a transformer across chips.";
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", description = "GGUF or llama2.c .bin file (default: the embedded model)")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "llama2.c tokenizer.bin, or a GGUF whose vocabulary to use")
+    Path tokenizer;
+
+    @Option(names = "--pool", paramLabel = "POOL",
+            description = "NAME[*COUNT],... of present devices and emulated LPUs (default: every present backend that computes, plus " + DEMO_LPUS + ")")
+    String pool;
+
+    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "afd", description = "single, lpu-only, disagg, afd or auto (default ${DEFAULT-VALUE})")
+    String policy;
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text, encoded with BOS (default for a model with a vocabulary: \"" + DEMO_PROMPT + "\")")
+    String text;
+
+    @Option(names = "--prompt-ids", paramLabel = "IDS", description = "the whole prompt as comma-separated ids (no BOS added)")
+    String ids;
+
+    @Option(names = {"-n", "--steps"}, paramLabel = "STEPS", defaultValue = "24", description = "tokens to generate (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: prompt + steps)")
+    Integer context;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "nucleus sampling mass (default ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "keep the K most likely tokens; 0 disables (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "sampling seed, shared with the reference run (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
+            description = "untimed runs of the same request before the measured one, so the JIT has compiled the kernels (default ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--ids", description = "print the generated ids on one stdout line (before the report)")
+    boolean printIds;
+
+    @Option(names = "--trace", paramLabel = "FILE", description = "write the plan's timeline as Chrome/Perfetto trace JSON")
+    Path trace;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (warmup < 0) {
+            throw new ExitCodes.UsageException("--warmup must be 0 or more, got " + warmup);
+        }
+        if (steps < 1) {
+            throw new ExitCodes.UsageException("--steps must be at least 1, got " + steps);
+        }
+        Sampling sampling;
+        try {
+            sampling = new Sampling(temperature, topK, topP, seed, steps, false);
+        } catch (IllegalArgumentException e) {
+            throw new ExitCodes.UsageException(e.getMessage());
+        }
+        try (Model m = Inputs.model(model, tokenizer)) {
+            int[] prompt = prompt(m);
+            int ctx = context != null ? context : Math.min(m.config().contextLength(), prompt.length + steps);
+            if (ctx < prompt.length || ctx > m.config().contextLength()) {
+                throw new ExitCodes.UsageException("--context " + ctx + ": must hold the prompt (" + prompt.length
+                        + " tokens) and be at most " + m.config().contextLength());
+            }
+            Pool devices = PoolParser.parse(pool != null ? pool : defaultPool(), new Catalog());
+            for (DeviceGroup g : devices.groups()) {
+                if (g.source() == DeviceSource.CATALOG) {
+                    throw new dev.tandem.runtime.device.DeviceUnavailableException("'" + g.name()
+                            + "' is a catalog device: it plans but cannot run here; plan with 'tandem compile --pool "
+                            + devices + "'");
+                }
+                if (g.source() == DeviceSource.PRESENT && g.count() > 1) {
+                    throw new ExitCodes.UsageException("--pool " + g + ": the executor opens one " + g.name()
+                            + " device; give " + g.name() + " without a count");
+                }
+            }
+            ModelGraph graph = ModelGraph.of(m);
+            Compiler compiler = Compiler.withInstalledProviders();
+            Workload workload = new Workload(1, prompt.length, ctx);
+            Plan plan = compiler.compile(graph, devices, workload, Policy.parse(policy), Objective.lowestTpot());
+            if (trace != null) {
+                try {
+                    PlanTrace.write(plan, trace);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write the trace to " + trace, e);
+                }
+            }
+            printPlan(out, plan, m);
+            out.flush();
+            PlanRun.Report report = PlanRun.execute(m, plan, graph, compiler.costModel(), prompt, sampling, ctx, warmup, null);
+            if (printIds) {
+                StringBuilder line = new StringBuilder();
+                for (int id : report.result().generatedIds()) {
+                    line.append(line.isEmpty() ? "" : " ").append(id);
+                }
+                out.println(line);
+            } else if (m.tokenizer().isPresent()) {
+                out.println("output   " + GenerateCommand.printable(m.tokenizer().get().decode(report.result().generatedIds())));
+            }
+            printReport(out, report);
+            out.flush();
+            return report.verified() ? ExitCodes.OK : ExitCodes.INTERNAL;
+        }
+    }
+
+    /** Every present backend that computes (never the null device), then the demo's emulated LPUs. */
+    static String defaultPool() {
+        List<String> names = new ArrayList<>();
+        for (Devices.Probe p : Devices.probeAll()) {
+            if (p.availability().available() && p.backend().priority() >= 0) {
+                names.add(p.backend().name());
+            }
+        }
+        names.add(DEMO_LPUS);
+        return String.join(",", names);
+    }
+
+    private int[] prompt(Model m) {
+        int[] p;
+        if (ids != null && text != null) {
+            throw new ExitCodes.UsageException("give -p TEXT or --prompt-ids IDS, not both");
+        }
+        if (ids != null) {
+            p = Inputs.parseIds(ids, "--prompt-ids");
+        } else if (m.tokenizer().isPresent()) {
+            p = m.encode(text != null ? text : DEMO_PROMPT);
+        } else if (text != null) {
+            throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
+        } else {
+            p = new int[] {1};
+        }
+        if (p.length == 0) {
+            throw new ExitCodes.UsageException("the prompt is empty");
+        }
+        for (int id : p) {
+            if (id < 0 || id >= m.config().vocabSize()) {
+                throw new ExitCodes.UsageException("--prompt-ids: id " + id + " is outside the vocabulary [0, " + m.config().vocabSize() + ")");
+            }
+        }
+        return p;
+    }
+
+    private static void printPlan(PrintWriter out, Plan plan, Model m) {
+        Workload w = plan.workload();
+        Predictions x = plan.predicted();
+        out.printf(Locale.ROOT, "model    %s%n", m.source());
+        out.printf(Locale.ROOT, "plan     %s (%s) on %s; prompt %d, context %d%n", plan.chosen(), plan.assignment(), plan.pool(),
+                w.promptLen(), w.context());
+        out.printf(Locale.ROOT, "         %s%n", plan.reason());
+        out.printf(Locale.ROOT, "predicts TTFT %.3f ms, TPOT %.3f ms (at %d positions), %.1f tokens/s per user, %.4f J/token%n",
+                x.ttftMs(), x.tpotMs(), w.context(), x.tokensPerSPerUser(), x.joulesPerToken());
+        out.printf("costs    %s%n", String.join("; ", plan.costSources()));
+    }
+
+    private static void printReport(PrintWriter out, PlanRun.Report r) {
+        out.println();
+        out.println("devices");
+        r.devices().forEach((label, name) -> out.printf("  %-14s %s%n", label, name));
+        out.println();
+        out.printf(Locale.ROOT, "%-8s %-26s %-12s %6s %14s %14s %8s  %s%n", "phase", "track", "op", "runs", "predicted", "measured",
+                "meas/pred", "cycles (predicted = emulated?)");
+        for (PlanRun.Line l : r.lines()) {
+            String cycles = l.predictedCycles() < 0 ? (l.isLink() ? "host copy; link not emulated" : "wall clock")
+                    : String.format(Locale.ROOT, "%d vs %d %s", l.predictedCycles(), l.measuredCycles(),
+                    l.exact() ? "exact" : l.mustBeExact() ? "MISMATCH" : "(roofline op)");
+            out.printf(Locale.ROOT, "%-8s %-26s %-12s %6d %11.3f ms %11.3f ms %8.2f  %s%n", l.phase(), l.track(), l.what(), l.count(),
+                    l.predictedSeconds() * 1e3, l.measuredSeconds() * 1e3,
+                    l.predictedSeconds() > 0 ? l.measuredSeconds() / l.predictedSeconds() : Double.NaN, cycles);
+        }
+        r.deviceReports().forEach((label, line) -> out.printf("%-14s %s%n", label, line));
+        out.println();
+        boolean ids = r.idsMatch();
+        out.printf(Locale.ROOT, "verify   ids: %s (%d generated; reference: ReferenceForward on the host), prompt logits max |diff| %.2e%n",
+                ids ? "equal to the reference" : "DIFFER from the reference", r.result().generatedIds().length, r.maxLogitDiff());
+        if (!ids) {
+            out.println("         plan:      " + java.util.Arrays.toString(r.result().generatedIds()));
+            out.println("         reference: " + java.util.Arrays.toString(r.referenceIds()));
+        }
+        out.printf(Locale.ROOT, "         emulated blocks: %d of %d ran in exactly their predicted cycles%n", r.exactBlocks(),
+                r.lines().stream().filter(PlanRun.Line::mustBeExact).mapToLong(PlanRun.Line::count).sum());
+        out.println("verdict  " + (r.verified() ? "VERIFIED" : "NOT VERIFIED"));
+    }
+}
