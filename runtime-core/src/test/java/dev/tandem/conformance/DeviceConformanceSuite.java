@@ -8,6 +8,12 @@ import dev.tandem.runtime.device.DeviceBuffer;
 
 import dev.tandem.runtime.device.Device;
 
+import dev.tandem.runtime.device.AttentionWeights;
+import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DeviceFfn;
+import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.model.LlamaConfig;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.kernels.ScalarOps;
 import dev.tandem.kernels.WeightFormat;
@@ -209,6 +215,114 @@ public abstract class DeviceConformanceSuite {
             float[] back = new float[n];
             device.read(big, n, back, 0, n);
             assertArrayEquals(expectedAcc, back, 0f, "copy then read at an offset");
+        }
+    }
+
+    // ---- blocks: dim 96 (3 heads of 32, one KV head), hidden 160, so slices over 2 or 3 chips are odd ----
+
+    private static final LlamaConfig BLOCK = new LlamaConfig(96, 160, 1, 3, 1, 32, 64, 1e-5f, 10000f, null);
+
+    private static float[] matmulScalar(WeightMatrix m, float[] x, int batch) {
+        float[] y = new float[batch * m.rows()];
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < m.rows(); r++) {
+                y[b * m.rows() + r] = m.dotScalar(r, x, b * m.cols());
+            }
+        }
+        return y;
+    }
+
+    @ParameterizedTest(name = "{0} batch {1} at {2}")
+    @CsvSource({"F32, 1, 9", "F32, 3, 5", "Q8_0, 3, 2", "F16, 2, 7"})
+    void attentionBlockMatchesTheScalarReference(WeightFormat format, int batch, int pos0) {
+        Random r = fresh();
+        LlamaConfig c = BLOCK;
+        int dim = c.dim(), kvDim = c.kvDim(), hd = c.headDim(), positions = 16;
+        try (Arena arena = Arena.ofShared()) {
+            AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, dim, dim, r),
+                    RandomWeights.create(arena, format, kvDim, dim, r), RandomWeights.create(arena, format, kvDim, dim, r),
+                    RandomWeights.create(arena, format, dim, dim, r), RandomWeights.floats(dim, r), c.ropeInvFreq());
+            float[] x = RandomWeights.floats(batch * dim, r);
+            float[] keys = new float[positions * kvDim], values = new float[positions * kvDim];
+            System.arraycopy(RandomWeights.floats(pos0 * kvDim, r), 0, keys, 0, pos0 * kvDim);
+            System.arraycopy(RandomWeights.floats(pos0 * kvDim, r), 0, values, 0, pos0 * kvDim);
+            float[] earlierK = Arrays.copyOf(keys, pos0 * kvDim), earlierV = Arrays.copyOf(values, pos0 * kvDim);
+            // The reference: rmsnorm, q/k/v, rope at pos0 + b, cache rows, causal attention, Wo, residual.
+            float[] n = new float[batch * dim];
+            for (int b = 0; b < batch; b++) {
+                ScalarOps.rmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
+            }
+            float[] q = matmulScalar(w.wq(), n, batch), k = matmulScalar(w.wk(), n, batch), v = matmulScalar(w.wv(), n, batch);
+            float[] att = new float[batch * dim];
+            for (int b = 0; b < batch; b++) {
+                ScalarOps.rope(q, b * dim, c.nHeads(), hd, pos0 + b, w.ropeInvFreq());
+                ScalarOps.rope(k, b * kvDim, c.nKvHeads(), hd, pos0 + b, w.ropeInvFreq());
+                System.arraycopy(k, b * kvDim, keys, (pos0 + b) * kvDim, kvDim);
+                System.arraycopy(v, b * kvDim, values, (pos0 + b) * kvDim, kvDim);
+            }
+            for (int b = 0; b < batch; b++) {
+                ScalarOps.attention(att, b * dim, q, b * dim, keys, values, 0, pos0 + b + 1, c.nHeads(), c.nKvHeads(), hd);
+            }
+            float[] expected = x.clone();
+            ScalarOps.addInPlace(expected, 0, matmulScalar(w.wo(), att, batch), 0, batch * dim);
+            try (DeviceAttention block = device.uploadAttention(w, positions, 4); DeviceBuffer xb = upload(x)) {
+                block.writeKv(0, pos0, earlierK, earlierV);
+                device.attention(block, xb, pos0, batch);
+                assertClose(expected, download(xb, batch * dim), format + " attention block");
+                float[] gotK = new float[(pos0 + batch) * kvDim], gotV = new float[(pos0 + batch) * kvDim];
+                block.readKv(0, pos0 + batch, gotK, gotV);
+                assertArrayEquals(earlierK, Arrays.copyOf(gotK, pos0 * kvDim), 0f, "cached keys written before the block");
+                assertClose(Arrays.copyOf(keys, (pos0 + batch) * kvDim), gotK, "keys after the block");
+                assertClose(Arrays.copyOf(values, (pos0 + batch) * kvDim), gotV, "values after the block");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} batch {1}")
+    @CsvSource({"F32, 1", "F32, 3", "Q8_0, 3", "Q4_0, 2"})
+    void ffnBlockMatchesTheScalarReference(WeightFormat format, int batch) {
+        Random r = fresh();
+        LlamaConfig c = BLOCK;
+        int dim = c.dim(), hidden = c.hiddenDim();
+        try (Arena arena = Arena.ofShared()) {
+            FfnWeights w = new FfnWeights(c, RandomWeights.create(arena, format, hidden, dim, r),
+                    RandomWeights.create(arena, format, hidden, dim, r), RandomWeights.create(arena, format, dim, hidden, r),
+                    RandomWeights.floats(dim, r));
+            float[] x = RandomWeights.floats(batch * dim, r);
+            float[] n = new float[batch * dim];
+            for (int b = 0; b < batch; b++) {
+                ScalarOps.rmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
+            }
+            float[] g = matmulScalar(w.w1(), n, batch), u = matmulScalar(w.w3(), n, batch);
+            ScalarOps.siluMul(g, 0, u, 0, batch * hidden);
+            float[] expected = x.clone();
+            ScalarOps.addInPlace(expected, 0, matmulScalar(w.w2(), g, batch), 0, batch * dim);
+            try (DeviceFfn block = device.uploadFfn(w, 4); DeviceBuffer xb = upload(x)) {
+                device.ffn(block, xb, batch);
+                assertClose(expected, download(xb, batch * dim), format + " FFN block");
+            }
+        }
+    }
+
+    @Test
+    void kvCacheRoundTripsThroughTheBlock() {
+        Random r = fresh();
+        LlamaConfig c = BLOCK;
+        int kvDim = c.kvDim();
+        try (Arena arena = Arena.ofShared()) {
+            AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, WeightFormat.F32, c.dim(), c.dim(), r),
+                    RandomWeights.create(arena, WeightFormat.F32, kvDim, c.dim(), r),
+                    RandomWeights.create(arena, WeightFormat.F32, kvDim, c.dim(), r),
+                    RandomWeights.create(arena, WeightFormat.F32, c.dim(), c.dim(), r), RandomWeights.floats(c.dim(), r), c.ropeInvFreq());
+            try (DeviceAttention block = device.uploadAttention(w, 11, 1)) {
+                assertEquals(11, block.maxPositions());
+                float[] k = RandomWeights.floats(4 * kvDim, r), v = RandomWeights.floats(4 * kvDim, r);
+                block.writeKv(7, 4, k, v);
+                float[] k2 = new float[4 * kvDim], v2 = new float[4 * kvDim];
+                block.readKv(7, 4, k2, v2);
+                assertArrayEquals(k, k2, 0f, "keys");
+                assertArrayEquals(v, v2, 0f, "values");
+            }
         }
     }
 

@@ -13,13 +13,18 @@ import dev.tandem.device.lpu.Instruction.SxmPermute;
 import dev.tandem.device.lpu.Instruction.VxmBinary;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceAttention;
 import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceKind;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
+import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.model.LlamaConfig;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,6 +35,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Function;
 
 /**
  * The LPU behind the device SPI. Each op lowers to a small static program with the same
@@ -41,6 +48,13 @@ import java.util.Optional;
  * <p>With a fixed chip count the device has exactly those chips. Without one it adds chips as the
  * weights need them (the fewest that hold the model, weights filling chip 0 up to three quarters
  * first), up to {@link #MAX_CHIPS}.
+ *
+ * <p>Attention and FFN blocks are fused: each uploads as one {@link BlockPlacement} and runs as one
+ * program ({@link AttentionBlockLowering}, {@link FfnBlockLowering}). With a fixed chip count a
+ * block splits over all the chips (tp = chips), so a plan that gives this device tp chips gets
+ * exactly the programs the compiler costed. Growing, a block goes whole on one chip: chip 0 while
+ * it keeps a quarter free for buffers, else the first chip with room, else a fresh one; a block
+ * larger than one chip splits over the fewest fresh chips that hold it. x always stays on chip 0.
  */
 public final class LpuDevice implements Device {
     /** A Dragonfly network's largest system. */
@@ -288,7 +302,10 @@ public final class LpuDevice implements Device {
     }
 
     private void run(ListScheduler s) {
-        StaticProgram p = s.build();
+        run(s.build());
+    }
+
+    private void run(StaticProgram p) {
         RunStats r = array.run(p, ChipArray.Mode.FULL);
         total = total == null ? r : total.plus(r);
         if (currentStep != null) {
@@ -478,6 +495,205 @@ public final class LpuDevice implements Device {
         run(s);
     }
 
+    // ---------------------------------------------------------------- blocks
+
+    private static int[] range(int from, int to) {
+        int[] r = new int[to - from];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = from + i;
+        }
+        return r;
+    }
+
+    private void free(BlockPlacement p) {
+        for (Allocation a : p.allocations()) {
+            allocators.get(a.chip()).release(a.offset(), a.bytes());
+        }
+    }
+
+    /** Places a block on chips chosen as the class comment says; nothing stays placed when it fails. */
+    private BlockPlacement placeBlock(Function<int[], BlockPlacement> place) {
+        if (fixed) {
+            return place.apply(range(0, chips()));
+        }
+        for (int chip = 0; chip < chips(); chip++) {
+            try {
+                BlockPlacement p = place.apply(new int[] {chip});
+                if (chip == 0 && allocators.get(0).freeBytes() < config.sramBytes() / 4 && canGrow()) {
+                    free(p);
+                    continue;
+                }
+                return p;
+            } catch (LpuCapacityException e) {
+                // Try the next chip.
+            }
+        }
+        LpuCapacityException last = null;
+        for (int tp = 1; tp <= maxChips - chips(); tp++) {
+            int first = chips();
+            while (chips() < first + tp) {
+                addChip();
+            }
+            try {
+                return place.apply(range(first, first + tp));
+            } catch (LpuCapacityException e) {
+                last = e;
+                // Fresh chips that were not enough: give them back and try one more.
+                while (allocators.size() > first) {
+                    allocators.removeLast();
+                }
+            }
+        }
+        throw last != null ? last : new LpuCapacityException("a block", config, chips(), chips() + 1, 0, freeBytes());
+    }
+
+    /** Bytes a block placement takes, from a dry run on unbounded chips laid out as a real upload would be. */
+    private long dryRunBytes(Function<List<SramAllocator>, BlockPlacement> place) {
+        List<SramAllocator> unbounded = new ArrayList<>();
+        for (int i = 0; i < (fixed ? maxChips : 1); i++) {
+            unbounded.add(new SramAllocator(Long.MAX_VALUE / 4));
+        }
+        return place.apply(unbounded).bytes();
+    }
+
+    private static WeightFormat[] formats(AttentionWeights w) {
+        return new WeightFormat[] {w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format()};
+    }
+
+    private static WeightFormat[] formats(FfnWeights w) {
+        return new WeightFormat[] {w.w1().format(), w.w3().format(), w.w2().format()};
+    }
+
+    private int[] blockChips() { return fixed ? range(0, maxChips) : new int[] {0}; }
+
+    @Override
+    public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        return dryRunBytes(a -> AttentionBlockLowering.place(config, a, blockChips(), w.config(), formats(w), maxPositions, maxBatch));
+    }
+
+    @Override
+    public long ffnBytes(FfnWeights w, int maxBatch) {
+        return dryRunBytes(a -> FfnBlockLowering.place(config, a, blockChips(), w.config(), formats(w), maxBatch));
+    }
+
+    private void writeSlices(BlockPlacement p, Map<String, WeightMatrix> matrices) {
+        for (BlockPlacement.Slice sl : p.weights()) {
+            WeightMatrix m = matrices.get(sl.tensor());
+            long rowBytes = m.format().bytesFor(m.cols());
+            array.writeBytes(sl.chip(), sl.sram(), m.data().asSlice(sl.rowStart() * rowBytes, sl.bytes()));
+        }
+    }
+
+    private void writeEverywhere(BlockPlacement p, String region, float[] values) {
+        for (int chip : p.chips()) {
+            array.writeFloats(chip, p.at(chip, region), values, 0, values.length);
+        }
+    }
+
+    /** An attention block's placement; its KV cache is replicated on every chip of the block. */
+    private final class AttentionBlock implements DeviceAttention {
+        final BlockPlacement placement;
+        final LlamaConfig c;
+        final int maxPositions, maxBatch;
+        boolean freed;
+
+        AttentionBlock(BlockPlacement placement, LlamaConfig c, int maxPositions, int maxBatch) {
+            this.placement = placement;
+            this.c = c;
+            this.maxPositions = maxPositions;
+            this.maxBatch = maxBatch;
+        }
+
+        public int maxPositions() { return maxPositions; }
+
+        private void check(int from, int count) {
+            if (from < 0 || count < 0 || from + count > maxPositions) {
+                throw new IllegalArgumentException("positions [" + from + ", " + (from + count) + ") outside the KV cache of " + maxPositions);
+            }
+        }
+
+        public void readKv(int from, int count, float[] k, float[] v) {
+            check(from, count);
+            int chip = placement.chips()[0], kvDim = c.kvDim();
+            array.readFloats(chip, placement.at(chip, "kv.k") + 4L * from * kvDim, k, 0, count * kvDim);
+            array.readFloats(chip, placement.at(chip, "kv.v") + 4L * from * kvDim, v, 0, count * kvDim);
+        }
+
+        public void writeKv(int from, int count, float[] k, float[] v) {
+            check(from, count);
+            int kvDim = c.kvDim();
+            for (int chip : placement.chips()) {
+                array.writeFloats(chip, placement.at(chip, "kv.k") + 4L * from * kvDim, k, 0, count * kvDim);
+                array.writeFloats(chip, placement.at(chip, "kv.v") + 4L * from * kvDim, v, 0, count * kvDim);
+            }
+        }
+
+        public void close() {
+            if (!freed && !closed) {
+                freed = true;
+                free(placement);
+            }
+        }
+    }
+
+    private final class FfnBlock implements DeviceFfn {
+        final BlockPlacement placement;
+        final LlamaConfig c;
+        final int maxBatch;
+        boolean freed;
+
+        FfnBlock(BlockPlacement placement, LlamaConfig c, int maxBatch) {
+            this.placement = placement;
+            this.c = c;
+            this.maxBatch = maxBatch;
+        }
+
+        public void close() {
+            if (!freed && !closed) {
+                freed = true;
+                free(placement);
+            }
+        }
+    }
+
+    @Override
+    public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        LlamaConfig c = w.config();
+        BlockPlacement p = placeBlock(chips -> AttentionBlockLowering.place(config, allocators, chips, c, formats(w), maxPositions, maxBatch));
+        writeSlices(p, Map.of("wq", w.wq(), "wk", w.wk(), "wv", w.wv(), "wo", w.wo()));
+        writeEverywhere(p, "norm", w.norm());
+        writeEverywhere(p, "ropefreq", w.ropeInvFreq());
+        return new AttentionBlock(p, c, maxPositions, maxBatch);
+    }
+
+    @Override
+    public void attention(DeviceAttention block, DeviceBuffer x, int pos0, int batch) {
+        AttentionBlock a = (AttentionBlock) block;
+        if (batch < 1 || batch > a.maxBatch || pos0 < 0 || pos0 + batch > a.maxPositions) {
+            throw new IllegalArgumentException("rows [" + pos0 + ", " + (pos0 + batch) + ") do not fit a block of " + a.maxBatch
+                    + " rows and " + a.maxPositions + " positions");
+        }
+        run(AttentionBlockLowering.lower(config, a.c, a.placement, buf(x).allocation(), pos0, batch));
+    }
+
+    @Override
+    public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        LlamaConfig c = w.config();
+        BlockPlacement p = placeBlock(chips -> FfnBlockLowering.place(config, allocators, chips, c, formats(w), maxBatch));
+        writeSlices(p, Map.of("w1", w.w1(), "w3", w.w3(), "w2", w.w2()));
+        writeEverywhere(p, "norm", w.norm());
+        return new FfnBlock(p, c, maxBatch);
+    }
+
+    @Override
+    public void ffn(DeviceFfn block, DeviceBuffer x, int batch) {
+        FfnBlock f = (FfnBlock) block;
+        if (batch < 1 || batch > f.maxBatch) {
+            throw new IllegalArgumentException("batch " + batch + " outside [1, " + f.maxBatch + "] of this block");
+        }
+        run(FfnBlockLowering.lower(config, f.c, f.placement, buf(x).allocation(), batch));
+    }
+
     // ---------------------------------------------------------------- queue and stats
 
     /** Ops run synchronously (the emulator's time is cycles, not wall clock). */
@@ -494,6 +710,12 @@ public final class LpuDevice implements Device {
     private record CycleEvent(long cycles, double clockHz) implements DeviceEvent {
         public long nanosSince(DeviceEvent earlier) {
             return Math.round((cycles - ((CycleEvent) earlier).cycles) * 1e9 / clockHz);
+        }
+
+        /** The programs' own cycles: exact, unlike nanoseconds, which round. */
+        @Override
+        public OptionalLong cyclesSince(DeviceEvent earlier) {
+            return OptionalLong.of(cycles - ((CycleEvent) earlier).cycles);
         }
     }
 

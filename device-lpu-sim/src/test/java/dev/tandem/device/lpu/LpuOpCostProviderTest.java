@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The compiler, with the emulator installed, costs LPU decode layers by lowered cycles. */
+/** The compiler, with the emulator installed, costs LPU attention and FFN ops by their block programs' cycles. */
 class LpuOpCostProviderTest {
     @Test
     void compilerFindsTheProviderAndUsesItsCycles() {
@@ -25,8 +25,17 @@ class LpuOpCostProviderTest {
         Plan exact = Compiler.withInstalledProviders().compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
         Plan roofline = new Compiler(CostModel.roofline()).compile(g, pool, w, Policy.LPU_ONLY, Objective.lowestTpot());
         assertTrue(exact.costSources().stream().anyMatch(s -> s.contains("lpu-sim")), exact.costSources().toString());
-        // Same plan shape, different layer costs: the prediction moves, prefill (roofline in both) does not.
+        // Same plan shape, different layer costs: decode and prefill (chunk programs) both move.
         assertTrue(exact.predicted().tpotMs() != roofline.predicted().tpotMs());
-        assertTrue(exact.predicted().ttftMs() == roofline.predicted().ttftMs());
+        assertTrue(exact.predicted().ttftMs() != roofline.predicted().ttftMs());
+    }
+
+    @Test
+    void seventyBOnAMixedPoolCompilesWithExactLpuCosts() {
+        ModelGraph g = ModelShapes.shape("llama-2-70b").withFormat(WeightFormat.Q8_0);
+        var pool = PoolParser.parse("groqchip1*576,h100*8", new Catalog());
+        Plan p = Compiler.withInstalledProviders().compile(g, pool, new Workload(1, 512, 4096), Policy.LPU_ONLY, Objective.lowestTpot());
+        assertTrue(p.costSources().stream().anyMatch(s -> s.contains("lpu-sim")), p.costSources().toString());
+        assertTrue(p.predicted().tpotMs() > 0 && Double.isFinite(p.predicted().tpotMs()));
     }
 }
