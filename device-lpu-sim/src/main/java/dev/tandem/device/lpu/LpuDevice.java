@@ -73,6 +73,7 @@ public final class LpuDevice implements Device {
     private boolean closed;
 
     private RunStats total, decode, prefill;
+    private long programs;
     private RunStats currentStep;
     private int currentStepTokens;
     private long decodeTokens, prefillTokens;
@@ -308,6 +309,7 @@ public final class LpuDevice implements Device {
     private void run(StaticProgram p) {
         RunStats r = array.run(p, ChipArray.Mode.FULL);
         total = total == null ? r : total.plus(r);
+        programs++;
         if (currentStep != null) {
             currentStep = currentStep.plus(r);
         }
@@ -745,7 +747,17 @@ public final class LpuDevice implements Device {
     public Optional<String> report() {
         finishStep();
         if (decode == null || decodeTokens == 0) {
-            return Optional.of("lpu: " + config.name() + " x" + chips() + ": no decode steps ran");
+            if (total == null) {
+                return Optional.of("lpu: " + config.name() + " x" + chips() + ": nothing ran");
+            }
+            // A plan's stage runs blocks, not whole steps (no embedding marks a step): report them all.
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                    "lpu: preset=%s chips=%d programs=%d cycles=%d (%.3f ms at %.0f MHz) busiest=%s utilisation",
+                    config.name(), chips(), programs, total.cycles(), total.seconds() * 1e3, config.clockHz() / 1e6, total.busiestUnit()));
+            for (Unit u : Unit.values()) {
+                sb.append(String.format(Locale.ROOT, " %s=%.1f%%", u, 100 * total.utilisation(u)));
+            }
+            return Optional.of(sb.toString());
         }
         long perToken = decode.cycles() / decodeTokens;
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,

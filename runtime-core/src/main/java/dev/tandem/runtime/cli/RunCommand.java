@@ -217,7 +217,11 @@ final class RunCommand implements Callable<Integer> {
                     l.predictedSeconds() * 1e3, l.measuredSeconds() * 1e3,
                     l.predictedSeconds() > 0 ? l.measuredSeconds() / l.predictedSeconds() : Double.NaN, cycles);
         }
-        r.deviceReports().forEach((label, line) -> out.printf("%-14s %s%n", label, line));
+        if (!r.deviceReports().isEmpty()) {
+            out.println();
+            out.println("device reports (the whole session, warm-up runs included)");
+            r.deviceReports().forEach((label, line) -> out.printf("  %-14s %s%n", label, line));
+        }
         out.println();
         boolean ids = r.idsMatch();
         out.printf(Locale.ROOT, "verify   ids: %s (%d generated; reference: ReferenceForward on the host), prompt logits max |diff| %.2e%n",
