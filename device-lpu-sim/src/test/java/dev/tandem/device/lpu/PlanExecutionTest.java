@@ -6,6 +6,7 @@ import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.CostModel;
+import dev.tandem.runtime.compiler.GroupLayout;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
@@ -81,6 +82,46 @@ class PlanExecutionTest {
         long back = r.lines().stream().filter(l -> l.phase().equals("decode") && l.track().startsWith("link lp30")).mapToLong(PlanRun.Line::count).sum();
         assertEquals(5L * (STEPS - 1), toLpu, r.lines().toString());
         assertEquals(5L * (STEPS - 1), back);
+    }
+
+    /** A plan the compiler would not choose for so small a model, built by hand from one it did. */
+    private static PlanRun.Report runWithLayout(String pool, Policy policy, int tensorParallel, int stages) {
+        String model = "stories260K.bin";
+        int[] prompt = SharedData.ints(referenceCase(model).get("prompt_ids"));
+        try (Model m = Model.load(SharedData.model(model))) {
+            Compiler compiler = Compiler.withInstalledProviders();
+            int ctx = prompt.length + STEPS;
+            ModelGraph graph = ModelGraph.of(m);
+            Plan p = compiler.compile(graph, PoolParser.parse(pool, new Catalog()), new Workload(1, prompt.length, ctx), policy,
+                    Objective.lowestTpot());
+            java.util.Map<String, GroupLayout> layouts = new java.util.HashMap<>(p.layouts());
+            GroupLayout lpu = layouts.get("lp30");
+            layouts.put("lp30", new GroupLayout(lpu.group(), tensorParallel, stages, lpu.layers()));
+            Plan forced = new Plan(p.model(), p.pool(), p.workload(), p.policy(), p.chosen(), p.assignment(), "forced layout",
+                    p.predicted(), p.placement(), p.memory(), p.costSources(), p.timeline(), p.roles(), layouts);
+            return PlanRun.execute(m, forced, graph, compiler.costModel(), prompt, new Sampling(0, 0, 1, 7, STEPS, false), ctx, 0, null);
+        }
+    }
+
+    @ParameterizedTest(name = "{1} on {0}, lp30 tp {2} x {3} stages")
+    @CsvSource({
+            "'cpu,lp30*2', AFD, 2, 1",
+            "'cpu,lp30*2', AFD, 1, 2",
+            "lp30*2, LPU_ONLY, 2, 1",
+            "lp30*4, LPU_ONLY, 2, 2",
+    })
+    void tensorParallelAndPipelinedLpuGroupsRunExactlyToo(String pool, Policy policy, int tp, int stages) {
+        PlanRun.Report r = runWithLayout(pool, policy, tp, stages);
+        assertArrayEquals(referenceIds("stories260K.bin"), r.result().generatedIds());
+        assertTrue(r.inexact().isEmpty(), "blocks off their predicted cycles: " + r.inexact());
+        assertTrue(r.verified());
+        assertEquals((long) tp * stages, r.devices().keySet().stream().filter(k -> k.startsWith("lp30"))
+                .mapToLong(k -> k.contains("-") ? 2 : 1).sum(), r.devices().toString());
+        if (stages > 1) {
+            // The hidden state crosses between the stages' devices.
+            assertTrue(r.lines().stream().anyMatch(l -> l.isLink() && l.track().contains("->lp30[" + tp + (tp > 1 ? "-" : "]"))),
+                    r.lines().toString());
+        }
     }
 
     @Test
