@@ -11,6 +11,7 @@ import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -48,14 +49,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-n", "--steps"}, paramLabel = "STEPS", defaultValue = "256", description = "tokens to generate (default ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "nucleus sampling mass; 1 disables (default ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "keep the K most likely tokens; 0 disables (default ${DEFAULT-VALUE})")
-    int topK;
+    @Mixin
+    SamplingOptions samplingOptions = new SamplingOptions();
 
     @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default: random, printed in the stats)")
     Long seed;
@@ -153,7 +148,7 @@ final class GenerateCommand implements Callable<Integer> {
     private Sampling sampling() {
         try {
             long s = seed != null ? seed : System.nanoTime();
-            Sampling sampling = new Sampling(temperature, topK, topP, s, steps, true);
+            Sampling sampling = samplingOptions.sampling(s, steps, true);
             return stopIds == null ? sampling : sampling.stopTokens(Inputs.parseIds(stopIds, "--stop-ids"));
         } catch (IllegalArgumentException e) {
             throw new ExitCodes.UsageException(e.getMessage());

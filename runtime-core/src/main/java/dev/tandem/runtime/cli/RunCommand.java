@@ -18,6 +18,7 @@ import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -68,14 +69,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: prompt + steps)")
     Integer context;
 
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "nucleus sampling mass (default ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "keep the K most likely tokens; 0 disables (default ${DEFAULT-VALUE})")
-    int topK;
+    @Mixin
+    SamplingOptions samplingOptions = new SamplingOptions();
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "sampling seed, shared with the reference run (default ${DEFAULT-VALUE})")
     long seed;
@@ -99,12 +94,7 @@ final class RunCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new ExitCodes.UsageException("--steps must be at least 1, got " + steps);
         }
-        Sampling sampling;
-        try {
-            sampling = new Sampling(temperature, topK, topP, seed, steps, false);
-        } catch (IllegalArgumentException e) {
-            throw new ExitCodes.UsageException(e.getMessage());
-        }
+        Sampling sampling = samplingOptions.sampling(seed, steps, false);
         try (Model m = Inputs.model(model, tokenizer)) {
             int[] prompt = prompt(m);
             int ctx = context != null ? context : Math.min(m.config().contextLength(), prompt.length + steps);
