@@ -57,7 +57,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
     private final Map<Key, Long> cycles = new ConcurrentHashMap<>();
 
     @Override
-    public String name() { return "lpu-sim fused block cycles"; }
+    public String name() { return "lpu-sim program cycles"; }
 
     @Override
     public OptionalDouble seconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
