@@ -2,15 +2,11 @@ package dev.tandem.device.lpu;
 
 import dev.tandem.device.lpu.Instruction.Attention;
 import dev.tandem.device.lpu.Instruction.BinaryOp;
-import dev.tandem.device.lpu.Instruction.LoadWeights;
-import dev.tandem.device.lpu.Instruction.Matvec;
 import dev.tandem.device.lpu.Instruction.MemRead;
-import dev.tandem.device.lpu.Instruction.MemReadRow;
 import dev.tandem.device.lpu.Instruction.MemWrite;
-import dev.tandem.device.lpu.Instruction.RmsNorm;
 import dev.tandem.device.lpu.Instruction.Rope;
-import dev.tandem.device.lpu.Instruction.SxmPermute;
 import dev.tandem.device.lpu.Instruction.VxmBinary;
+import dev.tandem.device.lpu.OpPrograms.Piece;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.AttentionWeights;
@@ -157,34 +153,24 @@ public final class LpuDevice implements Device {
         }
     }
 
-    /** One chip's rows [rowStart, +rows) of a weight matrix, at sram. */
-    private record Piece(int chip, int rowStart, int rows, long sram, long bytes) {
-        Allocation allocation() { return new Allocation(chip, "weights@" + sram, sram, bytes, 0, Allocation.FOREVER); }
-    }
-
     private final class Weights implements DeviceWeights {
-        final WeightFormat format;
-        final int rows, cols;
-        final List<Piece> pieces;
+        final OpPrograms.Table table;
         boolean freed;
 
-        Weights(WeightFormat format, int rows, int cols, List<Piece> pieces) {
-            this.format = format;
-            this.rows = rows;
-            this.cols = cols;
-            this.pieces = pieces;
+        Weights(OpPrograms.Table table) {
+            this.table = table;
         }
 
-        public WeightFormat format() { return format; }
+        public WeightFormat format() { return table.format(); }
 
-        public int rows() { return rows; }
+        public int rows() { return table.rows(); }
 
-        public int cols() { return cols; }
+        public int cols() { return table.cols(); }
 
         public void close() {
             if (!freed && !closed) {
                 freed = true;
-                for (Piece p : pieces) {
+                for (Piece p : table.pieces()) {
                     allocators.get(p.chip()).release(p.sram(), p.bytes());
                 }
             }
@@ -209,28 +195,21 @@ public final class LpuDevice implements Device {
     @Override
     public DeviceWeights upload(WeightMatrix m) {
         long rowBytes = m.format().bytesFor(m.cols());
-        List<Piece> pieces = new ArrayList<>();
-        int row = 0;
-        while (row < m.rows()) {
-            Piece p = place(m.rows() - row, rowBytes, row);
-            if (p == null) {
-                for (Piece q : pieces) {
-                    allocators.get(q.chip()).release(q.sram(), q.bytes());
-                }
-                long requested = m.byteSize();
-                long placed = 0;
-                for (SramAllocator a : allocators) {
-                    placed += a.capacity() - a.freeBytes();
-                }
-                int needed = (int) Math.min(Integer.MAX_VALUE, (placed + requested + config.sramBytes() - 1) / config.sramBytes());
-                throw new LpuCapacityException("a " + m.rows() + "x" + m.cols() + " " + m.format() + " weight matrix",
-                        config, chips(), Math.max(needed, chips() + 1), requested, freeBytes());
+        List<Piece> pieces = OpPrograms.placeTable(config, allocators, fixed, maxChips, m.rows(), rowBytes);
+        if (pieces == null) {
+            long requested = m.byteSize();
+            long placed = 0;
+            for (SramAllocator a : allocators) {
+                placed += a.capacity() - a.freeBytes();
             }
-            pieces.add(p);
-            array.writeBytes(p.chip(), p.sram(), m.data().asSlice(row * rowBytes, p.bytes()));
-            row += p.rows();
+            int needed = (int) Math.min(Integer.MAX_VALUE, (placed + requested + config.sramBytes() - 1) / config.sramBytes());
+            throw new LpuCapacityException("a " + m.rows() + "x" + m.cols() + " " + m.format() + " weight matrix",
+                    config, chips(), Math.max(needed, chips() + 1), requested, freeBytes());
         }
-        return new Weights(m.format(), m.rows(), m.cols(), List.copyOf(pieces));
+        for (Piece p : pieces) {
+            array.writeBytes(p.chip(), p.sram(), m.data().asSlice(p.rowStart() * rowBytes, p.bytes()));
+        }
+        return new Weights(new OpPrograms.Table(m.format(), m.rows(), m.cols(), pieces));
     }
 
     private long freeBytes() {
@@ -241,46 +220,7 @@ public final class LpuDevice implements Device {
         return f;
     }
 
-    /**
-     * Room for rows of a matrix: the whole on the first chip with room, else (without a fixed chip
-     * count) on a fresh chip, else as many rows as the largest free block of some chip takes. Chip 0
-     * keeps a quarter of its SRAM for buffers when other chips can take weights.
-     */
-    private Piece place(int rows, long rowBytes, int rowStart) {
-        while (true) {
-            Piece p = tryPlace(rows, rowBytes, rowStart, true);
-            if (p == null && canGrow() && rows * rowBytes <= config.sramBytes()) {
-                addChip();
-                continue;
-            }
-            if (p == null) {
-                p = tryPlace(rows, rowBytes, rowStart, false);
-            }
-            if (p == null && canGrow()) {
-                addChip();
-                continue;
-            }
-            return p;
-        }
-    }
-
     private boolean canGrow() { return !fixed && allocators.size() < maxChips; }
-
-    private Piece tryPlace(int rows, long rowBytes, int rowStart, boolean whole) {
-        for (int chip = 0; chip < allocators.size(); chip++) {
-            SramAllocator a = allocators.get(chip);
-            long limit = a.largestFree();
-            if (chip == 0 && (allocators.size() > 1 || !fixed)) {
-                limit = Math.min(limit, a.freeBytes() - config.sramBytes() / 4);
-            }
-            int fit = (int) Math.max(0, Math.min(rows, limit / rowBytes));
-            if (fit == rows || (!whole && fit > 0)) {
-                long off = a.allocate(fit * rowBytes);
-                return new Piece(chip, rowStart, fit, off, fit * rowBytes);
-            }
-        }
-        return null;
-    }
 
     @Override
     public void write(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
@@ -318,23 +258,23 @@ public final class LpuDevice implements Device {
         }
     }
 
-    /** Scratch on a chip for the length of one op, freed by the caller. */
-    private record Scratch(int chip, long offset, long bytes) {}
+    /** Scratch on a chip for the length of one op, freed by {@link #release}. */
+    private record Held(int chip, long offset, long bytes) {}
 
-    private Scratch scratch(ListScheduler s, List<Scratch> held, int chip, long bytes) {
-        long off = allocators.get(chip).allocate(bytes);
-        if (off < 0) {
-            throw new DeviceMemoryException(spec().name() + " chip " + chip + " (op scratch)", bytes, allocators.get(chip).largestFree());
-        }
-        Scratch sc = new Scratch(chip, off, bytes);
-        held.add(sc);
-        s.addAllocation(new Allocation(chip, "scratch@" + off, off, bytes, 0, Allocation.FOREVER));
-        return sc;
+    private OpPrograms.Scratch scratch(List<Held> held) {
+        return (chip, bytes) -> {
+            long off = allocators.get(chip).allocate(bytes);
+            if (off < 0) {
+                throw new DeviceMemoryException(spec().name() + " chip " + chip + " (op scratch)", bytes, allocators.get(chip).largestFree());
+            }
+            held.add(new Held(chip, off, bytes));
+            return off;
+        };
     }
 
-    private void release(List<Scratch> held) {
-        for (Scratch sc : held) {
-            allocators.get(sc.chip()).release(sc.offset(), sc.bytes());
+    private void release(List<Held> held) {
+        for (Held h : held) {
+            allocators.get(h.chip()).release(h.offset(), h.bytes());
         }
     }
 
@@ -344,87 +284,20 @@ public final class LpuDevice implements Device {
         currentStep = new RunStats(config, 1, 0, 0, Map.of());
         currentStepTokens = tokens.length;
         tracing = tracePath != null && tokens.length == 1 && tracedPrograms.isEmpty() && decodeTokens == 0;
-        Weights w = (Weights) table;
-        Buffer o = buf(out);
-        ListScheduler s = program(o);
-        List<Scratch> held = new ArrayList<>();
+        List<Held> held = new ArrayList<>();
         try {
-            for (int b = 0; b < tokens.length; b++) {
-                Piece p = pieceOf(w, tokens[b]);
-                s.addAllocation(p.allocation());
-                MemReadRow read = new MemReadRow(p.sram(), w.format, p.rows(), w.cols, tokens[b] - p.rowStart(),
-                        p.chip() == 0 ? S_C : S_A, p.chip() == 0 ? b * w.cols : 0);
-                s.emit(p.chip(), read);
-                if (p.chip() != 0) {
-                    Scratch there = scratch(s, held, p.chip(), 4L * w.cols), here = scratch(s, held, 0, 4L * w.cols);
-                    s.emit(p.chip(), new MemWrite(S_A, 0, w.cols, there.offset()));
-                    s.transfer(p.chip(), there.offset(), 0, here.offset(), 4L * w.cols);
-                    s.emit(0, new MemRead(here.offset(), w.cols, S_C, b * w.cols));
-                }
-            }
-            s.emit(0, new MemWrite(S_C, 0, tokens.length * w.cols, o.offset));
-            run(s);
+            run(OpPrograms.embed(config, chips(), ((Weights) table).table, tokens, buf(out).allocation(), scratch(held)));
         } finally {
             release(held);
         }
     }
 
-    private Piece pieceOf(Weights w, int row) {
-        for (Piece p : w.pieces) {
-            if (row >= p.rowStart() && row < p.rowStart() + p.rows()) {
-                return p;
-            }
-        }
-        throw new IllegalArgumentException("row " + row + " outside the table's " + w.rows + " rows");
-    }
-
     @Override
     public void matmul(DeviceWeights weights, DeviceBuffer x, DeviceBuffer out, int batch) {
-        Weights w = (Weights) weights;
-        Buffer in = buf(x), o = buf(out);
-        ListScheduler s = program(in, o);
-        List<Scratch> held = new ArrayList<>();
-        int cols = w.cols, rows = w.rows;
-        int[] bufferOf = new int[chips()];
+        List<Held> held = new ArrayList<>();
         try {
-            boolean localRead = false;
-            Map<Integer, Scratch> remoteInput = new java.util.HashMap<>();
-            for (Piece p : w.pieces) {
-                s.addAllocation(p.allocation());
-                int chip = p.chip();
-                if (chip == 0 && !localRead) {
-                    s.emit(0, new MemRead(in.offset, batch * cols, S_A, 0));
-                    localRead = true;
-                }
-                if (chip != 0 && !remoteInput.containsKey(chip)) {
-                    Scratch xs = scratch(s, held, chip, 4L * batch * cols);
-                    s.transfer(0, in.offset, chip, xs.offset(), 4L * batch * cols);
-                    s.emit(chip, new MemRead(xs.offset(), batch * cols, S_A, 0));
-                    remoteInput.put(chip, xs);
-                }
-                // Local pieces write straight into the (batch, rows) result; remote ones into (batch, piece rows).
-                int outStream = chip == 0 ? S_C : S_B;
-                int outBase = chip == 0 ? p.rowStart() : 0;
-                int stride = chip == 0 ? rows : p.rows();
-                long rowBytes = w.format.bytesFor(cols);
-                int tileRows = (int) Math.max(1, Math.min(p.rows(), config.mxmWeightBufferBytes() / rowBytes));
-                for (int r = 0; r < p.rows(); r += tileRows) {
-                    int tr = Math.min(tileRows, p.rows() - r);
-                    int buffer = bufferOf[chip];
-                    bufferOf[chip] = (buffer + 1) % config.mxmWeightBuffers();
-                    s.emit(chip, new LoadWeights(p.sram() + r * rowBytes, w.format, tr, cols, buffer));
-                    s.emit(chip, new Matvec(w.format, tr, cols, buffer, batch, S_A, 0, outStream, outBase + r, stride));
-                }
-                if (chip != 0) {
-                    Scratch ys = scratch(s, held, chip, 4L * batch * p.rows()), zs = scratch(s, held, 0, 4L * batch * p.rows());
-                    s.emit(chip, new MemWrite(S_B, 0, batch * p.rows(), ys.offset()));
-                    s.transfer(chip, ys.offset(), 0, zs.offset(), 4L * batch * p.rows());
-                    s.emit(0, new MemRead(zs.offset(), batch * p.rows(), S_TMP, 0));
-                    s.emit(0, new SxmPermute(S_TMP, 0, p.rows(), S_C, p.rowStart(), rows, batch, p.rows()));
-                }
-            }
-            s.emit(0, new MemWrite(S_C, 0, batch * rows, o.offset));
-            run(s);
+            run(OpPrograms.matmul(config, chips(), ((Weights) weights).table, buf(x).allocation(), buf(out).allocation(), batch,
+                    scratch(held)));
         } finally {
             release(held);
         }
@@ -432,13 +305,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public void rmsnorm(DeviceBuffer out, DeviceBuffer x, DeviceBuffer weight, int n, int batch, float eps) {
-        Buffer o = buf(out), in = buf(x), w = buf(weight);
-        ListScheduler s = program(o, in, w);
-        s.emit(0, new MemRead(in.offset, n * batch, S_A, 0));
-        s.emit(0, new MemRead(w.offset, n, S_B, 0));
-        s.emit(0, new RmsNorm(S_A, 0, S_B, S_C, 0, n, batch, eps));
-        s.emit(0, new MemWrite(S_C, 0, n * batch, o.offset));
-        run(s);
+        run(OpPrograms.rmsnorm(config, chips(), buf(out).allocation(), buf(x).allocation(), buf(weight).allocation(), n, batch, eps));
     }
 
     @Override
@@ -489,12 +356,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public void copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long length) {
-        Buffer a = buf(src), b = buf(dst);
-        int len = Math.toIntExact(length);
-        ListScheduler s = program(a, b);
-        s.emit(0, new MemRead(a.offset + 4 * srcOffset, len, S_A, 0));
-        s.emit(0, new MemWrite(S_A, 0, len, b.offset + 4 * dstOffset));
-        run(s);
+        run(OpPrograms.copy(config, chips(), buf(src).allocation(), srcOffset, buf(dst).allocation(), dstOffset, Math.toIntExact(length)));
     }
 
     // ---------------------------------------------------------------- blocks

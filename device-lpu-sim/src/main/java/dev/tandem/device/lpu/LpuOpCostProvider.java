@@ -18,7 +18,7 @@ import java.util.OptionalDouble;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Attention and FFN op costs for the compiler: the cycles of exactly the fused block programs an
+ * LPU op costs for the compiler. Attention and FFN: the cycles of exactly the fused block programs an
  * {@link LpuDevice} with tp fixed chips runs for them ({@link AttentionBlockLowering},
  * {@link FfnBlockLowering}), placed by the same placement code on empty chips. A block's cycles do
  * not depend on where its regions sit in SRAM (only on which accesses overlap, and every region is
@@ -32,7 +32,16 @@ import java.util.concurrent.ConcurrentHashMap;
  *       sequences its rows belong to, so they are taken as one prompt (workload batch 1).</li>
  *   <li>Decode of several sequences answers empty (the roofline is used): its rows sit at their own
  *       positions in their own caches, which one block program does not run.</li>
- *   <li>Mixture-of-experts graphs, the embedding and the head answer empty, and so does a block
+ *   <li>The embedding and the head: the cycles of the device's embed program (one token in decode,
+ *       the prompt in chunks of {@link ModelGraph#PREFILL_CHUNK} in prefill) and of its head (copy
+ *       of the last row, rmsnorm, matmul by the output table; once per phase), built by
+ *       {@link OpPrograms} on chips filled in PlanForward's order: x, the embedding table, the
+ *       output table, then the norm, last-row and logits buffers. Their cycles too depend only on
+ *       which chip holds which rows, not on SRAM offsets. The tables are taken to be in the graph's
+ *       format (the layer matrices' format, all the graph knows); a model that stores its tables
+ *       otherwise is mispriced, which an executed plan reports as a mismatch. Where the placement
+ *       leaves the cycles unknown (see {@code lowerTable}) they answer empty.</li>
+ *   <li>Mixture-of-experts attention and FFN answer empty, and so does a block
  *       that does not fit on tp chips on its own.</li>
  * </ul>
  * Results are cached per (preset, shape, format, tp, program), so the compiler's many calls for one
@@ -48,18 +57,23 @@ public final class LpuOpCostProvider implements OpCostProvider {
     private final Map<Key, Long> cycles = new ConcurrentHashMap<>();
 
     @Override
-    public String name() { return "lpu-sim fused block cycles"; }
+    public String name() { return "lpu-sim program cycles"; }
 
     @Override
     public OptionalDouble seconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
-        if (group.source() != DeviceSource.EMULATED_LPU || graph.experts() > 1
-                || (op.kind() != OpKind.ATTENTION && op.kind() != OpKind.FFN)) {
+        if (group.source() != DeviceSource.EMULATED_LPU) {
             return OptionalDouble.empty();
         }
         ChipConfig chip;
         try {
             chip = ChipConfig.preset(group.name());
         } catch (IllegalArgumentException e) {
+            return OptionalDouble.empty();
+        }
+        if (op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD) {
+            return tableOp(chip, graph, op, tensorParallel);
+        }
+        if (graph.experts() > 1 || (op.kind() != OpKind.ATTENTION && op.kind() != OpKind.FFN)) {
             return OptionalDouble.empty();
         }
         LlamaConfig c = graph.config();
@@ -129,6 +143,151 @@ public final class LpuOpCostProvider implements OpCostProvider {
                     : FfnBlockLowering.lower(k.chip(), k.config(), p, x, k.batch());
             return program.cycles();
         } catch (LpuCapacityException e) {
+            return NO_FIT;
+        }
+    }
+
+    // ---------------------------------------------------------------- embedding and head
+
+    /** What fixes an embed or head program's cycles: the table's shape and format, how it is placed, the tokens. */
+    private record TableKey(ChipConfig chip, int vocab, int dim, float eps, WeightFormat format, int tp, boolean tied,
+                            OpKind kind, int tokens) {}
+
+    private final Map<TableKey, Long> tableCycles = new ConcurrentHashMap<>();
+
+    private OptionalDouble tableOp(ChipConfig chip, ModelGraph graph, Op op, int tp) {
+        LlamaConfig c = graph.config();
+        WeightFormat format = graph.format();
+        // A table whose width is not whole blocks of the graph's format cannot be in it: the graph does not say which it is in.
+        if (c.dim() % format.blockSize() != 0 || op.activationBytes() <= 0) {
+            return OptionalDouble.empty();
+        }
+        long total = 0;
+        if (op.kind() == OpKind.EMBED) {
+            long rowBytes = 2L * c.dim();
+            if (op.activationBytes() % rowBytes != 0) {
+                return OptionalDouble.empty();
+            }
+            int tokens = Math.toIntExact(op.activationBytes() / rowBytes);
+            if (op.phase() == Phase.DECODE && tokens != 1) {
+                return OptionalDouble.empty();
+            }
+            for (int done = 0; done < tokens; done += ModelGraph.PREFILL_CHUNK) {
+                long one = tableCyclesOf(new TableKey(chip, c.vocabSize(), c.dim(), c.rmsEps(), format, tp, graph.tiedOutput(),
+                        OpKind.EMBED, Math.min(ModelGraph.PREFILL_CHUNK, tokens - done)));
+                if (one == NO_FIT) {
+                    return OptionalDouble.empty();
+                }
+                total += one;
+            }
+        } else {
+            // One head per sequence: the executor's head reads the last row of one prompt.
+            if (op.activationBytes() != 4L * c.vocabSize()) {
+                return OptionalDouble.empty();
+            }
+            total = tableCyclesOf(new TableKey(chip, c.vocabSize(), c.dim(), c.rmsEps(), format, tp, graph.tiedOutput(), OpKind.HEAD, 1));
+            if (total == NO_FIT) {
+                return OptionalDouble.empty();
+            }
+        }
+        return OptionalDouble.of(total / chip.clockHz());
+    }
+
+    private long tableCyclesOf(TableKey k) {
+        return tableCycles.computeIfAbsent(k, LpuOpCostProvider::lowerTable);
+    }
+
+    /** The simulated chips ran out of SRAM where the device would have thrown. */
+    private static final class NoRoom extends RuntimeException {
+        NoRoom() { super(null, null, false, false); }
+    }
+
+    /**
+     * One stage's chips as PlanForward fills them, up to the table the op reads: the (chunk, dim) x
+     * buffer on chip 0 when the stage opens, then the embedding table, then (untied) the output table.
+     */
+    private static List<SramAllocator> stageWithX(TableKey k) {
+        List<SramAllocator> chips = new ArrayList<>();
+        for (int i = 0; i < k.tp(); i++) {
+            chips.add(new SramAllocator(k.chip().sramBytes()));
+        }
+        if (chips.get(0).allocate(4L * ModelGraph.PREFILL_CHUNK * k.dim()) < 0) {
+            throw new NoRoom();
+        }
+        return chips;
+    }
+
+    private static List<OpPrograms.Piece> placeTable(TableKey k, List<SramAllocator> chips) {
+        List<OpPrograms.Piece> pieces = OpPrograms.placeTable(k.chip(), chips, true, k.tp(), k.vocab(), k.format().bytesFor(k.dim()));
+        if (pieces == null) {
+            throw new NoRoom();
+        }
+        return pieces;
+    }
+
+    private static Allocation buffer(List<SramAllocator> chips, String name, long floats) {
+        long off = chips.get(0).allocate(4 * floats);
+        if (off < 0) {
+            throw new NoRoom();
+        }
+        return new Allocation(0, name, off, 4 * floats, 0, Allocation.FOREVER);
+    }
+
+    private static OpPrograms.Scratch scratch(List<SramAllocator> chips) {
+        return (chip, bytes) -> {
+            long off = chips.get(chip).allocate(bytes);
+            if (off < 0) {
+                throw new NoRoom();
+            }
+            return off;
+        };
+    }
+
+    /** Where each piece is, without its SRAM offset (which no program's cycles depend on). */
+    private static List<List<Integer>> layout(List<OpPrograms.Piece> pieces) {
+        return pieces.stream().map(p -> List.of(p.chip(), p.rowStart(), p.rows())).toList();
+    }
+
+    /**
+     * Cycles of the embed program for k.tokens tokens, or of the head's copy, rmsnorm and matmul,
+     * on fresh chips filled as PlanForward fills an LPU stage; NO_FIT where the device would run
+     * out of room, and also where the cycles depend on what the provider cannot know:
+     * <ul>
+     *   <li>an embedding table split over several chips (a token's cost depends on which chip holds
+     *       its row, and the op does not say which tokens);</li>
+     *   <li>an untied output table whose pieces differ between the stage that also holds the
+     *       embedding (one pipeline stage) and a stage of its own (the last of several): the op does
+     *       not say how many stages the group has.</li>
+     * </ul>
+     */
+    private static long lowerTable(TableKey k) {
+        try {
+            Allocation x = new Allocation(0, "x", 0, 4L * ModelGraph.PREFILL_CHUNK * k.dim(), 0, Allocation.FOREVER);
+            List<SramAllocator> chips = stageWithX(k);
+            List<OpPrograms.Piece> embedding = placeTable(k, chips);
+            if (k.kind() == OpKind.EMBED) {
+                if (embedding.stream().mapToInt(OpPrograms.Piece::chip).distinct().count() != 1) {
+                    return NO_FIT;
+                }
+                int[] tokens = new int[k.tokens()];
+                OpPrograms.Table table = new OpPrograms.Table(k.format(), k.vocab(), k.dim(), embedding);
+                return OpPrograms.embed(k.chip(), k.tp(), table, tokens, x, scratch(chips)).cycles();
+            }
+            List<OpPrograms.Piece> output = embedding;
+            if (!k.tied()) {
+                output = placeTable(k, chips);
+                List<SramAllocator> own = stageWithX(k);
+                if (!layout(placeTable(k, own)).equals(layout(output))) {
+                    return NO_FIT;
+                }
+            }
+            Allocation finalNorm = buffer(chips, "finalNorm", k.dim()), last = buffer(chips, "last", k.dim()),
+                    logits = buffer(chips, "logits", k.vocab());
+            OpPrograms.Table table = new OpPrograms.Table(k.format(), k.vocab(), k.dim(), output);
+            return OpPrograms.copy(k.chip(), k.tp(), x, 0, last, 0, k.dim()).cycles()
+                    + OpPrograms.rmsnorm(k.chip(), k.tp(), last, last, finalNorm, k.dim(), 1, k.eps()).cycles()
+                    + OpPrograms.matmul(k.chip(), k.tp(), table, last, logits, 1, scratch(chips)).cycles();
+        } catch (NoRoom e) {
             return NO_FIT;
         }
     }

@@ -124,7 +124,6 @@ class BlockCostExactnessTest {
         DeviceGroup lp30 = group("lp30", 2);
         // Several sequences decoding: rows at different positions in different caches.
         assertTrue(provider.seconds(lp30, g, op(g, Phase.DECODE, new Workload(4, 1, 10), OpKind.ATTENTION), 2).isEmpty());
-        assertTrue(provider.seconds(lp30, g, op(g, Phase.DECODE, new Workload(1, 1, 10), OpKind.HEAD), 2).isEmpty());
         ModelGraph moe = new ModelGraph("moe", STORIES, WeightFormat.F32, 4, 2, false);
         assertTrue(provider.seconds(lp30, moe, op(moe, Phase.DECODE, new Workload(1, 1, 10), OpKind.FFN), 2).isEmpty());
         // A KV cache of 10^6 positions does not fit one 500 MB chip next to nothing else.

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -69,10 +70,25 @@ class PlanExecutionTest {
         assertTrue(r.idsMatch());
         assertTrue(r.inexact().isEmpty(), "blocks off their predicted cycles: " + r.inexact());
         assertTrue(r.verified());
+        long tables = embedAndHeadOnLpusAreExact(r);
+        if (policy == Policy.LPU_ONLY) {
+            // Prefill and decode each ran an embedding and a head on the chips.
+            assertEquals(4, tables, r.lines().toString());
+        }
         if (policy == Policy.AFD || policy == Policy.LPU_ONLY) {
             // Decode FFNs ran on the emulated chips, and their cycles were checked one for one.
             assertTrue(r.exactBlocks() >= 5L * (STEPS - 1), r.lines().toString());
         }
+    }
+
+    /** Every embedding and head line an emulated chip counted was priced by its programs and hit; how many. */
+    private static long embedAndHeadOnLpusAreExact(PlanRun.Report r) {
+        List<PlanRun.Line> tables = r.lines().stream()
+                .filter(l -> l.measuredCycles() >= 0 && (l.what().equals("embed") || l.what().equals("head"))).toList();
+        for (PlanRun.Line l : tables) {
+            assertTrue(l.mustBeExact() && l.exact(), l.toString());
+        }
+        return tables.size();
     }
 
     @Test
@@ -115,6 +131,9 @@ class PlanExecutionTest {
         assertArrayEquals(referenceIds("stories260K.bin"), r.result().generatedIds());
         assertTrue(r.inexact().isEmpty(), "blocks off their predicted cycles: " + r.inexact());
         assertTrue(r.verified());
+        if (policy == Policy.LPU_ONLY) {
+            assertEquals(4, embedAndHeadOnLpusAreExact(r), r.lines().toString());
+        }
         assertEquals((long) tp * stages, r.devices().keySet().stream().filter(k -> k.startsWith("lp30"))
                 .mapToLong(k -> k.contains("-") ? 2 : 1).sum(), r.devices().toString());
         if (stages > 1) {

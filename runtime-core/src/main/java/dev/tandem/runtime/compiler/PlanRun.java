@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * ids against the single-device reference ({@link ReferenceForward} on the host), and every op's
  * measured time against what the plan's cost model predicts for the positions that actually ran.
  * Where a device counts cycles (an emulated LPU), an attention or FFN block's prediction must equal
- * its emulated cycles exactly; wall-clock devices are reported side by side, not judged.
+ * its emulated cycles exactly, and so must the embedding's and the head's where a provider (not the
+ * roofline) priced them; wall-clock devices are reported side by side, not judged.
  */
 public final class PlanRun {
     private PlanRun() {}
@@ -146,13 +147,16 @@ public final class PlanRun {
             String key = e.phase().name().toLowerCase(java.util.Locale.ROOT) + "|" + e.track() + "|" + kindName;
             double predicted;
             DeviceGroup g;
+            boolean lowered = false;
             if (e.isTransfer()) {
                 g = null;
                 predicted = predictTransfer(plan, graph, e, promptLen);
             } else {
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
                 Op op = e.phase() == Phase.PREFILL ? prefillOps.get(e.kind() + "|" + e.layer()) : decodeOp(graph, e);
-                predicted = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel()).seconds();
+                CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
+                predicted = c.seconds();
+                lowered = !c.source().startsWith("roofline");
             }
             double[] s = sums.computeIfAbsent(key, k -> new double[5]);
             boolean[] f = flags.computeIfAbsent(key, k -> new boolean[2]);
@@ -161,7 +165,10 @@ public final class PlanRun {
             s[2] += e.nanos() / 1e9;
             if (e.cycles().isPresent() && g != null && g.spec().clockHz() > 0) {
                 f[0] = true;
-                f[1] = e.kind() == OpKind.ATTENTION || e.kind() == OpKind.FFN;
+                // Blocks are always lowered; the embedding and the head where a provider priced them (it leaves
+                // some placements to the roofline, which cannot be exact).
+                f[1] = e.kind() == OpKind.ATTENTION || e.kind() == OpKind.FFN
+                        || ((e.kind() == OpKind.EMBED || e.kind() == OpKind.HEAD) && lowered);
                 s[3] += Math.round(predicted * g.spec().clockHz());
                 s[4] += e.cycles().getAsLong();
             }
