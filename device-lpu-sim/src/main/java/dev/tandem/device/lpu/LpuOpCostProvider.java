@@ -159,7 +159,9 @@ public final class LpuOpCostProvider implements OpCostProvider {
         LlamaConfig c = graph.config();
         WeightFormat format = graph.format();
         // A table whose width is not whole blocks of the graph's format cannot be in it: the graph does not say which it is in.
-        if (c.dim() % format.blockSize() != 0 || op.activationBytes() <= 0) {
+        // Tables stored in another format than the layers are left to the roofline (the lowering below places one format).
+        if (c.dim() % format.blockSize() != 0 || op.activationBytes() <= 0
+                || graph.embeddingFormat() != format || graph.outputFormat() != format) {
             return OptionalDouble.empty();
         }
         long total = 0;

@@ -168,6 +168,10 @@ class TableCostExactnessTest {
         LlamaConfig odd = new LlamaConfig(48, 160, 1, 3, 1, 32, 512, 1e-5f, 10000f, null);
         ModelGraph oddQ8 = ModelGraph.dense("odd", odd, WeightFormat.Q8_0);
         assertTrue(provider.seconds(lp30, oddQ8, op(oddQ8, Phase.DECODE, one, OpKind.EMBED), 1).isEmpty());
+        // Tables kept in another format than the layers (common in GGUF files) are not what the lowering places.
+        ModelGraph f16Tables = new ModelGraph("mixed", STORIES, WeightFormat.F32, 1, 1, false, WeightFormat.F16, WeightFormat.F32);
+        assertTrue(provider.seconds(lp30, f16Tables, op(f16Tables, Phase.DECODE, one, OpKind.EMBED), 1).isEmpty());
+        assertTrue(provider.seconds(lp30, f16Tables, op(f16Tables, Phase.DECODE, one, OpKind.HEAD), 1).isEmpty());
         // A 300 MB tied table split over two chips: the head's matmul is known, which chip holds a token's row is not.
         LlamaConfig huge = new LlamaConfig(4096, 11008, 1, 32, 32, 69_000, 512, 1e-5f, 10000f, null);
         ModelGraph split = new ModelGraph("huge", huge, WeightFormat.Q8_0, 1, 1, true);

@@ -220,7 +220,7 @@ final class RunCommand implements Callable<Integer> {
             out.println("         plan:      " + java.util.Arrays.toString(r.result().generatedIds()));
             out.println("         reference: " + java.util.Arrays.toString(r.referenceIds()));
         }
-        out.printf(Locale.ROOT, "         emulated blocks: %d of %d ran in exactly their predicted cycles%n", r.exactBlocks(),
+        out.printf(Locale.ROOT, "         emulated ops priced by lowered programs: %d of %d ran in exactly their predicted cycles%n", r.exactBlocks(),
                 r.lines().stream().filter(PlanRun.Line::mustBeExact).mapToLong(PlanRun.Line::count).sum());
         out.println("verdict  " + (r.verified() ? "VERIFIED" : "NOT VERIFIED"));
     }

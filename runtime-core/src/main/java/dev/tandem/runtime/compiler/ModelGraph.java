@@ -19,12 +19,19 @@ import java.util.List;
  * @param experts       FFN experts per layer (1 = dense)
  * @param activeExperts experts each token is routed to (top-k)
  * @param tiedOutput    whether the head reuses the embedding (then it is resident once)
+ * @param embeddingFormat storage format of the token embedding table (files often keep it apart)
+ * @param outputFormat  storage format of the output table
  */
 public record ModelGraph(String name, LlamaConfig config, WeightFormat format, int experts, int activeExperts,
-                         boolean tiedOutput) {
+                         boolean tiedOutput, WeightFormat embeddingFormat, WeightFormat outputFormat) {
 
     static final int KV_BYTES_PER_VALUE = 2;
     static final int ACTIVATION_BYTES_PER_VALUE = 2;
+
+    /** Tables in the layers' format. */
+    public ModelGraph(String name, LlamaConfig config, WeightFormat format, int experts, int activeExperts, boolean tiedOutput) {
+        this(name, config, format, experts, activeExperts, tiedOutput, format, format);
+    }
 
     public ModelGraph {
         if (experts < 1 || activeExperts < 1 || activeExperts > experts) {
@@ -40,14 +47,20 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     /** The graph of a loaded model, in the format of its layer matrices. */
     public static ModelGraph of(Model model) {
         LlamaWeights w = model.weights();
-        return new ModelGraph(model.source(), model.config(), w.wq()[0].format(), 1, 1, w.output() == w.tokenEmbedding());
+        return new ModelGraph(model.source(), model.config(), w.wq()[0].format(), 1, 1, w.output() == w.tokenEmbedding(),
+                w.tokenEmbedding().format(), w.output().format());
     }
 
+    /** Every matrix, tables included, in f (a built-in shape's --weights). */
     public ModelGraph withFormat(WeightFormat f) {
-        return new ModelGraph(name, config, f, experts, activeExperts, tiedOutput);
+        return new ModelGraph(name, config, f, experts, activeExperts, tiedOutput, f, f);
     }
 
     private long matrix(long rows, long cols) {
+        return matrix(rows, cols, format);
+    }
+
+    private static long matrix(long rows, long cols, WeightFormat format) {
         long elements = rows * cols;
         // Quantised formats need whole blocks; toy shapes that are not multiples fall back to f16 size.
         return elements % format.blockSize() == 0 ? format.bytesFor(elements) : elements * 2;
@@ -67,11 +80,13 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         return experts * expertWeights() + router + 4L * config.dim();
     }
 
-    private long embeddingWeights() { return matrix(config.vocabSize(), config.dim()); }
+    private long embeddingWeights() { return matrix(config.vocabSize(), config.dim(), embeddingFormat); }
+
+    private long outputWeights() { return matrix(config.vocabSize(), config.dim(), outputFormat); }
 
     /** Resident bytes of every weight (a tied head counted once). */
     public long weightBytes() {
-        return embeddingWeights() * (tiedOutput ? 1 : 2) + 4L * config.dim()
+        return embeddingWeights() + (tiedOutput ? 0 : outputWeights()) + 4L * config.dim()
                 + (long) config.nLayers() * (attentionWeights() + ffnWeights());
     }
 
@@ -131,7 +146,7 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         // Only the last position of each prompt needs logits.
         long headTokens = w.batch();
         ops.add(new Op(c.nLayers(), OpKind.HEAD, phase, "x[" + headTokens + "," + c.dim() + "] out[" + c.vocabSize() + "," + c.dim() + "]",
-                tiedOutput ? 0 : embeddingWeights(), embeddingWeights(), 0, 0, headTokens * c.vocabSize() * 4L,
+                tiedOutput ? 0 : outputWeights(), outputWeights(), 0, 0, headTokens * c.vocabSize() * 4L,
                 2.0 * headTokens * c.vocabSize() * c.dim(), 2));
         return ops;
     }
