@@ -105,6 +105,12 @@ class PlanRunTest {
         String[] twoCpus = cli("run", "-m", model, "--pool", "cpu*2", "--policy", "single", "-n", "2");
         assertEquals("2", twoCpus[0], twoCpus[2]);
         assertTrue(twoCpus[2].contains("--pool cpu*2"), twoCpus[2]);
+        String[] shortContext = cli("run", "-m", model, "--pool", "cpu", "--prompt-ids", "1,2,3", "--context", "2");
+        assertEquals("2", shortContext[0], shortContext[2]);
+        assertTrue(shortContext[2].contains("--context 2"), shortContext[2]);
+        String[] warmup = cli("run", "-m", model, "--pool", "cpu", "--warmup", "-1");
+        assertEquals("2", warmup[0], warmup[2]);
+        assertTrue(warmup[2].contains("--warmup"), warmup[2]);
         String[] noLpu = cli("run", "-m", model, "--pool", "cpu", "--policy", "afd", "-n", "2");
         assertEquals("2", noLpu[0], noLpu[2]);
         assertTrue(noLpu[2].contains("afd needs"), noLpu[2]);
