@@ -41,6 +41,27 @@ abstract class BlockLowering {
         s.addAllocation(x);
     }
 
+    /** SRAM a block chip other than home needs to receive x and send its slice of the result back. */
+    static void exchangeRegions(BlockPlacement.Builder b, int chip, int maxBatch, int dim) {
+        if (chip != HOME) {
+            b.region(chip, "x", 4L * maxBatch * dim);
+            b.region(chip, "o", 4L * maxBatch * dim);
+        }
+    }
+
+    /** Where the home chip assembles the result when any of it is computed elsewhere. */
+    static void homeResultRegion(BlockPlacement.Builder b, int[] chips, int maxBatch, int dim) {
+        if (chips.length > 1 || chips[0] != HOME) {
+            b.region(HOME, "o", 4L * maxBatch * dim);
+        }
+    }
+
+    /** The block's output (batch, dim), assembled at home in S_O, added to the residual and written back to x. */
+    void addResidualAtHome(long x, int dim) {
+        s.emit(HOME, new Instruction.VxmBinary(Instruction.BinaryOp.ADD, S_X, 0, S_O, 0, batch * dim));
+        s.emit(HOME, new MemWrite(S_X, 0, batch * dim, x));
+    }
+
     /** The home chip reads x (it adds the residual); every other block chip gets a copy over C2C. */
     void distributeX(long x, int dim) {
         s.emit(HOME, new MemRead(x, batch * dim, S_X, 0));

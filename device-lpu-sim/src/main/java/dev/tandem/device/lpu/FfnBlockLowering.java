@@ -2,7 +2,6 @@ package dev.tandem.device.lpu;
 
 import dev.tandem.device.lpu.Instruction.BinaryOp;
 import dev.tandem.device.lpu.Instruction.MemRead;
-import dev.tandem.device.lpu.Instruction.MemWrite;
 import dev.tandem.device.lpu.Instruction.RmsNorm;
 import dev.tandem.device.lpu.Instruction.VxmBinary;
 import dev.tandem.kernels.WeightFormat;
@@ -48,14 +47,9 @@ final class FfnBlockLowering extends BlockLowering {
                 if (tp > 1) {
                     b.region(chip, "h", 4L * maxBatch * hidden);
                 }
-                if (chip != HOME) {
-                    b.region(chip, "x", 4L * maxBatch * dim);
-                    b.region(chip, "o", 4L * maxBatch * dim);
-                }
+                exchangeRegions(b, chip, maxBatch, dim);
             }
-            if (tp > 1 || chips[0] != HOME) {
-                b.region(HOME, "o", 4L * maxBatch * dim);
-            }
+            homeResultRegion(b, chips, maxBatch, dim);
         } catch (RuntimeException e) {
             b.free();
             throw e;
@@ -99,7 +93,6 @@ final class FfnBlockLowering extends BlockLowering {
             matvec(chip, p.slices("w2", chip), S_G, S_O, 0, 0, dim);
         }
         gatherHome(S_O, dim, LlamaLayout.split(dim, tp, 1), "o");
-        s.emit(HOME, new VxmBinary(BinaryOp.ADD, S_X, 0, S_O, 0, batch * dim));
-        s.emit(HOME, new MemWrite(S_X, 0, batch * dim, x));
+        addResidualAtHome(x, dim);
     }
 }
