@@ -4,17 +4,11 @@ import dev.tandem.conformance.SharedData;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Results do not depend on what the JIT has compiled. Fresh JVMs run the same generations tiered as
@@ -41,8 +35,8 @@ class JitStateDeterminismTest {
 
         // -Xbatch: the thread waits for each compile, so when C2 takes over depends on invocation
         // counts, not on how busy the machine is.
-        List<String> tieredOut = fork(List.of("-Xbatch", "-XX:+PrintCompilation"), GENERATIONS, STEPS, models);
-        List<String> tiered = fingerprints(tieredOut);
+        List<String> tieredOut = FreshJvm.fork(List.of("-Xbatch", "-XX:+PrintCompilation"), GENERATIONS, STEPS, models);
+        List<String> tiered = FreshJvm.fingerprints(tieredOut);
         assertEquals(GENERATIONS * models.size(), tiered.size());
         List<String> first = tiered.subList(0, models.size());
         for (int i = 0; i < first.size(); i++) {
@@ -64,16 +58,16 @@ class JitStateDeterminismTest {
                 "C2 must compile " + KERNEL + " before the last generation, or this test proves nothing");
 
         // C2 only, compiling after 100 invocations: C2 code from the first generation on.
-        List<String> c2Out = fork(List.of("-XX:-TieredCompilation", "-XX:CompileThreshold=100", "-Xbatch", "-XX:+PrintCompilation"),
+        List<String> c2Out = FreshJvm.fork(List.of("-XX:-TieredCompilation", "-XX:CompileThreshold=100", "-Xbatch", "-XX:+PrintCompilation"),
                 1, STEPS, models);
         assertTrue(c2Out.stream().anyMatch(l -> l.contains(KERNEL)), "C2 compiled " + KERNEL);
-        assertEquals(first, fingerprints(c2Out), "C2 only vs tiered");
+        assertEquals(first, FreshJvm.fingerprints(c2Out), "C2 only vs tiered");
 
         // C1 only: compiles the Vector API's Java fallbacks (what the interpreter runs), never its intrinsics.
-        assertPrefixes(first, fingerprints(fork(List.of("-XX:TieredStopAtLevel=1"), 1, 6, models)), "C1 only");
+        assertPrefixes(first, FreshJvm.fingerprints(FreshJvm.fork(List.of("-XX:TieredStopAtLevel=1"), 1, 6, models)), "C1 only");
 
         // Fully interpreted (-Xint runs the Vector API about 1000x slower: one small model, two steps).
-        assertPrefixes(first.subList(1, 2), fingerprints(fork(List.of("-Xint"), 1, 2, models.subList(1, 2))), "-Xint");
+        assertPrefixes(first.subList(1, 2), FreshJvm.fingerprints(FreshJvm.fork(List.of("-Xint"), 1, 2, models.subList(1, 2))), "-Xint");
     }
 
     private static void assertPrefixes(List<String> full, List<String> shorter, String mode) {
@@ -83,10 +77,6 @@ class JitStateDeterminismTest {
         }
     }
 
-    private static List<String> fingerprints(List<String> out) {
-        return out.stream().filter(l -> l.startsWith(GenerationFingerprint.PREFIX)).toList();
-    }
-
     private static int indexOfMatch(List<String> lines, Pattern p) {
         for (int i = 0; i < lines.size(); i++) {
             if (p.matcher(lines.get(i)).matches()) {
@@ -94,31 +84,5 @@ class JitStateDeterminismTest {
             }
         }
         return -1;
-    }
-
-    /** Runs GenerationFingerprint in a fresh JVM with jvmFlags and returns its stdout lines. */
-    private static List<String> fork(List<String> jvmFlags, int generations, int steps, List<String> models)
-            throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmFlags);
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                GenerationFingerprint.class.getName(), Integer.toString(generations), Integer.toString(steps)));
-        cmd.addAll(models);
-        Path out = Files.createTempFile("fingerprint", ".out");
-        Path err = Files.createTempFile("fingerprint", ".err");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            p.getOutputStream().close();
-            if (!p.waitFor(10, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                fail("fingerprint JVM " + jvmFlags + " did not finish in 10 minutes");
-            }
-            assertEquals(0, p.exitValue(), "fingerprint JVM " + jvmFlags + " failed: " + Files.readString(err));
-            return Files.readAllLines(out);
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
     }
 }
