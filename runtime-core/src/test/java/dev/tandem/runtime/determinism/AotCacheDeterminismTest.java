@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (-XX:AOTMode=on makes the JVM exit when it cannot).
  */
 class AotCacheDeterminismTest {
-    private static final int STEPS = 16;
+    private static final int STEPS = 8;
 
     @Test
     void generationsWithAndWithoutTheAotCacheAreBitIdentical(@TempDir Path dir) throws Exception {
