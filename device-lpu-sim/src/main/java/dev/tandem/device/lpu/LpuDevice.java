@@ -106,17 +106,11 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceSpec spec() {
-        long mem = (long) maxChips * config.sramBytes();
-        Map<WeightFormat, Double> flops = new EnumMap<>(WeightFormat.class);
-        for (WeightFormat f : WeightFormat.values()) {
-            flops.put(f, config.peakFlops(f) * maxChips);
-        }
-        double linkBytes = config.linkBitsPerSecond() / 8 * config.c2cLinks();
-        return new DeviceSpec("LPU " + config.name() + " x" + (fixed ? maxChips : chips()) + (fixed ? "" : " (grows to fit)") + " (emulated)",
-                DeviceKind.LPU, mem, config.memBytesPerCycle() * config.clockHz() * chips(), flops,
-                config.powerWatts() * chips(), 0,
-                Map.of(DeviceKind.LPU, new DeviceSpec.Link(linkBytes, config.c2cHopLatencyCycles() / config.clockHz())),
-                config.clockHz());
+        DeviceSpec s = LpuOptions.spec(config, chips(),
+                "LPU " + config.name() + " x" + chips() + (fixed ? "" : " (grows to fit)") + " (emulated)");
+        // A growing device can hold what MAX_CHIPS chips hold.
+        return new DeviceSpec(s.name(), s.kind(), (long) maxChips * config.sramBytes(), s.memoryBandwidth(), s.peakFlops(),
+                s.boardPowerWatts(), s.launchOverheadSeconds(), s.links(), s.clockHz());
     }
 
     /** With a fixed chip count, a model that cannot fit says how many chips would hold it. */

@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -66,8 +67,9 @@ public final class LpuOpCostProvider implements OpCostProvider {
         }
         ChipConfig chip;
         try {
-            chip = ChipConfig.preset(group.name());
-        } catch (IllegalArgumentException e) {
+            // The pool entry's overrides (lp30*2:clockHz=...) price the chips the executor opens with them.
+            chip = LpuOptions.ofPreset(group.name(), group.options());
+        } catch (TandemException e) {
             return OptionalDouble.empty();
         }
         if (op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD) {
