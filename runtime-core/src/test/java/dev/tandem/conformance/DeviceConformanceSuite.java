@@ -267,7 +267,7 @@ public abstract class DeviceConformanceSuite {
             ScalarOps.addInPlace(expected, 0, matmulScalar(w.wo(), att, batch), 0, batch * dim);
             try (DeviceAttention block = device.uploadAttention(w, positions, 4); DeviceBuffer xb = upload(x)) {
                 block.writeKv(0, pos0, earlierK, earlierV);
-                device.attention(block, xb, pos0, batch);
+                block.run(xb, pos0, batch);
                 assertClose(expected, download(xb, batch * dim), format + " attention block");
                 float[] gotK = new float[(pos0 + batch) * kvDim], gotV = new float[(pos0 + batch) * kvDim];
                 block.readKv(0, pos0 + batch, gotK, gotV);
@@ -298,7 +298,7 @@ public abstract class DeviceConformanceSuite {
             float[] expected = x.clone();
             ScalarOps.addInPlace(expected, 0, matmulScalar(w.w2(), g, batch), 0, batch * dim);
             try (DeviceFfn block = device.uploadFfn(w, 4); DeviceBuffer xb = upload(x)) {
-                device.ffn(block, xb, batch);
+                block.run(xb, batch);
                 assertClose(expected, download(xb, batch * dim), format + " FFN block");
             }
         }

@@ -119,8 +119,8 @@ public final class DeviceForward implements Forward {
         int batch = tokens.length;
         device.embed(embedding, tokens, x);
         for (int l = 0; l < c.nLayers(); l++) {
-            device.attention(attention[l], x, pos0, batch);
-            device.ffn(ffn[l], x, batch);
+            attention[l].run(x, pos0, batch);
+            ffn[l].run(x, batch);
         }
     }
 

@@ -33,7 +33,7 @@ import java.util.OptionalLong;
  * Hidden states and KV caches move through the host; each op and move is timed on its device's own
  * clock (cycles on an emulator) and logged, so a report can set them against the plan's predictions.
  *
- * <p>The per-layer math is the blocks' ({@link Device#attention}, {@link Device#ffn}) in the
+ * <p>The per-layer math is the blocks' ({@link DeviceAttention#run}, {@link DeviceFfn#run}) in the
  * reference's order, so the plan computes what {@link ReferenceForward} computes, wherever it runs.
  */
 public final class PlanForward implements Forward {
@@ -248,10 +248,10 @@ public final class PlanForward implements Forward {
             Stage s = r.attentionStage[l];
             at = move(phase, at, s, batch);
             timed(phase, "attention " + l, OpKind.ATTENTION, l, s, pos0, batch,
-                    () -> s.device.attention(r.attention[layer], s.x, pos0, batch));
+                    () -> r.attention[layer].run(s.x, pos0, batch));
             Stage f = r.ffnStage[l];
             at = move(phase, at, f, batch);
-            timed(phase, "ffn " + l, OpKind.FFN, l, f, pos0, batch, () -> f.device.ffn(r.ffn[layer], f.x, batch));
+            timed(phase, "ffn " + l, OpKind.FFN, l, f, pos0, batch, () -> r.ffn[layer].run(f.x, batch));
         }
         if (!head) {
             return null;
