@@ -1,6 +1,12 @@
-package dev.tandem.runtime.device;
+package dev.tandem.conformance;
 
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.device.Availability;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceBackend;
+import dev.tandem.runtime.device.DeviceKind;
+import dev.tandem.runtime.device.DeviceSpec;
+import dev.tandem.runtime.device.DeviceUnavailableException;
 
 import java.util.List;
 import java.util.Map;
@@ -9,7 +15,7 @@ import java.util.Map;
  * A test double of the LPU emulator's presets for runtime-core's own tests, which cannot see
  * device-lpu-sim (it depends on runtime-core): the compiler's tests plan on "lp30" and "groqchip1"
  * pools. The figures are those device-lpu-sim's ChipConfig presets publish; its
- * PresetsThroughTheSpiTest checks that this double still agrees with them. Where both are on the
+ * CatalogAgreesWithPresetsTest checks that this double still agrees with them. Where both are on the
  * class path the emulator's own presets win (higher priority), and this backend never opens.
  */
 public final class PresetTestBackend implements DeviceBackend {
