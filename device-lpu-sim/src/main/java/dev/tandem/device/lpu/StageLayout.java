@@ -111,7 +111,8 @@ public final class StageLayout {
         while (!fits(shape, config, hi, maxPositions)) {
             lo = hi;
             if (hi >= LpuDevice.MAX_CHIPS) {
-                throw new IllegalArgumentException("the model does not fit on " + LpuDevice.MAX_CHIPS + " " + config.name() + " chips");
+                throw new IllegalArgumentException("the model does not fit on " + LpuDevice.MAX_CHIPS + " " + config.name()
+                        + " chips: a node of " + config.chipsPerNode() + " holds none of its largest blocks (with 64-row scratch)");
             }
             hi = Math.min(LpuDevice.MAX_CHIPS, hi * 2);
         }
