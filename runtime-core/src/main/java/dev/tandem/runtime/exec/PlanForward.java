@@ -53,15 +53,21 @@ public final class PlanForward implements Forward {
         Device open(DeviceGroup group, int tensorParallel);
     }
 
-    /** One op or move as it ran: device time (and cycles where the device counts them). */
+    /**
+     * One op or move as it ran: device time (and cycles where the device counts them).
+     *
+     * @param from the group the op ran on, or a move left
+     * @param to   the group a move reached; the op's own group for an op
+     */
     public record Executed(Phase phase, String what, OpKind kind, int layer, String track, int pos0, int batch,
-                           long nanos, OptionalLong cycles, long bytes) {
+                           long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to) {
         public boolean isTransfer() { return kind == null; }
     }
 
     /** The device of one stage and what lives on it for this forward pass. */
     private static final class Stage {
         final String label;
+        final DeviceGroup group;
         final Device device;
         final boolean ownsDevice;
         final List<AutoCloseable> owned = new ArrayList<>();
@@ -71,8 +77,9 @@ public final class PlanForward implements Forward {
         DeviceBuffer finalNorm, last, logits;  // (dim), (1, dim), (vocab): only where a head runs
         boolean runsHead;                      // sized for in the capacity check
 
-        Stage(String label, Device device, boolean ownsDevice) {
+        Stage(String label, DeviceGroup group, Device device, boolean ownsDevice) {
             this.label = label;
+            this.group = group;
             this.device = device;
             this.ownsDevice = ownsDevice;
         }
@@ -207,7 +214,7 @@ public final class PlanForward implements Forward {
         String label = layout.stageLabel(index);
         Stage s = stages.get(label);
         if (s == null) {
-            s = new Stage(label, opener.open(g, layout.tensorParallel()), ownsDevices);
+            s = new Stage(label, g, opener.open(g, layout.tensorParallel()), ownsDevices);
             stages.put(label, s);
             s.claim = DeviceClaim.take(s.device);
         }
@@ -396,7 +403,8 @@ public final class PlanForward implements Forward {
     private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch) {
         if (start != null) {
             DeviceEvent end = s.device.record();
-            log.add(new Executed(phase, what, kind, layer, s.label, pos0, batch, end.nanosSince(start), end.cyclesSince(start), 0));
+            log.add(new Executed(phase, what, kind, layer, s.label, pos0, batch, end.nanosSince(start), end.cyclesSince(start), 0,
+                    s.group, s.group));
         }
     }
 
@@ -412,7 +420,7 @@ public final class PlanForward implements Forward {
         to.device.synchronize();
         if (logging) {
             log.add(new Executed(phase, "activations", null, -1, "link " + from.label + "->" + to.label, 0, batch,
-                    System.nanoTime() - t0, OptionalLong.empty(), 4L * n));
+                    System.nanoTime() - t0, OptionalLong.empty(), 4L * n, from.group, to.group));
         }
         return to;
     }
@@ -433,7 +441,7 @@ public final class PlanForward implements Forward {
         }
         if (logging) {
             log.add(new Executed(Phase.PREFILL, "kv cache", null, -1, track, from, count, System.nanoTime() - t0,
-                    OptionalLong.empty(), bytes));
+                    OptionalLong.empty(), bytes, prefill.attentionStage[0].group, decode.attentionStage[0].group));
         }
     }
 

@@ -58,8 +58,9 @@ final class PlanComparison {
             boolean lowered = false;
             if (e.isTransfer()) {
                 g = null;
-                predicted = predictTransfer(plan, graph, e, promptLen);
+                predicted = predictTransfer(graph, e, promptLen);
             } else {
+                // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
                 Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer())) : decodeOp(graph, e);
                 CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
@@ -97,7 +98,7 @@ final class PlanComparison {
                         a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
                         a.cycles().isPresent() && b.cycles().isPresent()
                                 ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
-                        0));
+                        0, a.from(), a.to()));
             } else {
                 rows.add(e);
             }
@@ -117,26 +118,8 @@ final class PlanComparison {
     }
 
     /** A move as the cost model prices it: the plan's (f16) activation or KV bytes over the link between the groups. */
-    private static double predictTransfer(Plan plan, ModelGraph graph, Executed e, int promptLen) {
-        Assignment roles = plan.roles();
-        if (e.what().equals("kv cache")) {
-            long bytes = (long) promptLen * graph.kvBytesPerToken();
-            return CostModel.transferSeconds(CostModel.link(roles.prefill(), roles.attention()), bytes);
-        }
-        DeviceGroup from = groupOf(plan, e.track().substring(5, e.track().indexOf("->")));
-        DeviceGroup to = groupOf(plan, e.track().substring(e.track().indexOf("->") + 2));
-        long bytes = graph.activationBytes(e.batch());
-        return CostModel.transferSeconds(CostModel.link(from, to), bytes);
-    }
-
-    private static DeviceGroup groupOf(Plan plan, String stageLabel) {
-        String name = stageLabel.substring(0, stageLabel.indexOf('['));
-        Assignment r = plan.roles();
-        for (DeviceGroup g : List.of(r.prefill(), r.attention(), r.ffn())) {
-            if (g.name().equals(name)) {
-                return g;
-            }
-        }
-        throw new IllegalStateException("no group for stage " + stageLabel);
+    private static double predictTransfer(ModelGraph graph, Executed e, int promptLen) {
+        long bytes = e.what().equals("kv cache") ? (long) promptLen * graph.kvBytesPerToken() : graph.activationBytes(e.batch());
+        return CostModel.transferSeconds(CostModel.link(e.from(), e.to()), bytes);
     }
 }
