@@ -36,7 +36,11 @@ public final class Tandem {
                 ReferenceForward.DEFAULT_PREFILL_CHUNK), device.spec().name());
     }
 
-    /** A session on any forward pass (a compiled plan's, say); the session closes it. */
+    /**
+     * A session on any forward pass (a compiled plan's, say); the session closes it. For the
+     * runtime's own plan executor: {@code Forward} is internal (not exported), so code outside this
+     * module opens sessions with the methods above.
+     */
     public static Session open(Model model, dev.tandem.runtime.exec.Forward forward, String deviceName) {
         return new Session(model, forward, deviceName);
     }
