@@ -11,9 +11,26 @@ import dev.tandem.kernels.WeightMatrix;
  * The contract is deliberately small: the ten ops a Llama forward pass needs, not a tensor library,
  * and two blocks built from them that a device may compile as a whole.
  * Each op must match the kernels module's scalar reference ({@code ScalarOps}, {@code dotScalar}).
+ *
+ * <p>Threads: one forward pass (a session, or one stage of a plan) calls a device from one thread at
+ * a time. Whether two forward passes may use one device at once, each from its own thread with its
+ * own blocks and buffers, is the device's to say ({@link #allowsConcurrentSessions()}); the runtime
+ * claims a device for each forward pass that opens on it ({@link DeviceClaim}) and refuses a second
+ * claim on a device that does not allow it with {@link DeviceBusyException}, before anything is
+ * placed. Opening, closing and {@link #report()} are not meant to race with running ops.
  */
 public interface Device extends AutoCloseable {
     DeviceSpec spec();
+
+    /**
+     * Whether several forward passes may run on this device at the same time, each on its own thread
+     * with its own blocks and buffers, and each get the results it would get alone. False unless a
+     * device says so: a backend whose ops share mutable state (one command queue's kernel arguments,
+     * an emulator's memory and counters) runs one session at a time.
+     */
+    default boolean allowsConcurrentSessions() {
+        return false;
+    }
 
     // ---- memory ----
 
