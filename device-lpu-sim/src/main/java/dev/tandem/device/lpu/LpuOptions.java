@@ -7,6 +7,7 @@ import dev.tandem.runtime.device.DeviceOptionException;
 import dev.tandem.runtime.device.DeviceOptions;
 import dev.tandem.runtime.device.DeviceSpec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -48,7 +49,22 @@ record LpuOptions(ChipConfig config, int chips, Path trace) {
         }
         String trace = options.get(TRACE).orElse("");
         return new LpuOptions(configOf(options.get(PRESET).orElse(DEFAULT_PRESET), options), chips,
-                trace.isBlank() ? null : Path.of(trace));
+                trace.isBlank() ? null : writable(trace));
+    }
+
+    /** The trace file, refused before anything runs when its directory cannot take it (it is written on close). */
+    private static Path writable(String trace) {
+        Path p;
+        try {
+            p = Path.of(trace).toAbsolutePath();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new DeviceOptionException("lpu: trace=" + trace + " is not a path");
+        }
+        Path dir = p.getParent();
+        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir) || Files.isDirectory(p)) {
+            throw new DeviceOptionException("lpu: trace=" + trace + ": cannot write a file there");
+        }
+        return p;
     }
 
     /** A preset named in a pool, with chip field overrides. */

@@ -95,6 +95,9 @@ class LpuCliTest {
         String[] twice = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:chips=2", "--lpu-chips", "3");
         assertEquals("2", twice[0], twice[2]);
         assertTrue(twice[2].contains("chips") && twice[2].contains("2") && twice[2].contains("3"), twice[2]);
+        String[] noDir = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu", "--trace", "/no/such/dir/t.json");
+        assertEquals("2", noDir[0], noDir[2]);
+        assertTrue(noDir[2].contains("/no/such/dir/t.json") && noDir[2].contains("--trace"), noDir[2]);
         String[] notANumber = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:chips=many");
         assertEquals("2", notANumber[0], notANumber[2]);
         assertTrue(notANumber[2].contains("chips=many"), notANumber[2]);

@@ -172,7 +172,7 @@ final class GenerateCommand implements Callable<Integer> {
             return Devices.open(request.name().equals("auto") ? null : request.name(), options);
         } catch (DeviceOptionException e) {
             for (var f : flagOf.entrySet()) {
-                if (e.getMessage().contains("'" + f.getKey() + "'")) {
+                if (e.getMessage().contains("'" + f.getKey() + "'") || e.getMessage().contains(f.getKey() + "=")) {
                     throw new ExitCodes.UsageException(f.getValue() + ": " + e.getMessage());
                 }
             }
