@@ -91,7 +91,9 @@ class LpuCliTest {
         String model = SharedData.model("stories260K.bin").toString();
         String[] unknown = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:preset=lp30,colour=red");
         assertEquals("2", unknown[0], unknown[2]);
-        assertTrue(unknown[2].contains("'colour'") && unknown[2].contains("clockHz"), unknown[2]);
+        assertTrue(unknown[2].contains("'colour'") && unknown[2].contains("sramBytes"), unknown[2]);
+        assertEquals(1, unknown[2].trim().lines().count(), unknown[2]);
+        assertTrue(unknown[2].trim().length() <= 300, "a short line: " + unknown[2]);
         String[] twice = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:chips=2", "--lpu-chips", "3");
         assertEquals("2", twice[0], twice[2]);
         assertTrue(twice[2].contains("chips") && twice[2].contains("2") && twice[2].contains("3"), twice[2]);

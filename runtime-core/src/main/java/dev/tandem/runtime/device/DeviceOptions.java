@@ -78,10 +78,36 @@ public record DeviceOptions(Map<String, String> values) {
         for (String k : values.keySet()) {
             if (!known.contains(k)) {
                 throw new DeviceOptionException(known.isEmpty()
-                        ? "device '" + device + "' takes no options, got '" + k + "'"
-                        : "device '" + device + "' has no option '" + k + "'; options: " + String.join(", ", known));
+                        ? "device '" + device + "' takes no options, got '" + printable(k) + "'"
+                        : "device '" + device + "' has no option '" + printable(k) + "'; options: " + list(known));
             }
         }
+    }
+
+    /** The known keys, cut short so a message stays one short line. */
+    private static String list(Collection<String> known) {
+        StringBuilder sb = new StringBuilder();
+        int shown = 0;
+        for (String k : known) {
+            if (sb.length() + k.length() > 120) {
+                return sb + ", ... (" + (known.size() - shown) + " more)";
+            }
+            sb.append(sb.isEmpty() ? "" : ", ").append(k);
+            shown++;
+        }
+        return sb.toString();
+    }
+
+    /** A key as typed, at most 40 characters, control characters escaped. */
+    private static String printable(String key) {
+        StringBuilder sb = new StringBuilder();
+        for (char ch : key.toCharArray()) {
+            if (sb.length() >= 40) {
+                return sb + "...";
+            }
+            sb.append(ch < 0x20 || ch == 0x7f ? String.format("\\x%02x", (int) ch) : String.valueOf(ch));
+        }
+        return sb.toString();
     }
 
     /** "k=v,k=v" (empty for none), as it is written after the device's name and a colon. */
