@@ -53,6 +53,14 @@ final class ChipMemory {
 
     long capacity() { return (long) maxChips * config.sramBytes(); }
 
+    /** Refuses what more than every chip's SRAM would not hold, saying how many chips would. */
+    void requireCapacity(String what, long bytes) {
+        if (bytes > capacity()) {
+            int needed = (int) Math.min(Integer.MAX_VALUE, (bytes + config.sramBytes() - 1) / config.sramBytes());
+            throw new LpuCapacityException(what, config, maxChips, needed, bytes, capacity());
+        }
+    }
+
     long freeBytes() {
         long f = 0;
         for (SramAllocator a : allocators) {

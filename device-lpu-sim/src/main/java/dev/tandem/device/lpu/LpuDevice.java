@@ -55,22 +55,17 @@ public final class LpuDevice implements Device {
     /** Chips in use (fixed, or so far). */
     public int chips() { return memory.chips(); }
 
+    /** A growing device can hold what {@link #MAX_CHIPS} chips hold. */
     @Override
     public DeviceSpec spec() {
-        DeviceSpec s = LpuOptions.spec(config, chips(),
+        return LpuOptions.spec(config, chips(), memory.capacity(),
                 "LPU " + config.name() + " x" + chips() + (memory.fixed() ? "" : " (grows to fit)") + " (emulated)");
-        // A growing device can hold what MAX_CHIPS chips hold.
-        return new DeviceSpec(s.name(), s.kind(), memory.capacity(), s.memoryBandwidth(), s.peakFlops(),
-                s.boardPowerWatts(), s.launchOverheadSeconds(), s.links(), s.clockHz());
     }
 
     /** With a fixed chip count, a model that cannot fit says how many chips would hold it. */
     @Override
     public void requireCapacity(String what, long bytes) {
-        if (bytes > memory.capacity()) {
-            int needed = (int) Math.min(Integer.MAX_VALUE, (bytes + config.sramBytes() - 1) / config.sramBytes());
-            throw new LpuCapacityException(what, config, memory.maxChips(), needed, bytes, memory.capacity());
-        }
+        memory.requireCapacity(what, bytes);
     }
 
     // ---------------------------------------------------------------- memory

@@ -90,6 +90,11 @@ record LpuOptions(ChipConfig config, int chips, Path trace) {
 
     /** The spec of chips chips working together (one chip: what a plan prices a preset's chip on). */
     static DeviceSpec spec(ChipConfig config, int chips, String title) {
+        return spec(config, chips, (long) chips * config.sramBytes(), title);
+    }
+
+    /** The same with the memory a device offers (a growing one: what its largest array holds). */
+    static DeviceSpec spec(ChipConfig config, int chips, long memoryBytes, String title) {
         Map<WeightFormat, Double> flops = new EnumMap<>(WeightFormat.class);
         for (WeightFormat f : WeightFormat.values()) {
             flops.put(f, config.peakFlops(f) * chips);
@@ -98,7 +103,7 @@ record LpuOptions(ChipConfig config, int chips, Path trace) {
         DeviceSpec.Link c2c = new DeviceSpec.Link(config.linkBytesPerCycle(true) * config.clockHz(),
                 config.c2cHopLatencyCycles() / config.clockHz());
         DeviceSpec.Link host = new DeviceSpec.Link(config.hostLinkBitsPerSecond() / 8, config.hostLinkLatencySeconds());
-        return new DeviceSpec(title, DeviceKind.LPU, (long) chips * config.sramBytes(),
+        return new DeviceSpec(title, DeviceKind.LPU, memoryBytes,
                 config.memBytesPerCycle() * config.clockHz() * chips, flops, config.powerWatts() * chips, 0,
                 Map.of(DeviceKind.LPU, c2c, DeviceKind.GPU, host, DeviceKind.CPU, host), config.clockHz());
     }
