@@ -10,10 +10,11 @@ import dev.tandem.runtime.compiler.GroupLayout;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
-import dev.tandem.runtime.compiler.PlanRun;
+import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.run.PlanRun;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -63,6 +64,8 @@ class PlanExecutionTest {
             "stories260K.bin, lp30, LPU_ONLY",
             "stories260K.bin, 'cpu,lp30', DISAGG",
             "stories260K.bin, 'cpu,lp30*2', AUTO",
+            // Chip overrides reach the executor's devices and the compiler's prices alike, or the cycles would not agree.
+            "stories260K.bin, 'cpu,lp30*2:clockHz=5e8,linkBitsPerSecond=1e8,sramBytes=4e8', AFD",
     })
     void everyPolicyMatchesTheReferenceAndItsEmulatedCycles(String model, String pool, Policy policy) {
         PlanRun.Report r = run(model, pool, policy, null);
@@ -94,8 +97,8 @@ class PlanExecutionTest {
     @Test
     void afdExchangesActivationsEveryLayer() {
         PlanRun.Report r = run("stories260K.bin", "cpu,lp30*2", Policy.AFD, null);
-        long toLpu = r.lines().stream().filter(l -> l.phase().equals("decode") && l.track().startsWith("link cpu")).mapToLong(PlanRun.Line::count).sum();
-        long back = r.lines().stream().filter(l -> l.phase().equals("decode") && l.track().startsWith("link lp30")).mapToLong(PlanRun.Line::count).sum();
+        long toLpu = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.track().startsWith("link cpu")).mapToLong(PlanRun.Line::count).sum();
+        long back = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.track().startsWith("link lp30")).mapToLong(PlanRun.Line::count).sum();
         assertEquals(5L * (STEPS - 1), toLpu, r.lines().toString());
         assertEquals(5L * (STEPS - 1), back);
     }
