@@ -30,7 +30,7 @@ final class DevicesCommand implements Callable<Integer> {
             out.printf("%-8s available (priority %d): %s%n", name, p.backend().priority(), p.availability().reason());
             List<Device> devices;
             try {
-                devices = p.backend().open();
+                devices = Devices.openAll(p.backend());
             } catch (TandemException e) {
                 out.printf("         failed to open: %s%n", e.getMessage());
                 continue;
