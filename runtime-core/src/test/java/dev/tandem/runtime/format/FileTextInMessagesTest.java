@@ -14,14 +14,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Strings from a crafted file reach error messages quoted, escaped and bounded: never as raw bytes. */
-class FileTextInMessagesTest {
+public class FileTextInMessagesTest {
     private static final String TERMINAL_ATTACK = "\u001b[2J\u001b]0;owned\u0007\r\nfake: line";
 
     @TempDir
     Path dir;
 
     /** One line of at most 300 characters, each of which prints as itself. */
-    static void assertSafeLine(String message) {
+    public static void assertSafeLine(String message) {
         assertTrue(message.length() <= SafeText.MAX_MESSAGE, message.length() + " characters: " + message);
         message.codePoints().forEach(cp -> {
             int type = Character.getType(cp);
