@@ -1,10 +1,16 @@
 package dev.tandem.runtime.cli;
 
 import dev.tandem.conformance.SharedData;
+import dev.tandem.runtime.format.GgmlType;
+import dev.tandem.runtime.format.GgufFile;
+import dev.tandem.runtime.format.GgufTensor;
+import dev.tandem.runtime.format.GgufValueType;
+import dev.tandem.runtime.format.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -53,6 +59,32 @@ class CliBadInputTest {
         CliTest.Result r = tandem("generate", "-n", "1", "--ids", "--logits-out", logits.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.readString(logits).startsWith("["));
+    }
+
+    @Test
+    void infoPrintsTensorNamesFromTheFileEscaped() throws IOException {
+        Path seed = Path.of("src/test/resources/dev/tandem/runtime/model/ModelFileFuzzTestInputs/anyBytesLoadOrFailWithOneSafeLine/valid-gguf-gpt2-vocab-f16");
+        Path crafted = dir.resolve("named.gguf");
+        try (GgufFile g = GgufFile.open(seed)) {
+            GgufWriter w = new GgufWriter();
+            g.metadata().forEach((key, value) -> {
+                String type = g.typeOf(key).orElseThrow();
+                if (type.startsWith("ARRAY[")) {
+                    w.putArray(key, GgufValueType.valueOf(type.substring(6, type.length() - 1)), value);
+                } else {
+                    w.put(key, GgufValueType.valueOf(type), value);
+                }
+            });
+            for (GgufTensor t : g.tensors()) {
+                w.addRawTensor(t.name(), t.type(), t.dims(), t.data().toArray(ValueLayout.JAVA_BYTE));
+            }
+            w.addTensor("\u001b[2J\u001b]0;owned\u0007", GgmlType.F32, new long[] {1}, new float[1]);
+            w.write(crafted);
+        }
+        CliTest.Result r = tandem("info", "-m", crafted.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\\x1b[2J\\x1b]0;owned\\x07"), r.out());
+        assertTrue(r.out().chars().noneMatch(c -> c == 0x1b || c == 0x07), "no raw control characters on stdout");
     }
 
     @Test
