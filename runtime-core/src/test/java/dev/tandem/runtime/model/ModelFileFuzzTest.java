@@ -1,5 +1,6 @@
 package dev.tandem.runtime.model;
 
+import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.ModelFormatException;
@@ -45,6 +46,13 @@ class ModelFileFuzzTest {
     }
 
     @FuzzTest(maxDuration = "60s", maxExecutions = 10_000)
+    @DictionaryEntries({"GGUF", "general.architecture", "general.alignment", "llama", "llama.block_count",
+            "llama.embedding_length", "llama.feed_forward_length", "llama.attention.head_count",
+            "llama.attention.head_count_kv", "llama.context_length", "llama.vocab_size", "llama.rope.dimension_count",
+            "llama.rope.scaling.type", "llama.rope.scaling.factor", "llama.rope.scale_linear", "linear",
+            "tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
+            "tokenizer.ggml.merges", "tokenizer.ggml.pre", "gpt2", "llama-bpe", "tokenizer.ggml.bos_token_id",
+            "output.weight", "rope_freqs.weight", "token_embd.weight", "blk.0.", "blk.1.", "ak42"})
     void anyBytesLoadOrFailWithOneSafeLine(byte[] bytes) throws IOException {
         Files.write(file, bytes);
         try (Model m = Model.load(file)) {
