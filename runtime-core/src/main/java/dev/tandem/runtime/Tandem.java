@@ -40,7 +40,7 @@ public final class Tandem {
         return new Session(model, forward, deviceName);
     }
 
-    /** The model's own limit; for host sessions also what one KV array per layer and the free heap can hold. */
+    /** The model's own limit; for host sessions also what one KV array per layer and the heap can hold. */
     private static void checkContext(Model model, int contextLength, boolean onHost) {
         LlamaConfig c = model.config();
         if (contextLength < 1 || contextLength > c.contextLength()) {
@@ -52,16 +52,16 @@ public final class Tandem {
         }
         long perPosition = (long) c.kvDim();
         long arrayLimit = (Integer.MAX_VALUE - 8) / perPosition;
-        Runtime rt = Runtime.getRuntime();
-        long freeHeap = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long heapLimit = freeHeap / (2L * c.nLayers() * perPosition * Float.BYTES); // keys and values, every layer
+        // Against the whole heap, not what is free now: garbage would make that a guess, and a cache
+        // larger than the whole heap fails for certain.
+        long heapLimit = Runtime.getRuntime().maxMemory() / (2L * c.nLayers() * perPosition * Float.BYTES); // keys and values
         long limit = Math.min(arrayLimit, heapLimit);
         if (contextLength > limit) {
             throw new ContextLengthException(String.format(java.util.Locale.ROOT,
                     "context length %d needs a %.1f GiB KV cache on the host; the limit here is %d positions (%s); "
                             + "give a smaller context", contextLength,
                     2.0 * c.nLayers() * perPosition * Float.BYTES * contextLength / (1L << 30), limit,
-                    arrayLimit <= heapLimit ? "one array per layer" : "free JVM heap, raise it with -Xmx"));
+                    arrayLimit <= heapLimit ? "one array per layer" : "the JVM's whole heap, raise it with -Xmx"));
         }
     }
 }
