@@ -4,6 +4,7 @@ import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -90,9 +91,14 @@ public final class Ops {
             FloatVector e = g.neg().lanewise(VectorOperators.EXP);
             g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
         }
-        for (; i < n; i++) {
-            float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+        if (i < n) {
+            // The tail through the same vector exp, masked: a scalar Math.exp would give the last
+            // elements other bits than a vector lane gives them, so an FFN row's result would depend
+            // on where the row sits in a batch (B*hidden need not be a multiple of the lanes).
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i, m);
+            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i, m)).intoArray(gate, gOff + i, m);
         }
     }
 
