@@ -4,7 +4,6 @@ import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -79,26 +78,17 @@ public final class Ops {
         }
     }
 
-    /** gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)). */
+    /**
+     * gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)).
+     * Scalar Math.exp on purpose: the Vector API's EXP is SVML's in C2-compiled code and Math.exp's
+     * per lane before, so a row's bits would change when the JIT compiles this loop, and a masked tail
+     * would differ from the body; Math.exp is the same intrinsic in every tier. It costs microseconds
+     * per token beside the matmuls.
+     */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
-        if (!Vec.ENABLED) {
-            ScalarOps.siluMul(gate, gOff, up, uOff, n);
-            return;
-        }
-        int i = 0;
-        for (int bound = n - FL; i <= bound; i += FL) {
-            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
-            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
-        }
-        if (i < n) {
-            // The tail through the same vector exp, masked: a scalar Math.exp would give the last
-            // elements other bits than a vector lane gives them, so an FFN row's result would depend
-            // on where the row sits in a batch (B*hidden need not be a multiple of the lanes).
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector g = FloatVector.fromArray(F, gate, gOff + i, m);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
-            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i, m)).intoArray(gate, gOff + i, m);
+        for (int i = 0; i < n; i++) {
+            float g = gate[gOff + i];
+            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
         }
     }
 
