@@ -183,8 +183,11 @@ final class BenchServeCommand implements Callable<Integer> {
 
     /** An engine sized for the sweep: every client's sequence fits, and contexts are no longer than a request needs. */
     private LoadTarget engineTarget(Model m, Device d, int clients, LengthSpec prompt, LengthSpec output) {
-        int context = prompt.max() + output.max();
-        EngineConfig config = EngineConfig.defaults(context).maxSequences(clients).maxBatchTokens(maxBatchTokens)
+        // Whole blocks, so the engine's default block size fits, but no longer than the model allows.
+        EngineConfig defaults = EngineConfig.defaults(m.config().contextLength());
+        int block = defaults.blockSize();
+        int context = Math.min(m.config().contextLength(), (prompt.max() + output.max() + block - 1) / block * block);
+        EngineConfig config = defaults.contextLength(context).blockSize(Math.min(block, context)).maxSequences(clients).maxBatchTokens(maxBatchTokens)
                 .queueCapacity(Math.max(clients, requests));
         return new EngineTarget(Engine.open(m, d, config), "engine on " + d.spec().name());
     }
