@@ -215,37 +215,11 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
-        int r = start;
-        if (IntDot.WIDE) {
-            // Two rows per pass: they share the activation loads, and two accumulator chains hide the FMA latency.
-            for (; r + 1 < end; r += 2) {
-                dotQ8Pair(r, a, aRow, out, outOff + r);
-            }
-        }
-        for (; r < end; r++) {
+        // One row per pass: a two-row pass (as Q8_0 has) exceeds C2's node budget with the nibble
+        // unpacking (NodeCountInliningCutoff), and the vectors it fails to inline get boxed.
+        for (int r = start; r < end; r++) {
             out[outOff + r] = dotQ8(r, a, aRow);
         }
-    }
-
-    /** out[o], out[o+1] = dotQ8(r), dotQ8(r+1), with the same operations per row as dotQ8 (256-bit form). */
-    private void dotQ8Pair(int r, Q8Activations a, int aRow, float[] out, int o) {
-        IntDot.checkActivations(this, a, aRow);
-        long base0 = rowOffset(r), base1 = rowOffset(r + 1);
-        int blocks = cols / BLOCK;
-        short[] q = a.q;
-        int qBase = aRow * cols, dBase = aRow * blocks;
-        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
-        for (int blk = 0; blk < blocks; blk++) {
-            long o0 = base0 + (long) blk * BLOCK_BYTES, o1 = base1 + (long) blk * BLOCK_BYTES;
-            int j = qBase + blk * BLOCK;
-            float da = a.d[dBase + blk];
-            ShortVector a0 = IntDot.act(q, j), a1 = IntDot.act(q, j + HALF);
-            ShortVector n0 = nibbles(o0 + 2), n1 = nibbles(o1 + 2);
-            acc0 = IntDot.lanes(low(n0), a0, high(n0), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o0)) * da), acc0);
-            acc1 = IntDot.lanes(low(n1), a0, high(n1), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o1)) * da), acc1);
-        }
-        out[o] = IntDot.finish(acc0);
-        out[o + 1] = IntDot.finish(acc1);
     }
 
     @Override
@@ -254,8 +228,8 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         for (int r = start; r < end; r++) {
             int t = 0;
             if (IntDot.WIDE) {
-                for (; t + 3 < batch; t += 4) {
-                    matmulRow4(r, a, t, out);
+                for (; t + 1 < batch; t += 2) {
+                    matmulRow2(r, a, t, out);
                 }
             }
             for (; t < batch; t++) {
@@ -264,16 +238,19 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         }
     }
 
-    /** Row r against activation rows t..t+3: each weight block is unpacked once for four tokens. */
-    private void matmulRow4(int r, Q8Activations a, int t, float[] out) {
+    /**
+     * Row r against activation rows t and t+1: each weight block is decoded once for two tokens. Two,
+     * not four: a four-token pass exceeds C2's node budget (NodeCountInliningCutoff) and its vectors
+     * get boxed (measured ~8x slower).
+     */
+    private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
         long base = rowOffset(r);
         int blocks = cols / BLOCK;
         short[] q = a.q;
         float[] d = a.d;
-        int q0 = t * cols, q1 = q0 + cols, q2 = q1 + cols, q3 = q2 + cols;
-        int d0 = t * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = d2 + blocks;
+        int q0 = t * cols, q1 = q0 + cols;
+        int d0 = t * blocks, d1 = d0 + blocks;
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
-        FloatVector acc2 = FloatVector.zero(IntDot.F), acc3 = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int j = blk * BLOCK;
@@ -282,13 +259,9 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
             ShortVector w0 = low(n), w1 = high(n);
             acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + HALF)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
             acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + HALF)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
-            acc2 = IntDot.lanes(w0, IntDot.act(q, q2 + j), w1, IntDot.act(q, q2 + j + HALF)).fma(IntDot.scale(dw * d[d2 + blk]), acc2);
-            acc3 = IntDot.lanes(w0, IntDot.act(q, q3 + j), w1, IntDot.act(q, q3 + j + HALF)).fma(IntDot.scale(dw * d[d3 + blk]), acc3);
         }
         out[t * rows + r] = IntDot.finish(acc0);
         out[(t + 1) * rows + r] = IntDot.finish(acc1);
-        out[(t + 2) * rows + r] = IntDot.finish(acc2);
-        out[(t + 3) * rows + r] = IntDot.finish(acc3);
     }
 
     @Override

@@ -225,8 +225,8 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         for (int r = start; r < end; r++) {
             int t = 0;
             if (IntDot.WIDE) {
-                for (; t + 3 < batch; t += 4) {
-                    matmulRow4(r, a, t, out);
+                for (; t + 1 < batch; t += 2) {
+                    matmulRow2(r, a, t, out);
                 }
             }
             for (; t < batch; t++) {
@@ -235,16 +235,19 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         }
     }
 
-    /** Row r against activation rows t..t+3: each weight block is loaded and widened once for four tokens. */
-    private void matmulRow4(int r, Q8Activations a, int t, float[] out) {
+    /**
+     * Row r against activation rows t and t+1: each weight block is decoded once for two tokens. Two,
+     * not four: a four-token pass exceeds C2's node budget (NodeCountInliningCutoff) and its vectors
+     * get boxed (measured ~8x slower).
+     */
+    private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
         long base = rowOffset(r);
         int blocks = cols / BLOCK;
         short[] q = a.q;
         float[] d = a.d;
-        int q0 = t * cols, q1 = q0 + cols, q2 = q1 + cols, q3 = q2 + cols;
-        int d0 = t * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = d2 + blocks;
+        int q0 = t * cols, q1 = q0 + cols;
+        int d0 = t * blocks, d1 = d0 + blocks;
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
-        FloatVector acc2 = FloatVector.zero(IntDot.F), acc3 = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int j = blk * BLOCK;
@@ -252,13 +255,9 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
             ShortVector w0 = w(o + 2), w1 = w(o + 18);
             acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + 16)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
             acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + 16)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
-            acc2 = IntDot.lanes(w0, IntDot.act(q, q2 + j), w1, IntDot.act(q, q2 + j + 16)).fma(IntDot.scale(dw * d[d2 + blk]), acc2);
-            acc3 = IntDot.lanes(w0, IntDot.act(q, q3 + j), w1, IntDot.act(q, q3 + j + 16)).fma(IntDot.scale(dw * d[d3 + blk]), acc3);
         }
         out[t * rows + r] = IntDot.finish(acc0);
         out[(t + 1) * rows + r] = IntDot.finish(acc1);
-        out[(t + 2) * rows + r] = IntDot.finish(acc2);
-        out[(t + 3) * rows + r] = IntDot.finish(acc3);
     }
 
     @Override
