@@ -56,7 +56,8 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "f16", description = "weight format of a --shape: f32, f16, bf16, q8_0, q4_0 (default ${DEFAULT-VALUE})")
     String weights;
 
-    @Option(names = "--pool", paramLabel = "POOL", required = true, description = "NAME[*COUNT],... e.g. h100*8,lp30*64")
+    @Option(names = "--pool", paramLabel = "POOL", required = true,
+            description = "NAME[*COUNT][:KEY=VALUE,...],... e.g. h100*8,lp30*64 or h100,lp30*64:clockHz=1.1e9")
     String pool;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "auto", description = "single, lpu-only, disagg, afd or auto (default ${DEFAULT-VALUE})")

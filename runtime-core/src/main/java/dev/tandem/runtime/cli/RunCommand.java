@@ -51,7 +51,7 @@ final class RunCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--pool", paramLabel = "POOL",
-            description = "NAME[*COUNT],... of present devices and emulated LPUs (default: every present backend that computes, plus " + DEMO_LPUS + ")")
+            description = "NAME[*COUNT][:KEY=VALUE,...],... of present devices and emulated LPUs (default: every present backend that computes, plus " + DEMO_LPUS + ")")
     String pool;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "afd", description = "single, lpu-only, disagg, afd or auto (default ${DEFAULT-VALUE})")
