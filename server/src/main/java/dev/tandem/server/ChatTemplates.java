@@ -3,6 +3,7 @@ package dev.tandem.server;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.FatalTemplateErrorsException;
+import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.tokenizer.Tokenizer;
@@ -27,7 +28,7 @@ final class ChatTemplates {
             <</SYS>>
 
             {% endif %}{{ m.content | trim }} [/INST]
-            {%- elif m.role == 'assistant' -%} {{ m.content | trim }} {{ eos_token }}{{ bos_token }}
+            {%- elif m.role == 'assistant' -%}{{ ' ' }}{{ m.content | trim }} {{ eos_token }}{{ bos_token }}
             {%- endif -%}
             {%- endfor -%}""";
     /** Llama-3 instruct's header format. */
@@ -59,6 +60,11 @@ final class ChatTemplates {
         this.name = name;
         this.bos = bos;
         this.eos = eos;
+    }
+
+    /** A template given as text (tests, and files whose template is read elsewhere). */
+    static ChatTemplates of(String template, String name, String bos, String eos) {
+        return new ChatTemplates(template, name, bos, eos);
     }
 
     /**
@@ -107,9 +113,15 @@ final class ChatTemplates {
         String out;
         try {
             out = jinjava.render(template, vars);
-        } catch (FatalTemplateErrorsException | TemplateRefusal e) {
-            throw ApiException.invalid("messages", "the chat template (" + name + ") refused the messages: "
-                    + oneLine(e.getMessage()));
+        } catch (FatalTemplateErrorsException e) {
+            String refusal = null;
+            for (TemplateError error : e.getErrors()) {
+                for (Throwable t = error.getException(); t != null && refusal == null; t = t.getCause()) {
+                    refusal = t instanceof TemplateRefusal ? t.getMessage() : null;
+                }
+            }
+            throw ApiException.invalid("messages", "the chat template (" + name + ") "
+                    + (refusal != null ? "refused the messages: " + refusal : "failed: " + oneLine(e.getMessage())));
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "the chat template (" + name + ") failed: " + oneLine(e.getMessage()));
         }

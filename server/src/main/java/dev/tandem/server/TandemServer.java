@@ -243,7 +243,10 @@ public final class TandemServer implements AutoCloseable {
             response.setStatus(200);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
             response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-            return Content.Sink.asOutputStream(response);
+            OutputStream out = Content.Sink.asOutputStream(response);
+            // The headers now: a client sees the request accepted before its first token.
+            out.flush();
+            return out;
         }
     }
 }
