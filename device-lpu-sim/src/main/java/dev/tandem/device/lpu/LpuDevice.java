@@ -20,6 +20,7 @@ import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 import dev.tandem.runtime.model.LlamaConfig;
 
 import java.io.IOException;
@@ -27,7 +28,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -194,6 +197,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceWeights upload(WeightMatrix m) {
+        supported(m.format());
         long rowBytes = m.format().bytesFor(m.cols());
         List<Piece> pieces = OpPrograms.placeTable(config, allocators, fixed, maxChips, m.rows(), rowBytes);
         if (pieces == null) {
@@ -421,11 +425,27 @@ public final class LpuDevice implements Device {
     }
 
     private static WeightFormat[] formats(AttentionWeights w) {
-        return new WeightFormat[] {w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format()};
+        return supported(w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format());
     }
 
     private static WeightFormat[] formats(FfnWeights w) {
-        return new WeightFormat[] {w.w1().format(), w.w3().format(), w.w2().format()};
+        return supported(w.w1().format(), w.w3().format(), w.w2().format());
+    }
+
+    /**
+     * The formats the emulated MXM multiplies: the block formats of 32 (int8 planes) and the floats.
+     * The K-quants' 256-value super-blocks with sub-block scales have no lowering; they stay on the CPU.
+     */
+    static final Set<WeightFormat> SUPPORTED_FORMATS =
+            EnumSet.of(WeightFormat.F32, WeightFormat.F16, WeightFormat.BF16, WeightFormat.Q8_0, WeightFormat.Q4_0);
+
+    private static WeightFormat[] supported(WeightFormat... formats) {
+        for (WeightFormat f : formats) {
+            if (!SUPPORTED_FORMATS.contains(f)) {
+                throw new UnsupportedWeightFormatException("lpu", f, SUPPORTED_FORMATS);
+            }
+        }
+        return formats;
     }
 
     private int[] blockChips() { return fixed ? range(0, maxChips) : new int[] {0}; }

@@ -47,8 +47,7 @@ public final class Catalog {
     }
 
     private void gpu(String name, String title, double memory, double bw, double bf16, double fp8, double watts, double nvlink) {
-        Map<WeightFormat, Double> peak = Map.of(WeightFormat.F32, bf16 / 2, WeightFormat.F16, bf16, WeightFormat.BF16, bf16,
-                WeightFormat.Q8_0, fp8, WeightFormat.Q4_0, fp8);
+        Map<WeightFormat, Double> peak = peaks(bf16 / 2, bf16, fp8);
         Map<DeviceKind, Link> links = Map.of(DeviceKind.GPU, new Link(nvlink, 1.5e-6), DeviceKind.LPU, ETHERNET_800G,
                 DeviceKind.CPU, PCIE5);
         planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.GPU, (long) memory, bw, peak, watts,
@@ -57,12 +56,24 @@ public final class Catalog {
 
     private void lpu(String name, String title, double clockHz, long sram, double bw, double int8Flops, int f16Slowdown, double watts,
                      Link c2c, Link toHost) {
-        Map<WeightFormat, Double> peak = Map.of(WeightFormat.F32, int8Flops / 8, WeightFormat.F16, int8Flops / f16Slowdown,
-                WeightFormat.BF16, int8Flops / f16Slowdown, WeightFormat.Q8_0, int8Flops, WeightFormat.Q4_0, int8Flops);
+        Map<WeightFormat, Double> peak = peaks(int8Flops / 8, int8Flops / f16Slowdown, int8Flops);
         Map<DeviceKind, Link> links = Map.of(DeviceKind.LPU, c2c, DeviceKind.GPU, toHost, DeviceKind.CPU, toHost);
         // Statically scheduled: no launches, the program is one stream of instructions.
         planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.LPU, sram, bw, peak, watts, 0, links, clockHz),
                 DeviceSource.EMULATED_LPU, 8));
+    }
+
+    /** Peak FLOP/s per format: F32, then F16/BF16, then every integer format (Q8_0, Q4_0 and the K-quants). */
+    private static Map<WeightFormat, Double> peaks(double f32, double f16, double integer) {
+        Map<WeightFormat, Double> peak = new java.util.EnumMap<>(WeightFormat.class);
+        for (WeightFormat f : WeightFormat.values()) {
+            peak.put(f, switch (f) {
+                case F32 -> f32;
+                case F16, BF16 -> f16;
+                case Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> integer;
+            });
+        }
+        return Map.copyOf(peak);
     }
 
     /** Catalog and LPU names, then every registered backend's name. */
