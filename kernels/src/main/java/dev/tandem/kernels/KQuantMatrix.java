@@ -192,9 +192,19 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return ByteVector.fromMemorySegment(Vec.B, data, at, Vec.LE);
     }
 
-    /** Each byte shifted right (as unsigned) by n and masked: bits [n, n+width) of every byte. */
+    /**
+     * Each byte shifted right (as unsigned) by n and masked: bits [n, n+width) of every byte, for
+     * masks that keep no bit above 7-n. x86 has no byte-lane shift (C2 widens and narrows to emulate
+     * one), so the shift runs on 16-bit lanes; the bits that cross over from the neighbouring byte
+     * land above the mask.
+     */
     static ByteVector bits(ByteVector v, int n, int mask) {
-        return v.lanewise(VectorOperators.LSHR, n).and((byte) mask);
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
+    }
+
+    /** Each byte shifted left by n, for bytes below 2^(8-n) (nothing crosses a byte), on 16-bit lanes as above. */
+    static ByteVector shl(ByteVector v, int n) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
     }
 
     /** Six-bit scale j of the 12-byte packing Q4_K and Q5_K share (bytes at p): 8 scales, then 8 mins. */

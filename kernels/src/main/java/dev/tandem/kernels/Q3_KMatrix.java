@@ -45,7 +45,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
         for (int e = 0; e < QK; e += Vec.B.length()) {
             int r = e & 127;
             ByteVector low = bits(bytes(o + QS + (e >>> 7) * 32 + (r & 31)), 2 * (r >>> 5), 3);
-            ByteVector high = bits(bytes(o + (e & 31)), e >>> 5, 1).lanewise(VectorOperators.LSHL, 2);
+            ByteVector high = shl(bits(bytes(o + (e & 31)), e >>> 5, 1), 2);
             ByteVector q = low.add(high).sub((byte) 4);
             acc = accumulate(acc, q, ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
         }

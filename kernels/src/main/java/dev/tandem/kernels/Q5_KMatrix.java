@@ -40,7 +40,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
         IntVector acc = IntVector.zero(Vec.I);
         for (int e = 0; e < QK; e += Vec.B.length()) {
             ByteVector low = bits(bytes(o + QS + (e >>> 6) * 32 + (e & 31)), 4 * ((e >>> 5) & 1), 0x0F);
-            ByteVector high = bits(bytes(o + QH + (e & 31)), e >>> 5, 1).lanewise(VectorOperators.LSHL, 4);
+            ByteVector high = shl(bits(bytes(o + QH + (e & 31)), e >>> 5, 1), 4);
             acc = accumulate(acc, low.or(high), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
         }
         return acc.reduceLanes(VectorOperators.ADD);

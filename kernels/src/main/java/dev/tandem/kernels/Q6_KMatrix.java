@@ -46,7 +46,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             int r = e & 127;
             ByteVector low = bits(bytes(o + h * 64 + (r & 63)), 4 * (r >>> 6), 0x0F);
             ByteVector high = bits(bytes(o + QH + h * 32 + (r & 31)), 2 * (r >>> 5), 3);
-            ByteVector q = low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            ByteVector q = low.or(shl(high, 4)).sub((byte) 32);
             acc = accumulate(acc, q, ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
         }
         return acc.reduceLanes(VectorOperators.ADD);
