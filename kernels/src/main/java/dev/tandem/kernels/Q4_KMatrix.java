@@ -36,9 +36,15 @@ public final class Q4_KMatrix extends KQuantMatrix {
     @Override
     int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
         IntVector acc = IntVector.zero(Vec.I);
-        for (int e = 0; e < QK; e += Vec.B.length()) {
-            ByteVector q = bits(bytes(o + QS + (e >>> 6) * 32 + (e & 31)), 4 * ((e >>> 5) & 1), 0x0F);
-            acc = accumulate(acc, q, ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
+        // Each load of qs bytes serves two sub-blocks: its low nibbles (elements 64c + l) and its
+        // high ones (64c + 32 + l).
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l += Vec.B.length()) {
+                ByteVector v = bytes(o + QS + c * 32 + l);
+                int e = c * 64 + l;
+                acc = accumulate(acc, v.and((byte) 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
+                acc = accumulate(acc, bits(v, 4, 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e + 32), sc[(e + 32) >>> 4]);
+            }
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
