@@ -6,12 +6,14 @@ import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
-import dev.tandem.runtime.compiler.PlanRun;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.runtime.exec.ReferenceForward;
+import dev.tandem.runtime.run.PlanRun;
 import dev.tandem.runtime.format.GgmlType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -42,11 +44,13 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 8, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
 public class PlanStepBenchmark {
-    @Param({"single:cpu", "afd:cpu,lp30"})
+    /** A policy and pool to compile, or "device:NAME": the one-device forward a Session on that device runs. */
+    @Param({"single:cpu", "afd:cpu,lp30", "device:cpu"})
     public String plan;
 
     private Model model;
     private PlanForward forward;
+    private Device device;
     private int pos;
     private int token = 1;
 
@@ -54,6 +58,12 @@ public class PlanStepBenchmark {
     public void setup() {
         model = Stories110M.load(GgmlType.Q8_0);
         String[] p = plan.split(":");
+        if (p[0].equals("device")) {
+            device = Devices.open(p[1]);
+            forward = PlanForward.onDevice(device, model.config(), model.weights(), model.ropeInvFreq(), DecodeBenchmark.POSITIONS,
+                    ReferenceForward.DEFAULT_PREFILL_CHUNK);
+            return;
+        }
         Compiler compiler = Compiler.withInstalledProviders();
         Plan compiled = compiler.compile(ModelGraph.of(model), PoolParser.parse(p[1], new Catalog()),
                 new Workload(1, 1, DecodeBenchmark.POSITIONS), Policy.parse(p[0]), Objective.lowestTpot());
@@ -64,6 +74,9 @@ public class PlanStepBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         forward.close();
+        if (device != null) {
+            device.close();
+        }
         model.close();
     }
 

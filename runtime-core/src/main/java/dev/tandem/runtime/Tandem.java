@@ -1,7 +1,7 @@
 package dev.tandem.runtime;
 
 import dev.tandem.runtime.device.Device;
-import dev.tandem.runtime.exec.DeviceForward;
+import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.runtime.exec.ReferenceForward;
 
 /** Entry point of the Java API: opens generation sessions on a loaded model. */
@@ -24,17 +24,23 @@ public final class Tandem {
     }
 
     /**
-     * A session whose weights and KV cache live on device. Fails before uploading anything when the
-     * model does not fit ({@link dev.tandem.runtime.device.DeviceMemoryException}). The caller keeps
-     * ownership of the device.
+     * A session whose weights and KV cache live on device: the executor's one-device plan. Fails
+     * before uploading anything when the model does not fit
+     * ({@link dev.tandem.runtime.device.DeviceMemoryException}), and with
+     * {@link dev.tandem.runtime.device.DeviceBusyException} when the device runs one session at a
+     * time and another open session holds it. The caller keeps ownership of the device.
      */
     public static Session open(Model model, Device device, int contextLength) {
         checkContext(model, contextLength);
-        return new Session(model, new DeviceForward(device, model.config(), model.weights(), model.ropeInvFreq(), contextLength,
+        return new Session(model, PlanForward.onDevice(device, model.config(), model.weights(), model.ropeInvFreq(), contextLength,
                 ReferenceForward.DEFAULT_PREFILL_CHUNK), device.spec().name());
     }
 
-    /** A session on any forward pass (a compiled plan's, say); the session closes it. */
+    /**
+     * A session on any forward pass (a compiled plan's, say); the session closes it. For the
+     * runtime's own plan executor: {@code Forward} is internal (not exported), so code outside this
+     * module opens sessions with the methods above.
+     */
     public static Session open(Model model, dev.tandem.runtime.exec.Forward forward, String deviceName) {
         return new Session(model, forward, deviceName);
     }

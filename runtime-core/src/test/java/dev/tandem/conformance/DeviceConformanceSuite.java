@@ -1,5 +1,6 @@
 package dev.tandem.conformance;
 
+import dev.tandem.runtime.device.DeviceBusyException;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
@@ -34,8 +35,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -313,7 +319,7 @@ public abstract class DeviceConformanceSuite {
             ScalarOps.addInPlace(expected, 0, matmulScalar(w.wo(), att, batch), 0, batch * dim);
             try (DeviceAttention block = device.uploadAttention(w, positions, 4); DeviceBuffer xb = upload(x)) {
                 block.writeKv(0, pos0, earlierK, earlierV);
-                device.attention(block, xb, pos0, batch);
+                block.run(xb, pos0, batch);
                 assertClose(expected, download(xb, batch * dim), format + " attention block");
                 float[] gotK = new float[(pos0 + batch) * kvDim], gotV = new float[(pos0 + batch) * kvDim];
                 block.readKv(0, pos0 + batch, gotK, gotV);
@@ -344,7 +350,7 @@ public abstract class DeviceConformanceSuite {
             float[] expected = x.clone();
             ScalarOps.addInPlace(expected, 0, matmulScalar(w.w2(), g, batch), 0, batch * dim);
             try (DeviceFfn block = device.uploadFfn(w, 4); DeviceBuffer xb = upload(x)) {
-                device.ffn(block, xb, batch);
+                block.run(xb, batch);
                 assertClose(expected, download(xb, batch * dim), format + " FFN block");
             }
         }
@@ -400,6 +406,54 @@ public abstract class DeviceConformanceSuite {
                     assertTrue(err <= logitTolerance, modelFile + " " + Arrays.toString(prompt) + ": logits error " + err);
                     assertArrayEquals(Arrays.copyOf(expected, steps), r.generatedIds(), modelFile + " " + Arrays.toString(prompt));
                 }
+            }
+        }
+    }
+
+    /**
+     * Two sessions on this one device: where the device allows concurrent sessions, both generate
+     * the reference's ids while running at the same time on two threads, three times over; where it
+     * does not, the second is refused at open with the typed error, the first is unharmed, and
+     * closing it frees the device for the next session.
+     */
+    @Test
+    void twoSessionsOnOneDeviceBothGetTheReferenceIdsOrTheSecondIsRefused() throws Exception {
+        JsonNode c = SharedData.reference("stories260K.bin.json").get("cases").get(1);
+        int[] prompt = SharedData.ints(c.get("prompt_ids"));
+        int steps = 24;
+        int[] expected = Arrays.copyOf(SharedData.ints(c.get("greedy_ids")), steps);
+        Sampling greedy = Sampling.greedy().maxTokens(steps).stopAtEos(false);
+        int context = prompt.length + steps;
+        try (Model model = Model.load(SharedData.model("stories260K.bin"))) {
+            if (!device.allowsConcurrentSessions()) {
+                try (Session first = Tandem.open(model, device, context)) {
+                    DeviceBusyException e = assertThrows(DeviceBusyException.class, () -> Tandem.open(model, device, context));
+                    assertTrue(e.getMessage().contains(device.spec().name()), e.getMessage());
+                    assertArrayEquals(expected, first.generate(prompt, greedy, null).generatedIds(), "the first session is unharmed");
+                }
+                try (Session next = Tandem.open(model, device, context)) {
+                    assertArrayEquals(expected, next.generate(prompt, greedy, null).generatedIds(), "closing a session frees the device");
+                }
+                return;
+            }
+            ExecutorService threads = Executors.newFixedThreadPool(2);
+            try (Session first = Tandem.open(model, device, context); Session second = Tandem.open(model, device, context)) {
+                CyclicBarrier together = new CyclicBarrier(2);
+                List<Future<List<int[]>>> runs = List.of(first, second).stream().map(s -> threads.submit(() -> {
+                    together.await();
+                    List<int[]> ids = new java.util.ArrayList<>();
+                    for (int i = 0; i < 3; i++) {
+                        ids.add(s.generate(prompt, greedy, null).generatedIds());
+                    }
+                    return ids;
+                })).toList();
+                for (Future<List<int[]>> run : runs) {
+                    for (int[] ids : run.get()) {
+                        assertArrayEquals(expected, ids, "a session running beside another on " + device.spec().name());
+                    }
+                }
+            } finally {
+                threads.shutdownNow();
             }
         }
     }

@@ -490,6 +490,15 @@ public final class LpuDevice implements Device {
 
         public int maxPositions() { return maxPositions; }
 
+        @Override
+        public void run(DeviceBuffer x, int pos0, int batch) {
+            if (batch < 1 || batch > maxBatch || pos0 < 0 || pos0 + batch > maxPositions) {
+                throw new IllegalArgumentException("rows [" + pos0 + ", " + (pos0 + batch) + ") do not fit a block of " + maxBatch
+                        + " rows and " + maxPositions + " positions");
+            }
+            LpuDevice.this.run(AttentionBlockLowering.lower(config, c, placement, buf(x).allocation(), pos0, batch));
+        }
+
         private void check(int from, int count) {
             if (from < 0 || count < 0 || from + count > maxPositions) {
                 throw new IllegalArgumentException("positions [" + from + ", " + (from + count) + ") outside the KV cache of " + maxPositions);
@@ -532,6 +541,14 @@ public final class LpuDevice implements Device {
             this.maxBatch = maxBatch;
         }
 
+        @Override
+        public void run(DeviceBuffer x, int batch) {
+            if (batch < 1 || batch > maxBatch) {
+                throw new IllegalArgumentException("batch " + batch + " outside [1, " + maxBatch + "] of this block");
+            }
+            LpuDevice.this.run(FfnBlockLowering.lower(config, c, placement, buf(x).allocation(), batch));
+        }
+
         public void close() {
             if (!freed && !closed) {
                 freed = true;
@@ -551,31 +568,12 @@ public final class LpuDevice implements Device {
     }
 
     @Override
-    public void attention(DeviceAttention block, DeviceBuffer x, int pos0, int batch) {
-        AttentionBlock a = (AttentionBlock) block;
-        if (batch < 1 || batch > a.maxBatch || pos0 < 0 || pos0 + batch > a.maxPositions) {
-            throw new IllegalArgumentException("rows [" + pos0 + ", " + (pos0 + batch) + ") do not fit a block of " + a.maxBatch
-                    + " rows and " + a.maxPositions + " positions");
-        }
-        run(AttentionBlockLowering.lower(config, a.c, a.placement, buf(x).allocation(), pos0, batch));
-    }
-
-    @Override
     public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
         LlamaConfig c = w.config();
         BlockPlacement p = placeBlock(chips -> FfnBlockLowering.place(config, allocators, chips, c, formats(w), maxBatch));
         writeSlices(p, Map.of("w1", w.w1(), "w3", w.w3(), "w2", w.w2()));
         writeEverywhere(p, "norm", w.norm());
         return new FfnBlock(p, c, maxBatch);
-    }
-
-    @Override
-    public void ffn(DeviceFfn block, DeviceBuffer x, int batch) {
-        FfnBlock f = (FfnBlock) block;
-        if (batch < 1 || batch > f.maxBatch) {
-            throw new IllegalArgumentException("batch " + batch + " outside [1, " + f.maxBatch + "] of this block");
-        }
-        run(FfnBlockLowering.lower(config, f.c, f.placement, buf(x).allocation(), batch));
     }
 
     // ---------------------------------------------------------------- queue and stats

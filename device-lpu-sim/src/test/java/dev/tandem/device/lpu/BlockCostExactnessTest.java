@@ -80,8 +80,8 @@ class BlockCostExactnessTest {
             for (int done = 0; done < prompt; done += ModelGraph.PREFILL_CHUNK) {
                 int batch = Math.min(ModelGraph.PREFILL_CHUNK, prompt - done);
                 int pos0 = done;
-                attentionCycles += measure(lpu, () -> lpu.attention(attention, x, pos0, batch));
-                ffnCycles += measure(lpu, () -> lpu.ffn(ffn, x, batch));
+                attentionCycles += measure(lpu, () -> attention.run(x, pos0, batch));
+                ffnCycles += measure(lpu, () -> ffn.run(x, batch));
             }
             Workload pw = new Workload(1, prompt, CONTEXT);
             assertEquals(attentionCycles, predicted(preset, tp, g, Phase.PREFILL, pw, OpKind.ATTENTION), "prefill attention");
@@ -90,8 +90,8 @@ class BlockCostExactnessTest {
             // Decode at several positions: the step that reads kvPositions rows writes row kvPositions - 1.
             for (int kvPositions : new int[] {prompt + 1, prompt + 7, CONTEXT}) {
                 Workload dw = new Workload(1, prompt, kvPositions);
-                long a = measure(lpu, () -> lpu.attention(attention, x, kvPositions - 1, 1));
-                long m = measure(lpu, () -> lpu.ffn(ffn, x, 1));
+                long a = measure(lpu, () -> attention.run(x, kvPositions - 1, 1));
+                long m = measure(lpu, () -> ffn.run(x, 1));
                 assertEquals(a, predicted(preset, tp, g, Phase.DECODE, dw, OpKind.ATTENTION), "decode attention at " + kvPositions);
                 assertEquals(m, predicted(preset, tp, g, Phase.DECODE, dw, OpKind.FFN), "decode FFN at " + kvPositions);
             }

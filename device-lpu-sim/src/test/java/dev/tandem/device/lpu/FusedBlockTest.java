@@ -80,7 +80,7 @@ class FusedBlockTest {
                 Device d = devices[i];
                 try (DeviceAttention block = d.uploadAttention(w, POSITIONS, 4); DeviceBuffer xb = upload(d, x)) {
                     block.writeKv(0, pos0, earlierK, earlierV);
-                    d.attention(block, xb, pos0, batch);
+                    block.run(xb, pos0, batch);
                     results[i] = download(d, xb, batch * dim);
                     block.readKv(0, pos0 + batch, keys[i], values[i]);
                 }
@@ -107,7 +107,7 @@ class FusedBlockTest {
             for (int i = 0; i < 2; i++) {
                 Device d = devices[i];
                 try (DeviceFfn block = d.uploadFfn(w, 4); DeviceBuffer xb = upload(d, x)) {
-                    d.ffn(block, xb, batch);
+                    block.run(xb, batch);
                     results[i] = download(d, xb, batch * dim);
                 }
             }
@@ -159,8 +159,8 @@ class FusedBlockTest {
             assertTrue(lpu.chips() >= 2, "chips " + lpu.chips());
             float[] x = RandomWeights.floats(2 * C.dim(), r);
             try (DeviceBuffer xl = upload(lpu, x); DeviceBuffer xc = upload(cpu, x); DeviceAttention ref = cpu.uploadAttention(w, POSITIONS, 2)) {
-                lpu.attention(second, xl, 0, 2);
-                cpu.attention(ref, xc, 0, 2);
+                second.run(xl, 0, 2);
+                ref.run(xc, 0, 2);
                 assertArrayEquals(download(cpu, xc, x.length), download(lpu, xl, x.length), 0f);
             }
             first.close();
@@ -175,9 +175,9 @@ class FusedBlockTest {
              DeviceFfn block = lpu.uploadFfn(ffn(arena, WeightFormat.Q8_0, r), 1);
              DeviceBuffer x = upload(lpu, RandomWeights.floats(C.dim(), r))) {
             var start = lpu.record();
-            lpu.ffn(block, x, 1);
+            block.run(x, 1);
             var mid = lpu.record();
-            lpu.ffn(block, x, 1);
+            block.run(x, 1);
             var end = lpu.record();
             long one = mid.cyclesSince(start).orElseThrow();
             assertTrue(one > 0);

@@ -10,10 +10,11 @@ import dev.tandem.runtime.compiler.GroupLayout;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
-import dev.tandem.runtime.compiler.PlanRun;
+import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.run.PlanRun;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -94,8 +95,8 @@ class PlanExecutionTest {
     @Test
     void afdExchangesActivationsEveryLayer() {
         PlanRun.Report r = run("stories260K.bin", "cpu,lp30*2", Policy.AFD, null);
-        long toLpu = r.lines().stream().filter(l -> l.phase().equals("decode") && l.track().startsWith("link cpu")).mapToLong(PlanRun.Line::count).sum();
-        long back = r.lines().stream().filter(l -> l.phase().equals("decode") && l.track().startsWith("link lp30")).mapToLong(PlanRun.Line::count).sum();
+        long toLpu = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.track().startsWith("link cpu")).mapToLong(PlanRun.Line::count).sum();
+        long back = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.track().startsWith("link lp30")).mapToLong(PlanRun.Line::count).sum();
         assertEquals(5L * (STEPS - 1), toLpu, r.lines().toString());
         assertEquals(5L * (STEPS - 1), back);
     }

@@ -9,7 +9,6 @@ import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
-import dev.tandem.runtime.compiler.PlanRun;
 import dev.tandem.runtime.compiler.PlanTrace;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.Pool;
@@ -17,6 +16,7 @@ import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.run.PlanRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -79,15 +79,24 @@ final class RunCommand implements Callable<Integer> {
             description = "untimed runs of the same request before the measured one, so the JIT has compiled the kernels (default ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--ids", description = "print the generated ids on one stdout line (before the report)")
+    @Option(names = "--ids", description = "print only the generated ids, on one stdout line; the report goes to stderr")
     boolean printIds;
+
+    @Option(names = "--json", description = {"print one JSON object on stdout: the plan, its predictions, every op's predicted",
+            "and measured time, the ids and the verdict; the readable report goes to stderr"})
+    boolean json;
 
     @Option(names = "--trace", paramLabel = "FILE", description = "write the plan's timeline as Chrome/Perfetto trace JSON")
     Path trace;
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        if (printIds && json) {
+            throw new ExitCodes.UsageException("give --ids or --json, not both: the JSON report holds the ids");
+        }
+        PrintWriter stdout = spec.commandLine().getOut();
+        // With --ids or --json, stdout carries only what a program reads; the readable report goes to stderr.
+        PrintWriter out = printIds || json ? spec.commandLine().getErr() : stdout;
         if (warmup < 0) {
             throw new ExitCodes.UsageException("--warmup must be 0 or more, got " + warmup);
         }
@@ -133,8 +142,13 @@ final class RunCommand implements Callable<Integer> {
                 for (int id : report.result().generatedIds()) {
                     line.append(line.isEmpty() ? "" : " ").append(id);
                 }
-                out.println(line);
-            } else if (m.tokenizer().isPresent()) {
+                stdout.println(line);
+                stdout.flush();
+            } else if (json) {
+                stdout.println(RunReportJson.write(report, m.source()));
+                stdout.flush();
+            }
+            if (m.tokenizer().isPresent()) {
                 out.println("output   " + GenerateCommand.printable(m.tokenizer().get().decode(report.result().generatedIds())));
             }
             printReport(out, report);
@@ -203,7 +217,7 @@ final class RunCommand implements Callable<Integer> {
             String cycles = l.predictedCycles() < 0 ? (l.isLink() ? "host copy; link not emulated" : "wall clock")
                     : String.format(Locale.ROOT, "%d vs %d %s", l.predictedCycles(), l.measuredCycles(),
                     l.exact() ? "exact" : l.mustBeExact() ? "MISMATCH" : "(roofline op)");
-            out.printf(Locale.ROOT, "%-8s %-26s %-12s %6d %11.3f ms %11.3f ms %8.2f  %s%n", l.phase(), l.track(), l.what(), l.count(),
+            out.printf(Locale.ROOT, "%-8s %-26s %-12s %6d %11.3f ms %11.3f ms %8.2f  %s%n", RunReportJson.name(l.phase()), l.track(), l.what(), l.count(),
                     l.predictedSeconds() * 1e3, l.measuredSeconds() * 1e3,
                     l.predictedSeconds() > 0 ? l.measuredSeconds() / l.predictedSeconds() : Double.NaN, cycles);
         }

@@ -93,6 +93,9 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     /** KV cache bytes one token occupies in one layer (keys and values). */
     public long kvBytesPerTokenPerLayer() { return 2L * config.kvDim() * KV_BYTES_PER_VALUE; }
 
+    /** Bytes of rows hidden-state vectors as a plan moves them between devices. */
+    public long activationBytes(int rows) { return (long) rows * config.dim() * ACTIVATION_BYTES_PER_VALUE; }
+
     /** KV cache bytes one token occupies in the whole model. */
     public long kvBytesPerToken() { return kvBytesPerTokenPerLayer() * config.nLayers(); }
 

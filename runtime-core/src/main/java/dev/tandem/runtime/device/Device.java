@@ -11,9 +11,26 @@ import dev.tandem.kernels.WeightMatrix;
  * The contract is deliberately small: the ten ops a Llama forward pass needs, not a tensor library,
  * and two blocks built from them that a device may compile as a whole.
  * Each op must match the kernels module's scalar reference ({@code ScalarOps}, {@code dotScalar}).
+ *
+ * <p>Threads: one forward pass (a session, or one stage of a plan) calls a device from one thread at
+ * a time. Whether two forward passes may use one device at once, each from its own thread with its
+ * own blocks and buffers, is the device's to say ({@link #allowsConcurrentSessions()}); the runtime
+ * claims a device for each forward pass that opens on it ({@link DeviceClaim}) and refuses a second
+ * claim on a device that does not allow it with {@link DeviceBusyException}, before anything is
+ * placed. Opening, closing and {@link #report()} are not meant to race with running ops.
  */
 public interface Device extends AutoCloseable {
     DeviceSpec spec();
+
+    /**
+     * Whether several forward passes may run on this device at the same time, each on its own thread
+     * with its own blocks and buffers, and each get the results it would get alone. False unless a
+     * device says so: a backend whose ops share mutable state (one command queue's kernel arguments,
+     * an emulator's memory and counters) runs one session at a time.
+     */
+    default boolean allowsConcurrentSessions() {
+        return false;
+    }
 
     // ---- memory ----
 
@@ -72,31 +89,21 @@ public interface Device extends AutoCloseable {
     void add(DeviceBuffer acc, DeviceBuffer x, long n);
 
     // ---- blocks ----
-    // A transformer layer is two blocks. The defaults run them as the primitive ops above, in the
-    // reference's order; a device that compiles whole blocks (the LPU: one static program each,
-    // its weights split over its chips) overrides all four together.
+    // A transformer layer is two blocks, each a handle that runs itself. The defaults run them as
+    // the primitive ops above, in the reference's order; a device that compiles whole blocks (the
+    // LPU: one static program each, its weights split over its chips) returns its own handles.
 
-    /** Places an attention block and a KV cache of maxPositions positions, with scratch for maxBatch rows. */
+    /**
+     * Places an attention block and a KV cache of maxPositions positions, with scratch for maxBatch
+     * rows; {@link DeviceAttention#run} runs it.
+     */
     default DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
         return new PrimitiveBlocks.Attention(this, w, maxPositions, maxBatch);
     }
 
-    /**
-     * For rows b in [0, batch) at positions pos0 + b of x (batch, dim): x[b] += Wo·attention(rope(Wq·n),
-     * rope(Wk·n), Wv·n) with n = rmsnorm(x[b]), writing the new keys and values into the block's cache.
-     */
-    default void attention(DeviceAttention block, DeviceBuffer x, int pos0, int batch) {
-        ((PrimitiveBlocks.Attention) block).run(x, pos0, batch);
-    }
-
-    /** Places an FFN block with scratch for maxBatch rows. */
+    /** Places an FFN block with scratch for maxBatch rows; {@link DeviceFfn#run} runs it. */
     default DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
         return new PrimitiveBlocks.Ffn(this, w, maxBatch);
-    }
-
-    /** For rows b in [0, batch) of x (batch, dim): x[b] += W2·(silu(W1·n) ⊙ W3·n) with n = rmsnorm(x[b]). */
-    default void ffn(DeviceFfn block, DeviceBuffer x, int batch) {
-        ((PrimitiveBlocks.Ffn) block).run(x, batch);
     }
 
     /** Bytes {@link #uploadAttention} places, for capacity checks before anything is uploaded. */

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The blocks every device gets for free: {@link Device#attention} and {@link Device#ffn} as the
+ * The blocks every device gets for free: {@link DeviceAttention} and {@link DeviceFfn} as the
  * sequence of primitive ops the reference forward pass performs, in its order, so a device that
  * matches the primitives' references matches the reference forward pass. Each block owns scratch
  * for {@code maxBatch} rows.
@@ -95,7 +95,8 @@ final class PrimitiveBlocks {
             });
         }
 
-        void run(DeviceBuffer x, int pos0, int batch) {
+        @Override
+        public void run(DeviceBuffer x, int pos0, int batch) {
             int kvDim = c.kvDim(), headDim = c.headDim();
             device.rmsnorm(xb, x, norm, c.dim(), batch, c.rmsEps());
             device.matmul(wq, xb, q, batch);
@@ -154,7 +155,8 @@ final class PrimitiveBlocks {
             });
         }
 
-        void run(DeviceBuffer x, int batch) {
+        @Override
+        public void run(DeviceBuffer x, int batch) {
             device.rmsnorm(xb, x, norm, c.dim(), batch, c.rmsEps());
             device.matmul(w1, xb, hb, batch);
             device.matmul(w3, xb, hb2, batch);

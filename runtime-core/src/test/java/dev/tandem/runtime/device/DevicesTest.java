@@ -71,4 +71,23 @@ class DevicesTest {
             assertEquals(0, d.allocatedBytes(), "nothing was uploaded");
         }
     }
+
+    @Test
+    void aSecondSessionOnADeviceThatRunsOneIsRefusedBeforePlacingAnything() {
+        NullDevice d = new NullDevice(NullBackend.defaultSpec());
+        assertTrue(!d.allowsConcurrentSessions(), "devices run one session unless they say otherwise");
+        try (Model m = Model.synthetic()) {
+            try (var first = Tandem.open(m, d, 16)) {
+                long held = d.allocatedBytes();
+                assertTrue(held > 0, "the first session placed the model");
+                DeviceBusyException e = assertThrows(DeviceBusyException.class, () -> Tandem.open(m, d, 16));
+                assertTrue(e.getMessage().contains(d.spec().name()) && e.getMessage().length() <= 300, e.getMessage());
+                assertEquals(held, d.allocatedBytes(), "the refused session placed nothing");
+            }
+            assertEquals(0, d.allocatedBytes(), "closing the session freed what it placed");
+            try (var next = Tandem.open(m, d, 16)) {
+                assertTrue(d.allocatedBytes() > 0, "and released the device for the next session");
+            }
+        }
+    }
 }

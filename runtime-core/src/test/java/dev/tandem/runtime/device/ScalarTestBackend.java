@@ -56,6 +56,8 @@ public final class ScalarTestBackend implements DeviceBackend {
 
         @Override public DeviceWeights upload(WeightMatrix weights) { return new Weights(weights); }
 
+        @Override public boolean allowsConcurrentSessions() { return true; } // ops touch only their arguments
+
         @Override
         public void write(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
             System.arraycopy(src, srcOffset, a(dst), (int) dstOffset, length);

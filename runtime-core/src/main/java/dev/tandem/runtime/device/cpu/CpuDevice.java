@@ -116,6 +116,12 @@ final class CpuDevice implements Device {
         Ops.addInPlace(array(acc), 0, array(x), 0, Math.toIntExact(n));
     }
 
+    /** Ops touch only their arguments, and the kernels' thread pool takes concurrent callers. */
+    @Override
+    public boolean allowsConcurrentSessions() {
+        return true;
+    }
+
     @Override
     public void synchronize() {
         // Every op above has finished when it returns.

@@ -1,9 +1,19 @@
-package dev.tandem.runtime.compiler;
+package dev.tandem.runtime.run;
 
 import dev.tandem.conformance.SharedData;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.cli.Main;
+import dev.tandem.runtime.compiler.Catalog;
+import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Objective;
+import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Policy;
+import dev.tandem.runtime.compiler.PoolParser;
+import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.DeviceUnavailableException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,7 +61,7 @@ class PlanRunTest {
         assertTrue(r.verified());
         // Every layer's blocks of both phases ran and were priced.
         int layers = 5;
-        long decodeAttention = r.lines().stream().filter(l -> l.phase().equals("decode") && l.what().equals("attention"))
+        long decodeAttention = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.what().equals("attention"))
                 .mapToLong(PlanRun.Line::count).sum();
         assertEquals((long) layers * (STEPS - 1), decodeAttention);
         assertTrue(r.lines().stream().allMatch(l -> l.predictedSeconds() > 0 && l.measuredSeconds() > 0), r.lines().toString());
@@ -65,8 +75,8 @@ class PlanRunTest {
         assertEquals(1, kv.getFirst().count());
         assertTrue(kv.getFirst().track().startsWith("link "), kv.toString());
         // Prefill ran on one group, decode on the other.
-        String prefillTrack = r.lines().stream().filter(l -> l.phase().equals("prefill") && l.what().equals("ffn")).findFirst().orElseThrow().track();
-        String decodeTrack = r.lines().stream().filter(l -> l.phase().equals("decode") && l.what().equals("ffn")).findFirst().orElseThrow().track();
+        String prefillTrack = r.lines().stream().filter(l -> l.phase() == Phase.PREFILL && l.what().equals("ffn")).findFirst().orElseThrow().track();
+        String decodeTrack = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.what().equals("ffn")).findFirst().orElseThrow().track();
         assertFalse(prefillTrack.equals(decodeTrack), prefillTrack);
     }
 
@@ -86,14 +96,50 @@ class PlanRunTest {
     @Test
     void runCommandPrintsThePlanTheComparisonAndTheVerdict() {
         String[] r = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu", "--policy", "single",
-                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--ids", "--warmup", "0");
+                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--warmup", "0");
         assertEquals("0", r[0], r[2]);
-        String[] lines = r[1].split("\n");
-        String ids = Arrays.stream(lines).filter(l -> l.matches("[0-9 ]+")).findFirst().orElseThrow();
-        assertArrayEquals(referenceIds(), Arrays.stream(ids.trim().split(" ")).mapToInt(Integer::parseInt).toArray());
         assertTrue(r[1].contains("plan     single"), r[1]);
         assertTrue(r[1].contains("predicted"), r[1]);
         assertTrue(r[1].contains("verdict  VERIFIED"), r[1]);
+    }
+
+    @Test
+    void runIdsPrintsOnlyTheIdsOnStdoutAndTheReportOnStderr() {
+        String[] r = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu", "--policy", "single",
+                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--ids", "--warmup", "0");
+        assertEquals("0", r[0], r[2]);
+        String stdout = r[1].strip();
+        assertTrue(stdout.matches("[0-9]+( [0-9]+)*"), "stdout holds the ids alone: " + r[1]);
+        assertArrayEquals(referenceIds(), Arrays.stream(stdout.split(" ")).mapToInt(Integer::parseInt).toArray());
+        assertTrue(r[2].contains("plan     single"), r[2]);
+        assertTrue(r[2].contains("predicted"), r[2]);
+        assertTrue(r[2].contains("verdict  VERIFIED"), r[2]);
+    }
+
+    @Test
+    void runJsonIsOneMachineReadableReportOnStdout() throws Exception {
+        String[] r = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu,scalar-test", "--policy", "disagg",
+                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--json", "--warmup", "0");
+        assertEquals("0", r[0], r[2]);
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r[1]);
+        assertEquals("disagg", root.get("plan").get("chosen").asText());
+        assertTrue(root.get("plan").get("predicted").get("tpot_ms").asDouble() > 0, r[1]);
+        assertArrayEquals(referenceIds(), SharedData.ints(root.get("generated_ids")));
+        assertArrayEquals(referenceIds(), SharedData.ints(root.get("reference_ids")));
+        var ops = root.get("ops");
+        boolean decodeFfn = false, kvMove = false;
+        for (var op : ops) {
+            assertTrue(op.get("predicted_ms").asDouble() > 0 && op.get("measured_ms").asDouble() > 0, op.toString());
+            decodeFfn |= op.get("phase").asText().equals("decode") && op.get("op").asText().equals("ffn");
+            kvMove |= op.get("op").asText().equals("kv cache") && op.get("track").asText().startsWith("link ");
+        }
+        assertTrue(decodeFfn && kvMove, ops.toString());
+        assertTrue(root.get("verdict").get("verified").asBoolean(), r[1]);
+        assertTrue(root.get("verdict").get("ids_match").asBoolean(), r[1]);
+        assertTrue(r[2].contains("verdict  VERIFIED"), "the readable report goes to stderr: " + r[2]);
+        String[] both = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu", "--ids", "--json");
+        assertEquals("2", both[0], both[2]);
+        assertTrue(both[2].contains("--ids") && both[2].contains("--json"), both[2]);
     }
 
     @Test

@@ -1,0 +1,125 @@
+package dev.tandem.runtime.run;
+
+import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.CostModel;
+import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Op;
+import dev.tandem.runtime.compiler.OpKind;
+import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.exec.PlanForward.Executed;
+import dev.tandem.runtime.run.PlanRun.Line;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/** An executed plan's log set against the plan's cost model, op by op, summed into {@link Line}s. */
+final class PlanComparison {
+    private PlanComparison() {}
+
+    /** The ops of one kind (or one kind of move) of one phase on one track: one line of the comparison. */
+    private record LineKey(Phase phase, String track, String what) {}
+
+    /** One op kind of one layer: a prefill op the graph prices for the whole prompt. */
+    private record LayerOp(OpKind kind, int layer) {}
+
+    /** What a line adds up while the log is read. */
+    private static final class Tally {
+        int count;
+        double predictedSeconds, measuredSeconds;
+        long predictedCycles, measuredCycles;
+        boolean countsCycles, mustBeExact;
+
+        Line line(LineKey k) {
+            return new Line(k.phase(), k.track(), k.what(), count, predictedSeconds, measuredSeconds,
+                    countsCycles ? predictedCycles : -1, countsCycles ? measuredCycles : -1, mustBeExact);
+        }
+    }
+
+    /** Sums the log by phase, track and op kind, each op with its prediction at the positions it ran. */
+    static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int promptLen, int context) {
+        Assignment roles = plan.roles();
+        Map<LayerOp, Op> prefillOps = new LinkedHashMap<>();
+        for (Op op : graph.ops(Phase.PREFILL, new Workload(1, promptLen, context))) {
+            prefillOps.put(new LayerOp(op.kind(), op.layer()), op);
+        }
+        Map<LineKey, Tally> tallies = new LinkedHashMap<>();
+        for (Executed e : prefillChunksSummed(log)) {
+            String what = e.isTransfer() ? e.what() : e.kind().name().toLowerCase(Locale.ROOT);
+            Tally t = tallies.computeIfAbsent(new LineKey(e.phase(), e.track(), what), k -> new Tally());
+            double predicted;
+            DeviceGroup g;
+            boolean lowered = false;
+            if (e.isTransfer()) {
+                g = null;
+                predicted = predictTransfer(graph, e, promptLen);
+            } else {
+                // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
+                g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
+                Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer())) : decodeOp(graph, e);
+                CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
+                predicted = c.seconds();
+                lowered = !c.source().startsWith("roofline");
+            }
+            t.count++;
+            t.predictedSeconds += predicted;
+            t.measuredSeconds += e.nanos() / 1e9;
+            if (e.cycles().isPresent() && g != null && g.spec().clockHz() > 0) {
+                t.countsCycles = true;
+                // Blocks are always lowered; the embedding and the head where a provider priced them (it leaves
+                // some placements to the roofline, which cannot be exact).
+                t.mustBeExact = e.kind() == OpKind.ATTENTION || e.kind() == OpKind.FFN
+                        || ((e.kind() == OpKind.EMBED || e.kind() == OpKind.HEAD) && lowered);
+                t.predictedCycles += Math.round(predicted * g.spec().clockHz());
+                t.measuredCycles += e.cycles().getAsLong();
+            }
+        }
+        List<Line> lines = new ArrayList<>();
+        tallies.forEach((k, t) -> lines.add(t.line(k)));
+        return lines;
+    }
+
+    /**
+     * Prefill ops ran in chunks; the plan predicts each op for the whole prompt, so a layer's chunks
+     * become one entry (first), followed by every other entry in the order it ran.
+     */
+    private static List<Executed> prefillChunksSummed(List<Executed> log) {
+        Map<LayerOp, Executed> merged = new LinkedHashMap<>();
+        List<Executed> rows = new ArrayList<>();
+        for (Executed e : log) {
+            if (e.phase() == Phase.PREFILL && !e.isTransfer()) {
+                merged.merge(new LayerOp(e.kind(), e.layer()), e, (a, b) -> new Executed(a.phase(), a.what(), a.kind(), a.layer(),
+                        a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
+                        a.cycles().isPresent() && b.cycles().isPresent()
+                                ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
+                        0, a.from(), a.to()));
+            } else {
+                rows.add(e);
+            }
+        }
+        rows.addAll(0, merged.values());
+        return rows;
+    }
+
+    /** The decode op as the plan's graph describes it at the position it ran (batch 1, pos0 + 1 positions cached). */
+    private static Op decodeOp(ModelGraph graph, Executed e) {
+        for (Op op : graph.ops(Phase.DECODE, new Workload(1, 1, e.pos0() + 1))) {
+            if (op.kind() == e.kind() && (op.layer() == e.layer() || op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD)) {
+                return op;
+            }
+        }
+        throw new IllegalStateException("no decode " + e.kind() + " op for layer " + e.layer());
+    }
+
+    /** A move as the cost model prices it: the plan's (f16) activation or KV bytes over the link between the groups. */
+    private static double predictTransfer(ModelGraph graph, Executed e, int promptLen) {
+        long bytes = e.what().equals("kv cache") ? (long) promptLen * graph.kvBytesPerToken() : graph.activationBytes(e.batch());
+        return CostModel.transferSeconds(CostModel.link(e.from(), e.to()), bytes);
+    }
+}

@@ -1,0 +1,127 @@
+package dev.tandem.runtime.run;
+
+import dev.tandem.runtime.GenerationResult;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.Session;
+import dev.tandem.runtime.Tandem;
+import dev.tandem.runtime.Token;
+import dev.tandem.runtime.compiler.CostModel;
+import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceUnavailableException;
+import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.exec.PlanForward;
+import dev.tandem.runtime.exec.PlanForward.Executed;
+import dev.tandem.runtime.exec.ReferenceForward;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Executes a compiled plan on the devices it names and verifies it (DESIGN.md §6): the generated
+ * ids against the single-device reference ({@link ReferenceForward} on the host), and every op's
+ * measured time against what the plan's cost model predicts for the positions that actually ran
+ * ({@link PlanComparison}). Where a device counts cycles (an emulated LPU), an attention or FFN
+ * block's prediction must equal its emulated cycles exactly, and so must the embedding's and the
+ * head's where a provider (not the roofline) priced them; wall-clock devices are reported side by
+ * side, not judged.
+ */
+public final class PlanRun {
+    private PlanRun() {}
+
+    /**
+     * One line of the comparison: ops of one kind of one phase on one track.
+     *
+     * @param what            the op kind ("attention", "ffn", "embed", "head") or the move ("activations", "kv cache")
+     * @param predictedCycles where the track counts cycles: the prediction in its clock, else -1
+     * @param measuredCycles  emulated cycles, else -1
+     * @param mustBeExact     a lowered op on a cycle-counting device: its prediction must be its cycles
+     */
+    public record Line(Phase phase, String track, String what, int count, double predictedSeconds, double measuredSeconds,
+                       long predictedCycles, long measuredCycles, boolean mustBeExact) {
+        public boolean exact() { return predictedCycles >= 0 && predictedCycles == measuredCycles; }
+
+        public boolean isLink() { return track.startsWith("link "); }
+    }
+
+    /**
+     * @param plan           the plan that ran
+     * @param devices        stage label → the device behind it
+     * @param result         what the plan generated
+     * @param referenceIds   what the reference generated from the same prompt and sampling
+     * @param maxLogitDiff   largest |difference| of the logits after the prompt, plan vs reference
+     * @param lines          predicted vs measured, by phase, track and op kind
+     * @param deviceReports  each device's own summary (an emulator's utilisation)
+     * @param decodeSteps    decode steps run (tokens after the first)
+     */
+    public record Report(Plan plan, Map<String, String> devices, GenerationResult result, int[] referenceIds,
+                         double maxLogitDiff, List<Line> lines, Map<String, String> deviceReports, int decodeSteps) {
+
+        public boolean idsMatch() { return java.util.Arrays.equals(result.generatedIds(), referenceIds); }
+
+        /** Blocks on cycle-counting devices whose prediction is not their emulated cycles. */
+        public List<Line> inexact() {
+            return lines.stream().filter(l -> l.mustBeExact() && !l.exact()).toList();
+        }
+
+        public long exactBlocks() { return lines.stream().filter(l -> l.mustBeExact() && l.exact()).mapToLong(Line::count).sum(); }
+
+        public boolean verified() { return idsMatch() && inexact().isEmpty(); }
+    }
+
+    /** Opens present backends by name and emulated presets through whichever backend has them; catalog GPUs cannot run. */
+    public static Device openStage(DeviceGroup g, int tensorParallel) {
+        return switch (g.source()) {
+            case CATALOG -> throw new DeviceUnavailableException("'" + g.name()
+                    + "' is a catalog device: it plans but cannot run here; use 'tandem compile' to plan on it");
+            case EMULATED_LPU -> Devices.openPreset(g.name(), tensorParallel);
+            case PRESENT -> {
+                if (tensorParallel > 1) {
+                    throw new DeviceUnavailableException("the plan runs " + g.name() + " " + tensorParallel
+                            + "-way tensor parallel; the executor opens one " + g.name() + " device per stage");
+                }
+                yield Devices.open(g.name());
+            }
+        };
+    }
+
+    /**
+     * Runs the plan (after warmups untimed runs of the same request, so the host's JIT has compiled
+     * the kernels before anything is measured), then the reference, and compares.
+     */
+    public static Report execute(Model model, Plan plan, ModelGraph graph, CostModel cost, int[] prompt, Sampling sampling,
+                                 int context, int warmups, Consumer<Token> onToken) {
+        GenerationResult result;
+        Map<String, String> devices;
+        Map<String, String> reports;
+        List<Executed> log;
+        PlanForward forward = new PlanForward(plan, model.config(), model.weights(), model.ropeInvFreq(), context,
+                ReferenceForward.DEFAULT_PREFILL_CHUNK, PlanRun::openStage);
+        try (Session session = Tandem.open(model, forward, plan.assignment())) {
+            devices = forward.devices();
+            for (int i = 0; i < warmups; i++) {
+                session.generate(prompt, sampling, null);
+            }
+            forward.clearLog();
+            result = session.generate(prompt, sampling, onToken);
+            log = forward.log();
+            reports = forward.reports();
+        }
+        GenerationResult reference;
+        try (Session session = Tandem.open(model, context)) {
+            reference = session.generate(prompt, sampling, null);
+        }
+        double diff = 0;
+        for (int i = 0; i < result.promptLogits().length; i++) {
+            diff = Math.max(diff, Math.abs(result.promptLogits()[i] - reference.promptLogits()[i]));
+        }
+        return new Report(plan, devices, result, reference.generatedIds(), diff,
+                PlanComparison.lines(plan, graph, cost, log, prompt.length, context),
+                reports, Math.max(0, result.generatedIds().length - 1));
+    }
+}
