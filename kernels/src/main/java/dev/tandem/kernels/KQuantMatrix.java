@@ -31,7 +31,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     static final int QK = WeightFormat.QK_K;
     static final int SUBS = QK / Q8_KActivations.SUB;
 
-    private final int blockBytes;
+    /** Bytes per super-block. */
+    final int blockBytes;
 
     KQuantMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -43,9 +44,6 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * (m untouched by formats without mins).
      */
     abstract void scales(long o, int[] sc, int[] m);
-
-    /** True when weights subtract dmin*m[s]. */
-    abstract boolean hasMins();
 
     /** The integer weight q (mins not subtracted) at element e of the super-block at o. */
     abstract int quant(long o, int e);
@@ -80,26 +78,19 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return sum;
     }
 
-    /** Row's dot against activation blocks [blk0, blk0 + cols/256) of a. */
-    final float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
-        long base = rowOffset(row);
-        int blocks = cols / QK;
-        int[] sc = new int[SUBS];
-        int[] m = new int[SUBS];
-        boolean mins = hasMins();
-        float sum = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            long o = base + (long) blk * blockBytes;
-            int ab = blk0 + blk;
-            scales(o, sc, m);
-            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
-            int msum = 0;
-            if (mins) {
-                for (int s = 0; s < SUBS; s++) {
-                    msum += m[s] * a.bsums[ab * SUBS + s];
-                }
-            }
-            sum += blockValue(o, a.d[ab], isum, msum);
+    /**
+     * Row's dot against activation blocks [blk0, blk0 + cols/256) of a: for each super-block, its
+     * scales, the integer sum (vector or scalar), the min sum and the float value. Every format has
+     * its own copy of this loop (see {@link #rowsTask} for why); they differ only in the types they
+     * call.
+     */
+    abstract float rowDot(int row, Q8_KActivations a, int blk0, boolean vector);
+
+    /** sum_s m[s] * bsums[from + s]: the activations' share of the sub-block mins. */
+    static int minSum(int[] m, int[] bsums, int from) {
+        int sum = 0;
+        for (int s = 0; s < SUBS; s++) {
+            sum += m[s] * bsums[from + s];
         }
         return sum;
     }
@@ -123,12 +114,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8_KActivations a = Q8_KActivations.quantize(x, xOff, cols);
         int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
-        boolean vector = Vec.ENABLED;
-        Parallel.forRange(rows, minChunk, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                out[outOff + r] = rowDot(r, a, 0, vector);
-            }
-        });
+        Parallel.forRange(rows, minChunk, rowsTask(a, 1, out, outOff));
     }
 
     /**
@@ -146,17 +132,18 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         if (batch == 0) {
             return;
         }
-        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
-        int perToken = cols / QK;
-        boolean vector = Vec.ENABLED;
-        Parallel.forRange(rows, 8, (start, end) -> {
-            for (int r = start; r < end; r++) {
-                for (int b = 0; b < batch; b++) {
-                    out[b * rows + r] = rowDot(r, a, b * perToken, vector);
-                }
-            }
-        });
+        Parallel.forRange(rows, 8, rowsTask(Q8_KActivations.quantize(x, 0, batch * cols), batch, out, 0));
     }
+
+    /**
+     * The pool's task for rows [start, end) of a matvec (batch 1) or matmul (batch tokens):
+     * out[outOff + b*rows + r] = rowDot(r, a, b * cols/256). Each format writes this lambda and
+     * {@link #rowDot} in its own final class, so the JIT compiles one copy of the integer loop per
+     * format, with every call in it bound to that format. With one shared copy, a file holding two
+     * K-quants (Q4_K_M: Q4_K and Q6_K) made C2 recompile the shared loop for both types, and it then
+     * stopped intrinsifying the vectors of one of them: 10-25x slower, measured.
+     */
+    abstract Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff);
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {

@@ -18,7 +18,34 @@ public final class Q2_KMatrix extends KQuantMatrix {
 
     @Override public WeightFormat format() { return WeightFormat.Q2_K; }
 
-    @Override boolean hasMins() { return true; }
+    @Override
+    Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        boolean vector = Vec.ENABLED;
+        int perToken = cols / QK;
+        return (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOff + b * rows + r] = rowDot(r, a, b * perToken, vector);
+                }
+            }
+        };
+    }
+
+    @Override
+    float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        long base = rowOffset(row);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            scales(o, sc, m);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
 
     @Override
     void scales(long o, int[] sc, int[] m) {
