@@ -1,7 +1,7 @@
 package dev.tandem.bench;
 
 import dev.tandem.device.lpu.ChipConfig;
-import dev.tandem.device.lpu.LlamaLayout;
+import dev.tandem.device.lpu.StageLayout;
 import dev.tandem.device.lpu.LpuLlama;
 import dev.tandem.device.lpu.ModelShape;
 import dev.tandem.runtime.Model;
@@ -43,7 +43,7 @@ public class LpuDecodeBenchmark {
     public void setup() {
         model = Stories110M.load(GgmlType.Q8_0);
         ModelShape shape = ModelShape.of(model.config(), model.weights());
-        chips = LlamaLayout.fewestChips(shape, ChipConfig.GROQCHIP1, DecodeBenchmark.POSITIONS);
+        chips = StageLayout.fewestChips(shape, ChipConfig.GROQCHIP1, DecodeBenchmark.POSITIONS);
         lpu = new LpuLlama(model.config(), model.weights(), model.ropeInvFreq(), ChipConfig.GROQCHIP1, chips,
                 DecodeBenchmark.POSITIONS);
     }

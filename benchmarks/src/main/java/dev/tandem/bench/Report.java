@@ -116,7 +116,7 @@ public final class Report {
         }
         Double t70 = ms.get("Lpu70bTimingBenchmark.lowerValidateRun70b");
         if (t70 != null) {
-            System.out.printf(Locale.ROOT, "| timing-only, 70B shape on 576 groqchip1, lower+validate+run (best of 4 single shots) | %.0f ms | — |%n", t70);
+            System.out.printf(Locale.ROOT, "| timing-only, 70B shape on 656 groqchip1, place+lower+validate+run (best of 4 single shots) | %.0f ms | — |%n", t70);
         }
         Double compile = ms.get("CompileBenchmark.compile70bOn576ChipsAnd8Gpus");
         if (compile != null) {

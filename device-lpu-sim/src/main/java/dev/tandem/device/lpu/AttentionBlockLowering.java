@@ -29,7 +29,7 @@ final class AttentionBlockLowering extends BlockLowering {
 
     /** The q|k|v row range of each block chip. */
     static int[] qkvSplit(LlamaConfig c, int tp) {
-        return LlamaLayout.split(c.nHeads() * c.headDim() + 2 * c.kvDim(), tp, 1);
+        return split(c.nHeads() * c.headDim() + 2 * c.kvDim(), tp, 1);
     }
 
     /**
@@ -40,7 +40,7 @@ final class AttentionBlockLowering extends BlockLowering {
                                 WeightFormat[] formats, int maxPositions, int maxBatch) {
         int dim = c.dim(), qDim = c.nHeads() * c.headDim(), kvDim = c.kvDim(), total = qDim + 2 * kvDim, tp = chips.length;
         BlockPlacement.Builder b = new BlockPlacement.Builder(config, allocators, chips, "attention block");
-        int[] qkv = qkvSplit(c, tp), wo = LlamaLayout.split(dim, tp, 1);
+        int[] qkv = qkvSplit(c, tp), wo = split(dim, tp, 1);
         try {
             for (int i = 0; i < tp; i++) {
                 int chip = chips[i];
@@ -117,7 +117,7 @@ final class AttentionBlockLowering extends BlockLowering {
             s.emit(chip, new Attention(q, S_K, S_V, S_ATT, pos0, batch, c.nHeads(), c.nKvHeads(), c.headDim()));
             matvec(chip, p.slices("wo", chip), S_ATT, S_O, 0, 0, dim);
         }
-        gatherHome(S_O, dim, LlamaLayout.split(dim, tp, 1), "o");
+        gatherHome(S_O, dim, split(dim, tp, 1), "o");
         addResidualAtHome(x, dim);
     }
 }

@@ -41,6 +41,18 @@ abstract class BlockLowering {
         s.addAllocation(x);
     }
 
+    /** Boundaries splitting [0, total) into parts near-equal ranges whose inner boundaries are multiples of align. */
+    static int[] split(int total, int parts, int align) {
+        int[] b = new int[parts + 1];
+        for (int i = 1; i < parts; i++) {
+            long ideal = (long) total * i / parts;
+            b[i] = (int) Math.min(total, Math.round(ideal / (double) align) * align);
+            b[i] = Math.max(b[i], b[i - 1]);
+        }
+        b[parts] = total;
+        return b;
+    }
+
     /** SRAM a block chip other than home needs to receive x and send its slice of the result back. */
     static void exchangeRegions(BlockPlacement.Builder b, int chip, int maxBatch, int dim) {
         if (chip != HOME) {

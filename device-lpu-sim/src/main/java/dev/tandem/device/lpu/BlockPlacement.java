@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.WeightMatrix;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,6 +45,21 @@ record BlockPlacement(int[] chips, List<Allocation> allocations, Map<String, Lon
     }
 
     int tp() { return chips.length; }
+
+    /** Copies each weight slice's rows of its matrix (by tensor name) into the chips' SRAM. */
+    void writeWeights(ChipArray array, Map<String, WeightMatrix> matrices) {
+        for (Slice sl : weights) {
+            WeightMatrix m = matrices.get(sl.tensor());
+            array.writeBytes(sl.chip(), sl.sram(), m.data().asSlice(sl.rowStart() * m.format().bytesFor(m.cols()), sl.bytes()));
+        }
+    }
+
+    /** Writes values into a region every chip of the block holds (norms, rope frequencies). */
+    void writeEverywhere(ChipArray array, String region, float[] values) {
+        for (int chip : chips) {
+            array.writeFloats(chip, at(chip, region), values, 0, values.length);
+        }
+    }
 
     /** SRAM bytes placed on every chip together. */
     long bytes() {

@@ -41,6 +41,8 @@ import java.util.Locale;
  * @param linksPerPeer          links joining two chips of one node; between nodes one link, two hops
  * @param clockHz               clock
  * @param powerWatts            power per chip at load
+ * @param hostLinkBitsPerSecond the chip's link to a host CPU or GPU (PCIe on GroqChip1, Ethernet on LP30), per direction
+ * @param hostLinkLatencySeconds that link's latency
  */
 public record ChipConfig(String name, long sramBytes, int memSlices, int memPortsPerSlice, int lanes,
                          int streamRegisters, int mxmPlanes, int mxmDim, int mxmFloat16Slowdown,
@@ -48,28 +50,30 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
                          int vxmAlusPerLane, int sxmVectorsPerCycle, int memLatency, int mxmLatency,
                          int vxmLatency, int sxmLatency, int c2cLinks, double linkBitsPerSecond,
                          int c2cHopLatencyCycles, int chipsPerNode, int linksPerPeer, double clockHz,
-                         double powerWatts) {
+                         double powerWatts, double hostLinkBitsPerSecond, double hostLinkLatencySeconds) {
 
     /**
      * GroqChip1 (TSP v1): 220 MiB SRAM in 88 slices, 320 lanes, 4 MXM planes of 320×320 (737 int8
      * TOPS, 184 fp16 TFLOPS at 900 MHz), 16 links of 4 × 30 Gb/s, 8 chips per node. Two ports per
      * slice give 88·2·320 B = 56,320 B/cycle = 50.7 TB/s, near the ~55 TiB/s idealised figure.
-     * Latencies and the per-hop latency (~0.5 µs) are estimates; override them as needed.
+     * Latencies and the per-hop latency (~0.5 µs) are estimates; override them as needed. The host
+     * link is PCIe 4 x16 (32 GB/s, 10 µs assumed).
      */
     public static final ChipConfig GROQCHIP1 = new ChipConfig("groqchip1", 220L << 20, 88, 2, 320,
             64, 4, 320, 4, 8, 2, 4L * 320 * 320,
             16, 4, 5, 20, 8, 6, 16, 120e9,
-            450, 8, 2, 900e6, 275);
+            450, 8, 2, 900e6, 275, 256e9, 10e-6);
 
     /**
      * LP30 (Groq 3 LPU, GTC 2026): 500 MB SRAM at 150 TB/s, ~1.2 PFLOPS FP8 (int8 here), 96 links of
      * 112 Gb/s. The clock is not published; 1 GHz is assumed, with 234 slices of two 320-byte
-     * ports (149.8 TB/s) and 6 MXM planes (1.23 POPS). Power is not published: 300 W assumed.
+     * ports (149.8 TB/s) and 6 MXM planes (1.23 POPS). Power is not published: 300 W assumed. The
+     * link to a GPU is 800 Gb/s Ethernet (DESIGN.md §5), 5 µs assumed.
      */
     public static final ChipConfig LP30 = new ChipConfig("lp30", 500_000_000L, 234, 2, 320,
             64, 6, 320, 2, 8, 2, 6L * 320 * 320,
             16, 4, 5, 20, 8, 6, 96, 112e9,
-            400, 8, 12, 1e9, 300);
+            400, 8, 12, 1e9, 300, 800e9, 5e-6);
 
     public static final List<ChipConfig> PRESETS = List.of(GROQCHIP1, LP30);
 
@@ -79,9 +83,14 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
                 || mxmWeightBuffers <= 0 || mxmWeightBufferBytes <= 0 || vxmAlusPerLane <= 0 || sxmVectorsPerCycle <= 0
                 || memLatency < 0 || mxmLatency < 0 || vxmLatency < 0 || sxmLatency < 0 || c2cLinks <= 0
                 || linkBitsPerSecond <= 0 || c2cHopLatencyCycles < 0 || chipsPerNode <= 0 || linksPerPeer <= 0
-                || clockHz <= 0 || powerWatts < 0) {
+                || clockHz <= 0 || powerWatts < 0 || hostLinkBitsPerSecond <= 0 || hostLinkLatencySeconds < 0) {
             throw new IllegalArgumentException("chip config " + name + ": sizes, rates and the clock must be positive, latencies >= 0");
         }
+    }
+
+    /** The names of the fields {@link #with} can replace (every component but the name). */
+    public static List<String> fields() {
+        return Arrays.stream(ChipConfig.class.getRecordComponents()).map(RecordComponent::getName).filter(n -> !n.equals("name")).toList();
     }
 
     /** A preset by name (groqchip1, lp30). */

@@ -29,14 +29,14 @@ final class FfnBlockLowering extends BlockLowering {
         this.c = c;
     }
 
-    static int[] hiddenSplit(LlamaConfig c, int tp) { return LlamaLayout.split(c.hiddenDim(), tp, 1); }
+    static int[] hiddenSplit(LlamaConfig c, int tp) { return split(c.hiddenDim(), tp, 1); }
 
     /** Places W1, W3 (formats[0], [1]) by hidden rows, W2 (formats[2]) by output rows, the norm, and scratch for maxBatch rows. */
     static BlockPlacement place(ChipConfig config, List<SramAllocator> allocators, int[] chips, LlamaConfig c,
                                 WeightFormat[] formats, int maxBatch) {
         int dim = c.dim(), hidden = c.hiddenDim(), tp = chips.length;
         BlockPlacement.Builder b = new BlockPlacement.Builder(config, allocators, chips, "FFN block");
-        int[] h = hiddenSplit(c, tp), d = LlamaLayout.split(dim, tp, 1);
+        int[] h = hiddenSplit(c, tp), d = split(dim, tp, 1);
         try {
             for (int i = 0; i < tp; i++) {
                 int chip = chips[i];
@@ -92,7 +92,7 @@ final class FfnBlockLowering extends BlockLowering {
         for (int chip : chips) {
             matvec(chip, p.slices("w2", chip), S_G, S_O, 0, 0, dim);
         }
-        gatherHome(S_O, dim, LlamaLayout.split(dim, tp, 1), "o");
+        gatherHome(S_O, dim, split(dim, tp, 1), "o");
         addResidualAtHome(x, dim);
     }
 }

@@ -4,27 +4,18 @@ import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.device.Availability;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBackend;
+import dev.tandem.runtime.device.DeviceOptions;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The LPU emulator as a device backend ("lpu"). It needs no hardware, so it is always available,
- * but its priority is below the host CPU's: {@code --device auto} never picks an emulator.
- *
- * <p>Configured by system properties (the CLI sets them from its options):
- * {@code tandem.lpu.preset} (groqchip1, lp30; default groqchip1), {@code tandem.lpu.chips} (default:
- * the fewest that hold the model), {@code tandem.lpu.set} (comma-separated chip config overrides,
- * e.g. {@code clockHz=1.1e9,c2cHopLatencyCycles=300}) and {@code tandem.lpu.trace} (a Chrome trace
- * file of the first decode step, written on close).
+ * but its priority is below the host CPU's: {@code --device auto} never picks an emulator. Options
+ * ({@code --device lpu:preset=lp30,chips=4,clockHz=1.1e9}) are read by {@link LpuOptions}; the
+ * presets it publishes are the compiler catalog's only figures for groqchip1 and lp30.
  */
 public final class LpuBackend implements DeviceBackend {
-    public static final String PRESET = "tandem.lpu.preset";
-    public static final String CHIPS = "tandem.lpu.chips";
-    public static final String OVERRIDES = "tandem.lpu.set";
-    public static final String TRACE = "tandem.lpu.trace";
-
     @Override
     public String name() { return "lpu"; }
 
@@ -33,47 +24,42 @@ public final class LpuBackend implements DeviceBackend {
 
     @Override
     public Availability probe() {
-        return Availability.yes("emulated " + System.getProperty(PRESET, "groqchip1") + " chips (timing and numerics in software)");
+        return Availability.yes("emulated groqchip1 and lp30 chips (timing and numerics in software)");
     }
 
     @Override
     public List<Device> open() {
-        ChipConfig config;
-        int chips;
-        try {
-            config = configOf(System.getProperty(PRESET, "groqchip1"));
-            chips = Integer.parseInt(System.getProperty(CHIPS, "0"));
-        } catch (IllegalArgumentException e) {
-            // A preset, override or chip count the user typed: say which, as a usage error.
-            throw new TandemException("lpu: " + e.getMessage());
-        }
-        if (chips < 0) {
-            throw new TandemException("lpu: the chip count must be positive, got " + chips);
-        }
-        String trace = System.getProperty(TRACE);
-        return List.of(new LpuDevice(config, chips, trace == null || trace.isBlank() ? null : Path.of(trace)));
+        return open(DeviceOptions.none());
     }
 
-    /** The preset with the user's overrides ({@value #OVERRIDES}) applied. */
-    private static ChipConfig configOf(String preset) {
-        ChipConfig config = ChipConfig.preset(preset);
-        String overrides = System.getProperty(OVERRIDES);
-        return overrides == null || overrides.isBlank() ? config : config.withOverrides(List.of(overrides));
-    }
-
-    /** A plan's LPU stage: exactly chips chips of a preset, no trace. */
     @Override
-    public Optional<Device> openPreset(String preset, int chips) {
+    public List<Device> open(DeviceOptions options) {
+        LpuOptions o = LpuOptions.ofDevice(options);
+        return List.of(new LpuDevice(o.config(), o.chips(), o.trace()));
+    }
+
+    @Override
+    public List<Preset> presets() {
+        return ChipConfig.PRESETS.stream().map(LpuOptions::preset).toList();
+    }
+
+    @Override
+    public Optional<Preset> preset(String name, DeviceOptions options) {
+        if (ChipConfig.PRESETS.stream().noneMatch(c -> c.name().equals(name))) {
+            return Optional.empty();
+        }
+        return Optional.of(LpuOptions.preset(LpuOptions.ofPreset(name, options)));
+    }
+
+    /** A plan's LPU stage: exactly chips chips of a preset with the pool entry's overrides, no trace. */
+    @Override
+    public Optional<Device> openPreset(String preset, int chips, DeviceOptions options) {
         if (ChipConfig.PRESETS.stream().noneMatch(c -> c.name().equals(preset))) {
             return Optional.empty();
         }
         if (chips < 1) {
             throw new TandemException("lpu: the chip count must be positive, got " + chips);
         }
-        try {
-            return Optional.of(new LpuDevice(configOf(preset), chips, null));
-        } catch (IllegalArgumentException e) {
-            throw new TandemException("lpu: " + e.getMessage());
-        }
+        return Optional.of(new LpuDevice(LpuOptions.ofPreset(preset, options), chips, null));
     }
 }

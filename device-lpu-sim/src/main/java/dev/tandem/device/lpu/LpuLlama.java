@@ -1,22 +1,38 @@
 package dev.tandem.device.lpu;
 
-import dev.tandem.device.lpu.LlamaLayout.Shard;
-import dev.tandem.kernels.WeightFormat;
+import dev.tandem.device.lpu.ModelShape.Tensor;
+import dev.tandem.device.lpu.StageLayout.Filled;
+import dev.tandem.device.lpu.StageLayout.Stage;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 
-import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * A Llama model resident in the SRAM of a {@link ChipArray}, decoded one whole-step program at a
- * time: the weights are copied into their shards once, and each {@link #forward} lowers, validates
- * and runs the step's program in full mode, then reads the logits off the chip that gathered them.
+ * A Llama model resident on the stages of a {@link StageLayout}, decoded step by step with exactly
+ * the programs an {@link LpuDevice} runs for a plan's executor: the embed program on the first
+ * stage, each block's fused program ({@link AttentionBlockLowering}, {@link FfnBlockLowering}) on its
+ * stage's chips, the head's copy, rmsnorm and matmul on the last; between stages x moves from one
+ * node's home chip to the next one's over C2C (two hops). A step's cycles are the sum of its
+ * programs', which is what the compiler's cost provider prices for the same ops.
+ *
+ * <p>A mixture-of-experts FFN runs activeExperts of its resident experts' FFN blocks (the router's
+ * choice is data; its small matmul is not modelled).
  */
 public final class LpuLlama implements AutoCloseable {
-    private final LlamaLayout layout;
-    private final ChipArray array;
-    private final float[] logits;
+    /** One program of a step and the stage whose chips run it; {@link #HOP} for a move between stages. */
+    record StepProgram(int stage, StaticProgram program) {}
+
+    static final int HOP = -1;
+
+    private final StageLayout layout;
+    private final List<Filled> placed;
+    private final ChipArray[] arrays;
+    private final float[] logits, x;
     private RunStats lastStep;
 
     public LpuLlama(LlamaConfig config, LlamaWeights weights, float[] ropeInvFreq, ChipConfig chip, int chips, int maxPositions) {
@@ -26,81 +42,217 @@ public final class LpuLlama implements AutoCloseable {
     /** @param hostParallel see {@link ChipArray#ChipArray(ChipConfig, int, boolean)} */
     public LpuLlama(LlamaConfig config, LlamaWeights weights, float[] ropeInvFreq, ChipConfig chip, int chips, int maxPositions,
                     boolean hostParallel) {
-        this.layout = new LlamaLayout(ModelShape.of(config, weights), chip, chips, maxPositions);
-        this.array = new ChipArray(chip, chips, hostParallel);
+        this.layout = new StageLayout(ModelShape.of(config, weights), chip, chips, maxPositions);
+        this.placed = layout.placed();
+        this.arrays = arrays(layout, hostParallel);
         this.logits = new float[config.vocabSize()];
+        this.x = new float[config.dim()];
         try {
-            for (Shard sh : layout.allShards()) {
-                array.writeBytes(sh.chip(), sh.sram(), shardBytes(ModelShape.matrix(weights, sh.tensor(), sh.layer()), sh));
-            }
-            for (LlamaLayout.Stage st : layout.stages()) {
-                for (int chipId : st.chips()) {
-                    for (int b = st.firstBlock(); b < st.endBlock(); b++) {
-                        int l = LlamaLayout.Stage.layerOf(b);
-                        if (LlamaLayout.Stage.isAttention(b)) {
-                            write(chipId, "norm.attn." + l, weights.attnNorm()[l]);
-                        } else {
-                            write(chipId, "norm.ffn." + l, weights.ffnNorm()[l]);
-                        }
-                    }
-                    write(chipId, "ropefreq", ropeInvFreq);
-                    if (st == layout.stages().getLast()) {
-                        write(chipId, "norm.final", weights.finalNorm());
-                    }
-                }
+            for (Stage st : layout.stages()) {
+                load(st, placed.get(st.index()), arrays[st.index()], weights, ropeInvFreq);
             }
         } catch (RuntimeException e) {
-            array.close();
+            close();
             throw e;
         }
     }
 
-    private void write(int chip, String region, float[] values) {
-        array.writeFloats(chip, layout.offset(chip, region), values, 0, values.length);
+    /** One array per stage, then one for the stage-to-stage hops (its programs span two nodes; it holds no data). */
+    static ChipArray[] arrays(StageLayout layout, boolean hostParallel) {
+        List<Stage> stages = layout.stages();
+        ChipArray[] a = new ChipArray[stages.size() + 1];
+        for (Stage st : stages) {
+            a[st.index()] = new ChipArray(layout.config(), st.tp(), hostParallel);
+        }
+        a[stages.size()] = new ChipArray(layout.config(), layout.config().chipsPerNode() + 1);
+        return a;
     }
 
-    /** The bytes of a shard: whole rows are one slice; a column range is copied block by block, row by row. */
-    static MemorySegment shardBytes(WeightMatrix m, Shard sh) {
-        WeightFormat f = m.format();
-        long rowBytes = f.bytesFor(m.cols());
-        if (sh.colStart() == 0 && sh.cols() == m.cols()) {
-            return m.data().asSlice(sh.rowStart() * rowBytes, sh.rows() * rowBytes);
+    private static void load(Stage st, Filled f, ChipArray array, LlamaWeights w, float[] ropeInvFreq) {
+        if (f.embedding != null) {
+            writeTable(array, f.embedding, w.tokenEmbedding());
         }
-        long skip = f.bytesFor(sh.colStart()), take = f.bytesFor(sh.cols());
-        MemorySegment out = MemorySegment.ofArray(new byte[(int) (take * sh.rows())]);
-        for (int r = 0; r < sh.rows(); r++) {
-            MemorySegment.copy(m.data(), (sh.rowStart() + r) * rowBytes + skip, out, r * take, take);
+        if (f.output != null && f.output != f.embedding) {
+            writeTable(array, f.output, w.output());
         }
-        return out;
+        if (f.finalNorm != null) {
+            array.writeFloats(0, f.finalNorm.offset(), w.finalNorm(), 0, w.finalNorm().length);
+        }
+        for (int b = st.firstBlock(); b < st.endBlock(); b++) {
+            int l = Stage.layerOf(b);
+            BlockPlacement p = f.blocks.get(b - st.firstBlock()).getFirst();
+            Map<String, WeightMatrix> matrices = Stage.isAttention(b)
+                    ? Map.of("wq", w.wq()[l], "wk", w.wk()[l], "wv", w.wv()[l], "wo", w.wo()[l])
+                    : Map.of("w1", w.w1()[l], "w3", w.w3()[l], "w2", w.w2()[l]);
+            p.writeWeights(array, matrices);
+            p.writeEverywhere(array, "norm", Stage.isAttention(b) ? w.attnNorm()[l] : w.ffnNorm()[l]);
+            if (Stage.isAttention(b)) {
+                p.writeEverywhere(array, "ropefreq", ropeInvFreq);
+            }
+        }
     }
 
-    public LlamaLayout layout() { return layout; }
+    private static void writeTable(ChipArray array, OpPrograms.Table t, WeightMatrix m) {
+        long rowBytes = m.format().bytesFor(m.cols());
+        for (OpPrograms.Piece p : t.pieces()) {
+            array.writeBytes(p.chip(), p.sram(), m.data().asSlice(p.rowStart() * rowBytes, p.bytes()));
+        }
+    }
 
-    public ChipArray chips() { return array; }
+    public StageLayout layout() { return layout; }
 
     /** The timing of the last step. */
     public RunStats lastStep() { return lastStep; }
 
     /** Runs the decode step of token at pos; returns the logits (reused by the next call). */
     public float[] forward(int token, int pos) {
-        StaticProgram p = LlamaLowering.decodeStep(layout, token, pos);
-        lastStep = array.run(p, ChipArray.Mode.FULL);
-        int chip = layout.logitsChip();
-        array.readFloats(chip, layout.offset(chip, "logits"), logits, 0, logits.length);
+        lastStep = run(layout, stepPrograms(layout, placed, token, pos), arrays, ChipArray.Mode.FULL, this::moveX);
+        Filled last = placed.getLast();
+        arrays[placed.size() - 1].readFloats(0, last.logits.offset(), logits, 0, logits.length);
         return logits;
+    }
+
+    /** The programs of the decode step of token at pos, in order, as {@link #forward} would run them. */
+    List<StepProgram> stepPrograms(int token, int pos) {
+        return stepPrograms(layout, placed, token, pos);
+    }
+
+    /** A hop's data: x (one row) from the home chip of the stage before to the home chip of the stage after. */
+    private void moveX(int toStage) {
+        arrays[toStage - 1].readFloats(0, placed.get(toStage - 1).x.offset(), x, 0, x.length);
+        arrays[toStage].writeFloats(0, placed.get(toStage).x.offset(), x, 0, x.length);
+    }
+
+    /** The programs of one decode step, in order (placements are only read; scratch is freed before this returns). */
+    static List<StepProgram> stepPrograms(StageLayout layout, List<Filled> placed, int token, int pos) {
+        ModelShape shape = layout.shape();
+        LlamaConfig c = shape.config();
+        if (token < 0 || token >= c.vocabSize()) {
+            throw new IllegalArgumentException("token " + token + " outside the vocabulary of " + c.vocabSize());
+        }
+        if (pos < 0 || pos >= layout.maxPositions()) {
+            throw new IllegalArgumentException("position " + pos + " outside the KV cache of " + layout.maxPositions());
+        }
+        ChipConfig config = layout.config();
+        List<StepProgram> out = new ArrayList<>();
+        for (Stage st : layout.stages()) {
+            Filled f = placed.get(st.index());
+            int k = st.index(), tp = st.tp();
+            if (k > 0) {
+                out.add(new StepProgram(HOP, hop(config, placed.get(k - 1).x, f.x, c.dim())));
+            }
+            List<Allocation> held = new ArrayList<>();
+            try {
+                if (f.embedding != null) {
+                    out.add(new StepProgram(k, OpPrograms.embed(config, tp, f.embedding, new int[] {token}, f.x, f.memory.scratch(held))));
+                }
+                for (int b = st.firstBlock(); b < st.endBlock(); b++) {
+                    List<BlockPlacement> blocks = f.blocks.get(b - st.firstBlock());
+                    if (Stage.isAttention(b)) {
+                        out.add(new StepProgram(k, AttentionBlockLowering.lower(config, c, blocks.getFirst(), f.x, pos, 1)));
+                    } else {
+                        for (int e = 0; e < shape.activeExperts(); e++) {
+                            out.add(new StepProgram(k, FfnBlockLowering.lower(config, c, blocks.get(e), f.x, 1)));
+                        }
+                    }
+                }
+                if (f.logits != null) {
+                    out.add(new StepProgram(k, OpPrograms.copy(config, tp, f.x, 0, f.last, 0, c.dim())));
+                    out.add(new StepProgram(k, OpPrograms.rmsnorm(config, tp, f.last, f.last, f.finalNorm, c.dim(), 1, c.rmsEps())));
+                    out.add(new StepProgram(k, OpPrograms.matmul(config, tp, f.output, f.last, f.logits, 1, f.memory.scratch(held))));
+                }
+            } finally {
+                f.memory.release(held);
+            }
+        }
+        return out;
+    }
+
+    /** x's row from home chip 0 of one node to home chip 0 of the next: chip chipsPerNode of a two-node program. */
+    private static StaticProgram hop(ChipConfig config, Allocation from, Allocation to, int dim) {
+        int next = config.chipsPerNode();
+        ListScheduler s = new ListScheduler(config, next + 1);
+        s.addAllocation(from);
+        s.addAllocation(new Allocation(next, to.name(), to.offset(), to.bytes(), 0, Allocation.FOREVER));
+        s.transfer(0, from.offset(), next, to.offset(), 4L * dim);
+        return s.build();
+    }
+
+    /** What a hop does to data in a full run: the host copies x between the stages' arrays. */
+    interface Mover {
+        void move(int toStage);
+    }
+
+    /**
+     * Validates and runs a step's programs one after another on arrays (per stage, then the hops')
+     * and returns their timing over all the layout's chips; the mover carries x across hops.
+     */
+    static RunStats run(StageLayout layout, List<StepProgram> programs, ChipArray[] arrays, ChipArray.Mode mode, Mover mover) {
+        long cycles = 0, instructions = 0;
+        Map<Unit, Long> busy = new EnumMap<>(Unit.class);
+        int hopsSeen = 0;
+        for (StepProgram sp : programs) {
+            RunStats r;
+            if (sp.stage() == HOP) {
+                r = arrays[arrays.length - 1].run(sp.program(), ChipArray.Mode.TIMING);
+                hopsSeen++;
+                if (mode == ChipArray.Mode.FULL) {
+                    mover.move(hopsSeen);
+                }
+            } else {
+                r = arrays[sp.stage()].run(sp.program(), mode);
+            }
+            cycles += r.cycles();
+            instructions += r.instructions();
+            r.busyCycles().forEach((u, n) -> busy.merge(u, n, Long::sum));
+        }
+        return new RunStats(layout.config(), layout.chips(), cycles, instructions, busy);
     }
 
     /** Lowers, validates and runs one decode step without data: the cycles of a model too large for the host. */
     public static RunStats timeStep(ModelShape shape, ChipConfig chip, int chips, int maxPositions, int pos) {
-        LlamaLayout layout = new LlamaLayout(shape, chip, chips, maxPositions);
-        StaticProgram p = LlamaLowering.decodeStep(layout, 1, pos);
-        try (ChipArray array = new ChipArray(chip, chips)) {
-            return array.run(p, ChipArray.Mode.TIMING);
+        StageLayout layout = new StageLayout(shape, chip, chips, maxPositions);
+        List<Filled> placed = layout.placed();
+        ChipArray[] arrays = arrays(layout, false);
+        try {
+            return run(layout, stepPrograms(layout, placed, 1, pos), arrays, ChipArray.Mode.TIMING, k -> { });
+        } finally {
+            for (ChipArray a : arrays) {
+                a.close();
+            }
         }
+    }
+
+    /** Bytes of weights the busiest chip of each stage streams per step, stage after stage: the step's SRAM-bandwidth floor. */
+    static long streamCycles(StageLayout layout, List<Filled> placed) {
+        ModelShape shape = layout.shape();
+        long cycles = 0;
+        for (Stage st : layout.stages()) {
+            long[] bytes = new long[st.tp()];
+            Filled f = placed.get(st.index());
+            for (int b = st.firstBlock(); b < st.endBlock(); b++) {
+                List<BlockPlacement> blocks = f.blocks.get(b - st.firstBlock());
+                for (int e = 0; e < (Stage.isAttention(b) ? 1 : shape.activeExperts()); e++) {
+                    for (BlockPlacement.Slice sl : blocks.get(e).weights()) {
+                        bytes[sl.chip()] += sl.bytes();
+                    }
+                }
+            }
+            long max = 0;
+            for (long v : bytes) {
+                max = Math.max(max, v);
+            }
+            cycles += max / layout.config().memBytesPerCycle();
+        }
+        return cycles;
     }
 
     @Override
     public void close() {
-        array.close();
+        for (ChipArray a : arrays) {
+            if (a != null) {
+                a.close();
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -8,6 +9,7 @@ import dev.tandem.runtime.compiler.Op;
 import dev.tandem.runtime.compiler.OpCostProvider;
 import dev.tandem.runtime.compiler.OpKind;
 import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.model.LlamaConfig;
 
 import java.util.ArrayList;
@@ -66,8 +68,9 @@ public final class LpuOpCostProvider implements OpCostProvider {
         }
         ChipConfig chip;
         try {
-            chip = ChipConfig.preset(group.name());
-        } catch (IllegalArgumentException e) {
+            // The pool entry's overrides (lp30*2:clockHz=...) price the chips the executor opens with them.
+            chip = LpuOptions.ofPreset(group.name(), group.options());
+        } catch (TandemException e) {
             return OptionalDouble.empty();
         }
         if (op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD) {
@@ -118,31 +121,19 @@ public final class LpuOpCostProvider implements OpCostProvider {
         return cycles.computeIfAbsent(k, LpuOpCostProvider::lower);
     }
 
-    /** Cycles of one block program on fresh chips, or NO_FIT. */
+    /** Cycles of one block program on a fresh stage filled in {@link StageLayout}'s order, or NO_FIT. */
     private static long lower(Key k) {
-        List<SramAllocator> chips = new ArrayList<>();
-        for (int i = 0; i < k.tp(); i++) {
-            chips.add(new SramAllocator(k.chip().sramBytes()));
-        }
-        int[] ids = new int[k.tp()];
-        Arrays.setAll(ids, i -> i);
         int maxBatch = Math.max(k.batch(), ModelGraph.PREFILL_CHUNK);
         try {
-            BlockPlacement p = k.kind() == OpKind.ATTENTION
-                    ? AttentionBlockLowering.place(k.chip(), chips, ids, k.config(), formats(k.format(), 4), Math.max(1, k.maxPositions()), maxBatch)
-                    : FfnBlockLowering.place(k.chip(), chips, ids, k.config(), formats(k.format(), 3), maxBatch);
-            // x as the executor holds it: a (maxBatch, dim) buffer on chip 0.
-            long xBytes = 4L * maxBatch * k.config().dim();
-            long xOffset = chips.get(0).allocate(xBytes);
-            if (xOffset < 0) {
-                return NO_FIT;
-            }
-            Allocation x = new Allocation(0, "x", xOffset, xBytes, 0, Allocation.FOREVER);
+            StageLayout.Filled stage = StageLayout.open(k.chip(), k.tp(), k.config().dim());
+            BlockPlacement p = stage.memory.placeBlock((a, ids) -> k.kind() == OpKind.ATTENTION
+                    ? AttentionBlockLowering.place(k.chip(), a, ids, k.config(), formats(k.format(), 4), Math.max(1, k.maxPositions()), maxBatch)
+                    : FfnBlockLowering.place(k.chip(), a, ids, k.config(), formats(k.format(), 3), maxBatch));
             StaticProgram program = k.kind() == OpKind.ATTENTION
-                    ? AttentionBlockLowering.lower(k.chip(), k.config(), p, x, k.pos0(), k.batch())
-                    : FfnBlockLowering.lower(k.chip(), k.config(), p, x, k.batch());
+                    ? AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.pos0(), k.batch())
+                    : FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch());
             return program.cycles();
-        } catch (LpuCapacityException e) {
+        } catch (DeviceMemoryException e) {
             return NO_FIT;
         }
     }
@@ -199,52 +190,6 @@ public final class LpuOpCostProvider implements OpCostProvider {
         return tableCycles.computeIfAbsent(k, LpuOpCostProvider::lowerTable);
     }
 
-    /** The simulated chips ran out of SRAM where the device would have thrown. */
-    private static final class NoRoom extends RuntimeException {
-        NoRoom() { super(null, null, false, false); }
-    }
-
-    /**
-     * One stage's chips as PlanForward fills them, up to the table the op reads: the (chunk, dim) x
-     * buffer on chip 0 when the stage opens, then the embedding table, then (untied) the output table.
-     */
-    private static List<SramAllocator> stageWithX(TableKey k) {
-        List<SramAllocator> chips = new ArrayList<>();
-        for (int i = 0; i < k.tp(); i++) {
-            chips.add(new SramAllocator(k.chip().sramBytes()));
-        }
-        if (chips.get(0).allocate(4L * ModelGraph.PREFILL_CHUNK * k.dim()) < 0) {
-            throw new NoRoom();
-        }
-        return chips;
-    }
-
-    private static List<OpPrograms.Piece> placeTable(TableKey k, List<SramAllocator> chips) {
-        List<OpPrograms.Piece> pieces = OpPrograms.placeTable(k.chip(), chips, true, k.tp(), k.vocab(), k.format().bytesFor(k.dim()));
-        if (pieces == null) {
-            throw new NoRoom();
-        }
-        return pieces;
-    }
-
-    private static Allocation buffer(List<SramAllocator> chips, String name, long floats) {
-        long off = chips.get(0).allocate(4 * floats);
-        if (off < 0) {
-            throw new NoRoom();
-        }
-        return new Allocation(0, name, off, 4 * floats, 0, Allocation.FOREVER);
-    }
-
-    private static OpPrograms.Scratch scratch(List<SramAllocator> chips) {
-        return (chip, bytes) -> {
-            long off = chips.get(chip).allocate(bytes);
-            if (off < 0) {
-                throw new NoRoom();
-            }
-            return off;
-        };
-    }
-
     /** Where each piece is, without its SRAM offset (which no program's cycles depend on). */
     private static List<List<Integer>> layout(List<OpPrograms.Piece> pieces) {
         return pieces.stream().map(p -> List.of(p.chip(), p.rowStart(), p.rows())).toList();
@@ -264,32 +209,27 @@ public final class LpuOpCostProvider implements OpCostProvider {
      */
     private static long lowerTable(TableKey k) {
         try {
-            Allocation x = new Allocation(0, "x", 0, 4L * ModelGraph.PREFILL_CHUNK * k.dim(), 0, Allocation.FOREVER);
-            List<SramAllocator> chips = stageWithX(k);
-            List<OpPrograms.Piece> embedding = placeTable(k, chips);
+            StageLayout.Filled stage = StageLayout.open(k.chip(), k.tp(), k.dim());
+            stage.placeEmbedding(k.format(), k.vocab(), k.dim());
+            List<Allocation> scratch = new ArrayList<>();
             if (k.kind() == OpKind.EMBED) {
-                if (embedding.stream().mapToInt(OpPrograms.Piece::chip).distinct().count() != 1) {
+                if (stage.embedding.pieces().stream().mapToInt(OpPrograms.Piece::chip).distinct().count() != 1) {
                     return NO_FIT;
                 }
-                int[] tokens = new int[k.tokens()];
-                OpPrograms.Table table = new OpPrograms.Table(k.format(), k.vocab(), k.dim(), embedding);
-                return OpPrograms.embed(k.chip(), k.tp(), table, tokens, x, scratch(chips)).cycles();
+                return OpPrograms.embed(k.chip(), k.tp(), stage.embedding, new int[k.tokens()], stage.x, stage.memory.scratch(scratch)).cycles();
             }
-            List<OpPrograms.Piece> output = embedding;
+            stage.placeHead(k.format(), k.tied(), k.vocab(), k.dim());
             if (!k.tied()) {
-                output = placeTable(k, chips);
-                List<SramAllocator> own = stageWithX(k);
-                if (!layout(placeTable(k, own)).equals(layout(output))) {
+                StageLayout.Filled own = StageLayout.open(k.chip(), k.tp(), k.dim());
+                own.placeHead(k.format(), false, k.vocab(), k.dim());
+                if (!layout(own.output.pieces()).equals(layout(stage.output.pieces()))) {
                     return NO_FIT;
                 }
             }
-            Allocation finalNorm = buffer(chips, "finalNorm", k.dim()), last = buffer(chips, "last", k.dim()),
-                    logits = buffer(chips, "logits", k.vocab());
-            OpPrograms.Table table = new OpPrograms.Table(k.format(), k.vocab(), k.dim(), output);
-            return OpPrograms.copy(k.chip(), k.tp(), x, 0, last, 0, k.dim()).cycles()
-                    + OpPrograms.rmsnorm(k.chip(), k.tp(), last, last, finalNorm, k.dim(), 1, k.eps()).cycles()
-                    + OpPrograms.matmul(k.chip(), k.tp(), table, last, logits, 1, scratch(chips)).cycles();
-        } catch (NoRoom e) {
+            return OpPrograms.copy(k.chip(), k.tp(), stage.x, 0, stage.last, 0, k.dim()).cycles()
+                    + OpPrograms.rmsnorm(k.chip(), k.tp(), stage.last, stage.last, stage.finalNorm, k.dim(), 1, k.eps()).cycles()
+                    + OpPrograms.matmul(k.chip(), k.tp(), stage.output, stage.last, stage.logits, 1, stage.memory.scratch(scratch)).cycles();
+        } catch (DeviceMemoryException e) {
             return NO_FIT;
         }
     }

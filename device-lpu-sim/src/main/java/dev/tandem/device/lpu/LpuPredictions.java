@@ -9,7 +9,8 @@ import java.util.Locale;
 
 /**
  * Predicted decode speed per user of large Llama-shaped models on the presets, from timing-only
- * runs of one whole decode step on the fewest chips that hold the int8 weights. For each it prints
+ * runs of one whole decode step ({@link LpuLlama}: the device's block programs, stage after stage)
+ * on the fewest chips whose {@link StageLayout} holds the int8 weights. For each it prints
  * what bounds the step: the per-chip SRAM streaming time of the busiest chip's weights against the
  * step's cycles tells whether SRAM bandwidth or the dependency chain (and C2C latency) dominates.
  * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.tandem.device.lpu.LpuPredictions [positions]}.
@@ -35,31 +36,28 @@ public final class LpuPredictions {
         for (ChipConfig chip : ChipConfig.PRESETS) {
             for (Model m : models()) {
                 long t0 = System.nanoTime();
-                int chips = LlamaLayout.fewestChips(m.shape(), chip, positions);
-                LlamaLayout layout = new LlamaLayout(m.shape(), chip, chips, positions);
-                StaticProgram p = LlamaLowering.decodeStep(layout, 1, pos);
+                int chips;
+                try {
+                    chips = StageLayout.fewestChips(m.shape(), chip, positions);
+                } catch (IllegalArgumentException e) {
+                    // A block no node holds: e.g. every expert of a mixture's FFN with its own 64-row scratch.
+                    System.out.printf(Locale.ROOT, "%-10s %-13s %s%n", chip.name(), m.name(), e.getMessage());
+                    continue;
+                }
+                StageLayout layout = new StageLayout(m.shape(), chip, chips, positions);
+                List<StageLayout.Filled> placed = layout.placed();
+                ChipArray[] arrays = LpuLlama.arrays(layout, false);
                 RunStats r;
-                try (ChipArray array = new ChipArray(chip, chips)) {
-                    r = array.run(p, ChipArray.Mode.TIMING);
+                try {
+                    r = LpuLlama.run(layout, LpuLlama.stepPrograms(layout, placed, 1, pos), arrays, ChipArray.Mode.TIMING, k -> { });
+                } finally {
+                    for (ChipArray a : arrays) {
+                        a.close();
+                    }
                 }
                 double wallMs = (System.nanoTime() - t0) / 1e6;
-                // Streaming each stage's weights at full SRAM bandwidth, stages one after another.
-                long streamCycles = 0;
-                for (LlamaLayout.Stage st : layout.stages()) {
-                    long maxBytes = 0;
-                    for (int c : st.chips()) {
-                        long bytes = 0;
-                        for (LlamaLayout.Shard sh : layout.allShards()) {
-                            if (sh.chip() == c && (sh.tensor() != ModelShape.Tensor.W1 && sh.tensor() != ModelShape.Tensor.W2
-                                    && sh.tensor() != ModelShape.Tensor.W3 || sh.expert() < m.shape().activeExperts())) {
-                                bytes += sh.bytes();
-                            }
-                        }
-                        maxBytes = Math.max(maxBytes, bytes);
-                    }
-                    streamCycles += maxBytes / chip.memBytesPerCycle();
-                }
-                System.out.printf(Locale.ROOT, "%-10s %-13s chips=%4d stages=%2d cycles=%8d tok/s/user=%7.1f sram-stream=%4.0f%% of the step  %s  (lower+validate+run %.0f ms, %d instructions)%n",
+                long streamCycles = LpuLlama.streamCycles(layout, placed);
+                System.out.printf(Locale.ROOT, "%-10s %-13s chips=%4d stages=%2d cycles=%8d tok/s/user=%7.1f sram-stream=%4.0f%% of the step  %s  (place+lower+validate+run %.0f ms, %d instructions)%n",
                         chip.name(), m.name(), chips, layout.stages().size(), r.cycles(), 1 / r.seconds(),
                         100.0 * streamCycles / r.cycles(), r.summary().substring(r.summary().indexOf("busiest")), wallMs, r.instructions());
             }

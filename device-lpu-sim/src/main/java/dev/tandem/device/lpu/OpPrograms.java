@@ -1,11 +1,15 @@
 package dev.tandem.device.lpu;
 
+import dev.tandem.device.lpu.Instruction.Attention;
+import dev.tandem.device.lpu.Instruction.BinaryOp;
 import dev.tandem.device.lpu.Instruction.LoadWeights;
 import dev.tandem.device.lpu.Instruction.Matvec;
 import dev.tandem.device.lpu.Instruction.MemRead;
 import dev.tandem.device.lpu.Instruction.MemReadRow;
 import dev.tandem.device.lpu.Instruction.MemWrite;
 import dev.tandem.device.lpu.Instruction.RmsNorm;
+import dev.tandem.device.lpu.Instruction.Rope;
+import dev.tandem.device.lpu.Instruction.VxmBinary;
 import dev.tandem.device.lpu.Instruction.SxmPermute;
 import dev.tandem.kernels.WeightFormat;
 
@@ -15,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The single-op programs and the table placement of {@link LpuDevice}, written against a description
+ * The single-op programs (every SPI op but the fused blocks) and the table placement of {@link LpuDevice}, written against a description
  * of where things are (allocators, pieces, buffer allocations) rather than a device, so that
  * {@link LpuOpCostProvider} can build exactly the programs the device runs for the embedding and the
  * head on simulated chips. Any change to how the device places a table or lowers embed, copy,
@@ -24,7 +28,7 @@ import java.util.Map;
 final class OpPrograms {
     private OpPrograms() {}
 
-    static final int S_A = 0, S_B = 1, S_C = 2, S_TMP = 5;
+    static final int S_A = 0, S_B = 1, S_C = 2, S_K = 3, S_V = 4, S_TMP = 5;
 
     /** One chip's rows [rowStart, +rows) of a weight matrix, at sram. */
     record Piece(int chip, int rowStart, int rows, long sram, long bytes) {
@@ -216,6 +220,40 @@ final class OpPrograms {
         ListScheduler s = scheduler(config, chips, src, dst);
         s.emit(0, new MemRead(src.offset() + 4 * srcOffset, length, S_A, 0));
         s.emit(0, new MemWrite(S_A, 0, length, dst.offset() + 4 * dstOffset));
+        return s.build();
+    }
+
+    /** Rotates the (batch, nHeads * headDim) rows of vec, row b at position pos0 + b. */
+    static StaticProgram rope(ChipConfig config, int chips, Allocation vec, int nHeads, int headDim, int pos0, int batch, Allocation invFreq) {
+        int width = nHeads * headDim;
+        ListScheduler s = scheduler(config, chips, vec, invFreq);
+        s.emit(0, new MemRead(vec.offset(), batch * width, S_A, 0));
+        s.emit(0, new MemRead(invFreq.offset(), headDim / 2, S_B, 0));
+        s.emit(0, new Rope(S_A, 0, width, nHeads, headDim, pos0, batch, S_B));
+        s.emit(0, new MemWrite(S_A, 0, batch * width, vec.offset()));
+        return s.build();
+    }
+
+    /** Causal attention of batch query rows at positions startPos.. over the cached keys and values. */
+    static StaticProgram attention(ChipConfig config, int chips, Allocation out, Allocation q, Allocation keys, Allocation values,
+                                   int startPos, int batch, int nHeads, int nKvHeads, int headDim) {
+        int qDim = nHeads * headDim, kv = (startPos + batch) * nKvHeads * headDim;
+        ListScheduler s = scheduler(config, chips, out, q, keys, values);
+        s.emit(0, new MemRead(q.offset(), batch * qDim, S_A, 0));
+        s.emit(0, new MemRead(keys.offset(), kv, S_K, 0));
+        s.emit(0, new MemRead(values.offset(), kv, S_V, 0));
+        s.emit(0, new Attention(S_A, S_K, S_V, S_C, startPos, batch, nHeads, nKvHeads, headDim));
+        s.emit(0, new MemWrite(S_C, 0, batch * qDim, out.offset()));
+        return s.build();
+    }
+
+    /** a[i] = op(a[i], b[i]) for n elements. */
+    static StaticProgram binary(ChipConfig config, int chips, BinaryOp op, Allocation a, Allocation b, int n) {
+        ListScheduler s = scheduler(config, chips, a, b);
+        s.emit(0, new MemRead(a.offset(), n, S_A, 0));
+        s.emit(0, new MemRead(b.offset(), n, S_B, 0));
+        s.emit(0, new VxmBinary(op, S_A, 0, S_B, 0, n));
+        s.emit(0, new MemWrite(S_A, 0, n, a.offset()));
         return s.build();
     }
 }

@@ -32,12 +32,20 @@ class DeterminismTest {
                 assertArrayEquals(a, b, 0f, "pos " + pos);
                 assertEquals(pooled.lastStep(), serial.lastStep(), "cycles of pos " + pos);
 
-                StaticProgram p = LlamaLowering.decodeStep(pooled.layout(), token, pos);
-                try (ChipArray timingOnly = new ChipArray(ChipConfig.GROQCHIP1, chips)) {
-                    RunStats timing = timingOnly.run(p, ChipArray.Mode.TIMING);
+                // The same step's programs again, timing only, on fresh chips.
+                ChipArray[] timingOnly = LpuLlama.arrays(pooled.layout(), false);
+                try {
+                    RunStats timing = LpuLlama.run(pooled.layout(), pooled.stepPrograms(token, pos), timingOnly, ChipArray.Mode.TIMING,
+                            k -> { });
                     assertEquals(pooled.lastStep(), timing, "full vs timing-only at pos " + pos);
-                    for (int c = 0; c < chips; c++) {
-                        assertTrue(!timingOnly.sramAllocated(c), "timing-only allocated SRAM");
+                    for (ChipArray array : timingOnly) {
+                        for (int c = 0; c < array.chips(); c++) {
+                            assertTrue(!array.sramAllocated(c), "timing-only allocated SRAM");
+                        }
+                    }
+                } finally {
+                    for (ChipArray array : timingOnly) {
+                        array.close();
                     }
                 }
                 token = WholeStepLoweringTest.argmax(a);

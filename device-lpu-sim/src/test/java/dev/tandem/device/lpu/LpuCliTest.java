@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.conformance.SharedData;
 import dev.tandem.runtime.cli.Main;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,15 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** `tandem generate --device lpu ...` end to end: ids, the stats line, the trace, and the capacity error. */
 class LpuCliTest {
-
-    @AfterEach
-    void clearProperties() {
-        // The CLI hands LPU options to the backend as system properties; tests share one JVM.
-        System.clearProperty("tandem.lpu.chips");
-        System.clearProperty("tandem.lpu.preset");
-        System.clearProperty("tandem.lpu.trace");
-        System.clearProperty("tandem.lpu.set");
-    }
 
     private static String[] run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
@@ -59,7 +49,6 @@ class LpuCliTest {
         slow[base.length] = "--lpu-set";
         slow[base.length + 1] = "clockHz=4.5e8";
         String[] a = run(base);
-        clearProperties();
         String[] b = run(slow);
         assertEquals("0", a[0], a[2]);
         assertEquals("0", b[0], b[2]);
@@ -81,5 +70,38 @@ class LpuCliTest {
                 "-n", "2", "--device", "lpu", "--lpu-preset", "tpu9");
         assertTrue(!r[0].equals("0") && !r[0].equals("1"), "exit " + r[0] + ": " + r[2]);
         assertTrue(r[2].contains("tpu9"), r[2]);
+    }
+
+    @Test
+    void optionsTravelWithTheDeviceName() {
+        String[] r = run("generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
+                "-n", "3", "--ids", "--device", "lpu:preset=lp30,chips=2,clockHz=5e8");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[2].contains("lpu: preset=lp30 chips=2 cycles/token=") && r[2].contains("at 500 MHz"), r[2]);
+        String[] alias = run("generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
+                "-n", "3", "--ids", "--device", "lpu", "--lpu-preset", "lp30", "--lpu-chips", "2", "--lpu-set", "clockHz=5e8");
+        assertEquals("0", alias[0], alias[2]);
+        assertEquals(r[1], alias[1], "the alias flags are the same options");
+        String line = r[2].lines().filter(l -> l.startsWith("lpu:")).findFirst().orElseThrow();
+        assertTrue(alias[2].contains(line), "same cycles: " + line + "\n" + alias[2]);
+    }
+
+    @Test
+    void anUnknownOrConflictingOptionIsAUsageErrorNamingIt() {
+        String model = SharedData.model("stories260K.bin").toString();
+        String[] unknown = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:preset=lp30,colour=red");
+        assertEquals("2", unknown[0], unknown[2]);
+        assertTrue(unknown[2].contains("'colour'") && unknown[2].contains("sramBytes"), unknown[2]);
+        assertEquals(1, unknown[2].trim().lines().count(), unknown[2]);
+        assertTrue(unknown[2].trim().length() <= 300, "a short line: " + unknown[2]);
+        String[] twice = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:chips=2", "--lpu-chips", "3");
+        assertEquals("2", twice[0], twice[2]);
+        assertTrue(twice[2].contains("chips") && twice[2].contains("2") && twice[2].contains("3"), twice[2]);
+        String[] noDir = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu", "--trace", "/no/such/dir/t.json");
+        assertEquals("2", noDir[0], noDir[2]);
+        assertTrue(noDir[2].contains("/no/such/dir/t.json") && noDir[2].contains("--trace"), noDir[2]);
+        String[] notANumber = run("generate", "-m", model, "--prompt-ids", "1", "-n", "2", "--device", "lpu:chips=many");
+        assertEquals("2", notANumber[0], notANumber[2]);
+        assertTrue(notANumber[2].contains("chips=many"), notANumber[2]);
     }
 }

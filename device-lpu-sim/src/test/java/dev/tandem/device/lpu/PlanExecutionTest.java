@@ -64,6 +64,8 @@ class PlanExecutionTest {
             "stories260K.bin, lp30, LPU_ONLY",
             "stories260K.bin, 'cpu,lp30', DISAGG",
             "stories260K.bin, 'cpu,lp30*2', AUTO",
+            // Chip overrides reach the executor's devices and the compiler's prices alike, or the cycles would not agree.
+            "stories260K.bin, 'cpu,lp30*2:clockHz=5e8,linkBitsPerSecond=1e8,sramBytes=4e8', AFD",
     })
     void everyPolicyMatchesTheReferenceAndItsEmulatedCycles(String model, String pool, Policy policy) {
         PlanRun.Report r = run(model, pool, policy, null);

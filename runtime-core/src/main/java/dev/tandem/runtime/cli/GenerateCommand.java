@@ -8,6 +8,9 @@ import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DeviceOptionException;
+import dev.tandem.runtime.device.DeviceOptions;
+import dev.tandem.runtime.device.DeviceRequest;
 import dev.tandem.runtime.device.Devices;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -18,7 +21,9 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -61,25 +66,25 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--context", paramLabel = "C", description = "KV cache positions (default: the model's context length)")
     Integer context;
 
-    @Option(names = "--device", paramLabel = "NAME", defaultValue = "cpu",
-            description = {"device backend: cpu (the reference kernels), opencl, ..., or auto for the best usable one;",
-                    "see 'tandem devices' (default ${DEFAULT-VALUE})"})
+    @Option(names = "--device", paramLabel = "NAME[:KEY=VALUE,...]", defaultValue = "cpu",
+            description = {"device backend: cpu (the reference kernels), opencl, lpu, ..., or auto for the best usable one,",
+                    "with its options after a colon, e.g. lpu:preset=lp30,chips=4; see 'tandem devices' (default ${DEFAULT-VALUE})"})
     String device;
 
     @Option(names = "--lpu-chips", paramLabel = "N",
-            description = "with --device lpu: emulate N chips (default: the fewest that hold the model)")
+            description = "the device option chips=N (--device lpu: emulate N chips; default the fewest that hold the model)")
     Integer lpuChips;
 
     @Option(names = "--lpu-preset", paramLabel = "NAME",
-            description = "with --device lpu: chip preset, groqchip1 or lp30 (default groqchip1)")
+            description = "the device option preset=NAME (--device lpu: groqchip1 or lp30; default groqchip1)")
     String lpuPreset;
 
     @Option(names = "--lpu-set", paramLabel = "KEY=VALUE,...",
-            description = "with --device lpu: override chip config fields, e.g. clockHz=1.1e9,c2cHopLatencyCycles=300")
+            description = "device options, e.g. (--device lpu) the chip fields clockHz=1.1e9,c2cHopLatencyCycles=300")
     String lpuSet;
 
     @Option(names = "--trace", paramLabel = "FILE",
-            description = "with --device lpu: write a Chrome/Perfetto trace of the first decode step")
+            description = "the device option trace=FILE (--device lpu: a Chrome/Perfetto trace of the first decode step)")
     Path trace;
 
     @Option(names = "--ids", description = "print the generated ids (not the prompt) on one line instead of text")
@@ -92,6 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Outputs.writableFile(trace, "--trace");
+        Outputs.writableFile(logitsOut, "--logits-out");
         Sampling sampling = sampling();
         long loadStart = System.nanoTime();
         try (Model m = Inputs.model(model, tokenizer)) {
@@ -101,20 +108,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (ctx < 1 || ctx > m.config().contextLength()) {
                 throw new ExitCodes.UsageException("--context " + ctx + ": must be in [1, " + m.config().contextLength() + "]");
             }
-            // Backend options travel as system properties: runtime-core never names a backend class.
-            if (lpuChips != null) {
-                System.setProperty("tandem.lpu.chips", Integer.toString(lpuChips));
-            }
-            if (lpuPreset != null) {
-                System.setProperty("tandem.lpu.preset", lpuPreset);
-            }
-            if (lpuSet != null) {
-                System.setProperty("tandem.lpu.set", lpuSet);
-            }
-            if (trace != null) {
-                System.setProperty("tandem.lpu.trace", trace.toString());
-            }
-            try (Device d = device.equals("cpu") ? null : Devices.open(device.equals("auto") ? null : device);
+            try (Device d = openDevice();
                  Session session = d == null ? Tandem.open(m, ctx) : Tandem.open(m, d, ctx)) {
                 Consumer<Token> sink = streamTo(out, m);
                 GenerationResult result = session.generate(promptIds, sampling, sink);
@@ -129,7 +123,11 @@ final class GenerateCommand implements Callable<Integer> {
                 }
                 out.flush();
                 if (logitsOut != null) {
-                    new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
+                    try {
+                        new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
+                    } catch (IOException e) {
+                        throw Outputs.cannotWrite("--logits-out", logitsOut, e);
+                    }
                 }
                 err.println(String.format(Locale.ROOT,
                         "stats: load_ms=%.1f ttft_ms=%.1f prefill_tps=%.1f decode_tps=%.1f prompt_tokens=%d generated=%d stop=%s seed=%d device=%s",
@@ -143,6 +141,49 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The --device request with the alias flags' options added; null for the plain host CPU, which a
+     * session opens itself. A backend refuses options it does not take, naming the key and the flag.
+     */
+    private Device openDevice() {
+        DeviceRequest request = DeviceRequest.parse(device);
+        Map<String, String> flagOf = new LinkedHashMap<>();
+        DeviceOptions options = request.options();
+        if (lpuChips != null) {
+            options = options.with("chips", Integer.toString(lpuChips));
+            flagOf.put("chips", "--lpu-chips");
+        }
+        if (lpuPreset != null) {
+            options = options.with("preset", lpuPreset);
+            flagOf.put("preset", "--lpu-preset");
+        }
+        if (lpuSet != null) {
+            for (String key : DeviceOptions.parse(lpuSet).keys()) {
+                flagOf.put(key, "--lpu-set");
+            }
+            for (var e : DeviceOptions.parse(lpuSet).values().entrySet()) {
+                options = options.with(e.getKey(), e.getValue());
+            }
+        }
+        if (trace != null) {
+            options = options.with("trace", trace.toString());
+            flagOf.put("trace", "--trace");
+        }
+        if (request.name().equals("cpu") && options.isEmpty()) {
+            return null;
+        }
+        try {
+            return Devices.open(request.name().equals("auto") ? null : request.name(), options);
+        } catch (DeviceOptionException e) {
+            for (var f : flagOf.entrySet()) {
+                if (e.getMessage().contains("'" + f.getKey() + "'") || e.getMessage().contains(f.getKey() + "=")) {
+                    throw new ExitCodes.UsageException(f.getValue() + ": " + e.getMessage());
+                }
+            }
+            throw e;
+        }
     }
 
     private Sampling sampling() {

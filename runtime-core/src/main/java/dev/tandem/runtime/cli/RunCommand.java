@@ -2,7 +2,6 @@ package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
-import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
@@ -12,7 +11,6 @@ import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.compiler.PlanTrace;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.Pool;
-import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
@@ -24,7 +22,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--pool", paramLabel = "POOL",
-            description = "NAME[*COUNT],... of present devices and emulated LPUs (default: every present backend that computes, plus " + DEMO_LPUS + ")")
+            description = "NAME[*COUNT][:KEY=VALUE,...],... of present devices and emulated LPUs (default: every present backend that computes, plus " + DEMO_LPUS + ")")
     String pool;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "afd", description = "single, lpu-only, disagg, afd or auto (default ${DEFAULT-VALUE})")
@@ -94,6 +91,7 @@ final class RunCommand implements Callable<Integer> {
         if (printIds && json) {
             throw new ExitCodes.UsageException("give --ids or --json, not both: the JSON report holds the ids");
         }
+        Outputs.writableFile(trace, "--trace");
         PrintWriter stdout = spec.commandLine().getOut();
         // With --ids or --json, stdout carries only what a program reads; the readable report goes to stderr.
         PrintWriter out = printIds || json ? spec.commandLine().getErr() : stdout;
@@ -111,7 +109,7 @@ final class RunCommand implements Callable<Integer> {
                 throw new ExitCodes.UsageException("--context " + ctx + ": must hold the prompt (" + prompt.length
                         + " tokens) and be at most " + m.config().contextLength());
             }
-            Pool devices = PoolParser.parse(pool != null ? pool : defaultPool(), new Catalog());
+            Pool devices = Inputs.pool(pool != null ? pool : defaultPool());
             for (DeviceGroup g : devices.groups()) {
                 if (g.source() == DeviceSource.CATALOG) {
                     throw new dev.tandem.runtime.device.DeviceUnavailableException("'" + g.name()
@@ -131,7 +129,7 @@ final class RunCommand implements Callable<Integer> {
                 try {
                     PlanTrace.write(plan, trace);
                 } catch (IOException e) {
-                    throw new UncheckedIOException("cannot write the trace to " + trace, e);
+                    throw Outputs.cannotWrite("--trace", trace, e);
                 }
             }
             printPlan(out, plan, m);

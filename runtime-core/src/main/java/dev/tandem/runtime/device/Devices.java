@@ -1,5 +1,8 @@
 package dev.tandem.runtime.device;
 
+import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.TandemException;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,9 +43,18 @@ public final class Devices {
     /**
      * Opens the first device of the named backend; null means {@code -Dtandem.device} if set, else
      * the usable backend of highest priority that computes (never the null device).
+     * @throws UnknownDeviceException when no backend has that name
      * @throws DeviceUnavailableException naming every backend probed and why it cannot be used
      */
     public static Device open(String name) {
+        return open(name, DeviceOptions.none());
+    }
+
+    /**
+     * {@link #open(String)} with options for the chosen backend.
+     * @throws DeviceOptionException when the backend does not take one of them
+     */
+    public static Device open(String name, DeviceOptions options) {
         String wanted = name != null ? name : System.getProperty(FORCE_PROPERTY);
         List<Probe> probes = probeAll();
         if (wanted != null) {
@@ -52,14 +64,14 @@ public final class Devices {
                     if (!p.availability().available()) {
                         throw new DeviceUnavailableException("device '" + key + "' is unavailable: " + p.availability().reason());
                     }
-                    return first(p.backend());
+                    return first(p.backend(), options);
                 }
             }
-            throw new DeviceUnavailableException("no device backend named '" + wanted + "'; registered: " + names(probes));
+            throw new UnknownDeviceException("no device backend named " + SafeText.quote(wanted) + "; registered: " + names(probes));
         }
         for (Probe p : probes) {
             if (p.availability().available() && p.backend().priority() >= 0) {
-                return first(p.backend());
+                return first(p.backend(), options);
             }
         }
         StringBuilder why = new StringBuilder("no usable device:");
@@ -70,13 +82,43 @@ public final class Devices {
     }
 
     /**
-     * Opens chips of an emulated preset (lp30, groqchip1) from whichever backend has it.
+     * Every backend's presets, highest priority first; a name two backends publish is the first's.
+     * Backends publish presets whether or not they are available here: figures need no hardware.
+     */
+    public static List<DeviceBackend.Preset> presets() {
+        List<DeviceBackend.Preset> all = new ArrayList<>();
+        for (DeviceBackend b : backends()) {
+            for (DeviceBackend.Preset p : b.presets()) {
+                if (all.stream().noneMatch(q -> q.name().equals(p.name()))) {
+                    all.add(p);
+                }
+            }
+        }
+        return List.copyOf(all);
+    }
+
+    /**
+     * A preset with options from the backend that publishes it, or empty when none does.
+     * @throws DeviceOptionException when the preset does not take one of the options
+     */
+    public static java.util.Optional<DeviceBackend.Preset> preset(String name, DeviceOptions options) {
+        for (DeviceBackend b : backends()) {
+            java.util.Optional<DeviceBackend.Preset> p = b.preset(name, options);
+            if (p.isPresent()) {
+                return p;
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * Opens chips of an emulated preset (lp30, groqchip1) with options from whichever backend has it.
      * @throws DeviceUnavailableException when no backend on the module path emulates it
      */
-    public static Device openPreset(String preset, int chips) {
+    public static Device openPreset(String preset, int chips, DeviceOptions options) {
         for (Probe p : probeAll()) {
             if (p.availability().available()) {
-                java.util.Optional<Device> d = p.backend().openPreset(preset, chips);
+                java.util.Optional<Device> d = p.backend().openPreset(preset, chips, options);
                 if (d.isPresent()) {
                     return d.get();
                 }
@@ -85,8 +127,23 @@ public final class Devices {
         throw new DeviceUnavailableException("no device backend emulates '" + preset + "'; registered: " + names(probeAll()));
     }
 
-    private static Device first(DeviceBackend backend) {
-        List<Device> devices = backend.open();
+    /**
+     * Every device of a backend, opened with options. A backend that probed fine but throws while
+     * opening (a driver or native library failing) is a {@link DeviceUnavailableException}: the user's
+     * situation to know about, not a bug in the caller.
+     */
+    public static List<Device> openAll(DeviceBackend backend, DeviceOptions options) {
+        try {
+            return backend.open(options);
+        } catch (TandemException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new DeviceUnavailableException("device '" + backend.name() + "' failed to open: " + SafeText.line(e.toString()), e);
+        }
+    }
+
+    private static Device first(DeviceBackend backend, DeviceOptions options) {
+        List<Device> devices = openAll(backend, options);
         if (devices.isEmpty()) {
             throw new DeviceUnavailableException("device '" + backend.name() + "' opened no devices");
         }

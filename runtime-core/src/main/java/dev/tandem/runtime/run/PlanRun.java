@@ -79,13 +79,13 @@ public final class PlanRun {
         return switch (g.source()) {
             case CATALOG -> throw new DeviceUnavailableException("'" + g.name()
                     + "' is a catalog device: it plans but cannot run here; use 'tandem compile' to plan on it");
-            case EMULATED_LPU -> Devices.openPreset(g.name(), tensorParallel);
+            case EMULATED_LPU -> Devices.openPreset(g.name(), tensorParallel, g.options());
             case PRESENT -> {
                 if (tensorParallel > 1) {
                     throw new DeviceUnavailableException("the plan runs " + g.name() + " " + tensorParallel
                             + "-way tensor parallel; the executor opens one " + g.name() + " device per stage");
                 }
-                yield Devices.open(g.name());
+                yield Devices.open(g.name(), g.options());
             }
         };
     }

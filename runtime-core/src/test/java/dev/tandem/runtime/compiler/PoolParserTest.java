@@ -45,4 +45,12 @@ class PoolParserTest {
         assertEquals("tpu*4", e.token());
         assertTrue(e.getMessage().contains("lp30") && e.getMessage().contains("rubin"), e.getMessage());
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h100:clockHz=1e9", "lp30*2,clockHz=1e9", "lp30:clockHz", "lp30,lp30:clockHz=1e9", "null:chips=2",
+            "h100*2147483647,h100"})
+    void badOptionsAreTypedErrorsNamingTheEntry(String text) {
+        PoolSyntaxException e = assertThrows(PoolSyntaxException.class, () -> PoolParser.parse(text, catalog));
+        assertTrue(e.getMessage().contains("'" + e.token() + "'") && text.contains(e.token().split(",")[0]), e.getMessage());
+    }
 }

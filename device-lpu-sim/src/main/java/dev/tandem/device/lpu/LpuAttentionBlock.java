@@ -1,0 +1,97 @@
+package dev.tandem.device.lpu;
+
+import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.device.AttentionWeights;
+import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.model.LlamaConfig;
+
+import java.util.Map;
+import java.util.function.Consumer;
+
+/** A placed attention block: it runs as one program; its KV cache is replicated on every chip of the block. */
+final class LpuAttentionBlock implements DeviceAttention {
+    private final ChipMemory memory;
+    private final ChipArray array;
+    private final Consumer<StaticProgram> runner;
+    final BlockPlacement placement;
+    private final LlamaConfig c;
+    private final int maxPositions, maxBatch;
+    private boolean freed;
+
+    LpuAttentionBlock(ChipMemory memory, ChipArray array, Consumer<StaticProgram> runner, BlockPlacement placement, LlamaConfig c,
+                      int maxPositions, int maxBatch) {
+        this.memory = memory;
+        this.array = array;
+        this.runner = runner;
+        this.placement = placement;
+        this.c = c;
+        this.maxPositions = maxPositions;
+        this.maxBatch = maxBatch;
+    }
+
+    private static WeightFormat[] formats(AttentionWeights w) {
+        return new WeightFormat[] {w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format()};
+    }
+
+    /** SRAM the block would take on memory's chips. */
+    static long bytes(ChipMemory memory, AttentionWeights w, int maxPositions, int maxBatch) {
+        return memory.dryRunBytes((a, chips) -> AttentionBlockLowering.place(memory.config(), a, chips, w.config(), formats(w),
+                maxPositions, maxBatch));
+    }
+
+    /** Places the block by memory's scheme and writes its weights, norm and rope frequencies. */
+    static LpuAttentionBlock upload(ChipMemory memory, ChipArray array, Consumer<StaticProgram> runner, AttentionWeights w,
+                                    int maxPositions, int maxBatch) {
+        BlockPlacement p = memory.placeBlock((a, chips) -> AttentionBlockLowering.place(memory.config(), a, chips, w.config(),
+                formats(w), maxPositions, maxBatch));
+        p.writeWeights(array, Map.of("wq", w.wq(), "wk", w.wk(), "wv", w.wv(), "wo", w.wo()));
+        p.writeEverywhere(array, "norm", w.norm());
+        p.writeEverywhere(array, "ropefreq", w.ropeInvFreq());
+        return new LpuAttentionBlock(memory, array, runner, p, w.config(), maxPositions, maxBatch);
+    }
+
+    @Override
+    public int maxPositions() { return maxPositions; }
+
+    @Override
+    public void run(DeviceBuffer x, int pos0, int batch) {
+        if (batch < 1 || batch > maxBatch || pos0 < 0 || pos0 + batch > maxPositions) {
+            throw new IllegalArgumentException("rows [" + pos0 + ", " + (pos0 + batch) + ") do not fit a block of " + maxBatch
+                    + " rows and " + maxPositions + " positions");
+        }
+        runner.accept(AttentionBlockLowering.lower(memory.config(), c, placement, LpuBuffer.of(x).allocation, pos0, batch));
+    }
+
+    private void check(int from, int count) {
+        if (from < 0 || count < 0 || from + count > maxPositions) {
+            throw new IllegalArgumentException("positions [" + from + ", " + (from + count) + ") outside the KV cache of " + maxPositions);
+        }
+    }
+
+    @Override
+    public void readKv(int from, int count, float[] k, float[] v) {
+        check(from, count);
+        int chip = placement.chips()[0], kvDim = c.kvDim();
+        array.readFloats(chip, placement.at(chip, "kv.k") + 4L * from * kvDim, k, 0, count * kvDim);
+        array.readFloats(chip, placement.at(chip, "kv.v") + 4L * from * kvDim, v, 0, count * kvDim);
+    }
+
+    @Override
+    public void writeKv(int from, int count, float[] k, float[] v) {
+        check(from, count);
+        int kvDim = c.kvDim();
+        for (int chip : placement.chips()) {
+            array.writeFloats(chip, placement.at(chip, "kv.k") + 4L * from * kvDim, k, 0, count * kvDim);
+            array.writeFloats(chip, placement.at(chip, "kv.v") + 4L * from * kvDim, v, 0, count * kvDim);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!freed) {
+            freed = true;
+            memory.free(placement);
+        }
+    }
+}
