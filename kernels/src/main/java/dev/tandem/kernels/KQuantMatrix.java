@@ -107,6 +107,19 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return rowDot(row, Q8_KActivations.quantize(x, xOff, cols), 0, false);
     }
 
+    /** The fp32-activation dot (what a float-only device would compute): dequantized row times x, in order. */
+    @Override
+    public float dotScalarFloat(int row, float[] x, int xOff) {
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        float[] w = new float[cols];
+        dequantizeRow(row, w, 0);
+        float sum = 0f;
+        for (int j = 0; j < cols; j++) {
+            sum += w[j] * x[xOff + j];
+        }
+        return sum;
+    }
+
     /** The activations are quantized once, then every row reads them; each row equals its dot bit for bit. */
     @Override
     public void matvec(float[] x, int xOff, float[] out, int outOff) {

@@ -87,12 +87,13 @@ public final class Ops {
         int i = 0;
         for (int bound = n - FL; i <= bound; i += FL) {
             FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            // Exp, not lanewise(EXP): C2's EXP intrinsic and the interpreter's differ in the last bit.
+            FloatVector e = Exp.exp(g.neg());
             g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
         }
         for (; i < n; i++) {
             float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+            gate[gOff + i] = g / (1f + Exp.exp(-g)) * up[uOff + i];
         }
     }
 

@@ -6,6 +6,7 @@ import dev.tandem.runtime.device.Devices;
 import dev.tandem.kernels.WeightFormat;
 import java.util.EnumSet;
 import java.util.Set;
+import dev.tandem.kernels.WeightMatrix;
 
 /** The shared suite on OpenCL (PoCL in CI): every op, then stories260K against ../shared/reference. */
 class OpenClConformanceTest extends DeviceConformanceSuite {
@@ -18,5 +19,16 @@ class OpenClConformanceTest extends DeviceConformanceSuite {
     @Override
     protected Set<WeightFormat> unsupportedFormats() {
         return EnumSet.complementOf(EnumSet.copyOf(OpenClKernels.SUPPORTED_FORMATS));
+    }
+
+    @Override
+    protected boolean quantizesActivations() {
+        return false;
+    }
+
+    /** The OpenCL kernels multiply fp32 activations, also for Q8_0 and Q4_0. */
+    @Override
+    protected float referenceDot(WeightMatrix m, int row, float[] x, int xOff) {
+        return m.dotScalarFloat(row, x, xOff);
     }
 }
