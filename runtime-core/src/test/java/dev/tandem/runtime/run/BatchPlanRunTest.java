@@ -1,0 +1,87 @@
+package dev.tandem.runtime.run;
+
+import dev.tandem.conformance.SharedData;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.compiler.Catalog;
+import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Objective;
+import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Policy;
+import dev.tandem.runtime.compiler.PoolParser;
+import dev.tandem.runtime.compiler.Workload;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Plans executed for several ragged prompts at once on present devices: every sequence generates
+ * what its single-stream reference generates, under every policy these devices allow.
+ */
+class BatchPlanRunTest {
+    static final int[][] STORIES_PROMPTS = {{1, 77, 300}, {1, 400}, {1, 5, 9, 200, 33, 41, 7, 12, 90, 3, 18, 250, 61, 2, 44, 100, 8}, {1}};
+    private static final int STEPS = 9;
+
+    static BatchPlanRun.Report run(Model m, String pool, Policy policy, int[][] prompts, int steps, boolean microBatches) {
+        Compiler compiler = Compiler.withInstalledProviders();
+        int longest = Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
+        int ctx = longest + steps;
+        ModelGraph graph = ModelGraph.of(m);
+        Plan plan = compiler.compile(graph, PoolParser.parse(pool, new Catalog()), new Workload(prompts.length, longest, ctx), policy,
+                Objective.lowestTpot());
+        return BatchPlanRun.execute(m, plan, graph, compiler.costModel(), prompts, new Sampling(0, 0, 1, 7, steps, false), ctx, 0,
+                microBatches);
+    }
+
+    @ParameterizedTest(name = "{1} on {0}, {2} prompts")
+    @CsvSource({"cpu, SINGLE, 4", "scalar-test, SINGLE, 3", "'cpu,scalar-test', DISAGG, 4", "'cpu,scalar-test', AUTO, 3"})
+    void everySequenceGeneratesItsReferenceIds(String pool, Policy policy, int sequences) {
+        int[][] prompts = Arrays.copyOf(STORIES_PROMPTS, sequences);
+        try (Model m = Model.load(SharedData.model("stories260K.bin"))) {
+            BatchPlanRun.Report r = run(m, pool, policy, prompts, STEPS, true);
+            // The first prompt's ids are the shared reference's too.
+            assertArrayEquals(Arrays.copyOf(SharedData.ints(SharedData.reference("stories260K.bin.json").get("cases").get(2)
+                    .get("greedy_ids")), STEPS), r.generated()[0]);
+            for (int s = 0; s < sequences; s++) {
+                assertEquals(STEPS, r.generated()[s].length, "sequence " + s);
+                assertArrayEquals(r.referenceIds()[s], r.generated()[s], "sequence " + s);
+            }
+            if (pool.equals("cpu")) {
+                assertEquals(0.0, r.maxLogitDiff(), "the logits after every prompt are the reference's bits");
+            } else {
+                assertTrue(r.maxLogitDiff() < 1e-4, "the scalar backend sums in its own order: " + r.maxLogitDiff());
+            }
+            assertTrue(r.verified(), r.lines().toString());
+            // Every decode step ran every sequence as one batch of rows through each layer's blocks.
+            assertEquals(STEPS - 1, r.stepRows().length);
+            assertTrue(Arrays.stream(r.stepRows()).allMatch(n -> n == sequences), Arrays.toString(r.stepRows()));
+            long decodeAttention = r.lines().stream().filter(l -> l.phase() == Phase.DECODE && l.what().equals("attention"))
+                    .mapToLong(PlanRun.Line::count).sum();
+            assertEquals(5L * (STEPS - 1), decodeAttention, r.lines().toString());
+            if (policy == Policy.DISAGG) {
+                long moves = r.lines().stream().filter(l -> l.what().equals("kv cache")).mapToLong(PlanRun.Line::count).sum();
+                assertEquals(sequences, moves, "one KV move per sequence: " + r.lines());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "embedded model, {0}")
+    @CsvSource({"cpu, SINGLE", "'cpu,scalar-test', DISAGG"})
+    void theEmbeddedModelToo(String pool, Policy policy) {
+        int[][] prompts = {{1, 2, 3}, {1}, {1, 9, 8, 7, 6, 5}};
+        try (Model m = Model.synthetic()) {
+            BatchPlanRun.Report r = run(m, pool, policy, prompts, 6, true);
+            for (int s = 0; s < prompts.length; s++) {
+                assertArrayEquals(r.referenceIds()[s], r.generated()[s], "sequence " + s);
+            }
+            assertTrue(r.verified(), r.lines().toString());
+        }
+    }
+}
