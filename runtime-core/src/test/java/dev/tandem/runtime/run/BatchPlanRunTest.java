@@ -72,6 +72,30 @@ class BatchPlanRunTest {
         }
     }
 
+    private static String[] cli(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        int code = dev.tandem.runtime.cli.Main.run(args, new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @org.junit.jupiter.api.Test
+    void runBatchVerifiesEverySequenceAndPrintsTheirIds() {
+        String model = SharedData.model("stories260K.bin").toString();
+        String[] r = cli("run", "-m", model, "--pool", "cpu", "--policy", "single", "--prompt-ids", "1,77,300", "--prompt-ids", "1,400",
+                "--batch", "3", "-n", "5", "--ids", "--warmup", "0");
+        assertEquals("0", r[0], r[2]);
+        String[] lines = r[1].strip().split("\n");
+        assertEquals(3, lines.length, "one line of ids per sequence: " + r[1]);
+        assertEquals(lines[0], lines[2], "sequence 2 repeats prompt 0");
+        assertTrue(r[2].contains("seq 1    prompt 2 tokens, 5 generated, = reference"), r[2]);
+        assertTrue(r[2].contains("verdict  VERIFIED"), r[2]);
+        for (String bad : new String[] {"0", "-2", "100000"}) {
+            String[] e = cli("run", "-m", model, "--pool", "cpu", "--batch", bad, "--prompt-ids", "1");
+            assertEquals("2", e[0], bad + ": " + e[2]);
+            assertTrue(e[2].contains("--batch"), e[2]);
+        }
+    }
+
     @ParameterizedTest(name = "embedded model, {0}")
     @CsvSource({"cpu, SINGLE", "'cpu,scalar-test', DISAGG"})
     void theEmbeddedModelToo(String pool, Policy policy) {
