@@ -25,7 +25,19 @@ public final class RequestHandle {
      * on join/get) after {@link #cancel()}, and exceptional when the request failed or the engine closed
      * first. A copy: completing or cancelling it does not touch the request.
      */
-    public CompletableFuture<GenerationResult> result() { return state.future.copy(); }
+    public CompletableFuture<GenerationResult> result() {
+        CompletableFuture<GenerationResult> view = new CompletableFuture<>();
+        state.future.whenComplete((r, e) -> {
+            if (e == null) {
+                view.complete(r);
+            } else if (e instanceof java.util.concurrent.CancellationException) {
+                view.cancel(false);
+            } else {
+                view.completeExceptionally(e);
+            }
+        });
+        return view;
+    }
 
     /**
      * Stops the request. Its KV blocks are back in the pool before the engine's next step, and before
