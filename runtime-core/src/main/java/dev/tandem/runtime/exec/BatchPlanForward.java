@@ -410,22 +410,27 @@ public final class BatchPlanForward implements AutoCloseable {
         }
         int n = batch * c.dim();
         float[] host = hostX[slot];
-        long t0 = System.nanoTime();
+        // Timed inside the locks: waiting for the other micro-batch's op is not the copy's time.
+        long nanos;
         from.lock.lock();
         try {
+            long t0 = System.nanoTime();
             from.device.read(from.x[slot], 0, host, 0, n);
+            nanos = System.nanoTime() - t0;
         } finally {
             from.lock.unlock();
         }
         to.lock.lock();
         try {
+            long t0 = System.nanoTime();
             to.device.write(to.x[slot], 0, host, 0, n);
             to.device.synchronize();
+            nanos += System.nanoTime() - t0;
         } finally {
             to.lock.unlock();
         }
         log.add(new Executed(phase, "activations", null, -1, "link " + from.label + "->" + to.label, 0, batch,
-                System.nanoTime() - t0, OptionalLong.empty(), 4L * n, from.group, to.group, -1));
+                nanos, OptionalLong.empty(), 4L * n, from.group, to.group, -1));
         return to;
     }
 
