@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.TandemException;
-import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.MemoryPlan;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -18,7 +17,6 @@ import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.compiler.PlanTrace;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.Pool;
-import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import picocli.CommandLine.ArgGroup;
@@ -84,6 +82,7 @@ final class CompileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        Outputs.writableFile(trace, "--trace");
         if (batch < 1 || promptLen < 1 || context < promptLen) {
             throw new ExitCodes.UsageException("need --batch >= 1 and 1 <= --prompt-len <= --context, got " + batch + ", "
                     + promptLen + ", " + context);
@@ -94,7 +93,7 @@ final class CompileCommand implements Callable<Integer> {
         Workload workload = new Workload(batch, promptLen, context);
         Policy asked = Policy.parse(policy);
         Objective objective = minUserTps == null ? Objective.lowestTpot() : Objective.maxThroughput(minUserTps);
-        Pool devices = PoolParser.parse(pool, new Catalog());
+        Pool devices = Inputs.pool(pool);
         ModelGraph graph = graph();
         Compiler compiler = Compiler.withInstalledProviders();
 
@@ -111,7 +110,7 @@ final class CompileCommand implements Callable<Integer> {
             try {
                 PlanTrace.write(plan, trace);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the trace to " + trace, e);
+                throw Outputs.cannotWrite("--trace", trace, e);
             }
         }
         if (json) {

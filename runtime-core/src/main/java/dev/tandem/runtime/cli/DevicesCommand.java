@@ -3,6 +3,7 @@ package dev.tandem.runtime.cli;
 import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceSpec;
+import dev.tandem.runtime.device.DeviceOptions;
 import dev.tandem.runtime.device.Devices;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
@@ -30,7 +31,7 @@ final class DevicesCommand implements Callable<Integer> {
             out.printf("%-8s available (priority %d): %s%n", name, p.backend().priority(), p.availability().reason());
             List<Device> devices;
             try {
-                devices = p.backend().open();
+                devices = Devices.openAll(p.backend(), DeviceOptions.none());
             } catch (TandemException e) {
                 out.printf("         failed to open: %s%n", e.getMessage());
                 continue;

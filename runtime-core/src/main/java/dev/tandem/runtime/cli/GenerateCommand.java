@@ -97,6 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Outputs.writableFile(trace, "--trace");
+        Outputs.writableFile(logitsOut, "--logits-out");
         Sampling sampling = sampling();
         long loadStart = System.nanoTime();
         try (Model m = Inputs.model(model, tokenizer)) {
@@ -121,7 +123,11 @@ final class GenerateCommand implements Callable<Integer> {
                 }
                 out.flush();
                 if (logitsOut != null) {
-                    new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
+                    try {
+                        new ObjectMapper().writeValue(logitsOut.toFile(), result.promptLogits());
+                    } catch (IOException e) {
+                        throw Outputs.cannotWrite("--logits-out", logitsOut, e);
+                    }
                 }
                 err.println(String.format(Locale.ROOT,
                         "stats: load_ms=%.1f ttft_ms=%.1f prefill_tps=%.1f decode_tps=%.1f prompt_tokens=%d generated=%d stop=%s seed=%d device=%s",

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.TensorEntry;
 import picocli.CommandLine.Command;
@@ -40,7 +41,8 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("decode weights: %.2f MiB%n", m.weights().decodeWeightBytes() / (1024.0 * 1024));
             out.printf("%n%-32s %-6s %-20s %12s%n", "tensor", "type", "shape", "bytes");
             for (TensorEntry t : m.tensors()) {
-                out.printf("%-32s %-6s %-20s %12d%n", t.name(), t.type(), t.shape(), t.bytes());
+                // Names come from the file: escaped and bounded, so a crafted one cannot drive the terminal.
+                out.printf("%-32s %-6s %-20s %12d%n", SafeText.line(t.name()), t.type(), t.shape(), t.bytes());
             }
         }
         return ExitCodes.OK;

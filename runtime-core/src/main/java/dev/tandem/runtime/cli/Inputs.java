@@ -1,6 +1,10 @@
 package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.compiler.Catalog;
+import dev.tandem.runtime.compiler.Pool;
+import dev.tandem.runtime.compiler.PoolParser;
+import dev.tandem.runtime.compiler.PoolSyntaxException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +40,15 @@ final class Inputs {
         }
         readableFile(tokenizerFile, "tokenizer");
         return Model.load(modelFile, tokenizerFile);
+    }
+
+    /** The --pool text parsed; a malformed entry is a usage error naming the flag. */
+    static Pool pool(String text) {
+        try {
+            return PoolParser.parse(text, new Catalog());
+        } catch (PoolSyntaxException e) {
+            throw new ExitCodes.UsageException("--pool: " + e.getMessage());
+        }
     }
 
     static int[] parseIds(String csv, String flag) {

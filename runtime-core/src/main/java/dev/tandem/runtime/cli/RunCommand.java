@@ -2,7 +2,6 @@ package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
-import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
@@ -12,7 +11,6 @@ import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.compiler.PlanTrace;
 import dev.tandem.runtime.compiler.Policy;
 import dev.tandem.runtime.compiler.Pool;
-import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
@@ -25,7 +23,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,6 +103,7 @@ final class RunCommand implements Callable<Integer> {
         if (printIds && json) {
             throw new ExitCodes.UsageException("give --ids or --json, not both: the JSON report holds the ids");
         }
+        Outputs.writableFile(trace, "--trace");
         PrintWriter stdout = spec.commandLine().getOut();
         // With --ids or --json, stdout carries only what a program reads; the readable report goes to stderr.
         PrintWriter out = printIds || json ? spec.commandLine().getErr() : stdout;
@@ -118,6 +116,11 @@ final class RunCommand implements Callable<Integer> {
         if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
         }
+        int sequences = batch != null ? batch : ids != null ? Math.max(1, ids.size()) : 1;
+        if (sequences > 1 && json) {
+            throw new ExitCodes.UsageException("--json reports one sequence; a batch of " + sequences
+                    + " reports as text (or --ids, one line per sequence)");
+        }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
         try (Model m = Inputs.model(model, tokenizer)) {
             int[][] prompts = prompts(m);
@@ -129,11 +132,7 @@ final class RunCommand implements Callable<Integer> {
                         + " tokens) and be at most " + m.config().contextLength());
             }
             boolean batched = prompts.length > 1;
-            if (batched && json) {
-                throw new ExitCodes.UsageException("--json reports one sequence; a batch of " + prompts.length
-                        + " reports as text (or --ids, one line per sequence)");
-            }
-            Pool devices = PoolParser.parse(pool != null ? pool : defaultPool(), new Catalog());
+            Pool devices = Inputs.pool(pool != null ? pool : defaultPool());
             for (DeviceGroup g : devices.groups()) {
                 if (g.source() == DeviceSource.CATALOG) {
                     throw new dev.tandem.runtime.device.DeviceUnavailableException("'" + g.name()
@@ -153,7 +152,7 @@ final class RunCommand implements Callable<Integer> {
                 try {
                     PlanTrace.write(plan, trace);
                 } catch (IOException e) {
-                    throw new UncheckedIOException("cannot write the trace to " + trace, e);
+                    throw Outputs.cannotWrite("--trace", trace, e);
                 }
             }
             printPlan(out, plan, m);

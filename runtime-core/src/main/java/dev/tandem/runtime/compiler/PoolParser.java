@@ -1,8 +1,10 @@
 package dev.tandem.runtime.compiler;
 
+import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.device.DeviceOptionException;
 import dev.tandem.runtime.device.DeviceOptions;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +17,9 @@ import java.util.Map;
  * the next piece that is not one (device names hold no '='): {@code cpu,lp30*2:clockHz=1.1e9,sramBytes=4e8,h100}.
  */
 public final class PoolParser {
+    /** More devices of one kind than any machine room holds; far from int overflow when counts add up. */
+    public static final int MAX_COUNT = 1 << 20;
+
     private PoolParser() {}
 
     /** One entry as written: NAME[*COUNT], and its options. */
@@ -56,14 +61,18 @@ public final class PoolParser {
             if (star >= 0) {
                 String n = name.substring(star + 1).trim();
                 name = name.substring(0, star).trim();
-                try {
-                    count = Integer.parseInt(n);
-                } catch (NumberFormatException x) {
-                    throw new PoolSyntaxException(e.token(), "count '" + n + "' is not a whole number");
+                if (!n.matches("[+-]?[0-9]+")) {
+                    throw new PoolSyntaxException(e.token(), "count " + SafeText.quote(n) + " is not a whole number");
                 }
-                if (count < 1) {
+                BigInteger asked = new BigInteger(n); // any length: an overflowing count is a usage error, not a wrap
+                if (asked.signum() < 1) {
                     throw new PoolSyntaxException(e.token(), "count must be at least 1");
                 }
+                if (asked.compareTo(BigInteger.valueOf(MAX_COUNT)) > 0) {
+                    throw new PoolSyntaxException(e.token(), "count " + SafeText.quote(n) + " is more than " + MAX_COUNT
+                            + " devices of one kind");
+                }
+                count = asked.intValue();
             }
             name = name.toLowerCase(Locale.ROOT);
             if (!catalog.knows(name)) {
@@ -73,11 +82,11 @@ public final class PoolParser {
             if (before != null && !before.options().equals(e.options())) {
                 throw new PoolSyntaxException(e.token(), name + " appears with other options in '" + before.token() + "'");
             }
-            int sum = counts.getOrDefault(name, 0) + count;
-            if (sum < count) {
-                throw new PoolSyntaxException(e.token(), "the counts of " + name + " add up past " + Integer.MAX_VALUE);
+            int total = counts.merge(name, count, Integer::sum); // both at most MAX_COUNT: no overflow
+            if (total > MAX_COUNT) {
+                throw new PoolSyntaxException(e.token(), "the entries for '" + name + "' add up to " + total
+                        + " devices, more than " + MAX_COUNT);
             }
-            counts.put(name, sum);
         }
         List<DeviceGroup> groups = new ArrayList<>();
         counts.forEach((name, count) -> {

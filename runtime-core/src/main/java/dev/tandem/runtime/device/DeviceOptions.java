@@ -1,5 +1,7 @@
 package dev.tandem.runtime.device;
 
+import dev.tandem.runtime.SafeText;
+
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -78,8 +80,8 @@ public record DeviceOptions(Map<String, String> values) {
         for (String k : values.keySet()) {
             if (!known.contains(k)) {
                 throw new DeviceOptionException(known.isEmpty()
-                        ? "device '" + device + "' takes no options, got '" + printable(k) + "'"
-                        : "device '" + device + "' has no option '" + printable(k) + "'; options: " + list(known));
+                        ? "device '" + device + "' takes no options, got " + SafeText.quote(k)
+                        : "device '" + device + "' has no option " + SafeText.quote(k) + "; options: " + list(known));
             }
         }
     }
@@ -94,18 +96,6 @@ public record DeviceOptions(Map<String, String> values) {
             }
             sb.append(sb.isEmpty() ? "" : ", ").append(k);
             shown++;
-        }
-        return sb.toString();
-    }
-
-    /** A key as typed, at most 40 characters, control characters escaped. */
-    private static String printable(String key) {
-        StringBuilder sb = new StringBuilder();
-        for (char ch : key.toCharArray()) {
-            if (sb.length() >= 40) {
-                return sb + "...";
-            }
-            sb.append(ch < 0x20 || ch == 0x7f ? String.format("\\x%02x", (int) ch) : String.valueOf(ch));
         }
         return sb.toString();
     }

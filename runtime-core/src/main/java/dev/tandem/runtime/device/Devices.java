@@ -1,5 +1,8 @@
 package dev.tandem.runtime.device;
 
+import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.TandemException;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,6 +43,7 @@ public final class Devices {
     /**
      * Opens the first device of the named backend; null means {@code -Dtandem.device} if set, else
      * the usable backend of highest priority that computes (never the null device).
+     * @throws UnknownDeviceException when no backend has that name
      * @throws DeviceUnavailableException naming every backend probed and why it cannot be used
      */
     public static Device open(String name) {
@@ -63,7 +67,7 @@ public final class Devices {
                     return first(p.backend(), options);
                 }
             }
-            throw new DeviceUnavailableException("no device backend named '" + wanted + "'; registered: " + names(probes));
+            throw new UnknownDeviceException("no device backend named " + SafeText.quote(wanted) + "; registered: " + names(probes));
         }
         for (Probe p : probes) {
             if (p.availability().available() && p.backend().priority() >= 0) {
@@ -123,8 +127,23 @@ public final class Devices {
         throw new DeviceUnavailableException("no device backend emulates '" + preset + "'; registered: " + names(probeAll()));
     }
 
+    /**
+     * Every device of a backend, opened with options. A backend that probed fine but throws while
+     * opening (a driver or native library failing) is a {@link DeviceUnavailableException}: the user's
+     * situation to know about, not a bug in the caller.
+     */
+    public static List<Device> openAll(DeviceBackend backend, DeviceOptions options) {
+        try {
+            return backend.open(options);
+        } catch (TandemException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new DeviceUnavailableException("device '" + backend.name() + "' failed to open: " + SafeText.line(e.toString()), e);
+        }
+    }
+
     private static Device first(DeviceBackend backend, DeviceOptions options) {
-        List<Device> devices = backend.open(options);
+        List<Device> devices = openAll(backend, options);
         if (devices.isEmpty()) {
             throw new DeviceUnavailableException("device '" + backend.name() + "' opened no devices");
         }

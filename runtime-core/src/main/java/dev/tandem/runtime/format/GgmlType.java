@@ -2,6 +2,7 @@ package dev.tandem.runtime.format;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.SafeText;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -91,7 +92,7 @@ public enum GgmlType {
     public static GgmlType byId(long id, Path file, long offset, String tensorName) {
         GgmlType type = byIdOrNull(id);
         if (type == null) {
-            throw new ModelFormatException(file, offset, "unknown tensor type " + id + " for tensor '" + tensorName + "'");
+            throw new ModelFormatException(file, offset, "unknown tensor type " + id + " for tensor " + SafeText.quote(tensorName));
         }
         return type;
     }
@@ -99,7 +100,7 @@ public enum GgmlType {
     /** This type's weight format; a type Tandem cannot compute with is a format error naming the tensor. */
     public WeightFormat requireWeightFormat(Path file, String tensorName) {
         if (weightFormat == null) {
-            throw new ModelFormatException(file, "tensor '" + tensorName + "' has type " + name()
+            throw new ModelFormatException(file, "tensor " + SafeText.quote(tensorName) + " has type " + name()
                     + ", which Tandem does not support (supported: " + supportedNames() + ")");
         }
         return weightFormat;

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.format;
 
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.SafeText;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -154,7 +155,7 @@ public final class GgufFile implements AutoCloseable {
     public GgufTensor tensor(String name) {
         GgufTensor t = tensors.get(name);
         if (t == null) {
-            throw new ModelFormatException(path, "missing tensor '" + name + "'");
+            throw new ModelFormatException(path, "missing tensor " + SafeText.quote(name));
         }
         return t;
     }
@@ -176,13 +177,13 @@ public final class GgufFile implements AutoCloseable {
     private Object require(String key) {
         Object v = metadata.get(key);
         if (v == null) {
-            throw new ModelFormatException(path, "missing metadata key '" + key + "'");
+            throw new ModelFormatException(path, "missing metadata key " + SafeText.quote(key));
         }
         return v;
     }
 
     private ModelFormatException keyError(String key, String problem) {
-        return new ModelFormatException(path, "metadata key '" + key + "': " + problem);
+        return new ModelFormatException(path, "metadata key " + SafeText.quote(key) + ": " + problem);
     }
 
     private ModelFormatException wrongType(String key, String expected) {
@@ -310,13 +311,13 @@ public final class GgufFile implements AutoCloseable {
             long keyAt = in.position();
             String key = in.string("key of metadata entry " + index);
             if (out.metadata.containsKey(key)) {
-                throw new ModelFormatException(path, keyAt, "duplicate metadata key '" + key + "'");
+                throw new ModelFormatException(path, keyAt, "duplicate metadata key " + SafeText.quote(key));
             }
             long typeAt = in.position();
-            long typeId = in.u32("value type of metadata '" + key + "'");
+            long typeId = in.u32("value type of metadata " + SafeText.quote(key));
             GgufValueType type = GgufValueType.byIdOrNull(typeId);
             if (type == null) {
-                throw new ModelFormatException(path, typeAt, "metadata '" + key + "' has unknown value type " + typeId);
+                throw new ModelFormatException(path, typeAt, "metadata " + SafeText.quote(key) + " has unknown value type " + typeId);
             }
             StringBuilder typeName = new StringBuilder();
             out.metadata.put(key, readValue(type, key, 0, typeName));
@@ -325,7 +326,7 @@ public final class GgufFile implements AutoCloseable {
 
         /** One value; {@code typeName} receives its GGUF type, e.g. ARRAY[ARRAY[INT32]]. */
         private Object readValue(GgufValueType type, String key, int depth, StringBuilder typeName) {
-            String what = "value of metadata '" + key + "'";
+            String what = "value of metadata " + SafeText.quote(key);
             typeName.append(type.name());
             return switch (type) {
                 case UINT8 -> in.u8(what);
@@ -355,20 +356,20 @@ public final class GgufFile implements AutoCloseable {
         private Object readArray(String key, int depth, StringBuilder typeName) {
             long at = in.position();
             if (depth >= MAX_ARRAY_DEPTH) {
-                throw new ModelFormatException(path, at, "metadata '" + key + "' nests arrays deeper than " + MAX_ARRAY_DEPTH);
+                throw new ModelFormatException(path, at, "metadata " + SafeText.quote(key) + " nests arrays deeper than " + MAX_ARRAY_DEPTH);
             }
-            long elemId = in.u32("array element type of metadata '" + key + "'");
+            long elemId = in.u32("array element type of metadata " + SafeText.quote(key));
             GgufValueType elem = GgufValueType.byIdOrNull(elemId);
             if (elem == null) {
-                throw new ModelFormatException(path, at, "metadata '" + key + "' is an array of unknown value type " + elemId);
+                throw new ModelFormatException(path, at, "metadata " + SafeText.quote(key) + " is an array of unknown value type " + elemId);
             }
             long countAt = in.position();
-            long n = in.count("array length of metadata '" + key + "'", elem.minBytes());
+            long n = in.count("array length of metadata " + SafeText.quote(key), elem.minBytes());
             if (n > Integer.MAX_VALUE - 8) {
-                throw new ModelFormatException(path, countAt, "metadata '" + key + "' has " + n + " elements, too many for one array");
+                throw new ModelFormatException(path, countAt, "metadata " + SafeText.quote(key) + " has " + n + " elements, too many for one array");
             }
             int len = (int) n;
-            String what = "element of metadata '" + key + "'";
+            String what = "element of metadata " + SafeText.quote(key);
             typeName.append('[');
             Object result = switch (elem) {
                 case UINT8, INT8, UINT16, INT16, INT32 -> {
@@ -466,37 +467,37 @@ public final class GgufFile implements AutoCloseable {
             long infoAt = in.position();
             String name = in.string("name of tensor " + index);
             if (out.tensors.containsKey(name)) {
-                throw new ModelFormatException(path, infoAt, "duplicate tensor name '" + name + "'");
+                throw new ModelFormatException(path, infoAt, "duplicate tensor name " + SafeText.quote(name));
             }
             out.tensors.put(name, null); // reserves the name for the duplicate check; replaced by locate()
             long nDimsAt = in.position();
-            long nDims = in.u32("dimension count of tensor '" + name + "'");
+            long nDims = in.u32("dimension count of tensor " + SafeText.quote(name));
             if (nDims == 0 || nDims > MAX_DIMS) {
-                throw new ModelFormatException(path, nDimsAt, "tensor '" + name + "' has " + nDims
+                throw new ModelFormatException(path, nDimsAt, "tensor " + SafeText.quote(name) + " has " + nDims
                         + " dimensions; it must have 1 to " + MAX_DIMS);
             }
             long[] dims = new long[(int) nDims];
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
                 long dimAt = in.position();
-                dims[d] = in.i64("dimension " + d + " of tensor '" + name + "'");
+                dims[d] = in.i64("dimension " + d + " of tensor " + SafeText.quote(name));
                 if (dims[d] <= 0) {
-                    throw new ModelFormatException(path, dimAt, "tensor '" + name + "' has dimension " + d + " = "
+                    throw new ModelFormatException(path, dimAt, "tensor " + SafeText.quote(name) + " has dimension " + d + " = "
                             + Long.toUnsignedString(dims[d]) + "; dimensions must be positive");
                 }
                 try {
                     elements = Math.multiplyExact(elements, dims[d]);
                 } catch (ArithmeticException overflow) {
-                    throw new ModelFormatException(path, dimAt, "tensor '" + name + "' has too many elements: "
+                    throw new ModelFormatException(path, dimAt, "tensor " + SafeText.quote(name) + " has too many elements: "
                             + "the product of its dimensions overflows 64 bits");
                 }
             }
             long typeAt = in.position();
-            GgmlType type = GgmlType.byId(in.u32("type of tensor '" + name + "'"), path, typeAt, name);
+            GgmlType type = GgmlType.byId(in.u32("type of tensor " + SafeText.quote(name)), path, typeAt, name);
             long offsetAt = in.position();
-            long rel = in.i64("data offset of tensor '" + name + "'");
+            long rel = in.i64("data offset of tensor " + SafeText.quote(name));
             if (rel < 0) {
-                throw new ModelFormatException(path, offsetAt, "tensor '" + name + "' has data offset "
+                throw new ModelFormatException(path, offsetAt, "tensor " + SafeText.quote(name) + " has data offset "
                         + Long.toUnsignedString(rel) + ", past any file");
             }
             return new TensorInfo(name, dims, type, rel, infoAt);
@@ -504,7 +505,7 @@ public final class GgufFile implements AutoCloseable {
 
         private GgufTensor locate(TensorInfo t) {
             if (t.relativeOffset % out.alignment != 0) {
-                throw new ModelFormatException(path, t.infoAt, "tensor '" + t.name + "' has data offset "
+                throw new ModelFormatException(path, t.infoAt, "tensor " + SafeText.quote(t.name) + " has data offset "
                         + t.relativeOffset + ", not a multiple of the alignment " + out.alignment);
             }
             long rowLength = t.dims[0];
@@ -513,14 +514,14 @@ public final class GgufFile implements AutoCloseable {
                 rows *= t.dims[d]; // a factor of the element count, which did not overflow
             }
             if (rowLength % t.type.blockSize() != 0) {
-                throw new ModelFormatException(path, t.infoAt, "tensor '" + t.name + "' has rows of " + rowLength
+                throw new ModelFormatException(path, t.infoAt, "tensor " + SafeText.quote(t.name) + " has rows of " + rowLength
                         + " elements, not a multiple of the " + t.type + " block size " + t.type.blockSize());
             }
             long bytes = t.type.bytesFor(rowLength, rows);
             long start = out.dataOffset + t.relativeOffset;
             long fileSize = mapping.byteSize();
             if (bytes < 0 || start < 0 || start > fileSize || bytes > fileSize - start) {
-                throw new ModelFormatException(path, t.infoAt, "tensor '" + t.name + "' data at offset " + start
+                throw new ModelFormatException(path, t.infoAt, "tensor " + SafeText.quote(t.name) + " data at offset " + start
                         + " (" + (bytes < 0 ? "size overflows 64 bits" : bytes + " bytes")
                         + ") extends past the end of the file (" + fileSize + " bytes)");
             }

@@ -3,6 +3,7 @@ package dev.tandem.runtime.model;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.format.GgmlType;
 import dev.tandem.runtime.format.GgufFile;
 import dev.tandem.runtime.format.GgufTensor;
@@ -20,6 +21,9 @@ import java.util.Map;
 final class GgufLlamaReader {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** attn_norm, q, k, v, output, ffn_norm, gate, down, up. */
+    private static final int TENSORS_PER_BLOCK = 9;
 
     private final GgufFile gguf;
     private final Path path;
@@ -42,14 +46,28 @@ final class GgufLlamaReader {
     private LoadedModel build() {
         String arch = gguf.requireString("general.architecture");
         if (!arch.equals("llama")) {
-            throw new ModelFormatException(path, "architecture '" + arch + "' is not supported (supported: llama)");
+            throw new ModelFormatException(path, "architecture " + SafeText.quote(arch) + " is not supported (supported: llama)");
         }
-        int dim = positive("llama.embedding_length");
-        int hiddenDim = positive("llama.feed_forward_length");
+        GgufTensor embd = gguf.tensor("token_embd.weight");
+        int dim = describes("llama.embedding_length", embd.dim(0), "token_embd.weight's row length");
+        int hiddenDim = describes("llama.feed_forward_length", gguf.tensor("blk.0.ffn_gate.weight").dim(1),
+                "blk.0.ffn_gate.weight's row count");
         int nLayers = positive("llama.block_count");
+        if (nLayers > gguf.tensors().size() / TENSORS_PER_BLOCK) {
+            throw keyValue("llama.block_count", nLayers, "but the file has " + gguf.tensors().size()
+                    + " tensors, and each block needs " + TENSORS_PER_BLOCK);
+        }
         int nHeads = positive("llama.attention.head_count");
         int nKvHeads = gguf.get("llama.attention.head_count_kv").isPresent() ? positive("llama.attention.head_count_kv") : nHeads;
+        if (nHeads > dim || nKvHeads > nHeads) {
+            throw keyValue(nHeads > dim ? "llama.attention.head_count" : "llama.attention.head_count_kv",
+                    nHeads > dim ? nHeads : nKvHeads, "but there are only " + (nHeads > dim ? dim + " embedding dimensions"
+                            : nHeads + " query heads"));
+        }
         int contextLength = positive("llama.context_length");
+        if (contextLength > LlamaConfig.MAX_CONTEXT_LENGTH) {
+            throw keyValue("llama.context_length", contextLength, "but Tandem supports at most " + LlamaConfig.MAX_CONTEXT_LENGTH);
+        }
         float rmsEps = gguf.getFloat("llama.attention.layer_norm_rms_epsilon", 1e-5f);
         float ropeTheta = gguf.getFloat("llama.rope.freq_base", 10000f);
         if (dim % nHeads != 0 || nHeads % nKvHeads != 0 || (dim / nHeads) % 2 != 0) {
@@ -65,8 +83,9 @@ final class GgufLlamaReader {
         }
         float linearFactor = ropeLinearFactor();
 
-        GgufTensor embd = gguf.tensor("token_embd.weight");
-        int vocab = gguf.get("llama.vocab_size").isPresent() ? positive("llama.vocab_size") : (int) Math.min(Integer.MAX_VALUE, embd.dim(1));
+        int vocab = gguf.get("llama.vocab_size").isPresent()
+                ? describes("llama.vocab_size", embd.dim(1), "token_embd.weight's row count")
+                : (int) Math.min(Integer.MAX_VALUE, embd.dim(1));
         LlamaConfig config = new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, contextLength,
                 rmsEps, ropeTheta, null);
 
@@ -101,16 +120,29 @@ final class GgufLlamaReader {
     }
 
     private int positive(String key) {
-        int v = gguf.requireInt(key);
-        if (v <= 0) {
-            throw new ModelFormatException(path, "metadata key '" + key + "' is " + v + "; it must be positive");
+        long v = gguf.requireLong(key);
+        if (v <= 0 || v > Integer.MAX_VALUE) {
+            throw keyValue(key, v, "it must be a positive 32-bit int");
+        }
+        return (int) v;
+    }
+
+    /** The key's value, which must equal what the tensor it sizes says (checked before anything is sized by it). */
+    private int describes(String key, long fromTensor, String what) {
+        int v = positive(key);
+        if (v != fromTensor) {
+            throw keyValue(key, v, "but " + what + " is " + fromTensor);
         }
         return v;
     }
 
+    private ModelFormatException keyValue(String key, long value, String problem) {
+        return new ModelFormatException(path, "metadata key " + SafeText.quote(key) + " is " + value + ": " + problem);
+    }
+
     private void requireEqualIfPresent(String key, int expected, String why) {
         if (gguf.get(key).isPresent() && gguf.requireLong(key) != expected) {
-            throw new ModelFormatException(path, "metadata key '" + key + "' is " + gguf.requireLong(key)
+            throw new ModelFormatException(path, "metadata key " + SafeText.quote(key) + " is " + gguf.requireLong(key)
                     + " but the head size is " + expected + ": " + why);
         }
     }
@@ -125,7 +157,7 @@ final class GgufLlamaReader {
         float factor = switch (type) {
             case "none" -> 1f;
             case "linear" -> gguf.getFloat("llama.rope.scaling.factor", 1f);
-            default -> throw new ModelFormatException(path, "rope scaling type '" + type + "' is not supported (supported: none, linear)");
+            default -> throw new ModelFormatException(path, "rope scaling type " + SafeText.quote(type) + " is not supported (supported: none, linear)");
         };
         if (type.equals("none") && gguf.get("llama.rope.scale_linear").isPresent()) {
             factor = gguf.requireFloat("llama.rope.scale_linear"); // the key older converters wrote
@@ -152,7 +184,7 @@ final class GgufLlamaReader {
             case F32 -> MemorySegment.copy(data, F32, 0, out, 0, n);
             case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(data.getAtIndex(I16, i)); }
             case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(data.getAtIndex(I16, i) << 16); }
-            default -> throw new ModelFormatException(path, "tensor '" + name + "' has type " + t.type()
+            default -> throw new ModelFormatException(path, "tensor " + SafeText.quote(name) + " has type " + t.type()
                     + "; a norm weight must be F32, F16 or BF16");
         }
         return out;
@@ -176,7 +208,7 @@ final class GgufLlamaReader {
             ok = ne[i] == (i < expectedNe.length ? expectedNe[i] : 1);
         }
         if (!ok) {
-            throw new ModelFormatException(path, t.offset(), "tensor '" + name + "' has shape ne=" + Arrays.toString(ne)
+            throw new ModelFormatException(path, t.offset(), "tensor " + SafeText.quote(name) + " has shape ne=" + Arrays.toString(ne)
                     + ", expected ne=" + Arrays.toString(expectedNe) + " (innermost first)");
         }
         return t;

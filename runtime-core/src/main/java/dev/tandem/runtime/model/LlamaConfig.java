@@ -17,6 +17,12 @@ package dev.tandem.runtime.model;
 public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
                           int contextLength, float rmsEps, float ropeTheta, RopeScaling ropeScaling) {
 
+    /**
+     * The longest context a model file may declare: above any released Llama (Llama 4 Scout's 10M),
+     * low enough that position arithmetic stays far from int overflow.
+     */
+    public static final int MAX_CONTEXT_LENGTH = 1 << 24;
+
     /** Llama 3.1 "llama3" rope scaling (factor, low/high frequency factors, original context). */
     public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {}
 

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.tokenizer;
 
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.SafeText;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -56,7 +57,7 @@ public final class ByteLevelBpeTokenizer extends VocabularyTokenizer {
         GgufVocabChecks.requireId(file, "tokenizer.ggml.bos_token_id", bos, n);
         GgufVocabChecks.requireId(file, "tokenizer.ggml.eos_token_id", eos, n);
         PreTokenizer preTokenizer = PreTokenizer.forGgufPre(pre).orElseThrow(() ->
-                new ModelFormatException(file, "unsupported tokenizer.ggml.pre '" + pre + "'"));
+                new ModelFormatException(file, "unsupported tokenizer.ggml.pre " + SafeText.quote(pre)));
 
         Map<String, Integer> ids = HashMap.newHashMap(n);
         Map<String, Integer> specialIds = new HashMap<>();
@@ -98,7 +99,7 @@ public final class ByteLevelBpeTokenizer extends VocabularyTokenizer {
             // Search from index 1, as llama.cpp does: the separator is the first space after the first character.
             int space = merge == null ? -1 : merge.indexOf(' ', 1);
             if (space < 0) {
-                throw new ModelFormatException(file, "tokenizer.ggml.merges[" + rank + "] = '" + merge + "' is not 'left right'");
+                throw new ModelFormatException(file, "tokenizer.ggml.merges[" + rank + "] = " + SafeText.quote(merge) + " is not 'left right'");
             }
             String left = merge.substring(0, space);
             String right = merge.substring(space + 1);

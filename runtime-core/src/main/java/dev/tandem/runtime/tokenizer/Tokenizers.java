@@ -1,6 +1,7 @@
 package dev.tandem.runtime.tokenizer;
 
 import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.format.GgufFile;
 
 import java.io.IOException;
@@ -81,8 +82,8 @@ public final class Tokenizers {
             return Optional.empty();
         }
         if (!name.equals("llama") && !name.equals("gpt2")) {
-            throw new ModelFormatException(file, "unsupported " + MODEL + " '" + name
-                    + "' (Tandem implements 'llama' and 'gpt2')");
+            throw new ModelFormatException(file, "unsupported " + MODEL + " " + SafeText.quote(name)
+                    + " (Tandem implements 'llama' and 'gpt2')");
         }
         String[] tokens = strings(file, TOKENS, metadata.get(TOKENS));
         int bos = id(file, BOS, metadata.get(BOS));

@@ -158,9 +158,10 @@ class CliTest {
     }
 
     @Test
-    void unknownOrUnavailableDeviceIsExit4() {
+    void unknownDeviceIsAUsageError() {
+        // Exit 2 since issue 10: no backend has the name, so the name must change (CliBadInputTest has exit 4).
         Result r = tandem("generate", "-n", "2", "--device", "tpu");
-        assertEquals(4, r.code(), r.err());
+        assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().lines().filter(l -> l.startsWith("tandem:")).count(), r.err());
         assertTrue(r.err().contains("tpu") && r.err().contains("cpu"), r.err());
     }

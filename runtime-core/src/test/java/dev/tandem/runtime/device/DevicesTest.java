@@ -34,7 +34,8 @@ class DevicesTest {
 
     @Test
     void unknownBackendNamesEveryRegisteredOne() {
-        DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> Devices.open("tpu"));
+        // UnknownDeviceException since issue 10: a name no backend has is a usage error, not an unavailable device.
+        UnknownDeviceException e = assertThrows(UnknownDeviceException.class, () -> Devices.open("tpu"));
         assertTrue(e.getMessage().contains("tpu") && e.getMessage().contains("cpu") && e.getMessage().contains("null"), e.getMessage());
     }
 

@@ -31,6 +31,13 @@ final class RawGguf {
         return this;
     }
 
+    /** A string of raw bytes, valid UTF-8 or not. */
+    RawGguf rawStr(byte[] b) {
+        u64(b.length);
+        out.writeBytes(b);
+        return this;
+    }
+
     /** A key with a UINT32 value. */
     RawGguf kvU32(String key, long v) { return str(key).u32(GgufValueType.UINT32.id()).u32(v); }
 

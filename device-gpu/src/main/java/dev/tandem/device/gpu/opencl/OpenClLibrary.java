@@ -38,10 +38,23 @@ final class OpenClLibrary {
     }
 
     private static void loadOnce() {
+        QuietLoader.install();
+        try {
+            chooseLibraryAndCreate();
+        } finally {
+            QuietLoader.probeDone();
+        }
+        loaded = true;
+    }
+
+    private static void chooseLibraryAndCreate() {
         // Through Configuration, not System.setProperty: LWJGL reads its properties once, when
         // Configuration initialises, which may already have happened.
-        if (Platform.get() == Platform.LINUX && Configuration.OPENCL_LIBRARY_NAME.get() == null
-                && !loadable(UNVERSIONED) && loadable(VERSIONED)) {
+        if (Platform.get() == Platform.LINUX && Configuration.OPENCL_LIBRARY_NAME.get() == null && !loadable(UNVERSIONED)) {
+            if (!loadable(VERSIONED)) {
+                // A machine without OpenCL is normal: say so ourselves instead of letting LWJGL search and complain.
+                throw new UnsatisfiedLinkError("neither " + UNVERSIONED + " nor " + VERSIONED + " can be loaded");
+            }
             Configuration.OPENCL_LIBRARY_NAME.set(VERSIONED);
         }
         // Explicit init: a missing library then surfaces here as UnsatisfiedLinkError instead of
@@ -52,7 +65,6 @@ final class OpenClLibrary {
         } catch (IllegalStateException notCreatedYet) {
             CL.create();
         }
-        loaded = true;
     }
 
     /** Whether the dynamic linker can open name (dlopen, then dlclose when the arena closes). */

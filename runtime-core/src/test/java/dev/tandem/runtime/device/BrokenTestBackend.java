@@ -1,0 +1,19 @@
+package dev.tandem.runtime.device;
+
+import java.util.List;
+
+/**
+ * A test-only backend whose probe succeeds and whose open throws, as a driver that crashes while
+ * creating its context would: the CLI must report it as an unavailable device (exit 4), not as a bug.
+ */
+public final class BrokenTestBackend implements DeviceBackend {
+    @Override public String name() { return "broken-test"; }
+
+    @Override public int priority() { return -20; } // never chosen automatically
+
+    @Override public Availability probe() { return Availability.yes("test backend whose open fails"); }
+
+    @Override public List<Device> open() {
+        throw new IllegalStateException("driver crashed\ncreating its context");
+    }
+}
