@@ -312,7 +312,18 @@ public final class BatchPlanForward implements AutoCloseable {
         BatchRows b = new BatchRows(Arrays.copyOfRange(positions, first, rows), Arrays.copyOfRange(rowTables, first, rows));
         int[] tokensB = Arrays.copyOfRange(tokens, first, rows);
         Future<float[]> second = secondHalf.submit(() -> run(decode, 1, tokensB, b, Phase.DECODE, rows - first, -1));
-        float[] logitsA = run(decode, 0, Arrays.copyOf(tokens, first), a, Phase.DECODE, first, -1);
+        float[] logitsA;
+        try {
+            logitsA = run(decode, 0, Arrays.copyOf(tokens, first), a, Phase.DECODE, first, -1);
+        } catch (RuntimeException e) {
+            // The second half still holds the devices: let it finish before anyone closes them.
+            try {
+                second.get();
+            } catch (ExecutionException | InterruptedException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
         float[] logitsB;
         try {
             logitsB = second.get();

@@ -59,7 +59,7 @@ public final class BatchGeneration {
             pos[s] = prompts[s].length;
             going[s] = sampling.maxTokens() > 0;
             if (going[s]) {
-                going[s] = choose(s, logits, 0, samplers, generated, count, sampling, eos, vocab);
+                going[s] = choose(s, logits, samplers, generated, count, sampling, eos, vocab);
             }
         }
         List<Long> nanos = new ArrayList<>();
@@ -94,7 +94,7 @@ public final class BatchGeneration {
                 if (listener != null) {
                     listener.accept(s, count[s], row);
                 }
-                going[s] = choose(s, row, 0, samplers, generated, count, sampling, eos, vocab);
+                going[s] = choose(s, row, samplers, generated, count, sampling, eos, vocab);
             }
         }
         int[][] ids = new int[b][];
@@ -106,9 +106,9 @@ public final class BatchGeneration {
     }
 
     /** Samples sequence s's next id; whether it goes on (Session: max tokens, EOS, stop ids). */
-    private static boolean choose(int s, float[] logits, int offset, Sampler[] samplers, int[][] generated, int[] count,
+    private static boolean choose(int s, float[] logits, Sampler[] samplers, int[][] generated, int[] count,
                                   Sampling sampling, int eos, int vocab) {
-        int next = samplers[s].sample(offset == 0 ? logits : Arrays.copyOfRange(logits, offset, offset + vocab), vocab);
+        int next = samplers[s].sample(logits, vocab);
         generated[s][count[s]++] = next;
         boolean stop = sampling.stopAtEos() && next == eos || sampling.isStopToken(next);
         return !stop && count[s] < sampling.maxTokens() && count[s] < generated[s].length;

@@ -96,6 +96,39 @@ class BatchPlanRunTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void badBatchesAndRowsAreErrorsNamingTheLimit() {
+        try (Model m = Model.synthetic()) {
+            ModelGraph graph = ModelGraph.of(m);
+            Plan plan = Compiler.withInstalledProviders().compile(graph, PoolParser.parse("cpu", new Catalog()), new Workload(2, 4, 8),
+                    Policy.SINGLE, Objective.lowestTpot());
+            var none = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new dev.tandem.runtime.exec.BatchPlanForward(
+                    plan, m.config(), m.weights(), m.ropeInvFreq(), 0, 8, 64, true, PlanRun::openStage));
+            assertTrue(none.getMessage().contains("at least 1 sequence"), none.getMessage());
+            try (var f = new dev.tandem.runtime.exec.BatchPlanForward(plan, m.config(), m.weights(), m.ropeInvFreq(), 2, 8, 64, true,
+                    PlanRun::openStage)) {
+                f.prefill(0, new int[] {1, 2});
+                String[] messages = {
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.decode(new int[] {0, 1, 0}, new int[] {1, 1, 1}, new int[] {2, 0, 3})).getMessage(),
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.decode(new int[] {2}, new int[] {1}, new int[] {2})).getMessage(),
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.decode(new int[] {0}, new int[] {1}, new int[] {8})).getMessage(),
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.prefill(1, new int[9])).getMessage(),
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.decode(new int[] {0}, new int[] {100000}, new int[] {2})).getMessage(),
+                };
+                assertTrue(messages[0].contains("1 to 2 rows"), messages[0]);
+                assertTrue(messages[1].contains("sequence 2 is outside [0, 2)"), messages[1]);
+                assertTrue(messages[2].contains("position 8 is outside [0, 8)"), messages[2]);
+                assertTrue(messages[3].contains("1 to 8 tokens"), messages[3]);
+                assertTrue(messages[4].contains("token id 100000"), messages[4]);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "embedded model, {0}")
     @CsvSource({"cpu, SINGLE", "'cpu,scalar-test', DISAGG"})
     void theEmbeddedModelToo(String pool, Policy policy) {
