@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
 public class DecodeBenchmark {
     static final int POSITIONS = 128;
 
-    @Param({"F32", "Q8_0"})
+    @Param({"F32", "Q8_0", "Q4_0"})
     public GgmlType type;
 
     private Model model;

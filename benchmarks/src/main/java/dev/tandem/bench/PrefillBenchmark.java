@@ -30,7 +30,7 @@ import java.util.SplittableRandom;
 public class PrefillBenchmark {
     static final int TOKENS = 256;
 
-    @Param({"F32", "Q8_0"})
+    @Param({"F32", "Q8_0", "Q4_0"})
     public GgmlType type;
 
     private Model model;

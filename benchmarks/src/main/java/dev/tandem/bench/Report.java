@@ -59,12 +59,18 @@ public final class Report {
         Double fmaMs = ms.get("FmaPeakBenchmark.fmaAllCores");
         double bandwidth = readMs == null ? Double.NaN : MemoryBandwidthBenchmark.BYTES / (readMs / 1e3);
         double fma = fmaMs == null ? Double.NaN : FmaPeakBenchmark.flopsPerOp() / (fmaMs / 1e3);
+        Double mulAddMs = ms.get("Int8DotPeakBenchmark.mulAdd16AllCores");
+        Double blockDotMs = ms.get("Int8DotPeakBenchmark.blockDotAllCores");
+        double mulAdd16 = mulAddMs == null ? Double.NaN : Int8DotPeakBenchmark.mulAdd16MacsPerOp() / (mulAddMs / 1e3);
+        double blockDot = blockDotMs == null ? Double.NaN : Int8DotPeakBenchmark.blockDotMacsPerOp() / (blockDotMs / 1e3);
         System.out.printf(Locale.ROOT, "%nMachine: %d threads, %d-bit vectors, Java %s%n%n",
                 KernelConfig.threads(), KernelConfig.vectorBits(), Runtime.version());
         System.out.println("| ceiling | result |");
         System.out.println("|---|---|");
         System.out.printf(Locale.ROOT, "| read bandwidth (512 MiB, 4 streams per core, all cores) | %.1f GB/s |%n", bandwidth / 1e9);
-        System.out.printf(Locale.ROOT, "| FMA peak (F32, all cores) | %.1f GFLOP/s |%n%n", fma / 1e9);
+        System.out.printf(Locale.ROOT, "| FMA peak (F32, all cores) | %.1f GFLOP/s |%n", fma / 1e9);
+        System.out.printf(Locale.ROOT, "| int8 peak: 16-bit multiply + add (all cores) | %.1f G MAC/s |%n", mulAdd16 / 1e9);
+        System.out.printf(Locale.ROOT, "| int8 peak: the integer-dot block step (all cores) | %.1f G MAC/s |%n%n", blockDot / 1e9);
 
         System.out.println("| matvec | weights | time | bandwidth | of ceiling |");
         System.out.println("|---|---|---|---|---|");
@@ -94,7 +100,7 @@ public final class Report {
         System.out.println();
         System.out.println("| decode, stories110M shape | bytes/token | time/token | floor | time / floor | tokens/s |");
         System.out.println("|---|---|---|---|---|---|");
-        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0}) {
             Double t = ms.get("DecodeBenchmark.decodeStep:type=" + type);
             if (t != null) {
                 try (Model m = Stories110M.load(type)) {
@@ -124,15 +130,16 @@ public final class Report {
             System.out.printf(Locale.ROOT, "| compile llama-2-70b int8 on groqchip1*576,h100*8, auto (best of 4 single shots) | %.0f ms |%n", compile);
         }
         System.out.println();
-        System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | tokens/s |");
-        System.out.println("|---|---|---|---|---|---|");
-        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0}) {
+        System.out.println("| prefill 256 tokens, stories110M shape | FLOPs | time | GFLOP/s | of FMA peak | of int8 block-dot peak | tokens/s |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0}) {
             Double t = ms.get("PrefillBenchmark.prefill256:type=" + type);
             if (t != null) {
                 double flops = Stories110M.prefillFlops(Stories110M.CONFIG, PrefillBenchmark.TOKENS);
                 double rate = flops / (t / 1e3);
-                System.out.printf(Locale.ROOT, "| %s | %.1f G | %.1f ms | %.1f | %.0f%% | %.0f |%n", type, flops / 1e9, t,
-                        rate / 1e9, 100 * rate / fma, PrefillBenchmark.TOKENS / (t / 1e3));
+                // MACs = FLOPs / 2 (the attention's are float, a few percent of the total).
+                System.out.printf(Locale.ROOT, "| %s | %.1f G | %.1f ms | %.1f | %.0f%% | %.0f%% | %.0f |%n", type, flops / 1e9, t,
+                        rate / 1e9, 100 * rate / fma, 100 * rate / 2 / blockDot, PrefillBenchmark.TOKENS / (t / 1e3));
             }
         }
     }

@@ -7,6 +7,8 @@ import jdk.incubator.vector.FloatVector;
  * tandem.vectorBits: 0 forces the scalar paths; unset means the preferred species size.
  * tandem.threads: worker count for {@link Parallel}; unset means all available processors.
  * tandem.spinMicros: how long idle workers spin before parking; default 1000.
+ * tandem.quantDot: int8 (default) or float: how Q8_0/Q4_0 matrices multiply activations (see
+ * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -29,6 +31,25 @@ public final class KernelConfig {
 
     /** tandem.spinMicros: how long idle pool workers spin before parking (default 1000). */
     public static long spinMicros() { return SPIN_MICROS; }
+
+    private static final boolean INTEGER_DOT = readIntegerDot(System.getProperty("tandem.quantDot"));
+
+    /**
+     * True (the default, tandem.quantDot=int8) when Q8_0 and Q4_0 matrices quantize activations to
+     * 8-bit blocks and multiply integers; false (tandem.quantDot=float) for fp32 activations.
+     */
+    public static boolean integerDot() { return INTEGER_DOT; }
+
+    static boolean readIntegerDot(String value) {
+        if (value == null || value.isBlank() || value.trim().equals("int8")) {
+            return true;
+        }
+        if (value.trim().equals("float")) {
+            return false;
+        }
+        System.err.println("tandem: ignoring tandem.quantDot=" + value + " (expected int8 or float); using int8");
+        return true;
+    }
 
     static int readVectorBits(String value) {
         int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();

@@ -78,17 +78,22 @@ public final class Ops {
         }
     }
 
-    /**
-     * gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)).
-     * Scalar Math.exp on purpose: the Vector API's EXP is SVML's in C2-compiled code and Math.exp's
-     * per lane before, so a row's bits would change when the JIT compiles this loop, and a masked tail
-     * would differ from the body; Math.exp is the same intrinsic in every tier. It costs microseconds
-     * per token beside the matmuls.
-     */
+    /** gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)). */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
-        for (int i = 0; i < n; i++) {
+        if (!Vec.ENABLED) {
+            ScalarOps.siluMul(gate, gOff, up, uOff, n);
+            return;
+        }
+        int i = 0;
+        for (int bound = n - FL; i <= bound; i += FL) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+            // Exp, not lanewise(EXP): C2's EXP intrinsic and the interpreter's differ in the last bit.
+            FloatVector e = Exp.exp(g.neg());
+            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
+        }
+        for (; i < n; i++) {
             float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+            gate[gOff + i] = g / (1f + Exp.exp(-g)) * up[uOff + i];
         }
     }
 

@@ -37,7 +37,8 @@ public final class Parallel {
      */
     private static final long SPIN_NANOS = KernelConfig.spinMicros() * 1000L;
 
-    private static final Worker[] WORKERS = startWorkers(KernelConfig.threads() - 1);
+    /** Replaced (never mutated) by {@link #setThreads}, only while {@link #BUSY} is held. */
+    private static volatile Worker[] workers = startWorkers(KernelConfig.threads() - 1);
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     private static volatile Job current;
 
@@ -51,7 +52,8 @@ public final class Parallel {
             return;
         }
         int min = Math.max(1, minChunk);
-        int threads = WORKERS.length + 1;
+        Worker[] pool = workers;
+        int threads = pool.length + 1;
         // floor(n / min) chunks, so that splitting evenly never makes one smaller than minChunk.
         int chunks = (int) Math.min(n / min, (long) threads * CHUNKS_PER_THREAD);
         if (chunks <= 1 || threads == 1 || Thread.currentThread() instanceof Worker
@@ -62,7 +64,7 @@ public final class Parallel {
         try {
             Job job = new Job(n, chunks, body);
             current = job;
-            for (Worker w : WORKERS) {
+            for (Worker w : pool) {
                 if (w.parked) {
                     LockSupport.unpark(w);
                 }
@@ -78,7 +80,34 @@ public final class Parallel {
 
     /** Number of threads calls are spread over, the caller included. */
     public static int threads() {
-        return WORKERS.length + 1;
+        return workers.length + 1;
+    }
+
+    /**
+     * Spreads later calls over {@code threads} threads (the caller included): the current workers
+     * retire and new ones start. Waits for a running call to finish first. Results do not depend on
+     * the count (every index is computed the same way whichever thread runs it), only speed does.
+     */
+    public static void setThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        while (!BUSY.compareAndSet(false, true)) {
+            Thread.onSpinWait();
+        }
+        try {
+            Worker[] old = workers;
+            if (old.length + 1 == threads) {
+                return;
+            }
+            for (Worker w : old) {
+                w.retired = true;
+                LockSupport.unpark(w);
+            }
+            workers = startWorkers(threads - 1);
+        } finally {
+            BUSY.set(false);
+        }
     }
 
     private static Worker[] startWorkers(int count) {
@@ -150,6 +179,8 @@ public final class Parallel {
     private static final class Worker extends Thread {
         /** Set while parked (or about to park), so the publisher knows to unpark it. */
         volatile boolean parked;
+        /** Set by {@link #setThreads} when a new pool replaces this worker's: it exits when idle. */
+        volatile boolean retired;
 
         Worker(int index) {
             super("tandem-kernels-" + index);
@@ -159,7 +190,7 @@ public final class Parallel {
         @Override
         public void run() {
             Job seen = null;
-            while (true) {
+            while (!retired) {
                 Job job = current;
                 if (job != null && job != seen) {
                     seen = job;
@@ -168,6 +199,9 @@ public final class Parallel {
                 }
                 long spinUntil = System.nanoTime() + SPIN_NANOS;
                 while ((job = current) == null || job == seen) {
+                    if (retired) {
+                        return;
+                    }
                     if (System.nanoTime() < spinUntil) {
                         Thread.onSpinWait();
                         continue;
@@ -176,7 +210,7 @@ public final class Parallel {
                     // of parked: one of the two always sees the other, so no wake-up is lost.
                     parked = true;
                     job = current;
-                    if (job == null || job == seen) {
+                    if ((job == null || job == seen) && !retired) {
                         LockSupport.park(this);
                     }
                     parked = false;

@@ -10,14 +10,19 @@ import static dev.tandem.kernels.Vec.SHORT_LE;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
+import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_0 weights: blocks of {f16 d; uint8 qs[16]} (18 bytes). Byte i holds element i in its low nibble
  * and element i+16 in its high nibble; value = (nibble-8)*d.
+ *
+ * <p>Two products, as for {@link Q8_0Matrix}: 8-bit activations and integer products (tandem.quantDot=int8,
+ * the default; {@link #dotQ8}) or fp32 activations ({@link #dotFloat}).
  */
-public final class Q4_0Matrix extends WeightMatrix {
+public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     static final int BLOCK = 32;
     static final int HALF = 16;
     static final int BLOCK_BYTES = 18;
@@ -28,8 +33,46 @@ public final class Q4_0Matrix extends WeightMatrix {
 
     @Override
     public float dot(int row, float[] x, int xOff) {
+        if (!KernelConfig.integerDot()) {
+            return dotFloat(row, x, xOff);
+        }
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        return dotQ8(row, Q8Activations.quantize(x, xOff, 1, cols), 0);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        if (!KernelConfig.integerDot()) {
+            return dotScalarFloat(row, x, xOff);
+        }
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        return dotQ8Scalar(row, Q8Activations.quantize(x, xOff, 1, cols), 0);
+    }
+
+    @Override
+    public void matvec(float[] x, int xOff, float[] out, int outOff) {
+        if (!KernelConfig.integerDot()) {
+            super.matvec(x, xOff, out, outOff);
+            return;
+        }
+        IntDot.matvec(this, x, xOff, out, outOff, rowBytes);
+    }
+
+    @Override
+    public void matmul(float[] x, float[] out, int batch) {
+        if (!KernelConfig.integerDot()) {
+            super.matmul(x, out, batch);
+            return;
+        }
+        IntDot.matmul(this, x, out, batch);
+    }
+
+    // ---- fp32 activations ----
+
+    /** sum_j W[row, j] * x[xOff + j] with fp32 activations (vector path, or scalar when vectors are off). */
+    public float dotFloat(int row, float[] x, int xOff) {
         if (!Vec.ENABLED) {
-            return dotScalar(row, x, xOff);
+            return dotScalarFloat(row, x, xOff);
         }
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
@@ -125,7 +168,7 @@ public final class Q4_0Matrix extends WeightMatrix {
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOff) {
+    public float dotScalarFloat(int row, float[] x, int xOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
         float sum = 0f;
@@ -140,6 +183,127 @@ public final class Q4_0Matrix extends WeightMatrix {
             sum += s * Float.float16ToFloat(data.get(SHORT_LE, o));
         }
         return sum;
+    }
+
+    // ---- 8-bit activations: IntDot's arithmetic ----
+
+    /** Row {@code row} times activation row {@code aRow} in IntDot's arithmetic (vector path). */
+    public float dotQ8(int row, Q8Activations a, int aRow) {
+        IntDot.checkActivations(this, a, aRow);
+        if (!IntDot.VECTOR) {
+            return dotQ8Scalar(row, a, aRow);
+        }
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        short[] q = a.q;
+        int qBase = aRow * cols, dBase = aRow * blocks;
+        if (IntDot.WIDE) {
+            FloatVector acc = FloatVector.zero(IntDot.F);
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = base + (long) blk * BLOCK_BYTES;
+                int j = qBase + blk * BLOCK;
+                FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
+                ShortVector n = nibbles(o + 2);
+                acc = IntDot.lanes(low(n), IntDot.act(q, j), high(n), IntDot.act(q, j + HALF)).fma(s, acc);
+            }
+            return IntDot.finish(acc);
+        }
+        FloatVector lo = FloatVector.zero(IntDot.F), hi = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int j = qBase + blk * BLOCK;
+            FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
+            ShortVector n0 = nibbles(o + 2), n1 = nibbles(o + 10);
+            lo = IntDot.lanes(low(n0), IntDot.act(q, j), high(n0), IntDot.act(q, j + HALF)).fma(s, lo);
+            hi = IntDot.lanes(low(n1), IntDot.act(q, j + 8), high(n1), IntDot.act(q, j + HALF + 8)).fma(s, hi);
+        }
+        return IntDot.finish(lo, hi);
+    }
+
+    /** IntDot.SL packed bytes at offset o as shorts (sign-extended, which the masks below undo). */
+    private ShortVector nibbles(long o) {
+        return IntDot.widen(ByteVector.fromMemorySegment(IntDot.B, data, o, LE));
+    }
+
+    /** Low nibbles recentred to [-8, 7]. */
+    private static ShortVector low(ShortVector n) {
+        return n.and((short) 0x0F).sub((short) 8);
+    }
+
+    /** High nibbles recentred to [-8, 7]. */
+    private static ShortVector high(ShortVector n) {
+        return n.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).sub((short) 8);
+    }
+
+    /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */
+    public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
+        IntDot.checkActivations(this, a, aRow);
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float[] acc = new float[8];
+        int[] w = new int[BLOCK];
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            for (int k = 0; k < HALF; k++) {
+                int b = data.get(ValueLayout.JAVA_BYTE, o + 2 + k) & 0xFF;
+                w[k] = (b & 0x0F) - 8;
+                w[HALF + k] = (b >>> 4) - 8;
+            }
+            float scale = Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[aRow * blocks + blk];
+            IntDot.accumulateScalar(acc, w, a.q, aRow * cols + blk * BLOCK, scale);
+        }
+        return IntDot.finishScalar(acc);
+    }
+
+    @Override
+    public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
+        // One row per pass: a two-row pass (as Q8_0 has) exceeds C2's node budget with the nibble
+        // unpacking (NodeCountInliningCutoff), and the vectors it fails to inline get boxed.
+        for (int r = start; r < end; r++) {
+            out[outOff + r] = dotQ8(r, a, aRow);
+        }
+    }
+
+    @Override
+    public void matmulRows(int start, int end, Q8Activations a, float[] out) {
+        int batch = a.rows();
+        for (int r = start; r < end; r++) {
+            int t = 0;
+            if (IntDot.WIDE) {
+                for (; t + 1 < batch; t += 2) {
+                    matmulRow2(r, a, t, out);
+                }
+            }
+            for (; t < batch; t++) {
+                out[t * rows + r] = dotQ8(r, a, t);
+            }
+        }
+    }
+
+    /**
+     * Row r against activation rows t and t+1: each weight block is decoded once for two tokens. Two,
+     * not four: a four-token pass exceeds C2's node budget (NodeCountInliningCutoff) and its vectors
+     * get boxed (measured ~8x slower).
+     */
+    private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
+        long base = rowOffset(r);
+        int blocks = cols / BLOCK;
+        short[] q = a.q;
+        float[] d = a.d;
+        int q0 = t * cols, q1 = q0 + cols;
+        int d0 = t * blocks, d1 = d0 + blocks;
+        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int j = blk * BLOCK;
+            float dw = Float.float16ToFloat(data.get(SHORT_LE, o));
+            ShortVector n = nibbles(o + 2);
+            ShortVector w0 = low(n), w1 = high(n);
+            acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + HALF)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
+            acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + HALF)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
+        }
+        out[t * rows + r] = IntDot.finish(acc0);
+        out[(t + 1) * rows + r] = IntDot.finish(acc1);
     }
 
     @Override

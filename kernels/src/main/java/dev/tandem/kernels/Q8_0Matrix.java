@@ -10,11 +10,18 @@ import static dev.tandem.kernels.Vec.SHORT_LE;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
+import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.ShortVector;
 
-/** Q8_0 weights: blocks of {f16 d; int8 q[32]} (34 bytes), value = q*d. */
-public final class Q8_0Matrix extends WeightMatrix {
+/**
+ * Q8_0 weights: blocks of {f16 d; int8 q[32]} (34 bytes), value = q*d.
+ *
+ * <p>Two products: with tandem.quantDot=int8 (the default) dot, matvec and matmul quantize the
+ * activations to 8-bit blocks and multiply integers ({@link IntDot}'s arithmetic, in
+ * {@link #dotQ8}); with tandem.quantDot=float, or through {@link #dotFloat}, the activations stay fp32.
+ */
+public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 34;
 
@@ -24,8 +31,46 @@ public final class Q8_0Matrix extends WeightMatrix {
 
     @Override
     public float dot(int row, float[] x, int xOff) {
+        if (!KernelConfig.integerDot()) {
+            return dotFloat(row, x, xOff);
+        }
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        return dotQ8(row, Q8Activations.quantize(x, xOff, 1, cols), 0);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        if (!KernelConfig.integerDot()) {
+            return dotScalarFloat(row, x, xOff);
+        }
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        return dotQ8Scalar(row, Q8Activations.quantize(x, xOff, 1, cols), 0);
+    }
+
+    @Override
+    public void matvec(float[] x, int xOff, float[] out, int outOff) {
+        if (!KernelConfig.integerDot()) {
+            super.matvec(x, xOff, out, outOff);
+            return;
+        }
+        IntDot.matvec(this, x, xOff, out, outOff, rowBytes);
+    }
+
+    @Override
+    public void matmul(float[] x, float[] out, int batch) {
+        if (!KernelConfig.integerDot()) {
+            super.matmul(x, out, batch);
+            return;
+        }
+        IntDot.matmul(this, x, out, batch);
+    }
+
+    // ---- fp32 activations ----
+
+    /** sum_j W[row, j] * x[xOff + j] with fp32 activations (vector path, or scalar when vectors are off). */
+    public float dotFloat(int row, float[] x, int xOff) {
         if (!Vec.ENABLED) {
-            return dotScalar(row, x, xOff);
+            return dotScalarFloat(row, x, xOff);
         }
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
@@ -106,7 +151,7 @@ public final class Q8_0Matrix extends WeightMatrix {
     }
 
     @Override
-    public float dotScalar(int row, float[] x, int xOff) {
+    public float dotScalarFloat(int row, float[] x, int xOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
         float sum = 0f;
@@ -120,6 +165,137 @@ public final class Q8_0Matrix extends WeightMatrix {
             sum += s * Float.float16ToFloat(data.get(SHORT_LE, o));
         }
         return sum;
+    }
+
+    // ---- 8-bit activations: IntDot's arithmetic ----
+
+    /** Row {@code row} times activation row {@code aRow} in IntDot's arithmetic (vector path). */
+    public float dotQ8(int row, Q8Activations a, int aRow) {
+        IntDot.checkActivations(this, a, aRow);
+        if (!IntDot.VECTOR) {
+            return dotQ8Scalar(row, a, aRow);
+        }
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        short[] q = a.q;
+        int qBase = aRow * cols, dBase = aRow * blocks;
+        if (IntDot.WIDE) {
+            FloatVector acc = FloatVector.zero(IntDot.F);
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = base + (long) blk * BLOCK_BYTES;
+                int j = qBase + blk * BLOCK;
+                FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
+                acc = IntDot.lanes(w(o + 2), IntDot.act(q, j), w(o + 18), IntDot.act(q, j + 16)).fma(s, acc);
+            }
+            return IntDot.finish(acc);
+        }
+        FloatVector lo = FloatVector.zero(IntDot.F), hi = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int j = qBase + blk * BLOCK;
+            FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
+            lo = IntDot.lanes(w(o + 2), IntDot.act(q, j), w(o + 18), IntDot.act(q, j + 16)).fma(s, lo);
+            hi = IntDot.lanes(w(o + 10), IntDot.act(q, j + 8), w(o + 26), IntDot.act(q, j + 24)).fma(s, hi);
+        }
+        return IntDot.finish(lo, hi);
+    }
+
+    /** IntDot.SL weights at byte offset o, widened to shorts. */
+    private ShortVector w(long o) {
+        return IntDot.widen(ByteVector.fromMemorySegment(IntDot.B, data, o, LE));
+    }
+
+    /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */
+    public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
+        IntDot.checkActivations(this, a, aRow);
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float[] acc = new float[8];
+        int[] w = new int[BLOCK];
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            for (int k = 0; k < BLOCK; k++) {
+                w[k] = data.get(ValueLayout.JAVA_BYTE, o + 2 + k);
+            }
+            float scale = Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[aRow * blocks + blk];
+            IntDot.accumulateScalar(acc, w, a.q, aRow * cols + blk * BLOCK, scale);
+        }
+        return IntDot.finishScalar(acc);
+    }
+
+    @Override
+    public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
+        int r = start;
+        if (IntDot.WIDE) {
+            // Two rows per pass: they share the activation loads, and two accumulator chains hide the FMA latency.
+            for (; r + 1 < end; r += 2) {
+                dotQ8Pair(r, a, aRow, out, outOff + r);
+            }
+        }
+        for (; r < end; r++) {
+            out[outOff + r] = dotQ8(r, a, aRow);
+        }
+    }
+
+    /** out[o], out[o+1] = dotQ8(r), dotQ8(r+1), with the same operations per row as dotQ8 (256-bit form). */
+    private void dotQ8Pair(int r, Q8Activations a, int aRow, float[] out, int o) {
+        IntDot.checkActivations(this, a, aRow);
+        long base0 = rowOffset(r), base1 = rowOffset(r + 1);
+        int blocks = cols / BLOCK;
+        short[] q = a.q;
+        int qBase = aRow * cols, dBase = aRow * blocks;
+        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o0 = base0 + (long) blk * BLOCK_BYTES, o1 = base1 + (long) blk * BLOCK_BYTES;
+            int j = qBase + blk * BLOCK;
+            float da = a.d[dBase + blk];
+            ShortVector a0 = IntDot.act(q, j), a1 = IntDot.act(q, j + 16);
+            acc0 = IntDot.lanes(w(o0 + 2), a0, w(o0 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o0)) * da), acc0);
+            acc1 = IntDot.lanes(w(o1 + 2), a0, w(o1 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o1)) * da), acc1);
+        }
+        out[o] = IntDot.finish(acc0);
+        out[o + 1] = IntDot.finish(acc1);
+    }
+
+    @Override
+    public void matmulRows(int start, int end, Q8Activations a, float[] out) {
+        int batch = a.rows();
+        for (int r = start; r < end; r++) {
+            int t = 0;
+            if (IntDot.WIDE) {
+                for (; t + 1 < batch; t += 2) {
+                    matmulRow2(r, a, t, out);
+                }
+            }
+            for (; t < batch; t++) {
+                out[t * rows + r] = dotQ8(r, a, t);
+            }
+        }
+    }
+
+    /**
+     * Row r against activation rows t and t+1: each weight block is decoded once for two tokens. Two,
+     * not four: a four-token pass exceeds C2's node budget (NodeCountInliningCutoff) and its vectors
+     * get boxed (measured ~8x slower).
+     */
+    private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
+        long base = rowOffset(r);
+        int blocks = cols / BLOCK;
+        short[] q = a.q;
+        float[] d = a.d;
+        int q0 = t * cols, q1 = q0 + cols;
+        int d0 = t * blocks, d1 = d0 + blocks;
+        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            int j = blk * BLOCK;
+            float dw = Float.float16ToFloat(data.get(SHORT_LE, o));
+            ShortVector w0 = w(o + 2), w1 = w(o + 18);
+            acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + 16)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
+            acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + 16)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
+        }
+        out[t * rows + r] = IntDot.finish(acc0);
+        out[(t + 1) * rows + r] = IntDot.finish(acc1);
     }
 
     @Override

@@ -77,8 +77,19 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
     /** Vector path (or the scalar one when vectors are off). */
     public abstract float dot(int row, float[] x, int xOff);
 
-    /** Plain-loop reference, always available whatever the configuration. */
+    /**
+     * Plain-loop reference of {@link #dot}, always available whatever the configuration (for Q8_0
+     * and Q4_0 under tandem.quantDot=int8: the integer arithmetic, activations quantized first).
+     */
     public abstract float dotScalar(int row, float[] x, int xOff);
+
+    /**
+     * Plain-loop dot with fp32 activations, what a float-only device (OpenCL) computes; the same as
+     * {@link #dotScalar} for formats without an integer path.
+     */
+    public float dotScalarFloat(int row, float[] x, int xOff) {
+        return dotScalar(row, x, xOff);
+    }
 
     public abstract void dequantizeRow(int row, float[] dst, int dstOff);
 

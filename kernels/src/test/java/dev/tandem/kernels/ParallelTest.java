@@ -108,4 +108,35 @@ class ParallelTest {
         Parallel.forRange(100, 1, (s, e) -> sum.addAndGet(e - s));
         assertEquals(100, sum.get());
     }
+
+    @Test
+    void setThreadsResizesThePoolAndKeepsCoverage() {
+        int initial = Parallel.threads();
+        try {
+            for (int threads : new int[] {3, 1, 2}) {
+                Parallel.setThreads(threads);
+                assertEquals(threads, Parallel.threads());
+                java.util.Set<String> names = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                int n = 4000;
+                AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                for (int rep = 0; rep < 20; rep++) {
+                    Parallel.forRange(n, 1, (s, e) -> {
+                        names.add(Thread.currentThread().getName());
+                        for (int i = s; i < e; i++) seen.incrementAndGet(i);
+                    });
+                }
+                for (int i = 0; i < n; i++) assertEquals(20, seen.get(i), "index " + i + " at " + threads + " threads");
+                assertTrue(names.size() <= threads, "ran on " + names + " with " + threads + " threads");
+            }
+        } finally {
+            Parallel.setThreads(initial);
+        }
+        assertEquals(initial, Parallel.threads());
+    }
+
+    @Test
+    void setThreadsRejectsLessThanOne() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+        assertTrue(e.getMessage().contains("threads"), e.getMessage());
+    }
 }

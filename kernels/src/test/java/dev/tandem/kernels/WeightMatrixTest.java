@@ -49,13 +49,22 @@ class WeightMatrixTest {
         float[] x = Encoded.gaussian(rnd, xOff + cols + 3);
         float[] mv = new float[rows + 2];
         m.matvec(x, xOff, mv, 2);
+        // Under the integer-dot path (Q8_0/Q4_0, tandem.quantDot=int8) dot multiplies the activations as
+        // 8-bit blocks: the double reference then uses the same blocks, quantized here independently.
+        boolean quantized = KernelConfig.integerDot() && (format == WeightFormat.Q8_0 || format == WeightFormat.Q4_0);
+        double[] xq = quantized ? quantizedActivations(x, xOff, cols) : null;
         for (int r = 0; r < rows; r++) {
             double[] w = e.row(r);
             double ref = 0;
             double mag = 0;
+            double refFloat = 0;
+            double magFloat = 0;
             for (int j = 0; j < cols; j++) {
-                ref += w[j] * x[xOff + j];
-                mag += Math.abs(w[j] * x[xOff + j]);
+                double xj = quantized ? xq[j] : x[xOff + j];
+                ref += w[j] * xj;
+                mag += Math.abs(w[j] * xj);
+                refFloat += w[j] * x[xOff + j];
+                magFloat += Math.abs(w[j] * x[xOff + j]);
             }
             assertTrue(mag > 0, "degenerate test data, seed " + seed);
             String where = format + " " + rows + "x" + cols + " row " + r + " seed " + seed;
@@ -65,7 +74,34 @@ class WeightMatrixTest {
             assertEquals(ref, sca, TOL * mag, "dotScalar vs double reference, " + where);
             assertEquals(sca, vec, TOL * mag, "dot vs dotScalar, " + where);
             assertEquals(vec, mv[2 + r], TOL * mag, "matvec vs dot, " + where);
+            // The fp32-activation reference (what OpenCL computes) stays exact to fp32 accumulation.
+            assertEquals(refFloat, m.dotScalarFloat(r, x, xOff), TOL * magFloat, "dotScalarFloat vs double reference, " + where);
+            if (m instanceof Q8_0Matrix q8) {
+                assertEquals(refFloat, q8.dotFloat(r, x, xOff), TOL * magFloat, "dotFloat vs double reference, " + where);
+            } else if (m instanceof Q4_0Matrix q4) {
+                assertEquals(refFloat, q4.dotFloat(r, x, xOff), TOL * magFloat, "dotFloat vs double reference, " + where);
+            }
         }
+    }
+
+    /**
+     * x[xOff..xOff+cols) as Q8 activation blocks would represent it, written independently of
+     * Q8Activations: d = max|x|/127 in fp32, q = x*(1/d) rounded half to even, value q*d in double.
+     */
+    static double[] quantizedActivations(float[] x, int xOff, int cols) {
+        double[] v = new double[cols];
+        for (int b = 0; b < cols; b += 32) {
+            float amax = 0;
+            for (int k = 0; k < 32; k++) amax = Math.max(amax, Math.abs(x[xOff + b + k]));
+            float d = amax / 127f;
+            float id = d == 0 ? 0 : 1f / d;
+            for (int k = 0; k < 32; k++) {
+                double q = Math.rint(x[xOff + b + k] * id);
+                assertTrue(Math.abs(q) <= 127, "quantized value out of range: " + q);
+                v[b + k] = q * (double) d;
+            }
+        }
+        return v;
     }
 
     @ParameterizedTest(name = "{0} {1}x{2}")

@@ -21,6 +21,7 @@ import dev.tandem.runtime.model.LlamaConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.kernels.ScalarOps;
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
@@ -62,6 +63,26 @@ public abstract class DeviceConformanceSuite {
 
     /** Opens the device under test. */
     protected abstract Device openDevice();
+
+    /**
+     * The scalar reference of one matmul output on this device: the kernels' own arithmetic (for
+     * Q8_0/Q4_0 under tandem.quantDot=int8, activations quantized to 8-bit blocks and integer
+     * products). A device that multiplies fp32 activations (OpenCL) overrides this with
+     * {@link WeightMatrix#dotScalarFloat}: the two differ by the activations' rounding (about 1/254 of
+     * a block's largest value per element), far more than the fp32 tolerance below.
+     */
+    protected float referenceDot(WeightMatrix m, int row, float[] x, int xOff) {
+        return m.dotScalar(row, x, xOff);
+    }
+
+    /**
+     * Whether this device multiplies Q8_0/Q4_0 weights with 8-bit activations (the CPU kernels and the
+     * backends built on them, under tandem.quantDot=int8). Their whole-model logits get
+     * ReferenceModelsTest's int8 tolerance and the ids check there; float devices keep the original.
+     */
+    protected boolean quantizesActivations() {
+        return KernelConfig.integerDot();
+    }
 
     /** Relative tolerance of the op tests (F32 math everywhere; GPUs may reorder sums). */
     protected double tolerance() {
@@ -124,7 +145,7 @@ public abstract class DeviceConformanceSuite {
             float[] expected = new float[batch * rows];
             for (int b = 0; b < batch; b++) {
                 for (int row = 0; row < rows; row++) {
-                    expected[b * rows + row] = m.dotScalar(row, x, b * cols);
+                    expected[b * rows + row] = referenceDot(m, row, x, b * cols);
                 }
             }
             try (DeviceWeights w = device.upload(m); DeviceBuffer xb = upload(x); DeviceBuffer out = device.allocate(batch * rows)) {
@@ -231,11 +252,11 @@ public abstract class DeviceConformanceSuite {
 
     private static final LlamaConfig BLOCK = new LlamaConfig(96, 160, 1, 3, 1, 32, 64, 1e-5f, 10000f, null);
 
-    private static float[] matmulScalar(WeightMatrix m, float[] x, int batch) {
+    private float[] matmulScalar(WeightMatrix m, float[] x, int batch) {
         float[] y = new float[batch * m.rows()];
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < m.rows(); r++) {
-                y[b * m.rows() + r] = m.dotScalar(r, x, b * m.cols());
+                y[b * m.rows() + r] = referenceDot(m, r, x, b * m.cols());
             }
         }
         return y;
@@ -419,17 +440,30 @@ public abstract class DeviceConformanceSuite {
     })
     void wholeModelMatchesReference(String modelFile, String referenceFile, double logitTolerance) {
         JsonNode ref = SharedData.reference(referenceFile);
+        boolean int8 = quantizesActivations() && (modelFile.contains("q8_0") || modelFile.contains("q4_0"));
+        if (int8) {
+            // See ReferenceModelsTest.INT8_ACTIVATION_LOGIT_TOLERANCE: with 8-bit activations the
+            // float64 reference's near-tied greedy ids cannot be followed; the logits still are.
+            logitTolerance = 0.1;
+        }
         boolean exactIds = logitTolerance < 2e-2;
         try (Model model = Model.load(SharedData.model(modelFile))) {
             for (JsonNode c : ref.get("cases")) {
                 int[] prompt = SharedData.ints(c.get("prompt_ids"));
                 int[] expected = SharedData.ints(c.get("greedy_ids"));
-                int steps = exactIds ? expected.length : 16;
+                int steps = int8 ? 1 : exactIds ? expected.length : 16;
                 try (Session s = Tandem.open(model, device, prompt.length + steps)) {
                     GenerationResult r = s.generate(prompt, Sampling.greedy().maxTokens(steps).stopAtEos(false), null);
                     double err = SharedData.relativeL2(r.promptLogits(), SharedData.doubles(c.get("logits_after_prompt")));
                     assertTrue(err <= logitTolerance, modelFile + " " + Arrays.toString(prompt) + ": logits error " + err);
-                    assertArrayEquals(Arrays.copyOf(expected, steps), r.generatedIds(), modelFile + " " + Arrays.toString(prompt));
+                    if (int8) {
+                        double[] refLogits = SharedData.doubles(c.get("logits_after_prompt"));
+                        int first = r.generatedIds()[0];
+                        long higher = Arrays.stream(refLogits).filter(v -> v > refLogits[first]).count();
+                        assertTrue(higher < 3, modelFile + ": first id " + first + " is ranked " + (higher + 1) + " by the reference");
+                    } else {
+                        assertArrayEquals(Arrays.copyOf(expected, steps), r.generatedIds(), modelFile + " " + Arrays.toString(prompt));
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@ package dev.tandem.runtime;
 import dev.tandem.conformance.SharedData;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.runtime.exec.ReferenceForward;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -18,6 +19,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ReferenceModelsTest {
 
+    /**
+     * Logits tolerance of Q8_0/Q4_0 when their activations are quantized to 8-bit blocks
+     * (tandem.quantDot=int8, the default). Rounding an activation to its block's step d = max|x|/127
+     * moves it by at most d/2, an RMS relative error of about (max/rms)/(254*sqrt 3) ~ 0.5-1 % per
+     * matmul input for stories260K's peaky 64-wide activations; 7 quantized matmul inputs per layer over
+     * 5 layers then the classifier compound to the 3.5-8 % measured here, so 0.1. At that error the
+     * greedy ids cannot follow the float64 reference: its top two logits after BOS are 0.04 apart,
+     * about a third of the per-logit error. The reference's ids are checked under
+     * tandem.quantDot=float (runtime-core's float-quant-dot surefire execution), with the
+     * original tolerance.
+     */
+    static final double INT8_ACTIVATION_LOGIT_TOLERANCE = 0.1;
+
+    static boolean activationsQuantized(String modelFile) {
+        return KernelConfig.integerDot() && (modelFile.contains("q8_0") || modelFile.contains("q4_0"));
+    }
+
     @ParameterizedTest(name = "{0} vs {1}")
     @CsvSource({
             "stories260K.bin,       stories260K.bin.json,       1e-4, true",
@@ -28,6 +46,8 @@ class ReferenceModelsTest {
     })
     void matchesReference(String modelFile, String referenceFile, double logitTolerance, boolean idsMustMatch) {
         JsonNode ref = SharedData.reference(referenceFile);
+        boolean int8 = activationsQuantized(modelFile);
+        double tolerance = int8 ? INT8_ACTIVATION_LOGIT_TOLERANCE : logitTolerance;
         try (Model model = Model.load(SharedData.model(modelFile))) {
             for (JsonNode c : ref.get("cases")) {
                 int[] prompt = SharedData.ints(c.get("prompt_ids"));
@@ -37,9 +57,14 @@ class ReferenceModelsTest {
                     GenerationResult r = session.generate(prompt,
                             Sampling.greedy().maxTokens(expectedIds.length).stopAtEos(false), null);
                     double err = SharedData.relativeL2(r.promptLogits(), expectedLogits);
-                    assertTrue(err <= logitTolerance, modelFile + " prompt " + Arrays.toString(prompt)
-                            + ": logits relative L2 error " + err + " > " + logitTolerance);
-                    if (idsMustMatch) {
+                    assertTrue(err <= tolerance, modelFile + " prompt " + Arrays.toString(prompt)
+                            + ": logits relative L2 error " + err + " > " + tolerance);
+                    if (int8) {
+                        // The first token is still one the reference ranks among its top three.
+                        int first = r.generatedIds()[0];
+                        long higher = Arrays.stream(expectedLogits).filter(v -> v > expectedLogits[first]).count();
+                        assertTrue(higher < 3, modelFile + ": first id " + first + " is ranked " + (higher + 1) + " by the reference");
+                    } else if (idsMustMatch) {
                         assertArrayEquals(expectedIds, r.generatedIds(), modelFile + " prompt " + Arrays.toString(prompt));
                     } else {
                         // Quantized: the reference's float64 math can break near-ties differently, so

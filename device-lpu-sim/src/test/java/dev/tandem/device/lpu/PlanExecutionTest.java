@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.conformance.SharedData;
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.compiler.Catalog;
@@ -69,7 +70,11 @@ class PlanExecutionTest {
     })
     void everyPolicyMatchesTheReferenceAndItsEmulatedCycles(String model, String pool, Policy policy) {
         PlanRun.Report r = run(model, pool, policy, null);
-        assertArrayEquals(referenceIds(model), r.result().generatedIds(), "the shared reference's greedy ids");
+        if (!(KernelConfig.integerDot() && model.contains("q8_0"))) {
+            // With 8-bit activations (tandem.quantDot=int8) Q8_0 cannot follow the float64 reference's
+            // near-ties (see ReferenceModelsTest); this module's float-quant-dot execution checks it.
+            assertArrayEquals(referenceIds(model), r.result().generatedIds(), "the shared reference's greedy ids");
+        }
         assertTrue(r.idsMatch());
         assertTrue(r.inexact().isEmpty(), "blocks off their predicted cycles: " + r.inexact());
         assertTrue(r.verified());

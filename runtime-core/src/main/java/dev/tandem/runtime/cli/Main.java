@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "tandem", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs transformer LLMs across CPUs, GPUs and emulated LPUs.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class, DevicesCommand.class,
-                CompileCommand.class, RunCommand.class})
+                CompileCommand.class, RunCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

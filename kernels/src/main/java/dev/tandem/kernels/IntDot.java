@@ -1,0 +1,147 @@
+package dev.tandem.kernels;
+
+import java.util.Objects;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The integer-dot arithmetic shared by the Q8_0 and Q4_0 matrices (each decodes its own weight
+ * blocks to small integers; everything after that is here), and the matvec/matmul drivers.
+ *
+ * <p><b>The arithmetic, fixed whatever the vector width.</b> A block of 32 weights w and activations
+ * q (see {@link Q8Activations}) gives 8 exact integer lanes, lane k = the products of elements 2k,
+ * 2k+1, 16+2k and 17+2k. Each lane is converted to float (exact: |lane| < 2^17) and fused-multiply-
+ * added with the block pair's scale (d_w * d_a, one float multiply) into lane k of the row's float
+ * accumulator, block after block. At the end the 8 lanes are summed in a fixed butterfly:
+ * ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). {@link #accumulateScalar} and {@link #finishScalar} are that
+ * arithmetic in plain Java; the vector kernels perform the same IEEE operations lane by lane, so the
+ * two are bit-identical.
+ *
+ * <p><b>The vector mapping.</b> The 16 products w[m]*q[m] + w[16+m]*q[16+m] (m &lt; 16) fit a short
+ * (|w| &lt;= 128, |q| &lt;= 127: at most 32512), so they are computed in 16-bit lanes; reading the
+ * shorts as ints and adding each int's sign-extended halves pairs lanes 2k and 2k+1 into lane k.
+ * With 256-bit vectors a block is one short vector per half; with 128-bit ones each half is two, the
+ * first giving lanes 0-3 and the second 4-7 (two accumulators, added first at the end, which is the
+ * butterfly's first step). 512-bit machines run the 256-bit form: a 512-bit vector would hold two
+ * blocks with different scales (not done: the development VM has no AVX-512 to measure it on).
+ * The JDK 25 Vector API has no pmaddubsw/pmaddwd/vpdpbusd, so widening and pairing cost separate
+ * instructions; see docs/benchmarks.md.
+ */
+final class IntDot {
+    private IntDot() {}
+
+    /** Vector integer path: needs 128-bit vectors at least (below that the scalar one runs). */
+    static final boolean VECTOR = Vec.ENABLED && KernelConfig.vectorBits() >= 128;
+    /** 16 shorts per vector (256-bit) or 8 (128-bit). */
+    static final boolean WIDE = VECTOR && KernelConfig.vectorBits() >= 256;
+
+    private static final VectorShape SHAPE = VectorShape.forBitSize(WIDE ? 256 : 128);
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, SHAPE);
+    /** As many bytes as S has shorts (widened 1:1 by {@link #widen}). */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(SHAPE.vectorBitSize() / 2));
+    static final VectorSpecies<Float> F = VectorSpecies.of(float.class, SHAPE);
+    static final int SL = S.length();
+
+    private static final VectorShuffle<Float> SWAP4 = WIDE ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
+    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /** Signed bytes to shorts, lane for lane. */
+    static ShortVector widen(ByteVector b) {
+        return (ShortVector) b.convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    /** w0*a0 + w1*a1 in shorts, adjacent lanes paired into ints, as floats. */
+    static FloatVector lanes(ShortVector w0, ShortVector a0, ShortVector w1, ShortVector a1) {
+        IntVector p = w0.mul(a0).add(w1.mul(a1)).reinterpretAsInts();
+        IntVector lo = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+        return (FloatVector) lo.add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+    }
+
+    static ShortVector act(short[] q, int j) {
+        return ShortVector.fromArray(S, q, j);
+    }
+
+    static FloatVector scale(float s) {
+        return FloatVector.broadcast(F, s);
+    }
+
+    /** The butterfly over 8 lanes (256-bit accumulator). */
+    static float finish(FloatVector acc) {
+        FloatVector v = acc.add(acc.rearrange(SWAP4));
+        v = v.add(v.rearrange(SWAP2));
+        v = v.add(v.rearrange(SWAP1));
+        return v.lane(0);
+    }
+
+    /** The butterfly over lanes 0-3 (lo) and 4-7 (hi) of two 128-bit accumulators. */
+    static float finish(FloatVector lo, FloatVector hi) {
+        FloatVector v = lo.add(hi);
+        v = v.add(v.rearrange(SWAP2));
+        v = v.add(v.rearrange(SWAP1));
+        return v.lane(0);
+    }
+
+    /** acc[k] = fma(lane k of w.q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes. */
+    static void accumulateScalar(float[] acc, int[] w, short[] q, int qOff, float scale) {
+        for (int k = 0; k < 8; k++) {
+            int a = 2 * k, b = 16 + 2 * k;
+            int lane = w[a] * q[qOff + a] + w[a + 1] * q[qOff + a + 1] + w[b] * q[qOff + b] + w[b + 1] * q[qOff + b + 1];
+            acc[k] = Math.fma((float) lane, scale, acc[k]);
+        }
+    }
+
+    static float finishScalar(float[] acc) {
+        float t0 = acc[0] + acc[4], t1 = acc[1] + acc[5], t2 = acc[2] + acc[6], t3 = acc[3] + acc[7];
+        return (t0 + t2) + (t1 + t3);
+    }
+
+    /** A weight format with an integer-dot path. */
+    sealed interface Format permits Q8_0Matrix, Q4_0Matrix {
+        int rows();
+
+        int cols();
+
+        /** out[outOff + r] = dotQ8(r, a, aRow) for r in [start, end). */
+        void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff);
+
+        /** out[t*rows + r] = dotQ8(r, a, t) for r in [start, end) and every activation row t. */
+        void matmulRows(int start, int end, Q8Activations a, float[] out);
+    }
+
+    static void checkActivations(Format w, Q8Activations a, int aRow) {
+        if (a.cols() != w.cols()) {
+            throw new IllegalArgumentException("activations of " + a.cols() + " columns for a matrix of " + w.cols());
+        }
+        Objects.checkIndex(aRow, a.rows());
+    }
+
+    static void matvec(Format w, float[] x, int xOff, float[] out, int outOff, long rowBytes) {
+        int rows = w.rows(), cols = w.cols();
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        Objects.checkFromIndexSize(outOff, rows, out.length);
+        Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
+        int minChunk = (int) Math.max(2, (32 * 1024) / rowBytes);
+        Parallel.forRange(rows, minChunk, (start, end) -> w.dotRows(start, end, a, 0, out, outOff));
+    }
+
+    static void matmul(Format w, float[] x, float[] out, int batch) {
+        int rows = w.rows(), cols = w.cols();
+        if (batch < 0) {
+            throw new IllegalArgumentException("batch must be >= 0, got " + batch);
+        }
+        Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
+        Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
+        if (batch == 0) {
+            return;
+        }
+        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        Parallel.forRange(rows, 4, (start, end) -> w.matmulRows(start, end, a, out));
+    }
+}

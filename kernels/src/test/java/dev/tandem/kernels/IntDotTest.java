@@ -1,0 +1,154 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The integer-dot path of Q8_0 and Q4_0: the vector kernels (whatever width this JVM runs: the
+ * surefire executions cover the preferred width, 256, 128 and scalar) against the scalar reference
+ * bit for bit, on odd row counts and block counts; matvec and matmul against dotQ8 bit for bit at
+ * several thread counts; and the activation quantizer's contract.
+ */
+class IntDotTest {
+    static Stream<Arguments> shapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        for (WeightFormat f : new WeightFormat[] {WeightFormat.Q8_0, WeightFormat.Q4_0}) {
+            for (int rows : new int[] {1, 2, 3, 17, 64}) {
+                for (int cols : new int[] {32, 64, 96, 160, 2080}) {
+                    s.add(Arguments.of(f, rows, cols));
+                }
+            }
+        }
+        return s.build();
+    }
+
+    private static Q8Activations activations(Random rnd, int rows, int cols) {
+        float[] x = Encoded.gaussian(rnd, rows * cols);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= (float) Math.pow(2, rnd.nextInt(9) - 4);
+        }
+        if (rows * cols >= 64) {
+            java.util.Arrays.fill(x, 32, 64, 0f); // an all-zero block: scale 0
+        }
+        return Q8Activations.quantize(x, 0, rows, cols);
+    }
+
+    private static float dotQ8(WeightMatrix m, int r, Q8Activations a, int t) {
+        return m instanceof Q8_0Matrix q8 ? q8.dotQ8(r, a, t) : ((Q4_0Matrix) m).dotQ8(r, a, t);
+    }
+
+    private static float dotQ8Scalar(WeightMatrix m, int r, Q8Activations a, int t) {
+        return m instanceof Q8_0Matrix q8 ? q8.dotQ8Scalar(r, a, t) : ((Q4_0Matrix) m).dotQ8Scalar(r, a, t);
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void vectorEqualsScalarBitForBitAndMatchesTheIntegerSum(WeightFormat format, int rows, int cols) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Encoded e = Encoded.random(format, rows, cols, rnd);
+        WeightMatrix m = e.matrix();
+        Q8Activations a = activations(rnd, 3, cols);
+        for (int t = 0; t < 3; t++) {
+            for (int r = 0; r < rows; r++) {
+                float vec = dotQ8(m, r, a, t);
+                float sca = dotQ8Scalar(m, r, a, t);
+                String where = format + " " + rows + "x" + cols + " row " + r + " token " + t + " seed " + seed;
+                assertEquals(Float.floatToRawIntBits(sca), Float.floatToRawIntBits(vec), where + ": " + sca + " vs " + vec);
+                // And both are the double-precision sum of the dequantized products to fp32 accuracy.
+                double[] w = e.row(r);
+                double ref = 0, mag = 0;
+                for (int j = 0; j < cols; j++) {
+                    double p = w[j] * a.q(t, j) * (double) a.scale(t, j / 32);
+                    ref += p;
+                    mag += Math.abs(p);
+                }
+                assertEquals(ref, sca, 1e-5 * mag + 1e-30, where);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void matvecAndMatmulEqualDotQ8BitForBitAtEveryThreadCount(WeightFormat format, int rows, int cols) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
+        int batch = 1 + rnd.nextInt(11);
+        float[] x = Encoded.gaussian(rnd, batch * cols + 3);
+        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        Q8Activations a3 = Q8Activations.quantize(x, 3, 1, cols);
+        int initial = Parallel.threads();
+        try {
+            for (int threads : new int[] {1, 2, 3}) {
+                Parallel.setThreads(threads);
+                float[] mm = new float[batch * rows];
+                m.matmul(x, mm, batch);
+                float[] mv = new float[rows + 1];
+                m.matvec(x, 3, mv, 1);
+                for (int r = 0; r < rows; r++) {
+                    String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " seed " + seed;
+                    if (KernelConfig.integerDot()) {
+                        for (int t = 0; t < batch; t++) {
+                            assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a, t)), Float.floatToRawIntBits(mm[t * rows + r]), where + " token " + t);
+                        }
+                        assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a3, 0)), Float.floatToRawIntBits(mv[1 + r]), where + " matvec");
+                        assertEquals(Float.floatToRawIntBits(m.dotScalar(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " dotScalar");
+                    } else {
+                        assertEquals(Float.floatToRawIntBits(m.dot(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " float matvec");
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(initial);
+        }
+    }
+
+    @Test
+    void quantizedActivationsRoundToTheNearestStepOfTheirBlock() {
+        Random rnd = new Random(7);
+        int cols = 96;
+        float[] x = Encoded.gaussian(rnd, cols + 1);
+        x[1 + 5] = -3.5f; // the block's extreme maps to -127 exactly
+        java.util.Arrays.fill(x, 1 + 32, 1 + 64, 0f);
+        Q8Activations a = Q8Activations.quantize(x, 1, 1, cols);
+        assertEquals(1, a.rows());
+        assertEquals(cols, a.cols());
+        assertEquals(0f, a.scale(0, 1));
+        for (int j = 32; j < 64; j++) assertEquals(0, a.q(0, j));
+        for (int j = 0; j < cols; j++) {
+            float d = a.scale(0, j / 32);
+            assertTrue(Math.abs(a.q(0, j)) <= 127);
+            assertTrue(Math.abs(x[1 + j] - a.q(0, j) * (double) d) <= d * 0.5000001, "element " + j);
+        }
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[1 + j]));
+        assertEquals(amax / 127f, a.scale(0, 0));
+        assertEquals(-127, a.q(0, 5));
+    }
+
+    @Test
+    void quantizeRejectsBadShapes() {
+        float[] x = new float[64];
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Q8Activations.quantize(x, 0, 1, 33)).getMessage().contains("cols"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Q8Activations.quantize(x, 0, 1, 0)).getMessage().contains("cols"));
+        assertThrows(IndexOutOfBoundsException.class, () -> Q8Activations.quantize(x, 1, 2, 32));
+    }
+
+    @Test
+    void activationsOfTheWrongWidthAreRejected() {
+        Q8_0Matrix m = (Q8_0Matrix) Encoded.random(WeightFormat.Q8_0, 2, 64, new Random(1)).matrix();
+        Q8Activations a = Q8Activations.quantize(new float[32], 0, 1, 32);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> m.dotQ8(0, a, 0)).getMessage().contains("columns"));
+        Q8Activations ok = Q8Activations.quantize(new float[64], 0, 1, 64);
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotQ8(0, ok, 1));
+    }
+}

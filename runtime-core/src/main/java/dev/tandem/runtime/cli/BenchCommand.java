@@ -1,0 +1,115 @@
+package dev.tandem.runtime.cli;
+
+import dev.tandem.kernels.Parallel;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.exec.ReferenceForward;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * llama-bench's measurement on the CPU kernels: prompt processing (pp: prefill of p tokens from an
+ * empty context) and text generation (tg: n decode steps from an empty context), each run once to
+ * warm up and then r times, reported as tokens/s mean and sample standard deviation.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measures prompt processing (pp) and generation (tg) speed like llama.cpp's llama-bench.",
+                "Tokens are random ids (fixed seed); each test runs once to warm up, then -r times."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", required = true, description = "GGUF or llama2.c .bin file")
+    Path model;
+
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "P", defaultValue = "512",
+            description = "prompt tokens per pp test, 0 to skip it (default ${DEFAULT-VALUE})")
+    int prompt;
+
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128",
+            description = "generated tokens per tg test, 0 to skip it (default ${DEFAULT-VALUE})")
+    int gen;
+
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "R", defaultValue = "5",
+            description = "measured repetitions per test (default ${DEFAULT-VALUE})")
+    int repetitions;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "T",
+            description = "kernel threads, the calling one included (default: tandem.threads, else all processors)")
+    Integer threads;
+
+    @Option(names = "--json", description = "print a JSON array, one object per test, instead of the table")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        check(prompt >= 0, "-p " + prompt + ": must be >= 0");
+        check(gen >= 0, "-n " + gen + ": must be >= 0");
+        check(prompt > 0 || gen > 0, "-p 0 and -n 0: nothing to measure");
+        check(repetitions >= 1, "-r " + repetitions + ": must be >= 1");
+        check(threads == null || threads >= 1, "-t " + threads + ": must be >= 1");
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = Inputs.model(model, null)) {
+            int context = m.config().contextLength();
+            int needed = Math.max(prompt, gen);
+            check(needed <= context, "-p " + prompt + " -n " + gen + ": the model's context holds only " + context + " positions");
+            if (threads != null) {
+                Parallel.setThreads(threads);
+            }
+            BenchReport.ModelInfo info = BenchReport.ModelInfo.of(m, model);
+            ReferenceForward forward = new ReferenceForward(m.config(), m.weights(), m.ropeInvFreq(), needed,
+                    ReferenceForward.DEFAULT_PREFILL_CHUNK);
+            int[] tokens = randomTokens(needed, m.config().vocabSize());
+            List<BenchReport.Test> tests = new ArrayList<>();
+            if (prompt > 0) {
+                int[] p = java.util.Arrays.copyOf(tokens, prompt);
+                tests.add(new BenchReport.Test("pp" + prompt, prompt, 0, measure(prompt, () -> forward.prefill(p, 0))));
+            }
+            if (gen > 0) {
+                tests.add(new BenchReport.Test("tg" + gen, 0, gen, measure(gen, () -> {
+                    for (int pos = 0; pos < gen; pos++) {
+                        forward.forward(tokens[pos], pos);
+                    }
+                })));
+            }
+            BenchReport report = new BenchReport(info, Parallel.threads(), tests);
+            out.print(json ? report.json() : report.table());
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    /** Tokens/s of r timed runs of work (which processes tokens tokens), after one untimed warm-up run. */
+    private double[] measure(int tokens, Runnable work) {
+        work.run();
+        double[] samples = new double[repetitions];
+        for (int i = 0; i < repetitions; i++) {
+            long t0 = System.nanoTime();
+            work.run();
+            samples[i] = tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+        return samples;
+    }
+
+    private static int[] randomTokens(int n, int vocab) {
+        SplittableRandom random = new SplittableRandom(1234);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = random.nextInt(vocab);
+        }
+        return ids;
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new ExitCodes.UsageException(message);
+        }
+    }
+}
