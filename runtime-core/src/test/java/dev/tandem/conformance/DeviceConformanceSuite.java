@@ -336,7 +336,7 @@ public abstract class DeviceConformanceSuite {
             AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, dim, dim, r),
                     RandomWeights.create(arena, format, c.kvDim(), dim, r), RandomWeights.create(arena, format, c.kvDim(), dim, r),
                     RandomWeights.create(arena, format, dim, dim, r), RandomWeights.floats(dim, r), c.ropeInvFreq());
-            PagedAttentionReference reference = new PagedAttentionReference(w, 3, 16, this::referenceDot);
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 16);
             KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 12); DeviceBuffer xb = device.allocate(12L * dim)) {
                 assertEquals(pool, block.pool());

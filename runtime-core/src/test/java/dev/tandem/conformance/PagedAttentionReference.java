@@ -10,8 +10,7 @@ import dev.tandem.runtime.model.LlamaConfig;
  * one contiguous cache, as the single-sequence reference does, so the pool's layout plays no part.
  */
 final class PagedAttentionReference {
-    /** One matmul output as the device under test computes it (DeviceConformanceSuite.referenceDot). */
-    @FunctionalInterface
+    /** One matmul output as the device under test should compute it (the suite's referenceDot). */
     interface Dot {
         float dot(WeightMatrix m, int row, float[] x, int xOff);
     }
@@ -20,7 +19,7 @@ final class PagedAttentionReference {
     private final Dot dot;
     private final float[][] keys, values; // per sequence (maxPositions, kvDim)
 
-    PagedAttentionReference(AttentionWeights w, int sequences, int maxPositions, Dot dot) {
+    PagedAttentionReference(AttentionWeights w, Dot dot, int sequences, int maxPositions) {
         this.w = w;
         this.dot = dot;
         int kvDim = w.config().kvDim();

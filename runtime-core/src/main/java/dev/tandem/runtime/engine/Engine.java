@@ -20,8 +20,9 @@ import java.util.function.Consumer;
  * A batching engine: many requests, one model on one device, served by continuous batching over a
  * paged KV cache. Each step runs the decode token of every running sequence and chunks of
  * prompts together, up to {@link EngineConfig#maxBatchTokens()} rows; requests join and leave
- * between steps ({@link Scheduler}). Greedy results are bit for bit those of a single
- * {@link dev.tandem.runtime.Session}: every row is computed alone, in the reference's order.
+ * between steps ({@link Scheduler}). On the CPU device, results are bit for bit those of a single
+ * {@link dev.tandem.runtime.Session} with the same sampling: every row is computed alone, in the
+ * reference's order, whatever else shares its steps.
  *
  * <p>Thread-safety: {@link #submit}, {@link RequestHandle#cancel()} and the handles' futures may be
  * used from any number of threads at once. One step thread (a daemon, "tandem-engine") runs the
@@ -158,21 +159,20 @@ public final class Engine implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
-            scheduler.sweepCancelled(incoming);
-            Scheduler.Step step = scheduler.next(incoming);
-            if (step == null) {
-                continue;
-            }
-            float[] logits;
             try {
-                logits = forward.step(step.tokens(), step.rows(), step.logitRows());
+                scheduler.sweepCancelled(incoming);
+                Scheduler.Step step = scheduler.next(incoming);
+                if (step == null) {
+                    continue;
+                }
+                float[] logits = forward.step(step.tokens(), step.rows(), step.logitRows());
+                scheduler.complete(step, logits, model.config().vocabSize());
+                steps++;
             } catch (RuntimeException | Error e) {
-                // A failed step leaves the pool's contents unknown: every sequence in flight fails.
+                // A failed step leaves the pool's contents unknown: every sequence in flight fails,
+                // and the engine serves the requests that come next.
                 scheduler.failAll(e);
-                continue;
             }
-            scheduler.complete(step, logits, model.config().vocabSize());
-            steps++;
         }
     }
 
@@ -181,6 +181,9 @@ public final class Engine implements AutoCloseable {
     public void close() {
         if (closed) {
             return;
+        }
+        if (Thread.currentThread() == stepThread) {
+            throw new IllegalStateException("close the engine from another thread than its token callbacks");
         }
         closed = true;
         wake();

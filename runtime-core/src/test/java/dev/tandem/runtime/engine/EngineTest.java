@@ -81,7 +81,7 @@ class EngineTest {
                 inCallback.countDown();
                 await(release);
             });
-            inCallback.await();
+            awaitStart(inCallback, blocking);
             // The step thread waits in the callback: these two fill the queue, the third finds it full.
             RequestHandle a = engine.submit(new int[] {1, 6}, Sampling.greedy().maxTokens(1), null);
             RequestHandle b = engine.submit(new int[] {1, 7}, Sampling.greedy().maxTokens(1), null);
@@ -103,7 +103,7 @@ class EngineTest {
             int total = engine.pool().blocks();
             RequestHandle h = engine.submit(new int[] {1, 9, 10}, Sampling.greedy().maxTokens(250).stopAtEos(false),
                     t -> started.countDown());
-            started.await();
+            awaitStart(started, h);
             h.cancel();
             assertThrows(CancellationException.class, () -> h.result().join());
             assertEquals(total, engine.freeKvBlocks(), "the cancelled request's blocks are free once its future says so");
@@ -151,11 +151,21 @@ class EngineTest {
         CountDownLatch started = new CountDownLatch(1);
         Engine engine = Engine.open(model, cpu, EngineConfig.defaults(512));
         RequestHandle h = engine.submit(new int[] {1, 13}, Sampling.greedy().maxTokens(500).stopAtEos(false), t -> started.countDown());
-        started.await();
+        awaitStart(started, h);
         engine.close();
         CompletionException e = assertThrows(CompletionException.class, () -> h.result().join());
         assertInstanceOf(IllegalStateException.class, e.getCause());
         assertThrows(IllegalStateException.class, () -> engine.submit(new int[] {1}, Sampling.greedy(), null));
+    }
+
+    /** Waits for the request's first token; a request that ends first fails the test with its own error. */
+    private static void awaitStart(CountDownLatch started, RequestHandle h) throws InterruptedException {
+        while (!started.await(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (h.isDone()) {
+                GenerationResult r = h.result().join();
+                throw new AssertionError("the request ended before its first token: " + r.stopReason());
+            }
+        }
     }
 
     private static void await(CountDownLatch latch) {
