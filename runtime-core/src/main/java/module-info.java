@@ -2,7 +2,8 @@
  * Device-independent runtime: formats, tokenizers, the reference transformer, devices, sessions,
  * the plan compiler and executor, and the CLI.
  *
- * <p>API: {@code dev.tandem.runtime} (models, sessions, sampling, errors), {@code .model} and
+ * <p>API: {@code dev.tandem.runtime} (models, sessions, sampling, errors), {@code .engine} (the
+ * batching engine), {@code .model} and
  * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
  * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
  * exact cost provider implements its {@code OpCostProvider}.
@@ -17,6 +18,7 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.model;
     exports dev.tandem.runtime.tokenizer;
     exports dev.tandem.runtime.device;
+    exports dev.tandem.runtime.engine;
     exports dev.tandem.runtime.compiler to dev.tandem.device.lpu;
 
     opens dev.tandem.runtime.cli to info.picocli;

@@ -63,6 +63,12 @@ public final class F32Matrix extends WeightMatrix {
         }
     }
 
+    /** Gemm's micro-kernels accumulate each (b, r) exactly as {@link #dot} does. */
+    @Override
+    protected void matmulVector(float[] x, float[] out, int batch) {
+        Gemm.matmul(this, x, out, batch);
+    }
+
     private FloatVector w(long offset) {
         return FloatVector.fromMemorySegment(F, data, offset, LE);
     }

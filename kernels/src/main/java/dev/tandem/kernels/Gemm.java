@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Prefill matmul, out[b][r] = W[r] . x[b], shared by every format.
+ * F32's matmul, out[b][r] = W[r] . x[b], with exactly F32Matrix.dot's arithmetic for every (b, r).
  *
  * <p>Blocking, from the outside in:
  * <ul>
@@ -47,7 +47,7 @@ final class Gemm {
                     }
                     for (; b < b1; b++) {
                         for (int i = 0; i < 4; i++) {
-                            out[b * rows + r + i] = Vec.dot(scratch, i * cols, x, b * cols, cols);
+                            out[b * rows + r + i] = rowDot(scratch, i * cols, x, b * cols, cols);
                         }
                     }
                 }
@@ -59,8 +59,8 @@ final class Gemm {
                         kernel2x4(scratch, cols, x, b, out, rows, r);
                     }
                     for (; b < b1; b++) {
-                        out[b * rows + r] = Vec.dot(scratch, 0, x, b * cols, cols);
-                        out[b * rows + r + 1] = Vec.dot(scratch, cols, x, b * cols, cols);
+                        out[b * rows + r] = rowDot(scratch, 0, x, b * cols, cols);
+                        out[b * rows + r + 1] = rowDot(scratch, cols, x, b * cols, cols);
                     }
                 }
                 if (r < end) {
@@ -70,7 +70,7 @@ final class Gemm {
                         kernel1x4(scratch, cols, x, b, out, rows, r);
                     }
                     for (; b < b1; b++) {
-                        out[b * rows + r] = Vec.dot(scratch, 0, x, b * cols, cols);
+                        out[b * rows + r] = rowDot(scratch, 0, x, b * cols, cols);
                     }
                 }
             }
@@ -124,6 +124,20 @@ final class Gemm {
         out[o1 + 3] = finish(a31, w, w3, x, x1, j, cols);
         out[o2 + 3] = finish(a32, w, w3, x, x2, j, cols);
         out[o3 + 3] = finish(a33, w, w3, x, x3, j, cols);
+    }
+
+    /**
+     * One weight row against one activation row with the micro-kernels' (and F32's dot's)
+     * arithmetic: one accumulator, then the scalar tail. Not {@link Vec#dot}, whose two accumulators
+     * would give the rows left over from a 4-row group other bits than their neighbours.
+     */
+    private static float rowDot(float[] w, int wOff, float[] x, int xOff, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        int j = 0;
+        for (int bound = cols - FL; j <= bound; j += FL) {
+            acc = FloatVector.fromArray(F, w, wOff + j).fma(FloatVector.fromArray(F, x, xOff + j), acc);
+        }
+        return finish(acc, w, wOff, x, xOff, j, cols);
     }
 
     /** Lane sum of acc plus the scalar tail w[wOff+j..] . x[xOff+j..] up to cols. */

@@ -78,7 +78,12 @@ public final class Ops {
         }
     }
 
-    /** gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)). */
+    /**
+     * gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)).
+     * {@link Exp}, whose scalar form is one lane of its vector form: the tail matches the body, so an
+     * FFN row's bits do not depend on where the row sits in a batch (B*hidden need not be a multiple
+     * of the lanes).
+     */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
         if (!Vec.ENABLED) {
             ScalarOps.siluMul(gate, gOff, up, uOff, n);
@@ -139,7 +144,7 @@ public final class Ops {
             float[] scores = new float[nPos];
             for (int h = h0; h < h1; h++) {
                 attendHead(out, outOff + h * headDim, q, qOff + h * headDim, keyCache, valueCache,
-                        kvOff + (h / group) * headDim, kvDim, nPos, headDim, scores);
+                        kvOff + (h / group) * headDim, kvDim, null, nPos, headDim, scores);
             }
         });
     }
@@ -171,7 +176,7 @@ public final class Ops {
                 int b = i / nHeads;
                 int h = i % nHeads;
                 attendHead(out, b * dim + h * headDim, q, b * dim + h * headDim, keyCache, valueCache,
-                        kvOff + (h / group) * headDim, kvDim, startPos + b + 1, headDim, scores);
+                        kvOff + (h / group) * headDim, kvDim, null, startPos + b + 1, headDim, scores);
             }
         });
     }
@@ -185,12 +190,75 @@ public final class Ops {
         return ScalarOps.argmax(x, off, n);
     }
 
-    /** One query head against one kv head: kv points at its first position's vector, kvDim apart. */
+    /**
+     * Causal GQA attention for a batch of rows from different sequences over a paged KV cache. Row i
+     * sits at position positions[i] of the sequence whose block table is tables[i] and attends that
+     * sequence's positions [0, positions[i]]; position p lives in cache row
+     * tables[i][p / blockSize] * blockSize + p % blockSize of keyCache/valueCache, each row kvDim wide.
+     * q and out are (rows, nHeads*headDim). Each (row, head) gets exactly the arithmetic of
+     * {@link #attention} over the same keys and values, so a row's result does not depend on what else
+     * is in the batch or on how its sequence's blocks are laid out.
+     */
+    public static void attentionPaged(float[] out, float[] q, float[] keyCache, float[] valueCache,
+                                      int[] positions, int[][] tables, int blockSize,
+                                      int nHeads, int nKvHeads, int headDim) {
+        if (!Vec.ENABLED) {
+            ScalarOps.attentionPaged(out, q, keyCache, valueCache, positions, tables, blockSize, nHeads, nKvHeads, headDim);
+            return;
+        }
+        int group = checkHeads(nHeads, nKvHeads);
+        int rows = positions.length;
+        int dim = nHeads * headDim;
+        int kvDim = nKvHeads * headDim;
+        int[][] rowOffsets = new int[rows][];
+        long work = 0;
+        for (int i = 0; i < rows; i++) {
+            rowOffsets[i] = pagedRowOffsets(tables[i], blockSize, positions[i] + 1, kvDim);
+            work += (long) (positions[i] + 1) * nHeads * headDim;
+        }
+        int items = rows * nHeads;
+        int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
+        Parallel.forRange(items, minChunk, (i0, i1) -> {
+            float[] scores = null;
+            for (int i = i0; i < i1; i++) {
+                int b = i / nHeads;
+                int h = i % nHeads;
+                int nPos = positions[b] + 1;
+                if (scores == null || scores.length < nPos) {
+                    scores = new float[nPos];
+                }
+                attendHead(out, b * dim + h * headDim, q, b * dim + h * headDim, keyCache, valueCache,
+                        (h / group) * headDim, kvDim, rowOffsets[b], nPos, headDim, scores);
+            }
+        });
+    }
+
+    /** Float offset of each of a sequence's first nPos positions in a paged cache of kvDim-wide rows. */
+    static int[] pagedRowOffsets(int[] table, int blockSize, int nPos, int kvDim) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("blockSize must be >= 1, got " + blockSize);
+        }
+        if ((nPos + blockSize - 1) / blockSize > table.length) {
+            throw new IllegalArgumentException(nPos + " positions need " + ((nPos + blockSize - 1) / blockSize)
+                    + " blocks of " + blockSize + ", but the block table has " + table.length);
+        }
+        int[] offsets = new int[nPos];
+        for (int p = 0; p < nPos; p++) {
+            offsets[p] = Math.multiplyExact(table[p / blockSize] * blockSize + p % blockSize, kvDim);
+        }
+        return offsets;
+    }
+
+    /**
+     * One query head against one kv head: kv is the head's offset within a cache row; position p's
+     * row starts at rowOffsets[p], or at p * kvDim when rowOffsets is null (a contiguous cache).
+     */
     private static void attendHead(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
-                                   int kv, int kvDim, int nPos, int headDim, float[] scores) {
+                                   int kv, int kvDim, int[] rowOffsets, int nPos, int headDim, float[] scores) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int p = 0; p < nPos; p++) {
-            scores[p] = Vec.dot(q, qh, keyCache, kv + p * kvDim, headDim) * scale;
+            int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
+            scores[p] = Vec.dot(q, qh, keyCache, row, headDim) * scale;
         }
         softmax(scores, 0, nPos);
         // out = sum_p scores[p] * V[p]: one headDim slice at a time kept in a register across positions.
@@ -198,14 +266,16 @@ public final class Ops {
         for (int bound = headDim - FL; d <= bound; d += FL) {
             FloatVector acc = FloatVector.zero(F);
             for (int p = 0; p < nPos; p++) {
-                acc = FloatVector.fromArray(F, valueCache, kv + p * kvDim + d).fma(FloatVector.broadcast(F, scores[p]), acc);
+                int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
+                acc = FloatVector.fromArray(F, valueCache, row + d).fma(FloatVector.broadcast(F, scores[p]), acc);
             }
             acc.intoArray(out, oh + d);
         }
         for (; d < headDim; d++) {
             float o = 0f;
             for (int p = 0; p < nPos; p++) {
-                o += scores[p] * valueCache[kv + p * kvDim + d];
+                int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
+                o += scores[p] * valueCache[row + d];
             }
             out[oh + d] = o;
         }

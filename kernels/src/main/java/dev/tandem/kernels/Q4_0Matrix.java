@@ -125,6 +125,48 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         return qs.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
+    /** In-block offsets in the order {@link #blockDot} multiplies them: low and high nibbles interleaved. */
+    private static final int[] DOT_ORDER = dotOrder();
+
+    private static int[] dotOrder() {
+        int[] order = new int[BLOCK / FL];
+        int i = 0;
+        for (int k = 0; k < HALF; k += B.length()) {
+            for (int p = 0; p < B_PARTS; p++) {
+                order[i++] = k + p * FL;
+                order[i++] = HALF + k + p * FL;
+            }
+        }
+        return order;
+    }
+
+    @Override
+    protected float[] batchScratch() {
+        return new float[cols];
+    }
+
+    /** The row's recentred nibbles (exact as floats) and scales unpacked once, then {@link #dot}'s arithmetic per b. */
+    @Override
+    protected void batchDot(int row, float[] x, int b0, int b1, float[] out, float[] scratch) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float[] scales = new float[blocks];
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            for (int k = 0; k < HALF; k += B.length()) {
+                ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = highNibbles(qs).sub((byte) 8);
+                for (int p = 0; p < B_PARTS; p++) {
+                    Vec.bytesToFloat(lo, p).intoArray(scratch, blk * BLOCK + k + p * FL);
+                    Vec.bytesToFloat(hi, p).intoArray(scratch, blk * BLOCK + HALF + k + p * FL);
+                }
+            }
+        }
+        QuantBatchDot.dots(scratch, scales, DOT_ORDER, cols, x, b0, b1, out, rows, row);
+    }
+
     @Override
     public float dotScalarFloat(int row, float[] x, int xOff) {
         long base = rowOffset(row);

@@ -112,6 +112,44 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         return s;
     }
 
+    /** In-block offsets in the order {@link #blockDot} multiplies them. */
+    private static final int[] DOT_ORDER = dotOrder();
+
+    private static int[] dotOrder() {
+        int[] order = new int[BLOCK / FL];
+        int i = 0;
+        for (int k = 0; k < BLOCK; k += B.length()) {
+            for (int p = 0; p < B_PARTS; p++) {
+                order[i++] = k + p * FL;
+            }
+        }
+        return order;
+    }
+
+    @Override
+    protected float[] batchScratch() {
+        return new float[cols + cols / BLOCK];
+    }
+
+    /** The row's quants (exact as floats) and scales unpacked once, then {@link #dot}'s arithmetic per b. */
+    @Override
+    protected void batchDot(int row, float[] x, int b0, int b1, float[] out, float[] scratch) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        float[] scales = new float[blocks];
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            for (int k = 0; k < BLOCK; k += B.length()) {
+                ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                for (int p = 0; p < B_PARTS; p++) {
+                    Vec.bytesToFloat(q, p).intoArray(scratch, blk * BLOCK + k + p * FL);
+                }
+            }
+        }
+        QuantBatchDot.dots(scratch, scales, DOT_ORDER, cols, x, b0, b1, out, rows, row);
+    }
+
     @Override
     public float dotScalarFloat(int row, float[] x, int xOff) {
         long base = rowOffset(row);

@@ -103,6 +103,28 @@ public final class ScalarOps {
         }
     }
 
+    /**
+     * See {@link Ops#attentionPaged}: each row's sequence positions are gathered into a contiguous
+     * cache and attended as {@link #attention} does.
+     */
+    public static void attentionPaged(float[] out, float[] q, float[] keyCache, float[] valueCache,
+                                      int[] positions, int[][] tables, int blockSize,
+                                      int nHeads, int nKvHeads, int headDim) {
+        Ops.checkHeads(nHeads, nKvHeads);
+        int dim = nHeads * headDim;
+        int kvDim = nKvHeads * headDim;
+        for (int i = 0; i < positions.length; i++) {
+            int nPos = positions[i] + 1;
+            int[] offsets = Ops.pagedRowOffsets(tables[i], blockSize, nPos, kvDim);
+            float[] keys = new float[nPos * kvDim], values = new float[nPos * kvDim];
+            for (int p = 0; p < nPos; p++) {
+                System.arraycopy(keyCache, offsets[p], keys, p * kvDim, kvDim);
+                System.arraycopy(valueCache, offsets[p], values, p * kvDim, kvDim);
+            }
+            attention(out, i * dim, q, i * dim, keys, values, 0, nPos, nHeads, nKvHeads, headDim);
+        }
+    }
+
     public static int argmax(float[] x, int off, int n) {
         int best = 0;
         for (int i = 1; i < n; i++) {

@@ -144,6 +144,40 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
             });
             return;
         }
-        Gemm.matmul(this, x, out, batch);
+        matmulVector(x, out, batch);
+    }
+
+    /** Activation bytes per batch tile of {@link #matmulVector}: about half a core's L2. */
+    private static final int TILE_BYTES = 512 * 1024;
+
+    /**
+     * The vector matmul. Every (b, r) must be exactly {@code dot(r, x, b*cols)}, bit for bit, so a
+     * row's result does not depend on the batch it shares (the engine's batch invariance). By
+     * default each weight row, once in L1, is dotted against a tile of activation rows with
+     * {@link #batchDot}; F32 keeps the register-blocked {@link Gemm}, whose arithmetic is its dot's.
+     */
+    protected void matmulVector(float[] x, float[] out, int batch) {
+        int tile = Math.clamp(TILE_BYTES / (4L * cols), 4, 256);
+        Parallel.forRange(rows, 8, (start, end) -> {
+            float[] scratch = batchScratch();
+            for (int b0 = 0; b0 < batch; b0 += tile) {
+                int b1 = Math.min(batch, b0 + tile);
+                for (int r = start; r < end; r++) {
+                    batchDot(r, x, b0, b1, out, scratch);
+                }
+            }
+        });
+    }
+
+    /** Per-thread scratch for {@link #batchDot}; none by default. */
+    protected float[] batchScratch() {
+        return null;
+    }
+
+    /** out[b*rows + row] = dot(row, x, b*cols) for b in [b0, b1), exactly; formats may share work across b. */
+    protected void batchDot(int row, float[] x, int b0, int b1, float[] out, float[] scratch) {
+        for (int b = b0; b < b1; b++) {
+            out[b * rows + row] = dot(row, x, b * cols);
+        }
     }
 }

@@ -123,6 +123,22 @@ class OpsTest {
         close(want, sca, 1, TOL, "ScalarOps.siluMul seed " + seed);
     }
 
+    /** An FFN row's silu must not depend on where the row sits in a batch of rows of odd width. */
+    @ParameterizedTest
+    @ValueSource(ints = {172, 33, 5})
+    void siluMulOfABatchEqualsItPerRow(int width) {
+        Random rnd = new Random(width);
+        int rows = 7;
+        float[] g = Encoded.gaussian(rnd, rows * width), up = Encoded.gaussian(rnd, rows * width);
+        float[] batched = g.clone();
+        Ops.siluMul(batched, 0, up, 0, rows * width);
+        for (int b = 0; b < rows; b++) {
+            float[] row = Arrays.copyOfRange(g, b * width, (b + 1) * width);
+            Ops.siluMul(row, 0, Arrays.copyOfRange(up, b * width, (b + 1) * width), 0, width);
+            assertArrayEquals(row, Arrays.copyOfRange(batched, b * width, (b + 1) * width), "row " + b + " of width " + width);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 7, 33, 1001})
     void addInPlace(int n) {

@@ -1,10 +1,12 @@
 package dev.tandem.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -167,6 +169,13 @@ class WeightMatrixTest {
         float[] x = Encoded.gaussian(rnd, batch * cols);
         float[] out = new float[batch * rows];
         m.matmul(x, out, batch);
+        // Batch invariance: each activation row gets exactly the bits a matvec gives it alone.
+        float[] single = new float[rows];
+        for (int b = 0; b < batch; b++) {
+            m.matvec(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 0, single, 0);
+            assertArrayEquals(single, Arrays.copyOfRange(out, b * rows, (b + 1) * rows),
+                    format + " " + rows + "x" + cols + " batch " + batch + ": row " + b + " of the matmul differs from its matvec, seed " + seed);
+        }
         for (int r = 0; r < rows; r++) {
             double[] w = e.row(r);
             for (int b = 0; b < batch; b++) {

@@ -11,7 +11,10 @@ import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.Device;
 
 import dev.tandem.runtime.device.AttentionWeights;
+import dev.tandem.runtime.device.BatchRows;
 import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DevicePagedAttention;
+import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.device.FfnWeights;
 import dev.tandem.runtime.model.LlamaConfig;
@@ -347,6 +350,74 @@ public abstract class DeviceConformanceSuite {
                 assertArrayEquals(earlierK, Arrays.copyOf(gotK, pos0 * kvDim), 0f, "cached keys written before the block");
                 assertClose(Arrays.copyOf(keys, (pos0 + batch) * kvDim), gotK, "keys after the block");
                 assertClose(Arrays.copyOf(values, (pos0 + batch) * kvDim), gotV, "values after the block");
+            }
+        }
+    }
+
+    /**
+     * Three sequences over a pool of shuffled blocks, three steps mixing prefill chunks and decode
+     * rows; sequence B's second chunk starts mid-block, and the lengths are ragged.
+     */
+    @ParameterizedTest(name = "{0} blocks of {1}")
+    @CsvSource({"F32, 3", "F32, 1", "Q8_0, 5", "F16, 7", "Q4_0, 16"})
+    void pagedAttentionMatchesTheScalarReference(WeightFormat format, int blockSize) {
+        Random r = fresh();
+        LlamaConfig c = BLOCK;
+        int dim = c.dim(), blocks = 3 * (16 / blockSize + 1) + 2;
+        List<Integer> free = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, blocks).boxed().toList());
+        java.util.Collections.shuffle(free, r);
+        int[][] tables = new int[3][16 / blockSize + 1];
+        for (int[] table : tables) {
+            for (int i = 0; i < table.length; i++) {
+                table[i] = free.removeLast();
+            }
+        }
+        // (sequence, first position, rows) per run of each step
+        int[][][] steps = {
+                {{0, 0, 5}, {1, 0, 2}},
+                {{1, 2, 5}, {0, 5, 1}, {2, 0, 3}},
+                {{2, 3, 1}, {0, 6, 1}, {1, 7, 4}},
+        };
+        try (Arena arena = Arena.ofShared()) {
+            AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, dim, dim, r),
+                    RandomWeights.create(arena, format, c.kvDim(), dim, r), RandomWeights.create(arena, format, c.kvDim(), dim, r),
+                    RandomWeights.create(arena, format, dim, dim, r), RandomWeights.floats(dim, r), c.ropeInvFreq());
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 16);
+            KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
+            try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 12); DeviceBuffer xb = device.allocate(12L * dim)) {
+                assertEquals(pool, block.pool());
+                for (int[][] step : steps) {
+                    int rows = java.util.Arrays.stream(step).mapToInt(run -> run[2]).sum();
+                    int[] seq = new int[rows], pos = new int[rows];
+                    int[][] rowTables = new int[rows][];
+                    int i = 0;
+                    for (int[] run : step) {
+                        for (int j = 0; j < run[2]; j++, i++) {
+                            seq[i] = run[0];
+                            pos[i] = run[1] + j;
+                            rowTables[i] = tables[run[0]];
+                        }
+                    }
+                    float[] x = RandomWeights.floats(rows * dim, r);
+                    float[] expected = reference.step(x, seq, pos);
+                    device.write(xb, 0, x, 0, x.length);
+                    block.run(xb, new BatchRows(pos, rowTables));
+                    assertClose(expected, download(xb, rows * dim), format + " paged attention, rows " + Arrays.toString(pos));
+                }
+                // Sequence B (11 positions, two runs) read out of its blocks, then written into C's and read back.
+                int kvDim = c.kvDim();
+                float[] k = new float[11 * kvDim], v = new float[11 * kvDim];
+                block.readKv(tables[1], 0, 11, k, v);
+                assertClose(reference.keys(1, 11), k, format + " keys read from the pool");
+                assertClose(reference.values(1, 11), v, format + " values read from the pool");
+                block.writeKv(tables[2], 1, 11, k, v);
+                float[] k2 = new float[11 * kvDim], v2 = new float[11 * kvDim];
+                block.readKv(tables[2], 1, 11, k2, v2);
+                assertArrayEquals(k, k2, 0f, "keys written mid-block read back");
+                assertArrayEquals(v, v2, 0f, "values written mid-block read back");
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> block.run(xb, BatchRows.sequence(tables[0], 16 / blockSize * blockSize + blockSize, 1)));
+                assertTrue(e.getMessage().contains("block table"), e.getMessage());
             }
         }
     }

@@ -106,6 +106,21 @@ public interface Device extends AutoCloseable {
         return new PrimitiveBlocks.Ffn(this, w, maxBatch);
     }
 
+    /**
+     * Places an attention block whose KV cache is a pool of fixed-size blocks shared by many
+     * sequences, and scratch for maxRows rows per step; {@link DevicePagedAttention#run} runs a step
+     * whose rows come from different sequences at their own positions. The default is the primitive
+     * ops with a gather of each sequence's blocks; a device may read the blocks where they lie.
+     */
+    default DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        return new PrimitivePagedAttention(this, w, pool, maxRows);
+    }
+
+    /** Bytes {@link #uploadPagedAttention} places, for capacity checks before anything is uploaded. */
+    default long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        return PrimitivePagedAttention.bytes(w, pool, maxRows);
+    }
+
     /** Bytes {@link #uploadAttention} places, for capacity checks before anything is uploaded. */
     default long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
         return PrimitiveBlocks.attentionBytes(w, maxPositions, maxBatch);

@@ -15,7 +15,7 @@ final class PrimitiveBlocks {
     private PrimitiveBlocks() {}
 
     /** Buffers and weights a block put on its device, freed in reverse. */
-    private static class Owned {
+    static class Owned {
         final Device device;
         final List<AutoCloseable> owned = new ArrayList<>();
 

@@ -6,14 +6,14 @@ import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 
 /** Layer l of a model's weights as the two blocks a device uploads. */
-final class LayerBlocks {
+public final class LayerBlocks {
     private LayerBlocks() {}
 
-    static AttentionWeights attention(LlamaConfig c, LlamaWeights w, float[] ropeInvFreq, int l) {
+    public static AttentionWeights attention(LlamaConfig c, LlamaWeights w, float[] ropeInvFreq, int l) {
         return new AttentionWeights(c, w.wq()[l], w.wk()[l], w.wv()[l], w.wo()[l], w.attnNorm()[l], ropeInvFreq);
     }
 
-    static FfnWeights ffn(LlamaConfig c, LlamaWeights w, int l) {
+    public static FfnWeights ffn(LlamaConfig c, LlamaWeights w, int l) {
         return new FfnWeights(c, w.w1()[l], w.w3()[l], w.w2()[l], w.ffnNorm()[l]);
     }
 }

@@ -3,7 +3,10 @@ package dev.tandem.runtime.device.cpu;
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.DevicePagedAttention;
+import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceMemoryException;
@@ -116,6 +119,18 @@ final class CpuDevice implements Device {
         Ops.addInPlace(array(acc), 0, array(x), 0, Math.toIntExact(n));
     }
 
+    /** Attention straight over the pool's blocks, each row exactly as the single-sequence path computes it. */
+    @Override
+    public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        ensureOpen();
+        return new CpuPagedAttention(w, pool, maxRows);
+    }
+
+    @Override
+    public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        return CpuPagedAttention.bytes(w, pool, maxRows);
+    }
+
     /** Ops touch only their arguments, and the kernels' thread pool takes concurrent callers. */
     @Override
     public boolean allowsConcurrentSessions() {
@@ -143,7 +158,7 @@ final class CpuDevice implements Device {
         }
     }
 
-    private static float[] array(DeviceBuffer b) {
+    static float[] array(DeviceBuffer b) {
         return ((CpuBuffer) b).data;
     }
 

@@ -1,0 +1,202 @@
+package dev.tandem.runtime.engine;
+
+import dev.tandem.runtime.ContextLengthException;
+import dev.tandem.runtime.Model;
+import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.Token;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.KvPoolSpec;
+import dev.tandem.runtime.model.LlamaConfig;
+import dev.tandem.runtime.tokenizer.StreamingDecoder;
+import dev.tandem.runtime.tokenizer.Tokenizer;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * A batching engine: many requests, one model on one device, served by continuous batching over a
+ * paged KV cache. Each step runs the decode token of every running sequence and chunks of
+ * prompts together, up to {@link EngineConfig#maxBatchTokens()} rows; requests join and leave
+ * between steps ({@link Scheduler}). On the CPU device, results are bit for bit those of a single
+ * {@link dev.tandem.runtime.Session} with the same sampling: every row is computed alone, in the
+ * reference's order, whatever else shares its steps.
+ *
+ * <p>Thread-safety: {@link #submit}, {@link RequestHandle#cancel()} and the handles' futures may be
+ * used from any number of threads at once. One step thread (a daemon, "tandem-engine") runs the
+ * steps and calls every request's token callback; a callback must not block for long, since the
+ * whole batch waits for it, and an exception it throws fails only its own request. {@link #close()}
+ * waits for the running step, then fails the requests still open with an IllegalStateException.
+ */
+public final class Engine implements AutoCloseable {
+    private final Model model;
+    private final EngineConfig config;
+    private final KvBlockPool pool;
+    private final Scheduler scheduler;
+    private final BatchForward forward;
+    private final ArrayBlockingQueue<RequestState> incoming;
+    private final AtomicLong ids = new AtomicLong();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final Thread stepThread;
+    private volatile boolean closed;
+    private volatile long steps;
+
+    private Engine(Model model, Device device, EngineConfig config) {
+        LlamaConfig c = model.config();
+        KvPoolSpec spec = config.validate(c.contextLength());
+        this.model = model;
+        this.config = config;
+        this.pool = new KvBlockPool(spec);
+        this.scheduler = new Scheduler(pool, config.maxSequences(), config.maxBatchTokens());
+        this.incoming = new ArrayBlockingQueue<>(config.queueCapacity());
+        this.forward = new BatchForward(device, c, model.weights(), model.ropeInvFreq(), spec, config.maxBatchTokens(),
+                Math.min(config.maxSequences(), config.maxBatchTokens()));
+        this.stepThread = Thread.ofPlatform().daemon().name("tandem-engine").unstarted(this::loop);
+        stepThread.start();
+    }
+
+    /**
+     * Opens an engine for model on device (which the caller keeps open and closes after the engine).
+     * @throws EngineConfigException when a config value is outside its limit or the pool cannot hold one sequence
+     * @throws dev.tandem.runtime.device.DeviceMemoryException when the model, pool and scratch do not fit
+     * @throws dev.tandem.runtime.device.DeviceBusyException when the device runs one session at a time and is in use
+     */
+    public static Engine open(Model model, Device device, EngineConfig config) {
+        return new Engine(model, device, config);
+    }
+
+    public EngineConfig config() { return config; }
+
+    /** The KV pool's shape: its block size and block count. */
+    public KvPoolSpec pool() { return pool.spec(); }
+
+    /** KV blocks free now (the step thread changes it; a cancelled request's blocks are free once its future says so). */
+    public int freeKvBlocks() { return pool.freeBlocks(); }
+
+    /** Sequences preempted (and recomputed) so far for want of KV blocks. */
+    long preemptions() { return scheduler.preemptions(); }
+
+    /** Steps run so far. */
+    public long steps() { return steps; }
+
+    /** Encodes text with BOS and submits it. */
+    public RequestHandle submit(String prompt, Sampling sampling, Consumer<Token> onToken) {
+        return submit(model.encode(prompt), sampling, onToken);
+    }
+
+    /**
+     * Queues a request for the prompt ids as given; onToken (may be null) sees each token as it is
+     * chosen, on the step thread.
+     * @throws ContextLengthException when the prompt is longer than the engine's context
+     * @throws EngineOverloadedException when {@link EngineConfig#queueCapacity()} requests already wait
+     * @throws IllegalArgumentException for an empty prompt or an id outside the vocabulary
+     * @throws IllegalStateException when the engine is closed
+     */
+    public RequestHandle submit(int[] promptIds, Sampling sampling, Consumer<Token> onToken) {
+        return submit(promptIds, sampling, onToken, null);
+    }
+
+    /** As {@link #submit(int[], Sampling, Consumer)}, also handing every logits row the request samples from to onLogits. */
+    RequestHandle submit(int[] promptIds, Sampling sampling, Consumer<Token> onToken, Consumer<float[]> onLogits) {
+        if (closed) {
+            throw new IllegalStateException("the engine is closed");
+        }
+        checkPrompt(promptIds);
+        Tokenizer tokenizer = model.tokenizer().orElse(null);
+        StreamingDecoder text = tokenizer == null ? null : new StreamingDecoder(tokenizer, promptIds[promptIds.length - 1]);
+        RequestState r = new RequestState(ids.getAndIncrement(), promptIds, sampling, onToken, onLogits, text,
+                tokenizer == null ? -1 : tokenizer.eos(), config.contextLength(), config.blockSize(), model.config().vocabSize());
+        if (!incoming.offer(r)) {
+            throw new EngineOverloadedException(config.queueCapacity());
+        }
+        if (closed && incoming.remove(r)) {
+            // close() drained the queue between the check above and the offer.
+            throw new IllegalStateException("the engine is closed");
+        }
+        wake();
+        return new RequestHandle(r, this);
+    }
+
+    private void checkPrompt(int[] promptIds) {
+        if (promptIds.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty: give at least one token");
+        }
+        if (promptIds.length > config.contextLength()) {
+            throw new ContextLengthException("the prompt has " + promptIds.length + " tokens but the engine's context holds "
+                    + config.contextLength() + " positions (contextLength)");
+        }
+        int vocab = model.config().vocabSize();
+        for (int i = 0; i < promptIds.length; i++) {
+            if (promptIds[i] < 0 || promptIds[i] >= vocab) {
+                throw new IllegalArgumentException("prompt token " + i + " is id " + promptIds[i]
+                        + ", outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+    }
+
+    void wake() {
+        lock.lock();
+        try {
+            work.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            lock.lock();
+            try {
+                while (!closed && scheduler.idle() && incoming.isEmpty()) {
+                    work.awaitUninterruptibly();
+                }
+                if (closed) {
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            try {
+                scheduler.sweepCancelled(incoming);
+                Scheduler.Step step = scheduler.next(incoming);
+                if (step == null) {
+                    continue;
+                }
+                float[] logits = forward.step(step.tokens(), step.rows(), step.logitRows());
+                scheduler.complete(step, logits, model.config().vocabSize());
+                steps++;
+            } catch (RuntimeException | Error e) {
+                // A failed step leaves the pool's contents unknown: every sequence in flight fails,
+                // and the engine serves the requests that come next.
+                scheduler.failAll(e);
+            }
+        }
+    }
+
+    /** Stops the step thread after its current step, fails open requests, frees the device's memory. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (Thread.currentThread() == stepThread) {
+            throw new IllegalStateException("close the engine from another thread than its token callbacks");
+        }
+        closed = true;
+        wake();
+        try {
+            stepThread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        IllegalStateException cause = new IllegalStateException("the engine closed before the request finished");
+        scheduler.failAll(cause);
+        for (RequestState r; (r = incoming.poll()) != null; ) {
+            r.future.completeExceptionally(cause);
+        }
+        forward.close();
+    }
+}
