@@ -78,7 +78,12 @@ public final class Ops {
         }
     }
 
-    /** gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)). */
+    /**
+     * gate[i] = silu(gate[i]) * up[i], i in [0,n); silu(v) = v / (1 + exp(-v)).
+     * {@link Exp}, whose scalar form is one lane of its vector form: the tail matches the body, so an
+     * FFN row's bits do not depend on where the row sits in a batch (B*hidden need not be a multiple
+     * of the lanes).
+     */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
         if (!Vec.ENABLED) {
             ScalarOps.siluMul(gate, gOff, up, uOff, n);

@@ -11,7 +11,9 @@ import java.util.Objects;
  * CONTRACT:
  *   - of(...) validates data.byteSize() >= format.bytesFor(rows*cols) and cols % blockSize == 0,
  *     throwing IllegalArgumentException naming the problem.
- *   - dot/dotScalar: sum_j W[row, j] * x[xOff + j], accumulated in fp32.
+ *   - dot/dotScalar: sum_j W[row, j] * x[xOff + j], accumulated in fp32. The K-quants
+ *     ({@link KQuantMatrix}) first quantize x to Q8_K (8 bits per value, a scale per 256) and sum
+ *     integers, as llama.cpp does; their dot and dotScalar agree bit for bit.
  *   - matvec: out[outOff + r] = dot(r, x, xOff) for r in [0, rows), split over Parallel.
  *   - matmul: for b in [0,batch): out[b*rows + r] = dot(r, x, b*cols); blocked so each weight row
  *     is read once per tile of activations (prefill).
@@ -21,7 +23,7 @@ import java.util.Objects;
  * matmul read it from {@link Parallel}'s worker threads, so it must not come from a confined arena
  * (map model files with a shared, auto or global arena).
  */
-public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix {
+public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, KQuantMatrix {
     protected final MemorySegment data;
     protected final int rows;
     protected final int cols;
@@ -60,6 +62,11 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
             case BF16 -> new BF16Matrix(data, rows, cols);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case Q2_K -> new Q2_KMatrix(data, rows, cols);
+            case Q3_K -> new Q3_KMatrix(data, rows, cols);
+            case Q4_K -> new Q4_KMatrix(data, rows, cols);
+            case Q5_K -> new Q5_KMatrix(data, rows, cols);
+            case Q6_K -> new Q6_KMatrix(data, rows, cols);
         };
     }
 

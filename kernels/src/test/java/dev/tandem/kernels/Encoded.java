@@ -36,6 +36,10 @@ final class Encoded {
         float[] block = new float[format.blockSize()];
         for (int b = 0; b < blocks; b++) {
             float magnitude = (float) Math.pow(2, rnd.nextInt(9) - 4);
+            if (format.isKQuant()) {
+                randomKQuantBlock(format, magnitude, buf, rnd);
+                continue;
+            }
             for (int i = 0; i < block.length; i++) {
                 block[i] = (float) rnd.nextGaussian() * magnitude;
             }
@@ -52,6 +56,26 @@ final class Encoded {
             buf.putShort(h);
         }
         return new Encoded(WeightFormat.F16, rows, cols, buf.array(), 1);
+    }
+
+    /**
+     * Any bit pattern is a valid K-quant block except its f16 scales, so the block is random bytes
+     * with finite super-scales chosen to give weights of about the given magnitude.
+     */
+    private static void randomKQuantBlock(WeightFormat format, float magnitude, ByteBuffer buf, Random rnd) {
+        int at = buf.position();
+        byte[] block = new byte[format.blockBytes()];
+        rnd.nextBytes(block);
+        buf.put(block);
+        short d = Float.floatToFloat16(magnitude * (0.5f + rnd.nextFloat()) / 256f);
+        short dmin = Float.floatToFloat16(magnitude * (0.5f + rnd.nextFloat()) / 64f);
+        switch (format) {
+            case Q2_K -> { buf.putShort(at + 80, Float.floatToFloat16(magnitude / 16f)); buf.putShort(at + 82, dmin); }
+            case Q3_K -> buf.putShort(at + 108, Float.floatToFloat16(magnitude / 64f));
+            case Q4_K, Q5_K -> { buf.putShort(at, d); buf.putShort(at + 2, dmin); }
+            case Q6_K -> buf.putShort(at + 208, Float.floatToFloat16(magnitude / 1024f));
+            default -> throw new AssertionError(format);
+        }
     }
 
     private static void encodeBlock(WeightFormat format, float[] v, ByteBuffer buf) {
@@ -118,8 +142,54 @@ final class Encoded {
                     }
                 }
             }
+            default -> {
+                for (int b = 0; b < cols / 256; b++) {
+                    kQuantBlock(buf, base + b * format.blockBytes(), out, 256 * b);
+                }
+            }
         }
         return out;
+    }
+
+    private static int u8(ByteBuffer buf, int at) {
+        return buf.get(at) & 0xFF;
+    }
+
+    /** One K-quant super-block decoded element by element, following the layouts in gguf-py's quants.py. */
+    private void kQuantBlock(ByteBuffer buf, int o, double[] out, int outOff) {
+        for (int e = 0; e < 256; e++) {
+            int half = e / 128, r = e % 128, s = e / 16, j = e / 32;
+            double v;
+            switch (format) {
+                case Q2_K -> {
+                    int q = (u8(buf, o + 16 + 32 * half + r % 32) >> (2 * (r / 32))) & 3;
+                    int sc = u8(buf, o + s);
+                    v = half(buf.getShort(o + 80)) * (sc & 15) * q - half(buf.getShort(o + 82)) * (sc >> 4);
+                }
+                case Q3_K -> {
+                    int low = (u8(buf, o + 32 + 32 * half + r % 32) >> (2 * (r / 32))) & 3;
+                    int hbit = (u8(buf, o + e % 32) >> (e / 32)) & 1;
+                    int sc = ((u8(buf, o + 96 + s % 8) >> (4 * (s / 8))) & 15) | (((u8(buf, o + 104 + s % 4) >> (2 * (s / 4))) & 3) << 4);
+                    v = half(buf.getShort(o + 108)) * (sc - 32) * (low - (hbit == 1 ? 0 : 4));
+                }
+                case Q4_K, Q5_K -> {
+                    int qs = format == WeightFormat.Q4_K ? 16 : 48;
+                    int q = (u8(buf, o + qs + 32 * (e / 64) + e % 32) >> (4 * (j % 2))) & 15;
+                    if (format == WeightFormat.Q5_K) q |= ((u8(buf, o + 16 + e % 32) >> j) & 1) << 4;
+                    int p = o + 4;
+                    int sc = j < 4 ? u8(buf, p + j) & 63 : (u8(buf, p + j + 4) & 15) | ((u8(buf, p + j - 4) >> 6) << 4);
+                    int mn = j < 4 ? u8(buf, p + j + 4) & 63 : (u8(buf, p + j + 4) >> 4) | ((u8(buf, p + j) >> 6) << 4);
+                    v = half(buf.getShort(o)) * sc * q - half(buf.getShort(o + 2)) * mn;
+                }
+                case Q6_K -> {
+                    int low = (u8(buf, o + 64 * half + r % 64) >> (4 * (r / 64))) & 15;
+                    int high = (u8(buf, o + 128 + 32 * half + r % 32) >> (2 * (r / 32))) & 3;
+                    v = half(buf.getShort(o + 208)) * buf.get(o + 192 + s) * ((low | high << 4) - 32);
+                }
+                default -> throw new AssertionError(format);
+            }
+            out[outOff + e] = v;
+        }
     }
 
     /** IEEE half to double by the textbook formula (finite values only). */

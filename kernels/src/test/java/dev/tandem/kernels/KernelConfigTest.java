@@ -40,7 +40,7 @@ class KernelConfigTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         for (WeightFormat f : WeightFormat.values()) {
-            int cols = f.blockSize() == 1 ? 101 : 96;
+            int cols = f.blockSize() == 1 ? 101 : f.isKQuant() ? 256 : 96;
             Encoded e = Encoded.random(f, 3, cols, rnd);
             WeightMatrix m = e.matrix();
             float[] x = Encoded.gaussian(rnd, cols);

@@ -26,7 +26,8 @@ class WeightMatrixTest {
     static Stream<Arguments> shapes() {
         Stream.Builder<Arguments> s = Stream.builder();
         for (WeightFormat f : WeightFormat.values()) {
-            int[] colsList = f.blockSize() == 1 ? new int[] {1, 7, 33, 1001} : new int[] {32, 96, 4128};
+            int[] colsList = f.blockSize() == 1 ? new int[] {1, 7, 33, 1001}
+                    : f.isKQuant() ? new int[] {256, 768, 4352} : new int[] {32, 96, 4128};
             for (int rows : new int[] {1, 3, 17, 255}) {
                 for (int cols : colsList) {
                     if ((long) rows * cols <= 300_000) {
@@ -59,19 +60,29 @@ class WeightMatrixTest {
             double mag = 0;
             double refFloat = 0;
             double magFloat = 0;
+            double activationError = 0;
             for (int j = 0; j < cols; j++) {
                 double xj = quantized ? xq[j] : x[xOff + j];
                 ref += w[j] * xj;
                 mag += Math.abs(w[j] * xj);
                 refFloat += w[j] * x[xOff + j];
                 magFloat += Math.abs(w[j] * x[xOff + j]);
+                if (format.isKQuant()) {
+                    activationError += Math.abs(w[j]) * q8kStep(x, xOff + j / 256 * 256) / 2;
+                }
             }
             assertTrue(mag > 0, "degenerate test data, seed " + seed);
             String where = format + " " + rows + "x" + cols + " row " + r + " seed " + seed;
             float vec = m.dot(r, x, xOff);
             float sca = m.dotScalar(r, x, xOff);
-            assertEquals(ref, vec, TOL * mag, "dot vs double reference, " + where);
-            assertEquals(ref, sca, TOL * mag, "dotScalar vs double reference, " + where);
+            // K-quants round each activation to its block's 8-bit grid (step amax/127) before the
+            // integer dot: each product may move by |w| times half a step, on top of fp32 rounding.
+            double tol = TOL * mag + activationError;
+            assertEquals(ref, vec, tol, "dot vs double reference, " + where);
+            assertEquals(ref, sca, tol, "dotScalar vs double reference, " + where);
+            if (format.isKQuant()) {
+                assertEquals(Float.floatToRawIntBits(sca), Float.floatToRawIntBits(vec), "dot vs dotScalar bits, " + where);
+            }
             assertEquals(sca, vec, TOL * mag, "dot vs dotScalar, " + where);
             assertEquals(vec, mv[2 + r], TOL * mag, "matvec vs dot, " + where);
             // The fp32-activation reference (what OpenCL computes) stays exact to fp32 accumulation.
@@ -82,6 +93,13 @@ class WeightMatrixTest {
                 assertEquals(refFloat, q4.dotFloat(r, x, xOff), TOL * magFloat, "dotFloat vs double reference, " + where);
             }
         }
+    }
+
+    /** The Q8_K quantization step of the 256 activations from x[from]: their largest magnitude / 127. */
+    private static double q8kStep(float[] x, int from) {
+        double amax = 0;
+        for (int i = from; i < from + 256; i++) amax = Math.max(amax, Math.abs(x[i]));
+        return amax / 127 * (1 + 1e-6);
     }
 
     /**
@@ -125,7 +143,8 @@ class WeightMatrixTest {
     static Stream<Arguments> matmulShapes() {
         Stream.Builder<Arguments> s = Stream.builder();
         for (WeightFormat f : WeightFormat.values()) {
-            int[] colsList = f.blockSize() == 1 ? new int[] {7, 33, 1001} : new int[] {32, 96};
+            int[] colsList = f.blockSize() == 1 ? new int[] {7, 33, 1001}
+                    : f.isKQuant() ? new int[] {256, 512} : new int[] {32, 96};
             for (int cols : colsList) {
                 for (int rows : new int[] {1, 3, 17}) {
                     for (int batch : new int[] {1, 4, 5, 11}) {
@@ -134,7 +153,7 @@ class WeightMatrixTest {
                 }
             }
             // Wide rows: more than one L2 batch tile, and odd rows split over the pool.
-            int wide = f.blockSize() == 1 ? 4127 : 4128;
+            int wide = f.blockSize() == 1 ? 4127 : f.isKQuant() ? 4352 : 4128;
             s.add(Arguments.of(f, 19, wide, 70));
         }
         return s.build();
@@ -222,7 +241,7 @@ class WeightMatrixTest {
     @EnumSource(WeightFormat.class)
     void ofRejectsBadShapes(WeightFormat f) {
         MemorySegment big = MemorySegment.ofArray(new byte[1 << 16]);
-        int cols = f.blockSize() == 1 ? 8 : 64;
+        int cols = f.blockSize() == 1 ? 8 : f.isKQuant() ? 256 : 64;
         assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 0, cols)), "rows");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, -1, cols)), "rows");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, big, 2, 0)), "cols");

@@ -2,6 +2,7 @@ package dev.tandem.conformance;
 
 import dev.tandem.runtime.device.DeviceBusyException;
 import dev.tandem.runtime.device.DeviceMemoryException;
+import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
 import dev.tandem.runtime.device.DeviceWeights;
 
@@ -40,6 +41,7 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -63,6 +65,14 @@ public abstract class DeviceConformanceSuite {
 
     /** Opens the device under test. */
     protected abstract Device openDevice();
+
+    /**
+     * Weight formats this device refuses at upload with {@link UnsupportedWeightFormatException}
+     * (checked below); every other format must compute.
+     */
+    protected Set<WeightFormat> unsupportedFormats() {
+        return Set.of();
+    }
 
     /**
      * The scalar reference of one matmul output on this device: the kernels' own arithmetic (for
@@ -155,16 +165,52 @@ public abstract class DeviceConformanceSuite {
         }
     }
 
+    /**
+     * The K-quants on odd row counts and a batch: a device that computes them matches the kernels'
+     * scalar dot (which quantizes activations to Q8_K, as any K-quant device may); one that does not
+     * refuses the upload with the typed error, before placing anything.
+     */
+    @ParameterizedTest(name = "{0} {1}x{2} batch {3}")
+    @CsvSource({"Q2_K, 3, 256, 1", "Q3_K, 17, 512, 3", "Q4_K, 33, 768, 2", "Q5_K, 5, 256, 4", "Q6_K, 31, 512, 1"})
+    void kQuantMatmulMatchesScalarDotOrIsRefused(WeightFormat format, int rows, int cols, int batch) {
+        Random r = fresh();
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix m = RandomWeights.create(arena, format, rows, cols, r);
+            if (unsupportedFormats().contains(format)) {
+                UnsupportedWeightFormatException e = assertThrows(UnsupportedWeightFormatException.class, () -> device.upload(m));
+                assertEquals(format, e.format());
+                assertTrue(e.getMessage().contains(format.name()), e.getMessage());
+                return;
+            }
+            float[] x = RandomWeights.floats(batch * cols, r);
+            float[] expected = new float[batch * rows];
+            for (int b = 0; b < batch; b++) {
+                for (int row = 0; row < rows; row++) {
+                    expected[b * rows + row] = m.dotScalar(row, x, b * cols);
+                }
+            }
+            try (DeviceWeights w = device.upload(m); DeviceBuffer xb = upload(x); DeviceBuffer out = device.allocate(batch * rows)) {
+                device.matmul(w, xb, out, batch);
+                assertClose(expected, download(out, batch * rows), format + " matmul");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(WeightFormat.class)
     void embedGathersDequantizedRows(WeightFormat format) {
         Random r = fresh();
+        int cols = format.isKQuant() ? 256 : 96;
         try (Arena arena = Arena.ofShared()) {
-            WeightMatrix table = RandomWeights.create(arena, format, 37, 96, r);
+            WeightMatrix table = RandomWeights.create(arena, format, 37, cols, r);
+            if (unsupportedFormats().contains(format)) {
+                assertThrows(UnsupportedWeightFormatException.class, () -> device.upload(table));
+                return;
+            }
             int[] tokens = {36, 0, 5, 5, 17};
-            float[] expected = new float[tokens.length * 96];
+            float[] expected = new float[tokens.length * cols];
             for (int b = 0; b < tokens.length; b++) {
-                table.dequantizeRow(tokens[b], expected, b * 96);
+                table.dequantizeRow(tokens[b], expected, b * cols);
             }
             try (DeviceWeights w = device.upload(table); DeviceBuffer out = device.allocate(expected.length)) {
                 device.embed(w, tokens, out);
@@ -336,7 +382,7 @@ public abstract class DeviceConformanceSuite {
             AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, dim, dim, r),
                     RandomWeights.create(arena, format, c.kvDim(), dim, r), RandomWeights.create(arena, format, c.kvDim(), dim, r),
                     RandomWeights.create(arena, format, dim, dim, r), RandomWeights.floats(dim, r), c.ropeInvFreq());
-            PagedAttentionReference reference = new PagedAttentionReference(w, 3, 16);
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 16);
             KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 12); DeviceBuffer xb = device.allocate(12L * dim)) {
                 assertEquals(pool, block.pool());

@@ -10,11 +10,18 @@ import dev.tandem.runtime.model.LlamaConfig;
  * one contiguous cache, as the single-sequence reference does, so the pool's layout plays no part.
  */
 final class PagedAttentionReference {
+    /** One matmul output as the device under test should compute it (the suite's referenceDot). */
+    interface Dot {
+        float dot(WeightMatrix m, int row, float[] x, int xOff);
+    }
+
     private final AttentionWeights w;
+    private final Dot dot;
     private final float[][] keys, values; // per sequence (maxPositions, kvDim)
 
-    PagedAttentionReference(AttentionWeights w, int sequences, int maxPositions) {
+    PagedAttentionReference(AttentionWeights w, Dot dot, int sequences, int maxPositions) {
         this.w = w;
+        this.dot = dot;
         int kvDim = w.config().kvDim();
         keys = new float[sequences][maxPositions * kvDim];
         values = new float[sequences][maxPositions * kvDim];
@@ -45,11 +52,11 @@ final class PagedAttentionReference {
         return out;
     }
 
-    static float[] matmul(WeightMatrix m, float[] x, int batch) {
+    private float[] matmul(WeightMatrix m, float[] x, int batch) {
         float[] y = new float[batch * m.rows()];
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < m.rows(); r++) {
-                y[b * m.rows() + r] = m.dotScalar(r, x, b * m.cols());
+                y[b * m.rows() + r] = dot.dot(m, r, x, b * m.cols());
             }
         }
         return y;

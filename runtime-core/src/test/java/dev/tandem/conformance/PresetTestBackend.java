@@ -38,8 +38,15 @@ public final class PresetTestBackend implements DeviceBackend {
 
     private static Preset preset(String name, String title, double clockHz, long sram, double bw, double int8Flops, int f16Slowdown,
                                  double watts, DeviceSpec.Link c2c, DeviceSpec.Link toHost) {
-        Map<WeightFormat, Double> peak = Map.of(WeightFormat.F32, int8Flops / 8, WeightFormat.F16, int8Flops / f16Slowdown,
-                WeightFormat.BF16, int8Flops / f16Slowdown, WeightFormat.Q8_0, int8Flops, WeightFormat.Q4_0, int8Flops);
+        Map<WeightFormat, Double> peak = new java.util.EnumMap<>(WeightFormat.class);
+        for (WeightFormat f : WeightFormat.values()) {
+            // the integer formats (Q8_0, Q4_0 and the K-quants) at the int8 rate
+            peak.put(f, switch (f) {
+                case F32 -> int8Flops / 8;
+                case F16, BF16 -> int8Flops / f16Slowdown;
+                case Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> int8Flops;
+            });
+        }
         Map<DeviceKind, DeviceSpec.Link> links = Map.of(DeviceKind.LPU, c2c, DeviceKind.GPU, toHost, DeviceKind.CPU, toHost);
         return new Preset(name, new DeviceSpec(title, DeviceKind.LPU, sram, bw, peak, watts, 0, links, clockHz), 8);
     }

@@ -35,9 +35,25 @@ public final class RandomWeights {
                         data.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) random.nextInt(256));
                     }
                 }
+                case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> kQuantBlock(data, at, format, random);
             }
         }
         return WeightMatrix.of(format, data, rows, cols);
+    }
+
+    /** Random bytes (every pattern is a valid K-quant block) with finite f16 super-scales where the format keeps them. */
+    private static void kQuantBlock(MemorySegment data, long at, WeightFormat format, Random random) {
+        for (int i = 0; i < format.blockBytes(); i++) {
+            data.set(ValueLayout.JAVA_BYTE, at + i, (byte) random.nextInt(256));
+        }
+        short d = Float.floatToFloat16(0.0005f + random.nextFloat() * 0.005f);
+        switch (format) {
+            case Q2_K -> { data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 80, d); data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 82, d); }
+            case Q3_K -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 108, d);
+            case Q4_K, Q5_K -> { data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, d); data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2, d); }
+            case Q6_K -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 208, d);
+            default -> throw new IllegalArgumentException(format + " is not a K-quant");
+        }
     }
 
     public static float[] floats(int n, Random random) {

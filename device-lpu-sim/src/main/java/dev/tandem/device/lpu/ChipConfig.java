@@ -188,7 +188,8 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
     public long macsPerCycle(WeightFormat format) {
         long int8 = (long) mxmPlanes * mxmDim * mxmDim;
         return switch (format) {
-            case Q8_0, Q4_0 -> int8;
+            // K-quants: integer weights too (no LPU lowering computes them yet; the rate serves cost estimates)
+            case Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> int8;
             case F16, BF16 -> Math.max(1, int8 / mxmFloat16Slowdown);
             case F32 -> Math.max(1, int8 / mxmFloat32Slowdown);
         };

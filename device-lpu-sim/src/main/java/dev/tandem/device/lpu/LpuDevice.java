@@ -1,6 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.device.lpu.Instruction.BinaryOp;
+import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.Device;
@@ -11,11 +12,14 @@ import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The LPU behind the device SPI: an adapter from SPI calls to the emulator's parts. Where things
@@ -30,6 +34,13 @@ import java.util.Optional;
 public final class LpuDevice implements Device {
     /** A Dragonfly network's largest system. */
     public static final int MAX_CHIPS = 10_440;
+
+    /**
+     * The formats the emulated MXM multiplies: the block formats of 32 (int8 planes) and the floats.
+     * The K-quants' 256-value super-blocks with sub-block scales have no lowering; they stay on the CPU.
+     */
+    static final Set<WeightFormat> SUPPORTED_FORMATS =
+            EnumSet.of(WeightFormat.F32, WeightFormat.F16, WeightFormat.BF16, WeightFormat.Q8_0, WeightFormat.Q4_0);
 
     private final ChipConfig config;
     private final ChipMemory memory;
@@ -77,6 +88,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceWeights upload(WeightMatrix m) {
+        requireSupported(m);
         OpPrograms.Table t = memory.placeTable(m.format(), m.rows(), m.cols());
         long rowBytes = m.format().bytesFor(m.cols());
         for (OpPrograms.Piece p : t.pieces()) {
@@ -161,22 +173,34 @@ public final class LpuDevice implements Device {
 
     @Override
     public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.bytes(memory, w, maxPositions, maxBatch);
     }
 
     @Override
     public long ffnBytes(FfnWeights w, int maxBatch) {
+        requireSupported(w.w1(), w.w3(), w.w2());
         return LpuFfnBlock.bytes(memory, w, maxBatch);
     }
 
     @Override
     public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.upload(memory, array, this::run, w, maxPositions, maxBatch);
     }
 
     @Override
     public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        requireSupported(w.w1(), w.w3(), w.w2());
         return LpuFfnBlock.upload(memory, array, this::run, w, maxBatch);
+    }
+
+    private static void requireSupported(WeightMatrix... matrices) {
+        for (WeightMatrix m : matrices) {
+            if (!SUPPORTED_FORMATS.contains(m.format())) {
+                throw new UnsupportedWeightFormatException("lpu", m.format(), SUPPORTED_FORMATS);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- queue and stats

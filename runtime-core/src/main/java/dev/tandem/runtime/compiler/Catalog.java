@@ -45,12 +45,24 @@ public final class Catalog {
     }
 
     private void gpu(String name, String title, double memory, double bw, double bf16, double fp8, double watts, double nvlink) {
-        Map<WeightFormat, Double> peak = Map.of(WeightFormat.F32, bf16 / 2, WeightFormat.F16, bf16, WeightFormat.BF16, bf16,
-                WeightFormat.Q8_0, fp8, WeightFormat.Q4_0, fp8);
+        Map<WeightFormat, Double> peak = peaks(bf16 / 2, bf16, fp8);
         Map<DeviceKind, Link> links = Map.of(DeviceKind.GPU, new Link(nvlink, 1.5e-6), DeviceKind.LPU, ETHERNET_800G,
                 DeviceKind.CPU, PCIE5);
         planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.GPU, (long) memory, bw, peak, watts,
                 GPU_LAUNCH_SECONDS, links), DeviceSource.CATALOG, 8));
+    }
+
+    /** Peak FLOP/s per format: F32, then F16/BF16, then every integer format (Q8_0, Q4_0 and the K-quants). */
+    private static Map<WeightFormat, Double> peaks(double f32, double f16, double integer) {
+        Map<WeightFormat, Double> peak = new java.util.EnumMap<>(WeightFormat.class);
+        for (WeightFormat f : WeightFormat.values()) {
+            peak.put(f, switch (f) {
+                case F32 -> f32;
+                case F16, BF16 -> f16;
+                case Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> integer;
+            });
+        }
+        return Map.copyOf(peak);
     }
 
     /** Catalog names, the backends' presets, then every registered backend's name. */

@@ -23,11 +23,11 @@ public enum GgmlType {
     Q5_1(7, 32, 24, null),
     Q8_0(8, 32, 34, WeightFormat.Q8_0),
     Q8_1(9, 32, 36, null),
-    Q2_K(10, 256, 84, null),
-    Q3_K(11, 256, 110, null),
-    Q4_K(12, 256, 144, null),
-    Q5_K(13, 256, 176, null),
-    Q6_K(14, 256, 210, null),
+    Q2_K(10, 256, 84, WeightFormat.Q2_K),
+    Q3_K(11, 256, 110, WeightFormat.Q3_K),
+    Q4_K(12, 256, 144, WeightFormat.Q4_K),
+    Q5_K(13, 256, 176, WeightFormat.Q5_K),
+    Q6_K(14, 256, 210, WeightFormat.Q6_K),
     Q8_K(15, 256, 292, null),
     IQ2_XXS(16, 256, 66, null),
     IQ2_XS(17, 256, 74, null),
@@ -106,9 +106,9 @@ public enum GgmlType {
         return weightFormat;
     }
 
-    /** "F32, F16, BF16, Q8_0, Q4_0": the types Tandem computes with, for error messages. */
+    /** "F32, F16, BF16, Q8_0, Q4_0, Q2_K, ...": the types Tandem computes with, for error messages. */
     public static String supportedNames() {
-        return Arrays.stream(new GgmlType[] {F32, F16, BF16, Q8_0, Q4_0})
+        return Arrays.stream(WeightFormat.values()).map(GgmlType::of)
                 .map(Enum::name).collect(Collectors.joining(", "));
     }
 
@@ -120,6 +120,11 @@ public enum GgmlType {
             case BF16 -> BF16;
             case Q8_0 -> Q8_0;
             case Q4_0 -> Q4_0;
+            case Q2_K -> Q2_K;
+            case Q3_K -> Q3_K;
+            case Q4_K -> Q4_K;
+            case Q5_K -> Q5_K;
+            case Q6_K -> Q6_K;
         };
     }
 

@@ -266,11 +266,12 @@ class GgufRoundTripTest {
         assertEquals(null, GgmlType.byIdOrNull(123));
         assertEquals(34, GgmlType.Q8_0.blockBytes());
         assertEquals(210, GgmlType.Q6_K.blockBytes());
-        assertEquals(null, GgmlType.Q4_K.weightFormat());
+        assertEquals(dev.tandem.kernels.WeightFormat.Q4_K, GgmlType.Q4_K.weightFormat());
+        assertEquals(null, GgmlType.IQ4_XS.weightFormat());
         ModelFormatException e = assertThrows(ModelFormatException.class,
-                () -> GgmlType.Q4_K.requireWeightFormat(Path.of("m.gguf"), "x"));
-        assertTrue(e.getMessage().contains("tensor 'x' has type Q4_K, which Tandem does not support (supported: F32, F16, BF16, Q8_0, Q4_0)"),
-                e.getMessage());
+                () -> GgmlType.IQ4_XS.requireWeightFormat(Path.of("m.gguf"), "x"));
+        assertTrue(e.getMessage().contains("tensor 'x' has type IQ4_XS, which Tandem does not support "
+                        + "(supported: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)"), e.getMessage());
         assertInstanceOf(ModelFormatException.class, assertThrows(ModelFormatException.class,
                 () -> GgmlType.byId(123, Path.of("m.gguf"), 5, "x")));
     }

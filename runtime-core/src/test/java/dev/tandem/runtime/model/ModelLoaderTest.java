@@ -119,7 +119,7 @@ class ModelLoaderTest {
     void unsupportedTensorType() {
         TinyLlamaGguf spec = new TinyLlamaGguf();
         spec.typeOverrides.put("blk.0.attn_q.weight", GgmlType.Q4_1);
-        assertLoadError(spec, "tensor 'blk.0.attn_q.weight' has type Q4_1, which Tandem does not support (supported: F32, F16, BF16, Q8_0, Q4_0)");
+        assertLoadError(spec, "tensor 'blk.0.attn_q.weight' has type Q4_1, which Tandem does not support (supported: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
+import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
@@ -128,6 +129,9 @@ public final class OpenClDevice implements Device {
     @Override
     public synchronized DeviceWeights upload(WeightMatrix weights) {
         WeightFormat format = weights.format();
+        if (!OpenClKernels.SUPPORTED_FORMATS.contains(format)) {
+            throw new UnsupportedWeightFormatException("opencl", format, OpenClKernels.SUPPORTED_FORMATS);
+        }
         int rows = weights.rows();
         int cols = weights.cols();
         if (rows <= 0 || cols <= 0 || cols % format.blockSize() != 0) {

@@ -12,8 +12,10 @@ import java.nio.IntBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static dev.tandem.device.gpu.opencl.OpenClException.check;
 import static org.lwjgl.opencl.CL10.*;
@@ -58,6 +60,10 @@ final class OpenClKernels implements AutoCloseable {
         }
     }
 
+    /** The formats tandem.cl has matmul and embed kernels for (not the K-quants). */
+    static final Set<WeightFormat> SUPPORTED_FORMATS =
+            EnumSet.of(WeightFormat.F32, WeightFormat.F16, WeightFormat.BF16, WeightFormat.Q8_0, WeightFormat.Q4_0);
+
     /** Compiles source for device; a compile error throws {@link OpenClBuildException} with the log. */
     OpenClKernels(long context, long device, long queue, String deviceName, String source, int workGroup) {
         this.queue = queue;
@@ -65,7 +71,7 @@ final class OpenClKernels implements AutoCloseable {
         this.program = buildProgram(context, device, deviceName, source,
                 "-cl-std=CL1.2 -DWG=" + workGroup + " -DMAX_HEAD_DIM=" + MAX_HEAD_DIM);
         try {
-            for (WeightFormat format : WeightFormat.values()) {
+            for (WeightFormat format : SUPPORTED_FORMATS) {
                 String suffix = format.name().toLowerCase();
                 matmul.put(format, create("matmul_" + suffix));
                 embed.put(format, create("embed_" + suffix));

@@ -38,6 +38,7 @@ final class ScalarReference {
                 int nibble = k < 16 ? q & 0x0F : q >>> 4;
                 yield d * (nibble - 8);
             }
+            default -> throw new IllegalArgumentException("OpenCL has no kernels for " + format);
         };
     }
 
@@ -60,6 +61,7 @@ final class ScalarReference {
                     for (int k = 2; k < blockBytes; k++) data.set(ValueLayout.JAVA_BYTE, at + k, (byte) random.nextInt(256));
                 }
             }
+            default -> throw new IllegalArgumentException("OpenCL has no kernels for " + format);
         }
         return data;
     }

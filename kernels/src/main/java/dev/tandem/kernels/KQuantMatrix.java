@@ -1,0 +1,219 @@
+package dev.tandem.kernels;
+
+import static dev.tandem.kernels.Vec.SHORT_LE;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * What the K-quant formats share: super-blocks of 256 weights made of 16 sub-blocks of 16 values
+ * (Q4_K and Q5_K use 8 sub-blocks of 32, given here as 16 pairs with equal scales), each weight
+ * w = D * sc[s] * q - M * m[s] with integer q, sc and m and float D, M (M = 0 for the formats
+ * without mins).
+ *
+ * <p>The dot quantizes x to {@link Q8_KActivations} (x ~ dx*qx per 256) and then a super-block is
+ * dx * (D * sum_s sc[s] * sum_{i in s} q_i*qx_i - M * sum_s m[s] * bsum_s): the inner sums are exact
+ * integers. Only {@link #scaledSum} (the first integer sum) has a vector path; everything else,
+ * including every float operation, is the same code for both paths, so {@code dot} and
+ * {@code dotScalar} agree bit for bit and the result does not depend on the vector width.
+ *
+ * <p>Each format supplies its scales ({@link #scales}), its super-scales ({@link #blockValue}), one
+ * integer weight for the scalar path ({@link #quant}) and the vector integer sum. The integer sum
+ * cannot overflow: |q| <= 63 (Q6_K's q-32 is in [-32, 31]), |qx| <= 127, |sc| <= 63 (Q6_K: 128),
+ * so one super-block is at most 256 * 32 * 127 * 128 < 2^31.
+ */
+public abstract sealed class KQuantMatrix extends WeightMatrix
+        permits Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
+    static final int QK = WeightFormat.QK_K;
+    static final int SUBS = QK / Q8_KActivations.SUB;
+
+    /** Bytes per super-block. */
+    final int blockBytes;
+
+    KQuantMatrix(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+        this.blockBytes = format().blockBytes();
+    }
+
+    /**
+     * The sub-block scales of the super-block at byte offset o: sc[s] and mins m[s] for s in [0, 16)
+     * (m untouched by formats without mins).
+     */
+    abstract void scales(long o, int[] sc, int[] m);
+
+    /** The integer weight q (mins not subtracted) at element e of the super-block at o. */
+    abstract int quant(long o, int e);
+
+    /** sum_e sc[e/16] * q_e * qx[qxOff + e] over the super-block at o, with the Vector API. */
+    abstract int scaledSum(long o, int[] sc, byte[] qx, int qxOff);
+
+    /** dx * (D * scaledSum - M * minSum): the float value of one super-block's dot. */
+    abstract float blockValue(long o, float dx, int scaledSum, int minSum);
+
+    /** D*sc*q - M*m as the format's reference dequantization writes it (one rounding at most). */
+    abstract float dequantized(long o, int e, int[] sc, int[] m);
+
+    final float half(long at) {
+        return Float.float16ToFloat(data.get(SHORT_LE, at));
+    }
+
+    final int u8(long at) {
+        return data.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+    }
+
+    /** The same integer sum as {@link #scaledSum}, one weight at a time. */
+    final int scaledSumScalar(long o, int[] sc, byte[] qx, int qxOff) {
+        int sum = 0;
+        for (int s = 0; s < SUBS; s++) {
+            int part = 0;
+            for (int e = s * 16; e < s * 16 + 16; e++) {
+                part += quant(o, e) * qx[qxOff + e];
+            }
+            sum += sc[s] * part;
+        }
+        return sum;
+    }
+
+    /**
+     * Row's dot against activation blocks [blk0, blk0 + cols/256) of a: for each super-block, its
+     * scales, the integer sum (vector or scalar), the min sum and the float value. Every format has
+     * its own copy of this loop (see {@link #rowsTask} for why); they differ only in the types they
+     * call.
+     */
+    abstract float rowDot(int row, Q8_KActivations a, int blk0, boolean vector);
+
+    /** sum_s m[s] * bsums[from + s]: the activations' share of the sub-block mins. */
+    static int minSum(int[] m, int[] bsums, int from) {
+        int sum = 0;
+        for (int s = 0; s < SUBS; s++) {
+            sum += m[s] * bsums[from + s];
+        }
+        return sum;
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOff) {
+        Objects.checkIndex(row, rows);
+        return rowDot(row, Q8_KActivations.quantize(x, xOff, cols), 0, Vec.ENABLED);
+    }
+
+    @Override
+    public float dotScalar(int row, float[] x, int xOff) {
+        Objects.checkIndex(row, rows);
+        return rowDot(row, Q8_KActivations.quantize(x, xOff, cols), 0, false);
+    }
+
+    /** The fp32-activation dot (what a float-only device would compute): dequantized row times x, in order. */
+    @Override
+    public float dotScalarFloat(int row, float[] x, int xOff) {
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        float[] w = new float[cols];
+        dequantizeRow(row, w, 0);
+        float sum = 0f;
+        for (int j = 0; j < cols; j++) {
+            sum += w[j] * x[xOff + j];
+        }
+        return sum;
+    }
+
+    /** The activations are quantized once, then every row reads them; each row equals its dot bit for bit. */
+    @Override
+    public void matvec(float[] x, int xOff, float[] out, int outOff) {
+        Objects.checkFromIndexSize(xOff, cols, x.length);
+        Objects.checkFromIndexSize(outOff, rows, out.length);
+        Q8_KActivations a = Q8_KActivations.quantize(x, xOff, cols);
+        int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
+        Parallel.forRange(rows, minChunk, rowsTask(a, 1, out, outOff));
+    }
+
+    /**
+     * Every token is quantized once; each output equals dot(r, x, b*cols) bit for bit, like decode, so
+     * prefill and decode of the same token agree exactly. Each thread walks its rows with all tokens
+     * per row, so a row's bytes are read from memory once and from cache for the other tokens.
+     */
+    @Override
+    public void matmul(float[] x, float[] out, int batch) {
+        if (batch < 0) {
+            throw new IllegalArgumentException("batch must be >= 0, got " + batch);
+        }
+        Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
+        Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
+        if (batch == 0) {
+            return;
+        }
+        Parallel.forRange(rows, 8, rowsTask(Q8_KActivations.quantize(x, 0, batch * cols), batch, out, 0));
+    }
+
+    /**
+     * The pool's task for rows [start, end) of a matvec (batch 1) or matmul (batch tokens):
+     * out[outOff + b*rows + r] = rowDot(r, a, b * cols/256). Each format writes this lambda and
+     * {@link #rowDot} in its own final class, so the JIT compiles one copy of the integer loop per
+     * format, with every call in it bound to that format. With one shared copy, a file holding two
+     * K-quants (Q4_K_M: Q4_K and Q6_K) made C2 recompile the shared loop for both types, and it then
+     * stopped intrinsifying the vectors of one of them: 10-25x slower, measured.
+     */
+    abstract Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff);
+
+    @Override
+    public void dequantizeRow(int row, float[] dst, int dstOff) {
+        long base = rowOffset(row);
+        Objects.checkFromIndexSize(dstOff, cols, dst.length);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            scales(o, sc, m);
+            for (int e = 0; e < QK; e++) {
+                dst[dstOff + blk * QK + e] = dequantized(o, e, sc, m);
+            }
+        }
+    }
+
+    /**
+     * acc + scale * q * x lanewise, in int lanes: the weights' bytes q and the activations' bytes x
+     * hold Vec.B.length() values of one 16-value sub-block. Static so that C2 inlines it into each
+     * format's loop and the vectors stay in registers.
+     */
+    static IntVector accumulate(IntVector acc, ByteVector q, ByteVector x, int scale) {
+        for (int p = 0; p < Vec.B_PARTS; p++) {
+            IntVector qi = (IntVector) q.convertShape(VectorOperators.B2I, Vec.I, p);
+            IntVector xi = (IntVector) x.convertShape(VectorOperators.B2I, Vec.I, p);
+            acc = acc.add(qi.mul(xi).mul(scale));
+        }
+        return acc;
+    }
+
+    /** Bytes of the weights at byte offset at, Vec.B.length() of them. */
+    final ByteVector bytes(long at) {
+        return ByteVector.fromMemorySegment(Vec.B, data, at, Vec.LE);
+    }
+
+    /**
+     * Each byte shifted right (as unsigned) by n and masked: bits [n, n+width) of every byte, for
+     * masks that keep no bit above 7-n. x86 has no byte-lane shift (C2 widens and narrows to emulate
+     * one), so the shift runs on 16-bit lanes; the bits that cross over from the neighbouring byte
+     * land above the mask.
+     */
+    static ByteVector bits(ByteVector v, int n, int mask) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) mask);
+    }
+
+    /** Each byte shifted left by n, for bytes below 2^(8-n) (nothing crosses a byte), on 16-bit lanes as above. */
+    static ByteVector shl(ByteVector v, int n) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
+    }
+
+    /** Six-bit scale j of the 12-byte packing Q4_K and Q5_K share (bytes at p): 8 scales, then 8 mins. */
+    final int packedScale(long p, int j) {
+        return j < 4 ? u8(p + j) & 63 : (u8(p + j + 4) & 0x0F) | ((u8(p + j - 4) >>> 6) << 4);
+    }
+
+    /** Six-bit min j of the same packing. */
+    final int packedMin(long p, int j) {
+        return j < 4 ? u8(p + j + 4) & 63 : (u8(p + j + 4) >>> 4) | ((u8(p + j) >>> 6) << 4);
+    }
+}

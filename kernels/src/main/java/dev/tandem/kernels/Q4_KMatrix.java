@@ -1,0 +1,88 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q4_K weights: super-blocks of {f16 d; f16 dmin; uint8 scales[12]; uint8 qs[128]} (144 bytes).
+ * Eight sub-blocks of 32 with six-bit scale and min each; element e = 64c + 32h + l is nibble h of
+ * qs[32c + l]; value = d*sc[e/32]*q - dmin*m[e/32].
+ */
+public final class Q4_KMatrix extends KQuantMatrix {
+    private static final int SCALES = 4;
+    private static final int QS = 16;
+
+    Q4_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
+
+    @Override public WeightFormat format() { return WeightFormat.Q4_K; }
+
+    @Override
+    Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        boolean vector = Vec.ENABLED;
+        int perToken = cols / QK;
+        return (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOff + b * rows + r] = rowDot(r, a, b * perToken, vector);
+                }
+            }
+        };
+    }
+
+    @Override
+    float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        long base = rowOffset(row);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            scales(o, sc, m);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
+
+    @Override
+    void scales(long o, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(o + SCALES, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(o + SCALES, j);
+        }
+    }
+
+    @Override
+    int quant(long o, int e) {
+        return (u8(o + QS + (e >>> 6) * 32 + (e & 31)) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
+    }
+
+    @Override
+    int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
+        IntVector acc = IntVector.zero(Vec.I);
+        // Each load of qs bytes serves two sub-blocks: its low nibbles (elements 64c + l) and its
+        // high ones (64c + 32 + l).
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l += Vec.B.length()) {
+                ByteVector v = bytes(o + QS + c * 32 + l);
+                int e = c * 64 + l;
+                acc = accumulate(acc, v.and((byte) 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
+                acc = accumulate(acc, bits(v, 4, 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e + 32), sc[(e + 32) >>> 4]);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    float blockValue(long o, float dx, int scaledSum, int minSum) {
+        return dx * (half(o) * scaledSum - half(o + 2) * minSum);
+    }
+
+    @Override
+    float dequantized(long o, int e, int[] sc, int[] m) {
+        return half(o) * sc[e >>> 4] * quant(o, e) - half(o + 2) * m[e >>> 4];
+    }
+}

@@ -1,0 +1,85 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q5_K weights: super-blocks of {f16 d; f16 dmin; uint8 scales[12]; uint8 qh[32]; uint8 qs[128]}
+ * (176 bytes). Scales and low nibbles as Q4_K; the fifth bit of element e is bit e/32 of qh[e%32].
+ */
+public final class Q5_KMatrix extends KQuantMatrix {
+    private static final int SCALES = 4;
+    private static final int QH = 16;
+    private static final int QS = 48;
+
+    Q5_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
+
+    @Override public WeightFormat format() { return WeightFormat.Q5_K; }
+
+    @Override
+    Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        boolean vector = Vec.ENABLED;
+        int perToken = cols / QK;
+        return (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOff + b * rows + r] = rowDot(r, a, b * perToken, vector);
+                }
+            }
+        };
+    }
+
+    @Override
+    float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        long base = rowOffset(row);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            scales(o, sc, m);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
+
+    @Override
+    void scales(long o, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(o + SCALES, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(o + SCALES, j);
+        }
+    }
+
+    @Override
+    int quant(long o, int e) {
+        int low = (u8(o + QS + (e >>> 6) * 32 + (e & 31)) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
+        int high = (u8(o + QH + (e & 31)) >>> (e >>> 5)) & 1;
+        return low | high << 4;
+    }
+
+    @Override
+    int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
+        IntVector acc = IntVector.zero(Vec.I);
+        for (int e = 0; e < QK; e += Vec.B.length()) {
+            ByteVector low = bits(bytes(o + QS + (e >>> 6) * 32 + (e & 31)), 4 * ((e >>> 5) & 1), 0x0F);
+            ByteVector high = shl(bits(bytes(o + QH + (e & 31)), e >>> 5, 1), 4);
+            acc = accumulate(acc, low.or(high), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    float blockValue(long o, float dx, int scaledSum, int minSum) {
+        return dx * (half(o) * scaledSum - half(o + 2) * minSum);
+    }
+
+    @Override
+    float dequantized(long o, int e, int[] sc, int[] m) {
+        return half(o) * sc[e >>> 4] * quant(o, e) - half(o + 2) * m[e >>> 4];
+    }
+}

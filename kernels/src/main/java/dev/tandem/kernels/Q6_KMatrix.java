@@ -1,0 +1,91 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q6_K weights: super-blocks of {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d} (210 bytes).
+ * In each half h of 128 elements, element r has its low nibble in nibble r/64 of ql[64h + r%64] and
+ * its two high bits at bits 2(r/32) of qh[32h + r%32]; value = d*scales[e/16]*(q-32).
+ */
+public final class Q6_KMatrix extends KQuantMatrix {
+    private static final int QH = 128;
+    private static final int SCALES = 192;
+    private static final int D = 208;
+
+    Q6_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
+
+    @Override public WeightFormat format() { return WeightFormat.Q6_K; }
+
+    @Override
+    Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        boolean vector = Vec.ENABLED;
+        int perToken = cols / QK;
+        return (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOff + b * rows + r] = rowDot(r, a, b * perToken, vector);
+                }
+            }
+        };
+    }
+
+    @Override
+    float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        long base = rowOffset(row);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            scales(o, sc, m);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            sum += blockValue(o, a.d[ab], isum, 0);
+        }
+        return sum;
+    }
+
+    @Override
+    void scales(long o, int[] sc, int[] m) {
+        for (int s = 0; s < SUBS; s++) {
+            sc[s] = data.get(ValueLayout.JAVA_BYTE, o + SCALES + s);
+        }
+    }
+
+    @Override
+    int quant(long o, int e) {
+        int h = e >>> 7;
+        int r = e & 127;
+        int low = (u8(o + h * 64 + (r & 63)) >>> (4 * (r >>> 6))) & 0x0F;
+        int high = (u8(o + QH + h * 32 + (r & 31)) >>> (2 * (r >>> 5))) & 3;
+        return (low | high << 4) - 32;
+    }
+
+    @Override
+    int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
+        IntVector acc = IntVector.zero(Vec.I);
+        for (int e = 0; e < QK; e += Vec.B.length()) {
+            int h = e >>> 7;
+            int r = e & 127;
+            ByteVector low = bits(bytes(o + h * 64 + (r & 63)), 4 * (r >>> 6), 0x0F);
+            ByteVector high = bits(bytes(o + QH + h * 32 + (r & 31)), 2 * (r >>> 5), 3);
+            ByteVector q = low.or(shl(high, 4)).sub((byte) 32);
+            acc = accumulate(acc, q, ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    float blockValue(long o, float dx, int scaledSum, int minSum) {
+        return dx * (half(o + D) * scaledSum);
+    }
+
+    @Override
+    float dequantized(long o, int e, int[] sc, int[] m) {
+        return half(o + D) * sc[e >>> 4] * quant(o, e);
+    }
+}
