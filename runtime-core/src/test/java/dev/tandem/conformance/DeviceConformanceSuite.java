@@ -404,6 +404,17 @@ public abstract class DeviceConformanceSuite {
                     block.run(xb, new BatchRows(pos, rowTables));
                     assertClose(expected, download(xb, rows * dim), format + " paged attention, rows " + Arrays.toString(pos));
                 }
+                // Sequence B (11 positions, two runs) read out of its blocks, then written into C's and read back.
+                int kvDim = c.kvDim();
+                float[] k = new float[11 * kvDim], v = new float[11 * kvDim];
+                block.readKv(tables[1], 0, 11, k, v);
+                assertClose(reference.keys(1, 11), k, format + " keys read from the pool");
+                assertClose(reference.values(1, 11), v, format + " values read from the pool");
+                block.writeKv(tables[2], 1, 11, k, v);
+                float[] k2 = new float[11 * kvDim], v2 = new float[11 * kvDim];
+                block.readKv(tables[2], 1, 11, k2, v2);
+                assertArrayEquals(k, k2, 0f, "keys written mid-block read back");
+                assertArrayEquals(v, v2, 0f, "values written mid-block read back");
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                         () -> block.run(xb, BatchRows.sequence(tables[0], 16 / blockSize * blockSize + blockSize, 1)));
                 assertTrue(e.getMessage().contains("block table"), e.getMessage());

@@ -52,6 +52,11 @@ final class PagedAttentionReference {
         return out;
     }
 
+    /** Sequence seq's keys (or values) at positions [0, count). */
+    float[] keys(int seq, int count) { return java.util.Arrays.copyOf(keys[seq], count * w.config().kvDim()); }
+
+    float[] values(int seq, int count) { return java.util.Arrays.copyOf(values[seq], count * w.config().kvDim()); }
+
     private float[] matmul(WeightMatrix m, float[] x, int batch) {
         float[] y = new float[batch * m.rows()];
         for (int b = 0; b < batch; b++) {

@@ -32,8 +32,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>Prefill: the prompt's rows in chunks of {@link ModelGraph#PREFILL_CHUNK} at positions 0, 64, ..,
  *       as the executor runs them; the sum of the chunk programs. The op does not say how many
  *       sequences its rows belong to, so they are taken as one prompt (workload batch 1).</li>
- *   <li>Decode of several sequences answers empty (the roofline is used): its rows sit at their own
- *       positions in their own caches, which one block program does not run.</li>
+ *   <li>Decode FFN of B sequences: one program of B rows (the executor's batched step; an FFN row
+ *       does not depend on its position). Decode attention of several sequences answers empty (the
+ *       roofline is used): its rows sit at their own positions in their own caches, which one block
+ *       program does not run.</li>
  *   <li>The embedding and the head: the cycles of the device's embed program (one token in decode,
  *       the prompt in chunks of {@link ModelGraph#PREFILL_CHUNK} in prefill) and of its head (copy
  *       of the last row, rmsnorm, matmul by the output table; once per phase), built by
@@ -85,7 +87,9 @@ public final class LpuOpCostProvider implements OpCostProvider {
             return OptionalDouble.empty();
         }
         int rows = Math.toIntExact(op.activationBytes() / rowBytes);
-        if (op.phase() == Phase.DECODE && rows != 1) {
+        // Decode attention of several sequences reads each row's own cache, which one block program does not
+        // run; an FFN's rows are independent, so a decode step of B sequences is one program of B rows.
+        if (op.phase() == Phase.DECODE && rows != 1 && op.kind() == OpKind.ATTENTION) {
             return OptionalDouble.empty();
         }
         WeightFormat format = formatOf(graph);
@@ -95,7 +99,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
         int maxPositions = op.kind() == OpKind.ATTENTION ? Math.toIntExact(Math.max(positions, op.kvBytes() / perToken)) : 0;
         long total = 0;
         if (op.phase() == Phase.DECODE) {
-            total = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), Math.max(0, positions - 1), 1, maxPositions));
+            total = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), Math.max(0, positions - 1), rows, maxPositions));
         } else {
             for (int done = 0; done < rows; done += ModelGraph.PREFILL_CHUNK) {
                 int batch = Math.min(ModelGraph.PREFILL_CHUNK, rows - done);

@@ -292,6 +292,60 @@ __kernel void attention(__global float* out, __global const float* q, __global c
     }
 }
 
+// ---- paged attention: rows of different sequences over a pool of fixed-size KV blocks ----
+// One work-group per (query head, row b). Row b attends positions [0, positions[b]] of its own
+// sequence, whose position t lies in pool row tables[b * table_stride + t / block_size] * block_size
+// + t % block_size. The arithmetic is attention's, term for term, so a row gets the bits the
+// contiguous kernel gives it over the same keys and values.
+
+__kernel void attention_paged(__global float* out, __global const float* q, __global const float* keys,
+                              __global const float* values, __global float* scores,
+                              __global const int* positions, __global const int* tables,
+                              const int table_stride, const int block_size, const int n_heads,
+                              const int n_kv_heads, const int head_dim, const int max_len) {
+    __local float scratch[WG];
+    __local float qh[MAX_HEAD_DIM];
+    const int h = get_group_id(0), b = get_group_id(1), lid = get_local_id(0);
+    const int kvh = h / (n_heads / n_kv_heads);
+    const int kv_stride = n_kv_heads * head_dim;
+    const int last = positions[b];
+    __global const int* table = tables + (ulong) b * table_stride;
+    const ulong q_off = ((ulong) b * n_heads + h) * head_dim;
+    __global float* s = scores + ((ulong) b * n_heads + h) * max_len;
+    for (int d = lid; d < head_dim; d += WG) qh[d] = q[q_off + d];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    const float scale = 1.0f / sqrt((float) head_dim);
+    float local_max = -INFINITY;
+    for (int t = lid; t <= last; t += WG) {
+        const ulong row = (ulong) table[t / block_size] * block_size + t % block_size;
+        __global const float* k = keys + row * kv_stride + kvh * head_dim;
+        float dotv = 0.0f;
+        for (int d = 0; d < head_dim; d++) dotv += qh[d] * k[d];
+        dotv *= scale;
+        s[t] = dotv;
+        local_max = fmax(local_max, dotv);
+    }
+    const float max_score = group_max(local_max, scratch);
+    float local_sum = 0.0f;
+    for (int t = lid; t <= last; t += WG) {
+        float e = exp(s[t] - max_score);
+        s[t] = e;
+        local_sum += e;
+    }
+    const float inv_sum = 1.0f / group_sum(local_sum, scratch);
+    barrier(CLK_GLOBAL_MEM_FENCE);  // every work-item reads every score below
+
+    for (int d = lid; d < head_dim; d += WG) {
+        float acc = 0.0f;
+        for (int t = 0; t <= last; t++) {
+            const ulong row = (ulong) table[t / block_size] * block_size + t % block_size;
+            acc += s[t] * values[row * kv_stride + kvh * head_dim + d];
+        }
+        out[q_off + d] = acc * inv_sum;
+    }
+}
+
 // ---- elementwise ----
 
 __kernel void silu_mul(__global float* gate, __global const float* up, const ulong n) {

@@ -14,6 +14,7 @@ import dev.tandem.runtime.compiler.Pool;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.run.BatchPlanRun;
 import dev.tandem.runtime.run.PlanRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,8 +58,19 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "prompt text, encoded with BOS (default for a model with a vocabulary: \"" + DEMO_PROMPT + "\")")
     String text;
 
-    @Option(names = "--prompt-ids", paramLabel = "IDS", description = "the whole prompt as comma-separated ids (no BOS added)")
-    String ids;
+    @Option(names = "--prompt-ids", paramLabel = "IDS",
+            description = {"the whole prompt as comma-separated ids (no BOS added); repeat it for several sequences,",
+                    "which run as one batch"})
+    List<String> ids;
+
+    @Option(names = "--batch", paramLabel = "B",
+            description = {"sequences run together (default: one per prompt); sequence s takes prompt s mod the prompts given,",
+                    "and each is verified against its own single-stream reference"})
+    Integer batch;
+
+    @Option(names = "--no-micro-batches",
+            description = "run a batch's decode steps whole, not as the two ping-ponging micro-batches afd plans")
+    boolean noMicroBatches;
 
     @Option(names = {"-n", "--steps"}, paramLabel = "STEPS", defaultValue = "24", description = "tokens to generate (default ${DEFAULT-VALUE})")
     int steps;
@@ -101,14 +113,25 @@ final class RunCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new ExitCodes.UsageException("--steps must be at least 1, got " + steps);
         }
+        if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
+            throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
+        }
+        int sequences = batch != null ? batch : ids != null ? Math.max(1, ids.size()) : 1;
+        if (sequences > 1 && json) {
+            throw new ExitCodes.UsageException("--json reports one sequence; a batch of " + sequences
+                    + " reports as text (or --ids, one line per sequence)");
+        }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
         try (Model m = Inputs.model(model, tokenizer)) {
-            int[] prompt = prompt(m);
-            int ctx = context != null ? context : Math.min(m.config().contextLength(), prompt.length + steps);
-            if (ctx < prompt.length || ctx > m.config().contextLength()) {
-                throw new ExitCodes.UsageException("--context " + ctx + ": must hold the prompt (" + prompt.length
+            int[][] prompts = prompts(m);
+            int[] prompt = prompts[0];
+            int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
+            int ctx = context != null ? context : Math.min(m.config().contextLength(), longest + steps);
+            if (ctx < longest || ctx > m.config().contextLength()) {
+                throw new ExitCodes.UsageException("--context " + ctx + ": must hold the prompt (" + longest
                         + " tokens) and be at most " + m.config().contextLength());
             }
+            boolean batched = prompts.length > 1;
             Pool devices = Inputs.pool(pool != null ? pool : defaultPool());
             for (DeviceGroup g : devices.groups()) {
                 if (g.source() == DeviceSource.CATALOG) {
@@ -123,7 +146,7 @@ final class RunCommand implements Callable<Integer> {
             }
             ModelGraph graph = ModelGraph.of(m);
             Compiler compiler = Compiler.withInstalledProviders();
-            Workload workload = new Workload(1, prompt.length, ctx);
+            Workload workload = new Workload(prompts.length, longest, ctx);
             Plan plan = compiler.compile(graph, devices, workload, Policy.parse(policy), Objective.lowestTpot());
             if (trace != null) {
                 try {
@@ -134,6 +157,19 @@ final class RunCommand implements Callable<Integer> {
             }
             printPlan(out, plan, m);
             out.flush();
+            if (batched) {
+                BatchPlanRun.Report report = BatchPlanRun.execute(m, plan, graph, compiler.costModel(), prompts, sampling, ctx, warmup,
+                        !noMicroBatches);
+                if (printIds) {
+                    for (int[] seq : report.generated()) {
+                        stdout.println(String.join(" ", java.util.Arrays.stream(seq).mapToObj(Integer::toString).toList()));
+                    }
+                    stdout.flush();
+                }
+                BatchRunReport.print(out, report, m);
+                out.flush();
+                return report.verified() ? ExitCodes.OK : ExitCodes.INTERNAL;
+            }
             PlanRun.Report report = PlanRun.execute(m, plan, graph, compiler.costModel(), prompt, sampling, ctx, warmup, null);
             if (printIds) {
                 StringBuilder line = new StringBuilder();
@@ -167,13 +203,33 @@ final class RunCommand implements Callable<Integer> {
         return String.join(",", names);
     }
 
-    private int[] prompt(Model m) {
-        int[] p;
-        if (ids != null && text != null) {
-            throw new ExitCodes.UsageException("give -p TEXT or --prompt-ids IDS, not both");
+    /** The most sequences one run takes: the executor's decode step holds one row per sequence. */
+    static final int MAX_BATCH = 1024;
+
+    /** The prompts given, repeated round-robin to --batch sequences. */
+    private int[][] prompts(Model m) {
+        List<int[]> given = new ArrayList<>();
+        if (ids != null && !ids.isEmpty()) {
+            if (text != null) {
+                throw new ExitCodes.UsageException("give -p TEXT or --prompt-ids IDS, not both");
+            }
+            for (String csv : ids) {
+                given.add(prompt(m, csv));
+            }
+        } else {
+            given.add(prompt(m, null));
         }
-        if (ids != null) {
-            p = Inputs.parseIds(ids, "--prompt-ids");
+        int[][] all = new int[batch != null ? batch : given.size()][];
+        for (int s = 0; s < all.length; s++) {
+            all[s] = given.get(s % given.size());
+        }
+        return all;
+    }
+
+    private int[] prompt(Model m, String csv) {
+        int[] p;
+        if (csv != null) {
+            p = Inputs.parseIds(csv, "--prompt-ids");
         } else if (m.tokenizer().isPresent()) {
             p = m.encode(text != null ? text : DEMO_PROMPT);
         } else if (text != null) {

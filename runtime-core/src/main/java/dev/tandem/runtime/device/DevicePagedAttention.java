@@ -24,6 +24,16 @@ public interface DevicePagedAttention extends AutoCloseable {
      */
     void run(DeviceBuffer x, BatchRows rows);
 
+    /**
+     * Copies positions [from, from + count) of the sequence whose block table is table out of the
+     * pool: keys and values (count, kvDim) each. How a sequence's cache moves between devices
+     * (disaggregated prefill), block by block through the host.
+     */
+    void readKv(int[] table, int from, int count, float[] keys, float[] values);
+
+    /** Writes keys and values (count, kvDim) into positions [from, from + count) of the sequence whose block table is table. */
+    void writeKv(int[] table, int from, int count, float[] keys, float[] values);
+
     @Override
     void close();
 }

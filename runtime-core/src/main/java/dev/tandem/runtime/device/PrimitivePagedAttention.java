@@ -135,5 +135,25 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
     }
 
     @Override
+    public void readKv(int[] table, int from, int count, float[] k, float[] v) {
+        int kvDim = c.kvDim();
+        for (int i = 0; i < count; i++) {
+            long slot = (long) pool.slot(table, from + i) * kvDim;
+            device.read(keys, slot, k, i * kvDim, kvDim);
+            device.read(values, slot, v, i * kvDim, kvDim);
+        }
+    }
+
+    @Override
+    public void writeKv(int[] table, int from, int count, float[] k, float[] v) {
+        int kvDim = c.kvDim();
+        for (int i = 0; i < count; i++) {
+            long slot = (long) pool.slot(table, from + i) * kvDim;
+            device.write(keys, slot, k, i * kvDim, kvDim);
+            device.write(values, slot, v, i * kvDim, kvDim);
+        }
+    }
+
+    @Override
     public void close() { closeAll(); }
 }

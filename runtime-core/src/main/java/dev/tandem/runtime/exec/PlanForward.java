@@ -58,9 +58,17 @@ public final class PlanForward implements Forward {
      *
      * @param from the group the op ran on, or a move left
      * @param to   the group a move reached; the op's own group for an op
+     * @param pos0 the first row's position; for a decode step of several sequences, the furthest row's
+     * @param sequence the sequence a prefill op or KV move ran for; -1 for a decode step of several
      */
     public record Executed(Phase phase, String what, OpKind kind, int layer, String track, int pos0, int batch,
-                           long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to) {
+                           long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to, int sequence) {
+        /** Ran for sequence 0, the only one of a single-stream forward. */
+        public Executed(Phase phase, String what, OpKind kind, int layer, String track, int pos0, int batch,
+                        long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to) {
+            this(phase, what, kind, layer, track, pos0, batch, nanos, cycles, bytes, from, to, 0);
+        }
+
         public boolean isTransfer() { return kind == null; }
     }
 

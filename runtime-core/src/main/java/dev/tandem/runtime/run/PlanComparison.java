@@ -26,8 +26,8 @@ final class PlanComparison {
     /** The ops of one kind (or one kind of move) of one phase on one track: one line of the comparison. */
     private record LineKey(Phase phase, String track, String what) {}
 
-    /** One op kind of one layer: a prefill op the graph prices for the whole prompt. */
-    private record LayerOp(OpKind kind, int layer) {}
+    /** One op kind of one layer of one sequence's prefill: an op the graph prices for that whole prompt. */
+    private record LayerOp(OpKind kind, int layer, int sequence) {}
 
     /** What a line adds up while the log is read. */
     private static final class Tally {
@@ -44,10 +44,21 @@ final class PlanComparison {
 
     /** Sums the log by phase, track and op kind, each op with its prediction at the positions it ran. */
     static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int promptLen, int context) {
+        return lines(plan, graph, cost, log, new int[] {promptLen}, context);
+    }
+
+    /**
+     * The same for a batch: sequence s's prompt had promptLens[s] tokens and prefilled on its own, so
+     * its prefill ops are priced as one prompt of that length; a decode step's ops as the graph's op
+     * for its rows, every row with the furthest row's positions cached (what the plan assumes).
+     */
+    static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int[] promptLens, int context) {
         Assignment roles = plan.roles();
         Map<LayerOp, Op> prefillOps = new LinkedHashMap<>();
-        for (Op op : graph.ops(Phase.PREFILL, new Workload(1, promptLen, context))) {
-            prefillOps.put(new LayerOp(op.kind(), op.layer()), op);
+        for (int s = 0; s < promptLens.length; s++) {
+            for (Op op : graph.ops(Phase.PREFILL, new Workload(1, promptLens[s], context))) {
+                prefillOps.put(new LayerOp(op.kind(), op.layer(), s), op);
+            }
         }
         Map<LineKey, Tally> tallies = new LinkedHashMap<>();
         for (Executed e : prefillChunksSummed(log)) {
@@ -58,11 +69,11 @@ final class PlanComparison {
             boolean lowered = false;
             if (e.isTransfer()) {
                 g = null;
-                predicted = predictTransfer(graph, e, promptLen);
+                predicted = predictTransfer(graph, e);
             } else {
                 // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
-                Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer())) : decodeOp(graph, e);
+                Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer(), e.sequence())) : decodeOp(graph, e);
                 CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
                 predicted = c.seconds();
                 lowered = !c.source().startsWith("roofline");
@@ -94,11 +105,11 @@ final class PlanComparison {
         List<Executed> rows = new ArrayList<>();
         for (Executed e : log) {
             if (e.phase() == Phase.PREFILL && !e.isTransfer()) {
-                merged.merge(new LayerOp(e.kind(), e.layer()), e, (a, b) -> new Executed(a.phase(), a.what(), a.kind(), a.layer(),
+                merged.merge(new LayerOp(e.kind(), e.layer(), e.sequence()), e, (a, b) -> new Executed(a.phase(), a.what(), a.kind(), a.layer(),
                         a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
                         a.cycles().isPresent() && b.cycles().isPresent()
                                 ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
-                        0, a.from(), a.to()));
+                        0, a.from(), a.to(), a.sequence()));
             } else {
                 rows.add(e);
             }
@@ -107,9 +118,9 @@ final class PlanComparison {
         return rows;
     }
 
-    /** The decode op as the plan's graph describes it at the position it ran (batch 1, pos0 + 1 positions cached). */
+    /** The decode op as the plan's graph describes it for the rows that ran (pos0 + 1 positions cached each). */
     private static Op decodeOp(ModelGraph graph, Executed e) {
-        for (Op op : graph.ops(Phase.DECODE, new Workload(1, 1, e.pos0() + 1))) {
+        for (Op op : graph.ops(Phase.DECODE, new Workload(e.batch(), 1, e.pos0() + 1))) {
             if (op.kind() == e.kind() && (op.layer() == e.layer() || op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD)) {
                 return op;
             }
@@ -118,8 +129,9 @@ final class PlanComparison {
     }
 
     /** A move as the cost model prices it: the plan's (f16) activation or KV bytes over the link between the groups. */
-    private static double predictTransfer(ModelGraph graph, Executed e, int promptLen) {
-        long bytes = e.what().equals("kv cache") ? (long) promptLen * graph.kvBytesPerToken() : graph.activationBytes(e.batch());
+    private static double predictTransfer(ModelGraph graph, Executed e) {
+        // A KV move's batch is the positions it moved: one prompt's.
+        long bytes = e.what().equals("kv cache") ? (long) e.batch() * graph.kvBytesPerToken() : graph.activationBytes(e.batch());
         return CostModel.transferSeconds(CostModel.link(e.from(), e.to()), bytes);
     }
 }

@@ -3,7 +3,11 @@ package dev.tandem.device.gpu.opencl;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.AttentionWeights;
+import dev.tandem.runtime.device.BatchRows;
 import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.device.DevicePagedAttention;
+import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceSpec;
@@ -55,6 +59,8 @@ public final class OpenClDevice implements Device {
     /** Device-side scratch, grown on demand: token ids for embed, scores for attention. */
     private OpenClBuffer tokenScratch;
     private OpenClBuffer scoreScratch;
+    /** Paged attention's rows: their positions and their block tables, as ints. */
+    private OpenClBuffer positionScratch, tableScratch;
     private boolean closed;
 
     private OpenClDevice(long device, String source) {
@@ -324,6 +330,64 @@ public final class OpenClDevice implements Device {
         }
         kernels.attention(output.mem, query.mem, keyCache.mem, valueCache.mem, scoreScratch.mem,
                 startPos, batch, nHeads, nKvHeads, headDim);
+    }
+
+    @Override
+    public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        return new OpenClPagedAttention(this, w, pool, maxRows);
+    }
+
+    @Override
+    public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        return OpenClPagedAttention.bytes(w, pool, maxRows);
+    }
+
+    /**
+     * Attention of each row of q over its own sequence's positions [0, its position], read from the
+     * pool's keys and values through its block table (tandem.cl's attention_paged); rows already
+     * validated against the pool.
+     */
+    synchronized void attentionPaged(DeviceBuffer out, DeviceBuffer q, DeviceBuffer keys, DeviceBuffer values, BatchRows rows,
+                                     KvPoolSpec pool, int nHeads, int nKvHeads, int headDim) {
+        OpenClBuffer output = own(out), query = own(q), keyPool = own(keys), valuePool = own(values);
+        int batch = rows.size(), stride = 0, maxLen = 0;
+        for (int i = 0; i < batch; i++) {
+            stride = Math.max(stride, rows.blockTables()[i].length);
+            maxLen = Math.max(maxLen, rows.positions()[i] + 1);
+        }
+        requireLength(query, (long) batch * nHeads * headDim, "paged attention q");
+        requireLength(output, (long) batch * nHeads * headDim, "paged attention out");
+        requireLength(keyPool, (long) pool.positions() * nKvHeads * headDim, "paged attention keys");
+        requireLength(valuePool, (long) pool.positions() * nKvHeads * headDim, "paged attention values");
+        int[] tables = new int[batch * stride];
+        for (int i = 0; i < batch; i++) {
+            System.arraycopy(rows.blockTables()[i], 0, tables, i * stride, rows.blockTables()[i].length);
+        }
+        positionScratch = uploadInts(positionScratch, rows.positions());
+        tableScratch = uploadInts(tableScratch, tables);
+        long scoreFloats = (long) batch * nHeads * maxLen;
+        if (scoreScratch == null || scoreScratch.length() < scoreFloats) {
+            if (scoreScratch != null) scoreScratch.close();
+            scoreScratch = (OpenClBuffer) allocate(scoreFloats);
+        }
+        kernels.attentionPaged(output.mem, query.mem, keyPool.mem, valuePool.mem, scoreScratch.mem, positionScratch.mem,
+                tableScratch.mem, stride, pool.blockSize(), batch, nHeads, nKvHeads, headDim, maxLen);
+    }
+
+    /** ints into scratch (grown when too small; a float buffer of the same width), blocking so the staging memory can go. */
+    private OpenClBuffer uploadInts(OpenClBuffer scratch, int[] ints) {
+        if (scratch == null || scratch.length() < ints.length) {
+            if (scratch != null) scratch.close();
+            scratch = (OpenClBuffer) allocate(Math.max(ints.length, 64));
+        }
+        IntBuffer staging = MemoryUtil.memAllocInt(ints.length);
+        try {
+            staging.put(ints).flip();
+            check(clEnqueueWriteBuffer(queue, scratch.mem, true, 0, staging, null, null), "clEnqueueWriteBuffer");
+        } finally {
+            MemoryUtil.memFree(staging);
+        }
+        return scratch;
     }
 
     @Override

@@ -44,6 +44,7 @@ final class OpenClKernels implements AutoCloseable {
     private final long rmsnorm;
     private final long rope;
     private final long attention;
+    private final long attentionPaged;
     private final long siluMul;
     private final long add;
     private final List<Long> all = new ArrayList<>();
@@ -79,6 +80,7 @@ final class OpenClKernels implements AutoCloseable {
             rmsnorm = create("rmsnorm");
             rope = create("rope");
             attention = create("attention");
+            attentionPaged = create("attention_paged");
             siluMul = create("silu_mul");
             add = create("add");
             for (long kernel : all) requireWorkGroup(kernel, device, deviceName);
@@ -197,6 +199,25 @@ final class OpenClKernels implements AutoCloseable {
         i32(attention, 8, headDim);
         i32(attention, 9, startPos + batch);
         launch(attention, "attention", (long) nHeads * workGroup, batch, workGroup, 1);
+    }
+
+    /** Paged attention for batch rows; positions (batch) and tables (batch, tableStride) are int buffers. */
+    void attentionPaged(long out, long q, long keys, long values, long scores, long positions, long tables, int tableStride,
+                        int blockSize, int batch, int nHeads, int nKvHeads, int headDim, int maxLen) {
+        mem(attentionPaged, 0, out);
+        mem(attentionPaged, 1, q);
+        mem(attentionPaged, 2, keys);
+        mem(attentionPaged, 3, values);
+        mem(attentionPaged, 4, scores);
+        mem(attentionPaged, 5, positions);
+        mem(attentionPaged, 6, tables);
+        i32(attentionPaged, 7, tableStride);
+        i32(attentionPaged, 8, blockSize);
+        i32(attentionPaged, 9, nHeads);
+        i32(attentionPaged, 10, nKvHeads);
+        i32(attentionPaged, 11, headDim);
+        i32(attentionPaged, 12, maxLen);
+        launch(attentionPaged, "attention_paged", (long) nHeads * workGroup, batch, workGroup, 1);
     }
 
     void siluMul(long gate, long up, long n) { elementwise(siluMul, "silu_mul", gate, up, n); }

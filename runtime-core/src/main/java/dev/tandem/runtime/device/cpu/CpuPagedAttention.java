@@ -96,6 +96,26 @@ final class CpuPagedAttention implements DevicePagedAttention {
     }
 
     @Override
+    public void readKv(int[] table, int from, int count, float[] k, float[] v) {
+        int kvDim = c.kvDim();
+        for (int i = 0; i < count; i++) {
+            int slot = pool.slot(table, from + i) * kvDim;
+            System.arraycopy(keys, slot, k, i * kvDim, kvDim);
+            System.arraycopy(values, slot, v, i * kvDim, kvDim);
+        }
+    }
+
+    @Override
+    public void writeKv(int[] table, int from, int count, float[] k, float[] v) {
+        int kvDim = c.kvDim();
+        for (int i = 0; i < count; i++) {
+            int slot = pool.slot(table, from + i) * kvDim;
+            System.arraycopy(k, i * kvDim, keys, slot, kvDim);
+            System.arraycopy(v, i * kvDim, values, slot, kvDim);
+        }
+    }
+
+    @Override
     public void close() {
         // Heap arrays and views of the model's mapping: nothing to free.
     }
