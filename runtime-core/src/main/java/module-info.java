@@ -3,7 +3,7 @@
  * the plan compiler and executor, and the CLI.
  *
  * <p>API: {@code dev.tandem.runtime} (models, sessions, sampling, errors), {@code .engine} (the
- * batching engine), {@code .model} and
+ * batching engine), {@code .cli.spi} (subcommands other modules add to {@code tandem}), {@code .model} and
  * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
  * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
  * exact cost provider implements its {@code OpCostProvider}.
@@ -19,11 +19,13 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.tokenizer;
     exports dev.tandem.runtime.device;
     exports dev.tandem.runtime.engine;
+    exports dev.tandem.runtime.cli.spi;
     exports dev.tandem.runtime.compiler to dev.tandem.device.lpu;
 
     opens dev.tandem.runtime.cli to info.picocli;
 
     uses dev.tandem.runtime.device.DeviceBackend;
+    uses dev.tandem.runtime.cli.spi.SubcommandProvider;
     uses dev.tandem.runtime.compiler.OpCostProvider;
     provides dev.tandem.runtime.device.DeviceBackend with
             dev.tandem.runtime.device.cpu.CpuBackend,

@@ -27,9 +27,11 @@ public final class Model implements AutoCloseable {
     private final float[] ropeInvFreq;
     private final List<TensorEntry> tensors;
     private final AutoCloseable owner;
+    private final String chatTemplate;
 
     private Model(String source, String formatDescription, LlamaConfig config, LlamaWeights weights,
-                  float[] ropeInvFreq, Tokenizer tokenizer, List<TensorEntry> tensors, AutoCloseable owner) {
+                  float[] ropeInvFreq, Tokenizer tokenizer, List<TensorEntry> tensors, AutoCloseable owner,
+                  String chatTemplate) {
         this.source = source;
         this.formatDescription = formatDescription;
         this.config = config;
@@ -38,6 +40,7 @@ public final class Model implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.tensors = tensors;
         this.owner = owner;
+        this.chatTemplate = chatTemplate;
     }
 
     /** Loads a GGUF or llama2.c .bin file; a GGUF's own tokenizer is used when it has one. */
@@ -71,8 +74,12 @@ public final class Model implements AutoCloseable {
             throw new ModelFormatException(loaded.path(), "the tokenizer has " + tokenizer.vocabSize()
                     + " pieces but the model's vocabulary has " + loaded.config().vocabSize());
         }
+        String chatTemplate = loaded.gguf()
+                .map(g -> g.metadata().get("tokenizer.chat_template"))
+                .filter(String.class::isInstance).map(String.class::cast)
+                .orElse(null);
         return new Model(loaded.path().toString(), loaded.formatDescription(), loaded.config(), loaded.weights(),
-                loaded.ropeInvFreq(), tokenizer, loaded.tensorTable(), loaded);
+                loaded.ropeInvFreq(), tokenizer, loaded.tensorTable(), loaded, chatTemplate);
     }
 
     /** The embedded synthetic model (see {@link SyntheticModel}): fixed shape, weights from a fixed seed. */
@@ -81,7 +88,7 @@ public final class Model implements AutoCloseable {
         LlamaWeights weights = SyntheticModel.weights(arena);
         return new Model("embedded synthetic model (seed " + Long.toHexString(SyntheticModel.SEED) + ")",
                 "in-memory F32", SyntheticModel.CONFIG, weights,
-                SyntheticModel.CONFIG.ropeInvFreq(), SyntheticModel.tokenizer(), List.of(), arena);
+                SyntheticModel.CONFIG.ropeInvFreq(), SyntheticModel.tokenizer(), List.of(), arena, null);
     }
 
     /** Where the model came from: a file path, or a description of the embedded model. */
@@ -97,6 +104,9 @@ public final class Model implements AutoCloseable {
     public float[] ropeInvFreq() { return ropeInvFreq.clone(); }
 
     public Optional<Tokenizer> tokenizer() { return Optional.ofNullable(tokenizer); }
+
+    /** The GGUF's {@code tokenizer.chat_template} (Jinja), when the file carries one. */
+    public Optional<String> chatTemplate() { return Optional.ofNullable(chatTemplate); }
 
     /** The file's tensors (empty for the embedded model). */
     public List<TensorEntry> tensors() { return tensors; }

@@ -1,10 +1,12 @@
 package dev.tandem.runtime.cli;
 
+import dev.tandem.runtime.cli.spi.SubcommandProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.ServiceLoader;
 
 /**
  * The tandem command (DESIGN.md §8). Exit codes: 0 ok, 1 internal error (with the trace), 2 usage,
@@ -26,6 +28,10 @@ public final class Main implements Runnable {
     /** Runs the CLI with the given streams and returns the exit code (used by tests too). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        // Subcommands from modules above runtime-core (tandem serve), when they are on the path.
+        for (SubcommandProvider extra : ServiceLoader.load(SubcommandProvider.class)) {
+            cli.addSubcommand(extra.name(), extra.command());
+        }
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, a) -> {

@@ -1,0 +1,23 @@
+package dev.tandem.server;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One /v1/completions or /v1/chat/completions request, checked field by field ({@link RequestParser}).
+ * Exactly one of promptText, promptIds and messages is set.
+ *
+ * @param maxTokens    null: OpenAI's default (16 for completions, the rest of the context for chat)
+ * @param seed         null: a fresh seed per request
+ * @param ignoreEos    vLLM's extension: generate past EOS (up to max_tokens)
+ * @param returnTokenIds vLLM's extension: each choice also carries its generated token_ids
+ * @param includeUsage stream_options.include_usage: a last chunk with the usage
+ */
+record GenerationRequest(boolean chat, String model, String promptText, int[] promptIds,
+                         List<Map<String, Object>> messages, Integer maxTokens, float temperature, float topP,
+                         int topK, Long seed, List<String> stop, boolean stream, boolean includeUsage,
+                         boolean returnTokenIds, boolean ignoreEos) {
+
+    /** The field the prompt came in, for errors about it. */
+    String promptField() { return chat ? "messages" : "prompt"; }
+}
