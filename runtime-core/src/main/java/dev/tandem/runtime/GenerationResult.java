@@ -22,6 +22,17 @@ public record GenerationResult(int[] promptIds, int[] generatedIds, float[] prom
     /** Generated tokens per second after the first (each costs one decode step). */
     public double decodeTokensPerSecond() { return perSecond(generatedIds.length - 1, decodeNanos); }
 
+    /**
+     * A one-line summary instead of the record's default (array identities and every logit):
+     * {@code GenerationResult[prompt 5 ids, generated 32 ids, stop MAX_TOKENS, TTFT 12.30 ms, prefill 406.5 tok/s, decode 95.2 tok/s]}.
+     */
+    @Override
+    public String toString() {
+        return String.format(java.util.Locale.ROOT,
+                "GenerationResult[prompt %d ids, generated %d ids, stop %s, TTFT %.2f ms, prefill %.1f tok/s, decode %.1f tok/s]",
+                promptIds.length, generatedIds.length, stopReason, ttftMillis(), prefillTokensPerSecond(), decodeTokensPerSecond());
+    }
+
     private static double perSecond(int count, long nanos) {
         return count <= 0 || nanos <= 0 ? 0 : count * 1e9 / nanos;
     }
