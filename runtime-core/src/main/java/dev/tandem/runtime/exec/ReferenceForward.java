@@ -2,7 +2,7 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
-import dev.tandem.runtime.model.ArchWeights;
+import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 import dev.tandem.runtime.model.MoeLayer;
@@ -44,6 +44,7 @@ public final class ReferenceForward implements Forward {
     private final float[] logits; // (vocab)
 
     private final HostMoeFfn moe; // null for a dense model
+    private final AttentionWeights[] attention; // per layer: what the options add to q, k, v
 
     // Prefill scratch, one chunk of B tokens; allocated on first prefill.
     private float[] px, pxb, pxb2, patt, pq, pk, pv, phb, phb2; // (B, dim|qDim|kvDim|hiddenDim)
@@ -80,6 +81,10 @@ public final class ReferenceForward implements Forward {
         hb2 = new float[config.hiddenDim()];
         logits = new float[config.vocabSize()];
         moe = config.arch().isMoe() ? new HostMoeFfn(config) : null;
+        attention = new AttentionWeights[config.nLayers()];
+        for (int l = 0; l < attention.length; l++) {
+            attention[l] = LayerBlocks.attention(config, weights, this.ropeInvFreq, l);
+        }
     }
 
     public LlamaConfig config() { return c; }
@@ -109,7 +114,7 @@ public final class ReferenceForward implements Forward {
             w.wq()[l].matvec(xb, 0, q, 0);
             w.wk()[l].matvec(xb, 0, k, 0);
             w.wv()[l].matvec(xb, 0, v, 0);
-            qkvOptions(l, q, 0, k, 0, v, 0);
+            attention[l].qkvOptions(q, 0, k, 0, v, 0);
             Ops.rope(q, 0, c.nHeads(), headDim, pos, ropeInvFreq);
             Ops.rope(k, 0, c.nKvHeads(), headDim, pos, ropeInvFreq);
             System.arraycopy(k, 0, cache.keys(l), pos * kvDim, kvDim);
@@ -181,7 +186,7 @@ public final class ReferenceForward implements Forward {
             w.wk()[l].matmul(pxb, pk, batch);  // (B, kvDim)
             w.wv()[l].matmul(pxb, pv, batch);  // (B, kvDim)
             for (int b = 0; b < batch; b++) {
-                qkvOptions(l, pq, b * qDim, pk, b * kvDim, pv, b * kvDim);
+                attention[l].qkvOptions(pq, b * qDim, pk, b * kvDim, pv, b * kvDim);
                 Ops.rope(pq, b * qDim, c.nHeads(), headDim, pos0 + b, ropeInvFreq);
                 Ops.rope(pk, b * kvDim, c.nKvHeads(), headDim, pos0 + b, ropeInvFreq);
             }
@@ -206,25 +211,6 @@ public final class ReferenceForward implements Forward {
             Ops.siluMul(phb, 0, phb2, 0, batch * hidden);
             w.w2()[l].matmul(phb, pxb2, batch);  // (B, dim)
             Ops.addInPlace(px, 0, pxb2, 0, batch * dim);
-        }
-    }
-
-    /** What the architecture adds between the q/k/v projections and the rotation: biases, then per-head RMSNorm. */
-    private void qkvOptions(int l, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff) {
-        ArchWeights a = w.arch();
-        if (a.bq() != null) {
-            Ops.addInPlace(q, qOff, a.bq(l), 0, c.qDim());
-            Ops.addInPlace(k, kOff, a.bk(l), 0, c.kvDim());
-            Ops.addInPlace(v, vOff, a.bv(l), 0, c.kvDim());
-        }
-        if (a.qNorm() != null) {
-            int hd = c.headDim();
-            for (int h = 0; h < c.nHeads(); h++) {
-                Ops.rmsnorm(q, qOff + h * hd, q, qOff + h * hd, a.qNorm(l), hd, c.rmsEps());
-            }
-            for (int h = 0; h < c.nKvHeads(); h++) {
-                Ops.rmsnorm(k, kOff + h * hd, k, kOff + h * hd, a.kNorm(l), hd, c.rmsEps());
-            }
         }
     }
 

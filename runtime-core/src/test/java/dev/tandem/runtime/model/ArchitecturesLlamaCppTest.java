@@ -57,43 +57,11 @@ class ArchitecturesLlamaCppTest {
     static final double KQUANT = 1e-3;
     static final Map<String, Double> TOLERANCE = Map.of("F32", F32, "F16", F16, "Q8_0", QUANT, "Q4_0", QUANT, "Q4_K", KQUANT);
 
-    private static final JsonNode ORACLE = oracle();
-
-    private static JsonNode oracle() {
-        try (InputStream in = ArchitecturesLlamaCppTest.class.getResourceAsStream("/arch/llama-cpp.json")) {
-            return new ObjectMapper().readTree(Objects.requireNonNull(in, "arch/llama-cpp.json is missing"));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static List<String> files() {
-        List<String> files = new ArrayList<>();
-        ORACLE.get("models").forEach(m -> files.add(m.get("file").asText()));
-        return files;
-    }
-
-    static JsonNode entry(String file) {
-        for (JsonNode m : ORACLE.get("models")) {
-            if (m.get("file").asText().equals(file)) {
-                return m;
-            }
-        }
-        throw new IllegalArgumentException(file);
-    }
-
-    static Path path(String file) {
-        try {
-            return Path.of(Objects.requireNonNull(ArchitecturesLlamaCppTest.class.getResource("/arch/" + file), file).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @Test
     void theDataCoversEveryArchitectureAndFormat() {
         Set<String> models = new TreeSet<>(), formats = new TreeSet<>();
-        for (JsonNode m : ORACLE.get("models")) {
+        for (JsonNode m : ArchitecturesLlamaCppOracle.ORACLE.get("models")) {
             models.add(m.get("model").asText());
             formats.add(m.get("format").asText());
         }
@@ -103,11 +71,11 @@ class ArchitecturesLlamaCppTest {
 
     @Test
     void eachFileLoadsWithItsArchitecturesOptions() {
-        try (LoadedModel qwen2 = ModelLoader.load(path("qwen2-f32.gguf"));
-             LoadedModel qwen3 = ModelLoader.load(path("qwen3-f32.gguf"));
-             LoadedModel mixtral = ModelLoader.load(path("mixtral-f32.gguf"));
-             LoadedModel qwen2moe = ModelLoader.load(path("qwen2moe-f32.gguf"));
-             LoadedModel llama31 = ModelLoader.load(path("llama31-f32.gguf"))) {
+        try (LoadedModel qwen2 = ModelLoader.load(ArchitecturesLlamaCppOracle.path("qwen2-f32.gguf"));
+             LoadedModel qwen3 = ModelLoader.load(ArchitecturesLlamaCppOracle.path("qwen3-f32.gguf"));
+             LoadedModel mixtral = ModelLoader.load(ArchitecturesLlamaCppOracle.path("mixtral-f32.gguf"));
+             LoadedModel qwen2moe = ModelLoader.load(ArchitecturesLlamaCppOracle.path("qwen2moe-f32.gguf"));
+             LoadedModel llama31 = ModelLoader.load(ArchitecturesLlamaCppOracle.path("llama31-f32.gguf"))) {
             ArchOptions a = qwen2.config().arch();
             assertTrue(a.qkvBias() && !a.qkNorm() && a.neoxRope() && !a.isMoe(), a.toString());
             assertEquals(16, qwen3.config().headDim());
@@ -122,75 +90,19 @@ class ArchitecturesLlamaCppTest {
     }
 
     @ParameterizedTest
-    @MethodSource("files")
+    @MethodSource("dev.tandem.runtime.model.ArchitecturesLlamaCppOracle#files")
     void logitsMatchLlamaCpp(String file) {
-        JsonNode m = entry(file);
-        double tolerance = TOLERANCE.get(m.get("format").asText());
-        int[] prompt = ints(m.get("prompt"));
+        JsonNode m = ArchitecturesLlamaCppOracle.entry(file);
+        double tolerance = ArchitecturesLlamaCppOracle.tolerance(m);
+        int[] prompt = ArchitecturesLlamaCppOracle.ints(m.get("prompt"));
         JsonNode steps = m.get("steps");
-        try (LoadedModel model = ModelLoader.load(path(file));
+        try (LoadedModel model = ModelLoader.load(ArchitecturesLlamaCppOracle.path(file));
              ReferenceForward fwd = new ReferenceForward(model.config(), model.weights(), model.ropeInvFreq(),
                      prompt.length + steps.size(), ReferenceForward.DEFAULT_PREFILL_CHUNK)) {
             assertEquals(m.get("format").asText(), model.weights().wk()[0].format().name(), file + ": matrices in the file's format");
-            int compared = compareSteps(file, fwd, prompt, steps, tolerance);
+            int compared = ArchitecturesLlamaCppOracle.compareSteps(file, fwd, prompt, steps, tolerance);
             assertTrue(compared >= 1, file + ": too few clear-cut steps to compare ids (" + compared + ")");
         }
     }
 
-    /** Runs the prompt and llama.cpp's ids through fwd; returns how many greedy ids were compared. */
-    static int compareSteps(String file, Forward fwd, int[] prompt, JsonNode steps, double tolerance) {
-        float[] logits = fwd.prefill(prompt, 0);
-        int pos = prompt.length;
-        int comparedIds = 0;
-        double worstShare = 0;
-        for (int s = 0; s < steps.size(); s++) {
-            JsonNode step = steps.get(s);
-            float[] expected = floats(step.get("logits"));
-            assertEquals(expected.length, logits.length, "vocabulary size");
-            float max = Float.NEGATIVE_INFINITY, min = Float.POSITIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
-            for (float v : expected) {
-                if (v > max) { second = max; max = v; } else if (v > second) { second = v; }
-                min = Math.min(min, v);
-            }
-            double spread = max - min;
-            double worst = 0;
-            int worstAt = -1;
-            for (int i = 0; i < expected.length; i++) {
-                double d = Math.abs(logits[i] - expected[i]);
-                if (d > worst) { worst = d; worstAt = i; }
-            }
-            worstShare = Math.max(worstShare, worst / spread);
-            assertTrue(worst <= tolerance * spread, String.format(
-                    "%s step %d: logit %d is %.5f, llama.cpp %.5f; |diff| %.5f > %.2g of the spread %.4f",
-                    file, s, worstAt, logits[worstAt], expected[worstAt], worst, tolerance, spread));
-            int id = step.get("id").asInt();
-            if (max - second > 2 * tolerance * spread) {
-                assertEquals(id, argmax(logits), file + " step " + s + ": greedy id");
-                comparedIds++;
-            }
-            logits = fwd.forward(id, pos++);
-        }
-        System.out.printf("%s: worst |diff| %.3g of the spread, %d ids compared%n", file, worstShare, comparedIds);
-        return comparedIds;
-    }
-
-    static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) best = i;
-        }
-        return best;
-    }
-
-    static int[] ints(JsonNode a) {
-        int[] r = new int[a.size()];
-        for (int i = 0; i < r.length; i++) r[i] = a.get(i).asInt();
-        return r;
-    }
-
-    static float[] floats(JsonNode a) {
-        float[] r = new float[a.size()];
-        for (int i = 0; i < r.length; i++) r[i] = (float) a.get(i).asDouble();
-        return r;
-    }
 }
