@@ -205,7 +205,7 @@ final class GgufLlamaReader {
         int experts = positive(key("expert_count"));
         int used = positive(key("expert_used_count"));
         if (used > experts) {
-            throw keyValue(key("expert_used_count"), used, "but " + key("expert_count") + " is " + experts);
+            throw keyValue(key("expert_used_count"), used, "but " + SafeText.quote(key("expert_count")) + " is " + experts);
         }
         if (!tensors.has("blk.0.ffn_gate_exps.weight")) {
             throw new ModelFormatException(path, "metadata key " + SafeText.quote(key("expert_count")) + " is " + experts
