@@ -6,7 +6,7 @@ import dev.tandem.runtime.format.GgufFile;
 import dev.tandem.runtime.format.GgufTensor;
 import dev.tandem.runtime.format.GgufValueType;
 import dev.tandem.runtime.format.GgufWriter;
-import dev.tandem.runtime.model.ArchitecturesLlamaCppOracle;
+import dev.tandem.conformance.ArchitecturesLlamaCppOracle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,8 +1,7 @@
-package dev.tandem.runtime.model;
+package dev.tandem.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tandem.runtime.exec.Forward;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,9 +20,18 @@ public final class ArchitecturesLlamaCppOracle {
 
     public static final JsonNode ORACLE = oracle();
 
-    /** The tolerance of the entry's format (see ArchitecturesLlamaCppTest for why each). */
+    /**
+     * Allowed |Tandem - llama.cpp| per logit as a share of the step's logit spread, by weight format;
+     * ArchitecturesLlamaCppTest (dev.tandem.runtime.model) says what was measured and why each.
+     */
+    public static final double F32 = 1e-5, F16 = 1e-3, QUANT = 4e-2, KQUANT = 1e-3;
+
+    private static final java.util.Map<String, Double> TOLERANCE =
+            java.util.Map.of("F32", F32, "F16", F16, "Q8_0", QUANT, "Q4_0", QUANT, "Q4_K", KQUANT);
+
+    /** The tolerance of the entry's format. */
     public static double tolerance(JsonNode entry) {
-        return ArchitecturesLlamaCppTest.TOLERANCE.get(entry.get("format").asText());
+        return TOLERANCE.get(entry.get("format").asText());
     }
 
     private static JsonNode oracle() {
@@ -34,9 +42,20 @@ public final class ArchitecturesLlamaCppOracle {
         }
     }
 
+    /**
+     * Every file, except that under tandem.quantDot=float (runtime-core's float-quant-dot execution,
+     * which does not include the architecture tests unless -Dtest names them) the Q8_0/Q4_0 files are
+     * left out: llama.cpp quantizes their activations to 8 bits, Tandem then does not, and a mixture's
+     * routing may tip at a near-tie between the two, which no logit tolerance covers.
+     */
     public static List<String> files() {
         List<String> files = new ArrayList<>();
-        ORACLE.get("models").forEach(m -> files.add(m.get("file").asText()));
+        for (JsonNode m : ORACLE.get("models")) {
+            String format = m.get("format").asText();
+            if (dev.tandem.kernels.KernelConfig.integerDot() || !(format.equals("Q8_0") || format.equals("Q4_0"))) {
+                files.add(m.get("file").asText());
+            }
+        }
         return files;
     }
 
@@ -49,17 +68,47 @@ public final class ArchitecturesLlamaCppOracle {
         throw new IllegalArgumentException(file);
     }
 
-    public static Path path(String file) {
+    /**
+     * The file as a path: in place when the resources are a directory (this module's tests), copied
+     * out of the test jar once otherwise (device modules' tests read it from the jar).
+     */
+    public static synchronized Path path(String file) {
+        java.net.URL url = Objects.requireNonNull(ArchitecturesLlamaCppOracle.class.getResource("/arch/" + file), file);
         try {
-            return Path.of(Objects.requireNonNull(ArchitecturesLlamaCppOracle.class.getResource("/arch/" + file), file).toURI());
-        } catch (URISyntaxException e) {
+            if (url.getProtocol().equals("file")) {
+                return Path.of(url.toURI());
+            }
+            if (extracted == null) {
+                extracted = java.nio.file.Files.createTempDirectory("tandem-arch");
+                extracted.toFile().deleteOnExit();
+            }
+            Path out = extracted.resolve(file);
+            if (!java.nio.file.Files.exists(out)) {
+                try (InputStream in = url.openStream()) {
+                    java.nio.file.Files.copy(in, out);
+                }
+                out.toFile().deleteOnExit();
+            }
+            return out;
+        } catch (URISyntaxException | IOException e) {
             throw new IllegalStateException(e);
         }
     }
 
+    private static Path extracted;
+
     /** Runs the prompt and llama.cpp's ids through fwd; returns how many greedy ids were compared. */
-    public static int compareSteps(String file, Forward fwd, int[] prompt, JsonNode steps, double tolerance) {
-        float[] logits = fwd.prefill(prompt, 0);
+    /** A forward pass as the comparison sees it (the exec package's Forward is not exported to device modules). */
+    public interface Steps {
+        /** Logits after the prompt, which starts at position 0. */
+        float[] prefill(int[] prompt);
+
+        /** Logits after token at pos. */
+        float[] forward(int token, int pos);
+    }
+
+    public static int compareSteps(String file, Steps fwd, int[] prompt, JsonNode steps, double tolerance) {
+        float[] logits = fwd.prefill(prompt);
         int pos = prompt.length;
         int comparedIds = 0;
         double worstShare = 0;
