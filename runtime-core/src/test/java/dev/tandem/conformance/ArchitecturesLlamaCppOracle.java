@@ -162,4 +162,42 @@ public final class ArchitecturesLlamaCppOracle {
         for (int i = 0; i < r.length; i++) r[i] = (float) a.get(i).asDouble();
         return r;
     }
+
+    /**
+     * Greedy generation in a session on device: llama.cpp's ids, and its logits after the prompt
+     * within tolerance of their spread; or, when the model's attention is not the Llama block and the
+     * device does not run such attention, {@link dev.tandem.runtime.device.UnsupportedBlockException}
+     * at open.
+     */
+    public static void checkSession(dev.tandem.runtime.device.Device device, String file, boolean runsAttentionOptions,
+                                    double tolerance) {
+        JsonNode m = entry(file);
+        int[] prompt = ints(m.get("prompt"));
+        JsonNode steps = m.get("steps");
+        int[] expected = new int[steps.size()];
+        for (int s = 0; s < expected.length; s++) expected[s] = steps.get(s).get("id").asInt();
+        try (dev.tandem.runtime.Model model = dev.tandem.runtime.Model.load(path(file))) {
+            var c = model.config();
+            boolean llamaAttention = !c.arch().qkvBias() && !c.arch().qkNorm() && c.headDim() * c.nHeads() == c.dim();
+            if (!runsAttentionOptions && !llamaAttention) {
+                org.junit.jupiter.api.Assertions.assertThrows(dev.tandem.runtime.device.UnsupportedBlockException.class,
+                        () -> dev.tandem.runtime.Tandem.open(model, device, prompt.length + expected.length).close(), file);
+                return;
+            }
+            try (dev.tandem.runtime.Session s = dev.tandem.runtime.Tandem.open(model, device, prompt.length + expected.length)) {
+                dev.tandem.runtime.GenerationResult r = s.generate(prompt,
+                        dev.tandem.runtime.Sampling.greedy().maxTokens(expected.length).stopAtEos(false), null);
+                float[] want = floats(steps.get(0).get("logits"));
+                double max = Double.NEGATIVE_INFINITY, min = Double.POSITIVE_INFINITY, worst = 0;
+                for (int i = 0; i < want.length; i++) {
+                    max = Math.max(max, want[i]);
+                    min = Math.min(min, want[i]);
+                    worst = Math.max(worst, Math.abs(r.promptLogits()[i] - want[i]));
+                }
+                assertTrue(worst <= tolerance * (max - min), file + ": logits after the prompt differ by " + worst
+                        + ", more than " + tolerance + " of the spread " + (max - min));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expected, r.generatedIds(), file + ": greedy ids");
+            }
+        }
+    }
 }
