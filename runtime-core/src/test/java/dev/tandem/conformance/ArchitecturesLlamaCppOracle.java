@@ -178,7 +178,7 @@ public final class ArchitecturesLlamaCppOracle {
         for (int s = 0; s < expected.length; s++) expected[s] = steps.get(s).get("id").asInt();
         try (dev.tandem.runtime.Model model = dev.tandem.runtime.Model.load(path(file))) {
             var c = model.config();
-            boolean llamaAttention = !c.arch().qkvBias() && !c.arch().qkNorm() && c.headDim() * c.nHeads() == c.dim();
+            boolean llamaAttention = c.arch().attentionFeatures(c).isEmpty();
             if (!runsAttentionOptions && !llamaAttention) {
                 org.junit.jupiter.api.Assertions.assertThrows(dev.tandem.runtime.device.UnsupportedBlockException.class,
                         () -> dev.tandem.runtime.Tandem.open(model, device, prompt.length + expected.length).close(), file);

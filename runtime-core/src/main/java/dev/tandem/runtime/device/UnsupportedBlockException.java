@@ -17,8 +17,7 @@ public class UnsupportedBlockException extends DeviceUnavailableException {
     /** Refuses w on device unless it is the Llama attention block. */
     public static void requirePlainAttention(String device, AttentionWeights w) {
         if (!w.isPlainLlama()) {
-            throw new UnsupportedBlockException(device, "attention", w.config().arch().features(w.config()).stream()
-                    .filter(f -> !f.startsWith("mixture")).toList());
+            throw new UnsupportedBlockException(device, "attention", w.config().arch().attentionFeatures(w.config()));
         }
     }
 }

@@ -29,13 +29,19 @@ public record ArchOptions(String architecture, boolean qkvBias, boolean qkNorm, 
      * backends whose fused blocks implement only that block.
      */
     public List<String> features(LlamaConfig c) {
+        List<String> f = new ArrayList<>(attentionFeatures(c));
+        if (moe != null) f.add("mixture of experts (" + moe.describe() + ")");
+        return f;
+    }
+
+    /** The attention part of {@link #features}: empty exactly when the attention block is Llama's. */
+    public List<String> attentionFeatures(LlamaConfig c) {
         List<String> f = new ArrayList<>();
         if (qkvBias) f.add("QKV biases");
         if (qkNorm) f.add("QK-norm");
         if (c.headDim() * c.nHeads() != c.dim()) {
             f.add("head width " + c.headDim() + " other than dim/heads = " + c.dim() / c.nHeads());
         }
-        if (moe != null) f.add("mixture of experts (" + moe.describe() + ")");
         return f;
     }
 }
