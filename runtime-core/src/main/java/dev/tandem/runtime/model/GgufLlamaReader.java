@@ -75,8 +75,8 @@ final class GgufLlamaReader {
                 return a;
             }
         }
-        throw new ModelFormatException(gguf.path(), "metadata key 'general.architecture' is " + SafeText.quote(name)
-                + ": not supported (supported: " + Arch.supported() + ")");
+        throw new ModelFormatException(gguf.path(), "architecture " + SafeText.quote(name)
+                + " is not supported (metadata key 'general.architecture'; supported: " + Arch.supported() + ")");
     }
 
     private String key(String suffix) { return prefix + suffix; }
@@ -179,7 +179,10 @@ final class GgufLlamaReader {
         if (gguf.get(key("attention.key_length")).isPresent()) {
             headDim = positive(key("attention.key_length"));
         } else {
-            if (nHeads > dim || dim % nHeads != 0) {
+            if (nHeads > dim) {
+                throw keyValue(key("attention.head_count"), nHeads, "but there are only " + dim + " embedding dimensions");
+            }
+            if (dim % nHeads != 0) {
                 throw keyValue(key("attention.head_count"), nHeads, "but embedding_length " + dim
                         + " is not a multiple of it and the file names no attention.key_length");
             }

@@ -112,7 +112,7 @@ class ModelLoaderTest {
     void wrongArchitecture() {
         TinyLlamaGguf spec = new TinyLlamaGguf();
         spec.architecture = "gpt2";
-        assertLoadError(spec, "metadata key 'general.architecture' is 'gpt2': not supported (supported: llama, qwen2, qwen3, qwen2moe, qwen3moe)");
+        assertLoadError(spec, "architecture 'gpt2' is not supported (metadata key 'general.architecture'; supported: llama, qwen2, qwen3, qwen2moe, qwen3moe)");
     }
 
     @Test
