@@ -75,6 +75,12 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
      * slice give 88·2·320 B = 56,320 B/cycle = 50.7 TB/s, near the ~55 TiB/s idealised figure.
      * Latencies and the per-hop latency (~0.5 µs) are estimates; override them as needed. The host
      * link is PCIe 4 x16 (32 GB/s, 10 µs assumed).
+     *
+     * <p>Deployment costs (sources in docs/lpu.md): 9 nodes of 8 TSPs per rack and a Dragonfly of
+     * racks (ISCA 2022: up to 10,440 TSPs = 145 racks × 72); 3 hops between nodes of a rack (local,
+     * global, local) and 5 between racks (our reading of that topology); fp16 activations on the wire
+     * (estimate); 900 cycles (1 µs) to align a program's nodes (estimate; ISCA 2022 describes the
+     * runtime deskew, not its cost); 20 µs of host sampling per token (estimate); chipSyncCycles fitted.
      */
     public static final ChipConfig GROQCHIP1 = new ChipConfig("groqchip1", 220L << 20, 88, 2, 320,
             64, 4, 320, 4, 8, 2, 4L * 320 * 320,
@@ -86,13 +92,15 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
      * LP30 (Groq 3 LPU, GTC 2026): 500 MB SRAM at 150 TB/s, ~1.2 PFLOPS FP8 (int8 here), 96 links of
      * 112 Gb/s. The clock is not published; 1 GHz is assumed, with 234 slices of two 320-byte
      * ports (149.8 TB/s) and 6 MXM planes (1.23 POPS). Power is not published: 300 W assumed. The
-     * link to a GPU is 800 Gb/s Ethernet (DESIGN.md §5), 5 µs assumed.
+     * link to a GPU is 800 Gb/s Ethernet (DESIGN.md §5), 5 µs assumed. Its deployment costs are
+     * GroqChip1's (no LP30 system figures are public), chipSyncCycles being GroqChip1's fitted 14.7 µs
+     * at this clock: borrowed, not validated.
      */
     public static final ChipConfig LP30 = new ChipConfig("lp30", 500_000_000L, 234, 2, 320,
             64, 6, 320, 2, 8, 2, 6L * 320 * 320,
             16, 4, 5, 20, 8, 6, 96, 112e9,
             400, 8, 12, 1e9, 300, 800e9, 5e-6,
-            9, 3, 5, 300, 1000, 2, 20e-6);
+            9, 3, 5, (int) Math.round(CHIP_SYNC_FIT_GROQCHIP1 / 900e6 * 1e9), 1000, 2, 20e-6);
 
     public static final List<ChipConfig> PRESETS = List.of(GROQCHIP1, LP30);
 

@@ -103,7 +103,7 @@ public sealed interface Instruction {
     record LoadExpertWeights(long sram, long stride, int experts, WeightFormat format, int rows, int cols, int buffer,
                              int index, int indexOffset) implements Instruction {
         public LoadExpertWeights {
-            if (experts < 1 || stride < (long) format.bytesFor((long) rows * cols)) {
+            if (experts < 1 || stride < format.bytesFor((long) rows * cols)) {
                 throw new IllegalArgumentException("experts must be >= 1 and their tiles may not overlap: stride " + stride);
             }
         }

@@ -161,7 +161,7 @@ public final class LpuLlama implements AutoCloseable {
                 if (f.logits != null) {
                     out.add(new StepProgram(k, OpPrograms.copy(config, tp, f.x, 0, f.last, 0, c.dim())));
                     out.add(new StepProgram(k, OpPrograms.rmsnorm(config, tp, f.last, f.last, f.finalNorm, c.dim(), 1, c.rmsEps())));
-                    out.add(new StepProgram(k, OpPrograms.matmul(config, tp, f.output, f.last, f.logits, 1, f.memory.scratch(held))));
+                    out.add(new StepProgram(k, f.headMatmul(config, tp)));
                 }
             } finally {
                 f.memory.release(held);

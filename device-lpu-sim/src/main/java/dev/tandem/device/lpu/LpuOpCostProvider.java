@@ -237,7 +237,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
             }
             return OpPrograms.copy(k.chip(), k.tp(), stage.x, 0, stage.last, 0, k.dim()).cycles()
                     + OpPrograms.rmsnorm(k.chip(), k.tp(), stage.last, stage.last, stage.finalNorm, k.dim(), 1, k.eps()).cycles()
-                    + OpPrograms.matmul(k.chip(), k.tp(), stage.output, stage.last, stage.logits, 1, stage.memory.scratch(scratch)).cycles();
+                    + stage.headMatmul(k.chip(), k.tp()).cycles();
         } catch (DeviceMemoryException e) {
             return NO_FIT;
         }

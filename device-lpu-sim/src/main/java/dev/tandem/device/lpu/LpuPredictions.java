@@ -184,7 +184,7 @@ public final class LpuPredictions {
             ChipConfig c = ideal(preset);
             for (String[] row : SWEEP) {
                 c = switch (row[1]) {
-                    case "h" -> c.with("rackHops", "" + preset.rackHops()).with("systemHops", "" + preset.systemHops());
+                    case "h" -> c.with("systemHops", "" + preset.systemHops()).with("rackHops", "" + preset.rackHops());
                     case "w" -> c.with("wireBytesPerElement", "" + preset.wireBytesPerElement());
                     case "n" -> c.with("nodeSyncCycles", "" + preset.nodeSyncCycles());
                     case "c" -> c.with("chipSyncCycles", "" + preset.chipSyncCycles());

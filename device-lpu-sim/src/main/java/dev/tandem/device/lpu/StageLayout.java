@@ -284,12 +284,44 @@ public final class StageLayout {
             embedding = memory.placeTable(format, vocab, dim);
         }
 
-        /** The output table (unless tied to this stage's embedding), then the head's buffers. */
+        /** SRAM kept free for the head's matmul scratch, so that blocks placed later cannot take it. */
+        private final List<Allocation> headScratch = new ArrayList<>();
+
+        /**
+         * The output table (unless tied to this stage's embedding), then the head's buffers, then a
+         * reservation of the scratch the head's matmul takes (per piece off chip 0: its input row and
+         * its slice of the logits there, and that slice again on chip 0), released around the matmul.
+         */
         void placeHead(WeightFormat format, boolean tiedHere, int vocab, int dim) {
             output = tiedHere ? embedding : memory.placeTable(format, vocab, dim);
             finalNorm = memory.buffer("finalNorm", dim);
             last = memory.buffer("last", dim);
             logits = memory.buffer("logits", vocab);
+            reserveHeadScratch();
+        }
+
+        private void reserveHeadScratch() {
+            OpPrograms.Scratch reserve = memory.scratch(headScratch);
+            for (OpPrograms.Piece p : output.pieces()) {
+                if (p.chip() != 0) {
+                    reserve.allocate(p.chip(), 4L * output.cols());
+                    reserve.allocate(p.chip(), 4L * p.rows());
+                    reserve.allocate(0, 4L * p.rows());
+                }
+            }
+        }
+
+        /** The head's matmul program, its scratch in the reserved room. */
+        StaticProgram headMatmul(ChipConfig config, int tp) {
+            memory.release(headScratch);
+            headScratch.clear();
+            List<Allocation> held = new ArrayList<>();
+            try {
+                return OpPrograms.matmul(config, tp, output, last, logits, 1, memory.scratch(held));
+            } finally {
+                memory.release(held);
+                reserveHeadScratch();
+            }
         }
     }
 }

@@ -258,10 +258,12 @@ public final class Compiler {
                 }
             }
             if (out.isEmpty()) {
-                boolean never = fewestDevices == Integer.MAX_VALUE;
-                String how = never ? " split layer by layer, as the device places it" : ", as the device places it";
-                long needed = never ? Math.max(held, (long) g.count() * cap + 1) : Math.max(held, (long) fewestDevices * cap);
-                throw new CapacityException(what + how, g.toString(), needed, (long) g.count() * cap, fewestDevices, g.name());
+                if (fewestDevices == Integer.MAX_VALUE) {
+                    throw new CapacityException(what, g.toString(), "even one layer a stage does not hold its share as the device"
+                            + " places it (the first and last stages also hold the embedding and output tables)");
+                }
+                throw new CapacityException(what + ", as the device places it", g.toString(), Math.max(held, (long) fewestDevices * cap),
+                        (long) g.count() * cap, fewestDevices, g.name());
             }
             return out;
         }
