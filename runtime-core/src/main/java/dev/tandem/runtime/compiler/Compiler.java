@@ -210,57 +210,75 @@ public final class Compiler {
             this.rows = prefill ? Math.max(ModelGraph.PREFILL_CHUNK, w.batch()) : Math.max(1, w.batch());
             this.maxPositions = w.context();
             this.layers = graph.config().nLayers();
-            this.modelled = cost.stageHolds(g, graph, share(0, 1), 1).isPresent();
+            this.modelled = cost.stageHolds(g, graph, share(0, false, false), 1).isPresent();
         }
 
         boolean modelled() { return modelled; }
 
-        private OpCostProvider.StageShare share(int stage, int stages) {
-            int count = 0;
-            for (int l = 0; l < layers; l++) {
-                count += (int) ((long) l * stages / layers) == stage ? 1 : 0;
-            }
-            return new OpCostProvider.StageShare(attention ? count : 0, ffn ? count : 0, tables && stage == 0,
-                    tables && stage == stages - 1, maxPositions, rows);
+        private OpCostProvider.StageShare share(int layerCount, boolean first, boolean last) {
+            return new OpCostProvider.StageShare(attention ? layerCount : 0, ffn ? layerCount : 0, tables && first, tables && last,
+                    maxPositions, rows);
         }
 
-        private boolean holds(int stages, int tp) {
-            for (int s = 0; s < stages; s++) {
-                OpCostProvider.StageShare share = share(s, stages);
-                if (!cache.computeIfAbsent(share + "|" + tp, k -> cost.stageHolds(g, graph, share, tp).orElse(false))) {
-                    return false;
-                }
-            }
-            return true;
+        private boolean holds(int layerCount, boolean first, boolean last, int tp) {
+            OpCostProvider.StageShare share = share(layerCount, first, last);
+            return cache.computeIfAbsent(share + "|" + tp, k -> cost.stageHolds(g, graph, share, tp).orElse(false));
         }
 
-        /** The fewest stages of tp devices that hold the share, up to one layer a stage; -1 when none does. */
-        private int fewestStages(int tp) {
-            for (int stages = 1; stages <= layers; stages++) {
-                if (holds(stages, tp)) {
-                    return stages;
-                }
+        /** The most layers from layer `from` a stage holds (1 at least), or 0 when it holds none. */
+        private int most(int from, int upTo, boolean first, boolean last, int tp) {
+            int n = 0;
+            while (from + n < upTo && holds(n + 1, first, last, tp)) {
+                n++;
             }
-            return -1;
+            return n;
+        }
+
+        /**
+         * The first layer of each stage of the fewest stages of tp devices that hold the share, or
+         * null when none do: the last stage takes the most trailing layers it holds next to the
+         * output table, the others the most they hold in order (the first next to the embedding).
+         */
+        private List<Integer> fewestStages(int tp) {
+            if (holds(layers, true, true, tp)) {
+                return List.of(0);
+            }
+            int tail = Math.min(most(0, layers, false, true, tp), layers - 1);
+            if (tail == 0) {
+                return null;
+            }
+            List<Integer> starts = new ArrayList<>();
+            int at = 0;
+            while (at < layers - tail) {
+                int n = most(at, layers - tail, at == 0, false, tp);
+                if (n == 0) {
+                    return null;
+                }
+                starts.add(at);
+                at += n;
+            }
+            starts.add(layers - tail);
+            return starts;
         }
 
         List<GroupLayout> layouts(String what, long held, long cap) {
             List<GroupLayout> out = new ArrayList<>();
             int fewestDevices = Integer.MAX_VALUE;
             for (int tp = 1; tp <= g.nodeSize(); tp++) {
-                int stages = fewestStages(tp);
-                if (stages < 0) {
+                List<Integer> starts = fewestStages(tp);
+                if (starts == null) {
                     continue;
                 }
+                int stages = starts.size();
                 fewestDevices = Math.min(fewestDevices, stages * tp);
                 if (tp <= g.count() && (long) stages * tp <= g.count()) {
-                    out.add(new GroupLayout(g, tp, stages, layers));
+                    out.add(new GroupLayout(g, tp, stages, layers, starts));
                 }
             }
             if (out.isEmpty()) {
                 if (fewestDevices == Integer.MAX_VALUE) {
-                    throw new CapacityException(what, g.toString(), "even one layer a stage does not hold its share as the device"
-                            + " places it (the first and last stages also hold the embedding and output tables)");
+                    throw new CapacityException(what, g.toString(), "no stage of up to " + g.nodeSize() + " devices holds one layer's"
+                            + " share next to the embedding or output table as the device places it");
                 }
                 throw new CapacityException(what + ", as the device places it", g.toString(), Math.max(held, (long) fewestDevices * cap),
                         (long) g.count() * cap, fewestDevices, g.name());
