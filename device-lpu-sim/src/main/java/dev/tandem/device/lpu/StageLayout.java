@@ -153,7 +153,7 @@ public final class StageLayout {
             // The last stage's share, from the end, as far as it fits next to the output table.
             double target = total * lastTp / Math.min(chips, usedNodes * perNode) - shape.bytes(Tensor.OUTPUT, 0);
             Filled probe = open(config, lastTp, c.dim());
-            probe.placeHead(shape.format(Tensor.OUTPUT, 0), false, c.vocabSize(), c.dim());
+            probe.placeHead(shape.format(Tensor.OUTPUT, 0), false, c.vocabSize(), c.dim(), true);
             double done = 0;
             lastFirst = blocks;
             while (lastFirst > usedNodes - 1 && Math.abs(done + cost[lastFirst - 1] - target) <= Math.abs(done - target)
@@ -215,7 +215,7 @@ public final class StageLayout {
             f.placeEmbedding(shape.format(Tensor.EMBEDDING, 0), c.vocabSize(), c.dim());
         }
         if (index == stages - 1) {
-            f.placeHead(shape.format(Tensor.OUTPUT, 0), shape.tiedOutput() && index == 0, c.vocabSize(), c.dim());
+            f.placeHead(shape.format(Tensor.OUTPUT, 0), shape.tiedOutput() && index == 0, c.vocabSize(), c.dim(), true);
         }
         return f;
     }
@@ -293,7 +293,26 @@ public final class StageLayout {
          * its slice of the logits there, and that slice again on chip 0), released around the matmul.
          */
         void placeHead(WeightFormat format, boolean tiedHere, int vocab, int dim) {
-            output = tiedHere ? embedding : memory.placeTable(format, vocab, dim);
+            placeHead(format, tiedHere, vocab, dim, false);
+        }
+
+        /**
+         * The same; with roomFirst, room for the matmul's scratch is kept on every chip before the
+         * table goes in (a table that fills chips whole would otherwise leave none next to it).
+         */
+        void placeHead(WeightFormat format, boolean tiedHere, int vocab, int dim, boolean roomFirst) {
+            List<Allocation> room = new ArrayList<>();
+            if (roomFirst && !tiedHere) {
+                OpPrograms.Scratch keep = memory.scratch(room);
+                for (int chip = 0; chip < memory.chips(); chip++) {
+                    keep.allocate(chip, 4L * dim + 4L * vocab);
+                }
+            }
+            try {
+                output = tiedHere ? embedding : memory.placeTable(format, vocab, dim);
+            } finally {
+                memory.release(room);
+            }
             finalNorm = memory.buffer("finalNorm", dim);
             last = memory.buffer("last", dim);
             logits = memory.buffer("logits", vocab);
