@@ -89,6 +89,26 @@ class DeploymentCostsTest {
     }
 
     @Test
+    void aWholeStepIsItsProgramsIncludingTheStageHopThenTheHostRoundTrip() {
+        LlamaConfig c = BlockCostExactnessTest.ODD; // dim 96, one layer: its attention and FFN on two nodes of 8
+        ModelShape shape = ModelShape.uniform(c, WeightFormat.Q8_0);
+        StageLayout layout = new StageLayout(shape, G, 16, 32);
+        List<LpuLlama.StepProgram> programs = LpuLlama.stepPrograms(layout, layout.placed(), 1, 3);
+        long sum = 0, hops = 0;
+        for (LpuLlama.StepProgram p : programs) {
+            sum += p.program().cycles();
+            if (p.stage() == LpuLlama.HOP) {
+                hops++;
+                // 96 fp32 values as 192 fp16 bytes over one link: ceil(192 / 16.67) = 12 cycles; 3 hops in a rack;
+                // the receive's 6; the two nodes' alignment first.
+                assertEquals(G.nodeSyncCycles() + 12 + 3 * 450 + 6, p.program().cycles());
+            }
+        }
+        assertEquals(1, hops);
+        assertEquals(sum + G.hostRoundTripCycles(c.vocabSize()), LpuLlama.timeStep(shape, G, 16, 32, 3).cycles());
+    }
+
+    @Test
     void aWirePrecisionOtherThanFp32Fp16OrInt8IsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> G.with("wireBytesPerElement", "3"));
         assertEquals("chip config groqchip1: wireBytesPerElement must be 1 (int8/fp8), 2 (fp16/bf16) or 4 (fp32), got 3", e.getMessage());
