@@ -113,7 +113,8 @@ final class Frontiers {
             notes.add("plans other than single on catalog GPUs know only GGUF weights and an f16 KV cache; left out");
             return;
         }
-        for (int b : batchGrid(4096)) {
+        // Powers of two, as the static compiler's own sweep: each is a whole compile over every assignment.
+        for (int b = 1; b <= 4096; b *= 2) {
             Plan p;
             try {
                 p = compiler.compile(graph, pool, new Workload(b, w.inputTokens(), w.inputTokens() + w.outputTokens()), policy,
