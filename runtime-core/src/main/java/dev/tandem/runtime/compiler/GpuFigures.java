@@ -68,9 +68,9 @@ public record GpuFigures(String name, String title, double memoryBytes, double b
     private static final String FA3 = "attention: FlashAttention-3 forward 740 TFLOP/s BF16 = 75% of H100 "
             + "(Shah et al. 2024, arXiv:2407.08608); other chips assumed the same fraction";
     private static final String NCCL_H100 = "all-reduce: nccl-tests all_reduce bus bandwidth 479.7 GB/s, 8x H100 NVLink/NVSwitch "
-            + "(Voltage Park / AI@Georgia Tech); latency from NCCL's ring LL model: 3.6 us + 0.4 us per NVLink hop (nccl src/graph/tuning.cc)";
+            + "(Voltage Park / AI@Georgia Tech); latency and protocol framing from NCCL's ring LL/LL128/Simple tuning model (nccl src/graph/tuning.cc)";
     private static final String NCCL_B200 = "all-reduce: H100's measured bus bandwidth scaled by NVLink 5's doubled per-GPU bandwidth "
-            + "(no published B200 nccl-tests figure found); latency as NCCL's ring LL model";
+            + "(no published B200 nccl-tests figure found); latency as NCCL's ring tuning model";
     private static final String NCCL_RUBIN = "all-reduce: H100's measured bus bandwidth scaled by NVLink 6's 4x per-GPU bandwidth (assumed)";
 
     private static final Achieved HOPPER_H100 = new Achieved(0.867, 0.69, 0.75, 479.7e9, List.of(HBM_H100, GEMM_H100, FA3, NCCL_H100));
@@ -78,11 +78,17 @@ public record GpuFigures(String name, String title, double memoryBytes, double b
     private static final Achieved BLACKWELL = new Achieved(0.92, 0.565, 0.75, 2 * 479.7e9, List.of(HBM_B200, GEMM_B200, FA3, NCCL_B200));
     private static final Achieved RUBIN = new Achieved(0.92, 0.565, 0.75, 4 * 479.7e9, List.of(HBM_RUBIN, GEMM_RUBIN, FA3, NCCL_RUBIN));
 
-    /** Datasheet figures: NVIDIA H100 SXM, H200 SXM, DGX B200 and Vera Rubin (NVL144) product pages. */
+    private static final double MIB = 1 << 20;
+
+    /**
+     * Datasheet figures: NVIDIA H100 SXM, H200 SXM, DGX B200 and Vera Rubin (NVL144) product pages.
+     * Capacities are what nvidia-smi reports as total memory (the datasheets' "80 GB" and "141 GB"
+     * are binary-ish: 81,559 MiB, 143,771 MiB and 183,359 MiB), which is what a KV cache is sized in.
+     */
     public static final List<GpuFigures> ALL = List.of(
-            new GpuFigures("h100", "NVIDIA H100 SXM (catalog)", 80e9, 3.35e12, 989e12, 1979e12, 0, 700, 450e9, HOPPER_H100),
-            new GpuFigures("h200", "NVIDIA H200 SXM (catalog)", 141e9, 4.8e12, 989e12, 1979e12, 0, 700, 450e9, HOPPER_H200),
-            new GpuFigures("b200", "NVIDIA B200 (catalog)", 180e9, 8e12, 2.25e15, 4.5e15, 9e15, 1000, 900e9, BLACKWELL),
+            new GpuFigures("h100", "NVIDIA H100 SXM (catalog)", 81_559 * MIB, 3.35e12, 989e12, 1979e12, 0, 700, 450e9, HOPPER_H100),
+            new GpuFigures("h200", "NVIDIA H200 SXM (catalog)", 143_771 * MIB, 4.8e12, 989e12, 1979e12, 0, 700, 450e9, HOPPER_H200),
+            new GpuFigures("b200", "NVIDIA B200 (catalog)", 183_359 * MIB, 8e12, 2.25e15, 4.5e15, 9e15, 1000, 900e9, BLACKWELL),
             // Rubin's BF16 rate is not published: half the low end of the FP8 range (16.7 PF) is assumed;
             // NVFP4 is NVIDIA's announced 50 PF inference figure.
             new GpuFigures("rubin", "NVIDIA Vera Rubin (catalog; BF16 assumed FP8/2)", 288e9, 22e12, 8.35e15, 16.7e15, 50e15, 1800,
@@ -90,9 +96,24 @@ public record GpuFigures(String name, String title, double memoryBytes, double b
 
     private static final Map<String, GpuFigures> BY_NAME = ALL.stream().collect(Collectors.toMap(GpuFigures::name, Function.identity()));
 
-    /** NCCL's ring low-latency protocol: base latency per collective and per NVLink hop (nccl tuning.cc). */
-    public static final double ALL_REDUCE_BASE_SECONDS = 3.6e-6;
-    public static final double ALL_REDUCE_HOP_SECONDS = 0.4e-6;
+    /**
+     * NCCL's ring protocols as its tuning model prices them over NVLink (nccl src/graph/tuning.cc):
+     * base latency per collective, latency per hop, and the share of bus bandwidth the protocol's
+     * framing leaves (LL sends a flag with every 8-byte word; LL128 one per 128 bytes, 120 of data).
+     */
+    public enum RingProtocol {
+        LL(3.6e-6, 0.4e-6, 0.5), LL128(3.6e-6, 2.5e-6, 120.0 / 128), SIMPLE(8.4e-6, 5.7e-6, 1.0);
+
+        public final double baseSeconds;
+        public final double hopSeconds;
+        public final double bandwidthShare;
+
+        RingProtocol(double baseSeconds, double hopSeconds, double bandwidthShare) {
+            this.baseSeconds = baseSeconds;
+            this.hopSeconds = hopSeconds;
+            this.bandwidthShare = bandwidthShare;
+        }
+    }
 
     public static Optional<GpuFigures> of(String name) { return Optional.ofNullable(BY_NAME.get(name)); }
 }

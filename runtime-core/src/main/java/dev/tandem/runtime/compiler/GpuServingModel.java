@@ -37,7 +37,7 @@ public final class GpuServingModel {
      * tokens/s) is matched (k = 1 would be no overlap at all); every other published point is judged
      * with it, Blackwell included.
      */
-    static final double ROOFLINE_SHARPNESS = 1.15;
+    static final double ROOFLINE_SHARPNESS = 1.05;
 
     /** A soft max of two times: see {@link #ROOFLINE_SHARPNESS}. */
     static double overlap(double a, double b) {
@@ -144,13 +144,20 @@ public final class GpuServingModel {
 
     private double gemmRate(ServingFormat f) { return gpu.peak(f.rate()) * gpu.achieved().gemmFraction(); }
 
-    /** Ring all-reduce of {@code bytes} over n devices: NCCL's latency model plus the measured bus bandwidth. */
+    /**
+     * Ring all-reduce of {@code bytes} over n devices: 2(n−1) hops, each protocol's latency and framing
+     * on the measured bus bandwidth, the fastest protocol taken (as NCCL's tuner picks it).
+     */
     public double allReduceSeconds(double bytes, int n) {
         if (n <= 1) {
             return 0;
         }
-        return GpuFigures.ALL_REDUCE_BASE_SECONDS + 2.0 * (n - 1) * GpuFigures.ALL_REDUCE_HOP_SECONDS
-                + bytes * 2.0 * (n - 1) / n / gpu.achieved().allReduceBusBandwidth();
+        double best = Double.MAX_VALUE;
+        for (GpuFigures.RingProtocol p : GpuFigures.RingProtocol.values()) {
+            best = Math.min(best, p.baseSeconds + 2.0 * (n - 1) * p.hopSeconds
+                    + bytes * 2.0 * (n - 1) / n / (gpu.achieved().allReduceBusBandwidth() * p.bandwidthShare));
+        }
+        return best;
     }
 
     /** Decode attention of one layer on one device: reading {@code sequences} KV caches of {@code context} positions. */

@@ -45,7 +45,8 @@ class GpuValidationTest {
             if (!p.gpu().equals("b200")) {
                 hopper.add(Math.abs(e));
             }
-            table.append(String.format(Locale.ROOT, "| %s | %s TP%d | %s | %d:%d | %,.0f | %,.0f | %+.0f%% |%n", p.shape(), p.gpu(),
+            table.append(String.format(Locale.ROOT, "| %s | %s | %s TP%d | %s | %d:%d | %,.0f | %,.0f | %+.0f%% |%n",
+                    p.source().endsWith("(v0.17)") ? "v0.17" : "v1.0", p.shape(), p.gpu(),
                     p.tp(), p.weights(), p.isl(), p.osl(), p.tokensPerSecond(), predict(p), e * 100));
         }
         System.out.print(table);
