@@ -20,7 +20,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param bound                    what dominates an iteration: weights, kv cache, compute or communication
  * @param source                   the model that priced the point
  */
-public record FrontierPoint(int batch, int concurrency,
+public record FrontierPoint(int batch, long concurrency,
                             @JsonProperty("tensor_parallel") int tensorParallel, int stages, int replicas,
                             @JsonProperty("tokens_per_s_per_user") double tokensPerSecondPerUser,
                             @JsonProperty("tokens_per_s_per_system") double tokensPerSecondPerSystem,

@@ -1,7 +1,6 @@
 package dev.tandem.runtime.compiler;
 
 import dev.tandem.runtime.TandemException;
-import dev.tandem.runtime.device.DeviceKind;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -46,7 +45,8 @@ final class Frontiers {
             var figures = GpuFigures.of(g.name()).filter(f -> g.source() == DeviceSource.CATALOG);
             if (figures.isPresent() && steadyPolicy) {
                 gpuPoints(graph, g, figures.get(), w, weights, kv, points, sources, notes, misfits);
-            } else if (!othersPriced && (policy != Policy.SINGLE || g.spec().kind() != DeviceKind.GPU)) {
+            } else if (!othersPriced) {
+                // Everything else (LPUs, present devices, policies splitting roles) gets the static plans once.
                 othersPriced = true;
                 staticPoints(compiler, graph, pool, policy, w, ggufWeights, kv, points, sources, notes);
             }

@@ -218,8 +218,8 @@ public final class GpuServingModel {
         Iteration first = stagePass(Math.max(0, mb - 1), isl, 1, tp, stageLayers(pp), true);
         double ttft = pp * (first.seconds() + stageHopSeconds(l, isl));
         double watts = (double) l.replicas() * l.devicesPerReplica() * gpu.watts();
-        double system = l.replicas() * batch / cycle;
-        return new FrontierPoint(batch, batch * l.replicas(), tp, pp, l.replicas(), 1 / cycle, system, ttft * 1e3, cycle * 1e3,
+        double system = (double) l.replicas() * batch / cycle;
+        return new FrontierPoint(batch, (long) batch * l.replicas(), tp, pp, l.replicas(), 1 / cycle, system, ttft * 1e3, cycle * 1e3,
                 watts, watts / system, (long) (batch * kvBytesPerSequencePerDevice(l)), stage.bound(),
                 "steady state (" + gpu.name() + ")");
     }

@@ -138,6 +138,22 @@ class GpuServingModelTest {
     }
 
     @Test
+    void lpuGroupsAndSplitPoliciesGetTheStaticPlansLabelled() {
+        var compiler = new Compiler(CostModel.roofline());
+        ModelGraph q8 = ModelShapes.shape("llama-2-7b").withFormat(dev.tandem.kernels.WeightFormat.Q8_0);
+        Pool pool = PoolParser.parse("h100*2,lp30*32", catalog);
+        Frontier auto = compiler.frontier(q8, pool, Policy.AUTO, new ServingWorkload(512, 512));
+        assertTrue(auto.points().stream().anyMatch(p -> p.source().startsWith("steady state (h100)")));
+        assertTrue(auto.points().stream().anyMatch(p -> p.source().startsWith("static plan")));
+        Frontier afd = compiler.frontier(q8, pool, Policy.AFD, new ServingWorkload(512, 512));
+        assertTrue(afd.points().stream().allMatch(p -> p.source().startsWith("static plan: afd")), afd.points().getFirst().source());
+        // FP8 is the GPU model's alone: the static plans are left out with a note.
+        Frontier fp8 = compiler.frontier(q8, pool, Policy.AUTO, new ServingWorkload(512, 512), ServingFormat.FP8, ServingFormat.FP8);
+        assertTrue(fp8.points().stream().noneMatch(p -> p.source().startsWith("static plan")));
+        assertTrue(fp8.notes().stream().anyMatch(n -> n.contains("GGUF")), fp8.notes().toString());
+    }
+
+    @Test
     void aModelTooBigForThePoolIsACapacityError() {
         var compiler = new Compiler(CostModel.roofline());
         CapacityException e = assertThrows(CapacityException.class, () -> compiler.frontier(ModelShapes.shape("llama-3.1-405b"),
