@@ -107,8 +107,18 @@ final class CompileCommand implements Callable<Integer> {
         if (sweep && workload == null) {
             throw new ExitCodes.UsageException("--sweep needs --workload ISL:OSL");
         }
+        var parsed = spec.commandLine().getParseResult();
         if (workload != null) {
+            for (String flag : List.of("--batch", "--prompt-len", "--context", "--trace")) {
+                if (parsed.hasMatchedOption(flag)) {
+                    throw new ExitCodes.UsageException(flag + " does not apply with --workload (the frontier sweeps batch sizes; "
+                            + "ISL:OSL sets the lengths)");
+                }
+            }
             return frontier(out);
+        }
+        if (parsed.hasMatchedOption("--kv-cache")) {
+            throw new ExitCodes.UsageException("--kv-cache needs --workload ISL:OSL");
         }
         if (ServingFormat.planOnly(weights).isPresent()) {
             throw new ExitCodes.UsageException("--weights " + weights + " is known to the batched GPU model only; add --workload ISL:OSL");

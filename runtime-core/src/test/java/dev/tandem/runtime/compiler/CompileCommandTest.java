@@ -96,6 +96,12 @@ class CompileCommandTest {
         assertEquals(2, kv.code());
         assertTrue(kv.err().contains("--kv-cache 'int4'"), kv.err());
         assertEquals(4, tandem("compile", "--shape", "llama-3.1-405b", "--pool", "h100", "--workload", "1:1").code());
+        Result batch = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--workload", "1:1", "--batch", "4");
+        assertEquals(2, batch.code());
+        assertTrue(batch.err().contains("--batch does not apply with --workload"), batch.err());
+        Result kvAlone = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--kv-cache", "fp8");
+        assertEquals(2, kvAlone.code());
+        assertTrue(kvAlone.err().contains("--kv-cache needs --workload"), kvAlone.err());
     }
 
     /** A timing note, not an assertion: issue 14 asks that this compile stay under 5 s. */
