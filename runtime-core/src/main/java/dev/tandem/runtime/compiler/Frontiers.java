@@ -18,7 +18,7 @@ import java.util.TreeSet;
 final class Frontiers {
     private Frontiers() {}
 
-    /** Batch sizes a frontier prices: 1, 2, 3, 4, 6, 8, 12, ... (steps of 1.5 and 4/3) up to {@code max}, and max itself. */
+    /** Batch sizes a frontier prices: 1, 2, 3, 4, 5, 7, 9, 13, 17, 25, ... (alternately +1/2 and +1/3) up to {@code max}, and max itself. */
     static List<Integer> batchGrid(int max) {
         Set<Integer> out = new TreeSet<>();
         for (long b = 1, half = 0; b <= max; ) {
