@@ -9,7 +9,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The 16-bit product kernels of Q4_K and Q6_K (256-bit vectors) against the one-weight-at-a-time
+ * The 16-bit product kernels of Q4_K, Q5_K and Q6_K (256-bit vectors) against the one-weight-at-a-time
  * integer sum, on super-blocks of arbitrary bytes and on the extremes where a short could overflow:
  * every weight bit set, activations at +-127, scales at their limits. Runs in every surefire
  * execution; where 256-bit vectors are off the wide kernels still run (the Vector API's Java
@@ -52,6 +52,10 @@ class KQuantWideSumTest {
             }
             assertEquals(q6.scaledSumScalar(0, sc, a.q, 0), q6.scaledSumWide(0, sc, a.qs, 0, a.bsums, 0),
                     "Q6_K trial " + trial + " seed " + seed);
+            Q5_KMatrix q5 = (Q5_KMatrix) WeightMatrix.of(WeightFormat.Q5_K, bytes(176, rnd, fill), 1, 256);
+            q5.scales(0, sc, m);
+            assertEquals(q5.scaledSumScalar(0, sc, a.q, 0), q5.scaledSumWide(0, sc, a.qs, 0),
+                    "Q5_K trial " + trial + " seed " + seed);
             Q4_KMatrix q4 = (Q4_KMatrix) WeightMatrix.of(WeightFormat.Q4_K, bytes(144, rnd, fill), 1, 256);
             q4.scales(0, sc, m);
             assertEquals(q4.scaledSumScalar(0, sc, a.q, 0), q4.scaledSumWide(0, sc, a.qs, 0),
