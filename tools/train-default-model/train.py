@@ -5,7 +5,8 @@ SentencePiece BPE vocabulary (byte fallback), and writes it as GGUF with the tok
     tools/train-default-model/train.py --out DIR [--steps N] [--time-budget 1500] [--seed 1611]
 
 Needs Debian's python3-torch, python3-sentencepiece and bible-kjv (the reader of bible-kjv-text),
-and llama.cpp's gguf-py (tools/llama-cpp fetches it; found on PYTHONPATH or in its cache).
+libopenblas0-serial (Debian's torch uses the system BLAS), and llama.cpp's gguf-py (tools/llama-cpp
+fetches it into its cache). Why this corpus and these settings: README.md beside this script.
 
 Reproducible: one thread, a fixed seed, a fixed number of steps. Without --steps the script times
 the first steps and picks the number that fits --time-budget, and records it in the log, so a
