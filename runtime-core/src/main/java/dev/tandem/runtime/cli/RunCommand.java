@@ -122,7 +122,7 @@ final class RunCommand implements Callable<Integer> {
                     + " reports as text (or --ids, one line per sequence)");
         }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
-        try (Model m = Inputs.model(model, tokenizer)) {
+        try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             int[][] prompts = prompts(m);
             int[] prompt = prompts[0];
             int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
@@ -232,6 +232,7 @@ final class RunCommand implements Callable<Integer> {
             p = Inputs.parseIds(csv, "--prompt-ids");
         } else if (m.tokenizer().isPresent()) {
             p = m.encode(text != null ? text : DEMO_PROMPT);
+            Inputs.warnUnknown(spec.commandLine().getErr(), m.tokenizer().get(), p);
         } else if (text != null) {
             throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
         } else {
