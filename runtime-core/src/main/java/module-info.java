@@ -7,7 +7,7 @@
  * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
  * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
  * exact cost provider implements its {@code OpCostProvider}, and to the load generator, which draws
- * the predicted frontier.
+ * the predicted frontier, and to the token-factory planner, which scales it to a site.
  */
 module dev.tandem.runtime {
     requires transitive dev.tandem.kernels;
@@ -21,7 +21,7 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.device;
     exports dev.tandem.runtime.engine;
     exports dev.tandem.runtime.cli.spi;
-    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen;
+    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.factory;
 
     opens dev.tandem.runtime.cli to info.picocli;
 
