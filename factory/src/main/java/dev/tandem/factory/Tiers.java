@@ -52,13 +52,18 @@ public final class Tiers {
         }
         ObjectMapper mapper = new ObjectMapper(new YAMLFactory())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         TierFile parsed;
         try {
             parsed = mapper.readValue(file.toFile(), TierFile.class);
+        } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+            // A record's properties are buffered, so Jackson's location is the end of the tier: find the key's own line.
+            int line = lineOfKey(file, e.getPropertyName());
+            throw new ModelFormatException(file, (line > 0 ? "line " + line + ": " : where(e.getLocation())) + fieldOf(e) + ": " + cause(e));
         } catch (JsonMappingException e) {
+            if (e.getCause() instanceof com.fasterxml.jackson.core.JsonParseException syntax) {
+                throw new ModelFormatException(file, where(syntax.getLocation()) + "not YAML or JSON: " + firstLine(syntax.getOriginalMessage()));
+            }
             throw new ModelFormatException(file, where(e.getLocation()) + fieldOf(e) + ": " + cause(e));
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(file, where(e.getLocation()) + "not YAML or JSON: " + firstLine(e.getOriginalMessage()));
@@ -81,6 +86,22 @@ public final class Tiers {
         return List.copyOf(parsed.tiers());
     }
 
+    /** The first line where {@code key} is a mapping key, or 0. */
+    private static int lineOfKey(Path file, String key) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("(^|[\\s{,-])[\"']?" + java.util.regex.Pattern.quote(key) + "[\"']?\\s*:");
+        try {
+            List<String> lines = Files.readAllLines(file);
+            for (int i = 0; i < lines.size(); i++) {
+                if (p.matcher(lines.get(i)).find()) {
+                    return i + 1;
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return 0;
+        }
+        return 0;
+    }
+
     private static String where(JsonLocation l) {
         return l == null || l.getLineNr() < 1 ? "" : "line " + l.getLineNr() + ": ";
     }
@@ -91,7 +112,7 @@ public final class Tiers {
                 .collect(Collectors.joining());
         if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m && e.getMessage() != null) {
             String missing = missingProperty(e.getOriginalMessage());
-            if (missing != null) {
+            if (missing != null && !path.endsWith("." + missing)) {
                 path = path + "." + missing;
             }
         }
