@@ -17,10 +17,11 @@ import dev.tandem.runtime.device.DeviceKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * Today's frontier: {@code tandem compile}'s predictions (roofline for catalog GPUs, the LPU
- * emulator's scheduled cycles for LPUs) at batch sizes 1, 2, 4, ... 4096, each compiled for the
+ * emulator's scheduled cycles for LPUs) at batch sizes 1, 2, 4, ... 4096 (1024 with LPUs), each compiled for the
  * configuration's fixed role assignment with the fewest devices that hold it.
  *
  * <p>The compiler predicts one prefill of the whole batch (TTFT) and one decode step at the last
@@ -33,6 +34,12 @@ import java.util.Locale;
 public final class CompilerFrontierSource implements FrontierSource {
     /** Batch sizes swept: powers of two up to {@value #MAX_BATCH}. */
     static final int MAX_BATCH = 4096;
+    /**
+     * With LPUs, powers of two up to {@value #MAX_LPU_BATCH}: the emulator prices a decode FFN of B rows
+     * by lowering a program of B rows, which takes a minute at 4096 (llama-3-8b); beyond a few hundred
+     * sequences the LPU FFN's time grows with B as the GPUs' does, so the frontier's useful end is below.
+     */
+    static final int MAX_LPU_BATCH = 1024;
     /** Devices offered per group: far more than any replica needs, so the compiler sizes the replica. */
     private static final int OFFERED = 1 << 16;
 
@@ -63,18 +70,18 @@ public final class CompilerFrontierSource implements FrontierSource {
             case LPU -> new Assignment(lpu, lpu, lpu);
         };
         Pool pool = new Pool(gpu != null && lpu != null ? List.of(gpu, lpu) : List.of(gpu != null ? gpu : lpu));
-        List<OperatingPoint> points = new ArrayList<>();
-        for (int batch = 1; batch <= MAX_BATCH; batch *= 2) {
+        // Batch sizes compile independently (the cost providers' caches are concurrent), in order of batch.
+        int maxBatch = c.usesLpu() ? MAX_LPU_BATCH : MAX_BATCH;
+        return IntStream.rangeClosed(0, Integer.numberOfTrailingZeros(maxBatch)).parallel().mapToObj(i -> {
+            int batch = 1 << i;
             Workload w = new Workload(batch, requests.inputTokens(), requests.inputTokens() + requests.outputTokens());
-            Plan plan;
             try {
-                plan = compiler.evaluate(model, pool, w, roles, Objective.lowestTpot());
+                Plan plan = compiler.evaluate(model, pool, w, roles, Objective.lowestTpot());
+                return point(plan, batch, requests, c.kind() == Configuration.Kind.DISAGG);
             } catch (CapacityException e) {
-                continue; // this batch's KV cache or activations do not fit any layout: not an operating point
+                return null; // this batch's KV cache or activations fit no layout: not an operating point
             }
-            points.add(point(plan, batch, requests, c.kind() == Configuration.Kind.DISAGG));
-        }
-        return points;
+        }).filter(java.util.Objects::nonNull).toList();
     }
 
     private static OperatingPoint point(Plan plan, int batch, RequestShape requests, boolean prefillApart) {

@@ -26,7 +26,12 @@ public final class Planner {
 
     public Facility facility() { return facility; }
 
-    /** Every configuration the devices make: each GPU alone; each GPU with each LPU (afd, disagg); each LPU alone. */
+    /**
+     * Every configuration the devices make: each GPU alone; each GPU with each LPU (afd, and disagg:
+     * prefill on the GPU, decode on the LPU); each LPU alone only when no GPU is given. With a GPU
+     * beside it, an LPU-only replica would prefill on the LPUs, which disagg does on the GPU instead,
+     * and pricing that prefill on the emulator (chunk by chunk, every position) takes minutes.
+     */
     public static List<Configuration> configurations(List<String> gpus, List<String> lpus) {
         List<Configuration> out = new ArrayList<>();
         for (String g : gpus) {
@@ -36,7 +41,9 @@ public final class Planner {
                 out.add(new Configuration(Configuration.Kind.DISAGG, g, l));
             }
         }
-        lpus.forEach(l -> out.add(Configuration.lpuOnly(l)));
+        if (gpus.isEmpty()) {
+            lpus.forEach(l -> out.add(Configuration.lpuOnly(l)));
+        }
         return out;
     }
 

@@ -57,9 +57,11 @@ class PlannerTest {
     }
 
     @Test
-    void configurationsAreEachGpuAloneEachPairAndEachLpuAlone() {
-        assertEquals(List.of("h100", "h100+lp30 afd", "h100+lp30 disagg", "rubin", "rubin+lp30 afd", "rubin+lp30 disagg", "lp30"),
+    void configurationsAreEachGpuAloneEachPairAndLpusAloneOnlyWithoutGpus() {
+        assertEquals(List.of("h100", "h100+lp30 afd", "h100+lp30 disagg", "rubin", "rubin+lp30 afd", "rubin+lp30 disagg"),
                 Planner.configurations(List.of("h100", "rubin"), List.of("lp30")).stream().map(Configuration::name).toList());
+        assertEquals(List.of("lp30", "groqchip1"),
+                Planner.configurations(List.of(), List.of("lp30", "groqchip1")).stream().map(Configuration::name).toList());
     }
 
     @Test
