@@ -24,7 +24,7 @@ import java.util.List;
  * in y:
  * <pre>
  *   maximise   Σ price(t)·T(j)·y(j,t)
- *   subject to Σ G(j)·y(j,t) ≤ GPU budget,  Σ L(j)·y(j,t) ≤ LPU budget,
+ *   subject to Σ G(j)·y(j,t) ≤ GPU budget,  Σ L(j)·y(j,t) ≤ LPU budget,  Σ (G(j)+L(j))·y(j,t) ≤ site power,
  *              Σ_j T(j)·y(j,t) ≤ demand(t)               (tiers with a demand limit)
  *              Σ_j (G(j)+L(j))·y(j,t) ≤ split(t)·budget  (a fixed split, when asked)
  * </pre>
@@ -40,7 +40,18 @@ public final class Allocator {
     /** Revenue kept within this fraction of the optimum when the second LP maximises tokens. */
     static final double REVENUE_SLACK = 1e-9;
 
+    /** The second LP's answer replaces the first only when it serves this fraction more tokens. */
+    static final double TOKEN_GAIN = 1e-6;
+
     private Allocator() {}
+
+    private static double dot(double[] a, double[] b) {
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            sum += a[i] * b[i];
+        }
+        return sum;
+    }
 
     /** One used (operating point, tier) pair. */
     public record Use(SitePoint point, Tier tier, double units) {
@@ -80,6 +91,30 @@ public final class Allocator {
      * @param split null to optimise freely, or one fraction of the whole budget per tier (summing to at most 1)
      */
     public static Allocation maximiseRevenue(List<SitePoint> points, List<Tier> tiers, double gpuWatts, double lpuWatts, double[] split) {
+        return maximiseRevenue(points, tiers, gpuWatts, lpuWatts, gpuWatts + lpuWatts, split);
+    }
+
+    /**
+     * As above with a cap on the two sides together as well: with both side budgets at the site's
+     * power and {@code totalWatts} the site's power, the LP chooses the LPU share itself, and the
+     * LPU watts it uses are the revenue-maximising share, exactly rather than on a grid.
+     */
+    public static Allocation maximiseRevenue(List<SitePoint> points, List<Tier> tiers, double gpuWatts, double lpuWatts,
+                                             double totalWatts, double[] split) {
+        return solve(points, tiers, gpuWatts, lpuWatts, totalWatts, split, false);
+    }
+
+    /**
+     * The best revenue with as little LPU power as reaches it: the second LP minimises LPU watts
+     * instead of maximising tokens. With the share left to the LP, its LPU watts are then the smallest
+     * revenue-maximising share (several shares often earn the same once every demand is met).
+     */
+    public static Allocation maximiseRevenueWithFewestLpus(List<SitePoint> points, List<Tier> tiers, double watts, double[] split) {
+        return solve(points, tiers, watts, watts, watts, split, true);
+    }
+
+    private static Allocation solve(List<SitePoint> points, List<Tier> tiers, double gpuWatts, double lpuWatts,
+                                    double totalWatts, double[] split, boolean fewestLpus) {
         if (split != null && split.length != tiers.size()) {
             throw new IllegalArgumentException("a split needs one share per tier: " + tiers.size() + ", got " + split.length);
         }
@@ -91,7 +126,7 @@ public final class Allocator {
                 }
             }
         }
-        if (pairs.isEmpty() || gpuWatts + lpuWatts <= 0) {
+        if (pairs.isEmpty() || gpuWatts + lpuWatts <= 0 || totalWatts <= 0) {
             return new Allocation(List.of(), tiers);
         }
         int n = pairs.size();
@@ -108,6 +143,11 @@ public final class Allocator {
         List<LinearConstraint> constraints = new ArrayList<>();
         constraints.add(new LinearConstraint(gpu, Relationship.LEQ, gpuWatts / 1e6));
         constraints.add(new LinearConstraint(lpu, Relationship.LEQ, lpuWatts / 1e6));
+        double[] both = new double[n];
+        for (int v = 0; v < n; v++) {
+            both[v] = gpu[v] + lpu[v];
+        }
+        constraints.add(new LinearConstraint(both, Relationship.LEQ, totalWatts / 1e6));
         for (int t = 0; t < tiers.size(); t++) {
             Double demand = tiers.get(t).demandTokensPerS();
             if (demand != null) {
@@ -118,20 +158,40 @@ public final class Allocator {
                 for (int v = 0; v < n; v++) {
                     watts[v] = pairs.get(v)[1] == t ? gpu[v] + lpu[v] : 0;
                 }
-                constraints.add(new LinearConstraint(watts, Relationship.LEQ, split[t] * (gpuWatts + lpuWatts) / 1e6));
+                constraints.add(new LinearConstraint(watts, Relationship.LEQ, split[t] * totalWatts / 1e6));
             }
         }
         PointValuePair best = solve(revenue, constraints);
         List<LinearConstraint> second = new ArrayList<>(constraints);
         second.add(new LinearConstraint(revenue, Relationship.GEQ, best.getValue() * (1 - REVENUE_SLACK)));
-        double[] y;
-        try {
-            y = solve(tokens, second).getPoint();
-        } catch (NoFeasibleSolutionException e) {
-            y = best.getPoint(); // the tolerance cut off the first optimum itself: keep it
+        double[] y = best.getPoint();
+        if (fewestLpus) {
+            double[] negativeLpu = new double[n];
+            for (int v = 0; v < n; v++) {
+                negativeLpu[v] = -lpu[v];
+            }
+            try {
+                y = solve(negativeLpu, second).getPoint();
+            } catch (NoFeasibleSolutionException e) {
+                // the tolerance cut off the first optimum itself: keep it
+            }
+            return allocation(points, tiers, pairs, y);
         }
+        try {
+            double[] more = solve(tokens, second).getPoint();
+            // Only a real gain: a token-for-revenue trade inside the slack would show as a sliver of another tier.
+            if (dot(tokens, more) > dot(tokens, y) * (1 + TOKEN_GAIN)) {
+                y = more;
+            }
+        } catch (NoFeasibleSolutionException e) {
+            // the tolerance cut off the first optimum itself: keep it
+        }
+        return allocation(points, tiers, pairs, y);
+    }
+
+    private static Allocation allocation(List<SitePoint> points, List<Tier> tiers, List<int[]> pairs, double[] y) {
         List<Use> uses = new ArrayList<>();
-        for (int v = 0; v < n; v++) {
+        for (int v = 0; v < y.length; v++) {
             if (y[v] > 1e-9) {
                 uses.add(new Use(points.get(pairs.get(v)[0]), tiers.get(pairs.get(v)[1]), y[v]));
             }

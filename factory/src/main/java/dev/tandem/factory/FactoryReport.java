@@ -54,6 +54,7 @@ record FactoryReport(String model, String weights, RequestShape requests, Facili
             ObjectNode o = best.addObject().put("gpu", b.gpu()).put("lpu", b.lpu())
                     .put("best_lpu_share", b.best().lpuShare())
                     .put("revenue_per_year", b.best().allocation().revenuePerYear());
+            o.put("optimal_lpu_share", b.optimal().lpuShare()).put("optimal_revenue_per_year", b.optimal().allocation().revenuePerYear());
             if (b.allGpu() != null) {
                 o.put("all_gpu_revenue_per_year", b.allGpu().allocation().revenuePerYear());
             }
@@ -117,8 +118,14 @@ record FactoryReport(String model, String weights, RequestShape requests, Facili
                     dollars(b.best().allocation().revenuePerYear()),
                     b.allGpu() == null || b.best() == b.allGpu() ? (b.lpu() == null ? "" : " (100% GPU wins)") : String.format(Locale.ROOT,
                             " (%s more than 100%% GPU)", dollars(b.best().allocation().revenuePerYear() - b.allGpu().allocation().revenuePerYear())));
+            if (b.lpu() != null && b.gpu() != null) {
+                out.printf(Locale.ROOT, "  %-14s share left to the LP: %.1f%% LPU, %s/year%n", "", b.optimal().lpuShare() * 100,
+                        dollars(b.optimal().allocation().revenuePerYear()));
+            }
         }
-        Planner.Best top = plan.best().stream().max(java.util.Comparator.comparingDouble(b -> b.best().allocation().dollarsPerS())).orElseThrow();
+        // The most revenue; among equal revenues (every demand met), the most tokens.
+        Planner.Best top = plan.best().stream().max(java.util.Comparator.comparingDouble((Planner.Best b) -> b.best().allocation().dollarsPerS())
+                .thenComparingDouble(b -> b.best().allocation().tokensPerS())).orElseThrow();
         Allocator.Allocation a = top.best().allocation();
         out.printf(Locale.ROOT, "%nbest mix: %s at %.0f%% LPU: %s/year, %.4g tokens/s, %s of %s used%n", top.best().name(),
                 top.best().lpuShare() * 100, dollars(a.revenuePerYear()), a.tokensPerS(), watts(a.watts()), watts(plan.powerWatts()));
@@ -151,8 +158,8 @@ record FactoryReport(String model, String weights, RequestShape requests, Facili
     }
 
     static String watts(double w) {
-        return w >= 1e9 ? String.format(Locale.ROOT, "%.3g GW", w / 1e9) : w >= 1e6 ? String.format(Locale.ROOT, "%.3g MW", w / 1e6)
-                : w >= 1e3 ? String.format(Locale.ROOT, "%.3g kW", w / 1e3) : String.format(Locale.ROOT, "%.3g W", w);
+        return w >= 0.9995e9 ? String.format(Locale.ROOT, "%.3f GW", w / 1e9) : w >= 1e6 ? String.format(Locale.ROOT, "%.1f MW", w / 1e6)
+                : w >= 1e3 ? String.format(Locale.ROOT, "%.1f kW", w / 1e3) : String.format(Locale.ROOT, "%.0f W", w);
     }
 
     static String dollars(double d) {

@@ -63,8 +63,12 @@ public final class Planner {
         }
     }
 
-    /** Which LPU share earns the most for one GPU/LPU pair, and what 0% (all GPU) earns. */
-    public record Best(String gpu, String lpu, Mix best, Mix allGpu) {}
+    /**
+     * Which LPU share earns the most for one GPU/LPU pair: {@code best} among the shares tried,
+     * {@code optimal} with the share left to the LP (its LPU watts over the power are the smallest
+     * exact revenue-maximising share); and what 0% (all GPU) earns.
+     */
+    public record Best(String gpu, String lpu, Mix best, Mix optimal, Mix allGpu) {}
 
     /** The planner's answer. */
     public record FactoryPlan(double powerWatts, List<Tier> tiers, double[] split, List<ConfigurationFrontier> frontiers,
@@ -121,7 +125,9 @@ public final class Planner {
                 Mix top = pair.stream().reduce((a, b) -> b.allocation().dollarsPerS() > a.allocation().dollarsPerS() * (1 + 1e-9) ? b : a)
                         .orElseThrow();
                 Mix zero = pair.stream().filter(m -> m.lpuShare() == 0).findFirst().orElse(null);
-                best.add(new Best(g, l, top, zero));
+                Allocator.Allocation free = Allocator.maximiseRevenueWithFewestLpus(points, tiers, powerWatts, split);
+                double lpuUsed = free.uses().stream().mapToDouble(Allocator.Use::lpuWatts).sum();
+                best.add(new Best(g, l, top, new Mix(g, l, Math.min(1, lpuUsed / powerWatts), free), zero));
             }
         }
         return new FactoryPlan(powerWatts, tiers, split, frontiers, mixes, best);

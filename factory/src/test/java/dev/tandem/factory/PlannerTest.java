@@ -105,6 +105,11 @@ class PlannerTest {
         Planner.Best best = planner().plan(frontiers(), 1e9, tiers, SHARES, null, false).best().getFirst();
         assertTrue(best.best().lpuShare() > 0, "only the LPU configurations reach 1000 tokens/s per user");
         assertTrue(best.best().allocation().tokensPerS(tiers.get(1)) > 0);
+        // Left to the LP, the share is exact: never less revenue than any share on the grid.
+        assertTrue(best.optimal().allocation().dollarsPerS() >= best.best().allocation().dollarsPerS() * (1 - 1e-8),
+                best.optimal().allocation().dollarsPerS() + " < " + best.best().allocation().dollarsPerS());
+        assertTrue(best.optimal().lpuShare() > 0 && best.optimal().lpuShare() <= best.best().lpuShare() + 1e-9,
+                "the exact share " + best.optimal().lpuShare() + " vs the grid's " + best.best().lpuShare());
         Planner.Best gpuOnly = planner().plan(frontiers(), 1e9, List.of(new Tier("$6", 6, 100, null)), SHARES, null, false).best().getFirst();
         assertEquals(0.0, gpuOnly.best().lpuShare(), "without a fast tier, LPU power only takes from the GPUs");
     }
