@@ -123,9 +123,15 @@ record FactoryReport(String model, String weights, RequestShape requests, Facili
                         dollars(b.optimal().allocation().revenuePerYear()));
             }
         }
-        // The most revenue; among equal revenues (every demand met), the most tokens.
-        Planner.Best top = plan.best().stream().max(java.util.Comparator.comparingDouble((Planner.Best b) -> b.best().allocation().dollarsPerS())
-                .thenComparingDouble(b -> b.best().allocation().tokensPerS())).orElseThrow();
+        // The most revenue; among revenues equal to 1e-6 (every demand met), the most tokens.
+        Planner.Best top = plan.best().getFirst();
+        for (Planner.Best b : plan.best()) {
+            double r = b.best().allocation().dollarsPerS(), rTop = top.best().allocation().dollarsPerS();
+            boolean tie = Math.abs(r - rTop) <= 1e-6 * Math.max(r, rTop);
+            if (tie ? b.best().allocation().tokensPerS() > top.best().allocation().tokensPerS() : r > rTop) {
+                top = b;
+            }
+        }
         Allocator.Allocation a = top.best().allocation();
         out.printf(Locale.ROOT, "%nbest mix: %s at %.0f%% LPU: %s/year, %.4g tokens/s, %s of %s used%n", top.best().name(),
                 top.best().lpuShare() * 100, dollars(a.revenuePerYear()), a.tokensPerS(), watts(a.watts()), watts(plan.powerWatts()));
