@@ -32,12 +32,25 @@ class CompilerFrontierSourceTest {
 
     @Test
     void disaggregatedDecodeRunsOnLpusBesidePrefillOnGpus() {
-        List<OperatingPoint> points = SOURCE.frontier(MODEL, new Configuration(Configuration.Kind.DISAGG, "rubin", "lp30"), REQUESTS);
+        // llama-2-7b: its 32k-token tables fit an LPU stage beside a layer (llama-3's 128k do not, as the LPU places them).
+        List<OperatingPoint> points = SOURCE.frontier(ModelShapes.shape("llama-2-7b"),
+                new Configuration(Configuration.Kind.DISAGG, "rubin", "lp30"), REQUESTS);
         assertFalse(points.isEmpty());
         for (OperatingPoint p : points) {
             assertTrue(p.tokensPerS() <= p.batch() * p.tokensPerSPerUser() * (1 + 1e-12), "prefill overlaps decode at most");
             assertTrue(p.devices().stream().anyMatch(OperatingPoint.DeviceCount::lpu));
             assertTrue(p.devices().stream().anyMatch(d -> !d.lpu()));
+        }
+    }
+
+    @Test
+    void attentionFfnDisaggregationPowersBothKinds() {
+        List<OperatingPoint> points = SOURCE.frontier(MODEL, new Configuration(Configuration.Kind.AFD, "rubin", "lp30"), new RequestShape(512, 64));
+        assertFalse(points.isEmpty());
+        for (OperatingPoint p : points) {
+            assertTrue(p.batch() <= CompilerFrontierSource.MAX_LPU_BATCH);
+            assertEquals(p.batch() * p.tokensPerSPerUser(), p.tokensPerS(), 1e-9 * p.tokensPerS());
+            assertTrue(p.devices().stream().anyMatch(OperatingPoint.DeviceCount::lpu) && p.devices().stream().anyMatch(d -> !d.lpu()));
         }
     }
 }
