@@ -1,6 +1,7 @@
 package dev.tandem.runtime.exec;
 
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.OpKind;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Plan;
@@ -211,12 +212,13 @@ public final class BatchPlanForward implements AutoCloseable {
     private float[] run(PlacedPlan.Route<DevicePagedAttention> r, int slot, int[] tokens, BatchRows rows, Phase phase, int headRows, int seq) {
         int batch = tokens.length, dim = c.dim();
         int pos0 = phase == Phase.DECODE ? Arrays.stream(rows.positions()).max().orElseThrow() : rows.positions()[0];
+        BatchShape shape = shapeOf(rows);
         Stage at = r.embedStage;
         at.lock.lock();
         try {
             DeviceEvent start = at.device.record();
             at.device.embed(r.embedding, tokens, at.x[slot]);
-            logOp(start, phase, "embed", OpKind.EMBED, -1, at, pos0, batch, seq);
+            logOp(start, phase, "embed", OpKind.EMBED, -1, at, pos0, batch, seq, shape);
         } finally {
             at.lock.unlock();
         }
@@ -228,7 +230,7 @@ public final class BatchPlanForward implements AutoCloseable {
             try {
                 DeviceEvent start = s.device.record();
                 attention.run(s.x[slot], rows);
-                logOp(start, phase, "attention " + l, OpKind.ATTENTION, l, s, pos0, batch, seq);
+                logOp(start, phase, "attention " + l, OpKind.ATTENTION, l, s, pos0, batch, seq, shape);
             } finally {
                 s.lock.unlock();
             }
@@ -238,7 +240,7 @@ public final class BatchPlanForward implements AutoCloseable {
             try {
                 DeviceEvent start = f.device.record();
                 r.ffn[l].run(f.x[slot], batch);
-                logOp(start, phase, "ffn " + l, OpKind.FFN, l, f, pos0, batch, seq);
+                logOp(start, phase, "ffn " + l, OpKind.FFN, l, f, pos0, batch, seq, shape);
             } finally {
                 f.lock.unlock();
             }
@@ -256,15 +258,30 @@ public final class BatchPlanForward implements AutoCloseable {
             h.device.rmsnorm(h.heads, h.heads, h.finalNorm, dim, headRows, c.rmsEps());
             h.device.matmul(r.output, h.heads, h.logits, headRows);
             h.device.read(h.logits, 0, out, 0, out.length);
-            logOp(start, phase, "head", OpKind.HEAD, c.nLayers(), h, pos0, headRows, seq);
+            logOp(start, phase, "head", OpKind.HEAD, c.nLayers(), h, pos0, headRows, seq, shape);
         } finally {
             h.lock.unlock();
         }
         return out;
     }
 
-    private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch, int seq) {
-        log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, seq));
+    private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch, int seq,
+                       BatchShape shape) {
+        log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, seq, shape));
+    }
+
+    /** A step's rows as the compiler describes them: runs of one sequence's consecutive positions, in the pool's blocks. */
+    private BatchShape shapeOf(BatchRows rows) {
+        List<BatchShape.Run> runs = new ArrayList<>();
+        int[] pos = rows.positions();
+        for (int start = 0, end; start < pos.length; start = end) {
+            end = start + 1;
+            while (end < pos.length && rows.blockTables()[end] == rows.blockTables()[start] && pos[end] == pos[end - 1] + 1) {
+                end++;
+            }
+            runs.add(new BatchShape.Run(pos[start], end - start));
+        }
+        return new BatchShape(pool.blockSize(), runs);
     }
 
     /** The slot's rows from one stage's device to another's, through the slot's own host buffer. */

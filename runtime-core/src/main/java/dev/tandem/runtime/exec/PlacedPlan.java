@@ -2,6 +2,7 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.GroupLayout;
 import dev.tandem.runtime.compiler.OpKind;
@@ -247,20 +248,21 @@ final class PlacedPlan<A extends AutoCloseable> {
         }
         Stage from = prefill.attentionStage[0], to = decode.attentionStage[0];
         return new Executed(Phase.PREFILL, "kv cache", null, -1, "link " + from.label + "->" + to.label, pos0, count,
-                System.nanoTime() - t0, OptionalLong.empty(), 8L * count * kvDim * c.nLayers(), from.group, to.group, sequence);
+                System.nanoTime() - t0, OptionalLong.empty(), 8L * count * kvDim * c.nLayers(), from.group, to.group, sequence, null);
     }
 
     /** A move of batch rows of hidden state between two stages as a log entry. */
     Executed activations(Phase phase, Stage from, Stage to, int batch, long nanos) {
         return new Executed(phase, "activations", null, -1, "link " + from.label + "->" + to.label, 0, batch,
-                nanos, OptionalLong.empty(), 4L * batch * c.dim(), from.group, to.group, -1);
+                nanos, OptionalLong.empty(), 4L * batch * c.dim(), from.group, to.group, -1, null);
     }
 
     /** An op that ran on stage s between two of its device's events, as a log entry. */
-    static Executed op(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch, int sequence) {
+    static Executed op(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch, int sequence,
+                       BatchShape rows) {
         DeviceEvent end = s.device.record();
         return new Executed(phase, what, kind, layer, s.label, pos0, batch, end.nanosSince(start), end.cyclesSince(start), 0,
-                s.group, s.group, sequence);
+                s.group, s.group, sequence, rows);
     }
 
     /** The stage labels and the devices behind them, in the order they were opened. */

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.exec;
 
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.GroupLayout;
@@ -51,15 +52,12 @@ public final class PlanForward implements Forward {
      * @param to   the group a move reached; the op's own group for an op
      * @param pos0 the first row's position; for a decode step of several sequences, the furthest row's
      * @param sequence the sequence a prefill op or KV move ran for; -1 for a decode step of several
+     * @param batchShape the rows of the run the op belongs to, by sequence and position, with the KV
+     *                   cache's layout (what an exact prediction needs); null for a move
      */
     public record Executed(Phase phase, String what, OpKind kind, int layer, String track, int pos0, int batch,
-                           long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to, int sequence) {
-        /** Ran for sequence 0, the only one of a single-stream forward. */
-        public Executed(Phase phase, String what, OpKind kind, int layer, String track, int pos0, int batch,
-                        long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to) {
-            this(phase, what, kind, layer, track, pos0, batch, nanos, cycles, bytes, from, to, 0);
-        }
-
+                           long nanos, OptionalLong cycles, long bytes, DeviceGroup from, DeviceGroup to, int sequence,
+                           BatchShape batchShape) {
         public boolean isTransfer() { return kind == null; }
     }
 
@@ -181,21 +179,22 @@ public final class PlanForward implements Forward {
 
     private float[] run(PlacedPlan.Route<DeviceAttention> r, int[] tokens, int pos0, Phase phase, boolean head) {
         int batch = tokens.length, dim = c.dim();
+        BatchShape rows = logging ? new BatchShape(0, List.of(new BatchShape.Run(pos0, batch))) : null;
         Stage at = r.embedStage;
         DeviceEvent start = mark(at);
         at.device.embed(r.embedding, tokens, at.x[0]);
-        logOp(start, phase, "embed", OpKind.EMBED, -1, at, pos0, batch);
+        logOp(start, phase, "embed", OpKind.EMBED, -1, at, pos0, batch, rows);
         for (int l = 0; l < c.nLayers(); l++) {
             Stage s = r.attentionStage[l];
             at = move(phase, at, s, batch);
             start = mark(s);
             r.attention.get(l).run(s.x[0], pos0, batch);
-            logOp(start, phase, attentionNames[l], OpKind.ATTENTION, l, s, pos0, batch);
+            logOp(start, phase, attentionNames[l], OpKind.ATTENTION, l, s, pos0, batch, rows);
             Stage f = r.ffnStage[l];
             at = move(phase, at, f, batch);
             start = mark(f);
             r.ffn[l].run(f.x[0], batch);
-            logOp(start, phase, ffnNames[l], OpKind.FFN, l, f, pos0, batch);
+            logOp(start, phase, ffnNames[l], OpKind.FFN, l, f, pos0, batch, rows);
         }
         if (!head) {
             return null;
@@ -207,7 +206,7 @@ public final class PlanForward implements Forward {
         h.device.rmsnorm(h.heads, h.heads, h.finalNorm, dim, 1, c.rmsEps());
         h.device.matmul(r.output, h.heads, h.logits, 1);
         h.device.read(h.logits, 0, logits, 0, logits.length);
-        logOp(start, phase, "head", OpKind.HEAD, c.nLayers(), h, pos0, 1);
+        logOp(start, phase, "head", OpKind.HEAD, c.nLayers(), h, pos0, 1, rows);
         return logits;
     }
 
@@ -216,9 +215,10 @@ public final class PlanForward implements Forward {
         return logging ? s.device.record() : null;
     }
 
-    private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch) {
+    private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch,
+                       BatchShape rows) {
         if (start != null) {
-            log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, 0));
+            log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, 0, rows));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.run;
 
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.CostModel;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -74,6 +75,10 @@ final class PlanComparison {
                 // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
                 Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer(), e.sequence())) : decodeOp(graph, e);
+                // The rows as they ran: each sequence at its own positions, in the executor's KV layout.
+                op = op.withBatchShape(e.phase() == Phase.PREFILL
+                        ? new BatchShape(e.batchShape().kvBlockSize(), List.of(new BatchShape.Run(e.pos0(), e.batch())))
+                        : e.batchShape());
                 CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
                 predicted = c.seconds();
                 lowered = !c.source().startsWith("roofline");
@@ -109,7 +114,7 @@ final class PlanComparison {
                         a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
                         a.cycles().isPresent() && b.cycles().isPresent()
                                 ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
-                        0, a.from(), a.to(), a.sequence()));
+                        0, a.from(), a.to(), a.sequence(), a.batchShape()));
             } else {
                 rows.add(e);
             }
