@@ -1,7 +1,6 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.device.lpu.AttentionBlockLowering.Run;
-import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.BatchRows;
 import dev.tandem.runtime.device.DeviceBuffer;
@@ -11,7 +10,6 @@ import dev.tandem.runtime.model.LlamaConfig;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -43,28 +41,19 @@ final class LpuPagedAttentionBlock implements DevicePagedAttention {
         this.maxRows = maxRows;
     }
 
-    private static WeightFormat[] formats(AttentionWeights w) {
-        return new WeightFormat[] {w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format()};
-    }
-
     /** SRAM the block would take on memory's chips. */
     static long bytes(ChipMemory memory, AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return memory.dryRunBytes((a, chips) -> AttentionBlockLowering.place(memory.config(), a, chips, w.config(), formats(w),
-                pool.positions(), maxRows));
+        return LpuAttentionBlock.bytes(memory, w, pool.positions(), maxRows);
     }
 
-    /** Places the block by memory's scheme and writes its weights, norm and rope frequencies. */
+    /** Places the block by memory's scheme (the contiguous block's, with a cache of the pool's positions) and writes its weights. */
     static LpuPagedAttentionBlock upload(ChipMemory memory, ChipArray array, Consumer<StaticProgram> runner, AttentionWeights w,
                                          KvPoolSpec pool, int maxRows) {
         if (maxRows < 1) {
             throw new IllegalArgumentException("maxRows must be >= 1, got " + maxRows);
         }
-        BlockPlacement p = memory.placeBlock((a, chips) -> AttentionBlockLowering.place(memory.config(), a, chips, w.config(),
-                formats(w), pool.positions(), maxRows));
-        p.writeWeights(array, Map.of("wq", w.wq(), "wk", w.wk(), "wv", w.wv(), "wo", w.wo()));
-        p.writeEverywhere(array, "norm", w.norm());
-        p.writeEverywhere(array, "ropefreq", w.ropeInvFreq());
-        return new LpuPagedAttentionBlock(memory, array, runner, p, w.config(), pool, maxRows);
+        return new LpuPagedAttentionBlock(memory, array, runner, LpuAttentionBlock.placeAndWrite(memory, array, w, pool.positions(), maxRows),
+                w.config(), pool, maxRows);
     }
 
     @Override
@@ -89,10 +78,7 @@ final class LpuPagedAttentionBlock implements DevicePagedAttention {
         int[] pos = rows.positions();
         int[][] tables = rows.blockTables();
         for (int start = 0, end; start < pos.length; start = end) {
-            end = start + 1;
-            while (end < pos.length && tables[end] == tables[start] && pos[end] == pos[end - 1] + 1) {
-                end++;
-            }
+            end = rows.runEnd(start);
             for (Run earlier : runs) {
                 if (earlier.table() == tables[start]) {
                     throw new IllegalArgumentException("row " + start + ": its sequence already has a run of rows in this step;"

@@ -275,10 +275,7 @@ public final class BatchPlanForward implements AutoCloseable {
         List<BatchShape.Run> runs = new ArrayList<>();
         int[] pos = rows.positions();
         for (int start = 0, end; start < pos.length; start = end) {
-            end = start + 1;
-            while (end < pos.length && rows.blockTables()[end] == rows.blockTables()[start] && pos[end] == pos[end - 1] + 1) {
-                end++;
-            }
+            end = rows.runEnd(start);
             runs.add(new BatchShape.Run(pos[start], end - start));
         }
         return new BatchShape(pool.blockSize(), runs);
