@@ -51,7 +51,9 @@ final class PlanComparison {
     /**
      * The same for a batch: sequence s's prompt had promptLens[s] tokens and prefilled on its own, so
      * its prefill ops are priced as one prompt of that length; a decode step's ops as the graph's op
-     * for its rows, every row with the furthest row's positions cached (what the plan assumes).
+     * for its rows, its bytes as if every row had the furthest row's positions cached (what the plan
+     * assumes). Every op carries the {@link BatchShape} the executor logged (each sequence's run of
+     * rows at its own positions, the KV layout), which is what an exact device cost reads.
      */
     static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int[] promptLens, int context) {
         Assignment roles = plan.roles();
