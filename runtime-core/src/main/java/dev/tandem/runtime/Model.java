@@ -1,5 +1,6 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.model.EmbeddedModel;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 import dev.tandem.runtime.model.LoadedModel;
@@ -45,10 +46,21 @@ public final class Model implements AutoCloseable {
 
     /** Loads a GGUF or llama2.c .bin file; a GGUF's own tokenizer is used when it has one. */
     public static Model load(Path file) {
-        LoadedModel loaded = ModelLoader.load(file);
+        return withOwnTokenizer(ModelLoader.load(file));
+    }
+
+    /**
+     * The embedded default model (see {@link EmbeddedModel}): a small Llama trained on the King James
+     * Bible, with its SentencePiece vocabulary; what every command runs when no model file is given.
+     */
+    public static Model embedded() {
+        return withOwnTokenizer(ModelLoader.loadEmbedded());
+    }
+
+    private static Model withOwnTokenizer(LoadedModel loaded) {
         try {
             Tokenizer tokenizer = loaded.gguf()
-                    .flatMap(g -> Tokenizers.fromGgufMetadata(file, g.metadata()))
+                    .flatMap(g -> Tokenizers.fromGgufMetadata(loaded.path(), g.metadata()))
                     .orElse(null);
             return from(loaded, tokenizer);
         } catch (RuntimeException e) {
@@ -82,7 +94,10 @@ public final class Model implements AutoCloseable {
                 loaded.ropeInvFreq(), tokenizer, loaded.tensorTable(), loaded, chatTemplate);
     }
 
-    /** The embedded synthetic model (see {@link SyntheticModel}): fixed shape, weights from a fixed seed. */
+    /**
+     * A synthetic model (see {@link SyntheticModel}): fixed shape, random weights from a fixed seed,
+     * byte vocabulary. Its text is noise; tests use it for its shape (F32, dim 256).
+     */
     public static Model synthetic() {
         Arena arena = Arena.ofShared();
         LlamaWeights weights = SyntheticModel.weights(arena);

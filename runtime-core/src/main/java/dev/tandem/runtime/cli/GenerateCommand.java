@@ -29,7 +29,7 @@ import java.util.function.Consumer;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generates text (or token ids) from a prompt.",
-                "With no -m, runs the embedded synthetic model (dim 256, 4 layers, byte vocabulary, fixed seed)."})
+                "With no -m, runs the embedded default model (tandem-kjv: a small Llama trained on the King James Bible)."})
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;

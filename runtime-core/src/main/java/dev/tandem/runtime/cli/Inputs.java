@@ -32,7 +32,7 @@ final class Inputs {
             if (tokenizerFile != null) {
                 throw new ExitCodes.UsageException("--tokenizer needs -m MODEL: the embedded model has its own vocabulary");
             }
-            return Model.synthetic();
+            return Model.embedded();
         }
         readableFile(modelFile, "model");
         if (tokenizerFile == null) {

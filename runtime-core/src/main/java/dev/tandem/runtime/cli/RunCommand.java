@@ -37,7 +37,7 @@ import java.util.concurrent.Callable;
 final class RunCommand implements Callable<Integer> {
     /** The emulated chips the demo adds to whatever is present. */
     static final String DEMO_LPUS = "lp30*2";
-    static final String DEMO_PROMPT = "Tandem splits a transformer across chips.";
+    static final String DEMO_PROMPT = "In the beginning";
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
