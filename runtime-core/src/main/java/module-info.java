@@ -7,7 +7,8 @@
  * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
  * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
  * exact cost provider implements its {@code OpCostProvider}, to the load generator, which draws
- * the predicted frontier, and to the server, whose {@code serve --pool} compiles a plan to find its device.
+ * the predicted frontier, to the server, whose {@code serve --pool} compiles a plan to find its device,
+ * and to the token-factory planner, which scales the frontier to a site.
  */
 module dev.tandem.runtime {
     requires transitive dev.tandem.kernels;
@@ -21,7 +22,7 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.device;
     exports dev.tandem.runtime.engine;
     exports dev.tandem.runtime.cli.spi;
-    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.server;
+    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.server, dev.tandem.factory;
 
     // Jackson writes the CLI's JSON reports (records in cli) and the plans in them (records in compiler).
     opens dev.tandem.runtime.cli to info.picocli, com.fasterxml.jackson.databind;

@@ -69,16 +69,36 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Loads a model with a separate tokenizer file (llama2.c tokenizer.bin, or a GGUF that has one). */
+    /**
+     * Loads a model with a separate tokenizer file (llama2.c tokenizer.bin, or a GGUF that has one).
+     * Their vocabulary sizes must agree, except that a tokenizer.bin may hold more pieces than the
+     * model: llama2.c reads as many as the model has, and so does this ({@link #tokenizerPieces}
+     * tells a caller that wants to warn).
+     *
+     * @throws ModelFormatException naming the tokenizer file when it has fewer pieces than the model,
+     *                              or a different number in a GGUF
+     */
     public static Model load(Path file, Path tokenizerFile) {
         LoadedModel loaded = ModelLoader.load(file);
         try {
-            Tokenizer tokenizer = Tokenizers.load(tokenizerFile, loaded.config().vocabSize());
+            int vocab = loaded.config().vocabSize();
+            int pieces = tokenizerPieces(tokenizerFile);
+            if (pieces < vocab || (pieces != vocab && Tokenizers.isGguf(tokenizerFile))) {
+                String key = Tokenizers.isGguf(tokenizerFile) ? "tokenizer.ggml.tokens" : "its piece count";
+                throw new ModelFormatException(tokenizerFile, key + " is " + pieces + ", but the model " + file
+                        + " has a vocabulary of " + vocab + " (token_embd rows): the tokenizer does not belong to this model");
+            }
+            Tokenizer tokenizer = Tokenizers.load(tokenizerFile, vocab);
             return from(loaded, tokenizer);
         } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
+    }
+
+    /** How many pieces a tokenizer file holds (all of a tokenizer.bin, not only a model's share). */
+    public static int tokenizerPieces(Path tokenizerFile) {
+        return Tokenizers.load(tokenizerFile, -1).vocabSize();
     }
 
     private static Model from(LoadedModel loaded, Tokenizer tokenizer) {

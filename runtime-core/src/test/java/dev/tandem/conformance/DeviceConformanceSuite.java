@@ -94,6 +94,15 @@ public abstract class DeviceConformanceSuite {
         return KernelConfig.integerDot();
     }
 
+    /**
+     * Whether this device's attention runs what architectures add to the Llama block (QKV biases,
+     * QK-norm, a head width of its own); a device whose fused attention does not must refuse such a
+     * model with {@link dev.tandem.runtime.device.UnsupportedBlockException} (checked below).
+     */
+    protected boolean runsAttentionOptions() {
+        return true;
+    }
+
     /** Relative tolerance of the op tests (F32 math everywhere; GPUs may reorder sums). */
     protected double tolerance() {
         return 1e-4;
@@ -111,8 +120,10 @@ public abstract class DeviceConformanceSuite {
         }
     }
 
+    /** A fresh generator per test; {@code -Dtandem.test.seed=N} replays the seed a failure printed. */
     private Random fresh() {
-        seed = random.nextLong();
+        String replay = System.getProperty("tandem.test.seed");
+        seed = replay != null ? Long.parseLong(replay) : random.nextLong();
         return new Random(seed);
     }
 
@@ -128,7 +139,26 @@ public abstract class DeviceConformanceSuite {
         return r;
     }
 
+    /**
+     * Relative tolerance of a whole block's output. Where the device rounds activations to 8-bit
+     * levels (Q8_0/Q4_0 under the integer dot), a block's second matmul reads activations the block
+     * computed itself (attention's output before wo, silu(w1 x) * w3 x before w2). A one-ulp difference
+     * in that float arithmetic can move one activation to the neighbouring level: 1/127 of its
+     * block's largest value, about 1e-3 relative L2 on these shapes (seed 6042712372307835061 showed
+     * 9.6e-4 on cpu and the LPU alike). Allowing a few such moves still fails a wrong position, block
+     * table or weight, which are off by 1e-1 or more; the q/k/v outputs, which see only the given
+     * input, keep {@link #tolerance()}.
+     */
+    private double blockTolerance(WeightFormat format) {
+        boolean int8 = quantizesActivations() && (format == WeightFormat.Q8_0 || format == WeightFormat.Q4_0);
+        return int8 ? Math.max(5e-3, tolerance()) : tolerance();
+    }
+
     private void assertClose(float[] expected, float[] actual, String what) {
+        assertClose(expected, actual, what, tolerance());
+    }
+
+    private void assertClose(float[] expected, float[] actual, String what, double tolerance) {
         assertEquals(expected.length, actual.length, what);
         double num = 0, den = 0, maxAbs = 0;
         for (int i = 0; i < expected.length; i++) {
@@ -139,7 +169,7 @@ public abstract class DeviceConformanceSuite {
         }
         double rel = Math.sqrt(num / Math.max(den, 1e-30));
         assertTrue(maxAbs > 0, what + ": the reference is all zeros, which proves nothing");
-        assertTrue(rel <= tolerance(), what + " (seed " + seed + "): relative L2 error " + rel + " > " + tolerance());
+        assertTrue(rel <= tolerance, what + " (seed " + seed + "): relative L2 error " + rel + " > " + tolerance);
     }
 
     @ParameterizedTest(name = "{0} {1}x{2} batch {3}")
@@ -344,7 +374,7 @@ public abstract class DeviceConformanceSuite {
             try (DeviceAttention block = device.uploadAttention(w, positions, 4); DeviceBuffer xb = upload(x)) {
                 block.writeKv(0, pos0, earlierK, earlierV);
                 block.run(xb, pos0, batch);
-                assertClose(expected, download(xb, batch * dim), format + " attention block");
+                assertClose(expected, download(xb, batch * dim), format + " attention block", blockTolerance(format));
                 float[] gotK = new float[(pos0 + batch) * kvDim], gotV = new float[(pos0 + batch) * kvDim];
                 block.readKv(0, pos0 + batch, gotK, gotV);
                 assertArrayEquals(earlierK, Arrays.copyOf(gotK, pos0 * kvDim), 0f, "cached keys written before the block");
@@ -402,7 +432,8 @@ public abstract class DeviceConformanceSuite {
                     float[] expected = reference.step(x, seq, pos);
                     device.write(xb, 0, x, 0, x.length);
                     block.run(xb, new BatchRows(pos, rowTables));
-                    assertClose(expected, download(xb, rows * dim), format + " paged attention, rows " + Arrays.toString(pos));
+                    assertClose(expected, download(xb, rows * dim), format + " paged attention, rows " + Arrays.toString(pos),
+                            blockTolerance(format));
                 }
                 // Sequence B (11 positions, two runs) read out of its blocks, then written into C's and read back.
                 int kvDim = c.kvDim();
@@ -443,7 +474,7 @@ public abstract class DeviceConformanceSuite {
             ScalarOps.addInPlace(expected, 0, matmulScalar(w.w2(), g, batch), 0, batch * dim);
             try (DeviceFfn block = device.uploadFfn(w, 4); DeviceBuffer xb = upload(x)) {
                 block.run(xb, batch);
-                assertClose(expected, download(xb, batch * dim), format + " FFN block");
+                assertClose(expected, download(xb, batch * dim), format + " FFN block", blockTolerance(format));
             }
         }
     }
@@ -513,6 +544,18 @@ public abstract class DeviceConformanceSuite {
                 }
             }
         }
+    }
+
+    /**
+     * Every architecture (F32 files of tools/arch-testdata) in a session on this device: the ids of
+     * llama.cpp's greedy run and its logits after the prompt within 1e-4 of their spread (llama.cpp
+     * and the CPU agree to 2e-6; GPUs may sum in other orders); or, for attention this device does
+     * not run, the typed refusal.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"qwen2-f32.gguf", "qwen3-f32.gguf", "mixtral-f32.gguf", "qwen2moe-f32.gguf", "qwen3moe-f32.gguf", "llama31-f32.gguf"})
+    void everyArchitectureMatchesLlamaCpp(String file) {
+        ArchitecturesLlamaCppOracle.checkSession(device, file, runsAttentionOptions(), 1e-4);
     }
 
     /**

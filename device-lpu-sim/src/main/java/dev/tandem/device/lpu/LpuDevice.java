@@ -14,6 +14,7 @@ import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.device.UnsupportedBlockException;
 import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
 import java.nio.file.Path;
@@ -175,6 +176,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.bytes(memory, w, maxPositions, maxBatch);
     }
@@ -187,6 +189,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.upload(memory, array, this::run, w, maxPositions, maxBatch);
     }

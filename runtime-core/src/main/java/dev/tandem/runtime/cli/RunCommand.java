@@ -117,7 +117,7 @@ final class RunCommand implements Callable<Integer> {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
         }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
-        try (Model m = Inputs.model(model, tokenizer)) {
+        try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             int[][] prompts = prompts(m);
             int[] prompt = prompts[0];
             int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
@@ -230,6 +230,7 @@ final class RunCommand implements Callable<Integer> {
             p = Inputs.parseIds(csv, "--prompt-ids");
         } else if (m.tokenizer().isPresent()) {
             p = m.encode(text != null ? text : DEMO_PROMPT);
+            Inputs.warnUnknown(spec.commandLine().getErr(), m.tokenizer().get(), p);
         } else if (text != null) {
             throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
         } else {

@@ -154,15 +154,14 @@ final class PlacedPlan<A extends AutoCloseable> {
         }
         for (int l = 0; l < c.nLayers(); l++) {
             AttentionWeights attention = LayerBlocks.attention(c, w, ropeInvFreq, l);
-            var ffn = LayerBlocks.ffn(c, w, l);
             Stage pa = prefill.attentionStage[l], pf = prefill.ffnStage[l], da = decode.attentionStage[l], df = decode.ffnStage[l];
             bytes.merge(pa, blocks.bytes().apply(pa.device, attention, rows.prefillRows()), Long::sum);
-            bytes.merge(pf, pf.device.ffnBytes(ffn, rows.prefillRows()), Long::sum);
+            bytes.merge(pf, LayerBlocks.ffnBytes(pf.device, c, w, l, rows.prefillRows()), Long::sum);
             if (!decodeSharesAttention()) {
                 bytes.merge(da, blocks.bytes().apply(da.device, attention, rows.decodeRows()), Long::sum);
             }
             if (!decodeSharesFfn) {
-                bytes.merge(df, df.device.ffnBytes(ffn, rows.decodeRows()), Long::sum);
+                bytes.merge(df, LayerBlocks.ffnBytes(df.device, c, w, l, rows.decodeRows()), Long::sum);
             }
         }
         bytes.forEach((s, b) -> s.device.requireCapacity(
@@ -205,7 +204,7 @@ final class PlacedPlan<A extends AutoCloseable> {
                 for (int l = 0; l < c.nLayers(); l++) {
                     Stage a = r.attentionStage[l], f = r.ffnStage[l];
                     r.attention.set(l, a.own(blocks.upload().apply(a.device, LayerBlocks.attention(c, w, ropeInvFreq, l), rows.prefillRows())));
-                    r.ffn[l] = f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), rows.prefillRows()));
+                    r.ffn[l] = f.own(LayerBlocks.uploadFfn(f.device, c, w, l, rows.prefillRows()));
                 }
             }
         }
@@ -213,7 +212,7 @@ final class PlacedPlan<A extends AutoCloseable> {
             Stage a = decode.attentionStage[l], f = decode.ffnStage[l];
             decode.attention.set(l, decodeSharesAttention() ? prefill.attention.get(l)
                     : a.own(blocks.upload().apply(a.device, LayerBlocks.attention(c, w, ropeInvFreq, l), rows.decodeRows())));
-            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), rows.decodeRows()));
+            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(LayerBlocks.uploadFfn(f.device, c, w, l, rows.decodeRows()));
         }
         for (int slot = 1; slot < rows.xSlots(); slot++) {
             for (Stage s : stages.values()) {
