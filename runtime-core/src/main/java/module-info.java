@@ -24,7 +24,9 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.cli.spi;
     exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.server, dev.tandem.factory;
 
-    opens dev.tandem.runtime.cli to info.picocli;
+    // Jackson writes the CLI's JSON reports (records in cli) and the plans in them (records in compiler).
+    opens dev.tandem.runtime.cli to info.picocli, com.fasterxml.jackson.databind;
+    opens dev.tandem.runtime.compiler to com.fasterxml.jackson.databind;
 
     uses dev.tandem.runtime.device.DeviceBackend;
     uses dev.tandem.runtime.cli.spi.SubcommandProvider;

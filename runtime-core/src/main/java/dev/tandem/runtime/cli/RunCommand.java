@@ -116,11 +116,6 @@ final class RunCommand implements Callable<Integer> {
         if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
         }
-        int sequences = batch != null ? batch : ids != null ? Math.max(1, ids.size()) : 1;
-        if (sequences > 1 && json) {
-            throw new ExitCodes.UsageException("--json reports one sequence; a batch of " + sequences
-                    + " reports as text (or --ids, one line per sequence)");
-        }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
         try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             int[][] prompts = prompts(m);
@@ -164,6 +159,9 @@ final class RunCommand implements Callable<Integer> {
                     for (int[] seq : report.generated()) {
                         stdout.println(String.join(" ", java.util.Arrays.stream(seq).mapToObj(Integer::toString).toList()));
                     }
+                    stdout.flush();
+                } else if (json) {
+                    stdout.println(RunReportJson.write(report, m.source()));
                     stdout.flush();
                 }
                 BatchRunReport.print(out, report, m);

@@ -15,9 +15,17 @@ package dev.tandem.runtime.compiler;
  * @param activationBytes  the hidden state leaving the op (f16), what crosses a link between devices
  * @param flops            floating-point operations of one run (a multiply-add counts 2)
  * @param launches         kernels a GPU or CPU launches for it (each pays the launch overhead)
+ * @param batchShape       its rows by sequence and position, and the KV cache's layout: what an exact
+ *                         device cost (an emulated LPU's attention cycles) depends on beyond the bytes
  */
 public record Op(int layer, OpKind kind, Phase phase, String shape, long weightBytes, long weightBytesRead,
-                 long kvBytes, long kvBytesRead, long activationBytes, double flops, int launches) {
+                 long kvBytes, long kvBytesRead, long activationBytes, double flops, int launches, BatchShape batchShape) {
+
+    /** The same op over other rows (those an executor ran), its bytes and FLOPs left as the workload's. */
+    public Op withBatchShape(BatchShape rows) {
+        return new Op(layer, kind, phase, shape, weightBytes, weightBytesRead, kvBytes, kvBytesRead, activationBytes, flops,
+                launches, rows);
+    }
 
     /** Bytes one run moves through device memory. */
     public long bytesMoved() { return weightBytesRead + kvBytesRead + 2 * activationBytes; }

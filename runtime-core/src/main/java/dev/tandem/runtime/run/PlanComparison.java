@@ -1,6 +1,7 @@
 package dev.tandem.runtime.run;
 
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.CostModel;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -50,7 +51,9 @@ final class PlanComparison {
     /**
      * The same for a batch: sequence s's prompt had promptLens[s] tokens and prefilled on its own, so
      * its prefill ops are priced as one prompt of that length; a decode step's ops as the graph's op
-     * for its rows, every row with the furthest row's positions cached (what the plan assumes).
+     * for its rows, its bytes as if every row had the furthest row's positions cached (what the plan
+     * assumes). Every op carries the {@link BatchShape} the executor logged (each sequence's run of
+     * rows at its own positions, the KV layout), which is what an exact device cost reads.
      */
     static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int[] promptLens, int context) {
         Assignment roles = plan.roles();
@@ -74,6 +77,10 @@ final class PlanComparison {
                 // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
                 Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer(), e.sequence())) : decodeOp(graph, e);
+                // The rows as they ran: each sequence at its own positions, in the executor's KV layout.
+                op = op.withBatchShape(e.phase() == Phase.PREFILL
+                        ? new BatchShape(e.batchShape().kvBlockSize(), List.of(new BatchShape.Run(e.pos0(), e.batch())))
+                        : e.batchShape());
                 CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
                 predicted = c.seconds();
                 lowered = !c.source().startsWith("roofline");
@@ -109,7 +116,7 @@ final class PlanComparison {
                         a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
                         a.cycles().isPresent() && b.cycles().isPresent()
                                 ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
-                        0, a.from(), a.to(), a.sequence()));
+                        0, a.from(), a.to(), a.sequence(), a.batchShape()));
             } else {
                 rows.add(e);
             }
