@@ -24,10 +24,12 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen;
 
     opens dev.tandem.runtime.cli to info.picocli;
+    opens dev.tandem.runtime.profile to com.fasterxml.jackson.databind;
 
     uses dev.tandem.runtime.device.DeviceBackend;
     uses dev.tandem.runtime.cli.spi.SubcommandProvider;
     uses dev.tandem.runtime.compiler.OpCostProvider;
+    provides dev.tandem.runtime.compiler.OpCostProvider with dev.tandem.runtime.profile.ProfiledCosts;
     provides dev.tandem.runtime.device.DeviceBackend with
             dev.tandem.runtime.device.cpu.CpuBackend,
             dev.tandem.runtime.device.NullBackend;
