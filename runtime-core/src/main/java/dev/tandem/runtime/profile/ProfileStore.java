@@ -192,6 +192,13 @@ public final class ProfileStore {
         return f;
     }
 
+    /** Forgets what was read for a device, so the next look reads its file again (after a file changed underneath). */
+    public void forget(String device) {
+        loaded.remove(device);
+        models.remove(device);
+        problems.remove(device);
+    }
+
     /** The profile as its file holds it. */
     public static String toJson(DeviceProfile p) {
         try {
