@@ -6,6 +6,7 @@ import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceWeights;
+import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -57,10 +58,14 @@ public final class Calibrator {
      */
     public record Grid(int[][] matvecShapes, int[][] batchShapes, int[] batches, int[][] heads, int[] decodeStarts,
                        int[] prefillBatches, int[] prefillStarts, long[] elements) {
-        /** 32 KiB to 64 MiB matrices of F32, batches to a prefill chunk, head dims 8 to 128, contexts to 2k. */
+        /**
+         * 32 KiB to 64 MiB matrices of F32 at batch 1 and to 6 MiB at batches to a prefill chunk (larger
+         * ones extrapolate linearly in bytes: they are bandwidth- or compute-bound), head dims 8 to 128,
+         * contexts to 2k.
+         */
         public static final Grid DEFAULT = new Grid(
                 new int[][] {{32, 256}, {256, 256}, {768, 768}, {2048, 768}, {2048, 2048}, {4096, 4096}},
-                new int[][] {{256, 256}, {768, 768}, {2048, 768}, {2048, 2048}}, new int[] {1, 8, 64},
+                new int[][] {{256, 256}, {768, 768}, {2048, 768}}, new int[] {1, 8, 64},
                 new int[][] {{8, 4, 8}, {8, 2, 32}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 127, 511, 2047},
                 new int[] {16, 64}, new int[] {0, 256}, new long[] {64, 1024, 16384, 262144});
 
@@ -130,16 +135,17 @@ public final class Calibrator {
 
     private List<Measurement> measure(Set<WeightFormat> formats, boolean withOthers, Progress progress) {
         List<Measurement> out = new ArrayList<>();
-        int total = grid.points(formats.size(), withOthers);
         Progress p = progress != null ? progress : (d, t, w) -> {};
         try (Arena arena = Arena.ofShared(); Scratch s = new Scratch()) {
-            if (withOthers) {
-                others(s, out, total, p);
-            }
             long segmentBytes = Math.max(2 * cacheBytes, grid.largestMatvecBytes()) + 64L * 1024;
             MemorySegment data = arena.allocate(segmentBytes, 64);
             data.fill((byte) 0x3C); // as F32, F16, BF16 and block scales alike: small normal numbers
-            for (WeightFormat f : formats) {
+            List<WeightFormat> computable = formats.stream().filter(f -> computes(data, f)).toList();
+            int total = grid.points(computable.size(), withOthers);
+            if (withOthers) {
+                others(s, out, total, p);
+            }
+            for (WeightFormat f : computable) {
                 for (int[] shape : grid.matvecShapes()) {
                     warming = shape == grid.matvecShapes()[0];
                     out.add(matmul(s, data, f, shape[0], shape[1], 1, false));
@@ -164,6 +170,16 @@ public final class Calibrator {
             }
         }
         return out;
+    }
+
+    /** Whether the device takes weights of f at all (an OpenCL device refuses the K-quants): a format it refuses has no points. */
+    private boolean computes(MemorySegment data, WeightFormat f) {
+        int cols = Math.max(256, f.blockSize());
+        try (DeviceWeights w = device.upload(WeightMatrix.of(f, data.asSlice(0, f.bytesFor(cols)), 1, cols))) {
+            return w != null;
+        } catch (UnsupportedWeightFormatException e) {
+            return false;
+        }
     }
 
     private void others(Scratch s, List<Measurement> out, int total, Progress p) {
@@ -275,19 +291,26 @@ public final class Calibrator {
             op.run();
         }
         int calls = 1;
-        while (calls < MAX_CALLS) {
+        long[] trials = new long[3];
+        while (true) {
             long fastest = Long.MAX_VALUE;
-            for (int i = 0; i < 3; i++) {
-                fastest = Math.min(fastest, timed(op, calls));
+            long wall0 = System.nanoTime();
+            for (int i = 0; i < trials.length; i++) {
+                trials[i] = timed(op, calls);
+                fastest = Math.min(fastest, trials[i]);
             }
-            if (fastest >= TARGET_MICROS * 1000L) {
+            // The host's clock bounds the doubling too: a device whose markers under-report cannot run it away.
+            long wallPerTrial = (System.nanoTime() - wall0) / trials.length;
+            if (fastest >= TARGET_MICROS * 1000L || wallPerTrial >= TARGET_MICROS * 1000L || calls >= MAX_CALLS) {
                 break;
             }
-            calls = (int) Math.min(MAX_CALLS, Math.max(2L * calls, calls * (TARGET_MICROS * 1000L) / Math.max(1, fastest)));
+            long slowest = Math.max(fastest, wallPerTrial);
+            calls = (int) Math.min(MAX_CALLS, Math.max(2L * calls, calls * (TARGET_MICROS * 1000L) / Math.max(1, slowest)));
         }
+        // The last three trials already ran at the final length: they count among the runs.
         double[] perCall = new double[REPEATS];
         for (int r = 0; r < REPEATS; r++) {
-            perCall[r] = timed(op, calls) / 1e9 / calls;
+            perCall[r] = (r < trials.length ? trials[r] : timed(op, calls)) / 1e9 / calls;
         }
         Arrays.sort(perCall);
         return new Measurement(kind, shape, Math.max(1e-9, perCall[REPEATS / 2]));
