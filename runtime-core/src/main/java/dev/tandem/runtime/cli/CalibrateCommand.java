@@ -115,7 +115,7 @@ final class CalibrateCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "machine  %s, %d cores, %d kernel threads, %d-bit vectors; %s; tandem %s%n", p.machine().cpuModel(),
                 p.machine().cores(), p.machine().kernelThreads(), p.machine().vectorBits(), p.machine().jvm(), p.machine().tandemVersion());
         out.printf(Locale.ROOT, "measured %s in %.1f s; last-level cache %d KiB%n", p.createdAt(), p.calibrationSeconds(), p.cacheBytes() / 1024);
-        out.printf(Locale.ROOT, "%-18s %-62s %12s%n", "op", "shape", "median");
+        out.printf(Locale.ROOT, "%-18s %-62s %12s%n", "op", "shape", "per call");
         for (Measurement m : p.measurements()) {
             out.printf(Locale.ROOT, "%-18s %-62s %9.2f us%n", m.kind(), m.shape().toString(), m.seconds() * 1e6);
         }

@@ -12,7 +12,7 @@ import java.util.TreeMap;
  *
  * @param kind    the op and its variant, e.g. "matmul F32 hot", "attention", "rmsnorm"; see {@link OpKinds}
  * @param shape   the op's dimensions by name (rows, cols, batch, start, heads, kv_heads, head_dim, n)
- * @param seconds median seconds per call
+ * @param seconds seconds per call (a low quantile of seven timed runs, see Calibrator)
  */
 public record Measurement(@JsonProperty("kind") String kind, @JsonProperty("shape") Map<String, Long> shape,
                           @JsonProperty("seconds") double seconds) {
