@@ -85,6 +85,13 @@ abstract class BlockLowering {
         }
     }
 
+    /** The chip's next MXM weight buffer, round robin, so a load overlaps the matvec on the other. */
+    int nextBuffer(int chip) {
+        int buffer = nextBuffer[chip];
+        nextBuffer[chip] = (buffer + 1) % config.mxmWeightBuffers();
+        return buffer;
+    }
+
     /** out[b*stride + outOffset + row - rowBase] = W[row]·in[b] for every row of the slices, in tiles. */
     void matvec(int chip, List<Slice> slices, int in, int out, int outOffset, int rowBase, int stride) {
         for (Slice sl : slices) {
@@ -92,8 +99,7 @@ abstract class BlockLowering {
             int tileRows = (int) Math.max(1, Math.min(sl.rows(), config.mxmWeightBufferBytes() / rowBytes));
             for (int r = 0; r < sl.rows(); r += tileRows) {
                 int rows = Math.min(tileRows, sl.rows() - r);
-                int buffer = nextBuffer[chip];
-                nextBuffer[chip] = (buffer + 1) % config.mxmWeightBuffers();
+                int buffer = nextBuffer(chip);
                 s.emit(chip, new LoadWeights(sl.sram() + r * rowBytes, sl.format(), rows, sl.cols(), buffer));
                 s.emit(chip, new Matvec(sl.format(), rows, sl.cols(), buffer, batch, in, 0, out,
                         outOffset + sl.rowStart() - rowBase + r, stride));

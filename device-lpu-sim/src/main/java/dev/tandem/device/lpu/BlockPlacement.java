@@ -24,6 +24,9 @@ record BlockPlacement(int[] chips, List<Allocation> allocations, Map<String, Lon
         long bytes() { return format.bytesFor((long) rows * cols); }
     }
 
+    /** The slice name of one expert's rows of a mixture's tensor. */
+    static String expertTensor(String tensor, int expert) { return tensor + "#" + expert; }
+
     /** Offset of a named region on a chip. */
     long at(int chip, String name) {
         Long o = offsets.get(chip + ":" + name);
@@ -130,6 +133,21 @@ record BlockPlacement(int[] chips, List<Allocation> allocations, Map<String, Lon
             long bytes = format.bytesFor((long) rows * cols);
             long off = region(chip, tensor + "." + rowStart, bytes);
             weights.add(new Slice(tensor, chip, rowStart, rows, cols, format, off));
+        }
+
+        /**
+         * Rows [rowStart, +rows) of every expert's (?, cols) matrix on chip in one region, expert e
+         * at e × the slice's bytes (so an expert load indexes it), as slices named tensor#e.
+         */
+        void expertSlices(String tensor, int chip, int rowStart, int rows, int cols, WeightFormat format, int experts) {
+            if (rows <= 0) {
+                return;
+            }
+            long bytes = format.bytesFor((long) rows * cols);
+            long off = region(chip, tensor + ".experts." + rowStart, bytes * experts);
+            for (int e = 0; e < experts; e++) {
+                weights.add(new Slice(expertTensor(tensor, e), chip, rowStart, rows, cols, format, off + e * bytes));
+            }
         }
 
         void free() {

@@ -3,6 +3,7 @@ package dev.tandem.device.lpu;
 import dev.tandem.device.lpu.Instruction.Attention;
 import dev.tandem.device.lpu.Instruction.C2cRecv;
 import dev.tandem.device.lpu.Instruction.C2cSend;
+import dev.tandem.device.lpu.Instruction.LoadExpertWeights;
 import dev.tandem.device.lpu.Instruction.LoadWeights;
 import dev.tandem.device.lpu.Instruction.Matvec;
 import dev.tandem.device.lpu.Instruction.MemRead;
@@ -12,8 +13,10 @@ import dev.tandem.device.lpu.Instruction.Rope;
 import dev.tandem.device.lpu.Instruction.RmsNorm;
 import dev.tandem.device.lpu.Instruction.SxmPermute;
 import dev.tandem.device.lpu.Instruction.SxmReduce;
+import dev.tandem.device.lpu.Instruction.SxmTopK;
 import dev.tandem.device.lpu.Instruction.SxmTranspose;
 import dev.tandem.device.lpu.Instruction.VxmBinary;
+import dev.tandem.device.lpu.Instruction.VxmScaleBy;
 import dev.tandem.device.lpu.Instruction.VxmUnary;
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
@@ -158,6 +161,15 @@ public final class ChipArray implements AutoCloseable {
             }
             case LoadWeights i -> weightBuffers[chip][i.buffer()] = WeightMatrix.of(i.format(),
                     sram(chip).asSlice(i.sram(), i.format().bytesFor((long) i.rows() * i.cols())), i.rows(), i.cols());
+            case LoadExpertWeights i -> {
+                float chosen = stream(chip, i.index(), i.indexOffset() + 1)[i.indexOffset()];
+                int e = (int) chosen;
+                if (e != chosen || e < 0 || e >= i.experts()) {
+                    throw new IllegalStateException("chip " + chip + ": expert index " + chosen + " outside 0.." + (i.experts() - 1));
+                }
+                weightBuffers[chip][i.buffer()] = WeightMatrix.of(i.format(),
+                        sram(chip).asSlice(i.sram() + e * i.stride(), i.bytes()), i.rows(), i.cols());
+            }
             case Matvec i -> matvec(chip, i);
             case Attention i -> {
                 int qDim = i.nHeads() * i.headDim(), kv = i.positions() * i.nKvHeads() * i.headDim();
@@ -182,6 +194,15 @@ public final class ChipArray implements AutoCloseable {
                     }
                 }
             }
+            case VxmScaleBy i -> {
+                float[] v = stream(chip, i.stream(), i.offset() + i.n());
+                float scale = stream(chip, i.scalar(), i.scalarOffset() + 1)[i.scalarOffset()];
+                for (int j = i.offset(); j < i.offset() + i.n(); j++) {
+                    v[j] *= scale;
+                }
+            }
+            case SxmTopK i -> topK(stream(chip, i.src(), i.srcOffset() + i.n()), i.srcOffset(), i.n(), i.k(),
+                    stream(chip, i.dst(), i.dstOffset() + 2 * i.k()), i.dstOffset());
             case VxmUnary i -> {
                 float[] s = stream(chip, i.stream(), i.offset() + i.n());
                 for (int j = i.offset(); j < i.offset() + i.n(); j++) {
@@ -266,6 +287,34 @@ public final class ChipArray implements AutoCloseable {
         w.matmul(x, y, i.batch());
         for (int b = 0; b < i.batch(); b++) {
             System.arraycopy(y, b * i.rows(), out, i.outOffset() + b * i.outStride(), i.rows());
+        }
+    }
+
+    /**
+     * Indices of the k largest of n logits (ties to the lower index) as fp32, then the softmax over
+     * the chosen logits in that order (max subtracted, sum in index order of the choice).
+     */
+    static void topK(float[] logits, int offset, int n, int k, float[] out, int outOffset) {
+        boolean[] taken = new boolean[n];
+        float[] chosen = new float[k];
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int i = 0; i < n; i++) {
+                if (!taken[i] && (best < 0 || logits[offset + i] > logits[offset + best])) {
+                    best = i;
+                }
+            }
+            taken[best] = true;
+            out[outOffset + j] = best;
+            chosen[j] = logits[offset + best];
+        }
+        float sum = 0, max = chosen[0];
+        for (int j = 0; j < k; j++) {
+            chosen[j] = (float) Math.exp(chosen[j] - max);
+            sum += chosen[j];
+        }
+        for (int j = 0; j < k; j++) {
+            out[outOffset + k + j] = chosen[j] / sum;
         }
     }
 

@@ -43,6 +43,13 @@ import java.util.Locale;
  * @param powerWatts            power per chip at load
  * @param hostLinkBitsPerSecond the chip's link to a host CPU or GPU (PCIe on GroqChip1, Ethernet on LP30), per direction
  * @param hostLinkLatencySeconds that link's latency
+ * @param nodesPerRack          nodes of a rack, joined all-to-all by global links (ISCA 2022: 9 GroqNodes of 8 TSPs per rack)
+ * @param rackHops              hops of a transfer between chips of different nodes of one rack
+ * @param systemHops            hops of a transfer between chips of different racks (the Dragonfly's diameter)
+ * @param chipSyncCycles        cycles a program spanning several chips of one node waits at its start to align them
+ * @param nodeSyncCycles        the same for a program spanning several nodes (global links, runtime deskew)
+ * @param wireBytesPerElement   bytes an activation element takes on a C2C link (4 fp32, 2 fp16/bf16, 1 int8/fp8)
+ * @param hostSamplingSeconds   the host's work per generated token between reading the logits and writing the next token
  */
 public record ChipConfig(String name, long sramBytes, int memSlices, int memPortsPerSlice, int lanes,
                          int streamRegisters, int mxmPlanes, int mxmDim, int mxmFloat16Slowdown,
@@ -50,7 +57,17 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
                          int vxmAlusPerLane, int sxmVectorsPerCycle, int memLatency, int mxmLatency,
                          int vxmLatency, int sxmLatency, int c2cLinks, double linkBitsPerSecond,
                          int c2cHopLatencyCycles, int chipsPerNode, int linksPerPeer, double clockHz,
-                         double powerWatts, double hostLinkBitsPerSecond, double hostLinkLatencySeconds) {
+                         double powerWatts, double hostLinkBitsPerSecond, double hostLinkLatencySeconds,
+                         int nodesPerRack, int rackHops, int systemHops, int chipSyncCycles, int nodeSyncCycles,
+                         int wireBytesPerElement, double hostSamplingSeconds) {
+
+    /**
+     * GroqChip1's chipSyncCycles: FITTED to one published point (Llama-2-70B at 300 tokens/s per user,
+     * docs/lpu.md), the only fitted figure of the preset. ISCA 2022 describes the mechanism (chips
+     * align their hardware counters and DESKEW before a multi-chip program) but not its cost; the fit
+     * absorbs whatever else a deployed system pays per multi-chip program.
+     */
+    static final int CHIP_SYNC_FIT_GROQCHIP1 = 13_206;
 
     /**
      * GroqChip1 (TSP v1): 220 MiB SRAM in 88 slices, 320 lanes, 4 MXM planes of 320×320 (737 int8
@@ -58,32 +75,48 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
      * slice give 88·2·320 B = 56,320 B/cycle = 50.7 TB/s, near the ~55 TiB/s idealised figure.
      * Latencies and the per-hop latency (~0.5 µs) are estimates; override them as needed. The host
      * link is PCIe 4 x16 (32 GB/s, 10 µs assumed).
+     *
+     * <p>Deployment costs (sources in docs/lpu.md): 9 nodes of 8 TSPs per rack and a Dragonfly of
+     * racks (ISCA 2022: up to 10,440 TSPs = 145 racks × 72); 3 hops between nodes of a rack (local,
+     * global, local) and 5 between racks (our reading of that topology); fp16 activations on the wire
+     * (estimate); 900 cycles (1 µs) to align a program's nodes (estimate; ISCA 2022 describes the
+     * runtime deskew, not its cost); 20 µs of host sampling per token (estimate); chipSyncCycles fitted.
      */
     public static final ChipConfig GROQCHIP1 = new ChipConfig("groqchip1", 220L << 20, 88, 2, 320,
             64, 4, 320, 4, 8, 2, 4L * 320 * 320,
             16, 4, 5, 20, 8, 6, 16, 120e9,
-            450, 8, 2, 900e6, 275, 256e9, 10e-6);
+            450, 8, 2, 900e6, 275, 256e9, 10e-6,
+            9, 3, 5, CHIP_SYNC_FIT_GROQCHIP1, 900, 2, 20e-6);
 
     /**
      * LP30 (Groq 3 LPU, GTC 2026): 500 MB SRAM at 150 TB/s, ~1.2 PFLOPS FP8 (int8 here), 96 links of
      * 112 Gb/s. The clock is not published; 1 GHz is assumed, with 234 slices of two 320-byte
      * ports (149.8 TB/s) and 6 MXM planes (1.23 POPS). Power is not published: 300 W assumed. The
-     * link to a GPU is 800 Gb/s Ethernet (DESIGN.md §5), 5 µs assumed.
+     * link to a GPU is 800 Gb/s Ethernet (DESIGN.md §5), 5 µs assumed. Its deployment costs are
+     * GroqChip1's (no LP30 system figures are public), chipSyncCycles being GroqChip1's fitted 14.7 µs
+     * at this clock: borrowed, not validated.
      */
     public static final ChipConfig LP30 = new ChipConfig("lp30", 500_000_000L, 234, 2, 320,
             64, 6, 320, 2, 8, 2, 6L * 320 * 320,
             16, 4, 5, 20, 8, 6, 96, 112e9,
-            400, 8, 12, 1e9, 300, 800e9, 5e-6);
+            400, 8, 12, 1e9, 300, 800e9, 5e-6,
+            9, 3, 5, (int) Math.round(CHIP_SYNC_FIT_GROQCHIP1 / 900e6 * 1e9), 1000, 2, 20e-6);
 
     public static final List<ChipConfig> PRESETS = List.of(GROQCHIP1, LP30);
 
     public ChipConfig {
+        if (wireBytesPerElement != 1 && wireBytesPerElement != 2 && wireBytesPerElement != 4) {
+            throw new IllegalArgumentException("chip config " + name + ": wireBytesPerElement must be 1 (int8/fp8), 2 (fp16/bf16) or 4 (fp32), got "
+                    + wireBytesPerElement);
+        }
         if (sramBytes <= 0 || memSlices <= 0 || memPortsPerSlice <= 0 || lanes <= 0 || streamRegisters <= 0
                 || mxmPlanes <= 0 || mxmDim <= 0 || mxmFloat16Slowdown <= 0 || mxmFloat32Slowdown <= 0
                 || mxmWeightBuffers <= 0 || mxmWeightBufferBytes <= 0 || vxmAlusPerLane <= 0 || sxmVectorsPerCycle <= 0
                 || memLatency < 0 || mxmLatency < 0 || vxmLatency < 0 || sxmLatency < 0 || c2cLinks <= 0
                 || linkBitsPerSecond <= 0 || c2cHopLatencyCycles < 0 || chipsPerNode <= 0 || linksPerPeer <= 0
-                || clockHz <= 0 || powerWatts < 0 || hostLinkBitsPerSecond <= 0 || hostLinkLatencySeconds < 0) {
+                || clockHz <= 0 || powerWatts < 0 || hostLinkBitsPerSecond <= 0 || hostLinkLatencySeconds < 0
+                || nodesPerRack <= 0 || rackHops < 1 || systemHops < rackHops || chipSyncCycles < 0 || nodeSyncCycles < 0
+                || hostSamplingSeconds < 0) {
             throw new IllegalArgumentException("chip config " + name + ": sizes, rates and the clock must be positive, latencies >= 0");
         }
     }
@@ -205,6 +238,41 @@ public record ChipConfig(String name, long sramBytes, int memSlices, int memPort
     public double linkBytesPerCycle(boolean sameNode) {
         return linkBitsPerSecond / 8 * (sameNode ? linksPerPeer : 1) / clockHz;
     }
+
+    /**
+     * Hops a transfer between two chips takes in the real topology, chips numbered in placement
+     * order (node = chip / chipsPerNode, rack = node / nodesPerRack): 1 within a node (fully
+     * connected), rackHops between nodes of a rack, systemHops between racks.
+     */
+    public int hops(int fromChip, int toChip) {
+        int fromNode = fromChip / chipsPerNode, toNode = toChip / chipsPerNode;
+        if (fromNode == toNode) {
+            return 1;
+        }
+        return fromNode / nodesPerRack == toNode / nodesPerRack ? rackHops : systemHops;
+    }
+
+    /** Cycles a program whose instructions touch these chips (placement order) waits to align them before it starts. */
+    public long syncCycles(int firstChip, int lastChip) {
+        if (firstChip == lastChip) {
+            return 0;
+        }
+        return firstChip / chipsPerNode == lastChip / chipsPerNode ? chipSyncCycles : nodeSyncCycles;
+    }
+
+    /** Bytes a C2C transfer of fp32 activations puts on the wire at {@link #wireBytesPerElement}. */
+    public long wireBytes(long fp32Bytes) { return fp32Bytes / 4 * wireBytesPerElement + fp32Bytes % 4; }
+
+    /**
+     * Seconds the host spends per generated token: the logits (vocab elements at wire precision)
+     * over the host link, its latency both ways (logits out, the next token in) and the sampling.
+     */
+    public double hostRoundTripSeconds(int vocab) {
+        return 2 * hostLinkLatencySeconds + (double) vocab * wireBytesPerElement * 8 / hostLinkBitsPerSecond + hostSamplingSeconds;
+    }
+
+    /** {@link #hostRoundTripSeconds} rounded to whole cycles of this chip's clock (what a step's cycle count adds). */
+    public long hostRoundTripCycles(int vocab) { return Math.round(hostRoundTripSeconds(vocab) * clockHz); }
 
     /** Seconds per cycle. */
     public double secondsPerCycle() { return 1 / clockHz; }

@@ -94,6 +94,30 @@ public sealed interface Instruction {
         public List<Location> writes() { return List.of(new WeightBuffer(buffer)); }
     }
 
+    /**
+     * A mixture's expert weight load: like {@link LoadWeights}, from the tile of the expert whose
+     * index is the fp32 value at index[indexOffset] (a router's choice, data), at sram + expert ×
+     * stride. The tile's shape, and so the cycles, are the same for every expert: only the chosen
+     * expert's bytes are streamed, and the schedule does not depend on which one it is.
+     */
+    record LoadExpertWeights(long sram, long stride, int experts, WeightFormat format, int rows, int cols, int buffer,
+                             int index, int indexOffset) implements Instruction {
+        public LoadExpertWeights {
+            if (experts < 1 || stride < format.bytesFor((long) rows * cols)) {
+                throw new IllegalArgumentException("experts must be >= 1 and their tiles may not overlap: stride " + stride);
+            }
+        }
+        public Unit unit() { return Unit.MEM; }
+        long bytes() { return format.bytesFor((long) rows * cols); }
+        public long occupancy(ChipConfig c) { return memCycles(c, bytes()); }
+        public long latency(ChipConfig c, int chip) { return occupancy(c) + c.memLatency(); }
+        /** Any expert's tile may be read, so the whole range counts for hazards. */
+        public List<Location> reads() {
+            return List.of(new Sram(sram, stride * (experts - 1) + bytes()), new Stream(index, indexOffset, 1));
+        }
+        public List<Location> writes() { return List.of(new WeightBuffer(buffer)); }
+    }
+
     // ---------------------------------------------------------------- MXM
 
     /**
@@ -167,6 +191,15 @@ public sealed interface Instruction {
         }
     }
 
+    /** s[offset + i] *= scalar[scalarOffset] for i in [0, n): a gate weight that is data, not an immediate. */
+    record VxmScaleBy(int stream, int offset, int n, int scalar, int scalarOffset) implements Instruction {
+        public Unit unit() { return Unit.VXM; }
+        public long occupancy(ChipConfig c) { return vxmCycles(c, n); }
+        public long latency(ChipConfig c, int chip) { return occupancy(c) + c.vxmLatency(); }
+        public List<Location> reads() { return List.of(new Stream(stream, offset, n), new Stream(scalar, scalarOffset, 1)); }
+        public List<Location> writes() { return List.of(new Stream(stream, offset, n)); }
+    }
+
     /** s[offset + i] = op(s[offset + i]) (SCALE multiplies by scalar; CONVERT rounds to fp16/bf16 and back). */
     record VxmUnary(UnaryOp op, int stream, int offset, int n, float scalar) implements Instruction {
         public Unit unit() { return Unit.VXM; }
@@ -235,6 +268,24 @@ public sealed interface Instruction {
         }
     }
 
+    /**
+     * Top-k gating of n router logits at src[srcOffset..]: dst[dstOffset + j] = the index (as fp32)
+     * of the j-th largest (ties to the lower index), dst[dstOffset + k + j] = its weight, the softmax
+     * over the k chosen logits (Mixtral's gating). k passes of a select over n on the SXM.
+     */
+    record SxmTopK(int src, int srcOffset, int n, int k, int dst, int dstOffset) implements Instruction {
+        public SxmTopK {
+            if (k < 1 || k > n) {
+                throw new IllegalArgumentException("top-k needs 1 <= k <= n, got k " + k + " of " + n);
+            }
+        }
+        public Unit unit() { return Unit.SXM; }
+        public long occupancy(ChipConfig c) { return sxmCycles(c, (long) k * n); }
+        public long latency(ChipConfig c, int chip) { return occupancy(c) + c.sxmLatency(); }
+        public List<Location> reads() { return List.of(new Stream(src, srcOffset, n)); }
+        public List<Location> writes() { return List.of(new Stream(dst, dstOffset, 2 * k)); }
+    }
+
     /** dst[dstOffset + j*rows + i] = src[srcOffset + i*cols + j]: a (rows, cols) tile transposed. */
     record SxmTranspose(int src, int srcOffset, int rows, int cols, int dst, int dstOffset) implements Instruction {
         public Unit unit() { return Unit.SXM; }
@@ -247,20 +298,29 @@ public sealed interface Instruction {
     // ---------------------------------------------------------------- C2C
 
     /**
-     * Sends SRAM bytes to another chip's matching {@link C2cRecv} (same tag). The link from this
-     * chip to toChip is busy for bytes / bandwidth cycles; the data lands after the hops' latency
-     * too. Within a node the link is direct (one hop); between nodes it crosses two.
+     * Sends SRAM bytes (fp32 activations) to another chip's matching {@link C2cRecv} (same tag). The
+     * link is busy for the bytes at the config's wire precision / bandwidth cycles (the values keep
+     * fp32: wire precision is a cost, not a rounding); the data lands after hops × the hop latency
+     * too. Within a node the link is direct (one hop, linksPerPeer links); a transfer between nodes
+     * takes one link and the hops of the topology ({@link ChipConfig#hops}).
      */
-    record C2cSend(long sram, long bytes, int toChip, int tag) implements Instruction {
+    record C2cSend(long sram, long bytes, int toChip, int tag, int hops) implements Instruction {
+        public C2cSend {
+            if (hops < 1) {
+                throw new IllegalArgumentException("a send takes at least one hop, got " + hops);
+            }
+        }
+        /** A send between two chips of one node: one hop. */
+        public C2cSend(long sram, long bytes, int toChip, int tag) { this(sram, bytes, toChip, tag, 1); }
         public Unit unit() { return Unit.C2C; }
         public long occupancy(ChipConfig c) { return 1; }
         /** Cycles the link is busy. */
         public long linkCycles(ChipConfig c, int chip) {
-            return (long) Math.ceil(bytes / c.linkBytesPerCycle(sameNode(c, chip)));
+            return (long) Math.ceil(c.wireBytes(bytes) / c.linkBytesPerCycle(sameNode(c, chip)));
         }
         boolean sameNode(ChipConfig c, int chip) { return chip / c.chipsPerNode() == toChip / c.chipsPerNode(); }
         public long latency(ChipConfig c, int chip) {
-            return linkCycles(c, chip) + (long) (sameNode(c, chip) ? 1 : 2) * c.c2cHopLatencyCycles();
+            return linkCycles(c, chip) + (long) hops * c.c2cHopLatencyCycles();
         }
         public List<Location> reads() { return List.of(new Sram(sram, bytes)); }
         public List<Location> writes() { return List.of(); }

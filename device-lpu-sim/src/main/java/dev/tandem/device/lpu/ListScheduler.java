@@ -161,10 +161,15 @@ public final class ListScheduler {
         return t;
     }
 
-    /** Sends bytes of SRAM from one chip to another: a send and its receive. */
+    /** Sends bytes of SRAM from one chip to another: a send and its receive, over the topology's hops between them. */
     public void transfer(int fromChip, long fromSram, int toChip, long toSram, long bytes) {
+        transfer(fromChip, fromSram, toChip, toSram, bytes, config.hops(fromChip, toChip));
+    }
+
+    /** The same over a given number of hops: the program's chips stand for chips elsewhere in the system. */
+    public void transfer(int fromChip, long fromSram, int toChip, long toSram, long bytes, int hops) {
         int tag = nextTag++;
-        emit(fromChip, new C2cSend(fromSram, bytes, toChip, tag));
+        emit(fromChip, new C2cSend(fromSram, bytes, toChip, tag, hops));
         emit(toChip, new C2cRecv(fromChip, tag, toSram, bytes));
     }
 

@@ -20,8 +20,8 @@ import java.util.Map;
  * node's home chip to the next one's over C2C (two hops). A step's cycles are the sum of its
  * programs', which is what the compiler's cost provider prices for the same ops.
  *
- * <p>A mixture-of-experts FFN runs activeExperts of its resident experts' FFN blocks (the router's
- * choice is data; its small matmul is not modelled).
+ * <p>A mixture-of-experts FFN runs its MoE block ({@link MoeFfnBlockLowering}: router, top-k, the
+ * chosen experts' tiles by index), whose cycles do not depend on the choice.
  */
 public final class LpuLlama implements AutoCloseable {
     /** One program of a step and the stage whose chips run it; {@link #HOP} for a move between stages. */
@@ -80,7 +80,7 @@ public final class LpuLlama implements AutoCloseable {
         }
         for (int b = st.firstBlock(); b < st.endBlock(); b++) {
             int l = Stage.layerOf(b);
-            BlockPlacement p = f.blocks.get(b - st.firstBlock()).getFirst();
+            BlockPlacement p = f.blocks.get(b - st.firstBlock());
             Map<String, WeightMatrix> matrices = Stage.isAttention(b)
                     ? Map.of("wq", w.wq()[l], "wk", w.wk()[l], "wv", w.wv()[l], "wo", w.wo()[l])
                     : Map.of("w1", w.w1()[l], "w3", w.w3()[l], "w2", w.w2()[l]);
@@ -139,7 +139,8 @@ public final class LpuLlama implements AutoCloseable {
             Filled f = placed.get(st.index());
             int k = st.index(), tp = st.tp();
             if (k > 0) {
-                out.add(new StepProgram(HOP, hop(config, placed.get(k - 1).x, f.x, c.dim())));
+                int hops = config.hops(layout.stages().get(k - 1).firstChip(), st.firstChip());
+                out.add(new StepProgram(HOP, hop(config, placed.get(k - 1).x, f.x, c.dim(), hops)));
             }
             List<Allocation> held = new ArrayList<>();
             try {
@@ -147,19 +148,20 @@ public final class LpuLlama implements AutoCloseable {
                     out.add(new StepProgram(k, OpPrograms.embed(config, tp, f.embedding, new int[] {token}, f.x, f.memory.scratch(held))));
                 }
                 for (int b = st.firstBlock(); b < st.endBlock(); b++) {
-                    List<BlockPlacement> blocks = f.blocks.get(b - st.firstBlock());
+                    BlockPlacement block = f.blocks.get(b - st.firstBlock());
                     if (Stage.isAttention(b)) {
-                        out.add(new StepProgram(k, AttentionBlockLowering.lower(config, c, blocks.getFirst(), f.x, pos, 1)));
+                        out.add(new StepProgram(k, AttentionBlockLowering.lower(config, c, block, f.x, pos, 1)));
+                    } else if (shape.experts() == 1) {
+                        out.add(new StepProgram(k, FfnBlockLowering.lower(config, c, block, f.x, 1)));
                     } else {
-                        for (int e = 0; e < shape.activeExperts(); e++) {
-                            out.add(new StepProgram(k, FfnBlockLowering.lower(config, c, blocks.get(e), f.x, 1)));
-                        }
+                        out.add(new StepProgram(k, MoeFfnBlockLowering.lower(config, c, block, f.x, 1, shape.experts(),
+                                shape.activeExperts())));
                     }
                 }
                 if (f.logits != null) {
                     out.add(new StepProgram(k, OpPrograms.copy(config, tp, f.x, 0, f.last, 0, c.dim())));
                     out.add(new StepProgram(k, OpPrograms.rmsnorm(config, tp, f.last, f.last, f.finalNorm, c.dim(), 1, c.rmsEps())));
-                    out.add(new StepProgram(k, OpPrograms.matmul(config, tp, f.output, f.last, f.logits, 1, f.memory.scratch(held))));
+                    out.add(new StepProgram(k, f.headMatmul(config, tp)));
                 }
             } finally {
                 f.memory.release(held);
@@ -168,13 +170,16 @@ public final class LpuLlama implements AutoCloseable {
         return out;
     }
 
-    /** x's row from home chip 0 of one node to home chip 0 of the next: chip chipsPerNode of a two-node program. */
-    private static StaticProgram hop(ChipConfig config, Allocation from, Allocation to, int dim) {
+    /**
+     * x's row from home chip 0 of one stage to home chip 0 of the next: chip chipsPerNode of a
+     * two-node program, over the hops the topology puts between the stages' first chips.
+     */
+    static StaticProgram hop(ChipConfig config, Allocation from, Allocation to, int dim, int hops) {
         int next = config.chipsPerNode();
         ListScheduler s = new ListScheduler(config, next + 1);
         s.addAllocation(from);
         s.addAllocation(new Allocation(next, to.name(), to.offset(), to.bytes(), 0, Allocation.FOREVER));
-        s.transfer(0, from.offset(), next, to.offset(), 4L * dim);
+        s.transfer(0, from.offset(), next, to.offset(), 4L * dim, hops);
         return s.build();
     }
 
@@ -206,6 +211,8 @@ public final class LpuLlama implements AutoCloseable {
             instructions += r.instructions();
             r.busyCycles().forEach((u, n) -> busy.merge(u, n, Long::sum));
         }
+        // The host samples the next token from the logits before the next step can embed it.
+        cycles += layout.config().hostRoundTripCycles(layout.shape().config().vocabSize());
         return new RunStats(layout.config(), layout.chips(), cycles, instructions, busy);
     }
 
@@ -231,9 +238,10 @@ public final class LpuLlama implements AutoCloseable {
             long[] bytes = new long[st.tp()];
             Filled f = placed.get(st.index());
             for (int b = st.firstBlock(); b < st.endBlock(); b++) {
-                List<BlockPlacement> blocks = f.blocks.get(b - st.firstBlock());
-                for (int e = 0; e < (Stage.isAttention(b) ? 1 : shape.activeExperts()); e++) {
-                    for (BlockPlacement.Slice sl : blocks.get(e).weights()) {
+                for (BlockPlacement.Slice sl : f.blocks.get(b - st.firstBlock()).weights()) {
+                    // A mixture streams activeExperts experts' slices (of one shape whichever they are).
+                    int hash = sl.tensor().indexOf('#');
+                    if (hash < 0 || Integer.parseInt(sl.tensor().substring(hash + 1)) < shape.activeExperts()) {
                         bytes[sl.chip()] += sl.bytes();
                     }
                 }

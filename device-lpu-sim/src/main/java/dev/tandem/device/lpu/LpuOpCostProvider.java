@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -45,8 +46,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       format (the layer matrices' format, all the graph knows); a model that stores its tables
  *       otherwise is mispriced, which an executed plan reports as a mismatch. Where the placement
  *       leaves the cycles unknown (see {@code lowerTable}) they answer empty.</li>
- *   <li>Mixture-of-experts attention and FFN answer empty, and so does a block
- *       that does not fit on tp chips on its own.</li>
+ *   <li>A mixture's FFN: the cycles of its MoE block program ({@link MoeFfnBlockLowering}: router,
+ *       top-k, the chosen experts' tiles by index; the same cycles for any choice), rows one at a
+ *       time. A block that does not fit on tp chips on its own answers empty.</li>
  * </ul>
  * Results are cached per (preset, shape, format, tp, program), so the compiler's many calls for one
  * layer shape lower each program once.
@@ -54,7 +56,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class LpuOpCostProvider implements OpCostProvider {
     /** What fixes one block program's cycles; maxPositions only decides whether it fits. */
     private record Key(ChipConfig chip, LlamaConfig config, WeightFormat format, int tp, OpKind kind, int pos0, int batch,
-                       int maxPositions) {}
+                       int maxPositions, int experts, int activeExperts) {}
 
     private static final long NO_FIT = -1;
 
@@ -78,7 +80,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
         if (op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD) {
             return tableOp(chip, graph, op, tensorParallel);
         }
-        if (graph.experts() > 1 || (op.kind() != OpKind.ATTENTION && op.kind() != OpKind.FFN)) {
+        if (op.kind() != OpKind.ATTENTION && op.kind() != OpKind.FFN) {
             return OptionalDouble.empty();
         }
         LlamaConfig c = graph.config();
@@ -99,12 +101,13 @@ public final class LpuOpCostProvider implements OpCostProvider {
         int maxPositions = op.kind() == OpKind.ATTENTION ? Math.toIntExact(Math.max(positions, op.kvBytes() / perToken)) : 0;
         long total = 0;
         if (op.phase() == Phase.DECODE) {
-            total = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), Math.max(0, positions - 1), rows, maxPositions));
+            total = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), Math.max(0, positions - 1), rows, maxPositions,
+                    graph.experts(), graph.activeExperts()));
         } else {
             for (int done = 0; done < rows; done += ModelGraph.PREFILL_CHUNK) {
                 int batch = Math.min(ModelGraph.PREFILL_CHUNK, rows - done);
                 long one = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), op.kind() == OpKind.ATTENTION ? done : 0,
-                        batch, maxPositions));
+                        batch, maxPositions, graph.experts(), graph.activeExperts()));
                 if (one == NO_FIT) {
                     return OptionalDouble.empty();
                 }
@@ -130,13 +133,15 @@ public final class LpuOpCostProvider implements OpCostProvider {
         int maxBatch = Math.max(k.batch(), ModelGraph.PREFILL_CHUNK);
         try {
             StageLayout.Filled stage = StageLayout.open(k.chip(), k.tp(), k.config().dim());
-            BlockPlacement p = stage.memory.placeBlock((a, ids) -> k.kind() == OpKind.ATTENTION
-                    ? AttentionBlockLowering.place(k.chip(), a, ids, k.config(), formats(k.format(), 4), Math.max(1, k.maxPositions()), maxBatch)
-                    : FfnBlockLowering.place(k.chip(), a, ids, k.config(), formats(k.format(), 3), maxBatch));
-            StaticProgram program = k.kind() == OpKind.ATTENTION
-                    ? AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.pos0(), k.batch())
-                    : FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch());
-            return program.cycles();
+            if (k.kind() == OpKind.ATTENTION) {
+                BlockPlacement p = stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(k.chip(), a, ids, k.config(),
+                        formats(k.format(), 4), Math.max(1, k.maxPositions()), maxBatch));
+                return AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.pos0(), k.batch()).cycles();
+            }
+            BlockPlacement p = stage.memory.placeBlock(ffnPlacer(k.chip(), k.config(), k.format(), k.experts(), k.activeExperts(), maxBatch));
+            return (k.experts() == 1
+                    ? FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch())
+                    : MoeFfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch(), k.experts(), k.activeExperts())).cycles();
         } catch (DeviceMemoryException e) {
             return NO_FIT;
         }
@@ -232,9 +237,87 @@ public final class LpuOpCostProvider implements OpCostProvider {
             }
             return OpPrograms.copy(k.chip(), k.tp(), stage.x, 0, stage.last, 0, k.dim()).cycles()
                     + OpPrograms.rmsnorm(k.chip(), k.tp(), stage.last, stage.last, stage.finalNorm, k.dim(), 1, k.eps()).cycles()
-                    + OpPrograms.matmul(k.chip(), k.tp(), stage.output, stage.last, stage.logits, 1, stage.memory.scratch(scratch)).cycles();
+                    + stage.headMatmul(k.chip(), k.tp()).cycles();
         } catch (DeviceMemoryException e) {
             return NO_FIT;
+        }
+    }
+
+    // ---------------------------------------------------------------- what a step pays beyond its ops
+
+    @Override
+    public OptionalDouble stageHopSeconds(DeviceGroup group, ModelGraph graph, int rows, int fromStage, int toStage, int tp) {
+        ChipConfig chip = chipOf(group);
+        if (chip == null || rows < 1) {
+            return OptionalDouble.empty();
+        }
+        // Stages in placement order: stage s starts at chip s * tp, which fixes the hops between them.
+        int hops = chip.hops(fromStage * tp, toStage * tp);
+        long bytes = 4L * rows * graph.config().dim();
+        Allocation from = new Allocation(0, "x", 0, bytes, 0, Allocation.FOREVER);
+        Allocation to = new Allocation(0, "x", 0, bytes, 0, Allocation.FOREVER);
+        return OptionalDouble.of(LpuLlama.hop(chip, from, to, graph.config().dim() * rows, hops).cycles() / chip.clockHz());
+    }
+
+    @Override
+    public OptionalDouble hostRoundTripSeconds(DeviceGroup group, ModelGraph graph) {
+        ChipConfig chip = chipOf(group);
+        return chip == null ? OptionalDouble.empty() : OptionalDouble.of(chip.hostRoundTripCycles(graph.config().vocabSize()) / chip.clockHz());
+    }
+
+    /** The stage's share placed as the executor uploads it onto an LpuDevice of tp fixed chips (see {@link StageLayout}). */
+    @Override
+    public Optional<Boolean> stageHolds(DeviceGroup group, ModelGraph graph, StageShare share, int tp) {
+        ChipConfig chip = chipOf(group);
+        if (chip == null) {
+            return Optional.empty();
+        }
+        LlamaConfig c = graph.config();
+        WeightFormat format = formatOf(graph);
+        try {
+            StageLayout.Filled stage = StageLayout.open(chip, tp, c.dim());
+            if (share.embedding()) {
+                stage.placeEmbedding(graph.embeddingFormat(), c.vocabSize(), c.dim());
+            }
+            if (share.head()) {
+                stage.placeHead(graph.outputFormat(), graph.tiedOutput() && share.embedding(), c.vocabSize(), c.dim());
+            }
+            int positions = Math.max(1, share.maxPositions());
+            for (int b = 0; b < Math.max(share.attentionBlocks(), share.ffnBlocks()); b++) {
+                if (b < share.attentionBlocks()) {
+                    stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(chip, a, ids, c, formats(format, 4), positions, share.rows()));
+                }
+                if (b < share.ffnBlocks()) {
+                    placeFfn(stage, chip, graph, format, share.rows());
+                }
+            }
+            return Optional.of(true);
+        } catch (DeviceMemoryException e) {
+            return Optional.of(false);
+        }
+    }
+
+    /** A layer's FFN as the device places it: one block, or a mixture's MoE block with every expert and the router. */
+    private static void placeFfn(StageLayout.Filled stage, ChipConfig chip, ModelGraph graph, WeightFormat format, int rows) {
+        stage.memory.placeBlock(ffnPlacer(chip, graph.config(), format, graph.experts(), graph.activeExperts(), rows));
+    }
+
+    private static ChipMemory.BlockPlacer ffnPlacer(ChipConfig chip, LlamaConfig c, WeightFormat format, int experts, int active,
+                                                     int rows) {
+        return experts == 1
+                ? (a, ids) -> FfnBlockLowering.place(chip, a, ids, c, formats(format, 3), rows)
+                : (a, ids) -> MoeFfnBlockLowering.place(chip, a, ids, c, formats(format, 4), experts, active);
+    }
+
+    /** The pool entry's chip with its overrides, or null for a group that is no emulated LPU. */
+    private static ChipConfig chipOf(DeviceGroup group) {
+        if (group.source() != DeviceSource.EMULATED_LPU) {
+            return null;
+        }
+        try {
+            return LpuOptions.ofPreset(group.name(), group.options());
+        } catch (TandemException e) {
+            return null;
         }
     }
 

@@ -25,7 +25,8 @@ import java.util.List;
  * <p>Fill order of a stage (the executor's, see {@link #open}): the (64, dim) x buffer on chip 0;
  * on the first stage the embedding table; on the last the output table (the embedding itself when
  * tied and on the same stage), then the final norm, last-row and logits buffers; then the stage's
- * blocks, attention with its KV cache and both with scratch for 64 rows, in layer order.
+ * blocks, attention with its KV cache and both with scratch for 64 rows (a mixture's MoE FFN block
+ * with every expert, the router and scratch for one row: its rows run one at a time), in layer order.
  */
 public final class StageLayout {
     /** Rows a stage's x buffer and block scratch hold: the executor's prefill chunk. */
@@ -152,7 +153,7 @@ public final class StageLayout {
             // The last stage's share, from the end, as far as it fits next to the output table.
             double target = total * lastTp / Math.min(chips, usedNodes * perNode) - shape.bytes(Tensor.OUTPUT, 0);
             Filled probe = open(config, lastTp, c.dim());
-            probe.placeHead(shape.format(Tensor.OUTPUT, 0), false, c.vocabSize(), c.dim());
+            probe.placeHead(shape.format(Tensor.OUTPUT, 0), false, c.vocabSize(), c.dim(), true);
             double done = 0;
             lastFirst = blocks;
             while (lastFirst > usedNodes - 1 && Math.abs(done + cost[lastFirst - 1] - target) <= Math.abs(done - target)
@@ -194,14 +195,14 @@ public final class StageLayout {
         placed.add(last);
     }
 
-    /** Bytes each block places on a node of tp chips (every expert's FFN of a mixture). */
+    /** Bytes each block places on a node of tp chips (a mixture's FFN with every expert). */
     private double[] blockCosts(int tp) {
         double[] cost = new double[2 * shape.config().nLayers()];
         ChipMemory node = new ChipMemory(config, tp);
         for (int b = 0; b < cost.length; b++) {
             int layer = Stage.layerOf(b);
             boolean attention = Stage.isAttention(b);
-            cost[b] = (attention ? 1 : shape.experts()) * (double) node.dryRunBytes((a, ids) -> placeBlock(a, ids, layer, attention));
+            cost[b] = node.dryRunBytes((a, ids) -> placeBlock(a, ids, layer, attention));
         }
         return cost;
     }
@@ -214,25 +215,16 @@ public final class StageLayout {
             f.placeEmbedding(shape.format(Tensor.EMBEDDING, 0), c.vocabSize(), c.dim());
         }
         if (index == stages - 1) {
-            f.placeHead(shape.format(Tensor.OUTPUT, 0), shape.tiedOutput() && index == 0, c.vocabSize(), c.dim());
+            f.placeHead(shape.format(Tensor.OUTPUT, 0), shape.tiedOutput() && index == 0, c.vocabSize(), c.dim(), true);
         }
         return f;
     }
 
-    /** Places block b (every expert of an FFN of a mixture) on the stage; a failure leaves the stage as it was. */
+    /** Places block b on the stage; a failure leaves the stage as it was. */
     private void place(Filled f, int b) {
         int layer = Stage.layerOf(b);
         boolean attention = Stage.isAttention(b);
-        List<BlockPlacement> all = new ArrayList<>();
-        try {
-            for (int e = 0; e < (attention ? 1 : shape.experts()); e++) {
-                all.add(f.memory.placeBlock((a, ids) -> placeBlock(a, ids, layer, attention)));
-            }
-        } catch (DeviceMemoryException ex) {
-            all.forEach(f.memory::free);
-            throw ex;
-        }
-        f.blocks.add(all);
+        f.blocks.add(f.memory.placeBlock((a, ids) -> placeBlock(a, ids, layer, attention)));
     }
 
     private boolean tryPlace(Filled f, int b) {
@@ -244,19 +236,25 @@ public final class StageLayout {
         }
     }
 
-    /** The formats of a block's matrices in the order its placement takes them. */
+    /** The formats of a block's matrices in the order its placement takes them (a mixture's router first). */
     private WeightFormat[] formats(int layer, boolean attention) {
-        return attention
-                ? new WeightFormat[] {shape.format(Tensor.WQ, layer), shape.format(Tensor.WK, layer), shape.format(Tensor.WV, layer),
-                        shape.format(Tensor.WO, layer)}
-                : new WeightFormat[] {shape.format(Tensor.W1, layer), shape.format(Tensor.W3, layer), shape.format(Tensor.W2, layer)};
+        if (attention) {
+            return new WeightFormat[] {shape.format(Tensor.WQ, layer), shape.format(Tensor.WK, layer), shape.format(Tensor.WV, layer),
+                    shape.format(Tensor.WO, layer)};
+        }
+        WeightFormat[] ffn = {shape.format(Tensor.W1, layer), shape.format(Tensor.W3, layer), shape.format(Tensor.W2, layer)};
+        return shape.experts() == 1 ? ffn : new WeightFormat[] {shape.format(Tensor.ROUTER, layer), ffn[0], ffn[1], ffn[2]};
     }
 
-    /** One block (or one expert's FFN of a mixture) on the given chips. */
+    /** One block (a mixture's FFN: every expert and the router) on the given chips. */
     private BlockPlacement placeBlock(List<SramAllocator> allocators, int[] ids, int layer, boolean attention) {
-        return attention
-                ? AttentionBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, true), maxPositions, ROWS)
-                : FfnBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, false), ROWS);
+        if (attention) {
+            return AttentionBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, true), maxPositions, ROWS);
+        }
+        return shape.experts() == 1
+                ? FfnBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, false), ROWS)
+                : MoeFfnBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, false), shape.experts(),
+                        shape.activeExperts());
     }
 
     // ---------------------------------------------------------------- the fill order
@@ -273,8 +271,8 @@ public final class StageLayout {
         final Allocation x;
         OpPrograms.Table embedding, output;
         Allocation finalNorm, last, logits;
-        /** Per block of the stage, in block order: an attention block, or every expert's FFN block. */
-        final List<List<BlockPlacement>> blocks = new ArrayList<>();
+        /** Per block of the stage, in block order: attention, FFN (a mixture's MoE block). */
+        final List<BlockPlacement> blocks = new ArrayList<>();
 
         Filled(ChipMemory memory, Allocation x) {
             this.memory = memory;
@@ -286,12 +284,63 @@ public final class StageLayout {
             embedding = memory.placeTable(format, vocab, dim);
         }
 
-        /** The output table (unless tied to this stage's embedding), then the head's buffers. */
+        /** SRAM kept free for the head's matmul scratch, so that blocks placed later cannot take it. */
+        private final List<Allocation> headScratch = new ArrayList<>();
+
+        /**
+         * The output table (unless tied to this stage's embedding), then the head's buffers, then a
+         * reservation of the scratch the head's matmul takes (per piece off chip 0: its input row and
+         * its slice of the logits there, and that slice again on chip 0), released around the matmul.
+         */
         void placeHead(WeightFormat format, boolean tiedHere, int vocab, int dim) {
-            output = tiedHere ? embedding : memory.placeTable(format, vocab, dim);
+            placeHead(format, tiedHere, vocab, dim, false);
+        }
+
+        /**
+         * The same; with roomFirst, room for the matmul's scratch is kept on every chip before the
+         * table goes in (a table that fills chips whole would otherwise leave none next to it).
+         */
+        void placeHead(WeightFormat format, boolean tiedHere, int vocab, int dim, boolean roomFirst) {
+            List<Allocation> room = new ArrayList<>();
+            if (roomFirst && !tiedHere) {
+                OpPrograms.Scratch keep = memory.scratch(room);
+                for (int chip = 0; chip < memory.chips(); chip++) {
+                    keep.allocate(chip, 4L * dim + 4L * vocab);
+                }
+            }
+            try {
+                output = tiedHere ? embedding : memory.placeTable(format, vocab, dim);
+            } finally {
+                memory.release(room);
+            }
             finalNorm = memory.buffer("finalNorm", dim);
             last = memory.buffer("last", dim);
             logits = memory.buffer("logits", vocab);
+            reserveHeadScratch();
+        }
+
+        private void reserveHeadScratch() {
+            OpPrograms.Scratch reserve = memory.scratch(headScratch);
+            for (OpPrograms.Piece p : output.pieces()) {
+                if (p.chip() != 0) {
+                    reserve.allocate(p.chip(), 4L * output.cols());
+                    reserve.allocate(p.chip(), 4L * p.rows());
+                    reserve.allocate(0, 4L * p.rows());
+                }
+            }
+        }
+
+        /** The head's matmul program, its scratch in the reserved room. */
+        StaticProgram headMatmul(ChipConfig config, int tp) {
+            memory.release(headScratch);
+            headScratch.clear();
+            List<Allocation> held = new ArrayList<>();
+            try {
+                return OpPrograms.matmul(config, tp, output, last, logits, 1, memory.scratch(held));
+            } finally {
+                memory.release(held);
+                reserveHeadScratch();
+            }
         }
     }
 }

@@ -21,12 +21,19 @@ public record StaticProgram(ChipConfig config, int chips, List<Allocation> alloc
         instructions = List.copyOf(sorted);
     }
 
-    /** The cycle by which every instruction has finished (issue + latency): the program's length. */
+    /**
+     * The program's length: the cycles its chips wait to align before the first instruction
+     * ({@link ChipConfig#syncCycles}, when it spans several chips), then the cycle by which every
+     * instruction has finished (issue + latency).
+     */
     public long cycles() {
         long end = 0;
+        int first = Integer.MAX_VALUE, last = -1;
         for (ScheduledInstruction s : instructions) {
             end = Math.max(end, s.cycle() + s.instruction().latency(config, s.chip()));
+            first = Math.min(first, s.chip());
+            last = Math.max(last, s.chip());
         }
-        return end;
+        return last < 0 ? 0 : config.syncCycles(first, last) + end;
     }
 }

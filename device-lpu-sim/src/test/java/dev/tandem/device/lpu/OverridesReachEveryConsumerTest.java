@@ -76,12 +76,17 @@ class OverridesReachEveryConsumerTest {
         Op ffn = g.ops(Phase.DECODE, new Workload(1, 1, 10)).stream().filter(o -> o.kind() == OpKind.FFN).findFirst().orElseThrow();
         LpuOpCostProvider provider = new LpuOpCostProvider();
         double overridden = provider.seconds(lp30(OVERRIDES, 2), g, ffn, 2).orElseThrow();
-        double plain = provider.seconds(lp30("", 2), g, ffn, 2).orElseThrow();
-        double clockOnly = provider.seconds(lp30("clockHz=5e8", 2), g, ffn, 2).orElseThrow();
+        // The ratios below are of the programs' own cycles: without the chips' alignment, a constant that would dilute them.
+        String noSync = "chipSyncCycles=0";
+        double overriddenNoSync = provider.seconds(lp30(OVERRIDES + "," + noSync, 2), g, ffn, 2).orElseThrow();
+        double plain = provider.seconds(lp30(noSync, 2), g, ffn, 2).orElseThrow();
+        double clockOnly = provider.seconds(lp30("clockHz=5e8," + noSync, 2), g, ffn, 2).orElseThrow();
         // Half the clock nearly doubles the seconds (links move more bytes per cycle, so cycles drop a little);
         // the slow links add cycles on top.
         assertTrue(clockOnly > 1.9 * plain && clockOnly < 2 * plain, plain + " s at 1 GHz vs " + clockOnly + " s at 500 MHz");
-        assertTrue(overridden > clockOnly * 1.5, overridden + " vs " + clockOnly + ": 1e8 b/s links must cost cycles");
+        assertTrue(overriddenNoSync > clockOnly * 1.5, overriddenNoSync + " vs " + clockOnly + ": 1e8 b/s links must cost cycles");
+        // A two-chip block pays the alignment once.
+        assertEquals(ChipConfig.LP30.chipSyncCycles(), Math.round((overridden - overriddenNoSync) * CLOCK));
 
         Random r = new Random(7);
         try (Arena arena = Arena.ofShared(); Device d = Devices.openPreset("lp30", 2, DeviceOptions.parse(OVERRIDES))) {

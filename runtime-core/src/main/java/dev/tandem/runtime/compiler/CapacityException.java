@@ -23,6 +23,18 @@ public final class CapacityException extends TandemException {
         this.minDevices = minDevices;
     }
 
+    /**
+     * No number of these devices holds it (every layout was tried): minDevices is 0 and the message
+     * says why instead of a count.
+     */
+    public CapacityException(String what, String where, String why) {
+        super(what + " does not fit on " + where + " with any number of its devices: " + why);
+        this.what = what;
+        this.where = where;
+        this.shortBytes = 0;
+        this.minDevices = 0;
+    }
+
     public String what() { return what; }
 
     public String where() { return where; }

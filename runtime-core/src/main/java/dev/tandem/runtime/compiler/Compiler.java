@@ -151,8 +151,12 @@ public final class Compiler {
         return new Need(weights, kv, act, String.join(" + ", roles));
     }
 
-    /** The layouts a group can take: every tensor-parallel degree up to its node, with enough stages to fit. */
-    private static List<GroupLayout> layouts(ModelGraph graph, Workload w, Assignment a, DeviceGroup g) {
+    /**
+     * The layouts a group can take: every tensor-parallel degree up to its node, with enough stages
+     * to fit. Where a provider models the device's placement (an emulated LPU), a stage fits when the
+     * device's own placement holds its share; elsewhere bytes are counted against capacity.
+     */
+    private List<GroupLayout> layouts(ModelGraph graph, Workload w, Assignment a, DeviceGroup g) {
         Need n = need(graph, w, a, g);
         long cap = g.spec().memoryBytes();
         long held = n.weights() + n.kv();
@@ -162,12 +166,16 @@ public final class Compiler {
         int minDevices = usable <= 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, (long) Math.ceil(held / usable));
         String what = String.format(Locale.ROOT, "%s %s (weights %.2f GB, KV cache %.2f GB, activations %.3f GB per device)",
                 graph.name(), n.roles(), n.weights() / 1e9, n.kv() / 1e9, actPerDevice / 1e9);
+        int layers = graph.config().nLayers();
+        StageFit placed = new StageFit(graph, w, a, g);
+        if (placed.modelled()) {
+            return placed.layouts(what, held, cap);
+        }
         if (minDevices > g.count()) {
             throw new CapacityException(what, g.toString(), held + (long) g.count() * actPerDevice, (long) g.count() * cap,
                     minDevices, g.name());
         }
         List<GroupLayout> out = new ArrayList<>();
-        int layers = graph.config().nLayers();
         for (int tp = 1; tp <= Math.min(g.count(), g.nodeSize()); tp++) {
             int stages = Math.max(1, (minDevices + tp - 1) / tp);
             if ((long) stages * tp <= g.count() && stages <= layers) {
@@ -180,6 +188,103 @@ public final class Compiler {
                     minDevices, g.name());
         }
         return out;
+    }
+
+    /** Stage by stage against a provider's model of the device's placement (the executor's upload order and shares). */
+    private final class StageFit {
+        private final ModelGraph graph;
+        private final DeviceGroup g;
+        private final boolean attention, ffn, tables;
+        private final int rows, maxPositions, layers;
+        private final Map<String, Boolean> cache = new HashMap<>();
+        private final boolean modelled;
+
+        StageFit(ModelGraph graph, Workload w, Assignment a, DeviceGroup g) {
+            this.graph = graph;
+            this.g = g;
+            boolean prefill = Assignment.same(a.prefill(), g);
+            this.attention = prefill || Assignment.same(a.attention(), g);
+            this.ffn = prefill || Assignment.same(a.ffn(), g);
+            // The executor puts the embedding and the head on the stages of the groups that prefill and run decode attention.
+            this.tables = attention;
+            this.rows = prefill ? Math.max(ModelGraph.PREFILL_CHUNK, w.batch()) : Math.max(1, w.batch());
+            this.maxPositions = w.context();
+            this.layers = graph.config().nLayers();
+            this.modelled = cost.stageHolds(g, graph, share(0, false, false), 1).isPresent();
+        }
+
+        boolean modelled() { return modelled; }
+
+        private OpCostProvider.StageShare share(int layerCount, boolean first, boolean last) {
+            return new OpCostProvider.StageShare(attention ? layerCount : 0, ffn ? layerCount : 0, tables && first, tables && last,
+                    maxPositions, rows);
+        }
+
+        private boolean holds(int layerCount, boolean first, boolean last, int tp) {
+            OpCostProvider.StageShare share = share(layerCount, first, last);
+            return cache.computeIfAbsent(share + "|" + tp, k -> cost.stageHolds(g, graph, share, tp).orElse(false));
+        }
+
+        /** The most layers from layer `from` a stage holds (1 at least), or 0 when it holds none. */
+        private int most(int from, int upTo, boolean first, boolean last, int tp) {
+            int n = 0;
+            while (from + n < upTo && holds(n + 1, first, last, tp)) {
+                n++;
+            }
+            return n;
+        }
+
+        /**
+         * The first layer of each stage of the fewest stages of tp devices that hold the share, or
+         * null when none do: the last stage takes the most trailing layers it holds next to the
+         * output table, the others the most they hold in order (the first next to the embedding).
+         */
+        private List<Integer> fewestStages(int tp) {
+            if (holds(layers, true, true, tp)) {
+                return List.of(0);
+            }
+            int tail = Math.min(most(0, layers, false, true, tp), layers - 1);
+            if (tail == 0) {
+                return null;
+            }
+            List<Integer> starts = new ArrayList<>();
+            int at = 0;
+            while (at < layers - tail) {
+                int n = most(at, layers - tail, at == 0, false, tp);
+                if (n == 0) {
+                    return null;
+                }
+                starts.add(at);
+                at += n;
+            }
+            starts.add(layers - tail);
+            return starts;
+        }
+
+        List<GroupLayout> layouts(String what, long held, long cap) {
+            List<GroupLayout> out = new ArrayList<>();
+            int fewestDevices = Integer.MAX_VALUE;
+            for (int tp = 1; tp <= g.nodeSize(); tp++) {
+                List<Integer> starts = fewestStages(tp);
+                if (starts == null) {
+                    continue;
+                }
+                int stages = starts.size();
+                fewestDevices = Math.min(fewestDevices, stages * tp);
+                if (tp <= g.count() && (long) stages * tp <= g.count()) {
+                    out.add(new GroupLayout(g, tp, stages, layers, starts));
+                }
+            }
+            if (out.isEmpty()) {
+                if (fewestDevices == Integer.MAX_VALUE) {
+                    throw new CapacityException(what, g.toString(), "no stage of up to " + g.nodeSize() + " devices holds one layer's"
+                            + " share next to the embedding or output table as the device places it");
+                }
+                throw new CapacityException(what + ", as the device places it", g.toString(), Math.max(held, (long) fewestDevices * cap),
+                        (long) g.count() * cap, fewestDevices, g.name());
+            }
+            return out;
+        }
     }
 
     /**
@@ -329,15 +434,20 @@ public final class Compiler {
         List<Step> steps = new ArrayList<>();
         String prevTrack = null;
         GroupLayout prevLayout = null;
+        int prevStage = 0;
         long prevBytes = 0;
         for (Op op : graph.ops(phase, w)) {
             DeviceGroup g = phase == Phase.PREFILL ? a.prefill() : op.kind() == OpKind.FFN ? a.ffn() : a.attention();
             GroupLayout l = layouts.get(g.name());
-            String track = l.stageLabel(l.stageOf(op.layer()));
+            int stage = l.stageOf(op.layer());
+            String track = l.stageLabel(stage);
             if (prevTrack != null && !prevTrack.equals(track)) {
-                Link link = CostModel.link(prevLayout.group(), g);
-                steps.add(new Step("link " + prevTrack + "->" + track, CostModel.transferSeconds(link, prevBytes),
-                        "activations " + prevBytes + " B", null));
+                // Stages of one group move activations over the group's own fabric, which a provider may price.
+                double seconds = prevLayout.group().name().equals(g.name())
+                        ? cost.stageHop(g, graph, (int) (prevBytes / (2L * graph.config().dim())), prevBytes, prevStage, stage,
+                                l.tensorParallel())
+                        : CostModel.transferSeconds(CostModel.link(prevLayout.group(), g), prevBytes);
+                steps.add(new Step("link " + prevTrack + "->" + track, seconds, "activations " + prevBytes + " B", null));
             }
             String key = phase + "|" + op.kind() + "|" + g.name() + "|" + l.tensorParallel() + "|" + w.batch();
             Double seconds = costCache.get(key);
@@ -349,8 +459,16 @@ public final class Compiler {
             }
             String name = op.kind().name().toLowerCase(Locale.ROOT) + (op.kind() == OpKind.ATTENTION || op.kind() == OpKind.FFN ? " " + op.layer() : "");
             steps.add(new Step(track, seconds, name, op));
+            if (op.kind() == OpKind.HEAD) {
+                // The next token is sampled on the host from these logits before the next step can embed it.
+                double host = cost.hostRoundTrip(g, graph);
+                if (host > 0) {
+                    steps.add(new Step(track, host, "host round trip (logits out, sampling, token in)", null));
+                }
+            }
             prevTrack = track;
             prevLayout = l;
+            prevStage = stage;
             prevBytes = op.activationBytes();
         }
         return steps;

@@ -41,6 +41,39 @@ public final class CostModel {
         return new Cost(roofline(g.spec(), graph, op, tp) + allReduce(g, op, tp), source);
     }
 
+    /** Seconds to move rows of activations between two stages of one group: a provider's figure, else the link's. */
+    public double stageHop(DeviceGroup g, ModelGraph graph, int rows, long bytes, int fromStage, int toStage, int tp) {
+        for (OpCostProvider p : providers) {
+            OptionalDouble s = p.stageHopSeconds(g, graph, rows, fromStage, toStage, tp);
+            if (s.isPresent()) {
+                return s.getAsDouble();
+            }
+        }
+        return transferSeconds(link(g, g), bytes);
+    }
+
+    /** The host's seconds per generated token when g computes the head: a provider's figure, else none modelled. */
+    public double hostRoundTrip(DeviceGroup g, ModelGraph graph) {
+        for (OpCostProvider p : providers) {
+            OptionalDouble s = p.hostRoundTripSeconds(g, graph);
+            if (s.isPresent()) {
+                return s.getAsDouble();
+            }
+        }
+        return 0;
+    }
+
+    /** Whether a stage holds its share as the device places it; empty where no provider models the device's memory. */
+    public java.util.Optional<Boolean> stageHolds(DeviceGroup g, ModelGraph graph, OpCostProvider.StageShare share, int tp) {
+        for (OpCostProvider p : providers) {
+            java.util.Optional<Boolean> fits = p.stageHolds(g, graph, share, tp);
+            if (fits.isPresent()) {
+                return fits;
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** The roofline alone, without the all-reduce: what a provider's split can be weighed by. */
     public static double roofline(DeviceSpec s, ModelGraph graph, Op op, int tp) {
         double bytes = (double) (op.weightBytesRead() + op.kvBytesRead()) / tp + 2.0 * op.activationBytes();
