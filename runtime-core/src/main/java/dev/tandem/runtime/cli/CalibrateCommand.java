@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
         description = {"Times each op kind over a grid of shapes on a present device (matmul per weight format over rows,",
                 "columns and batch, hot and streaming from memory; attention over context and rows; rmsnorm, rope,",
                 "silu, add, copies, the embedding; host<->device writes and reads; an empty op's dispatch) and stores",
-                "the medians as the device's profile for this machine, which 'tandem compile' and 'tandem run' then",
+                "the per-call times as the device's profile for this machine, which 'tandem compile' and 'tandem run' then",
                 "predict present devices from. 'tandem run' calibrates on first use by itself.",
                 "Profiles live in $XDG_CACHE_HOME/tandem/profiles (or ~/.cache/tandem/profiles; -Dtandem.profiles.dir",
                 "or TANDEM_PROFILES_DIR overrides it)."})

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One timed point of a profile: an op kind at one shape and the median seconds one call took on the
+ * One timed point of a profile: an op kind at one shape and the seconds one call took on the
  * device's own clock. Profiles keep the raw points; {@link ProfileModel} derives curves from them, so
  * a better interpolation needs no recalibration.
  *

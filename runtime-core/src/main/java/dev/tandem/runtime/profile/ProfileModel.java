@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * <li>attention: fitted (one fit for single rows, one for prefill chunks) as
  *     a + b·pairs·heads + c·pairs·heads·headDim, pairs being (query row, cached position) pairs;</li>
  * <li>every other op: a + b·n over the floats it touches;</li>
- * <li>dispatch: the median empty op, the floor of every curve.</li>
+ * <li>dispatch: the fastest empty op, the floor of every curve.</li>
  * </ul>
  */
 public final class ProfileModel {
