@@ -17,6 +17,7 @@ import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.profile.Calibrations;
+import dev.tandem.runtime.profile.Calibrator;
 import dev.tandem.runtime.profile.ProfileStore;
 import dev.tandem.runtime.profile.ProfiledCosts;
 import dev.tandem.runtime.run.BatchPlanRun;
@@ -245,12 +246,20 @@ final class RunCommand implements Callable<Integer> {
             String key = ProfiledCosts.profileKey(g);
             // The bar appears only when something is measured: ensure() reports its first step.
             ProgressBar[] bar = {null};
-            Calibrations.Outcome outcome = Calibrations.ensure(store, g, formats, (done, total, what) -> {
-                if (bar[0] == null) {
-                    bar[0] = new ProgressBar(err, "calibrating " + key + " (first use; 'tandem calibrate --show' prints it)", total);
-                }
-                bar[0].step(done, total, what);
-            }, warning -> err.println("tandem: " + warning));
+            Calibrations.Outcome outcome;
+            try {
+                outcome = Calibrations.ensure(store, g, formats, Calibrator.Grid.DEFAULT, FIRST_USE_LIMIT_SECONDS, (done, total, what) -> {
+                    if (bar[0] == null) {
+                        bar[0] = new ProgressBar(err, "calibrating " + key + " (first use; 'tandem calibrate --show' prints it)", total);
+                    }
+                    bar[0].step(done, total, what);
+                }, warning -> err.println("tandem: " + warning));
+            } catch (Calibrator.TooSlowException e) {
+                err.println();
+                err.printf(Locale.ROOT, "tandem: calibrating %s took over %.0f s here; stopped, so %s is priced by the roofline this run"
+                        + " ('tandem calibrate --device %s' measures it without a limit)%n", key, FIRST_USE_LIMIT_SECONDS, key, key);
+                continue;
+            }
             if (bar[0] != null) {
                 bar[0].done();
             }
@@ -260,6 +269,9 @@ final class RunCommand implements Callable<Integer> {
         }
         err.flush();
     }
+
+    /** How long a first use may spend calibrating one device before the run goes on without it. */
+    static final double FIRST_USE_LIMIT_SECONDS = 120;
 
     /** The most sequences one run takes: the executor's decode step holds one row per sequence. */
     static final int MAX_BATCH = 1024;

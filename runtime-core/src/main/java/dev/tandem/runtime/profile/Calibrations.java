@@ -31,6 +31,15 @@ public final class Calibrations {
     /** {@link #ensure} over a given grid (tests time a small one). */
     public static Outcome ensure(ProfileStore store, DeviceGroup g, Set<WeightFormat> formats, Calibrator.Grid grid,
                                  Calibrator.Progress progress, Consumer<String> warn) {
+        return ensure(store, g, formats, grid, Double.POSITIVE_INFINITY, progress, warn);
+    }
+
+    /**
+     * {@link #ensure} that gives up after limitSeconds of measuring ({@link Calibrator.TooSlowException}),
+     * saving nothing: a first use must not hold a run up indefinitely on a slow or loaded device.
+     */
+    public static Outcome ensure(ProfileStore store, DeviceGroup g, Set<WeightFormat> formats, Calibrator.Grid grid,
+                                 double limitSeconds, Calibrator.Progress progress, Consumer<String> warn) {
         if (g.source() != DeviceSource.PRESENT) {
             throw new IllegalArgumentException(g.name() + " is not a present device");
         }
@@ -47,6 +56,9 @@ public final class Calibrations {
         }
         try (Device d = Devices.open(g.name(), g.options())) {
             Calibrator c = new Calibrator(d, found.map(DeviceProfile::cacheBytes).orElseGet(Calibrator::hostCacheBytes), grid);
+            if (Double.isFinite(limitSeconds)) {
+                c.withTimeLimit(limitSeconds);
+            }
             if (found.isPresent()) {
                 long t0 = System.nanoTime();
                 store.save(found.get().plus(c.matmulsOf(missing, progress), (System.nanoTime() - t0) / 1e9));

@@ -95,6 +95,8 @@ public final class Calibrator {
     private final Device device;
     private final long cacheBytes;
     private final Grid grid;
+    /** When measuring must stop (System.nanoTime), or Long.MAX_VALUE for no limit. */
+    private long deadline = Long.MAX_VALUE;
     /** Set while a kind's first shape is timed: it runs untimed for a while first. */
     private boolean warming;
 
@@ -106,6 +108,19 @@ public final class Calibrator {
         this.device = device;
         this.cacheBytes = cacheBytes;
         this.grid = grid;
+    }
+
+    /** Stops a calibration that runs past seconds with {@link TooSlowException} (tandem run's first use). */
+    public Calibrator withTimeLimit(double seconds) {
+        this.deadline = System.nanoTime() + (long) (seconds * 1e9);
+        return this;
+    }
+
+    /** A calibration that ran past its time limit. */
+    public static final class TooSlowException extends dev.tandem.runtime.TandemException {
+        TooSlowException(String device) {
+            super("calibrating " + device + " ran past its time limit");
+        }
     }
 
     /** The host's last-level cache (Linux sysfs), or 32 MiB when it cannot be read. */
@@ -287,6 +302,9 @@ public final class Calibrator {
      * {@value #REPEATS} runs ({@link #QUANTILE_INDEX}).
      */
     private Measurement point(String kind, Map<String, Long> shape, Runnable op) {
+        if (System.nanoTime() > deadline) {
+            throw new TooSlowException(device.spec().name());
+        }
         if (warming) {
             for (long end = System.nanoTime() + WARMUP_NANOS_PER_KIND; System.nanoTime() < end; ) {
                 op.run();

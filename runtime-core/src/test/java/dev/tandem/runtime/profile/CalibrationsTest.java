@@ -76,4 +76,12 @@ class CalibrationsTest {
                 warnings.getFirst());
         assertTrue(new ProfileStore(dir, MachineIdentity.current()).find("cpu").isPresent(), "the file was replaced by a good one");
     }
+
+    @Test
+    void aFirstUseThatRunsPastItsLimitStopsAndSavesNothing() {
+        ProfileStore store = new ProfileStore(dir, MachineIdentity.current());
+        org.junit.jupiter.api.Assertions.assertThrows(Calibrator.TooSlowException.class,
+                () -> Calibrations.ensure(store, CPU, Set.of(), SMALL, 0.0, (d, t, w) -> {}, w -> {}));
+        assertTrue(!Files.exists(store.file("cpu")), "no partial profile");
+    }
 }
