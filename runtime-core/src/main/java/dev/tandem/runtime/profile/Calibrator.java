@@ -345,6 +345,9 @@ public final class Calibrator {
         DeviceEvent a = device.record();
         for (int i = 0; i < calls; i++) {
             op.run();
+            if (System.nanoTime() > deadline) {
+                throw new TooSlowException(device.spec().name());
+            }
         }
         DeviceEvent b = device.record();
         device.synchronize();
