@@ -2,7 +2,11 @@
 // logits of every step as JSON. Tandem's own program, built by tools/llama-cpp against the cached
 // llama.cpp build; it is the oracle for the K-quant tests (tools/kquant-testdata).
 //
-//   tandem-llama-logits MODEL N_GEN ID,ID,...   (prompt ids; greedy; CPU, one thread)
+//   tandem-llama-logits MODEL N_GEN ID,ID,... [f32-kv]   (prompt ids; greedy; CPU, one thread)
+//
+// f32-kv keeps the KV cache in F32 instead of llama.cpp's default F16 and turns flash attention off
+// (its CPU kernel accumulates in F16), so that what remains of the
+// difference from Tandem (whose cache is F32) is the arithmetic of the weights' formats.
 #include "llama.h"
 
 #include <cstdio>
@@ -20,8 +24,8 @@ static void print_logits(const float * logits, int n_vocab) {
 }
 
 int main(int argc, char ** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: %s MODEL N_GEN ID,ID,...\n", argv[0]);
+    if (argc != 4 && !(argc == 5 && std::string(argv[4]) == "f32-kv")) {
+        std::fprintf(stderr, "usage: %s MODEL N_GEN ID,ID,... [f32-kv]\n", argv[0]);
         return 2;
     }
     const int n_gen = std::atoi(argv[2]);
@@ -44,6 +48,11 @@ int main(int argc, char ** argv) {
     cp.n_batch = 256;
     cp.n_threads = 1;
     cp.n_threads_batch = 1;
+    if (argc == 5) {
+        cp.type_k = GGML_TYPE_F32;
+        cp.type_v = GGML_TYPE_F32;
+        cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    }
     llama_context * ctx = llama_init_from_model(model, cp);
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
 

@@ -6,8 +6,8 @@
  * batching engine), {@code .cli.spi} (subcommands other modules add to {@code tandem}), {@code .model} and
  * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
  * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
- * exact cost provider implements its {@code OpCostProvider}, and to the load generator, which draws
- * the predicted frontier.
+ * exact cost provider implements its {@code OpCostProvider}, to the load generator, which draws
+ * the predicted frontier, and to the server, whose {@code serve --pool} compiles a plan to find its device.
  */
 module dev.tandem.runtime {
     requires transitive dev.tandem.kernels;
@@ -21,7 +21,7 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.device;
     exports dev.tandem.runtime.engine;
     exports dev.tandem.runtime.cli.spi;
-    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen;
+    exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.server;
 
     opens dev.tandem.runtime.cli to info.picocli;
     opens dev.tandem.runtime.profile to com.fasterxml.jackson.databind;

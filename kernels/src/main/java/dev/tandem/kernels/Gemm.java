@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorOperators;
  *       vector dequantizeRow) into an L1-resident scratch, which turns every format into F32 and keeps
  *       the decode cost at 1/tile of the FMA work;</li>
  *   <li>a 4x4 register micro-kernel multiplies those four rows against four activation rows: 8 loads
- *       feed 16 independent FMA chains (21 of the 32 AVX-512 registers), so it is FMA-bound rather than
+ *       feed 16 independent FMA chains (21 vector registers: AVX-512 has 32; on AVX2, with 16, some
+ *       spill to L1), so it is FMA-bound rather than
  *       load- or latency-bound. 2x4 and 1x4 variants finish the last rows of a thread's range.</li>
  * </ul>
  */

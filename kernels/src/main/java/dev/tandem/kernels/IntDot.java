@@ -29,7 +29,7 @@ import jdk.incubator.vector.VectorSpecies;
  * With 256-bit vectors a block is one short vector per half; with 128-bit ones each half is two, the
  * first giving lanes 0-3 and the second 4-7 (two accumulators, added first at the end, which is the
  * butterfly's first step). 512-bit machines run the 256-bit form: a 512-bit vector would hold two
- * blocks with different scales (not done: the development VM has no AVX-512 to measure it on).
+ * blocks with different scales (not done: the development VM is AVX2 only, so it could not be measured).
  * The JDK 25 Vector API has no pmaddubsw/pmaddwd/vpdpbusd, so widening and pairing cost separate
  * instructions; see docs/benchmarks.md.
  */

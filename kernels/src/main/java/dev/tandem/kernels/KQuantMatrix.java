@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * What the K-quant formats share: super-blocks of 256 weights made of 16 sub-blocks of 16 values
@@ -185,6 +187,37 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             acc = acc.add(qi.mul(xi).mul(scale));
         }
         return acc;
+    }
+
+    /**
+     * The 16-bit product kernels' species: always 256-bit (16 shorts, 8 int lanes, 16 bytes loaded),
+     * whatever tandem.vectorBits says, so the kernels compute the same sums at any setting. The row
+     * loops run them only where {@link IntDot#WIDE} (256-bit vectors in hardware).
+     */
+    static final VectorSpecies<Integer> PAIRS = IntVector.SPECIES_256;
+    static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_256;
+    static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
+
+    /**
+     * The 16-bit product kernels (256-bit vectors only, {@link IntDot#WIDE}): 16 weights as shorts,
+     * multiplied by 16 activations in 16-bit lanes (each product, or the sum of two, must fit a
+     * short: the formats that use this check it), adjacent lanes paired into 8 int lanes, times the
+     * sub-block's scale. The integer sum is exact, so it equals the scalar one whatever the order.
+     */
+    static IntVector scaledPairs(ShortVector products, int scale) {
+        IntVector v = products.reinterpretAsInts();
+        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(v.lanewise(VectorOperators.ASHR, 16)).mul(scale);
+    }
+
+    /** 16 weight bytes at byte offset at, sign-extended to shorts (callers mask the bits they use). */
+    final ShortVector wideBytes(long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.B2S, SHORTS, 0);
+    }
+
+    /** 16 activations as shorts. */
+    static ShortVector wideActs(short[] qs, int at) {
+        return ShortVector.fromArray(SHORTS, qs, at);
     }
 
     /** Bytes of the weights at byte offset at, Vec.B.length() of them. */

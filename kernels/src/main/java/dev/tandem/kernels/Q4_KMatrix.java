@@ -3,6 +3,7 @@ package dev.tandem.kernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -41,7 +42,9 @@ public final class Q4_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
+                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK)
+                    : scaledSum(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
         }
         return sum;
@@ -72,6 +75,25 @@ public final class Q4_KMatrix extends KQuantMatrix {
                 acc = accumulate(acc, v.and((byte) 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
                 acc = accumulate(acc, bits(v, 4, 0x0F), ByteVector.fromArray(Vec.B, qx, qxOff + e + 32), sc[(e + 32) >>> 4]);
             }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #scaledSum} in 16-bit products: a 32-value sub-block has one scale, so its two halves'
+     * products (each at most 15 * 127) are added in shorts before pairing; two 16-byte loads give
+     * the low-nibble sub-block and the high-nibble one.
+     */
+    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff) {
+        IntVector acc = IntVector.zero(PAIRS);
+        for (int c = 0; c < 4; c++) {
+            ShortVector b0 = wideBytes(o + QS + c * 32), b1 = wideBytes(o + QS + c * 32 + 16);
+            int e = qxOff + c * 64;
+            ShortVector lo = b0.and((short) 0x0F).mul(wideActs(qx, e))
+                    .add(b1.and((short) 0x0F).mul(wideActs(qx, e + 16)));
+            ShortVector hi = b0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 32))
+                    .add(b1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 48)));
+            acc = acc.add(scaledPairs(lo, sc[c * 4])).add(scaledPairs(hi, sc[c * 4 + 2]));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

@@ -3,6 +3,7 @@ package dev.tandem.kernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -41,7 +42,9 @@ public final class Q5_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
+                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK)
+                    : scaledSum(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
         }
         return sum;
@@ -71,6 +74,39 @@ public final class Q5_KMatrix extends KQuantMatrix {
             acc = accumulate(acc, low.or(high), ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #scaledSum} in 16-bit products, as Q4_K's with the fifth bit: q in [0, 31], so the
+     * two halves of a 32-value sub-block (at most 2 * 31 * 127) are added in shorts before pairing.
+     */
+    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff) {
+        int sum = 0;
+        // One call site, so C2 inlines one copy of the vector code, and one 32-value sub-block per
+        // call: larger bodies exceed its inlining node budget and box the vectors (measured: 20x the
+        // allocation, no gain).
+        for (int s = 0; s < 8; s++) {
+            sum += subBlock(o, sc, qx, qxOff, s);
+        }
+        return sum;
+    }
+
+    /** 32-value sub-block s (elements [32s, 32s + 32)): nibble s%2 of qs[32(s/2)..+32), bit s of qh[0..32). */
+    private int subBlock(long o, int[] sc, short[] qx, int qxOff, int s) {
+        int c = s >>> 1, nibble = 4 * (s & 1);
+        ShortVector q0 = wideBytes(o + QS + c * 32).lanewise(VectorOperators.LSHR, nibble).and((short) 0x0F)
+                .or(fifth(wideBytes(o + QH), s));
+        ShortVector q1 = wideBytes(o + QS + c * 32 + 16).lanewise(VectorOperators.LSHR, nibble).and((short) 0x0F)
+                .or(fifth(wideBytes(o + QH + 16), s));
+        int e = qxOff + s * 32;
+        IntVector p = q0.mul(wideActs(qx, e)).add(q1.mul(wideActs(qx, e + 16))).reinterpretAsInts();
+        return p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(p.lanewise(VectorOperators.ASHR, 16)).reduceLanes(VectorOperators.ADD) * sc[s * 2];
+    }
+
+    /** Bit n of each qh byte, moved to bit 4 (the fifth bit of the weight). */
+    private static ShortVector fifth(ShortVector qh, int n) {
+        return qh.lanewise(VectorOperators.LSHR, n).lanewise(VectorOperators.LSHL, 4).and((short) 0x10);
     }
 
     @Override

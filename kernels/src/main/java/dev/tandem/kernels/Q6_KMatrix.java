@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -43,7 +44,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
+            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
+                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK, a.bsums, ab * SUBS)
+                    : scaledSum(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, 0);
         }
         return sum;
@@ -77,6 +80,45 @@ public final class Q6_KMatrix extends KQuantMatrix {
             acc = accumulate(acc, q, ByteVector.fromArray(Vec.B, qx, qxOff + e), sc[e >>> 4]);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #scaledSum} in 16-bit products: q is taken unsigned (q+32 in [0, 63], so a product with
+     * |qx| <= 127 fits a short) and the 32 is subtracted once per sub-block through the activations'
+     * block sums. Each group of three 16-byte loads (two of ql, one of qh) gives four sub-blocks.
+     */
+    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff, int[] bsums, int bOff) {
+        int sum = 0;
+        // One call site, so C2 inlines one copy of the vector code (see twoSubBlocks).
+        for (int g = 0; g < 8; g++) {
+            sum += twoSubBlocks(o, sc, qx, qxOff, g >>> 2, (g & 2) * 8, g & 1);
+        }
+        int offset = 0;
+        for (int s = 0; s < SUBS; s++) {
+            offset += sc[s] * bsums[bOff + s];
+        }
+        return sum - 32 * offset;
+    }
+
+    /**
+     * Sub-blocks r and r+64 of half h, r = r0 + 32*second: both nibbles of one 16-byte load of
+     * ql[64h + r..], the high bits from qh[32h + r0..] at shifts 2*second and 2*second + 4. A method
+     * of its own that returns an int, so that C2 compiles it whole: larger bodies (four sub-blocks,
+     * or this inlined into the row loop) exceed its inlining node budget and box the vectors.
+     */
+    private int twoSubBlocks(long o, int[] sc, short[] qx, int qxOff, int h, int r0, int second) {
+        int r = r0 + 32 * second;
+        ShortVector l = wideBytes(o + h * 64 + r);
+        ShortVector hb = wideBytes(o + QH + h * 32 + r0);
+        int e = h * 128 + r;
+        ShortVector qa = l.and((short) 0x0F).or(hb.lanewise(VectorOperators.LSHL, 4 - 2 * second).and((short) 0x30));
+        ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
+                .or(hb.lanewise(VectorOperators.LSHR, 2 * second).and((short) 0x30));
+        IntVector pa = qa.mul(wideActs(qx, qxOff + e)).reinterpretAsInts();
+        IntVector pb = qb.mul(wideActs(qx, qxOff + e + 64)).reinterpretAsInts();
+        IntVector sa = pa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pa.lanewise(VectorOperators.ASHR, 16));
+        IntVector sb = pb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pb.lanewise(VectorOperators.ASHR, 16));
+        return sa.mul(sc[e >>> 4]).add(sb.mul(sc[(e + 64) >>> 4])).reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -22,10 +22,13 @@ final class Q8_KActivations {
     final byte[] q;
     /** Sum of q over each run of SUB values, BLOCK/SUB per block. */
     final int[] bsums;
+    /** q widened to shorts, the lane width of the 16-bit product kernels (so they do not widen them per row). */
+    final short[] qs;
 
     private Q8_KActivations(int blocks) {
         d = new float[blocks];
         q = new byte[blocks * BLOCK];
+        qs = new short[blocks * BLOCK];
         bsums = new int[blocks * (BLOCK / SUB)];
     }
 
@@ -69,6 +72,7 @@ final class Q8_KActivations {
                 int v = (int) Math.rint(x[from + i] * id);
                 v = Math.clamp(v, -127, 127);
                 q[qBase + i] = (byte) v;
+                qs[qBase + i] = (short) v;
                 sum += v;
             }
             bsums[sBase + s] = sum;

@@ -10,6 +10,7 @@ import dev.tandem.runtime.device.DeviceRequest;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.engine.Engine;
 import dev.tandem.runtime.engine.EngineConfig;
+import dev.tandem.runtime.model.EmbeddedModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -115,7 +116,7 @@ final class BenchServeCommand implements Callable<Integer> {
                     prompt.mean(), output.mean());
             List<Sweep.Request> work = Sweep.draw(requests, prompt, output, m.config().vocabSize(), seed);
             double watts = d.spec().boardPowerWatts();
-            String modelName = model == null ? "embedded" : model.getFileName().toString();
+            String modelName = model == null ? EmbeddedModel.NAME : model.getFileName().toString();
             try (LoadTarget target = url != null ? OpenAiTarget.connect(url, apiKey) : engineTarget(m, d, maxClients, prompt, output)) {
                 Sweep sweep = new Sweep(target, work, seed, watts);
                 sweep.warmUp(warmup);
@@ -173,7 +174,7 @@ final class BenchServeCommand implements Callable<Integer> {
 
     private Model loadModel() {
         if (model == null) {
-            return Model.synthetic();
+            return Model.embedded();
         }
         if (!Files.isRegularFile(model) || !Files.isReadable(model)) {
             throw new ModelFormatException(model, "not a readable file");

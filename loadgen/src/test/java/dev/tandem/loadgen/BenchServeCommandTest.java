@@ -108,7 +108,8 @@ class BenchServeCommandTest {
 
     @Test
     void httpSweepAgainstTheServerOnLoopback() throws Exception {
-        try (Model m = Model.synthetic(); Device d = Devices.open("cpu");
+        // With --url and no -m, bench-serve draws prompt ids from the default model's vocabulary, so the server serves it.
+        try (Model m = Model.embedded(); Device d = Devices.open("cpu");
              Engine engine = Engine.open(m, d, EngineConfig.defaults(64).maxSequences(4));
              TandemServer server = TandemServer.start(engine, m, "tandem-embedded", ServerOptions.loopback())) {
             Path json = dir.resolve("http.json");

@@ -1,5 +1,6 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.model.EmbeddedModel;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 import dev.tandem.runtime.model.LoadedModel;
@@ -45,10 +46,21 @@ public final class Model implements AutoCloseable {
 
     /** Loads a GGUF or llama2.c .bin file; a GGUF's own tokenizer is used when it has one. */
     public static Model load(Path file) {
-        LoadedModel loaded = ModelLoader.load(file);
+        return withOwnTokenizer(ModelLoader.load(file));
+    }
+
+    /**
+     * The embedded default model (see {@link EmbeddedModel}): a small Llama trained on the King James
+     * Bible, with its SentencePiece vocabulary; what every command runs when no model file is given.
+     */
+    public static Model embedded() {
+        return withOwnTokenizer(ModelLoader.loadEmbedded());
+    }
+
+    private static Model withOwnTokenizer(LoadedModel loaded) {
         try {
             Tokenizer tokenizer = loaded.gguf()
-                    .flatMap(g -> Tokenizers.fromGgufMetadata(file, g.metadata()))
+                    .flatMap(g -> Tokenizers.fromGgufMetadata(loaded.path(), g.metadata()))
                     .orElse(null);
             return from(loaded, tokenizer);
         } catch (RuntimeException e) {
@@ -57,16 +69,36 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Loads a model with a separate tokenizer file (llama2.c tokenizer.bin, or a GGUF that has one). */
+    /**
+     * Loads a model with a separate tokenizer file (llama2.c tokenizer.bin, or a GGUF that has one).
+     * Their vocabulary sizes must agree, except that a tokenizer.bin may hold more pieces than the
+     * model: llama2.c reads as many as the model has, and so does this ({@link #tokenizerPieces}
+     * tells a caller that wants to warn).
+     *
+     * @throws ModelFormatException naming the tokenizer file when it has fewer pieces than the model,
+     *                              or a different number in a GGUF
+     */
     public static Model load(Path file, Path tokenizerFile) {
         LoadedModel loaded = ModelLoader.load(file);
         try {
-            Tokenizer tokenizer = Tokenizers.load(tokenizerFile, loaded.config().vocabSize());
+            int vocab = loaded.config().vocabSize();
+            int pieces = tokenizerPieces(tokenizerFile);
+            if (pieces < vocab || (pieces != vocab && Tokenizers.isGguf(tokenizerFile))) {
+                String key = Tokenizers.isGguf(tokenizerFile) ? "tokenizer.ggml.tokens" : "its piece count";
+                throw new ModelFormatException(tokenizerFile, key + " is " + pieces + ", but the model " + file
+                        + " has a vocabulary of " + vocab + " (token_embd rows): the tokenizer does not belong to this model");
+            }
+            Tokenizer tokenizer = Tokenizers.load(tokenizerFile, vocab);
             return from(loaded, tokenizer);
         } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
+    }
+
+    /** How many pieces a tokenizer file holds (all of a tokenizer.bin, not only a model's share). */
+    public static int tokenizerPieces(Path tokenizerFile) {
+        return Tokenizers.load(tokenizerFile, -1).vocabSize();
     }
 
     private static Model from(LoadedModel loaded, Tokenizer tokenizer) {
@@ -82,7 +114,10 @@ public final class Model implements AutoCloseable {
                 loaded.ropeInvFreq(), tokenizer, loaded.tensorTable(), loaded, chatTemplate);
     }
 
-    /** The embedded synthetic model (see {@link SyntheticModel}): fixed shape, weights from a fixed seed. */
+    /**
+     * A synthetic model (see {@link SyntheticModel}): fixed shape, random weights from a fixed seed,
+     * byte vocabulary. Its text is noise; tests use it for its shape (F32, dim 256).
+     */
     public static Model synthetic() {
         Arena arena = Arena.ofShared();
         LlamaWeights weights = SyntheticModel.weights(arena);

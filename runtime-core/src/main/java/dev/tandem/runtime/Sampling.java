@@ -4,9 +4,13 @@ package dev.tandem.runtime;
  * How tokens are chosen and when generation stops. Immutable; each setter returns a copy.
  * temperature 0 means greedy (argmax). topK 0 and topP 1 disable those filters. Generation stops at
  * the tokenizer's EOS when stopAtEos, and at any of stopTokens (e.g. BOS for llama2.c's stories).
+ * logprobs asks each {@link Token} to carry {@link TokenLogprobs}: -1 none (the default), 0 the chosen
+ * token's log-probability, N also the N most likely ids' (at most {@link #MAX_LOGPROBS}).
  */
 public record Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos,
-                       int[] stopTokens) {
+                       int[] stopTokens, int logprobs) {
+    /** The most alternatives a token reports; OpenAI's API allows 20. */
+    public static final int MAX_LOGPROBS = 20;
 
     public Sampling {
         if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -21,7 +25,15 @@ public record Sampling(float temperature, int topK, float topP, long seed, int m
         if (maxTokens < 0) {
             throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         }
+        if (logprobs < -1 || logprobs > MAX_LOGPROBS) {
+            throw new IllegalArgumentException("logprobs must be in [-1, " + MAX_LOGPROBS + "] (-1: none), got " + logprobs);
+        }
         stopTokens = stopTokens.clone();
+    }
+
+    public Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos,
+                    int[] stopTokens) {
+        this(temperature, topK, topP, seed, maxTokens, stopAtEos, stopTokens, -1);
     }
 
     public Sampling(float temperature, int topK, float topP, long seed, int maxTokens, boolean stopAtEos) {
@@ -42,7 +54,7 @@ public record Sampling(float temperature, int topK, float topP, long seed, int m
     }
 
     /** Also stop when one of these ids is generated (it is kept in the output, like EOS). */
-    public Sampling stopTokens(int... ids) { return new Sampling(temperature, topK, topP, seed, maxTokens, stopAtEos, ids); }
+    public Sampling stopTokens(int... ids) { return new Sampling(temperature, topK, topP, seed, maxTokens, stopAtEos, ids, logprobs); }
 
     /** Argmax at every step, up to 256 tokens, stopping at EOS. */
     public static Sampling greedy() {
@@ -54,18 +66,21 @@ public record Sampling(float temperature, int topK, float topP, long seed, int m
         return new Sampling(temperature, 0, 1f, seed, 256, true);
     }
 
-    public Sampling maxTokens(int n) { return new Sampling(temperature, topK, topP, seed, n, stopAtEos, stopTokens); }
+    public Sampling maxTokens(int n) { return new Sampling(temperature, topK, topP, seed, n, stopAtEos, stopTokens, logprobs); }
 
-    public Sampling topK(int k) { return new Sampling(temperature, k, topP, seed, maxTokens, stopAtEos, stopTokens); }
+    public Sampling topK(int k) { return new Sampling(temperature, k, topP, seed, maxTokens, stopAtEos, stopTokens, logprobs); }
 
-    public Sampling topP(float p) { return new Sampling(temperature, topK, p, seed, maxTokens, stopAtEos, stopTokens); }
+    public Sampling topP(float p) { return new Sampling(temperature, topK, p, seed, maxTokens, stopAtEos, stopTokens, logprobs); }
 
-    public Sampling seed(long s) { return new Sampling(temperature, topK, topP, s, maxTokens, stopAtEos, stopTokens); }
+    public Sampling seed(long s) { return new Sampling(temperature, topK, topP, s, maxTokens, stopAtEos, stopTokens, logprobs); }
 
-    public Sampling withTemperature(float t) { return new Sampling(t, topK, topP, seed, maxTokens, stopAtEos, stopTokens); }
+    public Sampling withTemperature(float t) { return new Sampling(t, topK, topP, seed, maxTokens, stopAtEos, stopTokens, logprobs); }
+
+    /** Each token carries its log-probability and the top most likely ids' ({@code top} 0: only its own; -1: none). */
+    public Sampling logprobs(int top) { return new Sampling(temperature, topK, topP, seed, maxTokens, stopAtEos, stopTokens, top); }
 
     /** Whether an EOS token ends generation (the references generate through it). */
-    public Sampling stopAtEos(boolean stop) { return new Sampling(temperature, topK, topP, seed, maxTokens, stop, stopTokens); }
+    public Sampling stopAtEos(boolean stop) { return new Sampling(temperature, topK, topP, seed, maxTokens, stop, stopTokens, logprobs); }
 
     public boolean isGreedy() { return temperature == 0f; }
 }

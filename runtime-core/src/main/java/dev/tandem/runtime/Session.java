@@ -73,7 +73,8 @@ public final class Session implements AutoCloseable {
                 firstTokenAt = System.nanoTime();
             }
             if (onToken != null) {
-                onToken.accept(new Token(next, text == null ? "" : text.accept(next), pos));
+                onToken.accept(new Token(next, text == null ? "" : text.accept(next), pos,
+                        sampling.logprobs() < 0 ? null : TokenLogprobs.of(logits, vocab, next, sampling.logprobs())));
             }
             if (sampling.stopAtEos() && next == eos || sampling.isStopToken(next)) {
                 stop = StopReason.EOS;

@@ -7,5 +7,12 @@ package dev.tandem.runtime;
  * @param text     the text this token completes (may be empty while a multi-byte character is
  *                 split across byte tokens, and is empty for models without a text vocabulary)
  * @param position the sequence position the token will occupy
+ * @param logprobs its log-probability and the most likely alternatives when {@link Sampling#logprobs()}
+ *                 asked for them; null otherwise
  */
-public record Token(int id, String text, int position) {}
+public record Token(int id, String text, int position, TokenLogprobs logprobs) {
+
+    public Token(int id, String text, int position) {
+        this(id, text, position, null);
+    }
+}

@@ -94,6 +94,15 @@ public abstract class DeviceConformanceSuite {
         return KernelConfig.integerDot();
     }
 
+    /**
+     * Whether this device's attention runs what architectures add to the Llama block (QKV biases,
+     * QK-norm, a head width of its own); a device whose fused attention does not must refuse such a
+     * model with {@link dev.tandem.runtime.device.UnsupportedBlockException} (checked below).
+     */
+    protected boolean runsAttentionOptions() {
+        return true;
+    }
+
     /** Relative tolerance of the op tests (F32 math everywhere; GPUs may reorder sums). */
     protected double tolerance() {
         return 1e-4;
@@ -513,6 +522,18 @@ public abstract class DeviceConformanceSuite {
                 }
             }
         }
+    }
+
+    /**
+     * Every architecture (F32 files of tools/arch-testdata) in a session on this device: the ids of
+     * llama.cpp's greedy run and its logits after the prompt within 1e-4 of their spread (llama.cpp
+     * and the CPU agree to 2e-6; GPUs may sum in other orders); or, for attention this device does
+     * not run, the typed refusal.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"qwen2-f32.gguf", "qwen3-f32.gguf", "mixtral-f32.gguf", "qwen2moe-f32.gguf", "qwen3moe-f32.gguf", "llama31-f32.gguf"})
+    void everyArchitectureMatchesLlamaCpp(String file) {
+        ArchitecturesLlamaCppOracle.checkSession(device, file, runsAttentionOptions(), 1e-4);
     }
 
     /**

@@ -64,33 +64,38 @@ final class CompletionHandler {
                 : chat ? context - prompt.length : DEFAULT_COMPLETION_TOKENS;
         long seed = req.seed() != null ? req.seed() : ThreadLocalRandom.current().nextLong();
         Sampling sampling = new Sampling(req.temperature(), req.topK(), req.topP(), seed, Math.max(maxTokens, 1),
-                !req.ignoreEos());
+                !req.ignoreEos()).logprobs(req.logprobs());
         String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.currentTimeMillis()) + "-" + ids.incrementAndGet();
         OpenAiJson answer = new OpenAiJson(json, id, modelId, chat);
         Generation g = Generation.submit(engine, prompt, sampling, metrics, req.promptField());
         StopMatcher stop = new StopMatcher(req.stop());
+        LogprobsJson logprobs = req.logprobs() < 0 ? null
+                : new LogprobsJson(json, model.tokenizer().orElse(null), chat, prompt[prompt.length - 1]);
         if (!req.stream()) {
-            Generation.Outcome outcome = g.drain(stop, (text, tokenId) -> { });
-            exchange.json(answer.response(outcome, g.promptTokens, req.returnTokenIds()));
+            Generation.Outcome outcome = g.drain(stop, (text, tokenId, lp) -> { });
+            exchange.json(answer.response(outcome, g.promptTokens, req.returnTokenIds(),
+                    logprobs == null ? null : logprobs.render(outcome.ids(), outcome.logprobs())));
             return;
         }
         try (OutputStream out = exchange.eventStream()) {
-            stream(out, g, stop, answer, req);
+            stream(out, g, stop, answer, req, logprobs);
         }
     }
 
-    private void stream(OutputStream out, Generation g, StopMatcher stop, OpenAiJson answer, GenerationRequest req)
-            throws IOException {
+    private void stream(OutputStream out, Generation g, StopMatcher stop, OpenAiJson answer, GenerationRequest req,
+                        LogprobsJson logprobs) throws IOException {
         boolean chat = req.chat();
         if (chat) {
-            send(out, answer.chunk("", true, null, null));
+            send(out, answer.chunk("", true, null, null, null));
         }
-        Generation.Outcome outcome = g.drain(stop, (text, tokenId) -> {
-            if (!text.isEmpty() || (req.returnTokenIds() && tokenId >= 0)) {
-                send(out, answer.chunk(text, false, req.returnTokenIds() && tokenId >= 0 ? List.of(tokenId) : null, null));
+        Generation.Outcome outcome = g.drain(stop, (text, tokenId, lp) -> {
+            boolean token = tokenId >= 0;
+            if (!text.isEmpty() || (req.returnTokenIds() && token) || (lp != null && logprobs != null)) {
+                send(out, answer.chunk(text, false, req.returnTokenIds() && token ? List.of(tokenId) : null,
+                        lp == null || logprobs == null ? null : logprobs.render(List.of(tokenId), List.of(lp)), null));
             }
         });
-        send(out, answer.chunk(chat ? null : "", false, null, outcome.finishReason()));
+        send(out, answer.chunk(chat ? null : "", false, null, null, outcome.finishReason()));
         if (req.includeUsage()) {
             send(out, answer.usageChunk(g.promptTokens, outcome.ids().size()));
         }

@@ -4,6 +4,7 @@ import dev.tandem.runtime.ContextLengthException;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.Token;
+import dev.tandem.runtime.TokenLogprobs;
 import dev.tandem.runtime.engine.Engine;
 import dev.tandem.runtime.engine.EngineOverloadedException;
 import dev.tandem.runtime.engine.RequestHandle;
@@ -25,17 +26,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Generation {
     private sealed interface Event permits Piece, End {}
 
-    private record Piece(int id, String text) implements Event {}
+    private record Piece(int id, String text, TokenLogprobs logprobs) implements Event {}
 
     private record End(GenerationResult result, Throwable failure) implements Event {}
 
-    /** Where the text goes as it is generated: an SSE stream, or nothing until the end. */
+    /**
+     * Where the text goes as it is generated: an SSE stream, or nothing until the end. id is -1 (and
+     * logprobs null) for text the stop matcher held back and releases at the end.
+     */
     interface Sink {
-        void piece(String text, int id) throws IOException;
+        void piece(String text, int id, TokenLogprobs logprobs) throws IOException;
     }
 
-    /** How a generation ended: the text kept, the ids generated, OpenAI's finish_reason. */
-    record Outcome(String text, List<Integer> ids, String finishReason) {}
+    /**
+     * How a generation ended: the text kept, the ids generated, their log-probabilities (one per id
+     * when the request asked for them, else empty), OpenAI's finish_reason.
+     */
+    record Outcome(String text, List<Integer> ids, List<TokenLogprobs> logprobs, String finishReason) {}
 
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final ServerMetrics metrics;
@@ -93,7 +100,7 @@ final class Generation {
         lastTokenAt = now;
         metrics.generatedTokens.inc();
         metrics.batchSize.observe(metrics.running.get());
-        events.add(new Piece(t.id(), t.text()));
+        events.add(new Piece(t.id(), t.text(), t.logprobs()));
     }
 
     /**
@@ -104,17 +111,21 @@ final class Generation {
     Outcome drain(StopMatcher stop, Sink sink) throws IOException {
         StringBuilder text = new StringBuilder();
         List<Integer> ids = new ArrayList<>();
+        List<TokenLogprobs> logprobs = new ArrayList<>();
         try {
             while (true) {
                 Event e = events.take();
                 if (e instanceof Piece p) {
                     ids.add(p.id());
+                    if (p.logprobs() != null) {
+                        logprobs.add(p.logprobs());
+                    }
                     String out = stop.accept(p.text());
                     text.append(out);
-                    sink.piece(out, p.id());
+                    sink.piece(out, p.id(), p.logprobs());
                     if (stop.stopped()) {
                         handle.cancel();
-                        return new Outcome(text.toString(), ids, "stop");
+                        return new Outcome(text.toString(), ids, logprobs, "stop");
                     }
                 } else if (e instanceof End end) {
                     if (end.failure() != null) {
@@ -123,9 +134,9 @@ final class Generation {
                     String tail = stop.flush();
                     text.append(tail);
                     if (!tail.isEmpty()) {
-                        sink.piece(tail, -1);
+                        sink.piece(tail, -1, null);
                     }
-                    return new Outcome(text.toString(), ids, switch (end.result().stopReason()) {
+                    return new Outcome(text.toString(), ids, logprobs, switch (end.result().stopReason()) {
                         case EOS -> "stop";
                         case MAX_TOKENS, CONTEXT_FULL -> "length";
                     });

@@ -12,11 +12,13 @@ import java.util.Map;
  * @param ignoreEos    vLLM's extension: generate past EOS (up to max_tokens)
  * @param returnTokenIds vLLM's extension: each choice also carries its generated token_ids
  * @param includeUsage stream_options.include_usage: a last chunk with the usage
+ * @param logprobs     alternatives per token with their log-probabilities (completions' logprobs,
+ *                     chat's top_logprobs); 0 only the chosen token's, -1 none
  */
 record GenerationRequest(boolean chat, String model, String promptText, int[] promptIds,
                          List<Map<String, Object>> messages, Integer maxTokens, float temperature, float topP,
                          int topK, Long seed, List<String> stop, boolean stream, boolean includeUsage,
-                         boolean returnTokenIds, boolean ignoreEos) {
+                         boolean returnTokenIds, boolean ignoreEos, int logprobs) {
 
     /** The field the prompt came in, for errors about it. */
     String promptField() { return chat ? "messages" : "prompt"; }

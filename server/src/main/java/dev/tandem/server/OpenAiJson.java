@@ -2,6 +2,7 @@ package dev.tandem.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.List;
@@ -27,8 +28,8 @@ final class OpenAiJson {
         return o;
     }
 
-    /** The whole answer of a non-streaming request. */
-    ObjectNode response(Generation.Outcome outcome, int promptTokens, boolean returnTokenIds) {
+    /** The whole answer of a non-streaming request; logprobs null when the request did not ask for them. */
+    ObjectNode response(Generation.Outcome outcome, int promptTokens, boolean returnTokenIds, ObjectNode logprobs) {
         ObjectNode o = envelope(chat ? "chat.completion" : "text_completion");
         ObjectNode choice = o.putArray("choices").addObject().put("index", 0);
         if (chat) {
@@ -36,7 +37,8 @@ final class OpenAiJson {
         } else {
             choice.put("text", outcome.text());
         }
-        choice.putNull("logprobs").put("finish_reason", outcome.finishReason());
+        choice.set("logprobs", logprobs == null ? NullNode.getInstance() : logprobs);
+        choice.put("finish_reason", outcome.finishReason());
         if (returnTokenIds) {
             ids(choice, outcome.ids());
         }
@@ -44,8 +46,11 @@ final class OpenAiJson {
         return o;
     }
 
-    /** A stream chunk: text (for chat, a delta; role marks the first), finish reason null until the last. */
-    ObjectNode chunk(String text, boolean role, List<Integer> ids, String finishReason) {
+    /**
+     * A stream chunk: text (for chat, a delta; role marks the first), the logprobs of its token (or
+     * null), finish reason null until the last.
+     */
+    ObjectNode chunk(String text, boolean role, List<Integer> ids, ObjectNode logprobs, String finishReason) {
         ObjectNode o = envelope(chat ? "chat.completion.chunk" : "text_completion");
         ObjectNode choice = o.putArray("choices").addObject().put("index", 0);
         if (chat) {
@@ -59,7 +64,7 @@ final class OpenAiJson {
         } else {
             choice.put("text", text == null ? "" : text);
         }
-        choice.putNull("logprobs");
+        choice.set("logprobs", logprobs == null ? NullNode.getInstance() : logprobs);
         if (finishReason == null) {
             choice.putNull("finish_reason");
         } else {

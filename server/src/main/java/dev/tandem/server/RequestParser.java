@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.runtime.Sampling;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -86,12 +87,7 @@ final class RequestParser {
         if (n != null && n != 1) {
             throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
         }
-        JsonNode logprobs = r.get("logprobs");
-        if (logprobs != null && !logprobs.isNull() && !(logprobs.isBoolean() && !logprobs.asBoolean())
-                && !(logprobs.isInt() && logprobs.asInt() == 0)) {
-            throw ApiException.invalid("logprobs", "logprobs are not supported yet: the engine does not hand logits rows"
-                    + " to other modules");
-        }
+        int logprobs = chat ? chatLogprobs(r) : completionLogprobs(r);
         JsonNode seedNode = r.get("seed");
         Long seed = null;
         if (seedNode != null && !seedNode.isNull()) {
@@ -111,7 +107,32 @@ final class RequestParser {
         }
         return new GenerationRequest(chat, model, promptText, promptIds, messages, maxTokens, temperature, topP,
                 topK == null || topK < 0 ? 0 : topK, seed, stops(r), stream, includeUsage,
-                bool(r, "return_token_ids"), bool(r, "ignore_eos"));
+                bool(r, "return_token_ids"), bool(r, "ignore_eos"), logprobs);
+    }
+
+    /** Completions: {@code logprobs: N}, the N most likely tokens at each position (-1 when absent). */
+    private static int completionLogprobs(ObjectNode r) {
+        JsonNode v = r.get("logprobs");
+        if (v == null || v.isNull() || v.isBoolean() && !v.asBoolean()) {
+            return -1;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0 || v.asInt() > Sampling.MAX_LOGPROBS) {
+            throw ApiException.invalid("logprobs", "logprobs must be an integer in [0, " + Sampling.MAX_LOGPROBS + "], got " + v);
+        }
+        return v.asInt();
+    }
+
+    /** Chat: {@code logprobs: true} and {@code top_logprobs: N}; -1 when logprobs is absent or false. */
+    private static int chatLogprobs(ObjectNode r) {
+        boolean on = bool(r, "logprobs");
+        Integer top = integer(r, "top_logprobs");
+        if (top != null && (top < 0 || top > Sampling.MAX_LOGPROBS)) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs must be in [0, " + Sampling.MAX_LOGPROBS + "], got " + top);
+        }
+        if (top != null && !on) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+        }
+        return on ? (top == null ? 0 : top) : -1;
     }
 
     private static List<Map<String, Object>> messages(ObjectNode r) {

@@ -3,11 +3,13 @@ package dev.tandem.server;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceRequest;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.engine.Engine;
 import dev.tandem.runtime.engine.EngineConfig;
+import dev.tandem.runtime.model.EmbeddedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -20,7 +22,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serves a model over an OpenAI-compatible HTTP API (docs/serving.md).",
-                "With no -m, serves the embedded synthetic model. Binds to loopback unless --host says otherwise."})
+                "With no -m, serves the embedded default model (tandem-kjv). Binds to loopback unless --host says otherwise."})
 final class ServeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -41,6 +43,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "NAME[:KEY=VALUE,...]", defaultValue = "cpu",
             description = "device backend the engine runs on, as for generate (default ${DEFAULT-VALUE})")
     String device;
+
+    @Option(names = "--pool", paramLabel = "POOL",
+            description = {"compile a plan for this pool (as tandem compile --pool) and serve on the device it places the model on;",
+                    "a plan that splits the model across devices is refused, naming its placement"})
+    String pool;
+
+    @Option(names = "--policy", paramLabel = "NAME", description = "policy for --pool: single, lpu-only, disagg, afd or auto (default auto)")
+    String policy;
 
     @Option(names = "--context", paramLabel = "C", description = "positions per sequence (default: the model's context length)")
     Integer context;
@@ -80,27 +90,44 @@ final class ServeCommand implements Callable<Integer> {
         if (chatTemplate != null && !chatTemplate.matches("(?i)llama2|llama3|chatml")) {
             throw new TandemException("--chat-template " + chatTemplate + ": expected llama2, llama3 or chatml");
         }
-        try (Model m = loadModel();
-             Device d = openDevice()) {
+        if (policy != null && pool == null) {
+            throw new TandemException("--policy " + policy + " needs --pool: it chooses a plan on a pool of devices");
+        }
+        if (pool != null && spec.commandLine().getParseResult().hasMatchedOption("--device")) {
+            throw new TandemException("give --pool or --device, not both: the plan for --pool decides the device");
+        }
+        try (Model m = loadModel()) {
             int ctx = context == null ? m.config().contextLength() : context;
-            EngineConfig config = EngineConfig.defaults(ctx).maxSequences(maxBatch).maxBatchTokens(maxBatchTokens)
-                    .kvBlocks(kvBlocks).queueCapacity(maxQueue);
-            try (Engine engine = Engine.open(m, d, config)) {
-                String id = model == null ? "tandem-embedded" : model.getFileName().toString().replaceFirst("\\.(gguf|bin)$", "");
-                ServerOptions options = new ServerOptions(host, port, apiKey, maxBody, chatTemplate, 16);
-                TandemServer server;
-                try {
-                    server = TandemServer.start(engine, m, id, options);
-                } catch (IOException e) {
-                    throw new TandemException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
-                }
-                try (server) {
-                    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-serve-stop"));
-                    err.printf("tandem serve: %s on %s, http://%s:%d/v1 (chat template: %s, %d KV blocks of %d)%n",
-                            id, d.spec().name(), host, server.port(), server.chatTemplate(), engine.pool().blocks(), engine.pool().blockSize());
-                    err.flush();
-                    server.join();
-                }
+            String deviceName = device;
+            if (pool != null) {
+                Plan plan = ServePlacement.compile(m, pool, policy == null ? "auto" : policy, maxBatch, ctx);
+                deviceName = ServePlacement.singleDevice(plan);
+                err.printf("tandem serve: plan %s on %s: %s%n", plan.chosen(), plan.pool(), plan.roles());
+            }
+            try (Device d = openDevice(deviceName)) {
+                return serve(m, d, ctx, err);
+            }
+        }
+    }
+
+    private int serve(Model m, Device d, int ctx, PrintWriter err) throws InterruptedException {
+        EngineConfig config = EngineConfig.defaults(ctx).maxSequences(maxBatch).maxBatchTokens(maxBatchTokens)
+                .kvBlocks(kvBlocks).queueCapacity(maxQueue);
+        try (Engine engine = Engine.open(m, d, config)) {
+            String id = model == null ? EmbeddedModel.NAME : model.getFileName().toString().replaceFirst("\\.(gguf|bin)$", "");
+            ServerOptions options = new ServerOptions(host, port, apiKey, maxBody, chatTemplate, 16);
+            TandemServer server;
+            try {
+                server = TandemServer.start(engine, m, id, options);
+            } catch (IOException e) {
+                throw new TandemException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+            }
+            try (server) {
+                Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-serve-stop"));
+                err.printf("tandem serve: %s on %s, http://%s:%d/v1 (chat template: %s, %d KV blocks of %d)%n",
+                        id, d.spec().name(), host, server.port(), server.chatTemplate(), engine.pool().blocks(), engine.pool().blockSize());
+                err.flush();
+                server.join();
             }
         }
         return 0;
@@ -108,7 +135,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private Model loadModel() {
         if (model == null) {
-            return Model.synthetic();
+            return Model.embedded();
         }
         if (!Files.isRegularFile(model) || !Files.isReadable(model)) {
             throw new ModelFormatException(model, "not a readable file");
@@ -116,7 +143,7 @@ final class ServeCommand implements Callable<Integer> {
         return Model.load(model);
     }
 
-    private Device openDevice() {
+    private static Device openDevice(String device) {
         DeviceRequest request = DeviceRequest.parse(device);
         return Devices.open(request.name().equals("auto") ? null : request.name(), request.options());
     }

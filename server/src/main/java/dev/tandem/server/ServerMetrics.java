@@ -2,6 +2,7 @@ package dev.tandem.server;
 
 import dev.tandem.runtime.engine.Engine;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -53,6 +54,9 @@ final class ServerMetrics {
                 .callback(cb -> cb.call(blocks - engine.freeKvBlocks())).register(registry);
         GaugeWithCallback.builder().name("tandem_engine_steps").help("Engine steps run so far")
                 .callback(cb -> cb.call(engine.steps())).register(registry);
+        CounterWithCallback.builder().name("tandem_device_busy_seconds")
+                .help("Wall-clock time the device spent running engine steps").labelNames("device")
+                .callback(cb -> cb.call(engine.busyNanos() / 1e9, engine.deviceName())).register(registry);
     }
 
     void write(OutputStream out) throws IOException {

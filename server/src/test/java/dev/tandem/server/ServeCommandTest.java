@@ -40,5 +40,31 @@ class ServeCommandTest {
         }
         Run missing = tandem("serve", "-m", "/nonexistent/model.gguf");
         assertEquals(3, missing.code(), missing.err());
+        // {flag named in the error, args...}
+        for (String[] c : new String[][] {{"--pool", "serve", "--pool", "cpu*"}, {"--policy", "serve", "--pool", "cpu", "--policy", "fastest"},
+                {"--policy", "serve", "--policy", "afd"}, {"--device", "serve", "--pool", "cpu", "--device", "cpu"}}) {
+            String[] args = java.util.Arrays.copyOfRange(c, 1, c.length);
+            Run r = tandem(args);
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
+            assertFalse(r.err().strip().contains("\n"), r.err());
+            assertTrue(r.err().contains(c[0]), r.err());
+        }
+    }
+
+    @Test
+    void aPlanThatSplitsTheModelIsRefusedNamingItsPlacement() {
+        // The serving engine steps a whole model on one device: afd's LPU FFNs cannot be served, and
+        // the refusal says where the plan put what and what is missing, rather than serving elsewhere.
+        Run afd = tandem("serve", "--pool", "cpu,lp30*2", "--policy", "afd", "--port", "0");
+        assertEquals(4, afd.code(), afd.err());
+        assertFalse(afd.err().strip().contains("\n"), afd.err());
+        assertTrue(afd.err().contains("decode ffn lp30") && afd.err().contains("one device")
+                && afd.err().contains("not built"), afd.err());
+        Run lpu = tandem("serve", "--pool", "lp30*2", "--policy", "lpu-only", "--port", "0");
+        assertEquals(4, lpu.code(), lpu.err());
+        assertTrue(lpu.err().contains("emulated LPUs"), lpu.err());
+        Run catalog = tandem("serve", "--pool", "h100", "--policy", "single", "--port", "0");
+        assertEquals(4, catalog.code(), catalog.err());
+        assertTrue(catalog.err().contains("catalog"), catalog.err());
     }
 }

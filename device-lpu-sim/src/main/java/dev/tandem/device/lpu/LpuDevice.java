@@ -12,6 +12,7 @@ import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
+import dev.tandem.runtime.device.UnsupportedBlockException;
 import dev.tandem.runtime.device.UnsupportedWeightFormatException;
 
 import java.nio.file.Path;
@@ -173,6 +174,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.bytes(memory, w, maxPositions, maxBatch);
     }
@@ -185,6 +187,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.upload(memory, array, this::run, w, maxPositions, maxBatch);
     }

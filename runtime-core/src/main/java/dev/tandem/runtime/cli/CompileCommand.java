@@ -9,6 +9,10 @@ import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.TandemException;
 import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.Frontier;
+import dev.tandem.runtime.compiler.FrontierPoint;
+import dev.tandem.runtime.compiler.ServingFormat;
+import dev.tandem.runtime.compiler.ServingWorkload;
 import dev.tandem.runtime.compiler.MemoryPlan;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.ModelShapes;
@@ -51,8 +55,18 @@ final class CompileCommand implements Callable<Integer> {
     @ArgGroup(multiplicity = "1")
     Source source;
 
-    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "f16", description = "weight format of a --shape: f32, f16, bf16, q8_0, q4_0 (default ${DEFAULT-VALUE})")
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "f16", description = "weight format of a --shape: f32, f16, bf16, q8_0, q4_0, "
+            + "or (with --workload, catalog GPUs only) fp8, nvfp4 (default ${DEFAULT-VALUE})")
     String weights;
+
+    @Option(names = "--kv-cache", paramLabel = "FORMAT", defaultValue = "f16", description = "KV cache format for --workload: f16 or fp8 (default ${DEFAULT-VALUE})")
+    String kvCache;
+
+    @Option(names = "--workload", paramLabel = "ISL:OSL", description = "predict the continuous-batching frontier for requests of ISL prompt and OSL output tokens")
+    String workload;
+
+    @Option(names = "--sweep", description = "with --workload: print every batch size and layout priced, not just the Pareto frontier")
+    boolean sweep;
 
     @Option(names = "--pool", paramLabel = "POOL", required = true,
             description = "NAME[*COUNT][:KEY=VALUE,...],... e.g. h100*8,lp30*64 or h100,lp30*64:clockHz=1.1e9")
@@ -90,6 +104,25 @@ final class CompileCommand implements Callable<Integer> {
         if (minUserTps != null && minUserTps <= 0) {
             throw new ExitCodes.UsageException("--min-user-tps must be positive, got " + minUserTps);
         }
+        if (sweep && workload == null) {
+            throw new ExitCodes.UsageException("--sweep needs --workload ISL:OSL");
+        }
+        var parsed = spec.commandLine().getParseResult();
+        if (workload != null) {
+            for (String flag : List.of("--batch", "--prompt-len", "--context", "--trace")) {
+                if (parsed.hasMatchedOption(flag)) {
+                    throw new ExitCodes.UsageException(flag + " does not apply with --workload (the frontier sweeps batch sizes; "
+                            + "ISL:OSL sets the lengths)");
+                }
+            }
+            return frontier(out);
+        }
+        if (parsed.hasMatchedOption("--kv-cache")) {
+            throw new ExitCodes.UsageException("--kv-cache needs --workload ISL:OSL");
+        }
+        if (ServingFormat.planOnly(weights).isPresent()) {
+            throw new ExitCodes.UsageException("--weights " + weights + " is known to the batched GPU model only; add --workload ISL:OSL");
+        }
         Workload workload = new Workload(batch, promptLen, context);
         Policy asked = Policy.parse(policy);
         Objective objective = minUserTps == null ? Objective.lowestTpot() : Objective.maxThroughput(minUserTps);
@@ -121,13 +154,36 @@ final class CompileCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
+    /** `--workload`: the predicted frontier instead of one plan. */
+    private int frontier(PrintWriter out) {
+        ServingWorkload w = ServingWorkload.parse(workload, "--workload");
+        ServingFormat kv = ServingFormat.parseKvCache(kvCache);
+        Policy asked = Policy.parse(policy);
+        Pool devices = Inputs.pool(pool);
+        var planOnly = source.shape != null ? ServingFormat.planOnly(weights) : java.util.Optional.<ServingFormat>empty();
+        ModelGraph graph = planOnly.isPresent() ? ModelShapes.shape(source.shape) : graph();
+        ServingFormat format = planOnly.orElse(ServingFormat.of(graph.format()));
+        Frontier f = Compiler.withInstalledProviders().frontier(graph, devices, asked, w, format, kv);
+        var best = minUserTps == null ? java.util.Optional.<FrontierPoint>empty() : f.best(minUserTps);
+        if (minUserTps != null && best.isEmpty()) {
+            throw new dev.tandem.runtime.compiler.PolicyException(String.format(Locale.ROOT,
+                    "no batch of %s on %s reaches %.1f tokens/s per user for %s", graph.name(), pool, minUserTps, w));
+        }
+        if (json) {
+            FrontierOutput.json(out, f, best);
+        } else {
+            FrontierOutput.table(out, f, sweep, best);
+        }
+        return ExitCodes.OK;
+    }
+
     private ModelGraph graph() {
         if (source.shape != null) {
             WeightFormat format;
             try {
                 format = WeightFormat.valueOf(weights.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new ExitCodes.UsageException("--weights '" + weights + "' is not one of f32, f16, bf16, q8_0, q4_0");
+                throw new ExitCodes.UsageException("--weights '" + weights + "' is not one of f32, f16, bf16, q8_0, q4_0, fp8, nvfp4");
             }
             return ModelShapes.shape(source.shape).withFormat(format);
         }

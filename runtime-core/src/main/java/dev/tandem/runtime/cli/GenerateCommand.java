@@ -29,7 +29,7 @@ import java.util.function.Consumer;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generates text (or token ids) from a prompt.",
-                "With no -m, runs the embedded synthetic model (dim 256, 4 layers, byte vocabulary, fixed seed)."})
+                "With no -m, runs the embedded default model (tandem-kjv: a small Llama trained on the King James Bible)."})
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -101,7 +101,7 @@ final class GenerateCommand implements Callable<Integer> {
         Outputs.writableFile(logitsOut, "--logits-out");
         Sampling sampling = sampling();
         long loadStart = System.nanoTime();
-        try (Model m = Inputs.model(model, tokenizer)) {
+        try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             long mapped = System.nanoTime();
             double loadMs = (mapped - loadStart) / 1e6;
             int[] promptIds = promptIds(m);
@@ -216,6 +216,7 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
             }
             ids = m.encode(prompt.text);
+            Inputs.warnUnknown(spec.commandLine().getErr(), m.tokenizer().get(), ids);
         } else {
             ids = m.tokenizer().isPresent() ? m.encode("") : new int[0];
             if (ids.length == 0) {

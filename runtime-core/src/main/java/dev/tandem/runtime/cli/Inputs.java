@@ -32,7 +32,7 @@ final class Inputs {
             if (tokenizerFile != null) {
                 throw new ExitCodes.UsageException("--tokenizer needs -m MODEL: the embedded model has its own vocabulary");
             }
-            return Model.synthetic();
+            return Model.embedded();
         }
         readableFile(modelFile, "model");
         if (tokenizerFile == null) {
@@ -40,6 +40,31 @@ final class Inputs {
         }
         readableFile(tokenizerFile, "tokenizer");
         return Model.load(modelFile, tokenizerFile);
+    }
+
+    /** {@link #model(Path, Path)}, warning on err when a tokenizer.bin holds more pieces than the model uses. */
+    static Model model(Path modelFile, Path tokenizerFile, java.io.PrintWriter err) {
+        Model m = model(modelFile, tokenizerFile);
+        if (tokenizerFile != null) {
+            int pieces = Model.tokenizerPieces(tokenizerFile);
+            if (pieces > m.config().vocabSize()) {
+                err.println("tandem: warning: --tokenizer " + tokenizerFile + " has " + pieces + " pieces, the model's vocabulary "
+                        + m.config().vocabSize() + ": only the first " + m.config().vocabSize() + " are used (llama2.c's rule)");
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Warns on err when the prompt holds text the vocabulary has no piece for (it became the unknown
+     * id): the model still runs, but does not see that text as written.
+     */
+    static void warnUnknown(java.io.PrintWriter err, dev.tandem.runtime.tokenizer.Tokenizer tokenizer, int[] ids) {
+        int n = tokenizer.countUnknown(ids);
+        if (n > 0) {
+            err.println("tandem: warning: " + n + " of the prompt's " + ids.length + " tokens are unknown (id "
+                    + tokenizer.unknown() + "): the vocabulary has no piece for that text, so the model does not see it as written");
+        }
     }
 
     /** The --pool text parsed; a malformed entry is a usage error naming the flag. */

@@ -45,7 +45,7 @@ import java.util.concurrent.Callable;
 final class RunCommand implements Callable<Integer> {
     /** The emulated chips the demo adds to whatever is present. */
     static final String DEMO_LPUS = "lp30*2";
-    static final String DEMO_PROMPT = "Tandem splits a transformer across chips.";
+    static final String DEMO_PROMPT = "In the beginning";
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -143,7 +143,7 @@ final class RunCommand implements Callable<Integer> {
                     + " reports as text (or --ids, one line per sequence)");
         }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
-        try (Model m = Inputs.model(model, tokenizer)) {
+        try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             int[][] prompts = prompts(m);
             int[] prompt = prompts[0];
             int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
@@ -302,6 +302,7 @@ final class RunCommand implements Callable<Integer> {
             p = Inputs.parseIds(csv, "--prompt-ids");
         } else if (m.tokenizer().isPresent()) {
             p = m.encode(text != null ? text : DEMO_PROMPT);
+            Inputs.warnUnknown(spec.commandLine().getErr(), m.tokenizer().get(), p);
         } else if (text != null) {
             throw new ExitCodes.UsageException(m.source() + " has no text vocabulary: use --prompt-ids, or --tokenizer FILE");
         } else {

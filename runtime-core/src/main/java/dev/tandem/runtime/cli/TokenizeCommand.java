@@ -40,11 +40,13 @@ final class TokenizeCommand implements Callable<Integer> {
         if (source.tokenizer != null) {
             Tokenizer tokenizer = Tokenizers.load(Inputs.readableFile(source.tokenizer, "tokenizer"), -1);
             ids = tokenizer.encode(text, !noBos, false);
+            Inputs.warnUnknown(spec.commandLine().getErr(), tokenizer, ids);
         } else {
             try (Model m = Inputs.model(source.model, null)) {
                 Tokenizer tokenizer = m.tokenizer().orElseThrow(() -> new ExitCodes.UsageException(
                         m.source() + " has no text vocabulary: use --tokenizer FILE"));
                 ids = tokenizer.encode(text, !noBos, false);
+                Inputs.warnUnknown(spec.commandLine().getErr(), tokenizer, ids);
             }
         }
         StringBuilder line = new StringBuilder();

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Names a pool may use: catalog GPUs (DESIGN.md §7, plan only), the presets emulating backends
+ * Names a pool may use: catalog GPUs (DESIGN.md §7, plan only; figures in {@link GpuFigures}), the presets emulating backends
  * publish (the LPU emulator's groqchip1 and lp30: {@link Devices#presets()}, their one source of
  * figures) and present backends. Present devices are opened only when a pool names them, through
  * {@link Devices}: runtime-core never names a backend class.
@@ -33,23 +33,21 @@ public final class Catalog {
     /** Between two devices when neither states a link to the other's kind. */
     static final Link PCIE4 = new Link(32e9, 10e-6);
     static final Link ETHERNET_800G = new Link(100e9, 5e-6);
+    /** GPUs in one NVLink domain (an HGX/DGX board): the widest tensor-parallel group. */
+    static final int GPU_NODE_SIZE = 8;
 
     private final Map<String, DeviceGroup> planned = new LinkedHashMap<>();
 
     public Catalog() {
-        gpu("h100", "NVIDIA H100 SXM (catalog)", 80e9, 3.35e12, 989e12, 1979e12, 700, 450e9);
-        gpu("h200", "NVIDIA H200 SXM (catalog)", 141e9, 4.8e12, 989e12, 1979e12, 700, 450e9);
-        gpu("b200", "NVIDIA B200 (catalog)", 180e9, 8e12, 2.25e15, 4.5e15, 1000, 900e9);
-        // Rubin's BF16 rate is not published: half the low end of the FP8 range (16.7 PF) is assumed.
-        gpu("rubin", "NVIDIA Vera Rubin (catalog; BF16 assumed FP8/2)", 288e9, 22e12, 8.35e15, 16.7e15, 1800, 1.8e12);
+        GpuFigures.ALL.forEach(this::gpu);
     }
 
-    private void gpu(String name, String title, double memory, double bw, double bf16, double fp8, double watts, double nvlink) {
-        Map<WeightFormat, Double> peak = peaks(bf16 / 2, bf16, fp8);
-        Map<DeviceKind, Link> links = Map.of(DeviceKind.GPU, new Link(nvlink, 1.5e-6), DeviceKind.LPU, ETHERNET_800G,
+    private void gpu(GpuFigures f) {
+        Map<WeightFormat, Double> peak = peaks(f.peak(GpuFigures.MathRate.F32), f.bf16Flops(), f.fp8Flops());
+        Map<DeviceKind, Link> links = Map.of(DeviceKind.GPU, new Link(f.nvlinkBandwidth(), 1.5e-6), DeviceKind.LPU, ETHERNET_800G,
                 DeviceKind.CPU, PCIE5);
-        planned.put(name, new DeviceGroup(name, 1, new DeviceSpec(title, DeviceKind.GPU, (long) memory, bw, peak, watts,
-                GPU_LAUNCH_SECONDS, links), DeviceSource.CATALOG, 8));
+        planned.put(f.name(), new DeviceGroup(f.name(), 1, new DeviceSpec(f.title(), DeviceKind.GPU, (long) f.memoryBytes(),
+                f.bandwidth(), peak, f.watts(), GPU_LAUNCH_SECONDS, links), DeviceSource.CATALOG, GPU_NODE_SIZE));
     }
 
     /** Peak FLOP/s per format: F32, then F16/BF16, then every integer format (Q8_0, Q4_0 and the K-quants). */

@@ -34,6 +34,28 @@ public final class Compiler {
         return new Compiler(new CostModel(providers));
     }
 
+    /**
+     * The predicted frontier of serving {@code graph} on {@code pool} for requests of ISL:OSL tokens:
+     * tokens/s per user against tokens/s per system over batch sizes and layouts. Catalog GPU groups
+     * under single or auto are priced by the continuous-batching {@link GpuServingModel}; other
+     * groups and policies by this compiler's static plans at the same batch sizes (labelled so).
+     *
+     * @param weights weight format; fp8 and nvfp4 are known to the GPU model only
+     * @param kvCache KV cache format (bf16 or fp8)
+     * @throws CapacityException when no layout of any group holds the weights and one sequence
+     * @throws PolicyException   when the policy cannot apply to the pool
+     */
+    public Frontier frontier(ModelGraph graph, Pool pool, Policy policy, ServingWorkload workload, ServingFormat weights,
+                             ServingFormat kvCache) {
+        boolean gguf = ServingFormat.of(graph.format()).equals(weights);
+        return Frontiers.build(this, graph, pool, policy, workload, weights, kvCache, gguf);
+    }
+
+    /** {@link #frontier} with the graph's own weight format and a BF16 KV cache. */
+    public Frontier frontier(ModelGraph graph, Pool pool, Policy policy, ServingWorkload workload) {
+        return frontier(graph, pool, policy, workload, ServingFormat.of(graph.format()), ServingFormat.BF16);
+    }
+
     /** The best plan of a policy's family. */
     public Plan compile(ModelGraph graph, Pool pool, Workload w, Policy policy, Objective objective) {
         List<Workload> workloads = policy == Policy.AUTO && objective.throughput() ? batchSweep(w) : List.of(w);

@@ -4,6 +4,7 @@ import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
+import dev.tandem.runtime.model.MoeConfig;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +48,9 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     /** The graph of a loaded model, in the format of its layer matrices. */
     public static ModelGraph of(Model model) {
         LlamaWeights w = model.weights();
-        return new ModelGraph(model.source(), model.config(), w.wq()[0].format(), 1, 1, w.output() == w.tokenEmbedding(),
+        MoeConfig moe = model.config().arch().moe();
+        return new ModelGraph(model.source(), model.config(), w.wq()[0].format(), moe == null ? 1 : moe.experts(),
+                moe == null ? 1 : moe.expertsUsed(), w.output() == w.tokenEmbedding(),
                 w.tokenEmbedding().format(), w.output().format());
     }
 
@@ -68,7 +71,7 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
 
     private long attentionWeights() {
         LlamaConfig c = config;
-        return matrix(c.dim(), c.dim()) * 2 + matrix(c.kvDim(), c.dim()) * 2 + 4L * c.dim();
+        return matrix(c.qDim(), c.dim()) * 2 + matrix(c.kvDim(), c.dim()) * 2 + 4L * c.dim();
     }
 
     private long expertWeights() {

@@ -107,6 +107,22 @@ public interface Device extends AutoCloseable {
     }
 
     /**
+     * Places a mixture-of-experts FFN block with scratch for maxBatch rows; {@link DeviceFfn#run} runs
+     * it (x[b] += the mixture of rmsnorm(x[b]), see {@link MoeFfnWeights}). The default composes the
+     * primitive ops: the router's matmul on the device, the routing on the host (the router logits
+     * are read back), each chosen expert as an FFN over the rows that chose it, gathered by device
+     * copies, and the weighted sum on the host. A device that routes on its own returns its handle.
+     */
+    default DeviceFfn uploadMoeFfn(MoeFfnWeights w, int maxBatch) {
+        return new PrimitiveMoeFfn(this, w, maxBatch);
+    }
+
+    /** Bytes {@link #uploadMoeFfn} places. */
+    default long moeFfnBytes(MoeFfnWeights w, int maxBatch) {
+        return PrimitiveMoeFfn.bytes(w, maxBatch);
+    }
+
+    /**
      * Places an attention block whose KV cache is a pool of fixed-size blocks shared by many
      * sequences, and scratch for maxRows rows per step; {@link DevicePagedAttention#run} runs a step
      * whose rows come from different sequences at their own positions. The default is the primitive

@@ -70,6 +70,7 @@ final class PrimitiveBlocks {
         // norm (dim), invFreq (headDim/2), keys/values (maxPositions, kvDim); scratch for maxBatch rows:
         // xb (B, dim), q (B, qDim), k/v (B, kvDim), att (B, qDim), o (B, dim).
         DeviceBuffer norm, invFreq, keys, values, xb, q, k, v, att, o;
+        QkvOptions options;
 
         Attention(Device device, AttentionWeights w, int maxPositions, int maxBatch) {
             super(device);
@@ -92,6 +93,7 @@ final class PrimitiveBlocks {
                 v = buffer((long) maxBatch * kvDim);
                 att = buffer((long) maxBatch * qDim);
                 o = buffer((long) maxBatch * c.dim());
+                options = new QkvOptions(this, w, maxBatch);
             });
         }
 
@@ -102,6 +104,7 @@ final class PrimitiveBlocks {
             device.matmul(wq, xb, q, batch);
             device.matmul(wk, xb, k, batch);
             device.matmul(wv, xb, v, batch);
+            options.apply(q, k, v, batch);
             device.rope(q, c.nHeads(), headDim, pos0, batch, invFreq);
             device.rope(k, c.nKvHeads(), headDim, pos0, batch, invFreq);
             device.copy(k, 0, keys, (long) pos0 * kvDim, (long) batch * kvDim);
@@ -169,11 +172,64 @@ final class PrimitiveBlocks {
         public void close() { closeAll(); }
     }
 
-    /** Bytes an attention block holds: weights, norm, rope, the KV cache and its scratch. */
+    /**
+     * What an architecture's options add between the q/k/v projections and the rotation, as primitive
+     * ops ({@link AttentionWeights#qkvOptions} on the host): biases added from buffers that repeat
+     * them for every row (the add op has no broadcast), then q and k normalised per head, a head being
+     * a row of headDim values of the (batch * heads, headDim) view of each buffer.
+     */
+    static final class QkvOptions {
+        private final LlamaConfig c;
+        private final Device device;
+        private DeviceBuffer bq, bk, bv, qNorm, kNorm; // (maxBatch, qDim|kvDim) repeated biases; (headDim) norms
+
+        QkvOptions(Owned owner, AttentionWeights w, int maxBatch) {
+            this.c = w.config();
+            this.device = owner.device;
+            if (w.bq() != null) {
+                bq = owner.vector(repeat(w.bq(), maxBatch));
+                bk = owner.vector(repeat(w.bk(), maxBatch));
+                bv = owner.vector(repeat(w.bv(), maxBatch));
+            }
+            if (w.qNorm() != null) {
+                qNorm = owner.vector(w.qNorm());
+                kNorm = owner.vector(w.kNorm());
+            }
+        }
+
+        void apply(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, int batch) {
+            if (bq != null) {
+                device.add(q, bq, (long) batch * c.qDim());
+                device.add(k, bk, (long) batch * c.kvDim());
+                device.add(v, bv, (long) batch * c.kvDim());
+            }
+            if (qNorm != null) {
+                device.rmsnorm(q, q, qNorm, c.headDim(), batch * c.nHeads(), c.rmsEps());
+                device.rmsnorm(k, k, kNorm, c.headDim(), batch * c.nKvHeads(), c.rmsEps());
+            }
+        }
+
+        /** Bytes the options place for maxBatch rows. */
+        static long bytes(AttentionWeights w, int maxBatch) {
+            LlamaConfig c = w.config();
+            return 4L * ((w.bq() != null ? (long) maxBatch * (c.qDim() + 2L * c.kvDim()) : 0)
+                    + (w.qNorm() != null ? 2L * c.headDim() : 0));
+        }
+
+        private static float[] repeat(float[] v, int times) {
+            float[] out = new float[v.length * times];
+            for (int i = 0; i < times; i++) {
+                System.arraycopy(v, 0, out, i * v.length, v.length);
+            }
+            return out;
+        }
+    }
+
+    /** Bytes an attention block holds: weights, norm, rope, the KV cache, its scratch and its options. */
     static long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
         LlamaConfig c = w.config();
         long qDim = (long) c.nHeads() * c.headDim();
-        return w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
+        return QkvOptions.bytes(w, maxBatch) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
                 + 4L * (c.dim() + c.headDim() / 2 + 2L * maxPositions * c.kvDim()
                 + (long) maxBatch * (2L * c.dim() + 2 * qDim + 2L * c.kvDim()));
     }

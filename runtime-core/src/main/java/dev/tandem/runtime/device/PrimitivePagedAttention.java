@@ -19,6 +19,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
     // gathered keys/values (maxSequence, kvDim); for maxRows rows: xb (dim), q/att (qDim), k/v (kvDim),
     // o (dim), and one run's q/att/k at offset 0 (qRun, attRun, kRun).
     private DeviceBuffer norm, invFreq, keys, values, seqKeys, seqValues, xb, q, k, v, att, o, qRun, attRun, kRun;
+    private PrimitiveBlocks.QkvOptions options;
 
     PrimitivePagedAttention(Device device, AttentionWeights w, KvPoolSpec pool, int maxRows) {
         super(device);
@@ -50,6 +51,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
             qRun = buffer((long) maxRows * qDim);
             attRun = buffer((long) maxRows * qDim);
             kRun = buffer((long) maxRows * kvDim);
+            options = new PrimitiveBlocks.QkvOptions(this, w, maxRows);
         });
     }
 
@@ -61,7 +63,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
     static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         LlamaConfig c = w.config();
         long qDim = (long) c.nHeads() * c.headDim();
-        return w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
+        return PrimitiveBlocks.QkvOptions.bytes(w, maxRows) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
                 + 4L * (c.dim() + c.headDim() / 2 + 2L * pool.positions() * c.kvDim() + 2L * maxSequence(c, pool) * c.kvDim()
                 + (long) maxRows * (2L * c.dim() + 4 * qDim + 3L * c.kvDim()));
     }
@@ -80,6 +82,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
         device.matmul(wq, xb, q, batch);
         device.matmul(wk, xb, k, batch);
         device.matmul(wv, xb, v, batch);
+        options.apply(q, k, v, batch);
         // Every row's key and value goes into the pool before any row attends: a later run of the
         // same sequence in this step attends them.
         for (int start = 0; start < batch; ) {

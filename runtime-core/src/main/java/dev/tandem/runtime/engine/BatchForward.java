@@ -43,7 +43,7 @@ final class BatchForward implements AutoCloseable {
                 + 4L * ((long) maxRows * c.dim() + c.dim() + (long) maxHeads * (c.dim() + c.vocabSize()));
         for (int l = 0; l < c.nLayers(); l++) {
             bytes += device.pagedAttentionBytes(LayerBlocks.attention(c, w, ropeInvFreq, l), pool, maxRows)
-                    + device.ffnBytes(LayerBlocks.ffn(c, w, l), maxRows);
+                    + LayerBlocks.ffnBytes(device, c, w, l, maxRows);
         }
         device.requireCapacity("the engine's model, KV pool of " + pool.positions() + " positions and " + maxRows
                 + "-row scratch", bytes);
@@ -58,7 +58,7 @@ final class BatchForward implements AutoCloseable {
             logits = own(device.allocate((long) maxHeads * c.vocabSize()));
             for (int l = 0; l < c.nLayers(); l++) {
                 attention[l] = own(device.uploadPagedAttention(LayerBlocks.attention(c, w, ropeInvFreq, l), pool, maxRows));
-                ffn[l] = own(device.uploadFfn(LayerBlocks.ffn(c, w, l), maxRows));
+                ffn[l] = own(LayerBlocks.uploadFfn(device, c, w, l, maxRows));
             }
         } catch (RuntimeException e) {
             close();

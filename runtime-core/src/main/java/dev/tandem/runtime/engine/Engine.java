@@ -43,12 +43,15 @@ public final class Engine implements AutoCloseable {
     private final Thread stepThread;
     private volatile boolean closed;
     private volatile long steps;
+    private volatile long busyNanos;
+    private final String deviceName;
 
     private Engine(Model model, Device device, EngineConfig config) {
         LlamaConfig c = model.config();
         KvPoolSpec spec = config.validate(c.contextLength());
         this.model = model;
         this.config = config;
+        this.deviceName = device.spec().name();
         this.pool = new KvBlockPool(spec);
         this.scheduler = new Scheduler(pool, config.maxSequences(), config.maxBatchTokens());
         this.incoming = new ArrayBlockingQueue<>(config.queueCapacity());
@@ -79,8 +82,14 @@ public final class Engine implements AutoCloseable {
     /** Sequences preempted (and recomputed) so far for want of KV blocks. */
     long preemptions() { return scheduler.preemptions(); }
 
+    /** The name of the device the engine steps on (its spec's). */
+    public String deviceName() { return deviceName; }
+
     /** Steps run so far. */
     public long steps() { return steps; }
+
+    /** Wall-clock nanoseconds the device spent in steps so far (forward passes, from submit to logits back). */
+    public long busyNanos() { return busyNanos; }
 
     /** Encodes text with BOS and submits it. */
     public RequestHandle submit(String prompt, Sampling sampling, Consumer<Token> onToken) {
@@ -165,7 +174,9 @@ public final class Engine implements AutoCloseable {
                 if (step == null) {
                     continue;
                 }
+                long start = System.nanoTime();
                 float[] logits = forward.step(step.tokens(), step.rows(), step.logitRows());
+                busyNanos += System.nanoTime() - start;
                 scheduler.complete(step, logits, model.config().vocabSize());
                 steps++;
             } catch (RuntimeException | Error e) {

@@ -4,6 +4,7 @@ import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.StopReason;
 import dev.tandem.runtime.Token;
+import dev.tandem.runtime.TokenLogprobs;
 import dev.tandem.runtime.generate.Sampler;
 import dev.tandem.runtime.tokenizer.StreamingDecoder;
 
@@ -90,7 +91,7 @@ final class RequestState {
             firstTokenAt = System.nanoTime();
         }
         if (onToken != null) {
-            onToken.accept(new Token(next, text == null ? "" : text.accept(next), position));
+            onToken.accept(new Token(next, text == null ? "" : text.accept(next), position, logprobs(row, next)));
         }
         if (sampling.stopAtEos() && next == eos || sampling.isStopToken(next)) {
             return finish(StopReason.EOS);
@@ -103,6 +104,10 @@ final class RequestState {
             return finish(StopReason.CONTEXT_FULL);
         }
         return false;
+    }
+
+    private TokenLogprobs logprobs(float[] row, int chosen) {
+        return sampling.logprobs() < 0 ? null : TokenLogprobs.of(row, vocab, chosen, sampling.logprobs());
     }
 
     /** Completes the future with the result {@link #accept} reached; called once the request's blocks are free. */

@@ -173,14 +173,13 @@ public final class BatchPlanForward implements AutoCloseable {
         }
         for (int l = 0; l < c.nLayers(); l++) {
             var attention = LayerBlocks.attention(c, w, ropeInvFreq, l);
-            var ffn = LayerBlocks.ffn(c, w, l);
             bytes.merge(prefill.attentionStage[l], prefill.attentionStage[l].device.pagedAttentionBytes(attention, pool, maxRows), Long::sum);
-            bytes.merge(prefill.ffnStage[l], prefill.ffnStage[l].device.ffnBytes(ffn, maxRows), Long::sum);
+            bytes.merge(prefill.ffnStage[l], LayerBlocks.ffnBytes(prefill.ffnStage[l].device, c, w, l, maxRows), Long::sum);
             if (!decodeSharesAttention) {
                 bytes.merge(decode.attentionStage[l], decode.attentionStage[l].device.pagedAttentionBytes(attention, pool, maxRows), Long::sum);
             }
             if (!decodeSharesFfn) {
-                bytes.merge(decode.ffnStage[l], decode.ffnStage[l].device.ffnBytes(ffn, maxRows), Long::sum);
+                bytes.merge(decode.ffnStage[l], LayerBlocks.ffnBytes(decode.ffnStage[l].device, c, w, l, maxRows), Long::sum);
             }
         }
         String what = "(weights, a KV pool of " + sequences + " x " + maxPositions + " positions and " + maxRows + "-row scratch)";
@@ -210,7 +209,7 @@ public final class BatchPlanForward implements AutoCloseable {
                 for (int l = 0; l < c.nLayers(); l++) {
                     BatchStage a = r.attentionStage[l], f = r.ffnStage[l];
                     r.attention[l] = a.own(a.device.uploadPagedAttention(LayerBlocks.attention(c, w, ropeInvFreq, l), pool, maxRows));
-                    r.ffn[l] = f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), maxRows));
+                    r.ffn[l] = f.own(LayerBlocks.uploadFfn(f.device, c, w, l, maxRows));
                 }
             }
         }
@@ -218,7 +217,7 @@ public final class BatchPlanForward implements AutoCloseable {
             BatchStage a = decode.attentionStage[l], f = decode.ffnStage[l];
             decode.attention[l] = decodeSharesAttention ? prefill.attention[l]
                     : a.own(a.device.uploadPagedAttention(LayerBlocks.attention(c, w, ropeInvFreq, l), pool, maxRows));
-            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), maxRows));
+            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(LayerBlocks.uploadFfn(f.device, c, w, l, maxRows));
         }
         // The second micro-batch's residual stream, last, so the placement above is PlanForward's.
         for (BatchStage s : stages.values()) {

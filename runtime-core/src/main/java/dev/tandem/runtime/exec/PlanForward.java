@@ -244,13 +244,13 @@ public final class PlanForward implements Forward {
         for (int l = 0; l < c.nLayers(); l++) {
             bytes.merge(prefill.attentionStage[l], prefill.attentionStage[l].device.attentionBytes(
                     LayerBlocks.attention(c, w, ropeInvFreq, l), maxPositions, chunk), Long::sum);
-            bytes.merge(prefill.ffnStage[l], prefill.ffnStage[l].device.ffnBytes(LayerBlocks.ffn(c, w, l), chunk), Long::sum);
+            bytes.merge(prefill.ffnStage[l], LayerBlocks.ffnBytes(prefill.ffnStage[l].device, c, w, l, chunk), Long::sum);
             if (!decodeSharesAttention) {
                 bytes.merge(decode.attentionStage[l], decode.attentionStage[l].device.attentionBytes(
                         LayerBlocks.attention(c, w, ropeInvFreq, l), maxPositions, 1), Long::sum);
             }
             if (!decodeSharesFfn) {
-                bytes.merge(decode.ffnStage[l], decode.ffnStage[l].device.ffnBytes(LayerBlocks.ffn(c, w, l), 1), Long::sum);
+                bytes.merge(decode.ffnStage[l], LayerBlocks.ffnBytes(decode.ffnStage[l].device, c, w, l, 1), Long::sum);
             }
         }
         String what = "(weights, KV cache of " + maxPositions + " positions and scratch)";
@@ -293,7 +293,7 @@ public final class PlanForward implements Forward {
                 for (int l = 0; l < c.nLayers(); l++) {
                     Stage a = r.attentionStage[l], f = r.ffnStage[l];
                     r.attention[l] = a.own(a.device.uploadAttention(LayerBlocks.attention(c, w, ropeInvFreq, l), maxPositions, chunk));
-                    r.ffn[l] = f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), chunk));
+                    r.ffn[l] = f.own(LayerBlocks.uploadFfn(f.device, c, w, l, chunk));
                 }
             }
         }
@@ -301,7 +301,7 @@ public final class PlanForward implements Forward {
             Stage a = decode.attentionStage[l], f = decode.ffnStage[l];
             decode.attention[l] = decodeSharesAttention ? prefill.attention[l]
                     : a.own(a.device.uploadAttention(LayerBlocks.attention(c, w, ropeInvFreq, l), maxPositions, 1));
-            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(f.device.uploadFfn(LayerBlocks.ffn(c, w, l), 1));
+            decode.ffn[l] = decodeSharesFfn ? prefill.ffn[l] : f.own(LayerBlocks.uploadFfn(f.device, c, w, l, 1));
         }
     }
 

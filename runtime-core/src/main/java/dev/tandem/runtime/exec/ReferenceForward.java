@@ -2,8 +2,10 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
+import dev.tandem.runtime.model.MoeLayer;
 
 /**
  * The reference Llama forward pass, in the spirit of llama2.c's run.c: it reads as the model's
@@ -11,6 +13,11 @@ import dev.tandem.runtime.model.LlamaWeights;
  *
  * Decode runs one token through matvecs; prefill runs a whole chunk of prompt tokens through
  * matmuls so each weight is read once per chunk rather than once per token.
+ *
+ * Architectures are options of this one pass (see {@code ArchOptions}): q/k/v biases after the
+ * projections, a per-head RMSNorm of q and k before the rotation, a head width of its own (so the
+ * attention output is qDim = nHeads*headDim wide, not dim), and a mixture of experts in place of the
+ * dense FFN ({@link HostMoeFfn}).
  *
  * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
  */
@@ -26,17 +33,21 @@ public final class ReferenceForward implements Forward {
 
     // Decode scratch, one token.
     private final float[] x;      // (dim) residual stream
-    private final float[] xb;     // (dim) normed input / attention output
+    private final float[] xb;     // (dim) normed input
     private final float[] xb2;    // (dim) projection output
-    private final float[] q;      // (nHeads*headDim)
+    private final float[] att;    // (qDim) attention output
+    private final float[] q;      // (qDim = nHeads*headDim)
     private final float[] k;      // (kvDim)
     private final float[] v;      // (kvDim)
     private final float[] hb;     // (hiddenDim) gate
     private final float[] hb2;    // (hiddenDim) up
     private final float[] logits; // (vocab)
 
+    private final HostMoeFfn moe; // null for a dense model
+    private final AttentionWeights[] attention; // per layer: what the options add to q, k, v
+
     // Prefill scratch, one chunk of B tokens; allocated on first prefill.
-    private float[] px, pxb, pxb2, pq, pk, pv, phb, phb2; // (B, dim|kvDim|hiddenDim)
+    private float[] px, pxb, pxb2, patt, pq, pk, pv, phb, phb2; // (B, dim|qDim|kvDim|hiddenDim)
 
     /**
      * @param ropeInvFreq  RoPE inverse frequencies (headDim/2), scaling included (see LoadedModel)
@@ -62,12 +73,18 @@ public final class ReferenceForward implements Forward {
         x = new float[dim];
         xb = new float[dim];
         xb2 = new float[dim];
-        q = new float[config.nHeads() * config.headDim()];
+        att = new float[config.qDim()];
+        q = new float[config.qDim()];
         k = new float[config.kvDim()];
         v = new float[config.kvDim()];
         hb = new float[config.hiddenDim()];
         hb2 = new float[config.hiddenDim()];
         logits = new float[config.vocabSize()];
+        moe = config.arch().isMoe() ? new HostMoeFfn(config) : null;
+        attention = new AttentionWeights[config.nLayers()];
+        for (int l = 0; l < attention.length; l++) {
+            attention[l] = LayerBlocks.attention(config, weights, this.ropeInvFreq, l);
+        }
     }
 
     public LlamaConfig config() { return c; }
@@ -97,16 +114,22 @@ public final class ReferenceForward implements Forward {
             w.wq()[l].matvec(xb, 0, q, 0);
             w.wk()[l].matvec(xb, 0, k, 0);
             w.wv()[l].matvec(xb, 0, v, 0);
+            attention[l].qkvOptions(q, 0, k, 0, v, 0);
             Ops.rope(q, 0, c.nHeads(), headDim, pos, ropeInvFreq);
             Ops.rope(k, 0, c.nKvHeads(), headDim, pos, ropeInvFreq);
             System.arraycopy(k, 0, cache.keys(l), pos * kvDim, kvDim);
             System.arraycopy(v, 0, cache.values(l), pos * kvDim, kvDim);
-            Ops.attention(xb, 0, q, 0, cache.keys(l), cache.values(l), 0, pos + 1, c.nHeads(), c.nKvHeads(), headDim);
-            w.wo()[l].matvec(xb, 0, xb2, 0);
+            Ops.attention(att, 0, q, 0, cache.keys(l), cache.values(l), 0, pos + 1, c.nHeads(), c.nKvHeads(), headDim);
+            w.wo()[l].matvec(att, 0, xb2, 0);
             Ops.addInPlace(x, 0, xb2, 0, dim);
 
-            // FFN block: x += w2 · (silu(w1·n(x)) ⊙ w3·n(x))
+            // FFN block: x += w2 · (silu(w1·n(x)) ⊙ w3·n(x)), or the mixture of such FFNs
             Ops.rmsnorm(xb, 0, x, 0, w.ffnNorm()[l], dim, c.rmsEps());
+            MoeLayer mixture = w.arch().moe(l);
+            if (mixture != null) {
+                moe.run(mixture, xb, 0, x, 0);
+                continue;
+            }
             w.w1()[l].matvec(xb, 0, hb, 0);
             w.w3()[l].matvec(xb, 0, hb2, 0);
             Ops.siluMul(hb, 0, hb2, 0, hidden);
@@ -149,7 +172,7 @@ public final class ReferenceForward implements Forward {
 
     private void prefillChunk(int[] tokens, int from, int batch, int pos0) {
         int dim = c.dim(), kvDim = c.kvDim(), hidden = c.hiddenDim(), headDim = c.headDim();
-        int qDim = c.nHeads() * headDim;
+        int qDim = c.qDim();
         ensurePrefillScratch();
         for (int b = 0; b < batch; b++) {
             w.tokenEmbedding().dequantizeRow(tokens[from + b], px, b * dim);
@@ -163,17 +186,25 @@ public final class ReferenceForward implements Forward {
             w.wk()[l].matmul(pxb, pk, batch);  // (B, kvDim)
             w.wv()[l].matmul(pxb, pv, batch);  // (B, kvDim)
             for (int b = 0; b < batch; b++) {
+                attention[l].qkvOptions(pq, b * qDim, pk, b * kvDim, pv, b * kvDim);
                 Ops.rope(pq, b * qDim, c.nHeads(), headDim, pos0 + b, ropeInvFreq);
                 Ops.rope(pk, b * kvDim, c.nKvHeads(), headDim, pos0 + b, ropeInvFreq);
             }
             System.arraycopy(pk, 0, keys, pos0 * kvDim, batch * kvDim);
             System.arraycopy(pv, 0, values, pos0 * kvDim, batch * kvDim);
-            Ops.attentionPrefill(pxb, pq, keys, values, 0, pos0, batch, c.nHeads(), c.nKvHeads(), headDim);
-            w.wo()[l].matmul(pxb, pxb2, batch);
+            Ops.attentionPrefill(patt, pq, keys, values, 0, pos0, batch, c.nHeads(), c.nKvHeads(), headDim);
+            w.wo()[l].matmul(patt, pxb2, batch);
             Ops.addInPlace(px, 0, pxb2, 0, batch * dim);
 
             for (int b = 0; b < batch; b++) {
                 Ops.rmsnorm(pxb, b * dim, px, b * dim, w.ffnNorm()[l], dim, c.rmsEps());
+            }
+            MoeLayer mixture = w.arch().moe(l);
+            if (mixture != null) {
+                for (int b = 0; b < batch; b++) {  // each token its own experts
+                    moe.run(mixture, pxb, b * dim, px, b * dim);
+                }
+                continue;
             }
             w.w1()[l].matmul(pxb, phb, batch);   // (B, hidden)
             w.w3()[l].matmul(pxb, phb2, batch);  // (B, hidden)
@@ -191,7 +222,8 @@ public final class ReferenceForward implements Forward {
         px = new float[b * c.dim()];
         pxb = new float[b * c.dim()];
         pxb2 = new float[b * c.dim()];
-        pq = new float[b * c.nHeads() * c.headDim()];
+        patt = new float[b * c.qDim()];
+        pq = new float[b * c.qDim()];
         pk = new float[b * c.kvDim()];
         pv = new float[b * c.kvDim()];
         phb = new float[b * c.hiddenDim()];

@@ -67,6 +67,19 @@ public final class GgufFile implements AutoCloseable {
         return MappedFile.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, new Parser(path, mapping).parse()));
     }
 
+    /**
+     * Parses a GGUF image already in memory (an embedded resource, say); label names it in errors.
+     * The file owns arena from then on and closes it on {@link #close()}, or here when parsing fails.
+     */
+    public static GgufFile read(Path label, Arena arena, MemorySegment bytes) {
+        try {
+            return new GgufFile(label, arena, bytes, new Parser(label, bytes).parse());
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     public int version() { return version; }
 
     public Path path() { return path; }

@@ -1,6 +1,5 @@
 package dev.tandem.runtime.model;
 
-import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.SafeText;
@@ -8,115 +7,265 @@ import dev.tandem.runtime.format.GgmlType;
 import dev.tandem.runtime.format.GgufFile;
 import dev.tandem.runtime.format.GgufTensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Maps a GGUF file of architecture {@code llama} (llama.cpp's key and tensor names) to config and weights. */
+/**
+ * Maps a GGUF file (llama.cpp's key and tensor names) to config and weights. One reader for every
+ * supported architecture: each is the Llama block plus options ({@link ArchOptions}), read from the
+ * keys under the architecture's prefix and from the tensors the file holds.
+ */
 final class GgufLlamaReader {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Architectures and what they add; the rest of a file is read the same way for all. */
+    private enum Arch {
+        LLAMA(false, true), QWEN2(true, false), QWEN3(true, false), QWEN2MOE(true, false), QWEN3MOE(true, true);
 
-    /** attn_norm, q, k, v, output, ffn_norm, gate, down, up. */
+        /** Rotary pairs (i, i + headDim/2) rather than adjacent ones. */
+        final boolean neox;
+        /** llama.cpp renormalises the k routing weights of this architecture's experts. */
+        final boolean normalizeExperts;
+
+        Arch(boolean neox, boolean normalizeExperts) {
+            this.neox = neox;
+            this.normalizeExperts = normalizeExperts;
+        }
+
+        String key() { return name().toLowerCase(java.util.Locale.ROOT); }
+
+        static String supported() {
+            return Arrays.stream(values()).map(Arch::key).collect(java.util.stream.Collectors.joining(", "));
+        }
+    }
+
+    /** attn_norm, q, k, v, output, ffn_norm, gate, down, up (a mixture has as many or more). */
     private static final int TENSORS_PER_BLOCK = 9;
 
     private final GgufFile gguf;
     private final Path path;
+    private final Arena arena = Arena.ofShared();
+    private final GgufTensorReader tensors;
+    private String prefix;
 
     private GgufLlamaReader(GgufFile gguf) {
         this.gguf = gguf;
         this.path = gguf.path();
+        this.tensors = new GgufTensorReader(gguf, arena);
     }
 
     /** Builds the model; closes {@code gguf} when that fails, and hands it to the model otherwise. */
     static LoadedModel load(GgufFile gguf) {
+        GgufLlamaReader reader = new GgufLlamaReader(gguf);
         try {
-            return new GgufLlamaReader(gguf).build();
+            return reader.build();
         } catch (RuntimeException e) {
+            reader.arena.close();
             gguf.close();
             throw e;
         }
     }
 
-    private LoadedModel build() {
-        String arch = gguf.requireString("general.architecture");
-        if (!arch.equals("llama")) {
-            throw new ModelFormatException(path, "architecture " + SafeText.quote(arch) + " is not supported (supported: llama)");
+    private static Arch arch(GgufFile gguf) {
+        String name = gguf.requireString("general.architecture");
+        for (Arch a : Arch.values()) {
+            if (a.key().equals(name)) {
+                return a;
+            }
         }
+        throw new ModelFormatException(gguf.path(), "architecture " + SafeText.quote(name)
+                + " is not supported (metadata key 'general.architecture'; supported: " + Arch.supported() + ")");
+    }
+
+    private String key(String suffix) { return prefix + suffix; }
+
+    private LoadedModel build() {
+        Arch arch = arch(gguf);
+        prefix = arch.key() + ".";
         GgufTensor embd = gguf.tensor("token_embd.weight");
-        int dim = describes("llama.embedding_length", embd.dim(0), "token_embd.weight's row length");
-        int hiddenDim = describes("llama.feed_forward_length", gguf.tensor("blk.0.ffn_gate.weight").dim(1),
-                "blk.0.ffn_gate.weight's row count");
-        int nLayers = positive("llama.block_count");
+        int dim = describes(key("embedding_length"), embd.dim(0), "token_embd.weight's row length");
+        int nLayers = positive(key("block_count"));
         if (nLayers > gguf.tensors().size() / TENSORS_PER_BLOCK) {
-            throw keyValue("llama.block_count", nLayers, "but the file has " + gguf.tensors().size()
+            throw keyValue(key("block_count"), nLayers, "but the file has " + gguf.tensors().size()
                     + " tensors, and each block needs " + TENSORS_PER_BLOCK);
         }
-        int nHeads = positive("llama.attention.head_count");
-        int nKvHeads = gguf.get("llama.attention.head_count_kv").isPresent() ? positive("llama.attention.head_count_kv") : nHeads;
-        if (nHeads > dim || nKvHeads > nHeads) {
-            throw keyValue(nHeads > dim ? "llama.attention.head_count" : "llama.attention.head_count_kv",
-                    nHeads > dim ? nHeads : nKvHeads, "but there are only " + (nHeads > dim ? dim + " embedding dimensions"
-                            : nHeads + " query heads"));
+        MoeConfig moe = moeConfig(arch, dim);
+        int hiddenDim = moe != null ? moe.expertHiddenDim()
+                : describes(key("feed_forward_length"), gguf.tensor("blk.0.ffn_gate.weight").dim(1),
+                        "blk.0.ffn_gate.weight's row count");
+        int nHeads = positive(key("attention.head_count"));
+        int nKvHeads = gguf.get(key("attention.head_count_kv")).isPresent() ? positive(key("attention.head_count_kv")) : nHeads;
+        if (nKvHeads > nHeads || nHeads % nKvHeads != 0) {
+            throw keyValue(key("attention.head_count_kv"), nKvHeads, "but there are " + nHeads
+                    + " query heads (GQA needs a divisor of them)");
         }
-        int contextLength = positive("llama.context_length");
+        int headDim = headDim(dim, nHeads);
+        int contextLength = positive(key("context_length"));
         if (contextLength > LlamaConfig.MAX_CONTEXT_LENGTH) {
-            throw keyValue("llama.context_length", contextLength, "but Tandem supports at most " + LlamaConfig.MAX_CONTEXT_LENGTH);
+            throw keyValue(key("context_length"), contextLength, "but Tandem supports at most " + LlamaConfig.MAX_CONTEXT_LENGTH);
         }
-        float rmsEps = gguf.getFloat("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-        float ropeTheta = gguf.getFloat("llama.rope.freq_base", 10000f);
-        if (dim % nHeads != 0 || nHeads % nKvHeads != 0 || (dim / nHeads) % 2 != 0) {
-            throw new ModelFormatException(path, "inconsistent heads: embedding_length " + dim + ", head_count " + nHeads
-                    + ", head_count_kv " + nKvHeads + " (need dim % heads == 0, heads % kv_heads == 0, an even head size)");
-        }
-        int headDim = dim / nHeads;
-        requireEqualIfPresent("llama.rope.dimension_count", headDim, "partial rotary embeddings are not supported");
-        requireEqualIfPresent("llama.attention.key_length", headDim, "head sizes other than embedding_length/head_count are not supported");
-        requireEqualIfPresent("llama.attention.value_length", headDim, "head sizes other than embedding_length/head_count are not supported");
+        float rmsEps = gguf.getFloat(key("attention.layer_norm_rms_epsilon"), 1e-5f);
+        float ropeTheta = gguf.getFloat(key("rope.freq_base"), 10000f);
         if (!(rmsEps > 0) || !(ropeTheta > 0) || Float.isInfinite(ropeTheta)) {
             throw new ModelFormatException(path, "rms epsilon " + rmsEps + " and rope freq_base " + ropeTheta + " must be positive and finite");
         }
         float linearFactor = ropeLinearFactor();
 
-        int vocab = gguf.get("llama.vocab_size").isPresent()
-                ? describes("llama.vocab_size", embd.dim(1), "token_embd.weight's row count")
+        int vocab = gguf.get(key("vocab_size")).isPresent()
+                ? describes(key("vocab_size"), embd.dim(1), "token_embd.weight's row count")
                 : (int) Math.min(Integer.MAX_VALUE, embd.dim(1));
+        boolean qkvBias = tensors.has("blk.0.attn_q.bias");
+        boolean qkNorm = tensors.has("blk.0.attn_q_norm.weight");
+        ArchOptions options = new ArchOptions(arch.key(), qkvBias, qkNorm, arch.neox, moe);
         LlamaConfig config = new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, contextLength,
-                rmsEps, ropeTheta, null);
+                rmsEps, ropeTheta, null, headDim, options);
 
-        int q = nHeads * headDim, kv = nKvHeads * headDim;
-        WeightMatrix tokenEmbedding = matrix("token_embd.weight", vocab, dim);
+        int q = config.qDim(), kv = config.kvDim();
+        WeightMatrix tokenEmbedding = tensors.matrix("token_embd.weight", vocab, dim);
         float[][] attnNorm = new float[nLayers][];
         float[][] ffnNorm = new float[nLayers][];
         WeightMatrix[] wq = new WeightMatrix[nLayers], wk = new WeightMatrix[nLayers], wv = new WeightMatrix[nLayers],
                 wo = new WeightMatrix[nLayers], w1 = new WeightMatrix[nLayers], w2 = new WeightMatrix[nLayers],
                 w3 = new WeightMatrix[nLayers];
+        float[][] bq = qkvBias ? new float[nLayers][] : null, bk = qkvBias ? new float[nLayers][] : null,
+                bv = qkvBias ? new float[nLayers][] : null;
+        float[][] qNorm = qkNorm ? new float[nLayers][] : null, kNorm = qkNorm ? new float[nLayers][] : null;
+        MoeLayer[] moeLayers = moe != null ? new MoeLayer[nLayers] : null;
         for (int l = 0; l < nLayers; l++) {
             String b = "blk." + l + ".";
-            attnNorm[l] = vector(b + "attn_norm.weight", dim);
-            wq[l] = matrix(b + "attn_q.weight", q, dim);
-            wk[l] = matrix(b + "attn_k.weight", kv, dim);
-            wv[l] = matrix(b + "attn_v.weight", kv, dim);
-            wo[l] = matrix(b + "attn_output.weight", dim, q);
-            ffnNorm[l] = vector(b + "ffn_norm.weight", dim);
-            w1[l] = matrix(b + "ffn_gate.weight", hiddenDim, dim);
-            w2[l] = matrix(b + "ffn_down.weight", dim, hiddenDim);
-            w3[l] = matrix(b + "ffn_up.weight", hiddenDim, dim);
+            attnNorm[l] = tensors.vector(b + "attn_norm.weight", dim);
+            wq[l] = rotated(tensors.matrix(b + "attn_q.weight", q, dim), arch, headDim);
+            wk[l] = rotated(tensors.matrix(b + "attn_k.weight", kv, dim), arch, headDim);
+            wv[l] = tensors.matrix(b + "attn_v.weight", kv, dim);
+            wo[l] = tensors.matrix(b + "attn_output.weight", dim, q);
+            if (qkvBias) {
+                bq[l] = rotated(tensors.vector(b + "attn_q.bias", q), arch, headDim);
+                bk[l] = rotated(tensors.vector(b + "attn_k.bias", kv), arch, headDim);
+                bv[l] = tensors.vector(b + "attn_v.bias", kv);
+            }
+            if (qkNorm) {
+                qNorm[l] = rotated(tensors.vector(b + "attn_q_norm.weight", headDim), arch, headDim);
+                kNorm[l] = rotated(tensors.vector(b + "attn_k_norm.weight", headDim), arch, headDim);
+            }
+            ffnNorm[l] = tensors.vector(b + "ffn_norm.weight", dim);
+            if (moe != null) {
+                moeLayers[l] = moeLayer(b, moe, dim);
+            } else {
+                w1[l] = tensors.matrix(b + "ffn_gate.weight", hiddenDim, dim);
+                w2[l] = tensors.matrix(b + "ffn_down.weight", dim, hiddenDim);
+                w3[l] = tensors.matrix(b + "ffn_up.weight", hiddenDim, dim);
+            }
         }
-        float[] finalNorm = vector("output_norm.weight", dim);
-        WeightMatrix output = gguf.findTensor("output.weight").isPresent() ? matrix("output.weight", vocab, dim) : tokenEmbedding;
-        float[] ropeFreqs = gguf.findTensor("rope_freqs.weight").isPresent() ? ropeFreqs(headDim / 2) : null;
+        float[] finalNorm = tensors.vector("output_norm.weight", dim);
+        WeightMatrix output = tensors.has("output.weight") ? tensors.matrix("output.weight", vocab, dim) : tokenEmbedding;
+        float[] ropeFreqs = tensors.has("rope_freqs.weight") ? ropeFreqs(headDim / 2) : null;
 
-        LlamaWeights weights = new LlamaWeights(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, output);
+        ArchWeights extras = new ArchWeights(bq, bk, bv, qNorm, kNorm, moeLayers);
+        LlamaWeights weights = new LlamaWeights(tokenEmbedding, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, output, extras);
         List<TensorEntry> table = gguf.tensors().stream()
                 .map(t -> new TensorEntry(t.name(), t.type().name(), t.dims(), t.offset(), t.byteSize())).toList();
         String description = "GGUF v" + gguf.version() + ", mostly " + dominantMatrixType();
-        return new LoadedModel(path, description, config, weights, gguf, table, ropeFreqs, linearFactor, gguf::close);
+        return new LoadedModel(path, description, config, weights, gguf, table, ropeFreqs, linearFactor, () -> {
+            arena.close();
+            gguf.close();
+        });
+    }
+
+    /** The head width: the key_length key when the file has one (Qwen3), else dim/heads as Llama ties it. */
+    private int headDim(int dim, int nHeads) {
+        int headDim;
+        if (gguf.get(key("attention.key_length")).isPresent()) {
+            headDim = positive(key("attention.key_length"));
+        } else {
+            if (nHeads > dim) {
+                throw keyValue(key("attention.head_count"), nHeads, "but there are only " + dim + " embedding dimensions");
+            }
+            if (dim % nHeads != 0) {
+                throw keyValue(key("attention.head_count"), nHeads, "but embedding_length " + dim
+                        + " is not a multiple of it and the file names no attention.key_length");
+            }
+            headDim = dim / nHeads;
+        }
+        if (headDim % 2 != 0) {
+            throw keyValue(key("attention.key_length"), headDim, "but a rotary head needs an even width");
+        }
+        requireEqualIfPresent(key("attention.value_length"), headDim, "value heads narrower or wider than key heads are not supported");
+        requireEqualIfPresent(key("rope.dimension_count"), headDim, "partial rotary embeddings are not supported");
+        return headDim;
+    }
+
+    /** A mixture's shape, or null for a dense FFN; every count the file states must agree. */
+    private MoeConfig moeConfig(Arch arch, int dim) {
+        if (gguf.get(key("expert_count")).isEmpty() || gguf.requireLong(key("expert_count")) == 0) {
+            if (arch == Arch.QWEN2MOE || arch == Arch.QWEN3MOE) {
+                throw new ModelFormatException(path, "metadata key " + SafeText.quote(key("expert_count"))
+                        + " is missing or 0, but architecture " + arch.key() + " is a mixture of experts");
+            }
+            return null;
+        }
+        int experts = positive(key("expert_count"));
+        int used = positive(key("expert_used_count"));
+        if (used > experts) {
+            throw keyValue(key("expert_used_count"), used, "but " + SafeText.quote(key("expert_count")) + " is " + experts);
+        }
+        if (!tensors.has("blk.0.ffn_gate_exps.weight")) {
+            throw new ModelFormatException(path, "metadata key " + SafeText.quote(key("expert_count")) + " is " + experts
+                    + " but the file has no tensor 'blk.0.ffn_gate_exps.weight' (experts stored one tensor each, "
+                    + "as old Mixtral conversions did, are not supported)");
+        }
+        GgufTensor gate = gguf.tensor("blk.0.ffn_gate_exps.weight");
+        if (gate.nDims() != 3 || gate.dim(2) != experts) {
+            throw keyValue(key("expert_count"), experts, "but tensor 'blk.0.ffn_gate_exps.weight' has shape ne="
+                    + Arrays.toString(gate.dims()) + " (the last dimension counts the experts)");
+        }
+        String widthKey = gguf.get(key("expert_feed_forward_length")).isPresent() ? "expert_feed_forward_length" : "feed_forward_length";
+        int width = describes(key(widthKey), gate.dim(1), "blk.0.ffn_gate_exps.weight's rows per expert");
+        int shared = 0;
+        if (tensors.has("blk.0.ffn_gate_shexp.weight")) {
+            long rows = gguf.tensor("blk.0.ffn_gate_shexp.weight").dim(1);
+            shared = gguf.get(key("expert_shared_feed_forward_length")).isPresent()
+                    ? describes(key("expert_shared_feed_forward_length"), rows, "blk.0.ffn_gate_shexp.weight's row count")
+                    : (int) rows;
+        } else if (arch == Arch.QWEN2MOE) {
+            throw new ModelFormatException(path, "architecture qwen2moe needs a shared expert, but the file has no tensor 'blk.0.ffn_gate_shexp.weight'");
+        }
+        String gating = gguf.get(key("expert_gating_func")).map(v -> String.valueOf(gguf.requireLong(key("expert_gating_func")))).orElse("1");
+        if (!gating.equals("1")) {
+            throw new ModelFormatException(path, "metadata key " + SafeText.quote(key("expert_gating_func")) + " is " + gating
+                    + ": only softmax gating (1) is supported");
+        }
+        return new MoeConfig(experts, used, width, arch.normalizeExperts, shared);
+    }
+
+    private MoeLayer moeLayer(String b, MoeConfig moe, int dim) {
+        int n = moe.experts(), h = moe.expertHiddenDim();
+        WeightMatrix router = tensors.matrix(b + "ffn_gate_inp.weight", n, dim);
+        WeightMatrix[] gate = tensors.experts(b + "ffn_gate_exps.weight", h, dim, n);
+        WeightMatrix[] up = tensors.experts(b + "ffn_up_exps.weight", h, dim, n);
+        WeightMatrix[] down = tensors.experts(b + "ffn_down_exps.weight", dim, h, n);
+        ExpertFfn[] experts = new ExpertFfn[n];
+        for (int e = 0; e < n; e++) {
+            experts[e] = new ExpertFfn(gate[e], up[e], down[e]);
+        }
+        ExpertFfn shared = null;
+        WeightMatrix sharedGate = null;
+        if (moe.hasSharedExpert()) {
+            int s = moe.sharedHiddenDim();
+            shared = new ExpertFfn(tensors.matrix(b + "ffn_gate_shexp.weight", s, dim),
+                    tensors.matrix(b + "ffn_up_shexp.weight", s, dim), tensors.matrix(b + "ffn_down_shexp.weight", dim, s));
+            sharedGate = tensors.vectorAsRow(b + "ffn_gate_inp_shexp.weight", dim);
+        }
+        return new MoeLayer(router, experts, shared, sharedGate);
+    }
+
+    private WeightMatrix rotated(WeightMatrix m, Arch arch, int headDim) {
+        return arch.neox ? tensors.neoxToAdjacent(m, headDim) : m;
+    }
+
+    private static float[] rotated(float[] v, Arch arch, int headDim) {
+        return arch.neox ? GgufTensorReader.neoxToAdjacent(v, headDim) : v;
     }
 
     private int positive(String key) {
@@ -153,14 +302,15 @@ final class GgufLlamaReader {
      * wrong answers if ignored, so they are refused.
      */
     private float ropeLinearFactor() {
-        String type = gguf.getString("llama.rope.scaling.type", "none");
+        String type = gguf.getString(key("rope.scaling.type"), "none");
         float factor = switch (type) {
             case "none" -> 1f;
-            case "linear" -> gguf.getFloat("llama.rope.scaling.factor", 1f);
-            default -> throw new ModelFormatException(path, "rope scaling type " + SafeText.quote(type) + " is not supported (supported: none, linear)");
+            case "linear" -> gguf.getFloat(key("rope.scaling.factor"), 1f);
+            default -> throw new ModelFormatException(path, "metadata key " + SafeText.quote(key("rope.scaling.type")) + " is "
+                    + SafeText.quote(type) + ": not supported (supported: none, linear)");
         };
-        if (type.equals("none") && gguf.get("llama.rope.scale_linear").isPresent()) {
-            factor = gguf.requireFloat("llama.rope.scale_linear"); // the key older converters wrote
+        if (type.equals("none") && gguf.get(key("rope.scale_linear")).isPresent()) {
+            factor = gguf.requireFloat(key("rope.scale_linear")); // the key older converters wrote
         }
         if (!(factor > 0) || Float.isInfinite(factor)) {
             throw new ModelFormatException(path, "rope scaling factor " + factor + " must be positive and finite");
@@ -168,50 +318,14 @@ final class GgufLlamaReader {
         return factor;
     }
 
-    /** The tensor, checked to be ne = [cols, rows] (trailing 1s allowed) and of a type Tandem computes with. */
-    private WeightMatrix matrix(String name, long rows, long cols) {
-        GgufTensor t = shaped(name, cols, rows);
-        WeightFormat format = t.type().requireWeightFormat(path, name);
-        return MatrixViews.view(path, name, format, t.data(), rows, cols);
-    }
-
-    /** A norm vector ne = [n], copied to the heap as floats (it is small and read every step). */
-    private float[] vector(String name, int n) {
-        GgufTensor t = shaped(name, n);
-        MemorySegment data = t.data();
-        float[] out = new float[n];
-        switch (t.type()) {
-            case F32 -> MemorySegment.copy(data, F32, 0, out, 0, n);
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(data.getAtIndex(I16, i)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat(data.getAtIndex(I16, i) << 16); }
-            default -> throw new ModelFormatException(path, "tensor " + SafeText.quote(name) + " has type " + t.type()
-                    + "; a norm weight must be F32, F16 or BF16");
-        }
-        return out;
-    }
-
     private float[] ropeFreqs(int n) {
-        float[] f = vector("rope_freqs.weight", n);
+        float[] f = tensors.vector("rope_freqs.weight", n);
         for (int i = 0; i < n; i++) {
             if (!(f[i] > 0) || Float.isInfinite(f[i])) {
                 throw new ModelFormatException(path, "tensor 'rope_freqs.weight' element " + i + " is " + f[i] + "; factors must be positive and finite");
             }
         }
         return f;
-    }
-
-    private GgufTensor shaped(String name, long... expectedNe) {
-        GgufTensor t = gguf.tensor(name);
-        long[] ne = t.dims();
-        boolean ok = ne.length >= expectedNe.length;
-        for (int i = 0; ok && i < ne.length; i++) {
-            ok = ne[i] == (i < expectedNe.length ? expectedNe[i] : 1);
-        }
-        if (!ok) {
-            throw new ModelFormatException(path, t.offset(), "tensor " + SafeText.quote(name) + " has shape ne=" + Arrays.toString(ne)
-                    + ", expected ne=" + Arrays.toString(expectedNe) + " (innermost first)");
-        }
-        return t;
     }
 
     /** The type holding most matrix elements, as llama.cpp's "mostly Q8_0" file types describe a file. */

@@ -13,9 +13,28 @@ package dev.tandem.runtime.model;
  * @param rmsEps        RMSNorm epsilon
  * @param ropeTheta     RoPE base
  * @param ropeScaling   Llama-3 style frequency scaling, or null
+ * @param headDim       width of one attention head; dim/nHeads for Llama, its own key for Qwen3
+ * @param arch          what this architecture adds to the Llama block (biases, QK-norm, experts)
  */
 public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
-                          int contextLength, float rmsEps, float ropeTheta, RopeScaling ropeScaling) {
+                          int contextLength, float rmsEps, float ropeTheta, RopeScaling ropeScaling,
+                          int headDim, ArchOptions arch) {
+
+    public LlamaConfig {
+        if (arch == null) {
+            throw new IllegalArgumentException("arch is required (ArchOptions.LLAMA for a plain Llama)");
+        }
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new IllegalArgumentException("headDim must be positive and even, got " + headDim);
+        }
+    }
+
+    /** A plain Llama: head width dim/nHeads, no biases, no QK-norm, dense FFNs. */
+    public LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
+                       int contextLength, float rmsEps, float ropeTheta, RopeScaling ropeScaling) {
+        this(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, contextLength, rmsEps, ropeTheta, ropeScaling,
+                dim / nHeads, ArchOptions.LLAMA);
+    }
 
     /**
      * The longest context a model file may declare: above any released Llama (Llama 4 Scout's 10M),
@@ -26,9 +45,13 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
     /** Llama 3.1 "llama3" rope scaling (factor, low/high frequency factors, original context). */
     public record RopeScaling(float factor, float lowFreqFactor, float highFreqFactor, int originalContextLength) {}
 
-    public int headDim() { return dim / nHeads; }
+    /** Rows of wq (and columns of wo): nHeads*headDim, which equals dim only when the head width is tied to it. */
+    public int qDim() { return nHeads * headDim; }
 
-    public int kvDim() { return nKvHeads * headDim(); }
+    public int kvDim() { return nKvHeads * headDim; }
+
+    /** True when every block is the Llama block: the shape a backend's fused blocks were written for. */
+    public boolean isPlainLlama() { return arch.isPlain() && headDim * nHeads == dim; }
 
     /** Inverse frequencies θ_i = base^(-2i/headDim) for i in [0, headDim/2), with Llama-3 scaling applied. */
     public float[] ropeInvFreq() {

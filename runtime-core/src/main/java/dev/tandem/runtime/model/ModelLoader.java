@@ -40,4 +40,9 @@ public final class ModelLoader {
         }
         return Llama2cReader.load(Llama2cCheckpoint.open(path));
     }
+
+    /** The embedded default model ({@link EmbeddedModel}), read from this module's resources. */
+    public static LoadedModel loadEmbedded() {
+        return EmbeddedModel.load();
+    }
 }

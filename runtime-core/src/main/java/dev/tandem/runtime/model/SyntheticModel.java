@@ -13,9 +13,10 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * The embedded default model: a Llama of a fixed small shape whose weights come from a fixed seed,
- * so `tandem generate` runs with no download and produces the same ids on every machine.
- * Its vocabulary is byte-level (see {@link #VOCAB}), so any text can be encoded.
+ * A synthetic model: a Llama of a fixed small shape whose weights come from a fixed seed, the same
+ * on every machine with no file. Its vocabulary is byte-level (see {@link #VOCAB}), so any text can
+ * be encoded, and its text is noise. Tests use it for its shape; the default model people run is
+ * {@link EmbeddedModel}, which is trained.
  *
  * Shape: dim 256, hidden 688, 4 layers, 8 heads, 2 KV heads (GQA), vocab 259, context 512, F32,
  * untied output layer.

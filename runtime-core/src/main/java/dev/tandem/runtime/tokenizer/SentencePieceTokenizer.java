@@ -42,12 +42,18 @@ public final class SentencePieceTokenizer extends VocabularyTokenizer {
     private final Map<String, Integer> textPieceIds;
     private final int[] byteTokens;
     private final boolean addDummyPrefix;
+    /**
+     * The id text maps to when the vocabulary has no piece for it, or -1 when every byte has a piece
+     * (byte fallback: no text becomes the unknown piece, even where the vocabulary lists one).
+     */
+    private final int unknown;
     private final PairMerger.Rule mergeRule = this::mergeOf;
 
     private SentencePieceTokenizer(String[] pieces, byte[][] text, byte[][] output, float[] scores,
                                    boolean[] control, boolean[] matchable, int[] byteTokens,
-                                   int bos, int eos, boolean addDummyPrefix) {
+                                   int bos, int eos, boolean addDummyPrefix, int unknown) {
         super(pieces, control, output, bos, eos);
+        this.unknown = unknown;
         this.scores = scores;
         this.byteTokens = byteTokens;
         this.addDummyPrefix = addDummyPrefix;
@@ -96,8 +102,9 @@ public final class SentencePieceTokenizer extends VocabularyTokenizer {
             int id = b + LLAMA2C_BYTE_TOKEN_OFFSET;
             byteTokens[b] = id < n ? id : 0; // a vocabulary too small for byte pieces: <unk>, id 0
         }
+        int unknown = LLAMA2C_BYTE_TOKEN_OFFSET + 255 < n ? -1 : 0;
         return new SentencePieceTokenizer(pieces, text, output, vocab.scores(), control, matchable,
-                byteTokens, bos, eos, true);
+                byteTokens, bos, eos, true, unknown);
     }
 
     /** GGUF {@code tokenizer.ggml.model = llama}, with the usual dummy prefix. See {@link #fromGguf(Path, String[], float[], int[], int, int, boolean)}. */
@@ -159,12 +166,19 @@ public final class SentencePieceTokenizer extends VocabularyTokenizer {
         if (unknown < 0) {
             unknown = 0;
         }
+        boolean bytesMissing = false;
         for (int b = 0; b < 256; b++) {
-            if (byteTokens[b] < 0) byteTokens[b] = unknown; // vocabularies without byte fallback
+            if (byteTokens[b] < 0) {
+                byteTokens[b] = unknown; // vocabularies without byte fallback
+                bytesMissing = true;
+            }
         }
         return new SentencePieceTokenizer(tokens.clone(), text, output, scores.clone(), control, matchable,
-                byteTokens, bos, eos, addDummyPrefix);
+                byteTokens, bos, eos, addDummyPrefix, bytesMissing ? unknown : -1);
     }
+
+    @Override
+    public int unknown() { return unknown; }
 
     @Override
     public int[] encode(String text, boolean bos, boolean eos) {

@@ -49,6 +49,23 @@ public interface Tokenizer {
     /** Number of token ids; valid ids are 0 .. vocabSize()-1. */
     int vocabSize();
 
+    /**
+     * The id text becomes when the vocabulary has no piece for it (SentencePiece's unknown piece), or
+     * -1 when every input has a representation (byte fallback, byte-level BPE).
+     */
+    default int unknown() { return -1; }
+
+    /** How many of ids are the unknown id: text the model will not see as written. */
+    default int countUnknown(int[] ids) {
+        int unk = unknown(), n = 0;
+        if (unk >= 0) {
+            for (int id : ids) {
+                if (id == unk) n++;
+            }
+        }
+        return n;
+    }
+
     /** Beginning-of-sequence id, or -1 if the vocabulary has none. */
     int bos();
 

@@ -47,7 +47,8 @@ public final class Tokenizers {
         }
     }
 
-    private static boolean isGguf(Path file) {
+    /** Whether file starts with the GGUF magic. */
+    public static boolean isGguf(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             byte[] magic = in.readNBytes(4);
             return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';

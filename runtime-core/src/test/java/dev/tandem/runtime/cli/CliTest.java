@@ -72,6 +72,19 @@ class CliTest {
     }
 
     @Test
+    void embeddedModelSpeaksKingJamesEnglish() {
+        // The default model is trained (tools/train-default-model): sampled text is words, and the
+        // commonest words of its corpus come up. A random model's text fails both.
+        Result r = tandem("generate", "-p", "And it came to pass", "-n", "64", "--temperature", "0.8", "--seed", "7");
+        assertEquals(0, r.code(), r.err());
+        String[] words = r.out().strip().split("\\s+");
+        long alphabetic = Arrays.stream(words).filter(w -> w.matches("\\p{Alpha}+[,.;:!?']?")).count();
+        assertTrue(words.length >= 20 && alphabetic >= 0.8 * words.length, "not words: " + r.out());
+        java.util.Set<String> lower = Arrays.stream(words).map(w -> w.replaceAll("\\W", "").toLowerCase()).collect(java.util.stream.Collectors.toSet());
+        assertTrue(lower.containsAll(java.util.List.of("the", "and", "of")), "no 'the', 'and', 'of' in: " + r.out());
+    }
+
+    @Test
     void samplingIsReproducibleBySeed() {
         String[] args = {"generate", "-m", SharedData.model("stories260K.bin").toString(), "--prompt-ids", "1",
                 "-n", "30", "--temperature", "1.0", "--top-p", "0.9", "--seed", "1234", "--ids"};

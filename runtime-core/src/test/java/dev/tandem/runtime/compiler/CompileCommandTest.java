@@ -60,4 +60,57 @@ class CompileCommandTest {
         assertTrue(big.err().contains("needs at least 2 h100"), big.err());
         assertEquals(2, tandem("compile", "--shape", "gpt-5", "--pool", "h100").code());
     }
+
+    @Test
+    void workloadPrintsTheFrontierAsJson() throws Exception {
+        Result r = tandem("compile", "--shape", "llama-3-70b", "--weights", "fp8", "--kv-cache", "fp8", "--pool", "h200*8",
+                "--workload", "1000:2000", "--sweep", "--json", "--min-user-tps", "20");
+        assertEquals(0, r.code(), r.err());
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        assertEquals("1000:2000", root.get("workload").asText());
+        assertEquals("fp8", root.get("weights").asText());
+        assertEquals("fp8", root.get("kv_cache").asText());
+        assertTrue(root.get("points").size() > 20, "a sweep over batches and layouts");
+        assertTrue(root.get("pareto").size() >= 2);
+        for (String f : new String[] {"batch", "concurrency", "tensor_parallel", "stages", "replicas", "tokens_per_s_per_user",
+                "tokens_per_s_per_system", "ttft_ms", "tpot_ms", "watts", "joules_per_token", "kv_bytes_per_device", "bound"}) {
+            assertTrue(root.get("points").get(0).has(f), f);
+        }
+        assertTrue(root.get("best").get("tokens_per_s_per_user").asDouble() >= 20);
+        assertTrue(root.get("sources").size() >= 4);
+    }
+
+    @Test
+    void workloadTableAndItsUsageErrors() {
+        Result ok = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--workload", "128:128");
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("tok/s/system") && ok.out().contains("Pareto"), ok.out());
+        Result bad = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--workload", "128x128");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--workload '128x128'") && bad.err().strip().lines().count() == 1, bad.err());
+        assertEquals(2, tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--sweep").code());
+        Result fp8 = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--weights", "fp8");
+        assertEquals(2, fp8.code());
+        assertTrue(fp8.err().contains("--workload"), fp8.err());
+        Result kv = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--workload", "1:1", "--kv-cache", "int4");
+        assertEquals(2, kv.code());
+        assertTrue(kv.err().contains("--kv-cache 'int4'"), kv.err());
+        assertEquals(4, tandem("compile", "--shape", "llama-3.1-405b", "--pool", "h100", "--workload", "1:1").code());
+        Result batch = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--workload", "1:1", "--batch", "4");
+        assertEquals(2, batch.code());
+        assertTrue(batch.err().contains("--batch does not apply with --workload"), batch.err());
+        Result kvAlone = tandem("compile", "--shape", "llama-3-8b", "--pool", "h100", "--kv-cache", "fp8");
+        assertEquals(2, kvAlone.code());
+        assertTrue(kvAlone.err().contains("--kv-cache needs --workload"), kvAlone.err());
+    }
+
+    /** A timing note, not an assertion: issue 14 asks that this compile stay under 5 s. */
+    @Test
+    void seventyBOnLpusAndGpusTimingNote() {
+        long t0 = System.nanoTime();
+        Result r = tandem("compile", "--shape", "llama-2-70b", "--weights", "q8_0", "--pool", "groqchip1*576,h100*8");
+        assertEquals(0, r.code(), r.err());
+        System.out.printf("compile llama-2-70b q8_0 on groqchip1*576,h100*8: %.2f s (in-process, JIT warm-up included)%n",
+                (System.nanoTime() - t0) / 1e9);
+    }
 }

@@ -111,8 +111,8 @@ class ModelLoaderTest {
     @Test
     void wrongArchitecture() {
         TinyLlamaGguf spec = new TinyLlamaGguf();
-        spec.architecture = "qwen2";
-        assertLoadError(spec, "architecture 'qwen2' is not supported");
+        spec.architecture = "gpt2";
+        assertLoadError(spec, "architecture 'gpt2' is not supported (metadata key 'general.architecture'; supported: llama, qwen2, qwen3, qwen2moe, qwen3moe)");
     }
 
     @Test

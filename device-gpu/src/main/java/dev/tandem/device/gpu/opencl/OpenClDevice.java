@@ -334,12 +334,13 @@ public final class OpenClDevice implements Device {
 
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return new OpenClPagedAttention(this, w, pool, maxRows);
+        // The paged kernel path implements the Llama block; other architectures take the primitive one.
+        return w.isPlainLlama() ? new OpenClPagedAttention(this, w, pool, maxRows) : Device.super.uploadPagedAttention(w, pool, maxRows);
     }
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return OpenClPagedAttention.bytes(w, pool, maxRows);
+        return w.isPlainLlama() ? OpenClPagedAttention.bytes(w, pool, maxRows) : Device.super.pagedAttentionBytes(w, pool, maxRows);
     }
 
     /**

@@ -75,6 +75,7 @@ final class CpuPagedAttention implements DevicePagedAttention {
         matmul(w.wv(), xb, v, batch);
         for (int b = 0; b < batch; b++) {
             int pos = rows.positions()[b];
+            w.qkvOptions(q, b * qDim, k, b * kvDim, v, b * kvDim);
             Ops.rope(q, b * qDim, c.nHeads(), hd, pos, w.ropeInvFreq());
             Ops.rope(k, b * kvDim, c.nKvHeads(), hd, pos, w.ropeInvFreq());
             int slot = pool.slot(rows.blockTables()[b], pos) * kvDim;
