@@ -4,6 +4,7 @@ import dev.tandem.runtime.compiler.Assignment;
 import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.CostModel;
 import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Op;
 import dev.tandem.runtime.compiler.OpKind;
@@ -101,6 +102,32 @@ final class PlanComparison {
         List<Line> lines = new ArrayList<>();
         tallies.forEach((k, t) -> lines.add(t.line(k)));
         return lines;
+    }
+
+    /**
+     * The decode steps' time on present (wall-clock) devices, predicted against measured, step by step
+     * (a step is every op logged at one position), for {@link TimingJudgement}; null when no decode op
+     * ran on a present device.
+     */
+    static TimingJudgement timing(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log) {
+        Assignment roles = plan.roles();
+        Map<Integer, double[]> steps = new LinkedHashMap<>();
+        java.util.Set<String> tracks = new java.util.LinkedHashSet<>();
+        boolean calibrated = true;
+        for (Executed e : log) {
+            if (e.phase() != Phase.DECODE || e.isTransfer() || e.from().source() != DeviceSource.PRESENT) {
+                continue;
+            }
+            DeviceGroup g = e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
+            CostModel.Cost c = cost.op(g, graph, decodeOp(graph, e), plan.layoutOf(g).tensorParallel());
+            calibrated &= !c.source().startsWith("roofline");
+            double[] step = steps.computeIfAbsent(e.pos0(), k -> new double[2]);
+            step[0] += c.seconds();
+            step[1] += e.nanos() / 1e9;
+            tracks.add(e.track());
+        }
+        List<TimingJudgement.Step> list = steps.values().stream().map(v -> new TimingJudgement.Step(v[0], v[1])).toList();
+        return TimingJudgement.of(String.join(" + ", tracks), list, calibrated);
     }
 
     /**
