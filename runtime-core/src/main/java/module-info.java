@@ -24,11 +24,15 @@ module dev.tandem.runtime {
     exports dev.tandem.runtime.cli.spi;
     exports dev.tandem.runtime.compiler to dev.tandem.device.lpu, dev.tandem.loadgen, dev.tandem.server, dev.tandem.factory;
 
-    opens dev.tandem.runtime.cli to info.picocli;
+    // Jackson writes the CLI's JSON reports (records in cli) and the plans in them (records in compiler).
+    opens dev.tandem.runtime.cli to info.picocli, com.fasterxml.jackson.databind;
+    opens dev.tandem.runtime.compiler to com.fasterxml.jackson.databind;
+    opens dev.tandem.runtime.profile to com.fasterxml.jackson.databind;
 
     uses dev.tandem.runtime.device.DeviceBackend;
     uses dev.tandem.runtime.cli.spi.SubcommandProvider;
     uses dev.tandem.runtime.compiler.OpCostProvider;
+    provides dev.tandem.runtime.compiler.OpCostProvider with dev.tandem.runtime.profile.ProfiledCosts;
     provides dev.tandem.runtime.device.DeviceBackend with
             dev.tandem.runtime.device.cpu.CpuBackend,
             dev.tandem.runtime.device.NullBackend;

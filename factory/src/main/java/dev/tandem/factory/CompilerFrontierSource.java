@@ -5,12 +5,17 @@ import dev.tandem.runtime.compiler.CapacityException;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.Frontier;
+import dev.tandem.runtime.compiler.FrontierPoint;
 import dev.tandem.runtime.compiler.GroupLayout;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Objective;
 import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Policy;
+import dev.tandem.runtime.compiler.PolicyException;
 import dev.tandem.runtime.compiler.Pool;
 import dev.tandem.runtime.compiler.Predictions;
+import dev.tandem.runtime.compiler.ServingWorkload;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.DeviceKind;
 
@@ -20,9 +25,14 @@ import java.util.Locale;
 import java.util.stream.IntStream;
 
 /**
- * Today's frontier: {@code tandem compile}'s predictions (roofline for catalog GPUs, the LPU
- * emulator's scheduled cycles for LPUs) at batch sizes 1, 2, 4, ... 4096 (1024 with LPUs), each compiled for the
- * configuration's fixed role assignment with the fewest devices that hold it.
+ * Today's frontier. A catalog GPU alone is priced by the compiler's continuous-batching steady state
+ * ({@link Compiler#frontier}: prefill amortised, KV cache paged by actual lengths, every
+ * tensor-parallel degree of one node, replicas filling it), one node being the unit; a model one node
+ * cannot hold falls back to the static plans below.
+ *
+ * <p>Configurations with LPUs get {@code tandem compile}'s static predictions (the LPU emulator's
+ * scheduled cycles) at batch sizes 1, 2, 4, ... 1024, each compiled for the configuration's fixed
+ * role assignment with the fewest devices that hold it.
  *
  * <p>The compiler predicts one prefill of the whole batch (TTFT) and one decode step at the last
  * position (TPOT, the slowest). In steady state a replica repeats: where prefill shares devices with
@@ -57,10 +67,19 @@ public final class CompilerFrontierSource implements FrontierSource {
     }
 
     @Override
-    public String name() { return "tandem compile (catalog GPUs: roofline; LPUs: the emulator's scheduled cycles where installed)"; }
+    public String name() {
+        return "tandem compile (a catalog GPU alone: the continuous-batching serving model, one node per unit;"
+                + " with LPUs: static plans, the emulator's scheduled cycles where installed)";
+    }
 
     @Override
     public List<OperatingPoint> frontier(ModelGraph model, Configuration c, RequestShape requests) {
+        if (c.kind() == Configuration.Kind.GPU) {
+            List<OperatingPoint> steady = steadyState(model, c.gpu(), requests);
+            if (!steady.isEmpty()) {
+                return steady;
+            }
+        }
         DeviceGroup gpu = c.usesGpu() ? catalog.resolve(c.gpu(), OFFERED) : null;
         DeviceGroup lpu = c.usesLpu() ? catalog.resolve(c.lpu(), OFFERED) : null;
         Assignment roles = switch (c.kind()) {
@@ -82,6 +101,29 @@ public final class CompilerFrontierSource implements FrontierSource {
                 return null; // this batch's KV cache or activations fit no layout: not an operating point
             }
         }).filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** One node of {@code gpu} under the batched serving model; empty when the node cannot hold the model. */
+    private List<OperatingPoint> steadyState(ModelGraph model, String gpu, RequestShape requests) {
+        DeviceGroup one = catalog.resolve(gpu, 1);
+        DeviceGroup node = one.withCount(one.nodeSize());
+        Frontier f;
+        try {
+            f = compiler.frontier(model, new Pool(List.of(node)), Policy.SINGLE,
+                    new ServingWorkload(requests.inputTokens(), requests.outputTokens()));
+        } catch (CapacityException | PolicyException e) {
+            return List.of();
+        }
+        List<OperatingPoint> out = new ArrayList<>();
+        for (FrontierPoint p : f.points()) {
+            int used = p.tensorParallel() * p.stages() * p.replicas();
+            out.add(new OperatingPoint((int) Math.min(Integer.MAX_VALUE, p.concurrency()), p.tokensPerSecondPerUser(),
+                    p.tokensPerSecondPerSystem(),
+                    List.of(new OperatingPoint.DeviceCount(node.name(), false, used, node.spec().boardPowerWatts(), node.nodeSize())),
+                    String.format(Locale.ROOT, "%s tp %d x %d x %d replicas, batch %d each; TTFT %.1f ms, TPOT %.3f ms (%s)",
+                            node.name(), p.tensorParallel(), p.stages(), p.replicas(), p.batch(), p.ttftMs(), p.tpotMs(), p.source())));
+        }
+        return out;
     }
 
     private static OperatingPoint point(Plan plan, int batch, RequestShape requests, boolean prefillApart) {

@@ -74,14 +74,38 @@ final class AttentionBlockLowering extends BlockLowering {
         }
     }
 
-    /** The program: x (batch, dim) at the home chip's x, rows at positions pos0 + b. */
+    /**
+     * Rows of one sequence at consecutive positions pos0 .. pos0 + rows - 1, whose KV cache is read
+     * and written through its block table (cache row of position p: table[p / blockSize] * blockSize
+     * + p % blockSize).
+     */
+    record Run(int[] table, int pos0, int rows) {
+        int positions() { return pos0 + rows; }
+    }
+
+    private static final int[] CONTIGUOUS = {0};
+
+    /** The program: x (batch, dim) at the home chip's x, rows at positions pos0 + b of one contiguous cache. */
     static StaticProgram lower(ChipConfig config, LlamaConfig c, BlockPlacement p, Allocation x, int pos0, int batch) {
+        // A contiguous cache is a pool of one block that holds every position the rows reach.
+        return lower(config, c, p, x, List.of(new Run(CONTIGUOUS, pos0, batch)), pos0 + batch);
+    }
+
+    /**
+     * The program for rows of several sequences over a paged cache: x (rows, dim) at the home
+     * chip's x, the runs in row order, each a different sequence (a later run of one sequence would
+     * read its earlier run's rows, which this program does not promise to order). Everything but
+     * the rope, the KV writes and reads and the attention runs over all rows at once; those run per
+     * run, each gathering its sequence's blocks into the key and value streams.
+     */
+    static StaticProgram lower(ChipConfig config, LlamaConfig c, BlockPlacement p, Allocation x, List<Run> runs, int blockSize) {
+        int batch = runs.stream().mapToInt(Run::rows).sum();
         AttentionBlockLowering l = new AttentionBlockLowering(config, c, p, x, batch);
-        l.lower(x.offset(), pos0);
+        l.lower(x.offset(), runs, blockSize);
         return l.s.build();
     }
 
-    private void lower(long x, int pos0) {
+    private void lower(long x, List<Run> runs, int blockSize) {
         int dim = c.dim(), qDim = c.nHeads() * c.headDim(), kvDim = c.kvDim(), total = qDim + 2 * kvDim;
         int[] chips = p.chips();
         int tp = chips.length;
@@ -100,24 +124,51 @@ final class AttentionBlockLowering extends BlockLowering {
         for (int chip : chips) {
             long keys = p.at(chip, "kv.k"), values = p.at(chip, "kv.v");
             s.emit(chip, new MemRead(p.at(chip, "ropefreq"), c.headDim() / 2, S_FREQ, 0));
-            s.emit(chip, new Rope(S_QKV, 0, total, c.nHeads(), c.headDim(), pos0, batch, S_FREQ));
-            s.emit(chip, new Rope(S_QKV, qDim, total, c.nKvHeads(), c.headDim(), pos0, batch, S_FREQ));
-            for (int b = 0; b < batch; b++) {
-                s.emit(chip, new MemWrite(S_QKV, b * total + qDim, kvDim, keys + 4L * (pos0 + b) * kvDim));
-                s.emit(chip, new MemWrite(S_QKV, b * total + qDim + kvDim, kvDim, values + 4L * (pos0 + b) * kvDim));
+            int row = 0;
+            for (Run run : runs) {
+                attendRun(chip, keys, values, run, row, blockSize, runs.size() == 1);
+                row += run.rows();
             }
-            s.emit(chip, new MemRead(keys, (pos0 + batch) * kvDim, S_K, 0));
-            s.emit(chip, new MemRead(values, (pos0 + batch) * kvDim, S_V, 0));
-            int q = S_QKV;
-            if (batch > 1) {
-                // Attention takes q as contiguous (batch, qDim) rows.
-                s.emit(chip, new SxmPermute(S_QKV, 0, total, S_Q, 0, qDim, batch, qDim));
-                q = S_Q;
-            }
-            s.emit(chip, new Attention(q, S_K, S_V, S_ATT, pos0, batch, c.nHeads(), c.nKvHeads(), c.headDim()));
             matvec(chip, p.slices("wo", chip), S_ATT, S_O, 0, 0, dim);
         }
         gatherHome(S_O, dim, split(dim, tp, 1), "o");
         addResidualAtHome(x, dim);
+    }
+
+    /**
+     * One run's rope, its keys and values into its sequence's slots, its sequence's cache gathered
+     * block by block, and its attention into rows [row, row + run.rows) of S_ATT.
+     */
+    private void attendRun(int chip, long keys, long values, Run run, int row, int blockSize, boolean alone) {
+        int qDim = c.nHeads() * c.headDim(), kvDim = c.kvDim(), total = qDim + 2 * kvDim, n = run.rows();
+        s.emit(chip, new Rope(S_QKV, row * total, total, c.nHeads(), c.headDim(), run.pos0(), n, S_FREQ));
+        s.emit(chip, new Rope(S_QKV, row * total + qDim, total, c.nKvHeads(), c.headDim(), run.pos0(), n, S_FREQ));
+        for (int b = 0; b < n; b++) {
+            long slot = 4L * slot(run, run.pos0() + b, blockSize) * kvDim;
+            s.emit(chip, new MemWrite(S_QKV, (row + b) * total + qDim, kvDim, keys + slot));
+            s.emit(chip, new MemWrite(S_QKV, (row + b) * total + qDim + kvDim, kvDim, values + slot));
+        }
+        for (int at = 0; at < run.positions(); at += blockSize) {
+            int count = Math.min(blockSize, run.positions() - at);
+            long block = 4L * run.table()[at / blockSize] * blockSize * kvDim;
+            s.emit(chip, new MemRead(keys + block, count * kvDim, S_K, at * kvDim));
+            s.emit(chip, new MemRead(values + block, count * kvDim, S_V, at * kvDim));
+        }
+        int q = S_QKV;
+        if (n > 1 || row > 0) {
+            // Attention takes q as contiguous (rows, qDim) rows from offset 0.
+            s.emit(chip, new SxmPermute(S_QKV, row * total, total, S_Q, 0, qDim, n, qDim));
+            q = S_Q;
+        }
+        if (alone) {
+            s.emit(chip, new Attention(q, S_K, S_V, S_ATT, run.pos0(), n, c.nHeads(), c.nKvHeads(), c.headDim()));
+        } else {
+            s.emit(chip, new Attention(q, S_K, S_V, S_RUN, run.pos0(), n, c.nHeads(), c.nKvHeads(), c.headDim()));
+            s.emit(chip, new SxmPermute(S_RUN, 0, n * qDim, S_ATT, row * qDim, n * qDim, 1, n * qDim));
+        }
+    }
+
+    private static long slot(Run run, int pos, int blockSize) {
+        return (long) run.table()[pos / blockSize] * blockSize + pos % blockSize;
     }
 }

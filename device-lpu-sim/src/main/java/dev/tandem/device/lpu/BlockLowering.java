@@ -19,7 +19,7 @@ import java.util.List;
 abstract class BlockLowering {
     static final int HOME = 0;
     static final int S_X = 0, S_NORM = 1, S_XB = 2, S_QKV = 3, S_FREQ = 4, S_K = 5, S_V = 6, S_ATT = 7, S_O = 8,
-            S_Q = 9, S_T = 10, S_G = 11, S_U = 12, S_H = 13;
+            S_Q = 9, S_T = 10, S_G = 11, S_U = 12, S_H = 13, S_RUN = 14;
 
     final ChipConfig config;
     final BlockPlacement p;

@@ -43,12 +43,21 @@ final class LpuAttentionBlock implements DeviceAttention {
     /** Places the block by memory's scheme and writes its weights, norm and rope frequencies. */
     static LpuAttentionBlock upload(ChipMemory memory, ChipArray array, Consumer<StaticProgram> runner, AttentionWeights w,
                                     int maxPositions, int maxBatch) {
+        return new LpuAttentionBlock(memory, array, runner, placeAndWrite(memory, array, w, maxPositions, maxBatch), w.config(),
+                maxPositions, maxBatch);
+    }
+
+    /**
+     * Places an attention block with a KV cache of positions (one sequence's, or a paged pool's) and
+     * scratch for maxBatch rows by memory's scheme, and writes its weights, norm and rope frequencies.
+     */
+    static BlockPlacement placeAndWrite(ChipMemory memory, ChipArray array, AttentionWeights w, int positions, int maxBatch) {
         BlockPlacement p = memory.placeBlock((a, chips) -> AttentionBlockLowering.place(memory.config(), a, chips, w.config(),
-                formats(w), maxPositions, maxBatch));
+                formats(w), positions, maxBatch));
         p.writeWeights(array, Map.of("wq", w.wq(), "wk", w.wk(), "wv", w.wv(), "wo", w.wo()));
         p.writeEverywhere(array, "norm", w.norm());
         p.writeEverywhere(array, "ropefreq", w.ropeInvFreq());
-        return new LpuAttentionBlock(memory, array, runner, p, w.config(), maxPositions, maxBatch);
+        return p;
     }
 
     @Override

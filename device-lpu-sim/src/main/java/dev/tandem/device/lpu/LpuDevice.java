@@ -9,6 +9,8 @@ import dev.tandem.runtime.device.DeviceAttention;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceFfn;
+import dev.tandem.runtime.device.DevicePagedAttention;
+import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
@@ -190,6 +192,19 @@ public final class LpuDevice implements Device {
         UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.upload(memory, array, this::run, w, maxPositions, maxBatch);
+    }
+
+    @Override
+    public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
+        return LpuPagedAttentionBlock.bytes(memory, w, pool, maxRows);
+    }
+
+    /** One fused program per step over the pool's blocks, priced exactly by the compiler for each batch shape. */
+    @Override
+    public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
+        return LpuPagedAttentionBlock.upload(memory, array, this::run, w, pool, maxRows);
     }
 
     @Override

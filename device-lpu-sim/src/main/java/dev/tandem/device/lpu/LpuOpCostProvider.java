@@ -2,6 +2,8 @@ package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.compiler.BatchShape;
+import dev.tandem.runtime.compiler.BatchShape.Run;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -28,15 +30,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * its own allocation), so these predictions equal the device's measured cycles exactly.
  *
  * <ul>
- *   <li>Decode of one sequence (the op's rows = activationBytes / 2 dim = 1): one program, the new
- *       row at position kvPositions - 1, kvPositions = kvBytesRead / kvBytesPerTokenPerLayer.</li>
- *   <li>Prefill: the prompt's rows in chunks of {@link ModelGraph#PREFILL_CHUNK} at positions 0, 64, ..,
- *       as the executor runs them; the sum of the chunk programs. The op does not say how many
- *       sequences its rows belong to, so they are taken as one prompt (workload batch 1).</li>
- *   <li>Decode FFN of B sequences: one program of B rows (the executor's batched step; an FFN row
- *       does not depend on its position). Decode attention of several sequences answers empty (the
- *       roofline is used): its rows sit at their own positions in their own caches, which one block
- *       program does not run.</li>
+ *   <li>Attention: the op's {@link BatchShape} says which rows of which sequences at which positions,
+ *       and whether the cache is contiguous per sequence or a paged pool. Decode with a contiguous
+ *       cache: one sequence's row, one program. Decode over a paged pool: the whole step (decode rows
+ *       and prefill chunks mixed) as one program of {@link LpuPagedAttentionBlock}'s, its runs given
+ *       blocks of their own (which blocks a table names does not change the cycles). Prefill: each
+ *       run in chunks of {@link ModelGraph#PREFILL_CHUNK} from its first position, as the executors
+ *       run them, one program per chunk, summed.</li>
+ *   <li>FFN: an FFN row does not depend on its position, so a decode step of B rows is one program
+ *       of B rows and prefill the rows in chunks of {@link ModelGraph#PREFILL_CHUNK}.</li>
  *   <li>The embedding and the head: the cycles of the device's embed program (one token in decode,
  *       the prompt in chunks of {@link ModelGraph#PREFILL_CHUNK} in prefill) and of its head (copy
  *       of the last row, rmsnorm, matmul by the output table; once per phase), built by
@@ -54,9 +56,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * layer shape lower each program once.
  */
 public final class LpuOpCostProvider implements OpCostProvider {
-    /** What fixes one block program's cycles; maxPositions only decides whether it fits. */
-    private record Key(ChipConfig chip, LlamaConfig config, WeightFormat format, int tp, OpKind kind, int pos0, int batch,
-                       int maxPositions, int experts, int activeExperts) {}
+    /**
+     * What fixes one block program's cycles: for attention the runs and the KV block size (0: a
+     * contiguous cache); maxPositions only decides whether it fits.
+     */
+    private record Key(ChipConfig chip, LlamaConfig config, WeightFormat format, int tp, OpKind kind, int kvBlockSize,
+                       List<Run> runs, int batch, int maxPositions, int experts, int activeExperts) {}
 
     private static final long NO_FIT = -1;
 
@@ -89,32 +94,59 @@ public final class LpuOpCostProvider implements OpCostProvider {
             return OptionalDouble.empty();
         }
         int rows = Math.toIntExact(op.activationBytes() / rowBytes);
-        // Decode attention of several sequences reads each row's own cache, which one block program does not
-        // run; an FFN's rows are independent, so a decode step of B sequences is one program of B rows.
-        if (op.phase() == Phase.DECODE && rows != 1 && op.kind() == OpKind.ATTENTION) {
-            return OptionalDouble.empty();
-        }
         WeightFormat format = formatOf(graph);
         long perToken = graph.kvBytesPerTokenPerLayer();
-        // One sequence: decode reads kvPositions rows, prefill writes its prompt's; the cache holds the context.
-        int positions = op.kind() == OpKind.ATTENTION ? Math.toIntExact(op.kvBytesRead() / perToken) : 0;
-        int maxPositions = op.kind() == OpKind.ATTENTION ? Math.toIntExact(Math.max(positions, op.kvBytes() / perToken)) : 0;
-        long total = 0;
-        if (op.phase() == Phase.DECODE) {
-            total = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), Math.max(0, positions - 1), rows, maxPositions,
-                    graph.experts(), graph.activeExperts()));
-        } else {
+        if (op.kind() == OpKind.FFN) {
+            // An FFN row does not depend on its position: a decode step of B rows is one program of B rows.
+            if (op.phase() == Phase.DECODE) {
+                return secondsOf(chip, cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.FFN, 0, List.of(), rows, 0,
+                        graph.experts(), graph.activeExperts())));
+            }
+            long total = 0;
             for (int done = 0; done < rows; done += ModelGraph.PREFILL_CHUNK) {
-                int batch = Math.min(ModelGraph.PREFILL_CHUNK, rows - done);
-                long one = cyclesOf(new Key(chip, c, format, tensorParallel, op.kind(), op.kind() == OpKind.ATTENTION ? done : 0,
-                        batch, maxPositions, graph.experts(), graph.activeExperts()));
+                long one = cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.FFN, 0, List.of(),
+                        Math.min(ModelGraph.PREFILL_CHUNK, rows - done), 0, graph.experts(), graph.activeExperts()));
                 if (one == NO_FIT) {
                     return OptionalDouble.empty();
                 }
                 total += one;
             }
+            return secondsOf(chip, total);
         }
-        return total == NO_FIT ? OptionalDouble.empty() : OptionalDouble.of(total / chip.clockHz());
+        BatchShape shape = op.batchShape();
+        if (shape == null || shape.rows() != rows) {
+            return OptionalDouble.empty();
+        }
+        int maxPositions = Math.toIntExact(Math.max(op.kvBytes() / perToken,
+                shape.runs().stream().mapToInt(Run::positions).max().orElse(1)));
+        List<List<Run>> programs = new ArrayList<>();
+        if (op.phase() == Phase.DECODE) {
+            // A contiguous cache per sequence runs one sequence's row per program; several are a paged pool's step.
+            if (!shape.paged() && (shape.runs().size() != 1 || rows != 1)) {
+                return OptionalDouble.empty();
+            }
+            programs.add(shape.runs());
+        } else {
+            for (Run run : shape.runs()) {
+                for (int done = 0; done < run.rows(); done += ModelGraph.PREFILL_CHUNK) {
+                    programs.add(List.of(new Run(run.pos0() + done, Math.min(ModelGraph.PREFILL_CHUNK, run.rows() - done))));
+                }
+            }
+        }
+        long total = 0;
+        for (List<Run> runs : programs) {
+            long one = cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.ATTENTION, shape.kvBlockSize(), runs,
+                    runs.stream().mapToInt(Run::rows).sum(), maxPositions, 1, 1));
+            if (one == NO_FIT) {
+                return OptionalDouble.empty();
+            }
+            total += one;
+        }
+        return secondsOf(chip, total);
+    }
+
+    private static OptionalDouble secondsOf(ChipConfig chip, long cycles) {
+        return cycles == NO_FIT ? OptionalDouble.empty() : OptionalDouble.of(cycles / chip.clockHz());
     }
 
     /** The graph's format where the widths are whole blocks of it; toy widths run as f16, as the graph sizes them. */
@@ -131,17 +163,38 @@ public final class LpuOpCostProvider implements OpCostProvider {
     /** Cycles of one block program on a fresh stage filled in {@link StageLayout}'s order, or NO_FIT. */
     private static long lower(Key k) {
         int maxBatch = Math.max(k.batch(), ModelGraph.PREFILL_CHUNK);
+        boolean attention = k.kind() == OpKind.ATTENTION;
+        // A paged pool gives each run blocks of its own (which blocks does not change the cycles), so it holds at least those.
+        int bs = k.kvBlockSize();
+        int[][] tables = new int[k.runs().size()][];
+        int blocks = 0;
+        for (int i = 0; i < tables.length && bs > 0; i++) {
+            tables[i] = new int[(k.runs().get(i).positions() + bs - 1) / bs];
+            for (int b = 0; b < tables[i].length; b++) {
+                tables[i][b] = blocks++;
+            }
+        }
+        int cachePositions = Math.max(1, Math.max(k.maxPositions(), blocks * bs));
         try {
             StageLayout.Filled stage = StageLayout.open(k.chip(), k.tp(), k.config().dim());
-            if (k.kind() == OpKind.ATTENTION) {
-                BlockPlacement p = stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(k.chip(), a, ids, k.config(),
-                        formats(k.format(), 4), Math.max(1, k.maxPositions()), maxBatch));
-                return AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.pos0(), k.batch()).cycles();
+            if (!attention) {
+                BlockPlacement p = stage.memory.placeBlock(ffnPlacer(k.chip(), k.config(), k.format(), k.experts(), k.activeExperts(),
+                        maxBatch));
+                return (k.experts() == 1
+                        ? FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch())
+                        : MoeFfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch(), k.experts(), k.activeExperts())).cycles();
             }
-            BlockPlacement p = stage.memory.placeBlock(ffnPlacer(k.chip(), k.config(), k.format(), k.experts(), k.activeExperts(), maxBatch));
-            return (k.experts() == 1
-                    ? FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch())
-                    : MoeFfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch(), k.experts(), k.activeExperts())).cycles();
+            BlockPlacement p = stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(k.chip(), a, ids, k.config(),
+                    formats(k.format(), 4), cachePositions, maxBatch));
+            if (bs == 0) {
+                Run run = k.runs().getFirst();
+                return AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, run.pos0(), run.rows()).cycles();
+            }
+            List<AttentionBlockLowering.Run> runs = new ArrayList<>();
+            for (int i = 0; i < tables.length; i++) {
+                runs.add(new AttentionBlockLowering.Run(tables[i], k.runs().get(i).pos0(), k.runs().get(i).rows()));
+            }
+            return AttentionBlockLowering.lower(k.chip(), k.config(), p, stage.x, runs, bs).cycles();
         } catch (DeviceMemoryException e) {
             return NO_FIT;
         }

@@ -75,6 +75,27 @@ class BatchPlanExecutionTest {
     }
 
     /**
+     * Batched plans whose attention runs on emulated LPUs (paged, every decode step one program of
+     * rows at their own positions): every sequence's reference ids, and every attention and FFN
+     * block on a chip, prefill and decode, in exactly its predicted cycles.
+     */
+    @ParameterizedTest(name = "{1} on {0}")
+    @CsvSource({"lp30*2, LPU_ONLY, stories260K.bin", "cpu;lp30*2, DISAGG, stories260K.bin", "lp30*2, LPU_ONLY, embedded"})
+    void lpuAttentionOfABatchRunsInItsPredictedCycles(String pool, Policy policy, String model) {
+        try (Model m = model.equals("embedded") ? Model.synthetic() : Model.load(SharedData.model(model))) {
+            int vocab = m.config().vocabSize(), layers = m.config().nLayers();
+            int[][] prompts = Arrays.stream(PROMPTS).map(p -> Arrays.stream(p).map(id -> id % vocab).toArray()).toArray(int[][]::new);
+            BatchPlanRun.Report r = run(m, pool.replace(';', ','), policy, prompts, true);
+            assertTrue(r.idsMatch(), "sequences " + r.differing() + " differ from their references");
+            assertTrue(r.verified(), r.lines().toString());
+            long attention = r.lines().stream()
+                    .filter(l -> l.phase() == Phase.DECODE && l.what().equals("attention") && l.mustBeExact() && l.exact())
+                    .mapToLong(PlanRun.Line::count).sum();
+            assertEquals((long) layers * (STEPS - 1), attention, "every decode step's attention judged exact: " + r.lines());
+        }
+    }
+
+    /**
      * Decode FFN of several rows is priced by its program (no roofline fallback); at stories260K's
      * widths a few rows hide under the block's latency, 32 rows do not.
      */

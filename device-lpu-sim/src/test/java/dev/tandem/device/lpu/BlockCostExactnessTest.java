@@ -2,6 +2,7 @@ package dev.tandem.device.lpu;
 
 import dev.tandem.conformance.RandomWeights;
 import dev.tandem.kernels.WeightFormat;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -10,7 +11,10 @@ import dev.tandem.runtime.compiler.OpKind;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.PoolParser;
 import dev.tandem.runtime.compiler.Workload;
+import dev.tandem.runtime.device.BatchRows;
 import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DevicePagedAttention;
+import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceEvent;
 import dev.tandem.runtime.device.DeviceFfn;
@@ -20,7 +24,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -100,6 +109,83 @@ class BlockCostExactnessTest {
             attention.close();
             ffn.close();
         }
+    }
+
+    /**
+     * Paged attention: steps mixing decode rows and prefill chunks of sequences at their own
+     * positions (some starting mid-block), in a pool with odd block sizes and shuffled tables; each
+     * step's measured cycles equal the provider's for the op of that batch shape, and a prompt's
+     * chunks sum to the prefill op's.
+     */
+    @ParameterizedTest(name = "{0} tp {1} {2} blocks of {3}")
+    @CsvSource({"lp30, 1, stories, 16", "lp30, 2, stories, 3", "groqchip1, 1, stories, 1", "lp30, 2, odd, 5", "groqchip1, 3, odd, 7"})
+    void pagedStepsCostWhatTheCompilerPredictsForTheirShape(String preset, int tp, String model, int blockSize) {
+        LlamaConfig c = model.equals("stories") ? STORIES : ODD;
+        WeightFormat f = formatOf(c);
+        ModelGraph g = ModelGraph.dense(model, c, f);
+        Random r = new Random(seeds.nextLong());
+        int sequences = 4, perSequence = (CONTEXT + blockSize - 1) / blockSize;
+        KvPoolSpec pool = new KvPoolSpec(blockSize, sequences * perSequence);
+        List<Integer> free = new ArrayList<>(IntStream.range(0, pool.blocks()).boxed().toList());
+        Collections.shuffle(free, r);
+        int[][] tables = new int[sequences][perSequence];
+        for (int[] table : tables) {
+            for (int b = 0; b < perSequence; b++) {
+                table[b] = free.removeLast();
+            }
+        }
+        int maxRows = ModelGraph.PREFILL_CHUNK + sequences;
+        try (Arena arena = Arena.ofShared(); LpuDevice lpu = new LpuDevice(ChipConfig.preset(preset), tp, null)) {
+            DeviceBuffer padding = lpu.allocate(777);
+            DevicePagedAttention attention = lpu.uploadPagedAttention(attentionWeights(arena, c, f, r), pool, maxRows);
+            DeviceBuffer x = lpu.allocate((long) maxRows * c.dim());
+            lpu.write(x, 0, RandomWeights.floats(maxRows * c.dim(), r), 0, maxRows * c.dim());
+            // A 150-token prompt of sequence 0 in chunks, as the batch executor prefills it.
+            int prompt = 150;
+            long prefill = 0;
+            for (int done = 0; done < prompt; done += ModelGraph.PREFILL_CHUNK) {
+                BatchRows rows = BatchRows.sequence(tables[0], done, Math.min(ModelGraph.PREFILL_CHUNK, prompt - done));
+                prefill += measure(lpu, () -> attention.run(x, rows));
+            }
+            Op prefillOp = op(g, Phase.PREFILL, new Workload(1, prompt, CONTEXT), OpKind.ATTENTION)
+                    .withBatchShape(new BatchShape(blockSize, List.of(new BatchShape.Run(0, prompt))));
+            assertEquals(prefill, cycles(preset, tp, g, prefillOp), "paged prefill attention");
+            // Mixed steps: (sequence, first position, rows) per run; the sequences' caches were filled before.
+            int[][][] steps = {
+                    {{0, prompt, 1}},
+                    {{0, prompt + 1, 1}, {1, 0, 5}, {2, 0, 1}},
+                    {{2, 1, 17}, {1, 5, 1}, {0, prompt + 2, 1}, {3, 0, 2}},
+                    {{3, 2, 1}, {1, 6, 1}, {2, 18, 1}, {0, prompt + 3, 1}},
+                    {{1, 7, ModelGraph.PREFILL_CHUNK}, {3, 3, 1}},
+            };
+            for (int[][] step : steps) {
+                List<BatchShape.Run> runs = new ArrayList<>();
+                int n = Arrays.stream(step).mapToInt(run -> run[2]).sum();
+                int[] pos = new int[n];
+                int[][] rowTables = new int[n][];
+                int i = 0;
+                for (int[] run : step) {
+                    runs.add(new BatchShape.Run(run[1], run[2]));
+                    for (int j = 0; j < run[2]; j++, i++) {
+                        pos[i] = run[1] + j;
+                        rowTables[i] = tables[run[0]];
+                    }
+                }
+                long measured = measure(lpu, () -> attention.run(x, new BatchRows(pos, rowTables)));
+                int furthest = Arrays.stream(pos).max().orElseThrow() + 1;
+                Op stepOp = op(g, Phase.DECODE, new Workload(n, 1, furthest), OpKind.ATTENTION)
+                        .withBatchShape(new BatchShape(blockSize, runs));
+                assertEquals(measured, cycles(preset, tp, g, stepOp), "step " + runs);
+            }
+            padding.close();
+            x.close();
+            attention.close();
+        }
+    }
+
+    private long cycles(String preset, int tp, ModelGraph g, Op op) {
+        double s = provider.seconds(group(preset, tp), g, op, tp).orElseThrow();
+        return Math.round(s * ChipConfig.preset(preset).clockHz());
     }
 
     private static long measure(LpuDevice lpu, Runnable run) {

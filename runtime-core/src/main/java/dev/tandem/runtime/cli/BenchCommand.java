@@ -2,6 +2,9 @@ package dev.tandem.runtime.cli;
 
 import dev.tandem.kernels.Parallel;
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.engine.EngineConfig;
 import dev.tandem.runtime.exec.ReferenceForward;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,6 +13,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -48,6 +52,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print a JSON array, one object per test, instead of the table")
     boolean json;
 
+    @Option(names = {"-b", "--batch"}, paramLabel = "B", split = ",",
+            description = {"batch sizes (e.g. 1,2,4,8): like llama-batched-bench, B requests of -p prompt tokens each",
+                    "generate -n tokens together on the engine (cpu); reports tokens/s per system and per user"})
+    int[] batches;
+
     @Override
     public Integer call() throws Exception {
         check(prompt >= 0, "-p " + prompt + ": must be >= 0");
@@ -56,6 +65,9 @@ final class BenchCommand implements Callable<Integer> {
         check(repetitions >= 1, "-r " + repetitions + ": must be >= 1");
         check(threads == null || threads >= 1, "-t " + threads + ": must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
+        if (batches != null) {
+            return batched(out);
+        }
         try (Model m = Inputs.model(model, null)) {
             int context = m.config().contextLength();
             int needed = Math.max(prompt, gen);
@@ -81,6 +93,27 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchReport report = new BenchReport(info, Parallel.threads(), tests);
             out.print(json ? report.json() : report.table());
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    private Integer batched(PrintWriter out) {
+        check(prompt >= 1, "-p " + prompt + ": a batch run needs a prompt of at least 1 token");
+        check(gen >= 2, "-n " + gen + ": a batch run needs at least 2 generated tokens (the first ends the prompt phase)");
+        for (int b : batches) {
+            check(b >= 1 && b <= EngineConfig.MAX_SEQUENCES, "-b " + b + ": must be in [1, " + EngineConfig.MAX_SEQUENCES + "]");
+        }
+        try (Model m = Inputs.model(model, null); Device cpu = Devices.open("cpu")) {
+            int context = m.config().contextLength();
+            check(prompt + gen <= context, "-p " + prompt + " -n " + gen + ": the model's context holds only " + context + " positions");
+            if (threads != null) {
+                Parallel.setThreads(threads);
+            }
+            List<BatchBench.Result> results = BatchBench.run(m, cpu, batches, prompt, gen, repetitions,
+                    randomTokens(prompt + 31 * Arrays.stream(batches).max().orElse(1), m.config().vocabSize()));
+            out.print(json ? BatchBench.json(results, BenchReport.ModelInfo.of(m, model), Parallel.threads())
+                    : BatchBench.table(results, Parallel.threads()));
             out.flush();
         }
         return ExitCodes.OK;

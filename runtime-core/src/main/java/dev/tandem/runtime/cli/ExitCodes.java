@@ -35,6 +35,7 @@ final class ExitCodes {
         return switch (e) {
             case ModelFormatException m -> INVALID_INPUT;
             case InputFileException f -> INVALID_INPUT;
+            case dev.tandem.runtime.profile.ProfileException p -> INVALID_INPUT;
             case ContextLengthException c -> USAGE;
             case DeviceMemoryException d -> DOES_NOT_FIT;
             case CapacityException c -> DOES_NOT_FIT;

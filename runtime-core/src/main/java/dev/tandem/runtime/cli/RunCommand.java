@@ -1,6 +1,8 @@
 package dev.tandem.runtime.cli;
 
+import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
+import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.DeviceGroup;
@@ -14,6 +16,11 @@ import dev.tandem.runtime.compiler.Pool;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.device.DeviceKind;
+import dev.tandem.runtime.profile.Calibrations;
+import dev.tandem.runtime.profile.Calibrator;
+import dev.tandem.runtime.profile.ProfileStore;
+import dev.tandem.runtime.profile.ProfiledCosts;
 import dev.tandem.runtime.run.BatchPlanRun;
 import dev.tandem.runtime.run.PlanRun;
 import picocli.CommandLine.Command;
@@ -25,6 +32,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -98,6 +107,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE", description = "write the plan's timeline as Chrome/Perfetto trace JSON")
     Path trace;
 
+    @Option(names = "--calibrate", paramLabel = "WHEN", defaultValue = "${sys:tandem.calibrate:-auto}",
+            description = {"auto: time a present device's ops on first use (see 'tandem calibrate'); never: use stored",
+                    "profiles only, pricing an uncalibrated device by the roofline (default ${DEFAULT-VALUE})"})
+    String calibrate;
+
+    @Option(names = "--judge-timing",
+            description = {"count the timing line in the verdict: VERIFIED then also needs the present devices' median",
+                    "decode step within 25% of its prediction (off by default: a loaded machine can push one run outside)"})
+    boolean judgeTiming;
+
     @Override
     public Integer call() {
         if (printIds && json) {
@@ -113,13 +132,11 @@ final class RunCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new ExitCodes.UsageException("--steps must be at least 1, got " + steps);
         }
+        if (!calibrate.equals("auto") && !calibrate.equals("never")) {
+            throw new ExitCodes.UsageException("--calibrate must be auto or never, got " + SafeText.quote(calibrate));
+        }
         if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
-        }
-        int sequences = batch != null ? batch : ids != null ? Math.max(1, ids.size()) : 1;
-        if (sequences > 1 && json) {
-            throw new ExitCodes.UsageException("--json reports one sequence; a batch of " + sequences
-                    + " reports as text (or --ids, one line per sequence)");
         }
         Sampling sampling = samplingOptions.sampling(seed, steps, false);
         try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
@@ -145,6 +162,9 @@ final class RunCommand implements Callable<Integer> {
                 }
             }
             ModelGraph graph = ModelGraph.of(m);
+            if (calibrate.equals("auto")) {
+                calibrateOnFirstUse(devices, graph, spec.commandLine().getErr());
+            }
             Compiler compiler = Compiler.withInstalledProviders();
             Workload workload = new Workload(prompts.length, longest, ctx);
             Plan plan = compiler.compile(graph, devices, workload, Policy.parse(policy), Objective.lowestTpot());
@@ -164,6 +184,9 @@ final class RunCommand implements Callable<Integer> {
                     for (int[] seq : report.generated()) {
                         stdout.println(String.join(" ", java.util.Arrays.stream(seq).mapToObj(Integer::toString).toList()));
                     }
+                    stdout.flush();
+                } else if (json) {
+                    stdout.println(RunReportJson.write(report, m.source()));
                     stdout.flush();
                 }
                 BatchRunReport.print(out, report, m);
@@ -185,23 +208,79 @@ final class RunCommand implements Callable<Integer> {
             if (m.tokenizer().isPresent()) {
                 out.println("output   " + GenerateCommand.printable(m.tokenizer().get().decode(report.result().generatedIds())));
             }
-            printReport(out, report);
+            printReport(out, report, judgeTiming);
             out.flush();
-            return report.verified() ? ExitCodes.OK : ExitCodes.INTERNAL;
+            return (judgeTiming ? report.verifiedWithTiming() : report.verified()) ? ExitCodes.OK : ExitCodes.INTERNAL;
         }
     }
 
     /** Every present backend that computes (never the null device), then the demo's emulated LPUs. */
     static String defaultPool() {
+        String present = presentBackends();
+        return present.isEmpty() ? DEMO_LPUS : present + "," + DEMO_LPUS;
+    }
+
+    /** Every present backend that computes, comma-separated (never the null device). */
+    static String presentBackends() {
         List<String> names = new ArrayList<>();
         for (Devices.Probe p : Devices.probeAll()) {
             if (p.availability().available() && p.backend().priority() >= 0) {
                 names.add(p.backend().name());
             }
         }
-        names.add(DEMO_LPUS);
         return String.join(",", names);
     }
+
+    /**
+     * Times the ops of every present CPU in the pool that has no profile on this machine (or one
+     * without the model's weight formats), so the plan prices it from measurements, not the roofline.
+     * Other present devices are calibrated only when asked ({@code tandem calibrate --device NAME}):
+     * PoCL's batched matmul points took minutes here, and a first run must not wait on them every
+     * time (a calibration stopped by the limit saves nothing, so it would be retried on each run).
+     */
+    static void calibrateOnFirstUse(Pool pool, ModelGraph graph, PrintWriter err) {
+        Set<WeightFormat> formats = new LinkedHashSet<>(List.of(graph.format(), graph.embeddingFormat(), graph.outputFormat()));
+        ProfileStore store = ProfileStore.shared();
+        for (DeviceGroup g : pool.groups()) {
+            if (g.source() != DeviceSource.PRESENT) {
+                continue;
+            }
+            String key = ProfiledCosts.profileKey(g);
+            if (g.spec().kind() != DeviceKind.CPU) {
+                if (store.find(key).isEmpty()) {
+                    err.printf(Locale.ROOT, "tandem: %s has no profile on this machine, so it is priced by the roofline"
+                            + " ('tandem calibrate --device %s' measures it)%n", key, g.name());
+                }
+                continue;
+            }
+            // The bar appears only when something is measured: ensure() reports its first step.
+            ProgressBar[] bar = {null};
+            Calibrations.Outcome outcome;
+            try {
+                outcome = Calibrations.ensure(store, g, formats, Calibrator.Grid.DEFAULT, FIRST_USE_LIMIT_SECONDS, (done, total, what) -> {
+                    if (bar[0] == null) {
+                        bar[0] = new ProgressBar(err, "calibrating " + key + " (first use; 'tandem calibrate --show' prints it)", total);
+                    }
+                    bar[0].step(done, total, what);
+                }, warning -> err.println("tandem: " + warning));
+            } catch (Calibrator.TooSlowException e) {
+                err.println();
+                err.printf(Locale.ROOT, "tandem: calibrating %s took over %.0f s here; stopped, so %s is priced by the roofline this run"
+                        + " ('tandem calibrate --device %s' measures it without a limit)%n", key, FIRST_USE_LIMIT_SECONDS, key, key);
+                continue;
+            }
+            if (bar[0] != null) {
+                bar[0].done();
+            }
+            if (outcome != Calibrations.Outcome.FOUND) {
+                err.println("saved " + store.file(key));
+            }
+        }
+        err.flush();
+    }
+
+    /** How long a first use may spend calibrating one device before the run goes on without it. */
+    static final double FIRST_USE_LIMIT_SECONDS = 120;
 
     /** The most sequences one run takes: the executor's decode step holds one row per sequence. */
     static final int MAX_BATCH = 1024;
@@ -261,7 +340,7 @@ final class RunCommand implements Callable<Integer> {
         out.printf("costs    %s%n", String.join("; ", plan.costSources()));
     }
 
-    private static void printReport(PrintWriter out, PlanRun.Report r) {
+    private static void printReport(PrintWriter out, PlanRun.Report r, boolean judgeTiming) {
         out.println();
         out.println("devices");
         r.devices().forEach((label, name) -> out.printf("  %-14s %s%n", label, name));
@@ -291,6 +370,9 @@ final class RunCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "         emulated ops priced by lowered programs: %d of %d ran in exactly their predicted cycles%n", r.exactBlocks(),
                 r.lines().stream().filter(PlanRun.Line::mustBeExact).mapToLong(PlanRun.Line::count).sum());
-        out.println("verdict  " + (r.verified() ? "VERIFIED" : "NOT VERIFIED"));
+        if (r.timing() != null) {
+            out.println("timing   " + r.timing().describe() + (judgeTiming ? "" : " (reported, not part of the verdict; --judge-timing counts it)"));
+        }
+        out.println("verdict  " + ((judgeTiming ? r.verifiedWithTiming() : r.verified()) ? "VERIFIED" : "NOT VERIFIED"));
     }
 }

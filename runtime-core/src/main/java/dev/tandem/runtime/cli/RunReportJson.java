@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.runtime.compiler.Phase;
+import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.run.BatchPlanRun;
 import dev.tandem.runtime.run.PlanRun;
 
 import java.io.UncheckedIOException;
@@ -39,18 +41,53 @@ final class RunReportJson {
                 cycles ? l.predictedCycles() : null, cycles ? l.measuredCycles() : null, l.mustBeExact(), cycles ? l.exact() : null);
     }
 
+    /**
+     * One sequence of a batch: its ids and whether they equal its own single-stream reference run's.
+     *
+     * @param id the sequence's index in the batch (prompt id mod the prompts given)
+     */
+    record Sequence(int id, int[] promptIds, int[] generatedIds, int[] referenceIds, boolean idsMatch) {}
+
+    record BatchVerdict(boolean verified, boolean idsMatch, List<Integer> differingSequences, double maxLogitDiff, long exactOps,
+                        long opsThatMustBeExact, List<Op> inexact) {}
+
+    record BatchReport(String model, Map<String, String> devices, List<Sequence> sequences, List<Op> ops,
+                       Map<String, String> deviceReports, boolean microBatches, Double fullStepMs, BatchVerdict verdict) {}
+
     static String write(PlanRun.Report r, String model) {
-        ObjectMapper mapper = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                .enable(SerializationFeature.INDENT_OUTPUT);
-        List<Op> ops = r.lines().stream().map(RunReportJson::op).toList();
         long mustBeExact = r.lines().stream().filter(PlanRun.Line::mustBeExact).mapToLong(PlanRun.Line::count).sum();
         Verdict verdict = new Verdict(r.verified(), r.idsMatch(), r.maxLogitDiff(), r.exactBlocks(), mustBeExact,
                 r.inexact().stream().map(RunReportJson::op).toList());
-        Report report = new Report(model, r.devices(), r.result().promptIds(), r.result().generatedIds(), r.referenceIds(), ops,
+        Report report = new Report(model, r.devices(), r.result().promptIds(), r.result().generatedIds(), r.referenceIds(), ops(r.lines()),
                 r.deviceReports(), r.decodeSteps(), verdict);
+        return json(r.plan(), report);
+    }
+
+    /** {@code tandem run --batch B --json}: every sequence's ids and verdict, then the ops and the batch's verdict. */
+    static String write(BatchPlanRun.Report r, String model) {
+        List<Sequence> sequences = new java.util.ArrayList<>();
+        for (int s = 0; s < r.generated().length; s++) {
+            sequences.add(new Sequence(s, r.prompts()[s], r.generated()[s], r.referenceIds()[s],
+                    java.util.Arrays.equals(r.generated()[s], r.referenceIds()[s])));
+        }
+        BatchVerdict verdict = new BatchVerdict(r.verified(), r.idsMatch(), r.differing(), r.maxLogitDiff(), r.exactBlocks(),
+                r.judgedBlocks(), r.inexact().stream().map(RunReportJson::op).toList());
+        double step = r.fullStepSeconds();
+        return json(r.plan(), new BatchReport(model, r.devices(), sequences, ops(r.lines()), r.deviceReports(), r.microBatches(),
+                Double.isNaN(step) ? null : step * 1e3, verdict));
+    }
+
+    private static List<Op> ops(List<PlanRun.Line> lines) {
+        return lines.stream().map(RunReportJson::op).toList();
+    }
+
+    /** The plan (without its timeline, which --trace shows), then the report's fields. */
+    private static String json(Plan p, Record report) {
+        ObjectMapper mapper = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
-        ObjectNode plan = mapper.valueToTree(r.plan());
-        plan.remove("timeline"); // what a trace shows (--trace); the predictions and placement stay
+        ObjectNode plan = mapper.valueToTree(p);
+        plan.remove("timeline");
         root.set("plan", plan);
         root.setAll((ObjectNode) mapper.valueToTree(report));
         try {

@@ -9,12 +9,16 @@ import java.util.OptionalDouble;
 /**
  * DESIGN.md §6's cost model. An op on tp devices: max(bytes/tp/bandwidth, flops/tp/peak) plus a
  * launch overhead per kernel, plus an all-reduce of its output when tp > 1. A link transfer:
- * latency + bytes/bandwidth. Energy: power × time. Exact providers override op times.
+ * latency + bytes/bandwidth. Energy: power × time. Providers override op times: exact cycles on an
+ * emulated LPU, a calibrated profile on a present device (labelled {@value #UNCALIBRATED} without one).
  */
 public final class CostModel {
     private final List<OpCostProvider> providers;
 
     public CostModel(List<OpCostProvider> providers) { this.providers = List.copyOf(providers); }
+
+    /** The label of a present device's op priced by the roofline: no profile answered for it (see tandem calibrate). */
+    public static final String UNCALIBRATED = "roofline, uncalibrated";
 
     /** The roofline only, for tests and for comparing against providers. */
     public static CostModel roofline() { return new CostModel(List.of()); }
@@ -32,7 +36,8 @@ public final class CostModel {
         }
         String source = g.spec().kind() == dev.tandem.runtime.device.DeviceKind.LPU
                 ? "roofline on the preset's spec" + (providers.isEmpty() ? " (no exact LPU cost provider installed)"
-                : " (ops no provider lowers)") : "roofline";
+                : " (ops no provider lowers)")
+                : g.source() == DeviceSource.PRESENT ? UNCALIBRATED : "roofline";
         return new Cost(roofline(g.spec(), graph, op, tp) + allReduce(g, op, tp), source);
     }
 

@@ -124,8 +124,9 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         int kvLen = phase == Phase.PREFILL ? w.promptLen() : w.context();
         long hidden = tokens * c.dim() * ACTIVATION_BYTES_PER_VALUE;
         List<Op> ops = new ArrayList<>(2 * c.nLayers() + 2);
+        BatchShape rows = BatchShape.of(phase, w);
         ops.add(new Op(-1, OpKind.EMBED, phase, "ids[" + tokens + "] emb[" + c.vocabSize() + "," + c.dim() + "]",
-                embeddingWeights(), tokens * embeddingWeights() / c.vocabSize(), 0, 0, hidden, 0, 1));
+                embeddingWeights(), tokens * embeddingWeights() / c.vocabSize(), 0, 0, hidden, 0, 1, rows));
         long attnMatrixElements = 2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim();
         // Scores and weighted values: 2 FLOPs per position per head dimension each; prefill is causal.
         double attnCoreFlops = phase == Phase.PREFILL
@@ -146,14 +147,14 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
                 + (experts > 1 ? " experts " + activeExperts + "/" + experts : "");
         for (int l = 0; l < c.nLayers(); l++) {
             ops.add(new Op(l, OpKind.ATTENTION, phase, attnShape, attentionWeights(), attentionWeights(), kvResident, kvMoved,
-                    hidden, 2.0 * tokens * attnMatrixElements + attnCoreFlops, 5));
-            ops.add(new Op(l, OpKind.FFN, phase, ffnShape, ffnWeights(), ffnRead, 0, 0, hidden, ffnFlops, experts > 1 ? 4 : 3));
+                    hidden, 2.0 * tokens * attnMatrixElements + attnCoreFlops, 5, rows));
+            ops.add(new Op(l, OpKind.FFN, phase, ffnShape, ffnWeights(), ffnRead, 0, 0, hidden, ffnFlops, experts > 1 ? 4 : 3, rows));
         }
         // Only the last position of each prompt needs logits.
         long headTokens = w.batch();
         ops.add(new Op(c.nLayers(), OpKind.HEAD, phase, "x[" + headTokens + "," + c.dim() + "] out[" + c.vocabSize() + "," + c.dim() + "]",
                 tiedOutput ? 0 : outputWeights(), outputWeights(), 0, 0, headTokens * c.vocabSize() * 4L,
-                2.0 * headTokens * c.vocabSize() * c.dim(), 2));
+                2.0 * headTokens * c.vocabSize() * c.dim(), 2, rows));
         return ops;
     }
 

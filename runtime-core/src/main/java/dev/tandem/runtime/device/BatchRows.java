@@ -35,6 +35,18 @@ public record BatchRows(int[] positions, int[][] blockTables) {
     public int size() { return positions.length; }
 
     /**
+     * One past the last row of the run that starts at row start: a run is consecutive rows of one
+     * sequence (the same table array) at consecutive positions, a prefill chunk or a decode row.
+     */
+    public int runEnd(int start) {
+        int end = start + 1;
+        while (end < size() && blockTables[end] == blockTables[start] && positions[end] == positions[end - 1] + 1) {
+            end++;
+        }
+        return end;
+    }
+
+    /**
      * Checks every row against a pool before anything runs, so a bad table is an
      * IllegalArgumentException naming the row, not a wrong answer or an index error deep in a kernel.
      */

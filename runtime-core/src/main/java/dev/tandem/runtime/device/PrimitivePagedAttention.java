@@ -86,7 +86,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
         // Every row's key and value goes into the pool before any row attends: a later run of the
         // same sequence in this step attends them.
         for (int start = 0; start < batch; ) {
-            int end = runEnd(rows, start), n = end - start, pos0 = rows.positions()[start];
+            int end = rows.runEnd(start), n = end - start, pos0 = rows.positions()[start];
             device.copy(q, (long) start * qDim, qRun, 0, (long) n * qDim);
             device.rope(qRun, c.nHeads(), hd, pos0, n, invFreq);
             device.copy(qRun, 0, q, (long) start * qDim, (long) n * qDim);
@@ -101,7 +101,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
             start = end;
         }
         for (int start = 0; start < batch; ) {
-            int end = runEnd(rows, start), n = end - start, pos0 = rows.positions()[start];
+            int end = rows.runEnd(start), n = end - start, pos0 = rows.positions()[start];
             gather(rows.blockTables()[start], pos0 + n);
             device.copy(q, (long) start * qDim, qRun, 0, (long) n * qDim);
             device.attention(attRun, qRun, seqKeys, seqValues, pos0, n, c.nHeads(), c.nKvHeads(), hd);
@@ -110,16 +110,6 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
         }
         device.matmul(wo, att, o, batch);
         device.add(x, o, (long) batch * c.dim());
-    }
-
-    /** One past the last row of the run that starts at row start: same table, consecutive positions. */
-    private static int runEnd(BatchRows rows, int start) {
-        int end = start + 1;
-        while (end < rows.size() && rows.blockTables()[end] == rows.blockTables()[start]
-                && rows.positions()[end] == rows.positions()[end - 1] + 1) {
-            end++;
-        }
-        return end;
     }
 
     /** seqKeys/seqValues[0, positions) = the sequence's cached rows, block by block. */

@@ -11,6 +11,7 @@ import dev.tandem.runtime.tokenizer.StreamingDecoder;
 import dev.tandem.runtime.tokenizer.Tokenizer;
 
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,8 +25,8 @@ import java.util.function.Consumer;
  * {@link dev.tandem.runtime.Session} with the same sampling: every row is computed alone, in the
  * reference's order, whatever else shares its steps.
  *
- * <p>Thread-safety: {@link #submit}, {@link RequestHandle#cancel()} and the handles' futures may be
- * used from any number of threads at once. One step thread (a daemon, "tandem-engine") runs the
+ * <p>Thread-safety: {@link #submit}, {@link RequestHandle#cancel()}, the handles' futures and their
+ * token publishers may be used from any number of threads at once. One step thread (a daemon, "tandem-engine") runs the
  * steps and calls every request's token callback; a callback must not block for long, since the
  * whole batch waits for it, and an exception it throws fails only its own request. {@link #close()}
  * waits for the running step, then fails the requests still open with an IllegalStateException.
@@ -96,6 +97,26 @@ public final class Engine implements AutoCloseable {
         return submit(model.encode(prompt), sampling, onToken);
     }
 
+    /** Encodes text with BOS and submits it; its tokens stream through {@link RequestHandle#tokens()}. */
+    public RequestHandle submit(String prompt, Sampling sampling) {
+        return submit(model.encode(prompt), sampling);
+    }
+
+    /**
+     * Queues a request whose tokens stream through {@link RequestHandle#tokens()}, a
+     * {@link java.util.concurrent.Flow.Publisher} that respects its subscriber's demand (the step
+     * thread never waits for it) and cancels the request when the subscription is cancelled.
+     * @throws ContextLengthException, EngineOverloadedException, IllegalArgumentException, IllegalStateException
+     *         as {@link #submit(int[], Sampling, Consumer)}
+     */
+    public RequestHandle submit(int[] promptIds, Sampling sampling) {
+        TokenPublisher tokens = new TokenPublisher(ForkJoinPool.commonPool());
+        RequestState r = enqueue(promptIds, sampling, tokens, null);
+        RequestHandle handle = new RequestHandle(r, this, tokens);
+        tokens.attach(handle::cancel, r.future);
+        return handle;
+    }
+
     /**
      * Queues a request for the prompt ids as given; onToken (may be null) sees each token as it is
      * chosen, on the step thread.
@@ -110,6 +131,10 @@ public final class Engine implements AutoCloseable {
 
     /** As {@link #submit(int[], Sampling, Consumer)}, also handing every logits row the request samples from to onLogits. */
     RequestHandle submit(int[] promptIds, Sampling sampling, Consumer<Token> onToken, Consumer<float[]> onLogits) {
+        return new RequestHandle(enqueue(promptIds, sampling, onToken, onLogits), this, null);
+    }
+
+    private RequestState enqueue(int[] promptIds, Sampling sampling, Consumer<Token> onToken, Consumer<float[]> onLogits) {
         if (closed) {
             throw new IllegalStateException("the engine is closed");
         }
@@ -126,7 +151,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException("the engine is closed");
         }
         wake();
-        return new RequestHandle(r, this);
+        return r;
     }
 
     private void checkPrompt(int[] promptIds) {

@@ -1,20 +1,40 @@
 package dev.tandem.runtime.engine;
 
 import dev.tandem.runtime.GenerationResult;
+import dev.tandem.runtime.Token;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 
 /**
  * A request submitted to an {@link Engine}. Thread-safe: any thread may cancel it or wait for it.
- * Tokens stream to the callback given at submission, on the engine's step thread.
+ * Tokens stream to the callback given at submission, on the engine's step thread, or, for a request
+ * submitted without one, to the subscriber of {@link #tokens()}.
  */
 public final class RequestHandle {
     private final RequestState state;
     private final Engine engine;
+    private final TokenPublisher tokens;
 
-    RequestHandle(RequestState state, Engine engine) {
+    RequestHandle(RequestState state, Engine engine, TokenPublisher tokens) {
         this.state = state;
         this.engine = engine;
+        this.tokens = tokens;
+    }
+
+    /**
+     * The request's tokens for one subscriber: as many as it requests, in order, then onComplete
+     * when the request finishes or onError when it fails (a {@link java.util.concurrent.CancellationException}
+     * after {@link #cancel()}). Cancelling the subscription cancels the request. Tokens chosen before
+     * the subscription wait for it; none is lost.
+     * @throws IllegalStateException for a request submitted with a token callback, which gets them instead
+     */
+    public Flow.Publisher<Token> tokens() {
+        if (tokens == null) {
+            throw new IllegalStateException("request " + state.id + " was submitted with a token callback, which gets its tokens;"
+                    + " submit without one (Engine.submit(prompt, sampling)) for a publisher");
+        }
+        return tokens;
     }
 
     /** The order of submission: earlier requests have smaller ids. */

@@ -1,8 +1,10 @@
 package dev.tandem.runtime.run;
 
 import dev.tandem.runtime.compiler.Assignment;
+import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.CostModel;
 import dev.tandem.runtime.compiler.DeviceGroup;
+import dev.tandem.runtime.compiler.DeviceSource;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Op;
 import dev.tandem.runtime.compiler.OpKind;
@@ -50,7 +52,9 @@ final class PlanComparison {
     /**
      * The same for a batch: sequence s's prompt had promptLens[s] tokens and prefilled on its own, so
      * its prefill ops are priced as one prompt of that length; a decode step's ops as the graph's op
-     * for its rows, every row with the furthest row's positions cached (what the plan assumes).
+     * for its rows, its bytes as if every row had the furthest row's positions cached (what the plan
+     * assumes). Every op carries the {@link BatchShape} the executor logged (each sequence's run of
+     * rows at its own positions, the KV layout), which is what an exact device cost reads.
      */
     static List<Line> lines(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, int[] promptLens, int context) {
         Assignment roles = plan.roles();
@@ -74,6 +78,10 @@ final class PlanComparison {
                 // The role's group, as the compiler priced it (a stage shared by two roles carries the first's).
                 g = e.phase() == Phase.PREFILL ? roles.prefill() : e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
                 Op op = e.phase() == Phase.PREFILL ? prefillOps.get(new LayerOp(e.kind(), e.layer(), e.sequence())) : decodeOp(graph, e);
+                // The rows as they ran: each sequence at its own positions, in the executor's KV layout.
+                op = op.withBatchShape(e.phase() == Phase.PREFILL
+                        ? new BatchShape(e.batchShape().kvBlockSize(), List.of(new BatchShape.Run(e.pos0(), e.batch())))
+                        : e.batchShape());
                 CostModel.Cost c = cost.op(g, graph, op, plan.layoutOf(g).tensorParallel());
                 predicted = c.seconds();
                 lowered = !c.source().startsWith("roofline");
@@ -97,6 +105,32 @@ final class PlanComparison {
     }
 
     /**
+     * The decode steps' time on present (wall-clock) devices, predicted against measured, step by step
+     * (a step is every op logged at one position), for {@link TimingJudgement}; null when no decode op
+     * ran on a present device.
+     */
+    static TimingJudgement timing(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log) {
+        Assignment roles = plan.roles();
+        Map<Integer, double[]> steps = new LinkedHashMap<>();
+        java.util.Set<String> tracks = new java.util.LinkedHashSet<>();
+        boolean calibrated = true;
+        for (Executed e : log) {
+            if (e.phase() != Phase.DECODE || e.isTransfer() || e.from().source() != DeviceSource.PRESENT) {
+                continue;
+            }
+            DeviceGroup g = e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
+            CostModel.Cost c = cost.op(g, graph, decodeOp(graph, e), plan.layoutOf(g).tensorParallel());
+            calibrated &= !c.source().startsWith("roofline");
+            double[] step = steps.computeIfAbsent(e.pos0(), k -> new double[2]);
+            step[0] += c.seconds();
+            step[1] += e.nanos() / 1e9;
+            tracks.add(e.track());
+        }
+        List<TimingJudgement.Step> list = steps.values().stream().map(v -> new TimingJudgement.Step(v[0], v[1])).toList();
+        return TimingJudgement.of(String.join(" + ", tracks), list, calibrated);
+    }
+
+    /**
      * Prefill ops ran in chunks; the plan predicts each op for the whole prompt, so a layer's chunks
      * become one entry (first), followed by every other entry in the order it ran.
      */
@@ -109,7 +143,7 @@ final class PlanComparison {
                         a.track(), a.pos0(), a.batch() + b.batch(), a.nanos() + b.nanos(),
                         a.cycles().isPresent() && b.cycles().isPresent()
                                 ? OptionalLong.of(a.cycles().getAsLong() + b.cycles().getAsLong()) : OptionalLong.empty(),
-                        0, a.from(), a.to(), a.sequence()));
+                        0, a.from(), a.to(), a.sequence(), a.batchShape()));
             } else {
                 rows.add(e);
             }

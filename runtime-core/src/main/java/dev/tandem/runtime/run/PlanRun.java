@@ -28,8 +28,9 @@ import java.util.function.Consumer;
  * measured time against what the plan's cost model predicts for the positions that actually ran
  * ({@link PlanComparison}). Where a device counts cycles (an emulated LPU), an attention or FFN
  * block's prediction must equal its emulated cycles exactly, and so must the embedding's and the
- * head's where a provider (not the roofline) priced them; wall-clock devices are reported side by
- * side, not judged.
+ * head's where a provider (not the roofline) priced them. Wall-clock (present) devices are judged by
+ * their decode step as a whole ({@link TimingJudgement}), since single ops of a few microseconds are
+ * at the mercy of the scheduler.
  */
 public final class PlanRun {
     private PlanRun() {}
@@ -58,9 +59,11 @@ public final class PlanRun {
      * @param lines          predicted vs measured, by phase, track and op kind
      * @param deviceReports  each device's own summary (an emulator's utilisation)
      * @param decodeSteps    decode steps run (tokens after the first)
+     * @param timing         the present devices' decode steps against their prediction; null when none ran there
      */
     public record Report(Plan plan, Map<String, String> devices, GenerationResult result, int[] referenceIds,
-                         double maxLogitDiff, List<Line> lines, Map<String, String> deviceReports, int decodeSteps) {
+                         double maxLogitDiff, List<Line> lines, Map<String, String> deviceReports, int decodeSteps,
+                         TimingJudgement timing) {
 
         public boolean idsMatch() { return java.util.Arrays.equals(result.generatedIds(), referenceIds); }
 
@@ -71,7 +74,16 @@ public final class PlanRun {
 
         public long exactBlocks() { return lines.stream().filter(l -> l.mustBeExact() && l.exact()).mapToLong(Line::count).sum(); }
 
+        /** The ids equal the reference's and every emulated block ran in exactly its predicted cycles. */
         public boolean verified() { return idsMatch() && inexact().isEmpty(); }
+
+        /**
+         * {@link #verified()}, and the present devices' decode step within ±25% of its prediction
+         * (when one ran there and was priced by a profile).
+         */
+        public boolean verifiedWithTiming() {
+            return verified() && (timing == null || timing.within());
+        }
     }
 
     /** Opens present backends by name and emulated presets through whichever backend has them; catalog GPUs cannot run. */
@@ -122,6 +134,6 @@ public final class PlanRun {
         }
         return new Report(plan, devices, result, reference.generatedIds(), diff,
                 PlanComparison.lines(plan, graph, cost, log, prompt.length, context),
-                reports, Math.max(0, result.generatedIds().length - 1));
+                reports, Math.max(0, result.generatedIds().length - 1), PlanComparison.timing(plan, graph, cost, log));
     }
 }

@@ -86,6 +86,11 @@ class BenchCommandTest {
             "-p 100000; context holds only",
             "-r x; Invalid value for option '--repetitions'",
             "--bogus; Unknown option: '--bogus'",
+            "-b 0; -b 0: must be in [1, 4096]",
+            "-b 2,-1; -b -1: must be in [1, 4096]",
+            "-b 2 -n 1; needs at least 2 generated tokens",
+            "-b 2 -p 0; needs a prompt of at least 1 token",
+            "-b x; Invalid value for option '--batch'",
     })
     void badFlagsAreUsageErrorsOnOneLine(String flags, String message) {
         List<String> args = new ArrayList<>(List.of("bench", "-m", SharedData.model("stories260K-q8_0.gguf").toString()));
@@ -95,6 +100,27 @@ class BenchCommandTest {
         assertTrue(r.err().contains(message), r.err());
         assertEquals(1, r.err().lines().filter(l -> !l.isBlank()).count(), r.err());
         assertEquals("", r.out());
+    }
+
+    @Test
+    void batchJsonHasOneObjectPerBatchSizeWithBatchedBenchsFieldsAndPerUserSpeed() throws Exception {
+        CliTest.Result r = tandem("bench", "-m", SharedData.model("stories260K-q8_0.gguf").toString(), "-p", "5", "-n", "4", "-r", "2",
+                "-b", "1,3", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode array = new ObjectMapper().readTree(r.out());
+        assertEquals(2, array.size(), r.out());
+        int[] batches = {1, 3};
+        for (int i = 0; i < 2; i++) {
+            JsonNode o = array.get(i);
+            assertEquals(batches[i], o.get("pl").asInt());
+            assertEquals(5, o.get("pp").asInt());
+            assertEquals(4, o.get("tg").asInt());
+            for (String f : List.of("t_pp", "speed_pp", "t_tg", "speed_tg", "speed_tg_per_user")) {
+                assertTrue(o.get(f).asDouble() > 0 && Double.isFinite(o.get(f).asDouble()), f + " = " + o.get(f));
+            }
+            assertEquals(o.get("speed_tg").asDouble() / batches[i], o.get("speed_tg_per_user").asDouble(), 1e-9 * o.get("speed_tg").asDouble());
+            assertEquals(2, o.get("samples_speed_tg").size());
+        }
     }
 
     @Test

@@ -97,6 +97,31 @@ class BatchPlanRunTest {
     }
 
     @org.junit.jupiter.api.Test
+    void runBatchJsonReportsEverySequencesIdsAndVerdict() throws Exception {
+        String model = SharedData.model("stories260K.bin").toString();
+        String[] r = cli("run", "-m", model, "--pool", "cpu", "--policy", "single", "--prompt-ids", "1,77,300", "--prompt-ids", "1,400",
+                "--batch", "3", "-n", "4", "--json", "--warmup", "0");
+        assertEquals("0", r[0], r[2]);
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r[1]);
+        var sequences = root.get("sequences");
+        assertEquals(3, sequences.size(), r[1]);
+        for (int s = 0; s < 3; s++) {
+            var seq = sequences.get(s);
+            assertEquals(s, seq.get("id").asInt());
+            assertEquals(4, seq.get("generated_ids").size(), "sequence " + s);
+            assertEquals(seq.get("reference_ids"), seq.get("generated_ids"), "sequence " + s);
+            assertTrue(seq.get("ids_match").asBoolean(), "sequence " + s);
+        }
+        assertEquals("[1,400]", sequences.get(1).get("prompt_ids").toString());
+        assertEquals(sequences.get(0).get("generated_ids"), sequences.get(2).get("generated_ids"), "sequence 2 repeats prompt 0");
+        assertTrue(root.get("verdict").get("verified").asBoolean(), r[1]);
+        assertEquals(0, root.get("verdict").get("differing_sequences").size());
+        assertTrue(root.get("plan").has("chosen"), "the plan leads the report");
+        assertTrue(root.get("ops").size() > 0);
+        assertTrue(r[2].contains("verdict  VERIFIED"), "the readable report goes to stderr: " + r[2]);
+    }
+
+    @org.junit.jupiter.api.Test
     void badBatchesAndRowsAreErrorsNamingTheLimit() {
         try (Model m = Model.synthetic()) {
             ModelGraph graph = ModelGraph.of(m);

@@ -92,7 +92,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
         device.matmul(wk, xb, k, batch);
         device.matmul(wv, xb, v, batch);
         for (int start = 0; start < batch; ) {
-            int end = runEnd(rows, start), n = end - start, pos0 = rows.positions()[start];
+            int end = rows.runEnd(start), n = end - start, pos0 = rows.positions()[start];
             device.copy(q, (long) start * qDim, qRun, 0, (long) n * qDim);
             device.rope(qRun, c.nHeads(), hd, pos0, n, invFreq);
             device.copy(qRun, 0, q, (long) start * qDim, (long) n * qDim);
@@ -112,16 +112,6 @@ final class OpenClPagedAttention implements DevicePagedAttention {
         device.attentionPaged(att, q, keys, values, rows, pool, c.nHeads(), c.nKvHeads(), hd);
         device.matmul(wo, att, o, batch);
         device.add(x, o, (long) batch * c.dim());
-    }
-
-    /** One past the last row of the run that starts at row start: same table, consecutive positions. */
-    private static int runEnd(BatchRows rows, int start) {
-        int end = start + 1;
-        while (end < rows.size() && rows.blockTables()[end] == rows.blockTables()[start]
-                && rows.positions()[end] == rows.positions()[end - 1] + 1) {
-            end++;
-        }
-        return end;
     }
 
     @Override

@@ -14,12 +14,13 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One pipeline stage of a {@link BatchPlanForward}: its device, what lives on it, and the lock that
- * lets two micro-batches share it. A device runs one op at a time: a micro-batch holds the lock for
- * the whole op (start event, op, end event), so an emulator's cycle count between the two events is
- * that op's alone, while the other micro-batch runs on another stage's device.
+ * One pipeline stage of a plan's forward ({@link PlanForward}, {@link BatchPlanForward}): its device,
+ * what lives on it, and the lock that lets two micro-batches share it. A device runs one op at a
+ * time: a micro-batch holds the lock for the whole op (start event, op, end event), so an emulator's
+ * cycle count between the two events is that op's alone, while the other micro-batch runs on another
+ * stage's device. A single-stream forward uses slot 0 and takes no lock.
  */
-final class BatchStage {
+final class Stage {
     final String label;
     final DeviceGroup group;
     final Device device;
@@ -29,11 +30,11 @@ final class BatchStage {
     final List<AutoCloseable> owned = new ArrayList<>();
     final Map<WeightMatrix, DeviceWeights> uploaded = new IdentityHashMap<>();
     DeviceClaim claim;
-    final DeviceBuffer[] x = new DeviceBuffer[2];  // per micro-batch (maxRows, dim): the residual stream of its rows
-    DeviceBuffer finalNorm, heads, logits;         // (dim), (maxRows, dim), (maxRows, vocab): only where a head runs
-    boolean runsHead;
+    final DeviceBuffer[] x = new DeviceBuffer[2];  // per micro-batch (rows, dim): the residual stream of its rows
+    DeviceBuffer finalNorm, heads, logits;         // (dim), (headRows, dim), (headRows, vocab): only where a head runs
+    boolean runsHead;                              // sized for in the capacity check
 
-    BatchStage(String label, DeviceGroup group, Device device, boolean ownsDevice) {
+    Stage(String label, DeviceGroup group, Device device, boolean ownsDevice) {
         this.label = label;
         this.group = group;
         this.device = device;

@@ -1,0 +1,97 @@
+package dev.tandem.runtime.profile;
+
+import dev.tandem.kernels.WeightFormat;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProfileModelTest {
+    private static final ProfileModel MODEL = ProfileModel.of(
+            SyntheticProfiles.profile("cpu", SyntheticProfiles.machine(), 32L << 20, List.of(WeightFormat.F32)));
+
+    @Test
+    void curveInterpolatesLinearlyBetweenPointsRunsToTheFloorAndExtrapolatesAlongTheLastSegment() {
+        Curve c = Curve.of(List.of(new double[] {100, 2}, new double[] {200, 4}, new double[] {400, 5}, new double[] {200, 6}), 1);
+        assertEquals(5, c.at(200), 1e-12, "points at one x are averaged");
+        assertEquals(3.5, c.at(150), 1e-12);
+        assertEquals(5, c.at(400), 1e-12);
+        assertEquals(1.5, c.at(50), 1e-12, "halfway from the dispatch floor at 0 to the first point");
+        assertEquals(1, c.at(0), 1e-12);
+        assertEquals(5 + 0.0 * 200, c.at(400), 1e-12);
+        assertEquals(6.0, Curve.of(List.of(new double[] {100, 2}, new double[] {200, 4}, new double[] {400, 5}), 1).at(600), 1e-12,
+                "beyond the last point: the last segment's slope (1 per 200)");
+    }
+
+    @Test
+    void aFlatTailScalesInsteadOfPricingLargerOpsTheSame() {
+        Curve c = Curve.of(List.of(new double[] {100, 2}, new double[] {200, 2}), 0);
+        assertEquals(4, c.at(400), 1e-12);
+    }
+
+    @Test
+    void linearFitRecoversExactCoefficientsAndNeverGoesNegative() {
+        LinearFit f = LinearFit.of(List.of(new double[] {1, 10, 3 + 2 * 1 + 0.5 * 10}, new double[] {5, 2, 3 + 10 + 1},
+                new double[] {7, 30, 3 + 14 + 15}, new double[] {2, 2, 3 + 4 + 1}), 2);
+        assertEquals(3, f.coefficient(0), 1e-9);
+        assertEquals(2, f.coefficient(1), 1e-9);
+        assertEquals(0.5, f.coefficient(2), 1e-9);
+        // Time falling with size would fit a negative slope; the fit drops it instead.
+        LinearFit g = LinearFit.of(List.of(new double[] {1, 5}, new double[] {100, 4}), 1);
+        assertTrue(g.coefficient(1) >= 0, "slope " + g.coefficient(1));
+        assertTrue(g.coefficient(0) > 0);
+    }
+
+    @Test
+    void matmulReadsMeasuredPointsBackAndInterpolatesInBytesAndBatch() {
+        long bytes = WeightFormat.F32.bytesFor(1024L * 1024);
+        assertEquals(SyntheticProfiles.matmul(bytes, 1, false), MODEL.matmul(WeightFormat.F32, 1024, 1024, 1, false).orElseThrow(), 1e-15);
+        assertEquals(SyntheticProfiles.matmul(bytes, 8, true), MODEL.matmul(WeightFormat.F32, 1024, 1024, 8, true).orElseThrow(), 1e-15);
+        // 512x1024 lies between the 256x256 and 1024x1024 points, where the formula is linear in bytes.
+        long half = WeightFormat.F32.bytesFor(512L * 1024);
+        assertEquals(SyntheticProfiles.matmul(half, 1, false), MODEL.matmul(WeightFormat.F32, 512, 1024, 1, false).orElseThrow(), 1e-12);
+        // Batch 4 between the measured 1 and 8: linear in the batch, as the formula is.
+        assertEquals(SyntheticProfiles.matmul(bytes, 4, false), MODEL.matmul(WeightFormat.F32, 1024, 1024, 4, false).orElseThrow(), 1e-12);
+        // Batch 64 beyond the measured 8: along the line through 1 and 8.
+        assertEquals(SyntheticProfiles.matmul(bytes, 64, false), MODEL.matmul(WeightFormat.F32, 1024, 1024, 64, false).orElseThrow(), 1e-12);
+        assertTrue(MODEL.matmul(WeightFormat.Q4_0, 1024, 1024, 1, false).isEmpty(), "a format never timed has no figure");
+        assertTrue(MODEL.knows(WeightFormat.F32));
+        assertFalse(MODEL.knows(WeightFormat.Q4_0));
+    }
+
+    @Test
+    void attentionAndElementwiseFitsReproduceTheirFormulas() {
+        double decode = ProfileModel.pairs(99, 1) * 8;
+        assertEquals(SyntheticProfiles.attention(decode, 32), MODEL.attention(99, 1, 8, 32), 1e-12,
+                "a head dim between the ones timed");
+        double prefill = ProfileModel.pairs(64, 43) * 12;
+        assertEquals(SyntheticProfiles.attention(prefill, 64), MODEL.attention(64, 43, 12, 64), 1e-12);
+        assertEquals(SyntheticProfiles.elementwise(OpKinds.RMSNORM, 768), MODEL.elementwise(OpKinds.RMSNORM, 768), 1e-15);
+        assertEquals(SyntheticProfiles.elementwise(OpKinds.READ, 32000), MODEL.elementwise(OpKinds.READ, 32000), 1e-15);
+        assertEquals(SyntheticProfiles.DISPATCH, MODEL.dispatchSeconds());
+    }
+
+    @Test
+    void pairsCountEveryRowsCausalPositions() {
+        assertEquals(100, ProfileModel.pairs(99, 1));
+        assertEquals(1 + 2 + 3, ProfileModel.pairs(0, 3));
+        assertEquals(11 + 12, ProfileModel.pairs(10, 2));
+    }
+
+    @Test
+    void aProfileWithoutAnOpKindIsRefusedNamingIt() {
+        List<Measurement> points = SyntheticProfiles.points(List.of(WeightFormat.F32)).stream()
+                .filter(m -> !m.kind().equals(OpKinds.ROPE)).toList();
+        DeviceProfile p = new DeviceProfile(1, "cpu", "x", SyntheticProfiles.machine(), "t", 1, 1, points);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProfileModel.of(p));
+        assertTrue(e.getMessage().contains("rope"), e.getMessage());
+        DeviceProfile noDispatch = new DeviceProfile(1, "cpu", "x", SyntheticProfiles.machine(), "t", 1, 1,
+                List.of(new Measurement(OpKinds.ADD, Map.of("n", 1L), 1e-6)));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ProfileModel.of(noDispatch)).getMessage().contains("dispatch"));
+    }
+}
