@@ -16,7 +16,6 @@ import dev.tandem.runtime.compiler.Pool;
 import dev.tandem.runtime.compiler.Predictions;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Devices;
-import dev.tandem.runtime.device.DeviceKind;
 import dev.tandem.runtime.profile.Calibrations;
 import dev.tandem.runtime.profile.Calibrator;
 import dev.tandem.runtime.profile.ProfileStore;
@@ -232,7 +231,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * Times the ops of every present CPU in the pool that has no profile on this machine (or one
+     * Times the ops of the host CPU (the built-in {@code cpu} backend) in the pool when it has no profile on this machine (or one
      * without the model's weight formats), so the plan prices it from measurements, not the roofline.
      * Other present devices are calibrated only when asked ({@code tandem calibrate --device NAME}):
      * PoCL's batched matmul points took minutes here, and a first run must not wait on them every
@@ -246,7 +245,7 @@ final class RunCommand implements Callable<Integer> {
                 continue;
             }
             String key = ProfiledCosts.profileKey(g);
-            if (g.spec().kind() != DeviceKind.CPU) {
+            if (!g.name().equals(HOST_CPU)) {
                 if (store.find(key).isEmpty()) {
                     err.printf(Locale.ROOT, "tandem: %s has no profile on this machine, so it is priced by the roofline"
                             + " ('tandem calibrate --device %s' measures it)%n", key, g.name());
@@ -278,6 +277,9 @@ final class RunCommand implements Callable<Integer> {
         }
         err.flush();
     }
+
+    /** The built-in host backend's name, the one device a first use calibrates by itself. */
+    private static final String HOST_CPU = new dev.tandem.runtime.device.cpu.CpuBackend().name();
 
     /** How long a first use may spend calibrating one device before the run goes on without it. */
     static final double FIRST_USE_LIMIT_SECONDS = 120;
