@@ -119,7 +119,7 @@ final class ChipMemory {
     /** A (rows, cols) matrix of a format placed by rows. */
     OpPrograms.Table placeTable(WeightFormat format, int rows, int cols) {
         long rowBytes = format.bytesFor(cols);
-        List<OpPrograms.Piece> pieces = OpPrograms.placeTable(config, allocators, fixed, maxChips, rows, rowBytes);
+        List<OpPrograms.Piece> pieces = OpPrograms.placeTable(config, allocators, fixed, maxChips, rows, rowBytes, cols);
         if (pieces == null) {
             long requested = format.bytesFor((long) rows * cols);
             int needed = (int) Math.min(Integer.MAX_VALUE, (usedBytes() + requested + config.sramBytes() - 1) / config.sramBytes());

@@ -55,17 +55,23 @@ final class OpPrograms {
 
     // ---------------------------------------------------------------- placement
 
+    /** SramAllocator's alignment of every allocation. */
+    private static final long SCRATCH_ALIGN = 64;
+
     /**
      * The pieces of a (rows × rowBytes) matrix, placed as {@link #place} says piece after piece, or
      * null (with nothing left allocated) when the chips cannot hold it. Growing adds chips to the
-     * list, as many as {@code maxChips} allow.
+     * list, as many as {@code maxChips} allow. A piece off chip 0 leaves room beside it for the
+     * scratch the table's programs take there ({@code cols} floats of a row sent or fed, and a float
+     * per row of the logits slice), so that a table filling chips whole (a stage of its own) still runs.
      */
     static List<Piece> placeTable(ChipConfig config, List<SramAllocator> allocators, boolean fixed, int maxChips,
-                                  int rows, long rowBytes) {
+                                  int rows, long rowBytes, int cols) {
         List<Piece> pieces = new ArrayList<>();
+        Map<Integer, Long> promised = new HashMap<>();
         int row = 0;
         while (row < rows) {
-            Piece p = place(config, allocators, fixed, maxChips, rows - row, rowBytes, row);
+            Piece p = place(config, allocators, fixed, maxChips, rows - row, rowBytes, row, cols, promised);
             if (p == null) {
                 for (Piece q : pieces) {
                     allocators.get(q.chip()).release(q.sram(), q.bytes());
@@ -73,6 +79,9 @@ final class OpPrograms {
                 return null;
             }
             pieces.add(p);
+            if (p.chip() != 0) {
+                promised.merge(p.chip(), scratchBeside(cols, p.rows()), Long::sum);
+            }
             row += p.rows();
         }
         return List.copyOf(pieces);
@@ -84,16 +93,16 @@ final class OpPrograms {
      * keeps a quarter of its SRAM for buffers when other chips can take weights.
      */
     static Piece place(ChipConfig config, List<SramAllocator> allocators, boolean fixed, int maxChips,
-                       int rows, long rowBytes, int rowStart) {
+                       int rows, long rowBytes, int rowStart, int cols, Map<Integer, Long> promised) {
         while (true) {
-            Piece p = tryPlace(config, allocators, fixed, rows, rowBytes, rowStart, true);
+            Piece p = tryPlace(config, allocators, fixed, rows, rowBytes, rowStart, cols, promised, true);
             boolean canGrow = !fixed && allocators.size() < maxChips;
             if (p == null && canGrow && rows * rowBytes <= config.sramBytes()) {
                 allocators.add(new SramAllocator(config.sramBytes()));
                 continue;
             }
             if (p == null) {
-                p = tryPlace(config, allocators, fixed, rows, rowBytes, rowStart, false);
+                p = tryPlace(config, allocators, fixed, rows, rowBytes, rowStart, cols, promised, false);
             }
             if (p == null && canGrow) {
                 allocators.add(new SramAllocator(config.sramBytes()));
@@ -103,15 +112,25 @@ final class OpPrograms {
         }
     }
 
+    /** The scratch a piece of rows off chip 0 takes beside it: a row of cols floats, a float per row, two alignments. */
+    private static long scratchBeside(int cols, int rows) {
+        return 4L * cols + 4L * rows + 2 * SCRATCH_ALIGN;
+    }
+
     private static Piece tryPlace(ChipConfig config, List<SramAllocator> allocators, boolean fixed,
-                                  int rows, long rowBytes, int rowStart, boolean whole) {
+                                  int rows, long rowBytes, int rowStart, int cols, Map<Integer, Long> promised, boolean whole) {
         for (int chip = 0; chip < allocators.size(); chip++) {
             SramAllocator a = allocators.get(chip);
             long limit = a.largestFree();
+            long perRow = rowBytes;
             if (chip == 0 && (allocators.size() > 1 || !fixed)) {
                 limit = Math.min(limit, a.freeBytes() - config.sramBytes() / 4);
+            } else if (chip != 0) {
+                // Room for the scratch beside this piece and beside the table's pieces already there.
+                limit -= scratchBeside(cols, 0) + promised.getOrDefault(chip, 0L);
+                perRow += Float.BYTES;
             }
-            int fit = (int) Math.max(0, Math.min(rows, limit / rowBytes));
+            int fit = (int) Math.max(0, Math.min(rows, limit / perRow));
             if (fit == rows || (!whole && fit > 0)) {
                 long off = a.allocate(fit * rowBytes);
                 return new Piece(chip, rowStart, fit, off, fit * rowBytes);

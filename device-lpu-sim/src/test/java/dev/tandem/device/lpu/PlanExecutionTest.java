@@ -110,6 +110,10 @@ class PlanExecutionTest {
 
     /** A plan the compiler would not choose for so small a model, built by hand from one it did. */
     private static PlanRun.Report runWithLayout(String pool, Policy policy, int tensorParallel, int stages) {
+        return runWithLayout(pool, policy, lpu -> new GroupLayout(lpu.group(), tensorParallel, stages, lpu.layers()));
+    }
+
+    private static PlanRun.Report runWithLayout(String pool, Policy policy, java.util.function.UnaryOperator<GroupLayout> relayout) {
         String model = "stories260K.bin";
         int[] prompt = SharedData.ints(referenceCase(model).get("prompt_ids"));
         try (Model m = Model.load(SharedData.model(model))) {
@@ -120,7 +124,7 @@ class PlanExecutionTest {
                     Objective.lowestTpot());
             java.util.Map<String, GroupLayout> layouts = new java.util.HashMap<>(p.layouts());
             GroupLayout lpu = layouts.get("lp30");
-            layouts.put("lp30", new GroupLayout(lpu.group(), tensorParallel, stages, lpu.layers()));
+            layouts.put("lp30", relayout.apply(lpu));
             Plan forced = new Plan(p.model(), p.pool(), p.workload(), p.policy(), p.chosen(), p.assignment(), "forced layout",
                     p.predicted(), p.placement(), p.memory(), p.costSources(), p.timeline(), p.roles(), layouts);
             return PlanRun.execute(m, forced, graph, compiler.costModel(), prompt, new Sampling(0, 0, 1, 7, STEPS, false), ctx, 0, null);
@@ -149,6 +153,31 @@ class PlanExecutionTest {
             assertTrue(r.lines().stream().anyMatch(l -> l.isLink() && l.track().contains("->lp30[" + tp + (tp > 1 ? "-" : "]"))),
                     r.lines().toString());
         }
+    }
+
+    /** The embedding table and the output head each on a stage of its own, beside no layer, as the compiler cuts a large vocabulary. */
+    @ParameterizedTest(name = "lp30*{0}, tp {1}, embedding alone {2}, head alone {3}")
+    @CsvSource({
+            "3, 1, true, true",
+            "4, 2, true, false",
+            "4, 2, false, true",
+    })
+    void tableOnlyStagesRunExactly(int chips, int tp, boolean embeddingAlone, boolean headAlone) {
+        int stages = chips / tp;
+        PlanRun.Report r = runWithLayout("lp30*" + chips, Policy.LPU_ONLY, lpu -> new GroupLayout(lpu.group(), tp, stages, lpu.layers(),
+                List.of(0), embeddingAlone, headAlone));
+        assertArrayEquals(referenceIds("stories260K.bin"), r.result().generatedIds());
+        assertTrue(r.inexact().isEmpty(), "blocks off their predicted cycles: " + r.inexact());
+        assertTrue(r.verified());
+        assertEquals(4, embedAndHeadOnLpusAreExact(r), r.lines().toString());
+        assertEquals(chips, r.devices().keySet().stream().filter(k -> k.startsWith("lp30"))
+                .mapToLong(k -> k.contains("-") ? 2 : 1).sum(), r.devices().toString());
+        // The embedding runs on the first stage's devices and the head on the last's, each hop crossing a link.
+        String first = "lp30[" + (tp > 1 ? "0-" + (tp - 1) : "0") + "]";
+        String last = "lp30[" + (tp > 1 ? (chips - tp) + "-" + (chips - 1) : String.valueOf(chips - 1)) + "]";
+        assertTrue(r.lines().stream().anyMatch(l -> l.what().equals("embed") && l.track().equals(first)), r.lines().toString());
+        assertTrue(r.lines().stream().anyMatch(l -> l.what().equals("head") && l.track().equals(last)), r.lines().toString());
+        assertTrue(r.lines().stream().anyMatch(l -> l.isLink() && l.track().startsWith("link " + first + "->")), r.lines().toString());
     }
 
     @Test

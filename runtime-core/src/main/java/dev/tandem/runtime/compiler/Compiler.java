@@ -256,51 +256,64 @@ public final class Compiler {
             return n;
         }
 
+        /** Where a group's stages cut: the first layer of each layer stage, and which tables take a stage of their own. */
+        private record Cut(List<Integer> starts, boolean embeddingAlone, boolean headAlone) {
+            int stages() { return starts.size() + (embeddingAlone ? 1 : 0) + (headAlone ? 1 : 0); }
+        }
+
         /**
-         * The first layer of each stage of the fewest stages of tp devices that hold the share, or
-         * null when none do: the last stage takes the most trailing layers it holds next to the
-         * output table, the others the most they hold in order (the first next to the embedding).
+         * The fewest stages of tp devices that hold the share, or null when none do: the last stage
+         * takes the most trailing layers it holds next to the output table, the others the most they
+         * hold in order (the first next to the embedding). A table beside which no layer fits takes
+         * a stage of its own, as the device places it (its rows over the stage's devices).
          */
-        private List<Integer> fewestStages(int tp) {
+        private Cut fewestStages(int tp) {
             if (holds(layers, true, true, tp)) {
-                return List.of(0);
+                return new Cut(List.of(0), false, false);
             }
             int tail = Math.min(most(0, layers, false, true, tp), layers - 1);
-            if (tail == 0) {
+            boolean headAlone = tables && tail == 0;
+            if (headAlone && !holds(0, false, true, tp)) {
+                return null;
+            }
+            boolean embeddingAlone = tables && most(0, layers, true, false, tp) == 0;
+            if (embeddingAlone && !holds(0, true, false, tp)) {
                 return null;
             }
             List<Integer> starts = new ArrayList<>();
             int at = 0;
             while (at < layers - tail) {
-                int n = most(at, layers - tail, at == 0, false, tp);
+                int n = most(at, layers - tail, at == 0 && !embeddingAlone, false, tp);
                 if (n == 0) {
                     return null;
                 }
                 starts.add(at);
                 at += n;
             }
-            starts.add(layers - tail);
-            return starts;
+            if (tail > 0) {
+                starts.add(layers - tail);
+            }
+            return new Cut(starts, embeddingAlone, headAlone);
         }
 
         List<GroupLayout> layouts(String what, long held, long cap) {
             List<GroupLayout> out = new ArrayList<>();
             int fewestDevices = Integer.MAX_VALUE;
             for (int tp = 1; tp <= g.nodeSize(); tp++) {
-                List<Integer> starts = fewestStages(tp);
-                if (starts == null) {
+                Cut cut = fewestStages(tp);
+                if (cut == null) {
                     continue;
                 }
-                int stages = starts.size();
+                int stages = cut.stages();
                 fewestDevices = Math.min(fewestDevices, stages * tp);
                 if (tp <= g.count() && (long) stages * tp <= g.count()) {
-                    out.add(new GroupLayout(g, tp, stages, layers, starts));
+                    out.add(new GroupLayout(g, tp, stages, layers, cut.starts(), cut.embeddingAlone(), cut.headAlone()));
                 }
             }
             if (out.isEmpty()) {
                 if (fewestDevices == Integer.MAX_VALUE) {
                     throw new CapacityException(what, g.toString(), "no stage of up to " + g.nodeSize() + " devices holds one layer's"
-                            + " share next to the embedding or output table as the device places it");
+                            + " share, or the embedding or output table alone, as the device places it");
                 }
                 throw new CapacityException(what + ", as the device places it", g.toString(), Math.max(held, (long) fewestDevices * cap),
                         (long) g.count() * cap, fewestDevices, g.name());
