@@ -41,11 +41,13 @@ class CalibrationsTest {
             last[1] = total;
         }, w -> { throw new AssertionError("no warning expected: " + w); });
         assertEquals(Calibrations.Outcome.CALIBRATED, first);
-        assertEquals(SMALL.points(2, true), last[1], "F32 and Q8_0, the base formats, plus the other ops");
+        int points = SMALL.points(2, true);
+        assertEquals(2 * points, last[1], "F32 and Q8_0, the base formats, plus the other ops, measured in two passes");
         assertEquals(last[1], last[0], "the progress reached its total");
         assertEquals(last[1], steps.size());
+        assertTrue(steps.getFirst().endsWith("(pass 1 of 2)") && steps.getLast().endsWith("(pass 2 of 2)"), steps.toString());
         DeviceProfile p = new ProfileStore(dir, MachineIdentity.current()).read("cpu");
-        assertEquals(last[1], p.measurements().size());
+        assertEquals(points, p.measurements().size(), "each point once: the faster of its two passes");
         assertTrue(p.measurements().stream().allMatch(m -> m.seconds() > 0));
         assertTrue(p.measurements().stream().anyMatch(m -> m.kind().equals("matmul Q8_0 cold")));
         ProfileModel model = ProfileModel.of(p);
