@@ -26,6 +26,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
+import static dev.tandem.conformance.ArchitecturesLlamaCppOracle.argmax;
+import static dev.tandem.conformance.ArchitecturesLlamaCppOracle.floats;
+import static dev.tandem.conformance.ArchitecturesLlamaCppOracle.ints;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,25 +181,5 @@ class KQuantLlamaCppTest {
             }
             assertTrue(comparedIds >= 2, file + ": too few clear-cut steps to compare ids (" + comparedIds + ")");
         }
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) best = i;
-        }
-        return best;
-    }
-
-    private static int[] ints(JsonNode a) {
-        int[] r = new int[a.size()];
-        for (int i = 0; i < r.length; i++) r[i] = a.get(i).asInt();
-        return r;
-    }
-
-    private static float[] floats(JsonNode a) {
-        float[] r = new float[a.size()];
-        for (int i = 0; i < r.length; i++) r[i] = (float) a.get(i).asDouble();
-        return r;
     }
 }
