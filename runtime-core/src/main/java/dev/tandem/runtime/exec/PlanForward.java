@@ -124,8 +124,8 @@ public final class PlanForward implements Forward {
     }
 
     /**
-     * Told just inside each logged op's start and end markers, with the stage's device (not around
-     * moves): {@code tandem run} times a decode op's kernels one by one in a pass of its own.
+     * Told just after each logged op's start marker and just after its end marker, with the stage's
+     * device (not around moves): {@code tandem run} times a decode op's kernels one by one in a pass of its own.
      */
     @FunctionalInterface
     public interface OpListener {
@@ -238,10 +238,11 @@ public final class PlanForward implements Forward {
     private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch,
                        BatchShape rows) {
         if (start != null) {
+            log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, 0, rows));
+            // After the end marker: what the listener does (resolving its markers) is not the op's time.
             if (listener != null) {
                 listener.around(phase, pos0, s.device, false);
             }
-            log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, 0, rows));
         }
     }
 

@@ -385,13 +385,26 @@ public final class Calibrator {
         }
         pointDeadline = begin + pointLimitNanos;
         if (warming) {
-            // A third of the point's limit at most, so the timed runs keep the rest.
-            for (long end = begin + Math.min(WARMUP_NANOS_PER_KIND, pointLimitNanos / 3); System.nanoTime() < end; ) {
+            // At least WARMUP_NANOS_PER_KIND, then on while the JIT still compiles (checked every 50 ms),
+            // within a third of the point's limit, so the timed runs keep the rest.
+            long cap = begin + pointLimitNanos / 3, check = begin + Math.min(WARMUP_NANOS_PER_KIND, pointLimitNanos / 3);
+            JitQuiet jit = new JitQuiet();
+            while (System.nanoTime() < cap) {
                 op.run();
+                // An asynchronous queue (OpenCL) would take a second's worth of enqueues and run them for
+                // minutes afterwards (PoCL's 64-row matmul): the warm-up waits for each call.
+                device.synchronize();
+                if (System.nanoTime() >= check) {
+                    if (jit.quiet()) {
+                        break;
+                    }
+                    check = System.nanoTime() + 50_000_000L;
+                }
             }
         }
         for (int i = 0; i < 3 && !pointOver(); i++) {
             op.run();
+            device.synchronize();
         }
         int calls = 1;
         long[] trials = new long[3];

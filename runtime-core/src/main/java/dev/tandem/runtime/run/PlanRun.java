@@ -19,6 +19,7 @@ import dev.tandem.runtime.exec.PlanForward.Executed;
 import dev.tandem.runtime.exec.ReferenceForward;
 
 import dev.tandem.runtime.compiler.DeviceSource;
+import dev.tandem.runtime.profile.JitQuiet;
 import dev.tandem.runtime.profile.KernelClass;
 
 import java.util.ArrayList;
@@ -160,22 +161,23 @@ public final class PlanRun {
     }
 
     /**
-     * Decode steps a warm-up runs at least (when it runs at all), within {@link #WARMUP_LIMIT_SECONDS}:
-     * the executor's own code (a block's run, the markers) is called a few hundred times per request,
-     * so after one request it is still interpreted or C1 code, and the embedded model's step spent
-     * 40 us a step between its kernels and 75 us in an embedding row's dequantisation; C2 compiles a
-     * method after some thousands of calls.
+     * A warm-up (when it runs at all) goes on after the requests asked for until a whole request ran
+     * with the JIT quiet ({@link JitQuiet}), within {@link #WARMUP_LIMIT_SECONDS}: the executor's own
+     * code (a block's run, the markers, an embedding row's dequantisation) is called a few hundred
+     * times per request, so after one request it was still interpreted (40 us a step between the
+     * embedded model's kernels), and on a loaded machine the compiler threads lag far behind.
      */
-    static final int WARMUP_STEPS = 4000;
-    /** The most a warm-up runs beyond the requests asked for: a large model's step costs far more than its executor code. */
-    static final double WARMUP_LIMIT_SECONDS = 5;
+    static final double WARMUP_LIMIT_SECONDS = 30;
 
-    /** runs requests untimed (and at least WARMUP_STEPS decode steps, within the limit, when runs > 0). */
+    /** runs requests untimed, then (when runs > 0) more until one compiles nothing or the limit passes. */
     private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
         long t0 = System.nanoTime();
-        long steps = 0;
-        for (int i = 0; i < runs || runs > 0 && steps < WARMUP_STEPS && System.nanoTime() - t0 < WARMUP_LIMIT_SECONDS * 1e9; i++) {
-            steps += Math.max(1, session.generate(prompt, sampling, null).generatedIds().length - 1);
+        JitQuiet jit = new JitQuiet();
+        for (int i = 0; i < runs; i++) {
+            session.generate(prompt, sampling, null);
+        }
+        while (runs > 0 && !jit.quiet() && System.nanoTime() - t0 < WARMUP_LIMIT_SECONDS * 1e9) {
+            session.generate(prompt, sampling, null);
         }
     }
 
