@@ -72,24 +72,27 @@ public final class Calibrator {
     public record Grid(int[][] matvecShapes, int[][] batchShapes, int[] batches, int[][] heads, int[] decodeStarts,
                        int[] prefillBatches, int[] prefillStarts, long[] elements) {
         /**
-         * 32 KiB to 64 MiB matrices of F32 at batch 1 and to 6 MiB at batches to a prefill chunk (larger
+         * 16 KiB to 64 MiB matrices of F32 at batch 1 and to 6 MiB at batches to a prefill chunk (larger
          * ones extrapolate linearly in bytes: they are bandwidth- or compute-bound), head dims 8 to 128,
-         * contexts to 2k.
+         * contexts to 2k. The narrow shapes (64 and 128 columns) are the small models' own: a matvec's
+         * time follows its rows as well as its bytes (one work-group per row on PoCL, where bytes alone
+         * priced the embedded model's 128x128 matvecs at half their time).
          */
         public static final Grid DEFAULT = new Grid(
-                new int[][] {{32, 256}, {256, 256}, {768, 768}, {2048, 768}, {2048, 2048}, {4096, 4096}},
+                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {2048, 2048},
+                        {4096, 4096}},
                 new int[][] {{256, 256}, {768, 768}, {2048, 768}}, new int[] {1, 8, 64},
                 new int[][] {{8, 4, 8}, {8, 2, 32}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 127, 511, 2047},
                 new int[] {16, 64}, new int[] {0, 256}, new long[] {64, 1024, 16384, 262144});
 
         /**
-         * For devices behind a driver (OpenCL): half the points, batches 1 and 64 only (decode and the
+         * For devices behind a driver (OpenCL): under two thirds of the points, batches 1 and 64 only (decode and the
          * prefill chunk), so a device whose every new shape costs a kernel specialisation (PoCL
          * compiles per work size) still calibrates in a couple of minutes; the per-point limit
          * bounds any one point.
          */
         public static final Grid COARSE = new Grid(
-                new int[][] {{32, 256}, {256, 256}, {768, 768}, {2048, 768}, {4096, 4096}},
+                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {4096, 4096}},
                 new int[][] {{256, 256}, {2048, 768}}, new int[] {1, 64},
                 new int[][] {{8, 4, 8}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 255, 2047},
                 new int[] {64}, new int[] {0, 256}, new long[] {64, 4096, 262144});

@@ -23,8 +23,9 @@ import java.util.Optional;
  * A present device that, while {@link #enabled}, times each kernel call on the device's own clock
  * (a {@link Device#record} marker before and after it) and adds it to the call's {@link KernelClass}.
  * The attention and FFN blocks are the primitive ones built over this device, so their kernels pass
- * through here; a device that runs blocks of its own ({@link #splits}) is not wrapped. Markers are
- * resolved only when {@link #collect} is asked, so an asynchronous queue is not drained per call.
+ * through here; a device that runs blocks of its own ({@link #splits}) is not wrapped. Each timed
+ * kernel starts on a drained queue, so its window is its own; markers are resolved when
+ * {@link #collect} is asked.
  *
  * <p>Disabled, every call is the device's own plus one flag check: {@code tandem run} judges a step
  * timed without the markers, and splits a second run of the same request with them.
@@ -66,8 +67,17 @@ final class KernelTimer implements Device {
         return byClass;
     }
 
+    /**
+     * The start of a timed kernel, after the queue has drained: on an asynchronous device the host
+     * enqueues a whole step before the head's blocking read, so without it that read's window held
+     * the step's every kernel (PoCL: a "host copy" of 2 ms in a 12 ms step of the embedded model).
+     */
     private DeviceEvent start() {
-        return enabled ? device.record() : null;
+        if (!enabled) {
+            return null;
+        }
+        device.synchronize();
+        return device.record();
     }
 
     private void end(KernelClass kind, DeviceEvent start) {
