@@ -108,6 +108,9 @@ final class IntDot {
 
         int cols();
 
+        /** The plain-Java form of dotQ8(row, a, aRow), bit-identical to it (the twin {@link ColdStart} runs). */
+        float dotQ8Scalar(int row, Q8Activations a, int aRow);
+
         /** out[outOff + r] = dotQ8(r, a, aRow) for r in [start, end). */
         void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff);
 
@@ -128,6 +131,14 @@ final class IntDot {
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
         int minChunk = (int) Math.max(2, (32 * 1024) / rowBytes);
+        if (VECTOR && ColdStart.MATRICES.cold()) {
+            Parallel.forRange(rows, minChunk, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = w.dotQ8Scalar(r, a, 0);
+                }
+            });
+            return;
+        }
         Parallel.forRange(rows, minChunk, (start, end) -> w.dotRows(start, end, a, 0, out, outOff));
     }
 
@@ -142,6 +153,16 @@ final class IntDot {
             return;
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        if (VECTOR && ColdStart.MATRICES.cold()) {
+            Parallel.forRange(rows, 4, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    for (int t = 0; t < batch; t++) {
+                        out[t * rows + r] = w.dotQ8Scalar(r, a, t);
+                    }
+                }
+            });
+            return;
+        }
         Parallel.forRange(rows, 4, (start, end) -> w.matmulRows(start, end, a, out));
     }
 }

@@ -310,12 +310,13 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold();
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int dj = dstOff + blk * BLOCK;
             float d = Float.float16ToFloat(data.get(SHORT_LE, o));
             // (nibble-8)*d is exact in fp32, so both paths give identical values.
-            if (Vec.ENABLED) {
+            if (vector) {
                 for (int k = 0; k < HALF; k += B.length()) {
                     ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);

@@ -302,12 +302,13 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold();
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int dj = dstOff + blk * BLOCK;
             float d = Float.float16ToFloat(data.get(SHORT_LE, o));
             // q*d is exact in fp32 (8-bit times 11-bit significands), so both paths give identical values.
-            if (Vec.ENABLED) {
+            if (vector) {
                 for (int k = 0; k < BLOCK; k += B.length()) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     for (int p = 0; p < B_PARTS; p++) {
