@@ -88,13 +88,22 @@ final class IntDot {
         return v.lane(0);
     }
 
-    /** acc[k] = fma(lane k of w.q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes. */
-    static void accumulateScalar(float[] acc, int[] w, short[] q, int qOff, float scale) {
+    /**
+     * acc[k] = fma(lane k of w[wOff..wOff+32).q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes.
+     * The weights are bytes (Q8_0's quants as stored, Q4_0's recentred nibbles): this is also the
+     * kernels' cold-start twin (see {@link ColdStart}), and plain array reads keep it fast before C2.
+     */
+    static void accumulateScalar(float[] acc, byte[] w, int wOff, short[] q, int qOff, float scale) {
         for (int k = 0; k < 8; k++) {
-            int a = 2 * k, b = 16 + 2 * k;
-            int lane = w[a] * q[qOff + a] + w[a + 1] * q[qOff + a + 1] + w[b] * q[qOff + b] + w[b + 1] * q[qOff + b + 1];
+            int a = wOff + 2 * k, b = wOff + 16 + 2 * k, qa = qOff + 2 * k, qb = qOff + 16 + 2 * k;
+            int lane = w[a] * q[qa] + w[a + 1] * q[qa + 1] + w[b] * q[qb] + w[b + 1] * q[qb + 1];
             acc[k] = Math.fma((float) lane, scale, acc[k]);
         }
+    }
+
+    /** The f16 at bytes[at], little-endian, as a float. */
+    static float half(byte[] bytes, int at) {
+        return Float.float16ToFloat((short) ((bytes[at] & 0xFF) | bytes[at + 1] << 8));
     }
 
     static float finishScalar(float[] acc) {
