@@ -16,11 +16,11 @@ package dev.tandem.kernels;
  * compiled after it has run (HotSpot compiles on invocation and loop counts), and a JVM does not tell
  * a Java program which of its methods are compiled (short of the test-only WhiteBox API). A timer
  * would make the switch point depend on the machine's load. A count is reproducible, costs one
- * compare per call, and bounds the scalar phase to the same amount of work everywhere: 128 calls
- * cover the first token of a model with up to ~17 layers (a layer makes 7 matvecs) and about four
- * layers' worth of Ops calls per token more; the vector forms' warm-up then happens on the next
- * tokens instead of before the first one. Families count separately so that per-row calls (the
- * embedding lookup) do not use up the budget of the per-layer ones.
+ * compare per call, and bounds the scalar phase to the same number of kernel calls everywhere: a
+ * dense layer makes 7 matvecs and 6 Ops calls, so 128 calls cover the first token of a model with
+ * up to 18 layers (stories110M has 12, TinyLlama 22); the vector forms' warm-up then happens on the
+ * next tokens instead of before the first one. Families count separately so that per-row calls
+ * (the embedding lookup) do not use up the budget of the per-layer ones.
  *
  * <p>The counters are plain fields, read and written without synchronisation: a lost increment from
  * concurrent callers only lets a call or two more run scalar, which changes no result.
