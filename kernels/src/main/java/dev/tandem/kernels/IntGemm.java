@@ -23,8 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * <p><b>The same order as the matvec.</b> IntDot combines each block's 8 integer lanes into 8 float
  * accumulators (lane k holds elements 2k, 2k+1, 16+2k, 17+2k of every block, one
  * fma(lane, d_w*d_a, acc) per block in block order) and adds the 8 in a fixed butterfly. This kernel
- * keeps those 8 accumulators per (row, token) in a small L1 array, runs lane by lane over a chunk of
- * blocks (the chunk's activations stay in L1 for all 8 lanes), and finishes with the same butterfly.
+ * keeps those 8 accumulators per (row, token) in a small L1 array, runs lane by lane over all blocks
+ * (the activations are stored lane-major, so each lane's are contiguous), and finishes with the same
+ * butterfly.
  * The cost of keeping the matvec's order is one combining FMA per 4 products (a ceiling of 80 % of
  * FMA peak) instead of one per 32; the matvec, which decode-bound code depends on, is unchanged.
  */
@@ -37,8 +38,6 @@ final class IntGemm {
     private static final int R = 4;
     /** Weight rows decoded per panel: the panel (16 x cols floats) stays in L2 across the token tiles. */
     private static final int PANEL = 16;
-    /** Blocks per K chunk: the tile's activations for one chunk (8*32*TT floats, 16 KiB at TT=16) stay in L1. */
-    private static final int CHUNK_BLOCKS = 8;
     private static final int BLOCK = Q8Activations.BLOCK;
     /** Integer lanes per block (IntDot's arithmetic). */
     private static final int LANES = 8;
@@ -78,8 +77,9 @@ final class IntGemm {
                         int wOff = (g - r0) * cols;
                         scales(ws, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
                         Arrays.fill(acc, 0f);
-                        for (int b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
-                            kernel(wq, wOff, cols, xt, xOff, sc, acc, b0, Math.min(blocks, b0 + CHUNK_BLOCKS));
+                        for (int lane = 0; lane < LANES; lane++) {
+                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
+                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
                         }
                         finish(acc, tile, batch, out, rows, g, lanes);
                     }
@@ -94,15 +94,26 @@ final class IntGemm {
         });
     }
 
-    /** Tile {@code tile}'s integers (as floats) K-major into xt and its block scales into dt; padding tokens stay 0. */
+    /**
+     * Tile {@code tile}'s integers (as floats) into xt in lane-major order, each position's TT tokens
+     * contiguous: index (lane*blocks + blk)*4 + m holds element blk*32 + 2*lane + (m/2)*16 + m%2, so
+     * the kernel reads one lane's products for all blocks contiguously. Block scales into dt; padding
+     * tokens stay 0.
+     */
     private static void pack(Q8Activations a, int tile, float[] xt, float[] dt) {
         int cols = a.cols(), blocks = cols / BLOCK;
         int xOff = tile * cols * TT, dOff = tile * blocks * TT;
         int t0 = tile * TT, t1 = Math.min(a.rows(), t0 + TT);
         for (int t = t0; t < t1; t++) {
-            int q = t * cols, i = xOff + (t - t0);
-            for (int j = 0; j < cols; j++, i += TT) {
-                xt[i] = a.q[q + j];
+            int q = t * cols, c = xOff + (t - t0);
+            for (int lane = 0; lane < LANES; lane++) {
+                for (int blk = 0; blk < blocks; blk++) {
+                    int i = (lane * blocks + blk) * 4, j = q + blk * BLOCK + 2 * lane;
+                    xt[c + i * TT] = a.q[j];
+                    xt[c + (i + 1) * TT] = a.q[j + 1];
+                    xt[c + (i + 2) * TT] = a.q[j + 16];
+                    xt[c + (i + 3) * TT] = a.q[j + 17];
+                }
             }
             int d = t * blocks, k = dOff + (t - t0);
             for (int blk = 0; blk < blocks; blk++, k += TT) {
@@ -129,52 +140,45 @@ final class IntGemm {
     }
 
     /**
-     * Rows wOff/cols .. +3 of the panel against the tile's 2 token vectors, blocks [b0, b1), all 8
-     * lanes: per (lane, block) the lane's 4 products summed exactly in p.., then
-     * acc[lane][r][t] = fma(p, scale, acc[lane][r][t]). The 8 sums stay in named locals (an array of
-     * vectors would be boxed by C2); the accumulators live in L1 and are touched once per 4 products.
+     * Lane {@code lane} of rows r0, r0+1 of the group (rows wOff/cols + r0 ..) against the tile's 2
+     * token vectors, over all blocks: per block the lane's 4 products (elements 2*lane, 2*lane+1,
+     * 16+2*lane, 17+2*lane) summed exactly in p.., then a.. = fma(p, scale, a..), block after block.
+     * Two rows, so the 4 sums and 4 accumulators stay in registers with the activations (11 of AVX2's
+     * 16): a 4-row tile had to keep its accumulators in memory, and its loads and stores bounded it.
+     * A counted unit-stride loop over contiguous activations, so C2 unrolls it and hoists its range
+     * checks; named locals, because an array of vectors would be boxed.
      */
-    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int b0, int b1) {
-        int w1 = wOff + cols, w2 = w1 + cols, w3 = w2 + cols;
-        for (int lane = 0; lane < LANES; lane++) {
-            int aOff = lane * R * TT;
-            for (int blk = b0; blk < b1; blk++) {
-                int j = blk * BLOCK + 2 * lane;
-                FloatVector p00 = FloatVector.zero(F), p01 = p00, p10 = p00, p11 = p00;
-                FloatVector p20 = p00, p21 = p00, p30 = p00, p31 = p00;
-                for (int m = 0; m < 4; m++) {
-                    int k = j + (m >> 1) * 16 + (m & 1);
-                    int xi = xOff + k * TT;
-                    FloatVector x0 = FloatVector.fromArray(F, xt, xi);
-                    FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
-                    FloatVector wv = FloatVector.broadcast(F, wq[wOff + k]);
-                    p00 = wv.fma(x0, p00);
-                    p01 = wv.fma(x1, p01);
-                    wv = FloatVector.broadcast(F, wq[w1 + k]);
-                    p10 = wv.fma(x0, p10);
-                    p11 = wv.fma(x1, p11);
-                    wv = FloatVector.broadcast(F, wq[w2 + k]);
-                    p20 = wv.fma(x0, p20);
-                    p21 = wv.fma(x1, p21);
-                    wv = FloatVector.broadcast(F, wq[w3 + k]);
-                    p30 = wv.fma(x0, p30);
-                    p31 = wv.fma(x1, p31);
-                }
-                int s = blk * R * TT;
-                combine(p00, sc, s, acc, aOff);
-                combine(p01, sc, s + FL, acc, aOff + FL);
-                combine(p10, sc, s + TT, acc, aOff + TT);
-                combine(p11, sc, s + TT + FL, acc, aOff + TT + FL);
-                combine(p20, sc, s + 2 * TT, acc, aOff + 2 * TT);
-                combine(p21, sc, s + 2 * TT + FL, acc, aOff + 2 * TT + FL);
-                combine(p30, sc, s + 3 * TT, acc, aOff + 3 * TT);
-                combine(p31, sc, s + 3 * TT + FL, acc, aOff + 3 * TT + FL);
+    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
+                               int blocks, int r0) {
+        int wa = wOff + r0 * cols, wb = wa + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        for (int blk = 0; blk < blocks; blk++) {
+            int k = blk * BLOCK + 2 * lane;
+            int xi = xOff + (lane * blocks + blk) * 4 * TT;
+            FloatVector p0 = FloatVector.zero(F), p1 = p0, q0 = p0, q1 = p0;
+            for (int m = 0; m < 4; m++) {
+                int km = k + (m >> 1) * 16 + (m & 1);
+                int xm = xi + m * TT;
+                FloatVector x0 = FloatVector.fromArray(F, xt, xm);
+                FloatVector x1 = FloatVector.fromArray(F, xt, xm + FL);
+                FloatVector wv = FloatVector.broadcast(F, wq[wa + km]);
+                p0 = wv.fma(x0, p0);
+                p1 = wv.fma(x1, p1);
+                wv = FloatVector.broadcast(F, wq[wb + km]);
+                q0 = wv.fma(x0, q0);
+                q1 = wv.fma(x1, q1);
             }
+            int s = (blk * R + r0) * TT;
+            a0 = p0.fma(FloatVector.fromArray(F, sc, s), a0);
+            a1 = p1.fma(FloatVector.fromArray(F, sc, s + FL), a1);
+            b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);
+            b1 = q1.fma(FloatVector.fromArray(F, sc, s + TT + FL), b1);
         }
-    }
-
-    private static void combine(FloatVector p, float[] sc, int s, float[] acc, int a) {
-        p.fma(FloatVector.fromArray(F, sc, s), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+        int o = (lane * R + r0) * TT;
+        a0.intoArray(acc, o);
+        a1.intoArray(acc, o + FL);
+        b0.intoArray(acc, o + TT);
+        b1.intoArray(acc, o + TT + FL);
     }
 
     /** IntDot's butterfly over the 8 lane accumulators, per (row, token), into out for the tile's real tokens. */

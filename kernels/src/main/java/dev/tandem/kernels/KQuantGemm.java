@@ -26,7 +26,7 @@ final class KQuantGemm {
     private KQuantGemm() {}
 
     static final int TT = 2 * FL;
-    private static final int R = 4;
+    static final int R = 4;
     private static final int PANEL = 16;
     private static final int QK = KQuantMatrix.QK;
     private static final int SUBS = KQuantMatrix.SUBS;

@@ -3,7 +3,6 @@ package dev.tandem.kernels;
 import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
 
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -28,8 +27,6 @@ final class TokenGemm {
     private static final int R = 4;
     /** Weight rows decoded per panel (16 x cols floats, in L2 across the token tiles). */
     private static final int PANEL = 16;
-    /** Positions per K chunk: the tile's activations for one chunk (256*TT floats, 16 KiB at TT=16) stay in L1 for every chain. */
-    private static final int CHUNK = 256;
 
     /** The dot's chain layout: accumulators (1 or 2) and FL-vectors per accumulator per step. */
     record Layout(int accs, int parts) {
@@ -54,21 +51,26 @@ final class TokenGemm {
     /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t, where w.dot has the given layout. */
     static void matmul(WeightMatrix w, Layout layout, float[] x, float[] out, int batch) {
         int rows = w.rows(), cols = w.cols();
+        int main = cols / layout.period() * layout.period();
+        int[] order = chainOrder(layout, main);
+        int len = main / layout.chains();
         int tiles = (batch + TT - 1) / TT;
         float[] xt = new float[tiles * cols * TT];
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
                 int t0 = tile * TT, t1 = Math.min(batch, t0 + TT), xOff = tile * cols * TT;
                 for (int t = t0; t < t1; t++) {
-                    for (int j = 0, i = xOff + t - t0; j < cols; j++, i += TT) {
-                        xt[i] = x[t * cols + j];
+                    int c = xOff + t - t0;
+                    for (int i = 0; i < main; i++) {
+                        xt[c + i * TT] = x[t * cols + order[i]];
+                    }
+                    for (int j = main; j < cols; j++) {
+                        xt[c + j * TT] = x[t * cols + j];
                     }
                 }
             }
         });
         int panels = (rows + PANEL - 1) / PANEL;
-        int period = layout.period(), main = cols / period * period;
-        int chunkIters = Math.max(1, CHUNK / period);
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wf = new float[PANEL * cols];
             float[] res = new float[layout.chains() * R * TT];
@@ -83,16 +85,8 @@ final class TokenGemm {
                     int xOff = tile * cols * TT;
                     for (int g = r0; g < tiled; g += R) {
                         int wOff = (g - r0) * cols;
-                        Arrays.fill(res, 0f);
-                        for (int i0 = 0; i0 < main; i0 += chunkIters * period) {
-                            int i1 = Math.min(main, i0 + chunkIters * period);
-                            for (int a = 0; a < layout.accs(); a++) {
-                                for (int l = 0; l < FL; l++) {
-                                    int chain = a * FL + l;
-                                    kernel(wf, wOff, cols, xt, xOff, i0 + a * layout.step() + l, i1, period, layout.parts(),
-                                            res, chain * R * TT);
-                                }
-                            }
+                        for (int chain = 0; chain < layout.chains(); chain++) {
+                            kernel(wf, wOff, cols, order, chain * len, len, xt, xOff, res, chain * R * TT);
                         }
                         finish(layout, res, wf, wOff, cols, xt, xOff, main, tile, batch, out, rows, g, lanes);
                     }
@@ -107,35 +101,54 @@ final class TokenGemm {
     }
 
     /**
-     * One chain for rows wOff/cols..+3 and the tile's 2 token vectors: positions first + i*period +
-     * p*FL (p &lt; parts) up to end, FMA'd onto the accumulators kept in res between K chunks.
+     * order[c*len + i] = the position of chain c's i-th product, for the positions below main: chain
+     * (a, l) = c = a*FL + l takes i*period + a*step + p*FL + l in (i, p) order. The activations are
+     * stored in this order (so a chain reads them contiguously); the weights stay in element order
+     * and are broadcast through it.
      */
-    private static void kernel(float[] w, int wOff, int cols, float[] xt, int xOff, int first, int end, int period,
-                               int parts, float[] res, int o) {
-        int w1 = wOff + cols, w2 = w1 + cols, w3 = w2 + cols;
-        FloatVector a00 = FloatVector.fromArray(F, res, o), a01 = FloatVector.fromArray(F, res, o + FL);
-        FloatVector a10 = FloatVector.fromArray(F, res, o + TT), a11 = FloatVector.fromArray(F, res, o + TT + FL);
-        FloatVector a20 = FloatVector.fromArray(F, res, o + 2 * TT), a21 = FloatVector.fromArray(F, res, o + 2 * TT + FL);
-        FloatVector a30 = FloatVector.fromArray(F, res, o + 3 * TT), a31 = FloatVector.fromArray(F, res, o + 3 * TT + FL);
-        for (int base = first; base < end; base += period) {
-            for (int p = 0; p < parts; p++) {
-                int k = base + p * FL;
-                int xi = xOff + k * TT;
-                FloatVector x0 = FloatVector.fromArray(F, xt, xi);
-                FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
-                FloatVector wv = FloatVector.broadcast(F, w[wOff + k]);
-                a00 = wv.fma(x0, a00);
-                a01 = wv.fma(x1, a01);
-                wv = FloatVector.broadcast(F, w[w1 + k]);
-                a10 = wv.fma(x0, a10);
-                a11 = wv.fma(x1, a11);
-                wv = FloatVector.broadcast(F, w[w2 + k]);
-                a20 = wv.fma(x0, a20);
-                a21 = wv.fma(x1, a21);
-                wv = FloatVector.broadcast(F, w[w3 + k]);
-                a30 = wv.fma(x0, a30);
-                a31 = wv.fma(x1, a31);
+    static int[] chainOrder(Layout layout, int main) {
+        int chains = layout.chains(), len = main / chains;
+        int[] order = new int[main];
+        for (int a = 0; a < layout.accs(); a++) {
+            for (int l = 0; l < FL; l++) {
+                int c = a * FL + l, n = 0;
+                for (int base = 0; base < main; base += layout.period()) {
+                    for (int p = 0; p < layout.parts(); p++) {
+                        order[c * len + n++] = base + a * layout.step() + p * FL + l;
+                    }
+                }
             }
+        }
+        return order;
+    }
+
+    /**
+     * One chain (its products at chain-order indices [from, from+len)) for rows wOff/cols..+3 and the
+     * tile's 2 token vectors, into res[o..]: a counted unit-stride loop (so C2 unrolls it and hoists
+     * the activations' range checks), 8 independent FMA chains.
+     */
+    private static void kernel(float[] w, int wOff, int cols, int[] order, int from, int len, float[] xt, int xOff,
+                               float[] res, int o) {
+        int w1 = wOff + cols, w2 = w1 + cols, w3 = w2 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int i = from; i < from + len; i++) {
+            int k = order[i];
+            int xi = xOff + i * TT;
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, w[wOff + k]);
+            a00 = wv.fma(x0, a00);
+            a01 = wv.fma(x1, a01);
+            wv = FloatVector.broadcast(F, w[w1 + k]);
+            a10 = wv.fma(x0, a10);
+            a11 = wv.fma(x1, a11);
+            wv = FloatVector.broadcast(F, w[w2 + k]);
+            a20 = wv.fma(x0, a20);
+            a21 = wv.fma(x1, a21);
+            wv = FloatVector.broadcast(F, w[w3 + k]);
+            a30 = wv.fma(x0, a30);
+            a31 = wv.fma(x1, a31);
         }
         a00.intoArray(res, o);
         a01.intoArray(res, o + FL);

@@ -13,8 +13,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * KQuantGemm (the K-quants' token-tiled matmul) against each token's dot, bit for bit, on the
  * extremes its exact float sums depend on: every quant bit clear or set, scales at their limits
  * (Q6_K at -128 with q-32 = -32 makes sc*q = 4096, the bound {@link KQuantMatrix#exactGroup} is
- * sized for), activations all at +127, alternating +-127, or gaussian; plus random bytes. Rows are 5
- * (a 4-row tile and one row the dot serves) and the batch ends in a partial token tile.
+ * sized for), activations all at +127, alternating +-127, or gaussian; plus random bytes. Rows are
+ * R + 1 (a register tile and one row the dot serves) and the batch ends in a partial token tile.
  */
 class KQuantGemmTest {
     /** Byte offsets of the f16 super-block scales (d, and dmin where there is one) per format. */
@@ -33,7 +33,7 @@ class KQuantGemmTest {
     void matmulEqualsEachTokensDotBitForBitAtTheExtremes(WeightFormat format) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 5, cols = 512, blockBytes = format.blockBytes();
+        int rows = KQuantGemm.R + 1, cols = 512, blockBytes = format.blockBytes();
         int batch = 2 * KQuantGemm.TT + 3;
         for (int trial = 0; trial < 12; trial++) {
             int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
