@@ -117,9 +117,11 @@ public final class Q6_KMatrix extends KQuantMatrix {
             int e = h * 128 + r;
             ShortVector l = wideBytes(o + h * 64 + r);
             ShortVector hb = wideBytes(o + QH + h * 32 + r0);
-            ShortVector qa = l.and((short) 0x0F).or(hb.lanewise(VectorOperators.LSHL, 4 - 2 * second).and((short) 0x30));
-            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
-                    .or(hb.lanewise(VectorOperators.LSHR, 2 * second).and((short) 0x30));
+            // Constant shift counts (a variable count costs a move to a vector register per shift).
+            ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
+            ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
+            ShortVector qa = l.and((short) 0x0F).or(ha.and((short) 0x30));
+            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30));
             acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
                     .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
         }
