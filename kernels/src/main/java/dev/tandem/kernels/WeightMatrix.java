@@ -123,6 +123,13 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
     Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
+        if (Vec.ENABLED && hasColdTwin() && ColdStart.MATRICES.cold()) {
+            return (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = dotTwin(r, x, xOff);
+                }
+            };
+        }
         return (start, end) -> matvecRows(start, end, x, xOff, out, outOff);
     }
 
@@ -152,6 +159,19 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
                 }
             }
         });
+    }
+
+    /** Whether this format has a {@link #dotTwin} that {@link #matvec} runs while the kernels are cold. */
+    boolean hasColdTwin() {
+        return false;
+    }
+
+    /**
+     * {@link #dot}'s vector form in scalar code, bit-identical to it (see {@link ColdTwins}); formats
+     * that have one override it together with {@link #hasColdTwin}.
+     */
+    float dotTwin(int row, float[] x, int xOff) {
+        return dot(row, x, xOff);
     }
 
     /**
