@@ -20,8 +20,11 @@ import java.util.Queue;
  * one full context, so the oldest sequence always progresses. Step-thread only.
  */
 final class Scheduler {
-    /** One sequence's share of a step: rows for tokens [pos0, pos0 + count). */
-    record Segment(RequestState request, int pos0, int count, boolean needsLogits) {}
+    /**
+     * One sequence's share of a step: rows for tokens [pos0, pos0 + count); decode when the sequence's
+     * prompt (or recompute) has run and this is its one next token, else a chunk of what it prefills.
+     */
+    record Segment(RequestState request, int pos0, int count, boolean needsLogits, boolean decode) {}
 
     /** A step: its segments in row order and the rows they make. */
     record Step(List<Segment> segments, int[] tokens, BatchRows rows, int[] logitRows) {}
@@ -103,6 +106,7 @@ final class Scheduler {
         running.remove(r);
         release(r);
         r.computed = 0;
+        r.decoding = false;
         preempted.addFirst(r);
         preemptions++;
     }
@@ -113,7 +117,7 @@ final class Scheduler {
     }
 
     private static Segment segment(RequestState r, int n) {
-        return new Segment(r, r.computed, n, n == r.pending());
+        return new Segment(r, r.computed, n, n == r.pending(), r.decoding);
     }
 
     private static Step build(List<Segment> segments) {
@@ -145,6 +149,7 @@ final class Scheduler {
             RequestState r = s.request();
             r.computed += s.count();
             if (s.needsLogits()) {
+                r.decoding = true;
                 try {
                     if (r.accept(logits, head++ * vocab)) {
                         retire(r);
