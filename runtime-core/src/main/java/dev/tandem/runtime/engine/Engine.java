@@ -280,9 +280,11 @@ public final class Engine implements AutoCloseable {
     }
 
     private void meter(Scheduler.Step step, long wall) {
+        // A decode row: one generated token of a sequence whose earlier positions are cached; any other row is
+        // a prompt chunk or a recompute, which the compiler does not predict as a decode step.
         int decode = 0, prefill = 0, furthest = 0;
         for (Scheduler.Segment s : step.segments()) {
-            if (s.decode()) {
+            if (s.count() == 1 && s.pos0() >= s.request().prompt.length) {
                 decode++;
                 furthest = Math.max(furthest, s.pos0());
             } else {

@@ -15,13 +15,14 @@ import java.util.Map;
 
 /**
  * An engine step on a compiled plan's placement ({@link PagedPlanForward}: the same stages and
- * blocks `tandem run` executes, with the paged KV pool on the attention group). A step's prefill
- * segments (prompt chunks of any number of sequences) go through the prefill route together; its
- * decode rows then go through the decode route, as two ping-ponging micro-batches where the plan
- * puts attention and FFN on different groups and the step has two decode rows or more. Where
- * prefill and decode attention are different groups (disagg), a sequence's KV rows move from the
- * prefill group's pool to the decode group's, under the same block table, as soon as its prefill
- * (or recompute) is complete, before it decodes. Step-thread only.
+ * blocks `tandem run` executes, with the paged KV pool on the attention group). A step's prompt rows
+ * (chunks of any number of sequences) go through the prefill route together; its rows of generated
+ * tokens (a decode token per sequence, or after a preemption the tokens it recomputes) then go
+ * through the decode route, as two ping-ponging micro-batches where the plan puts attention and FFN
+ * on different groups and the step has two rows or more. Where prefill and decode attention are
+ * different groups (disagg), a sequence's KV rows move from the prefill group's pool to the decode
+ * group's, under the same block table, as soon as its prompt has run, before its first generated
+ * token runs. Step-thread only.
  */
 final class PlanStep implements StepForward {
     private final PagedPlanForward forward;
@@ -29,7 +30,9 @@ final class PlanStep implements StepForward {
 
     PlanStep(Plan plan, LlamaConfig c, LlamaWeights w, float[] ropeInvFreq, KvPoolSpec pool, int maxRows, int maxHeads) {
         this.vocab = c.vocabSize();
-        this.forward = new PagedPlanForward(plan, c, w, ropeInvFreq, pool, maxRows, maxHeads, maxHeads, true, PlanDevices::open,
+        // Decode rows are a token per sequence, but a sequence recomputed after preemption runs its generated tokens
+        // on the decode route too, as many as a step holds.
+        this.forward = new PagedPlanForward(plan, c, w, ropeInvFreq, pool, maxRows, maxRows, maxHeads, true, PlanDevices::open,
                 "(weights, a KV pool of " + pool.positions() + " positions and " + maxRows + "-row scratch)");
     }
 
@@ -41,62 +44,79 @@ final class PlanStep implements StepForward {
     /** The ops and moves since the last call. */
     List<Executed> drainLog() { return forward.drainLog(); }
 
+    /**
+     * Rows [pos0, pos0 + count) of one segment on one route; head is the segment's logits row in the
+     * step's output, or -1; movesKv: these rows complete the prompt, whose KV rows then move.
+     */
+    private record Part(RequestState request, int pos0, int count, int head, boolean movesKv) {}
+
     @Override
     public float[] step(Scheduler.Step step) {
-        List<Scheduler.Segment> segments = step.segments();
-        // Logits rows come in the order of the segments that want them (Scheduler.build): head[i] is segment i's.
-        int[] head = new int[segments.size()];
-        List<Integer> prefill = new ArrayList<>(), decode = new ArrayList<>();
-        for (int i = 0, h = 0; i < segments.size(); i++) {
-            head[i] = segments.get(i).needsLogits() ? h++ : -1;
-            (segments.get(i).decode() ? decode : prefill).add(i);
+        List<Part> prefill = new ArrayList<>(), decode = new ArrayList<>();
+        int heads = 0;
+        for (Scheduler.Segment s : step.segments()) {
+            // A prompt's rows run where the plan prefills, a generated token's where it decodes, so a sequence
+            // recomputed after preemption gets the bits it had (the devices of the two routes may differ in the last bit).
+            int prompt = s.request().prompt.length, end = s.pos0() + s.count();
+            int head = s.needsLogits() ? heads++ : -1;
+            if (s.pos0() < prompt) {
+                int n = Math.min(end, prompt) - s.pos0();
+                prefill.add(new Part(s.request(), s.pos0(), n, end <= prompt ? head : -1, s.pos0() + n == prompt));
+            }
+            if (end > prompt) {
+                int from = Math.max(s.pos0(), prompt);
+                decode.add(new Part(s.request(), from, end - from, head, false));
+            }
         }
-        float[] out = new float[step.logitRows().length * vocab];
+        float[] out = new float[heads * vocab];
         if (!prefill.isEmpty()) {
-            Rows r = rows(segments, prefill);
-            int sequence = prefill.size() == 1 ? (int) segments.get(prefill.getFirst()).request().id : -1;
-            float[] logits = forward.prefill(r.tokens, r.rows, r.logitRows, sequence);
-            int k = 0;
-            for (int i : prefill) {
-                Scheduler.Segment s = segments.get(i);
-                if (s.needsLogits()) {
-                    System.arraycopy(logits, k++ * vocab, out, head[i] * vocab, vocab);
-                    if (forward.movesKv()) {
-                        forward.moveKv(s.request().blockTable, s.pos0() + s.count(), (int) s.request().id);
+            Rows r = rows(prefill);
+            int sequence = prefill.size() == 1 ? (int) prefill.getFirst().request().id : -1;
+            scatter(forward.prefill(r.tokens, r.rows, r.logitRows, sequence), prefill, out);
+            if (forward.movesKv()) {
+                for (Part p : prefill) {
+                    if (p.movesKv()) {
+                        forward.moveKv(p.request().blockTable, p.pos0() + p.count(), (int) p.request().id);
                     }
                 }
             }
         }
         if (!decode.isEmpty()) {
-            Rows r = rows(segments, decode);
-            float[] logits = forward.decode(r.tokens, r.rows);
-            for (int k = 0; k < decode.size(); k++) {
-                System.arraycopy(logits, k * vocab, out, head[decode.get(k)] * vocab, vocab);
-            }
+            Rows r = rows(decode);
+            scatter(forward.decode(r.tokens, r.rows, r.logitRows), decode, out);
         }
         return out;
     }
 
+    /** Each part's logits row (in the order rows() listed them) to its place in the step's output. */
+    private void scatter(float[] logits, List<Part> parts, float[] out) {
+        int k = 0;
+        for (Part p : parts) {
+            if (p.head() >= 0) {
+                System.arraycopy(logits, k++ * vocab, out, p.head() * vocab, vocab);
+            }
+        }
+    }
+
     private record Rows(int[] tokens, BatchRows rows, int[] logitRows) {}
 
-    /** The rows of segments picked (in order), and which of them end a segment that wants logits. */
-    private static Rows rows(List<Scheduler.Segment> segments, List<Integer> picked) {
+    /** The parts' rows in order, and which of them end a part that wants logits. */
+    private static Rows rows(List<Part> parts) {
         int n = 0, heads = 0;
-        for (int i : picked) {
-            n += segments.get(i).count();
-            heads += segments.get(i).needsLogits() ? 1 : 0;
+        for (Part p : parts) {
+            n += p.count();
+            heads += p.head() >= 0 ? 1 : 0;
         }
         int[] tokens = new int[n], positions = new int[n], logitRows = new int[heads];
         int[][] tables = new int[n][];
         int row = 0, head = 0;
-        for (int p : picked) {
-            Scheduler.Segment s = segments.get(p);
-            for (int i = 0; i < s.count(); i++, row++) {
-                tokens[row] = s.request().token(s.pos0() + i);
-                positions[row] = s.pos0() + i;
-                tables[row] = s.request().blockTable;
+        for (Part p : parts) {
+            for (int i = 0; i < p.count(); i++, row++) {
+                tokens[row] = p.request().token(p.pos0() + i);
+                positions[row] = p.pos0() + i;
+                tables[row] = p.request().blockTable;
             }
-            if (s.needsLogits()) {
+            if (p.head() >= 0) {
                 logitRows[head++] = row - 1;
             }
         }

@@ -38,11 +38,6 @@ final class RequestState {
     int computed;
     final int[] blockTable;
     int blocksHeld;
-    /**
-     * Whether its prompt (or, after preemption, everything it recomputes) has run and it now adds one
-     * token a step: where a plan prefills on one group and decodes on another, its KV rows have moved.
-     */
-    boolean decoding;
     private float[] promptLogits;
     private GenerationResult result;
     private final long submittedAt;

@@ -20,11 +20,8 @@ import java.util.Queue;
  * one full context, so the oldest sequence always progresses. Step-thread only.
  */
 final class Scheduler {
-    /**
-     * One sequence's share of a step: rows for tokens [pos0, pos0 + count); decode when the sequence's
-     * prompt (or recompute) has run and this is its one next token, else a chunk of what it prefills.
-     */
-    record Segment(RequestState request, int pos0, int count, boolean needsLogits, boolean decode) {}
+    /** One sequence's share of a step: rows for tokens [pos0, pos0 + count). */
+    record Segment(RequestState request, int pos0, int count, boolean needsLogits) {}
 
     /** A step: its segments in row order and the rows they make. */
     record Step(List<Segment> segments, int[] tokens, BatchRows rows, int[] logitRows) {}
@@ -106,7 +103,6 @@ final class Scheduler {
         running.remove(r);
         release(r);
         r.computed = 0;
-        r.decoding = false;
         preempted.addFirst(r);
         preemptions++;
     }
@@ -117,7 +113,7 @@ final class Scheduler {
     }
 
     private static Segment segment(RequestState r, int n) {
-        return new Segment(r, r.computed, n, n == r.pending(), r.decoding);
+        return new Segment(r, r.computed, n, n == r.pending());
     }
 
     private static Step build(List<Segment> segments) {
@@ -149,7 +145,6 @@ final class Scheduler {
             RequestState r = s.request();
             r.computed += s.count();
             if (s.needsLogits()) {
-                r.decoding = true;
                 try {
                     if (r.accept(logits, head++ * vocab)) {
                         retire(r);

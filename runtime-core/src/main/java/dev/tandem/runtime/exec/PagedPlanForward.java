@@ -133,22 +133,26 @@ public final class PagedPlanForward implements AutoCloseable {
 
     /**
      * Rows through the decode route, in two ping-ponging halves where the plan splits attention from
-     * the FFN; returns every row's logits, (rows, vocab).
+     * the FFN; returns the logits of rows logitRows (ascending), (logitRows.length, vocab). The halves
+     * split between runs (a run is one sequence's consecutive rows, which attend each other), at the
+     * first run boundary from ceil(rows/2): for a token per sequence, the compiler's split.
      */
-    public float[] decode(int[] tokens, BatchRows rows) {
+    public float[] decode(int[] tokens, BatchRows rows, int[] logitRows) {
         int n = tokens.length;
-        check(tokens, rows, decodeRows, null);
-        if (!pingPongs() || n < 2) {
-            return run(placed.decode, 0, tokens, rows, Phase.DECODE, allRows(n), -1);
+        check(tokens, rows, decodeRows, logitRows);
+        int first = n < 2 ? n : rows.runEnd(runStart(rows, (n + 1) / 2 - 1));
+        if (!pingPongs() || first >= n) {
+            return run(placed.decode, 0, tokens, rows, Phase.DECODE, logitRows, -1);
         }
-        int first = (n + 1) / 2;
         BatchRows a = new BatchRows(Arrays.copyOf(rows.positions(), first), Arrays.copyOf(rows.blockTables(), first));
         BatchRows b = new BatchRows(Arrays.copyOfRange(rows.positions(), first, n), Arrays.copyOfRange(rows.blockTables(), first, n));
         int[] tokensB = Arrays.copyOfRange(tokens, first, n);
-        Future<float[]> second = secondHalf.submit(() -> run(placed.decode, 1, tokensB, b, Phase.DECODE, allRows(n - first), -1));
+        int[] headsA = Arrays.stream(logitRows).filter(r -> r < first).toArray();
+        int[] headsB = Arrays.stream(logitRows).filter(r -> r >= first).map(r -> r - first).toArray();
+        Future<float[]> second = secondHalf.submit(() -> run(placed.decode, 1, tokensB, b, Phase.DECODE, headsB, -1));
         float[] logitsA;
         try {
-            logitsA = run(placed.decode, 0, Arrays.copyOf(tokens, first), a, Phase.DECODE, allRows(first), -1);
+            logitsA = run(placed.decode, 0, Arrays.copyOf(tokens, first), a, Phase.DECODE, headsA, -1);
         } catch (RuntimeException e) {
             // The second half still holds the devices: let it finish before anyone closes them.
             try {
@@ -167,9 +171,24 @@ public final class PagedPlanForward implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while the second micro-batch ran", e);
         }
-        float[] out = Arrays.copyOf(logitsA, n * c.vocabSize());
+        float[] out = Arrays.copyOf(logitsA, logitRows.length * c.vocabSize());
         System.arraycopy(logitsB, 0, out, logitsA.length, logitsB.length);
         return out;
+    }
+
+    /** Every row's logits: a decode step of one token per sequence. */
+    public float[] decode(int[] tokens, BatchRows rows) {
+        return decode(tokens, rows, allRows(tokens.length));
+    }
+
+    /** The first row of the run that holds row. */
+    private static int runStart(BatchRows rows, int row) {
+        for (int start = 0, end; ; start = end) {
+            end = rows.runEnd(start);
+            if (row < end) {
+                return start;
+            }
+        }
     }
 
     /**
