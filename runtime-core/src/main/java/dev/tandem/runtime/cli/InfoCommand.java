@@ -87,10 +87,12 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("model:          %s%n", model);
             out.printf("format:         GGUF v%d (Tandem cannot load this file: see unsupported)%n", gguf.version());
             out.printf("architecture:   %s%n", SafeText.quote(arch));
+            List<String> shape = new ArrayList<>();
             for (String key : new String[] {"embedding_length", "feed_forward_length", "block_count", "attention.head_count",
                     "attention.head_count_kv", "expert_count", "expert_used_count", "context_length"}) {
-                gguf.get(arch + "." + key).ifPresent(v -> out.printf("%-15s %s%n", key + ":", SafeText.line(String.valueOf(v))));
+                gguf.get(arch + "." + key).ifPresent(v -> shape.add(key + " " + SafeText.line(String.valueOf(v))));
             }
+            out.printf("shape keys:     %s%n", shape.isEmpty() ? "none" : String.join(", ", shape));
             List<TensorEntry> tensors = gguf.tensors().stream()
                     .map(t -> new TensorEntry(t.name(), t.type().name(), t.dims(), t.offset(), t.byteSize())).toList();
             out.printf("formats:        %s%n", ModelSummary.formats(tensors));
