@@ -196,6 +196,7 @@ public final class LpuDevice implements Device {
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuPagedAttentionBlock.bytes(memory, w, pool, maxRows);
     }
@@ -203,6 +204,8 @@ public final class LpuDevice implements Device {
     /** One fused program per step over the pool's blocks, priced exactly by the compiler for each batch shape. */
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+        // The fused program computes the Llama block: refused, not silently wrong, for biases or QK-norm.
+        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuPagedAttentionBlock.upload(memory, array, this::run, w, pool, maxRows);
     }
