@@ -196,7 +196,6 @@ public final class LpuDevice implements Device {
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuPagedAttentionBlock.bytes(memory, w, pool, maxRows);
     }
@@ -204,8 +203,6 @@ public final class LpuDevice implements Device {
     /** One fused program per step over the pool's blocks, priced exactly by the compiler for each batch shape. */
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        // The fused program computes the Llama block: refused, not silently wrong, for biases or QK-norm.
-        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuPagedAttentionBlock.upload(memory, array, this::run, w, pool, maxRows);
     }
