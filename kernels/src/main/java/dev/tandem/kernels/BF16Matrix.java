@@ -114,6 +114,19 @@ public final class BF16Matrix extends WeightMatrix {
         return sum;
     }
 
+    /** {@link #dot}'s chains (one accumulator, S.length() values per step), which {@link TokenGemm} reproduces: keep the two in step. */
+    static final TokenGemm.Layout DOT_LAYOUT = new TokenGemm.Layout(1, S_PARTS);
+
+    /** Token-tiled for a vector's worth of tokens and more, each (b, r) bit-identical to {@link #dot}. */
+    @Override
+    protected void matmulVector(float[] x, float[] out, int batch) {
+        if (TokenGemm.serves(batch)) {
+            TokenGemm.matmul(this, DOT_LAYOUT, x, out, batch);
+            return;
+        }
+        super.matmulVector(x, out, batch);
+    }
+
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);

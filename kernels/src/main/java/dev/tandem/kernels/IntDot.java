@@ -125,6 +125,12 @@ final class IntDot {
 
         /** out[t*rows + r] = dotQ8(r, a, t) for r in [start, end) and every activation row t. */
         void matmulRows(int start, int end, Q8Activations a, float[] out);
+
+        /**
+         * Row {@code row}'s unscaled integers, exactly, as floats into dst[dstOff..dstOff+cols) in
+         * element order, and its block scales d_w into scales[sOff..sOff+cols/32).
+         */
+        void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff);
     }
 
     static void checkActivations(Format w, Q8Activations a, int aRow) {
@@ -170,6 +176,10 @@ final class IntDot {
                     }
                 }
             });
+            return;
+        }
+        if (IntGemm.serves(batch)) {
+            IntGemm.matmul(w, a, out);
             return;
         }
         Parallel.forRange(rows, 4, (start, end) -> w.matmulRows(start, end, a, out));

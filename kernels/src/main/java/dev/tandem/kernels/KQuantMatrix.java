@@ -53,8 +53,77 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /** sum_e sc[e/16] * q_e * qx[qxOff + e] over the super-block at o, with the Vector API. */
     abstract int scaledSum(long o, int[] sc, byte[] qx, int qxOff);
 
-    /** dx * (D * scaledSum - M * minSum): the float value of one super-block's dot. */
-    abstract float blockValue(long o, float dx, int scaledSum, int minSum);
+    /** The super-block's scale D (at byte offset o). */
+    abstract float superScale(long o);
+
+    /** The super-block's min scale M; only formats with mins ({@link #hasMins}) have one. */
+    float superMin(long o) {
+        throw new UnsupportedOperationException(format() + " has no mins");
+    }
+
+    /** Whether weights are D*sc*q - M*m (true) or D*sc*q. */
+    final boolean hasMins() {
+        return format() == WeightFormat.Q2_K || format() == WeightFormat.Q4_K || format() == WeightFormat.Q5_K;
+    }
+
+    /**
+     * dx * (D * scaledSum - M * minSum) (dx * (D * scaledSum) without mins): the float value of one
+     * super-block's dot. {@link KQuantGemm} performs these operations lanewise: keep them in step.
+     */
+    final float blockValue(long o, float dx, int scaledSum, int minSum) {
+        return hasMins() ? dx * (superScale(o) * scaledSum - superMin(o) * minSum) : dx * (superScale(o) * scaledSum);
+    }
+
+    /** The largest |sc * q| the format can encode (q as {@link #quant} gives it). */
+    abstract int maxScaledQuant();
+
+    /**
+     * Elements per group whose products with 8-bit activations sum exactly in fp32: the largest power
+     * of two g with g * maxScaledQuant * 127 <= 2^24 (Q6_K: 32, Q4_K: 128, Q2_K: 256).
+     */
+    final int exactGroup() {
+        int g = QK;
+        while ((long) g * maxScaledQuant() * 127 > 1 << 24) {
+            g /= 2;
+        }
+        return g;
+    }
+
+    /**
+     * Row {@code row} decoded for {@link KQuantGemm}: sc*q per element as floats (exact) into
+     * w[wOff..wOff+cols), per super-block D and M (0 without mins) into dm[dmOff + 2*blk, +1], and
+     * the 16 sub-block mins into mins[mOff + 16*blk..] (0 without mins).
+     */
+    final void decodeScaled(int row, float[] w, int wOff, float[] dm, int dmOff, int[] mins, int mOff) {
+        long base = rowOffset(row);
+        int[] sc = new int[SUBS];
+        int[] m = new int[SUBS];
+        int[] q = new int[QK];
+        byte[] block = new byte[blockBytes];
+        boolean withMins = hasMins();
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            scales(o, sc, m);
+            dm[dmOff + 2 * blk] = superScale(o);
+            dm[dmOff + 2 * blk + 1] = withMins ? superMin(o) : 0f;
+            System.arraycopy(m, 0, mins, mOff + blk * SUBS, SUBS);
+            quants(o, block, q);
+            for (int e = 0; e < QK; e++) {
+                w[wOff + blk * QK + e] = sc[e >>> 4] * q[e];
+            }
+        }
+    }
+
+    /**
+     * q[e] = {@link #quant}(o, e) for the super-block's 256 elements. Formats override it with a loop
+     * over the block's bytes copied once into {@code block} (blockBytes long), which costs a fraction
+     * of 256 bounds-checked segment reads; the tests hold the two equal through the matmul.
+     */
+    void quants(long o, byte[] block, int[] q) {
+        for (int e = 0; e < QK; e++) {
+            q[e] = quant(o, e);
+        }
+    }
 
     /** D*sc*q - M*m as the format's reference dequantization writes it (one rounding at most). */
     abstract float dequantized(long o, int e, int[] sc, int[] m);
@@ -145,6 +214,10 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
         Objects.checkFromIndexSize(0, (long) batch * rows, out.length);
         if (batch == 0) {
+            return;
+        }
+        if (KQuantGemm.serves(batch) && !(Vec.ENABLED && ColdStart.MATRICES.cold())) {
+            KQuantGemm.matmul(this, x, out, batch);
             return;
         }
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);

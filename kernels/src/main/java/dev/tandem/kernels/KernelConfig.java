@@ -11,6 +11,9 @@ import jdk.incubator.vector.FloatVector;
  * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
  * tandem.coldCalls: how many calls of each kernel family run its scalar twin before the vector form
  * (see {@link ColdStart}); default 128, 0 turns the twins off.
+ * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
+ * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
+ * (both give the same bits).
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -61,6 +64,10 @@ public final class KernelConfig {
         }
         return warn("tandem.coldCalls", value, ColdStart.DEFAULT_CALLS);
     }
+    private static final boolean TOKEN_TILES = !"false".equals(System.getProperty("tandem.tokenTiles", "true").trim());
+
+    /** tandem.tokenTiles (default true): whether batched matmuls may use the token-tiled kernels. */
+    public static boolean tokenTiles() { return TOKEN_TILES; }
 
     static boolean readIntegerDot(String value) {
         if (value == null || value.isBlank() || value.trim().equals("int8")) {

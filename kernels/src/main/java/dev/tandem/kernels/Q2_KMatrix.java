@@ -74,8 +74,18 @@ public final class Q2_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    float blockValue(long o, float dx, int scaledSum, int minSum) {
-        return dx * (half(o + D) * scaledSum - half(o + D + 2) * minSum);
+    float superScale(long o) {
+        return half(o + D);
+    }
+
+    @Override
+    float superMin(long o) {
+        return half(o + D + 2);
+    }
+
+    @Override
+    int maxScaledQuant() {
+        return 45; // q <= 3, sc <= 15
     }
 
     @Override

@@ -80,8 +80,13 @@ public final class Q3_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    float blockValue(long o, float dx, int scaledSum, int minSum) {
-        return dx * (half(o + D) * scaledSum);
+    float superScale(long o) {
+        return half(o + D);
+    }
+
+    @Override
+    int maxScaledQuant() {
+        return 128; // |q| <= 4, |sc| <= 32
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -64,6 +65,14 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void quants(long o, byte[] b, int[] q) {
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
+        for (int e = 0; e < QK; e++) {
+            q[e] = ((b[QS + (e >>> 6) * 32 + (e & 31)] & 0xFF) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
+        }
+    }
+
+    @Override
     int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
         IntVector acc = IntVector.zero(Vec.I);
         // Each load of qs bytes serves two sub-blocks: its low nibbles (elements 64c + l) and its
@@ -99,8 +108,18 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    float blockValue(long o, float dx, int scaledSum, int minSum) {
-        return dx * (half(o) * scaledSum - half(o + 2) * minSum);
+    float superScale(long o) {
+        return half(o);
+    }
+
+    @Override
+    float superMin(long o) {
+        return half(o + 2);
+    }
+
+    @Override
+    int maxScaledQuant() {
+        return 945; // q <= 15, sc <= 63
     }
 
     @Override

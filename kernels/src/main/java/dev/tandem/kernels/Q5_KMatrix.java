@@ -110,8 +110,18 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    float blockValue(long o, float dx, int scaledSum, int minSum) {
-        return dx * (half(o) * scaledSum - half(o + 2) * minSum);
+    float superScale(long o) {
+        return half(o);
+    }
+
+    @Override
+    float superMin(long o) {
+        return half(o + 2);
+    }
+
+    @Override
+    int maxScaledQuant() {
+        return 1953; // q <= 31, sc <= 63
     }
 
     @Override

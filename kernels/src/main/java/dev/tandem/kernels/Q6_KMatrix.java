@@ -69,6 +69,18 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void quants(long o, byte[] b, int[] q) {
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
+        for (int h = 0; h < 2; h++) {
+            for (int r = 0; r < 128; r++) {
+                int low = ((b[h * 64 + (r & 63)] & 0xFF) >>> (4 * (r >>> 6))) & 0x0F;
+                int high = ((b[QH + h * 32 + (r & 31)] & 0xFF) >>> (2 * (r >>> 5))) & 3;
+                q[h * 128 + r] = (low | high << 4) - 32;
+            }
+        }
+    }
+
+    @Override
     int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
         IntVector acc = IntVector.zero(Vec.I);
         for (int e = 0; e < QK; e += Vec.B.length()) {
@@ -122,8 +134,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    float blockValue(long o, float dx, int scaledSum, int minSum) {
-        return dx * (half(o + D) * scaledSum);
+    float superScale(long o) {
+        return half(o + D);
+    }
+
+    @Override
+    int maxScaledQuant() {
+        return 4096; // |q-32| <= 32, |sc| <= 128
     }
 
     @Override

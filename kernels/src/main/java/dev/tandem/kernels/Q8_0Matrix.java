@@ -134,20 +134,32 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     /** The row's quants (exact as floats) and scales unpacked once, then {@link #dot}'s arithmetic per b. */
     @Override
     protected void batchDot(int row, float[] x, int b0, int b1, float[] out, float[] scratch) {
+        float[] scales = new float[cols / BLOCK];
+        decodeInts(row, scratch, 0, scales, 0);
+        QuantBatchDot.dots(scratch, scales, DOT_ORDER, cols, x, b0, b1, out, rows, row);
+    }
+
+    @Override
+    public void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
-        float[] scales = new float[blocks];
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
-            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
-            for (int k = 0; k < BLOCK; k += B.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
-                for (int p = 0; p < B_PARTS; p++) {
-                    Vec.bytesToFloat(q, p).intoArray(scratch, blk * BLOCK + k + p * FL);
+            scales[sOff + blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            int dj = dstOff + blk * BLOCK;
+            if (Vec.ENABLED) {
+                for (int k = 0; k < BLOCK; k += B.length()) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
+                    for (int p = 0; p < B_PARTS; p++) {
+                        Vec.bytesToFloat(q, p).intoArray(dst, dj + k + p * FL);
+                    }
+                }
+            } else {
+                for (int k = 0; k < BLOCK; k++) {
+                    dst[dj + k] = data.get(ValueLayout.JAVA_BYTE, o + 2 + k);
                 }
             }
         }
-        QuantBatchDot.dots(scratch, scales, DOT_ORDER, cols, x, b0, b1, out, rows, row);
     }
 
     @Override

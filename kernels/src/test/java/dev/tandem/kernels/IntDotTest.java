@@ -82,33 +82,65 @@ class IntDotTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
-        int batch = 1 + rnd.nextInt(11);
-        float[] x = Encoded.gaussian(rnd, batch * cols + 3);
-        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
-        Q8Activations a3 = Q8Activations.quantize(x, 3, 1, cols);
-        int initial = Parallel.threads();
-        try {
-            for (int threads : new int[] {1, 2, 3}) {
-                Parallel.setThreads(threads);
-                float[] mm = new float[batch * rows];
-                m.matmul(x, mm, batch);
-                float[] mv = new float[rows + 1];
-                m.matvec(x, 3, mv, 1);
-                for (int r = 0; r < rows; r++) {
-                    String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " seed " + seed;
-                    if (KernelConfig.integerDot()) {
-                        for (int t = 0; t < batch; t++) {
-                            assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a, t)), Float.floatToRawIntBits(mm[t * rows + r]), where + " token " + t);
+        // A small batch (the per-row path) and one past two token tiles with a ragged end (IntGemm's).
+        for (int batch : new int[] {1 + rnd.nextInt(11), 2 * IntGemm.TT + 5}) {
+            float[] x = Encoded.gaussian(rnd, batch * cols + 3);
+            Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            Q8Activations a3 = Q8Activations.quantize(x, 3, 1, cols);
+            int initial = Parallel.threads();
+            try {
+                for (int threads : new int[] {1, 2, 3}) {
+                    Parallel.setThreads(threads);
+                    float[] mm = new float[batch * rows];
+                    m.matmul(x, mm, batch);
+                    float[] mv = new float[rows + 1];
+                    m.matvec(x, 3, mv, 1);
+                    for (int r = 0; r < rows; r++) {
+                        String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " seed " + seed;
+                        if (KernelConfig.integerDot()) {
+                            for (int t = 0; t < batch; t++) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a, t)), Float.floatToRawIntBits(mm[t * rows + r]), where + " token " + t);
+                            }
+                            assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a3, 0)), Float.floatToRawIntBits(mv[1 + r]), where + " matvec");
+                            assertEquals(Float.floatToRawIntBits(m.dotScalar(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " dotScalar");
+                        } else {
+                            assertEquals(Float.floatToRawIntBits(m.dot(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " float matvec");
                         }
-                        assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a3, 0)), Float.floatToRawIntBits(mv[1 + r]), where + " matvec");
-                        assertEquals(Float.floatToRawIntBits(m.dotScalar(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " dotScalar");
-                    } else {
-                        assertEquals(Float.floatToRawIntBits(m.dot(r, x, 3)), Float.floatToRawIntBits(mv[1 + r]), where + " float matvec");
                     }
                 }
+            } finally {
+                Parallel.setThreads(initial);
             }
-        } finally {
-            Parallel.setThreads(initial);
+        }
+    }
+
+    /** IntGemm on activations with all-zero blocks and scales over a 2^8 range, against dotQ8 and the scalar reference. */
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void tokenTiledMatmulEqualsDotQ8AndTheScalarReference(WeightFormat format, int rows, int cols) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
+        int batch = IntGemm.TT + 1 + rnd.nextInt(IntGemm.TT);
+        Q8Activations a = activations(rnd, batch, cols);
+        float[] x = new float[batch * cols];
+        for (int t = 0; t < batch; t++) {
+            for (int j = 0; j < cols; j++) {
+                x[t * cols + j] = a.q(t, j) * a.scale(t, j / 32); // re-quantizes to the same integers and scales
+            }
+        }
+        float[] mm = new float[batch * rows];
+        m.matmul(x, mm, batch);
+        Q8Activations back = Q8Activations.quantize(x, 0, batch, cols);
+        for (int t = 0; t < batch; t++) {
+            for (int r = 0; r < rows; r++) {
+                String where = format + " " + rows + "x" + cols + " batch " + batch + " row " + r + " token " + t + " seed " + seed;
+                if (KernelConfig.integerDot()) {
+                    assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(mm[t * rows + r]), where);
+                } else {
+                    assertEquals(Float.floatToRawIntBits(m.dot(r, x, t * cols)), Float.floatToRawIntBits(mm[t * rows + r]), where);
+                }
+            }
         }
     }
 

@@ -147,7 +147,8 @@ class WeightMatrixTest {
                     : f.isKQuant() ? new int[] {256, 512} : new int[] {32, 96};
             for (int cols : colsList) {
                 for (int rows : new int[] {1, 3, 17}) {
-                    for (int batch : new int[] {1, 4, 5, 11}) {
+                    // 40: past two token tiles of the token-tiled matmuls (IntGemm, TokenGemm, KQuantGemm), ragged end.
+                    for (int batch : new int[] {1, 4, 5, 11, 40}) {
                         s.add(Arguments.of(f, rows, cols, batch));
                     }
                 }

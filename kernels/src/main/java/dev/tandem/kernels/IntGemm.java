@@ -1,0 +1,206 @@
+package dev.tandem.kernels;
+
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The integer-dot formats' matmul (Q8_0, Q4_0) vectorised over tokens instead of along K, with
+ * exactly {@link IntDot}'s arithmetic for every (token, row), so each result is bit-identical to the
+ * matvec's.
+ *
+ * <p><b>Why over tokens.</b> Vectorising along K (what the matvec does) needs a horizontal reduction
+ * and a per-block scale vector for every (row, token) pair, and the Vector API has no
+ * pmaddubsw/pmaddwd to make the integer products cheap. Here a vector holds FL tokens: the
+ * activations of a tile of {@link #TT} tokens are stored K-major (for each k, the tile's tokens
+ * contiguous), the weights are decoded once per panel to their small integers held as floats, and a
+ * 4-row x 2-vector register tile does, per k, 2 activation loads, 4 weight broadcasts and 8 FMAs.
+ * Integer times integer and the sum of a lane's four products are exact in fp32 (|sum| &lt; 2^17), so
+ * the FMAs compute IntDot's integer lane sums exactly.
+ *
+ * <p><b>The same order as the matvec.</b> IntDot combines each block's 8 integer lanes into 8 float
+ * accumulators (lane k holds elements 2k, 2k+1, 16+2k, 17+2k of every block, one
+ * fma(lane, d_w*d_a, acc) per block in block order) and adds the 8 in a fixed butterfly. This kernel
+ * keeps those 8 accumulators per (row, token) in a small L1 array, runs lane by lane over all blocks
+ * (the activations are stored lane-major, so each lane's are contiguous), and finishes with the same
+ * butterfly.
+ * The cost of keeping the matvec's order is one combining FMA per 4 products (a ceiling of 80 % of
+ * FMA peak) instead of one per 32; the matvec, which decode-bound code depends on, is unchanged.
+ */
+final class IntGemm {
+    private IntGemm() {}
+
+    /** Tokens per tile: two float vectors. */
+    static final int TT = 2 * FL;
+    /** Weight rows per register tile. */
+    private static final int R = 4;
+    /** Weight rows decoded per panel: the panel (16 x cols floats) stays in L2 across the token tiles. */
+    private static final int PANEL = 16;
+    private static final int BLOCK = Q8Activations.BLOCK;
+    /** Integer lanes per block (IntDot's arithmetic). */
+    private static final int LANES = 8;
+
+    /** Whether the token-tiled kernel serves a batch of this size (below one vector of tokens most lanes would be padding). */
+    static boolean serves(int batch) {
+        return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= FL;
+    }
+
+    /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */
+    static void matmul(IntDot.Format w, Q8Activations a, float[] out) {
+        int rows = w.rows(), cols = w.cols(), blocks = cols / BLOCK, batch = a.rows();
+        int tiles = (batch + TT - 1) / TT;
+        float[] xt = new float[tiles * cols * TT];
+        float[] dt = new float[tiles * blocks * TT];
+        Parallel.forRange(tiles, 1, (start, end) -> {
+            for (int tile = start; tile < end; tile++) {
+                pack(a, tile, xt, dt);
+            }
+        });
+        int panels = (rows + PANEL - 1) / PANEL;
+        Parallel.forRange(panels, 1, (start, end) -> {
+            float[] wq = new float[PANEL * cols];
+            float[] ws = new float[PANEL * blocks];
+            float[] sc = new float[blocks * R * TT];
+            float[] acc = new float[LANES * R * TT];
+            float[] lanes = new float[FL];
+            for (int p = start; p < end; p++) {
+                int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
+                int tiled = r0 + (r1 - r0) / R * R;
+                for (int r = r0; r < tiled; r++) {
+                    w.decodeInts(r, wq, (r - r0) * cols, ws, (r - r0) * blocks);
+                }
+                for (int tile = 0; tile < tiles; tile++) {
+                    int xOff = tile * cols * TT;
+                    for (int g = r0; g < tiled; g += R) {
+                        int wOff = (g - r0) * cols;
+                        scales(ws, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
+                        Arrays.fill(acc, 0f);
+                        for (int lane = 0; lane < LANES; lane++) {
+                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
+                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
+                        }
+                        finish(acc, tile, batch, out, rows, g, lanes);
+                    }
+                }
+                // The last panel's rows past a multiple of R: the matvec's own dot, per token.
+                for (int r = tiled; r < r1; r++) {
+                    for (int t = 0; t < batch; t++) {
+                        w.dotRows(r, r + 1, a, t, out, t * rows);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Tile {@code tile}'s integers (as floats) into xt in lane-major order, each position's TT tokens
+     * contiguous: index (lane*blocks + blk)*4 + m holds element blk*32 + 2*lane + (m/2)*16 + m%2, so
+     * the kernel reads one lane's products for all blocks contiguously. Block scales into dt; padding
+     * tokens stay 0.
+     */
+    private static void pack(Q8Activations a, int tile, float[] xt, float[] dt) {
+        int cols = a.cols(), blocks = cols / BLOCK;
+        int xOff = tile * cols * TT, dOff = tile * blocks * TT;
+        int t0 = tile * TT, t1 = Math.min(a.rows(), t0 + TT);
+        for (int t = t0; t < t1; t++) {
+            int q = t * cols, c = xOff + (t - t0);
+            for (int lane = 0; lane < LANES; lane++) {
+                for (int blk = 0; blk < blocks; blk++) {
+                    int i = (lane * blocks + blk) * 4, j = q + blk * BLOCK + 2 * lane;
+                    xt[c + i * TT] = a.q[j];
+                    xt[c + (i + 1) * TT] = a.q[j + 1];
+                    xt[c + (i + 2) * TT] = a.q[j + 16];
+                    xt[c + (i + 3) * TT] = a.q[j + 17];
+                }
+            }
+            int d = t * blocks, k = dOff + (t - t0);
+            for (int blk = 0; blk < blocks; blk++, k += TT) {
+                dt[k] = a.d[d + blk];
+            }
+        }
+    }
+
+    /**
+     * sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk]: the block pair's scale, the very float
+     * multiply of the matvec (d_w * d_a), computed once per (row group, tile) and used by all 8 lanes.
+     */
+    private static void scales(float[] ws, int wsOff, int blocks, float[] dt, int dOff, float[] sc) {
+        for (int blk = 0; blk < blocks; blk++) {
+            FloatVector d0 = FloatVector.fromArray(F, dt, dOff + blk * TT);
+            FloatVector d1 = FloatVector.fromArray(F, dt, dOff + blk * TT + FL);
+            for (int r = 0; r < R; r++) {
+                FloatVector dw = FloatVector.broadcast(F, ws[wsOff + r * blocks + blk]);
+                int o = (blk * R + r) * TT;
+                dw.mul(d0).intoArray(sc, o);
+                dw.mul(d1).intoArray(sc, o + FL);
+            }
+        }
+    }
+
+    /**
+     * Lane {@code lane} of rows r0, r0+1 of the group (rows wOff/cols + r0 ..) against the tile's 2
+     * token vectors, over all blocks: per block the lane's 4 products (elements 2*lane, 2*lane+1,
+     * 16+2*lane, 17+2*lane) summed exactly in p.., then a.. = fma(p, scale, a..), block after block.
+     * Two rows, so the 4 sums and 4 accumulators stay in registers with the activations (11 of AVX2's
+     * 16): a 4-row tile had to keep its accumulators in memory, and its loads and stores bounded it.
+     * A counted unit-stride loop over contiguous activations, so C2 unrolls it and hoists its range
+     * checks; named locals, because an array of vectors would be boxed.
+     */
+    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
+                               int blocks, int r0) {
+        int wa = wOff + r0 * cols, wb = wa + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        for (int blk = 0; blk < blocks; blk++) {
+            int k = blk * BLOCK + 2 * lane;
+            int xi = xOff + (lane * blocks + blk) * 4 * TT;
+            FloatVector p0 = FloatVector.zero(F), p1 = p0, q0 = p0, q1 = p0;
+            for (int m = 0; m < 4; m++) {
+                int km = k + (m >> 1) * 16 + (m & 1);
+                int xm = xi + m * TT;
+                FloatVector x0 = FloatVector.fromArray(F, xt, xm);
+                FloatVector x1 = FloatVector.fromArray(F, xt, xm + FL);
+                FloatVector wv = FloatVector.broadcast(F, wq[wa + km]);
+                p0 = wv.fma(x0, p0);
+                p1 = wv.fma(x1, p1);
+                wv = FloatVector.broadcast(F, wq[wb + km]);
+                q0 = wv.fma(x0, q0);
+                q1 = wv.fma(x1, q1);
+            }
+            int s = (blk * R + r0) * TT;
+            a0 = p0.fma(FloatVector.fromArray(F, sc, s), a0);
+            a1 = p1.fma(FloatVector.fromArray(F, sc, s + FL), a1);
+            b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);
+            b1 = q1.fma(FloatVector.fromArray(F, sc, s + TT + FL), b1);
+        }
+        int o = (lane * R + r0) * TT;
+        a0.intoArray(acc, o);
+        a1.intoArray(acc, o + FL);
+        b0.intoArray(acc, o + TT);
+        b1.intoArray(acc, o + TT + FL);
+    }
+
+    /** IntDot's butterfly over the 8 lane accumulators, per (row, token), into out for the tile's real tokens. */
+    private static void finish(float[] acc, int tile, int batch, float[] out, int rows, int g, float[] lanes) {
+        int stride = R * TT;
+        for (int r = 0; r < R; r++) {
+            for (int half = 0; half < 2; half++) {
+                int o = r * TT + half * FL;
+                FloatVector t0 = lane(acc, 0, stride, o).add(lane(acc, 4, stride, o));
+                FloatVector t1 = lane(acc, 1, stride, o).add(lane(acc, 5, stride, o));
+                FloatVector t2 = lane(acc, 2, stride, o).add(lane(acc, 6, stride, o));
+                FloatVector t3 = lane(acc, 3, stride, o).add(lane(acc, 7, stride, o));
+                t0.add(t2).add(t1.add(t3)).intoArray(lanes, 0);
+                int tok = tile * TT + half * FL;
+                for (int i = 0; i < FL && tok + i < batch; i++) {
+                    out[(tok + i) * rows + g + r] = lanes[i];
+                }
+            }
+        }
+    }
+
+    private static FloatVector lane(float[] acc, int lane, int stride, int o) {
+        return FloatVector.fromArray(F, acc, lane * stride + o);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * KQuantGemm (the K-quants' token-tiled matmul) against each token's dot, bit for bit, on the
+ * extremes its exact float sums depend on: every quant bit clear or set, scales at their limits
+ * (Q6_K at -128 with q-32 = -32 makes sc*q = 4096, the bound {@link KQuantMatrix#exactGroup} is
+ * sized for), activations all at +127, alternating +-127, or gaussian; plus random bytes. Rows are
+ * R + 1 (a register tile and one row the dot serves) and the batch ends in a partial token tile.
+ */
+class KQuantGemmTest {
+    /** Byte offsets of the f16 super-block scales (d, and dmin where there is one) per format. */
+    private static int[] halves(WeightFormat f) {
+        return switch (f) {
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(f.toString());
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void matmulEqualsEachTokensDotBitForBitAtTheExtremes(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = KQuantGemm.R + 1, cols = 512, blockBytes = format.blockBytes();
+        int batch = 2 * KQuantGemm.TT + 3;
+        for (int trial = 0; trial < 12; trial++) {
+            int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
+            long n = (long) rows * (cols / 256) * blockBytes;
+            MemorySegment seg = Arena.ofAuto().allocate(n);
+            for (long i = 0; i < n; i++) {
+                seg.set(ValueLayout.JAVA_BYTE, i, (byte) (fill < 0 ? rnd.nextInt() : fill));
+            }
+            for (long o = 0; o < n; o += blockBytes) {
+                for (int h : halves(format)) {
+                    // Finite super-scales (0xFFFF would be NaN): 1.0 or a random normal half.
+                    short half = trial % 2 == 0 ? (short) 0x3C00 : (short) (0x1000 + rnd.nextInt(0x4000));
+                    seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + h, half);
+                }
+                if (format == WeightFormat.Q6_K && trial % 4 < 2) {
+                    for (int s = 0; s < 16; s++) {
+                        seg.set(ValueLayout.JAVA_BYTE, o + 192 + s, (byte) (trial % 4 == 0 ? -128 : 127));
+                    }
+                }
+            }
+            WeightMatrix m = WeightMatrix.of(format, seg, rows, cols);
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = switch (trial % 3) {
+                    case 0 -> 1f;
+                    case 1 -> (i & 1) == 0 ? -1f : 1f;
+                    default -> (float) rnd.nextGaussian();
+                };
+            }
+            float[] out = new float[batch * rows];
+            m.matmul(x, out, batch);
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    float dot = m.dot(r, x, t * cols);
+                    assertEquals(Float.floatToRawIntBits(dot), Float.floatToRawIntBits(out[t * rows + r]),
+                            format + " trial " + trial + " token " + t + " row " + r + ": " + dot + " vs " + out[t * rows + r] + ", seed " + seed);
+                }
+            }
+        }
+    }
+}
