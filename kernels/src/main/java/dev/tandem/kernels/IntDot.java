@@ -64,6 +64,18 @@ final class IntDot {
         return (FloatVector) lo.add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
     }
 
+    /**
+     * {@link #lanes} for products whose adjacent pairs sum below 2^15 in magnitude (Q4_0: at most
+     * 2 * (2 * 8 * 127)): one instruction fewer. Read as an int, a pair of shorts is
+     * p = 65536*hi + (lo mod 2^16); p + (p << 16) = 65536*(hi + lo) + (lo mod 2^16) without overflow
+     * when |hi + lo| < 2^15, so its arithmetic shift by 16 is exactly hi + lo, the same integer.
+     */
+    static FloatVector lanesNarrow(ShortVector w0, ShortVector a0, ShortVector w1, ShortVector a1) {
+        IntVector p = w0.mul(a0).add(w1.mul(a1)).reinterpretAsInts();
+        return (FloatVector) p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                .convert(VectorOperators.I2F, 0);
+    }
+
     static ShortVector act(short[] q, int j) {
         return ShortVector.fromArray(S, q, j);
     }
@@ -140,21 +152,25 @@ final class IntDot {
         Objects.checkIndex(aRow, a.rows());
     }
 
-    static void matvec(Format w, float[] x, int xOff, float[] out, int outOff, long rowBytes) {
+    /** A matvec's body over rows: the activations quantized once, then {@link Format#dotRows}. */
+    static Parallel.RangeBody matvecTask(Format w, float[] x, int xOff, float[] out, int outOff) {
         int rows = w.rows(), cols = w.cols();
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
-        int minChunk = (int) Math.max(2, (32 * 1024) / rowBytes);
         if (VECTOR && ColdStart.MATRICES.cold()) {
-            Parallel.forRange(rows, minChunk, (start, end) -> {
+            return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = w.dotQ8Scalar(r, a, 0);
                 }
-            });
-            return;
+            };
         }
-        Parallel.forRange(rows, minChunk, (start, end) -> w.dotRows(start, end, a, 0, out, outOff));
+        return (start, end) -> w.dotRows(start, end, a, 0, out, outOff);
+    }
+
+    /** At least two rows a chunk (the row-pair kernels) and ~32 KiB of weights. */
+    static int matvecMinChunk(long rowBytes) {
+        return (int) Math.max(2, (32 * 1024) / rowBytes);
     }
 
     static void matmul(Format w, float[] x, float[] out, int batch) {

@@ -193,12 +193,10 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /** The activations are quantized once, then every row reads them; each row equals its dot bit for bit. */
     @Override
-    public void matvec(float[] x, int xOff, float[] out, int outOff) {
+    Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        Q8_KActivations a = Q8_KActivations.quantize(x, xOff, cols);
-        int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
-        Parallel.forRange(rows, minChunk, task(a, 1, out, outOff));
+        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff);
     }
 
     /**
@@ -293,14 +291,15 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /**
      * The 16-bit product kernels (256-bit vectors only, {@link IntDot#WIDE}): 16 weights as shorts,
-     * multiplied by 16 activations in 16-bit lanes (each product, or the sum of two, must fit a
-     * short: the formats that use this check it), adjacent lanes paired into 8 int lanes, times the
-     * sub-block's scale. The integer sum is exact, so it equals the scalar one whatever the order.
+     * multiplied by 16 activations in 16-bit lanes, adjacent lanes paired into 8 int lanes, times the
+     * sub-block's scale. Each pair's sum must be below 2^15 in magnitude (Q4_K 2*2*15*127, Q5_K
+     * 2*2*31*127, Q6_K 2*63*127: the formats that use this check it), which lets the pairing be
+     * {@link IntDot#lanesNarrow}'s three instructions. The integer sum is exact, so it equals the
+     * scalar one whatever the order.
      */
     static IntVector scaledPairs(ShortVector products, int scale) {
         IntVector v = products.reinterpretAsInts();
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(v.lanewise(VectorOperators.ASHR, 16)).mul(scale);
+        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(scale);
     }
 
     /** 16 weight bytes at byte offset at, sign-extended to shorts (callers mask the bits they use). */

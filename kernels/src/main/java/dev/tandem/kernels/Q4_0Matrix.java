@@ -50,12 +50,13 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
-    public void matvec(float[] x, int xOff, float[] out, int outOff) {
-        if (!KernelConfig.integerDot()) {
-            super.matvec(x, xOff, out, outOff);
-            return;
-        }
-        IntDot.matvec(this, x, xOff, out, outOff, rowBytes);
+    Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
+        return KernelConfig.integerDot() ? IntDot.matvecTask(this, x, xOff, out, outOff) : super.matvecTask(x, xOff, out, outOff);
+    }
+
+    @Override
+    int matvecMinChunk() {
+        return KernelConfig.integerDot() ? IntDot.matvecMinChunk(rowBytes) : super.matvecMinChunk();
     }
 
     @Override
@@ -218,7 +219,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
                 int j = qBase + blk * BLOCK;
                 FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
                 ShortVector n = nibbles(o + 2);
-                acc = IntDot.lanes(low(n), IntDot.act(q, j), high(n), IntDot.act(q, j + HALF)).fma(s, acc);
+                acc = IntDot.lanesNarrow(low(n), IntDot.act(q, j), high(n), IntDot.act(q, j + HALF)).fma(s, acc);
             }
             return IntDot.finish(acc);
         }
@@ -228,15 +229,16 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
             int j = qBase + blk * BLOCK;
             FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
             ShortVector n0 = nibbles(o + 2), n1 = nibbles(o + 10);
-            lo = IntDot.lanes(low(n0), IntDot.act(q, j), high(n0), IntDot.act(q, j + HALF)).fma(s, lo);
-            hi = IntDot.lanes(low(n1), IntDot.act(q, j + 8), high(n1), IntDot.act(q, j + HALF + 8)).fma(s, hi);
+            lo = IntDot.lanesNarrow(low(n0), IntDot.act(q, j), high(n0), IntDot.act(q, j + HALF)).fma(s, lo);
+            hi = IntDot.lanesNarrow(low(n1), IntDot.act(q, j + 8), high(n1), IntDot.act(q, j + HALF + 8)).fma(s, hi);
         }
         return IntDot.finish(lo, hi);
     }
 
-    /** IntDot.SL packed bytes at offset o as shorts (sign-extended, which the masks below undo). */
+    /** IntDot.SL packed bytes at offset o as shorts, zero-extended (so the high nibble needs no mask). */
     private ShortVector nibbles(long o) {
-        return IntDot.widen(ByteVector.fromMemorySegment(IntDot.B, data, o, LE));
+        return (ShortVector) ByteVector.fromMemorySegment(IntDot.B, data, o, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, IntDot.S, 0);
     }
 
     /** Low nibbles recentred to [-8, 7]. */
@@ -244,9 +246,9 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         return n.and((short) 0x0F).sub((short) 8);
     }
 
-    /** High nibbles recentred to [-8, 7]. */
+    /** High nibbles (of zero-extended bytes) recentred to [-8, 7]. */
     private static ShortVector high(ShortVector n) {
-        return n.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).sub((short) 8);
+        return n.lanewise(VectorOperators.LSHR, 4).sub((short) 8);
     }
 
     /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */

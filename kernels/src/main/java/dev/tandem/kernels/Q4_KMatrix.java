@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -15,6 +16,7 @@ import jdk.incubator.vector.VectorOperators;
 public final class Q4_KMatrix extends KQuantMatrix {
     private static final int SCALES = 4;
     private static final int QS = 16;
+    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     Q4_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -35,6 +37,9 @@ public final class Q4_KMatrix extends KQuantMatrix {
 
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        if (vector && IntDot.WIDE) {
+            return rowDotWide(row, a, blk0);
+        }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
         int[] m = new int[SUBS];
@@ -43,10 +48,52 @@ public final class Q4_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
-                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK)
-                    : scaledSum(o, sc, a.q, ab * QK);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
+
+    /**
+     * {@link #rowDot}'s loop with the 16-bit product kernel: the same integers and float operations,
+     * with the scales and mins unpacked four at a time from whole words instead of one by one into
+     * arrays (those arrays escaped into the kernels and were allocated for every row).
+     */
+    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            sum += blockValue(o, a.d[ab], scaledSumWide(o, a.qs, ab * QK), minSumWide(o, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
+
+    /**
+     * The eight six-bit scales of {@link #packedScale}, scale j in byte j: bytes 0-3 are the low six
+     * bits of packed bytes 0-3; bytes 4-7 take their low nibble from packed bytes 8-11 and their top
+     * two bits from the top bits of packed bytes 0-3.
+     */
+    private long scaleBytes(long o) {
+        int a = data.get(INT_LE, o + SCALES), c = data.get(INT_LE, o + SCALES + 8);
+        int high = (c & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
+        return (a & 0x3F3F3F3FL) | ((long) high << 32);
+    }
+
+    /** The eight six-bit mins of {@link #packedMin}, min j in byte j (the same unpacking, shifted by a nibble). */
+    private long minBytes(long o) {
+        int b = data.get(INT_LE, o + SCALES + 4), c = data.get(INT_LE, o + SCALES + 8);
+        int high = ((c >>> 4) & 0x0F0F0F0F) | ((b >>> 2) & 0x30303030);
+        return (b & 0x3F3F3F3FL) | ((long) high << 32);
+    }
+
+    /** {@link #minSum} over the 8 mins (each covers two 16-value activation sums): the same integer. */
+    int minSumWide(long o, int[] bsums, int from) {
+        long m = minBytes(o);
+        int sum = 0;
+        for (int j = 0; j < 8; j++) {
+            sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
         }
         return sum;
     }
@@ -93,7 +140,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
      * products (each at most 15 * 127) are added in shorts before pairing; two 16-byte loads give
      * the low-nibble sub-block and the high-nibble one.
      */
-    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff) {
+    int scaledSumWide(long o, short[] qx, int qxOff) {
+        long sc = scaleBytes(o);
         IntVector acc = IntVector.zero(PAIRS);
         for (int c = 0; c < 4; c++) {
             ShortVector b0 = wideBytes(o + QS + c * 32), b1 = wideBytes(o + QS + c * 32 + 16);
@@ -102,7 +150,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
                     .add(b1.and((short) 0x0F).mul(wideActs(qx, e + 16)));
             ShortVector hi = b0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 32))
                     .add(b1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 48)));
-            acc = acc.add(scaledPairs(lo, sc[c * 4])).add(scaledPairs(hi, sc[c * 4 + 2]));
+            acc = acc.add(scaledPairs(lo, (int) (sc >>> (16 * c)) & 0xFF)).add(scaledPairs(hi, (int) (sc >>> (16 * c + 8)) & 0xFF));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

@@ -36,6 +36,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        if (vector && IntDot.WIDE) {
+            return rowDotWide(row, a, blk0);
+        }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
         int[] m = new int[SUBS];
@@ -44,10 +47,23 @@ public final class Q6_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
-                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK, a.bsums, ab * SUBS)
-                    : scaledSum(o, sc, a.q, ab * QK);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, 0);
+        }
+        return sum;
+    }
+
+    /**
+     * {@link #rowDot}'s loop with the 16-bit product kernel, which reads the scales itself: no
+     * scale arrays per row (they escaped into the kernel and were allocated for every row).
+     */
+    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            sum += blockValue(o, a.d[ab], scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS), 0);
         }
         return sum;
     }
@@ -96,41 +112,40 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     /**
      * {@link #scaledSum} in 16-bit products: q is taken unsigned (q+32 in [0, 63], so a product with
-     * |qx| <= 127 fits a short) and the 32 is subtracted once per sub-block through the activations'
-     * block sums. Each group of three 16-byte loads (two of ql, one of qh) gives four sub-blocks.
+     * |qx| <= 127 fits a short) and the 32 is subtracted once per super-block through the activations'
+     * block sums (16 scales times 16 sums in two int vectors). Each pass of the loop takes two 16-byte
+     * loads (ql and qh) to two sub-blocks: r and r+64 of half h, r = r0 + 32*second, both nibbles of
+     * ql[64h + r..] and the high bits of qh[32h + r0..] at shifts 2*second and 2*second + 4. All
+     * sub-blocks add into one int vector, reduced once: the sum is exact, so the order is free.
+     * The vector code sits once in a loop body (not unrolled in the source): larger straight-line
+     * bodies exceed C2's inlining node budget and box the vectors. The scales are read from the
+     * super-block (signed bytes at SCALES).
      */
-    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff, int[] bsums, int bOff) {
-        int sum = 0;
-        // One call site, so C2 inlines one copy of the vector code (see twoSubBlocks).
+    int scaledSumWide(long o, short[] qx, int qxOff, int[] bsums, int bOff) {
+        IntVector acc = IntVector.zero(PAIRS);
         for (int g = 0; g < 8; g++) {
-            sum += twoSubBlocks(o, sc, qx, qxOff, g >>> 2, (g & 2) * 8, g & 1);
+            int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
+            int r = r0 + 32 * second;
+            int e = h * 128 + r;
+            ShortVector l = wideBytes(o + h * 64 + r);
+            ShortVector hb = wideBytes(o + QH + h * 32 + r0);
+            // Constant shift counts (a variable count costs a move to a vector register per shift).
+            ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
+            ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
+            ShortVector qa = l.and((short) 0x0F).or(ha.and((short) 0x30));
+            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30));
+            acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
+                    .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
         }
-        int offset = 0;
-        for (int s = 0; s < SUBS; s++) {
-            offset += sc[s] * bsums[bOff + s];
-        }
-        return sum - 32 * offset;
+        ByteVector sc = ByteVector.fromMemorySegment(BYTES, data, o + SCALES, Vec.LE);
+        IntVector offset = ((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 0)).mul(IntVector.fromArray(PAIRS, bsums, bOff))
+                .add(((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 1)).mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)));
+        return acc.sub(offset.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Sub-blocks r and r+64 of half h, r = r0 + 32*second: both nibbles of one 16-byte load of
-     * ql[64h + r..], the high bits from qh[32h + r0..] at shifts 2*second and 2*second + 4. A method
-     * of its own that returns an int, so that C2 compiles it whole: larger bodies (four sub-blocks,
-     * or this inlined into the row loop) exceed its inlining node budget and box the vectors.
-     */
-    private int twoSubBlocks(long o, int[] sc, short[] qx, int qxOff, int h, int r0, int second) {
-        int r = r0 + 32 * second;
-        ShortVector l = wideBytes(o + h * 64 + r);
-        ShortVector hb = wideBytes(o + QH + h * 32 + r0);
-        int e = h * 128 + r;
-        ShortVector qa = l.and((short) 0x0F).or(hb.lanewise(VectorOperators.LSHL, 4 - 2 * second).and((short) 0x30));
-        ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
-                .or(hb.lanewise(VectorOperators.LSHR, 2 * second).and((short) 0x30));
-        IntVector pa = qa.mul(wideActs(qx, qxOff + e)).reinterpretAsInts();
-        IntVector pb = qb.mul(wideActs(qx, qxOff + e + 64)).reinterpretAsInts();
-        IntVector sa = pa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pa.lanewise(VectorOperators.ASHR, 16));
-        IntVector sb = pb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pb.lanewise(VectorOperators.ASHR, 16));
-        return sa.mul(sc[e >>> 4]).add(sb.mul(sc[(e + 64) >>> 4])).reduceLanes(VectorOperators.ADD);
+    /** Sub-block s's scale, a signed byte. */
+    private int scale(long o, int s) {
+        return data.get(ValueLayout.JAVA_BYTE, o + SCALES + s);
     }
 
     @Override

@@ -48,12 +48,13 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
-    public void matvec(float[] x, int xOff, float[] out, int outOff) {
-        if (!KernelConfig.integerDot()) {
-            super.matvec(x, xOff, out, outOff);
-            return;
-        }
-        IntDot.matvec(this, x, xOff, out, outOff, rowBytes);
+    Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
+        return KernelConfig.integerDot() ? IntDot.matvecTask(this, x, xOff, out, outOff) : super.matvecTask(x, xOff, out, outOff);
+    }
+
+    @Override
+    int matvecMinChunk() {
+        return KernelConfig.integerDot() ? IntDot.matvecMinChunk(rowBytes) : super.matvecMinChunk();
     }
 
     @Override

@@ -106,20 +106,59 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
         return row * rowBytes;
     }
 
-    public void matvec(float[] x, int xOff, float[] out, int outOff) {
+    public final void matvec(float[] x, int xOff, float[] out, int outOff) {
+        Parallel.forRange(rows, matvecMinChunk(), matvecTask(x, xOff, out, outOff));
+    }
+
+    /** Rows per pool chunk: at least ~32 KiB of weights, so the per-chunk cost stays noise. */
+    int matvecMinChunk() {
+        return (int) Math.max(1, (32 * 1024) / rowBytes);
+    }
+
+    /**
+     * Checks matvec's arguments and prepares what every row reads (the integer formats quantize the
+     * activations here, once); the returned body sets out[outOff + r] = dot(r, x, xOff) for a range
+     * of rows, on the calling thread.
+     */
+    Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        // Chunks of at least ~32 KiB of weights, so the per-chunk cost stays noise.
-        int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
         if (Vec.ENABLED && hasColdTwin() && ColdStart.MATRICES.cold()) {
-            Parallel.forRange(rows, minChunk, (start, end) -> {
+            return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = dotTwin(r, x, xOff);
                 }
-            });
-            return;
+            };
         }
-        Parallel.forRange(rows, minChunk, (start, end) -> matvecRows(start, end, x, xOff, out, outOff));
+        return (start, end) -> matvecRows(start, end, x, xOff, out, outOff);
+    }
+
+    /**
+     * Several matvecs of one input (a layer's Q, K and V, or its W1 and W3) as one job on the pool:
+     * one hand-off instead of one per matrix, and no idle gap between them. Each row of outs[i]
+     * (from index 0) is ms[i].dot(r, x, xOff), bit for bit what ms[i].matvec gives.
+     */
+    public static void matvecs(float[] x, int xOff, WeightMatrix[] ms, float[][] outs) {
+        if (ms.length != outs.length) {
+            throw new IllegalArgumentException(ms.length + " matrices but " + outs.length + " outputs");
+        }
+        Parallel.RangeBody[] bodies = new Parallel.RangeBody[ms.length];
+        int[] first = new int[ms.length + 1];
+        int minChunk = 1;
+        for (int i = 0; i < ms.length; i++) {
+            bodies[i] = ms[i].matvecTask(x, xOff, outs[i], 0);
+            first[i + 1] = Math.addExact(first[i], ms[i].rows);
+            minChunk = Math.max(minChunk, ms[i].matvecMinChunk());
+        }
+        // The rows of all matrices one after the other; a chunk may span two of them.
+        Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
+            for (int i = 0; i < bodies.length; i++) {
+                int from = Math.max(start, first[i]), to = Math.min(end, first[i + 1]);
+                if (from < to) {
+                    bodies[i].run(from - first[i], to - first[i]);
+                }
+            }
+        });
     }
 
     /** Whether this format has a {@link #dotTwin} that {@link #matvec} runs while the kernels are cold. */

@@ -45,12 +45,19 @@ class KQuantWideSumTest {
         for (int trial = 0; trial < 200; trial++) {
             int fill = trial % 4 == 0 ? 0xFF : trial % 4 == 1 ? 0 : -1;
             Q8_KActivations a = activations(rnd, trial % 3);
-            Q6_KMatrix q6 = (Q6_KMatrix) WeightMatrix.of(WeightFormat.Q6_K, bytes(210, rnd, fill), 1, 256);
+            MemorySegment q6Bytes = bytes(210, rnd, fill);
+            if (trial % 5 == 0) {
+                // Every scale at its limit (the wide kernel reads the scales from the block itself).
+                for (int s = 0; s < 16; s++) {
+                    q6Bytes.set(ValueLayout.JAVA_BYTE, 192 + s, (byte) (trial % 10 == 0 ? -128 : 127));
+                }
+            }
+            Q6_KMatrix q6 = (Q6_KMatrix) WeightMatrix.of(WeightFormat.Q6_K, q6Bytes, 1, 256);
             q6.scales(0, sc, m);
             if (trial % 5 == 0) {
-                java.util.Arrays.fill(sc, trial % 10 == 0 ? -128 : 127);
+                assertEquals(trial % 10 == 0 ? -128 : 127, sc[15], "Q6_K scales as written");
             }
-            assertEquals(q6.scaledSumScalar(0, sc, a.q, 0), q6.scaledSumWide(0, sc, a.qs, 0, a.bsums, 0),
+            assertEquals(q6.scaledSumScalar(0, sc, a.q, 0), q6.scaledSumWide(0, a.qs, 0, a.bsums, 0),
                     "Q6_K trial " + trial + " seed " + seed);
             Q5_KMatrix q5 = (Q5_KMatrix) WeightMatrix.of(WeightFormat.Q5_K, bytes(176, rnd, fill), 1, 256);
             q5.scales(0, sc, m);
@@ -58,8 +65,10 @@ class KQuantWideSumTest {
                     "Q5_K trial " + trial + " seed " + seed);
             Q4_KMatrix q4 = (Q4_KMatrix) WeightMatrix.of(WeightFormat.Q4_K, bytes(144, rnd, fill), 1, 256);
             q4.scales(0, sc, m);
-            assertEquals(q4.scaledSumScalar(0, sc, a.q, 0), q4.scaledSumWide(0, sc, a.qs, 0),
+            assertEquals(q4.scaledSumScalar(0, sc, a.q, 0), q4.scaledSumWide(0, a.qs, 0),
                     "Q4_K trial " + trial + " seed " + seed);
+            assertEquals(KQuantMatrix.minSum(m, a.bsums, 0), q4.minSumWide(0, a.bsums, 0),
+                    "Q4_K mins, trial " + trial + " seed " + seed);
         }
     }
 }

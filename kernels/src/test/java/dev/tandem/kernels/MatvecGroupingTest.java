@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * matvec may compute rows in groups (four per pass) or one at a time depending on where the pool
@@ -32,5 +33,35 @@ class MatvecGroupingTest {
                         format + " " + rows + "x" + cols + " row " + r + " (seed " + seed + ")");
             }
         }
+    }
+
+    /** matvecs runs several matrices as one pool job, chunks spanning two of them: each row still equals its dot. */
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void fusedMatvecsEqualEachRowsDotBitForBit(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int cols = 512; // a multiple of every block size
+        WeightFormat other = format == WeightFormat.Q6_K ? WeightFormat.Q4_0 : WeightFormat.Q6_K;
+        WeightMatrix[] ms = {
+            Encoded.random(format, 13, cols, rnd).matrix(),
+            Encoded.random(other, 4, cols, rnd).matrix(),
+            Encoded.random(format, 257, cols, rnd).matrix(),
+        };
+        float[] x = new float[cols + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[][] outs = {new float[13], new float[4], new float[257]};
+        WeightMatrix.matvecs(x, 3, ms, outs);
+        for (int i = 0; i < ms.length; i++) {
+            for (int r = 0; r < ms[i].rows(); r++) {
+                assertEquals(Float.floatToRawIntBits(ms[i].dot(r, x, 3)), Float.floatToRawIntBits(outs[i][r]),
+                        format + " matrix " + i + " row " + r + " (seed " + seed + ")");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> WeightMatrix.matvecs(x, 3, ms, new float[2][]));
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> WeightMatrix.matvecs(x, 3, ms, new float[][] {new float[13], new float[3], new float[257]}));
     }
 }

@@ -83,6 +83,12 @@ final class EngineCalls {
         if (p.topK() != null) {
             s = s.topK(p.topK());
         }
+        if (p.presencePenalty() != null) {
+            s = s.presencePenalty(p.presencePenalty().floatValue());
+        }
+        if (p.frequencyPenalty() != null) {
+            s = s.frequencyPenalty(p.frequencyPenalty().floatValue());
+        }
         if (p.maxOutputTokens() != null) {
             s = s.maxTokens(p.maxOutputTokens());
         }

@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -123,6 +124,17 @@ class TandemLangChain4jTest {
         Direct expected = direct(PROMPT, seeded);
         ChatModel chat = new TandemChatModel(engine, seeded, EngineCalls.PLAIN_TRANSCRIPT);
         assertEquals(expected.text(), chat.chat(ChatRequest.builder().messages(UserMessage.from(PROMPT)).build()).aiMessage().text());
+    }
+
+    @Test
+    void penaltiesOfTheRequestReachTheSampler() {
+        Sampling penalised = Sampling.greedy().maxTokens(MAX).presencePenalty(0.8f).frequencyPenalty(0.4f);
+        Direct expected = direct(PROMPT, penalised);
+        ChatModel chat = new TandemChatModel(engine);
+        String got = chat.chat(ChatRequest.builder().messages(UserMessage.from(PROMPT)).presencePenalty(0.8).frequencyPenalty(0.4)
+                .maxOutputTokens(MAX).build()).aiMessage().text();
+        assertEquals(expected.text(), got);
+        assertNotEquals(direct(PROMPT, Sampling.greedy().maxTokens(MAX)).text(), got, "the penalties changed the text");
     }
 
     @Test

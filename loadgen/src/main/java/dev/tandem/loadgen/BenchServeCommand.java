@@ -3,7 +3,9 @@ package dev.tandem.loadgen;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.ModelFormatException;
 import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.compiler.Pool;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceRequest;
@@ -79,7 +81,8 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "256", description = "in-process engine's tokens per step (default ${DEFAULT-VALUE})")
     int maxBatchTokens;
 
-    @Option(names = "--pool", paramLabel = "POOL", description = "pool the prediction is compiled for, as tandem compile --pool (default: --device's name)")
+    @Option(names = "--pool", paramLabel = "POOL", description = {"pool the prediction is compiled for, as tandem compile --pool (default: --device's name);",
+            "in-process, the engine also steps the plan compiled for it (afd, disagg, LPU FFNs: the model split across its devices)"})
     String pool;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "auto", description = "policy for the prediction (default ${DEFAULT-VALUE})")
@@ -105,19 +108,29 @@ final class BenchServeCommand implements Callable<Integer> {
         DeviceRequest deviceRequest = DeviceRequest.parse(device);
         Pool predictionPool = PredictedFrontier.pool(pool != null ? pool : deviceRequest.name());
 
-        try (Model m = loadModel(); Device d = Devices.open(deviceRequest.name().equals("auto") ? null : deviceRequest.name(), deviceRequest.options())) {
+        if (url == null && pool != null && spec.commandLine().getParseResult().hasMatchedOption("--device")) {
+            throw new TandemException("give --pool or --device, not both: in-process, the plan for --pool decides the devices");
+        }
+        boolean onPlan = url == null && pool != null;
+        try (Model m = loadModel();
+             Device d = onPlan ? null : Devices.open(deviceRequest.name().equals("auto") ? null : deviceRequest.name(), deviceRequest.options())) {
             if (prompt.max() + output.max() > m.config().contextLength()) {
                 throw new TandemException("--prompt-len " + prompt + " plus --output-len " + output + " exceed the model's context of "
                         + m.config().contextLength() + " positions");
             }
             int maxClients = rates == null ? clients.stream().mapToInt(Integer::intValue).max().orElse(1) : 64;
             List<Integer> batches = rates == null ? clients.stream().distinct().sorted().toList() : List.of(1, 2, 4, 8, 16, 32, 64);
-            List<PredictedFrontier.Point> predicted = PredictedFrontier.predict(ModelGraph.of(m), predictionPool, policy, batches,
+            ModelGraph graph = ModelGraph.of(m);
+            List<PredictedFrontier.Point> predicted = PredictedFrontier.predict(graph, predictionPool, policy, batches,
                     prompt.mean(), output.mean());
             List<Sweep.Request> work = Sweep.draw(requests, prompt, output, m.config().vocabSize(), seed);
-            double watts = d.spec().boardPowerWatts();
+            // In-process on --pool: the plan for the widest level, whose placement the engine steps at every level.
+            Plan plan = onPlan ? PredictedFrontier.plan(Compiler.withInstalledProviders(), graph, predictionPool, policy, maxClients,
+                    prompt.mean(), output.mean()) : null;
+            double watts = plan != null ? boardWatts(plan) : d.spec().boardPowerWatts();
             String modelName = model == null ? EmbeddedModel.NAME : model.getFileName().toString();
-            try (LoadTarget target = url != null ? OpenAiTarget.connect(url, apiKey) : engineTarget(m, d, maxClients, prompt, output)) {
+            try (LoadTarget target = url != null ? OpenAiTarget.connect(url, apiKey)
+                    : engineTarget(m, d, plan, maxClients, prompt, output)) {
                 Sweep sweep = new Sweep(target, work, seed, watts);
                 sweep.warmUp(warmup);
                 List<LevelReport> levels = new ArrayList<>();
@@ -131,10 +144,14 @@ final class BenchServeCommand implements Callable<Integer> {
                     levels.add(level);
                     printLevel(out, level);
                 }
-                SweepReport report = new SweepReport(url == null ? "engine" : url, modelName, d.spec().name(), watts,
+                SweepReport report = new SweepReport(url == null ? "engine" : url, modelName,
+                        plan != null ? ((EngineTarget) target).deviceName() : d.spec().name(), watts,
                         predictionPool.toString(), prompt.toString(), output.toString(), requests, seed, levels, predicted);
                 write(report);
                 printPrediction(out, predicted);
+                if (target instanceof EngineTarget e && e.planSummary() != null) {
+                    out.println(e.planSummary());
+                }
             }
         }
         return 0;
@@ -182,14 +199,26 @@ final class BenchServeCommand implements Callable<Integer> {
         return Model.load(model);
     }
 
-    /** An engine sized for the sweep: every client's sequence fits, and contexts are no longer than a request needs. */
-    private LoadTarget engineTarget(Model m, Device d, int clients, LengthSpec prompt, LengthSpec output) {
+    /** Board power of every device the plan uses: what J/token charges, as the compiler's figure does. */
+    private static double boardWatts(Plan plan) {
+        return plan.layouts().values().stream().mapToDouble(l -> l.devicesUsed() * l.group().spec().boardPowerWatts()).sum();
+    }
+
+    /**
+     * An engine sized for the sweep (every client's sequence fits, and contexts are no longer than a
+     * request needs), on device d, or on plan's placement when there is one.
+     */
+    private LoadTarget engineTarget(Model m, Device d, Plan plan, int clients, LengthSpec prompt, LengthSpec output) {
         // Whole blocks, so the engine's default block size fits, but no longer than the model allows.
         EngineConfig defaults = EngineConfig.defaults(m.config().contextLength());
         int block = defaults.blockSize();
         int context = Math.min(m.config().contextLength(), (prompt.max() + output.max() + block - 1) / block * block);
         EngineConfig config = defaults.contextLength(context).blockSize(Math.min(block, context)).maxSequences(clients).maxBatchTokens(maxBatchTokens)
                 .queueCapacity(Math.max(clients, requests));
+        if (plan != null) {
+            Engine engine = Engine.open(m, plan, config);
+            return new EngineTarget(engine, "engine on plan " + plan.chosen() + " (" + plan.roles() + ")");
+        }
         return new EngineTarget(Engine.open(m, d, config), "engine on " + d.spec().name());
     }
 

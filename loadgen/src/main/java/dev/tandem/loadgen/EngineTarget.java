@@ -36,6 +36,22 @@ final class EngineTarget implements LoadTarget {
     @Override
     public String describe() { return description; }
 
+    /** The engine's device, or its plan's devices. */
+    String deviceName() { return engine.deviceName(); }
+
+    /**
+     * On a plan: its decode steps, predicted against measured, its emulated blocks against their
+     * predicted cycles, and each device's busy time, in one line; null on one device.
+     */
+    String planSummary() {
+        return engine.planStats().map(s -> String.format(java.util.Locale.ROOT,
+                "plan %s: %d decode steps, mean %.3f ms predicted, %.3f ms measured; %d micro-batched;"
+                        + " emulated blocks %d exact, %d inexact%s; busy s %s",
+                s.plan(), s.decodeSteps(), 1e3 * s.predictedSeconds() / Math.max(1, s.decodeSteps()),
+                1e3 * s.measuredSeconds() / Math.max(1, s.decodeSteps()), s.microBatchedSteps(), s.exactBlocks(), s.inexactBlocks(),
+                s.firstInexact() == null ? "" : " (first: " + s.firstInexact() + ")", engine.deviceBusySeconds())).orElse(null);
+    }
+
     @Override
     public void close() { engine.close(); }
 }

@@ -42,11 +42,10 @@ final class PredictedFrontier {
      */
     static List<Point> predict(ModelGraph graph, Pool pool, String policy, List<Integer> batches, int promptLen, int outputLen) {
         Compiler compiler = Compiler.withInstalledProviders();
-        Policy asked = Policy.parse(policy);
         List<Point> points = new ArrayList<>();
         for (int b : batches) {
             try {
-                Plan plan = compiler.compile(graph, pool, new Workload(b, promptLen, promptLen + outputLen), asked, Objective.lowestTpot());
+                Plan plan = plan(compiler, graph, pool, policy, b, promptLen, outputLen);
                 Predictions p = plan.predicted();
                 points.add(new Point(plan.workload().batch(), plan.policy(), p.ttftMs(), p.tpotMs(), p.tokensPerSPerUser(),
                         p.tokensPerS(), p.joulesPerToken(), null));
@@ -55,5 +54,11 @@ final class PredictedFrontier {
             }
         }
         return points;
+    }
+
+    /** What {@code tandem compile} plans for batch sequences of the sweep's mean lengths: the one compile both the prediction and an in-process engine on --pool use. */
+    static Plan plan(Compiler compiler, ModelGraph graph, Pool pool, String policy, int batch, int promptLen, int outputLen) {
+        return compiler.compile(graph, pool, new Workload(batch, promptLen, promptLen + outputLen), Policy.parse(policy),
+                Objective.lowestTpot());
     }
 }

@@ -94,6 +94,24 @@ class BenchServeCommandTest {
     }
 
     @Test
+    void inProcessSweepOnAnAfdPlanStepsItsPlacement() throws Exception {
+        Path json = dir.resolve("afd.json");
+        Result r = tandem("bench-serve", "--pool", "cpu,lp30*2", "--policy", "afd", "--concurrency", "1,3", "-n", "4", "--warmup", "0",
+                "--prompt-len", "4", "--output-len", "5", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("engine on plan afd (prefill cpu, decode attention cpu, decode ffn lp30*2)"), r.out());
+        assertTrue(r.out().contains(" 0 inexact") && !r.out().contains("emulated blocks 0 exact"), r.out());
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertEquals("cpu,lp30*2", root.get("pool").asText());
+        assertTrue(root.get("device").asText().contains(" + "), "the plan's devices: " + root.get("device"));
+        for (JsonNode l : root.get("levels")) {
+            assertEquals(0, l.get("failed").asInt(), l.toString());
+            assertEquals(20, l.get("output_tokens").asLong(), "4 requests x 5 tokens");
+        }
+        assertTrue(root.get("predicted").get(1).get("tokens_per_s").asDouble() > 0, root.get("predicted").toString());
+    }
+
+    @Test
     void poissonRateSweepRunsEveryRequest() throws Exception {
         Path json = dir.resolve("rate.json");
         Result r = tandem("bench-serve", "--rate", "200", "-n", "5", "--warmup", "0", "--prompt-len", "3", "--output-len", "4",

@@ -49,7 +49,7 @@ public final class Session implements AutoCloseable {
         StreamingDecoder text = tokenizer == null ? null : new StreamingDecoder(tokenizer, promptIds[promptIds.length - 1]);
         int eos = tokenizer == null ? -1 : tokenizer.eos();
         int vocab = model.config().vocabSize();
-        Sampler sampler = new Sampler(sampling);
+        Sampler sampler = new Sampler(sampling, promptIds);
 
         long start = System.nanoTime();
         float[] logits = forward.prefill(promptIds, 0);

@@ -453,6 +453,66 @@ public abstract class DeviceConformanceSuite {
         }
     }
 
+    /**
+     * Qwen-style attention over the pool: QKV biases and QK-norm on heads of their own width (24, not
+     * dim / heads = 16), three sequences in ragged runs; or, where the device's fused attention
+     * computes only the Llama block, a typed refusal instead of a wrong answer.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"F32", "Q8_0"})
+    void pagedAttentionRunsArchitectureOptions(WeightFormat format) {
+        Random r = fresh();
+        int dim = 64, heads = 4, kvHeads = 2, hd = 24;
+        LlamaConfig c = new LlamaConfig(dim, 96, 1, heads, kvHeads, 32, 64, 1e-5f, 1e6f, null, hd,
+                new dev.tandem.runtime.model.ArchOptions("qwen3", true, true, true, null));
+        int qDim = heads * hd, kvDim = c.kvDim(), blockSize = 4, blocks = 12;
+        int[][] tables = {{7, 2, 9}, {0, 11, 4}, {5, 1, 10}};
+        int[][][] steps = {
+                {{0, 0, 5}, {1, 0, 3}},
+                {{1, 3, 4}, {0, 5, 1}, {2, 0, 2}},
+                {{2, 2, 1}, {0, 6, 1}, {1, 7, 1}},
+        };
+        try (Arena arena = Arena.ofShared()) {
+            AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, qDim, dim, r),
+                    RandomWeights.create(arena, format, kvDim, dim, r), RandomWeights.create(arena, format, kvDim, dim, r),
+                    RandomWeights.create(arena, format, dim, qDim, r), RandomWeights.floats(dim, r), c.ropeInvFreq(),
+                    RandomWeights.floats(qDim, r), RandomWeights.floats(kvDim, r), RandomWeights.floats(kvDim, r),
+                    RandomWeights.floats(hd, r), RandomWeights.floats(hd, r));
+            KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
+            if (!runsAttentionOptions()) {
+                assertThrows(dev.tandem.runtime.device.UnsupportedBlockException.class, () -> device.uploadPagedAttention(w, pool, 8).close());
+                return;
+            }
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 12);
+            try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 8); DeviceBuffer xb = device.allocate(8L * dim)) {
+                for (int[][] step : steps) {
+                    int rows = Arrays.stream(step).mapToInt(run -> run[2]).sum();
+                    int[] pos = new int[rows];
+                    int[][] rowTables = new int[rows][];
+                    int[] seq = new int[rows];
+                    int i = 0;
+                    for (int[] run : step) {
+                        for (int j = 0; j < run[2]; j++, i++) {
+                            seq[i] = run[0];
+                            pos[i] = run[1] + j;
+                            rowTables[i] = tables[run[0]];
+                        }
+                    }
+                    float[] x = RandomWeights.floats(rows * dim, r);
+                    float[] expected = reference.step(x, seq, pos);
+                    device.write(xb, 0, x, 0, x.length);
+                    block.run(xb, new BatchRows(pos, rowTables));
+                    assertClose(expected, download(xb, rows * dim), format + " Qwen-style paged attention, rows " + Arrays.toString(pos),
+                            blockTolerance(format));
+                }
+                float[] k = new float[8 * kvDim], v = new float[8 * kvDim];
+                block.readKv(tables[1], 0, 8, k, v);
+                assertClose(reference.keys(1, 8), k, format + " normalised, biased keys in the pool");
+                assertClose(reference.values(1, 8), v, format + " biased values in the pool");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} batch {1}")
     @CsvSource({"F32, 1", "F32, 3", "Q8_0, 3", "Q4_0, 2"})
     void ffnBlockMatchesTheScalarReference(WeightFormat format, int batch) {

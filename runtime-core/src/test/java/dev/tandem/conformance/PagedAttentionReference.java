@@ -37,6 +37,7 @@ final class PagedAttentionReference {
         }
         float[] q = matmul(w.wq(), n, batch), k = matmul(w.wk(), n, batch), v = matmul(w.wv(), n, batch);
         for (int b = 0; b < batch; b++) {
+            w.qkvOptions(q, b * qDim, k, b * kvDim, v, b * kvDim); // biases and QK-norm, where the architecture has them
             ScalarOps.rope(q, b * qDim, c.nHeads(), hd, pos[b], w.ropeInvFreq());
             ScalarOps.rope(k, b * kvDim, c.nKvHeads(), hd, pos[b], w.ropeInvFreq());
             System.arraycopy(k, b * kvDim, keys[seq[b]], pos[b] * kvDim, kvDim);

@@ -63,8 +63,8 @@ final class CompletionHandler {
         int maxTokens = req.maxTokens() != null ? req.maxTokens()
                 : chat ? context - prompt.length : DEFAULT_COMPLETION_TOKENS;
         long seed = req.seed() != null ? req.seed() : ThreadLocalRandom.current().nextLong();
-        Sampling sampling = new Sampling(req.temperature(), req.topK(), req.topP(), seed, Math.max(maxTokens, 1),
-                !req.ignoreEos()).logprobs(req.logprobs());
+        Sampling sampling = new Sampling(req.temperature(), req.topK(), req.topP(), req.minP(), req.penalties(), seed,
+                Math.max(maxTokens, 1), !req.ignoreEos(), new int[0], req.logprobs());
         String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.currentTimeMillis()) + "-" + ids.incrementAndGet();
         OpenAiJson answer = new OpenAiJson(json, id, modelId, chat);
         Generation g = Generation.submit(engine, prompt, sampling, metrics, req.promptField());

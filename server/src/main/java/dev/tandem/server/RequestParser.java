@@ -83,6 +83,11 @@ final class RequestParser {
         if (topK != null && topK < -1) {
             throw ApiException.invalid("top_k", "top_k must be >= 0 (0 or -1 disable it), got " + topK);
         }
+        float minP = number(r, "min_p", 0f);
+        if (!(minP >= 0 && minP <= 1)) {
+            throw ApiException.invalid("min_p", "min_p must be in [0, 1], got " + minP);
+        }
+        Sampling.Penalties penalties = penalties(r);
         Integer n = integer(r, "n");
         if (n != null && n != 1) {
             throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
@@ -106,8 +111,28 @@ final class RequestParser {
             includeUsage = bool((ObjectNode) so, "include_usage");
         }
         return new GenerationRequest(chat, model, promptText, promptIds, messages, maxTokens, temperature, topP,
-                topK == null || topK < 0 ? 0 : topK, seed, stops(r), stream, includeUsage,
+                topK == null || topK < 0 ? 0 : topK, minP, penalties, seed, stops(r), stream, includeUsage,
                 bool(r, "return_token_ids"), bool(r, "ignore_eos"), logprobs);
+    }
+
+    /**
+     * OpenAI's presence_penalty and frequency_penalty (each in [-2, 2]) and vLLM's repetition_penalty
+     * (> 0, 1 none), over every token of the prompt and the output so far.
+     */
+    private static Sampling.Penalties penalties(ObjectNode r) {
+        float presence = number(r, "presence_penalty", 0f);
+        if (!(presence >= -2 && presence <= 2)) {
+            throw ApiException.invalid("presence_penalty", "presence_penalty must be in [-2, 2], got " + presence);
+        }
+        float frequency = number(r, "frequency_penalty", 0f);
+        if (!(frequency >= -2 && frequency <= 2)) {
+            throw ApiException.invalid("frequency_penalty", "frequency_penalty must be in [-2, 2], got " + frequency);
+        }
+        float repetition = number(r, "repetition_penalty", 1f);
+        if (!(repetition > 0) || Float.isInfinite(repetition)) {
+            throw ApiException.invalid("repetition_penalty", "repetition_penalty must be a finite number > 0 (1 disables it), got " + repetition);
+        }
+        return new Sampling.Penalties(repetition, -1, presence, frequency);
     }
 
     /** Completions: {@code logprobs: N}, the N most likely tokens at each position (-1 when absent). */

@@ -45,8 +45,8 @@ final class ServeCommand implements Callable<Integer> {
     String device;
 
     @Option(names = "--pool", paramLabel = "POOL",
-            description = {"compile a plan for this pool (as tandem compile --pool) and serve on the device it places the model on;",
-                    "a plan that splits the model across devices is refused, naming its placement"})
+            description = {"compile a plan for this pool (as tandem compile --pool) and serve on its placement:",
+                    "one device, or the model split across devices (afd, disagg, LPU FFNs on emulated LPUs)"})
     String pool;
 
     @Option(names = "--policy", paramLabel = "NAME", description = "policy for --pool: single, lpu-only, disagg, afd or auto (default auto)")
@@ -98,37 +98,36 @@ final class ServeCommand implements Callable<Integer> {
         }
         try (Model m = loadModel()) {
             int ctx = context == null ? m.config().contextLength() : context;
-            String deviceName = device;
+            EngineConfig config = EngineConfig.defaults(ctx).maxSequences(maxBatch).maxBatchTokens(maxBatchTokens)
+                    .kvBlocks(kvBlocks).queueCapacity(maxQueue);
             if (pool != null) {
                 Plan plan = ServePlacement.compile(m, pool, policy == null ? "auto" : policy, maxBatch, ctx);
-                deviceName = ServePlacement.singleDevice(plan);
                 err.printf("tandem serve: plan %s on %s: %s%n", plan.chosen(), plan.pool(), plan.roles());
+                try (Engine engine = Engine.open(m, plan, config)) {
+                    return serve(m, engine, err);
+                }
             }
-            try (Device d = openDevice(deviceName)) {
-                return serve(m, d, ctx, err);
+            try (Device d = openDevice(device); Engine engine = Engine.open(m, d, config)) {
+                return serve(m, engine, err);
             }
         }
     }
 
-    private int serve(Model m, Device d, int ctx, PrintWriter err) throws InterruptedException {
-        EngineConfig config = EngineConfig.defaults(ctx).maxSequences(maxBatch).maxBatchTokens(maxBatchTokens)
-                .kvBlocks(kvBlocks).queueCapacity(maxQueue);
-        try (Engine engine = Engine.open(m, d, config)) {
-            String id = model == null ? EmbeddedModel.NAME : model.getFileName().toString().replaceFirst("\\.(gguf|bin)$", "");
-            ServerOptions options = new ServerOptions(host, port, apiKey, maxBody, chatTemplate, 16);
-            TandemServer server;
-            try {
-                server = TandemServer.start(engine, m, id, options);
-            } catch (IOException e) {
-                throw new TandemException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
-            }
-            try (server) {
-                Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-serve-stop"));
-                err.printf("tandem serve: %s on %s, http://%s:%d/v1 (chat template: %s, %d KV blocks of %d)%n",
-                        id, d.spec().name(), host, server.port(), server.chatTemplate(), engine.pool().blocks(), engine.pool().blockSize());
-                err.flush();
-                server.join();
-            }
+    private int serve(Model m, Engine engine, PrintWriter err) throws InterruptedException {
+        String id = model == null ? EmbeddedModel.NAME : model.getFileName().toString().replaceFirst("\\.(gguf|bin)$", "");
+        ServerOptions options = new ServerOptions(host, port, apiKey, maxBody, chatTemplate, 16);
+        TandemServer server;
+        try {
+            server = TandemServer.start(engine, m, id, options);
+        } catch (IOException e) {
+            throw new TandemException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+        }
+        try (server) {
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-serve-stop"));
+            err.printf("tandem serve: %s on %s, http://%s:%d/v1 (chat template: %s, %d KV blocks of %d)%n",
+                    id, engine.deviceName(), host, server.port(), server.chatTemplate(), engine.pool().blocks(), engine.pool().blockSize());
+            err.flush();
+            server.join();
         }
         return 0;
     }

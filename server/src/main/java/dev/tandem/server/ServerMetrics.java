@@ -55,8 +55,46 @@ final class ServerMetrics {
         GaugeWithCallback.builder().name("tandem_engine_steps").help("Engine steps run so far")
                 .callback(cb -> cb.call(engine.steps())).register(registry);
         CounterWithCallback.builder().name("tandem_device_busy_seconds")
-                .help("Wall-clock time the device spent running engine steps").labelNames("device")
-                .callback(cb -> cb.call(engine.busyNanos() / 1e9, engine.deviceName())).register(registry);
+                .help("Time each device spent in engine steps: wall clock on one device; on a plan, each stage's ops"
+                        + " (emulated time on an emulated LPU), labelled by stage").labelNames("device")
+                .callback(cb -> engine.deviceBusySeconds().forEach((device, seconds) -> cb.call(seconds, device))).register(registry);
+        if (engine.planStats().isPresent()) {
+            registerPlan(engine);
+        }
+    }
+
+    /** A plan's predicted against measured decode steps, and its emulated blocks against their predicted cycles. */
+    private void registerPlan(Engine engine) {
+        GaugeWithCallback.builder().name("tandem_plan_placement").help("The plan the engine steps (always 1): policy, pool and placement in the label")
+                .labelNames("plan").callback(cb -> cb.call(1, engine.planStats().orElseThrow().plan())).register(registry);
+        CounterWithCallback.builder().name("tandem_plan_decode_steps")
+                .help("Engine steps of decode rows only, the steps the plan predicts")
+                .callback(cb -> cb.call(engine.planStats().orElseThrow().decodeSteps())).register(registry);
+        CounterWithCallback.builder().name("tandem_plan_decode_step_seconds")
+                .help("Time of those steps: as the plan predicts each (at its rows and furthest position) and as measured")
+                .labelNames("source").callback(cb -> {
+                    var s = engine.planStats().orElseThrow();
+                    cb.call(s.predictedSeconds(), "predicted");
+                    cb.call(s.measuredSeconds(), "measured");
+                }).register(registry);
+        GaugeWithCallback.builder().name("tandem_plan_decode_step_mean_seconds")
+                .help("Mean time of a decode step so far, predicted and measured (0 before the first)").labelNames("source")
+                .callback(cb -> {
+                    var s = engine.planStats().orElseThrow();
+                    long n = Math.max(1, s.decodeSteps());
+                    cb.call(s.predictedSeconds() / n, "predicted");
+                    cb.call(s.measuredSeconds() / n, "measured");
+                }).register(registry);
+        CounterWithCallback.builder().name("tandem_plan_micro_batched_steps")
+                .help("Steps whose decode rows ran as two ping-ponging micro-batches")
+                .callback(cb -> cb.call(engine.planStats().orElseThrow().microBatchedSteps())).register(registry);
+        CounterWithCallback.builder().name("tandem_plan_emulated_blocks")
+                .help("Attention and FFN blocks on emulated devices, by whether they took exactly their predicted cycles")
+                .labelNames("cycles").callback(cb -> {
+                    var s = engine.planStats().orElseThrow();
+                    cb.call(s.exactBlocks(), "exact");
+                    cb.call(s.inexactBlocks(), "inexact");
+                }).register(registry);
     }
 
     void write(OutputStream out) throws IOException {

@@ -61,6 +61,10 @@ class ServerErrorsTest {
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": \"ten\"}"), 400, "max_tokens");
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"temperature\": \"hot\"}"), 400, "temperature");
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"top_p\": 0}"), 400, "top_p");
+        assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"min_p\": 1.5}"), 400, "min_p");
+        assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"presence_penalty\": 2.5}"), 400, "presence_penalty");
+        assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"frequency_penalty\": \"lots\"}"), 400, "frequency_penalty");
+        assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"repetition_penalty\": 0}"), 400, "repetition_penalty");
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"stream\": \"yes\"}"), 400, "stream");
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"n\": 2}"), 400, "n");
         assertError(fixture.post("/v1/completions", "{\"prompt\": \"x\", \"stop\": [1]}"), 400, "stop");
@@ -109,6 +113,31 @@ class ServerErrorsTest {
             ids[i] = body.get("choices").get(0).get("token_ids").get(i).asInt();
         }
         assertEquals(fixture.model.tokenizer().orElseThrow().decode(ids), body.get("choices").get(0).get("text").asText());
+    }
+
+    @Test
+    void penaltiesAndMinPReachTheSamplerAsASessionAppliesThem() throws Exception {
+        // Greedy with a repetition penalty and presence/frequency penalties over prompt and output:
+        // the ids are the ones a session generates with the same settings (window: every token).
+        int[] prompt = {1, 70, 80};
+        dev.tandem.runtime.Sampling sampling = dev.tandem.runtime.Sampling.greedy().maxTokens(12).stopAtEos(false)
+                .minP(0.1f).repeatPenalty(1.5f, -1).presencePenalty(0.5f).frequencyPenalty(0.25f);
+        int[] expected, plain;
+        try (var session = dev.tandem.runtime.Tandem.open(fixture.model, 512)) {
+            expected = session.generate(prompt, sampling, null).generatedIds();
+            plain = session.generate(prompt, dev.tandem.runtime.Sampling.greedy().maxTokens(12).stopAtEos(false), null).generatedIds();
+        }
+        HttpResponse<String> r = fixture.post("/v1/completions", "{\"prompt\": [1, 70, 80], \"max_tokens\": 12, \"temperature\": 0,"
+                + " \"ignore_eos\": true, \"return_token_ids\": true, \"min_p\": 0.1, \"repetition_penalty\": 1.5,"
+                + " \"presence_penalty\": 0.5, \"frequency_penalty\": 0.25}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode ids = ServerFixture.json(r.body()).get("choices").get(0).get("token_ids");
+        int[] got = new int[ids.size()];
+        for (int i = 0; i < got.length; i++) {
+            got[i] = ids.get(i).asInt();
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got);
+        org.junit.jupiter.api.Assertions.assertFalse(Arrays.equals(expected, plain), "the penalties changed the greedy ids");
     }
 
     @Test

@@ -19,15 +19,25 @@ import java.util.function.BooleanSupplier;
 /** The embedded model served on a loopback port, with helpers to call it. */
 final class ServerFixture implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
-    final Model model = Model.synthetic();
-    final Device cpu = Devices.open("cpu");
+    final Model model;
+    final Device cpu;   // null when the engine opened its own devices (a plan)
     final Engine engine;
     final TandemServer server;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     ServerFixture(EngineConfig config, ServerOptions options) throws IOException {
+        model = Model.synthetic();
+        cpu = Devices.open("cpu");
         engine = Engine.open(model, cpu, config);
         server = TandemServer.start(engine, model, "tandem-embedded", options);
+    }
+
+    /** Serves engine (on model), closing both when closed. */
+    ServerFixture(Model model, Engine engine, ServerOptions options) throws IOException {
+        this.model = model;
+        this.cpu = null;
+        this.engine = engine;
+        this.server = TandemServer.start(engine, model, "tandem-embedded", options);
     }
 
     ServerFixture() throws IOException {
@@ -81,7 +91,9 @@ final class ServerFixture implements AutoCloseable {
         http.shutdownNow();
         server.close();
         engine.close();
-        cpu.close();
+        if (cpu != null) {
+            cpu.close();
+        }
         model.close();
     }
 }

@@ -8,6 +8,7 @@ import java.io.StringWriter;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -33,6 +34,12 @@ class DefaultRunTest {
         String[] words = output.strip().split("\\s+");
         long alphabetic = Arrays.stream(words).filter(w -> w.matches("\\p{Alpha}+[,.;:!?]?")).count();
         assertTrue(words.length >= 8 && alphabetic >= 0.8 * words.length, "not words: " + output);
+        // Sampled by default (llama.cpp's settings, a fixed seed), so it reads as the corpus and does
+        // not loop as greedy decoding of this model does; the reference drew the same ids.
+        try (var m = dev.tandem.runtime.Model.embedded()) {
+            assertNull(dev.tandem.conformance.CorpusText.problem(output, m.tokenizer().orElseThrow(), 12), output);
+        }
+        assertTrue(r[1].contains("chosen by temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, seed 42"), r[1]);
     }
 
     @Test

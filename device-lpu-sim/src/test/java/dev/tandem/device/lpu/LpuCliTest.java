@@ -30,7 +30,7 @@ class LpuCliTest {
     void generatesTheReferenceIdsWithStatsAndATrace(@TempDir Path dir) throws IOException {
         Path trace = dir.resolve("trace.json");
         String[] r = run("generate", "-m", SharedData.model("stories260K-f16.gguf").toString(), "--prompt-ids", "1,77,300",
-                "-n", "12", "--ids", "--device", "lpu", "--lpu-preset", "lp30", "--lpu-chips", "2", "--trace", trace.toString());
+                "-n", "12", "--ids", "--temp", "0", "--device", "lpu", "--lpu-preset", "lp30", "--lpu-chips", "2", "--trace", trace.toString());
         assertEquals("0", r[0], r[2]);
         int[] expected = Arrays.copyOf(SharedData.ints(SharedData.reference("stories260K-f16.gguf.json")
                 .get("cases").get(1).get("greedy_ids")), 12);

@@ -57,9 +57,6 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions samplingOptions = new SamplingOptions();
 
-    @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default: random, printed in the stats)")
-    Long seed;
-
     @Option(names = "--stop-ids", paramLabel = "IDS", description = "also stop at these comma-separated ids (e.g. 1, BOS, for llama2.c stories)")
     String stopIds;
 
@@ -199,8 +196,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     private Sampling sampling() {
         try {
-            long s = seed != null ? seed : System.nanoTime();
-            Sampling sampling = samplingOptions.sampling(s, steps, true);
+            Sampling sampling = samplingOptions.sampling(steps, true);
             return stopIds == null ? sampling : sampling.stopTokens(Inputs.parseIds(stopIds, "--stop-ids"));
         } catch (IllegalArgumentException e) {
             throw new ExitCodes.UsageException(e.getMessage());

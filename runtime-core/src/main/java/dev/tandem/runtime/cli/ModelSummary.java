@@ -67,10 +67,14 @@ final class ModelSummary {
     }
 
     static String vocabulary(Model m) {
-        if (m.tokenizer().isEmpty()) {
+        return vocabulary(m.tokenizer());
+    }
+
+    static String vocabulary(java.util.Optional<Tokenizer> tokenizer) {
+        if (tokenizer.isEmpty()) {
             return "none (the file has no tokenizer: use --prompt-ids or --tokenizer FILE)";
         }
-        Tokenizer t = m.tokenizer().get();
+        Tokenizer t = tokenizer.get();
         String type = t instanceof SentencePieceTokenizer ? "SentencePiece (llama)"
                 : t instanceof ByteLevelBpeTokenizer bpe ? "byte-level BPE (gpt2, pre-tokenizer " + bpe.preTokenizer().name().toLowerCase() + ")"
                 : t.getClass().getSimpleName();
@@ -78,7 +82,11 @@ final class ModelSummary {
     }
 
     static String chatTemplate(Model m) {
-        return m.chatTemplate().map(t -> "present (" + t.length() + " characters)").orElse("none");
+        return chatTemplate(m.chatTemplate());
+    }
+
+    static String chatTemplate(java.util.Optional<String> template) {
+        return template.map(t -> "present (" + t.length() + " characters)").orElse("none");
     }
 
     /** One line per thing the file holds that Tandem ignores or some backend cannot run; "nothing" when none. */

@@ -89,9 +89,6 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions samplingOptions = new SamplingOptions();
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "sampling seed, shared with the reference run (default ${DEFAULT-VALUE})")
-    long seed;
-
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "1",
             description = "untimed runs of the same request before the measured one, so the JIT has compiled the kernels (default ${DEFAULT-VALUE})")
     int warmup;
@@ -137,7 +134,7 @@ final class RunCommand implements Callable<Integer> {
         if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
         }
-        Sampling sampling = samplingOptions.sampling(seed, steps, false);
+        Sampling sampling = samplingOptions.sampling(steps, false);
         try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             int[][] prompts = prompts(m);
             int[] prompt = prompts[0];
@@ -207,7 +204,7 @@ final class RunCommand implements Callable<Integer> {
             if (m.tokenizer().isPresent()) {
                 out.println("output   " + GenerateCommand.printable(m.tokenizer().get().decode(report.result().generatedIds())));
             }
-            printReport(out, report, judgeTiming);
+            printReport(out, report, judgeTiming, sampling);
             out.flush();
             return (judgeTiming ? report.verifiedWithTiming() : report.verified()) ? ExitCodes.OK : ExitCodes.INTERNAL;
         }
@@ -342,7 +339,7 @@ final class RunCommand implements Callable<Integer> {
         out.printf("costs    %s%n", String.join("; ", plan.costSources()));
     }
 
-    private static void printReport(PrintWriter out, PlanRun.Report r, boolean judgeTiming) {
+    private static void printReport(PrintWriter out, PlanRun.Report r, boolean judgeTiming, Sampling sampling) {
         out.println();
         out.println("devices");
         r.devices().forEach((label, name) -> out.printf("  %-14s %s%n", label, name));
@@ -366,6 +363,7 @@ final class RunCommand implements Callable<Integer> {
         boolean ids = r.idsMatch();
         out.printf(Locale.ROOT, "verify   ids: %s (%d generated; reference: ReferenceForward on the host), prompt logits max |diff| %.2e%n",
                 ids ? "equal to the reference" : "DIFFER from the reference", r.result().generatedIds().length, r.maxLogitDiff());
+        out.println("         chosen by " + sampling.describe() + (sampling.isGreedy() ? "" : ": each run draws from its own logits with the same seed"));
         if (!ids) {
             out.println("         plan:      " + java.util.Arrays.toString(r.result().generatedIds()));
             out.println("         reference: " + java.util.Arrays.toString(r.referenceIds()));

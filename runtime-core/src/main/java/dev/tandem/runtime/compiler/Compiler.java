@@ -400,17 +400,7 @@ public final class Compiler {
             ttft += t;
         }
 
-        // Decode: when attention and FFN are on different groups, two micro-batches ping-pong so
-        // each group computes one while the other's activations cross the link.
-        boolean split = !Assignment.same(a.attention(), a.ffn()) && w.batch() >= 2;
-        List<List<Step>> microBatches = new ArrayList<>();
-        if (split) {
-            int first = (w.batch() + 1) / 2;
-            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(first), a, layouts, costCache, s.sources));
-            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(w.batch() - first), a, layouts, costCache, s.sources));
-        } else {
-            microBatches.add(steps(graph, Phase.DECODE, w, a, layouts, costCache, s.sources));
-        }
+        List<List<Step>> microBatches = decodeMicroBatches(graph, w, a, layouts, costCache, s.sources);
         double end = run(microBatches, ttft, free, record ? s : null, "decode");
         double tpot = end - ttft;
 
@@ -430,6 +420,35 @@ public final class Compiler {
             addPlacement(s, microBatches.getFirst());
         }
         return s;
+    }
+
+    /**
+     * Decode: when attention and FFN are on different groups, two micro-batches ping-pong so each
+     * group computes one while the other's activations cross the link.
+     */
+    private List<List<Step>> decodeMicroBatches(ModelGraph graph, Workload w, Assignment a, Map<String, GroupLayout> layouts,
+                                                Map<String, Double> costCache, Set<String> sources) {
+        boolean split = !Assignment.same(a.attention(), a.ffn()) && w.batch() >= 2;
+        List<List<Step>> microBatches = new ArrayList<>();
+        if (split) {
+            int first = (w.batch() + 1) / 2;
+            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(first), a, layouts, costCache, sources));
+            microBatches.add(steps(graph, Phase.DECODE, w.withBatch(w.batch() - first), a, layouts, costCache, sources));
+        } else {
+            microBatches.add(steps(graph, Phase.DECODE, w, a, layouts, costCache, sources));
+        }
+        return microBatches;
+    }
+
+    /**
+     * One decode step of a compiled plan, as its schedule predicts it (the plan's own layouts, two
+     * micro-batches where it ping-pongs), for batch sequences with context positions cached: what an
+     * executor serving the plan at another batch and position compares its measured steps with.
+     */
+    public double decodeStepSeconds(ModelGraph graph, Plan plan, int batch, int context) {
+        Workload w = new Workload(batch, 1, context);
+        List<List<Step>> microBatches = decodeMicroBatches(graph, w, plan.roles(), plan.layouts(), new HashMap<>(), new LinkedHashSet<>());
+        return run(microBatches, 0, new HashMap<>(), null, "decode");
     }
 
     private static void addPlacement(Schedule s, List<Step> steps) {

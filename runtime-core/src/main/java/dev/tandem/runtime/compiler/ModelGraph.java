@@ -179,6 +179,19 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         return ops;
     }
 
+    /**
+     * The op of a kind in a phase's ops for w: layer's for attention and FFN, the one embedding or
+     * head otherwise (what an executor's log entry is priced as).
+     */
+    public Op op(Phase phase, OpKind kind, int layer, Workload w) {
+        for (Op op : ops(phase, w)) {
+            if (op.kind() == kind && (op.layer() == layer || kind == OpKind.EMBED || kind == OpKind.HEAD)) {
+                return op;
+            }
+        }
+        throw new IllegalArgumentException("no " + phase + " " + kind + " op for layer " + layer);
+    }
+
     /** Prefill runs in chunks of this many tokens per sequence, as the reference forward does. */
     public static final int PREFILL_CHUNK = 64;
 

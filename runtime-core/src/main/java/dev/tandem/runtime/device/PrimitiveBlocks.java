@@ -33,6 +33,11 @@ final class PrimitiveBlocks {
             return b;
         }
 
+        <T extends AutoCloseable> T own(T resource) {
+            owned.add(resource);
+            return resource;
+        }
+
         DeviceWeights weights(dev.tandem.kernels.WeightMatrix m) {
             DeviceWeights w = device.upload(m);
             owned.add(w);
@@ -93,7 +98,7 @@ final class PrimitiveBlocks {
                 v = buffer((long) maxBatch * kvDim);
                 att = buffer((long) maxBatch * qDim);
                 o = buffer((long) maxBatch * c.dim());
-                options = new QkvOptions(this, w, maxBatch);
+                options = own(QkvOptions.upload(device, w, maxBatch));
             });
         }
 
@@ -170,59 +175,6 @@ final class PrimitiveBlocks {
 
         @Override
         public void close() { closeAll(); }
-    }
-
-    /**
-     * What an architecture's options add between the q/k/v projections and the rotation, as primitive
-     * ops ({@link AttentionWeights#qkvOptions} on the host): biases added from buffers that repeat
-     * them for every row (the add op has no broadcast), then q and k normalised per head, a head being
-     * a row of headDim values of the (batch * heads, headDim) view of each buffer.
-     */
-    static final class QkvOptions {
-        private final LlamaConfig c;
-        private final Device device;
-        private DeviceBuffer bq, bk, bv, qNorm, kNorm; // (maxBatch, qDim|kvDim) repeated biases; (headDim) norms
-
-        QkvOptions(Owned owner, AttentionWeights w, int maxBatch) {
-            this.c = w.config();
-            this.device = owner.device;
-            if (w.bq() != null) {
-                bq = owner.vector(repeat(w.bq(), maxBatch));
-                bk = owner.vector(repeat(w.bk(), maxBatch));
-                bv = owner.vector(repeat(w.bv(), maxBatch));
-            }
-            if (w.qNorm() != null) {
-                qNorm = owner.vector(w.qNorm());
-                kNorm = owner.vector(w.kNorm());
-            }
-        }
-
-        void apply(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, int batch) {
-            if (bq != null) {
-                device.add(q, bq, (long) batch * c.qDim());
-                device.add(k, bk, (long) batch * c.kvDim());
-                device.add(v, bv, (long) batch * c.kvDim());
-            }
-            if (qNorm != null) {
-                device.rmsnorm(q, q, qNorm, c.headDim(), batch * c.nHeads(), c.rmsEps());
-                device.rmsnorm(k, k, kNorm, c.headDim(), batch * c.nKvHeads(), c.rmsEps());
-            }
-        }
-
-        /** Bytes the options place for maxBatch rows. */
-        static long bytes(AttentionWeights w, int maxBatch) {
-            LlamaConfig c = w.config();
-            return 4L * ((w.bq() != null ? (long) maxBatch * (c.qDim() + 2L * c.kvDim()) : 0)
-                    + (w.qNorm() != null ? 2L * c.headDim() : 0));
-        }
-
-        private static float[] repeat(float[] v, int times) {
-            float[] out = new float[v.length * times];
-            for (int i = 0; i < times; i++) {
-                System.arraycopy(v, 0, out, i * v.length, v.length);
-            }
-            return out;
-        }
     }
 
     /** Bytes an attention block holds: weights, norm, rope, the KV cache, its scratch and its options. */

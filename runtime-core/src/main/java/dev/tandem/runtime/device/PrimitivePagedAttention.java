@@ -19,7 +19,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
     // gathered keys/values (maxSequence, kvDim); for maxRows rows: xb (dim), q/att (qDim), k/v (kvDim),
     // o (dim), and one run's q/att/k at offset 0 (qRun, attRun, kRun).
     private DeviceBuffer norm, invFreq, keys, values, seqKeys, seqValues, xb, q, k, v, att, o, qRun, attRun, kRun;
-    private PrimitiveBlocks.QkvOptions options;
+    private QkvOptions options;
 
     PrimitivePagedAttention(Device device, AttentionWeights w, KvPoolSpec pool, int maxRows) {
         super(device);
@@ -51,7 +51,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
             qRun = buffer((long) maxRows * qDim);
             attRun = buffer((long) maxRows * qDim);
             kRun = buffer((long) maxRows * kvDim);
-            options = new PrimitiveBlocks.QkvOptions(this, w, maxRows);
+            options = own(QkvOptions.upload(device, w, maxRows));
         });
     }
 
@@ -63,7 +63,7 @@ final class PrimitivePagedAttention extends PrimitiveBlocks.Owned implements Dev
     static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         LlamaConfig c = w.config();
         long qDim = (long) c.nHeads() * c.headDim();
-        return PrimitiveBlocks.QkvOptions.bytes(w, maxRows) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
+        return QkvOptions.bytes(w, maxRows) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
                 + 4L * (c.dim() + c.headDim() / 2 + 2L * pool.positions() * c.kvDim() + 2L * maxSequence(c, pool) * c.kvDim()
                 + (long) maxRows * (2L * c.dim() + 4 * qDim + 3L * c.kvDim()));
     }

@@ -21,7 +21,7 @@ import java.util.List;
  * rows whose logits are wanted. The same ops in the same order as the reference forward pass, per row.
  * Not thread-safe: the engine's step thread owns it.
  */
-final class BatchForward implements AutoCloseable {
+final class BatchForward implements StepForward {
     private final Device device;
     private final LlamaConfig c;
     private final int maxRows, maxHeads;
@@ -69,6 +69,11 @@ final class BatchForward implements AutoCloseable {
     private <T extends AutoCloseable> T own(T resource) {
         owned.add(resource);
         return resource;
+    }
+
+    @Override
+    public float[] step(Scheduler.Step step) {
+        return step(step.tokens(), step.rows(), step.logitRows());
     }
 
     /**

@@ -4,12 +4,18 @@ import dev.tandem.runtime.ContextLengthException;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.Sampling;
 import dev.tandem.runtime.Token;
+import dev.tandem.runtime.compiler.Compiler;
+import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.tokenizer.StreamingDecoder;
 import dev.tandem.runtime.tokenizer.Tokenizer;
 
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,12 +24,13 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * A batching engine: many requests, one model on one device, served by continuous batching over a
- * paged KV cache. Each step runs the decode token of every running sequence and chunks of
- * prompts together, up to {@link EngineConfig#maxBatchTokens()} rows; requests join and leave
- * between steps ({@link Scheduler}). On the CPU device, results are bit for bit those of a single
- * {@link dev.tandem.runtime.Session} with the same sampling: every row is computed alone, in the
- * reference's order, whatever else shares its steps.
+ * A batching engine: many requests, one model on one device or on a compiled plan's devices
+ * ({@link #open(Model, Plan, EngineConfig)}), served by continuous batching over a paged KV cache.
+ * Each step runs the decode token of every running sequence and chunks of prompts together, up to
+ * {@link EngineConfig#maxBatchTokens()} rows; requests join and leave between steps
+ * ({@link Scheduler}). On the CPU device, and on plans over the CPU and emulated LPUs, results are
+ * bit for bit those of a single {@link dev.tandem.runtime.Session} with the same sampling: every row
+ * is computed alone, in the reference's order, whatever else shares its steps.
  *
  * <p>Thread-safety: {@link #submit}, {@link RequestHandle#cancel()}, the handles' futures and their
  * token publishers may be used from any number of threads at once. One step thread (a daemon, "tandem-engine") runs the
@@ -36,7 +43,9 @@ public final class Engine implements AutoCloseable {
     private final EngineConfig config;
     private final KvBlockPool pool;
     private final Scheduler scheduler;
-    private final BatchForward forward;
+    private final StepForward forward;
+    private final PlanStep planStep;      // forward, when the engine steps a plan's placement; else null
+    private final PlanMeter meter;        // null on one device
     private final ArrayBlockingQueue<RequestState> incoming;
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
@@ -47,19 +56,24 @@ public final class Engine implements AutoCloseable {
     private volatile long busyNanos;
     private final String deviceName;
 
-    private Engine(Model model, Device device, EngineConfig config) {
-        LlamaConfig c = model.config();
-        KvPoolSpec spec = config.validate(c.contextLength());
+    private Engine(Model model, EngineConfig config, KvPoolSpec spec, StepForward forward, PlanStep planStep, PlanMeter meter,
+                   String deviceName) {
         this.model = model;
         this.config = config;
-        this.deviceName = device.spec().name();
+        this.deviceName = deviceName;
         this.pool = new KvBlockPool(spec);
         this.scheduler = new Scheduler(pool, config.maxSequences(), config.maxBatchTokens());
         this.incoming = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.forward = new BatchForward(device, c, model.weights(), model.ropeInvFreq(), spec, config.maxBatchTokens(),
-                Math.min(config.maxSequences(), config.maxBatchTokens()));
+        this.forward = forward;
+        this.planStep = planStep;
+        this.meter = meter;
         this.stepThread = Thread.ofPlatform().daemon().name("tandem-engine").unstarted(this::loop);
         stepThread.start();
+    }
+
+    /** Logits rows one step may ask for: one per running sequence, at most one per row. */
+    private static int maxHeads(EngineConfig config) {
+        return Math.min(config.maxSequences(), config.maxBatchTokens());
     }
 
     /**
@@ -69,7 +83,39 @@ public final class Engine implements AutoCloseable {
      * @throws dev.tandem.runtime.device.DeviceBusyException when the device runs one session at a time and is in use
      */
     public static Engine open(Model model, Device device, EngineConfig config) {
-        return new Engine(model, device, config);
+        LlamaConfig c = model.config();
+        KvPoolSpec spec = config.validate(c.contextLength());
+        BatchForward forward = new BatchForward(device, c, model.weights(), model.ropeInvFreq(), spec, config.maxBatchTokens(),
+                maxHeads(config));
+        return new Engine(model, config, spec, forward, null, null, device.spec().name());
+    }
+
+    /**
+     * Opens an engine that steps a compiled plan's placement: it opens every device the plan names
+     * (present backends, emulated LPUs; closed again with the engine), puts each layer's paged KV pool
+     * on the plan's attention group (and, where prefill runs elsewhere, a pool of the same shape on
+     * the prefill group, each sequence's rows moving once its prefill is done), and runs every step's
+     * rows through the plan's stages ({@link PlanStep}): attention on one group, the FFN on another,
+     * the embedding and the head where placed, afd's two micro-batches ping-ponging. Emulated
+     * blocks are judged against their predicted cycles as they run and every decode step against
+     * the plan's prediction ({@link #planStats()}). The plan's batch and lengths need not be the
+     * config's: the placement is what is reused.
+     *
+     * @throws EngineConfigException as {@link #open(Model, Device, EngineConfig)}
+     * @throws dev.tandem.runtime.device.DeviceUnavailableException when the plan names a device that cannot run here (a catalog GPU)
+     * @throws dev.tandem.runtime.device.DeviceMemoryException when a stage's share does not fit its device
+     */
+    public static Engine open(Model model, Plan plan, EngineConfig config) {
+        LlamaConfig c = model.config();
+        KvPoolSpec spec = config.validate(c.contextLength());
+        PlanStep step = new PlanStep(plan, c, model.weights(), model.ropeInvFreq(), spec, config.maxBatchTokens(), maxHeads(config));
+        try {
+            PlanMeter meter = new PlanMeter(plan, ModelGraph.of(model), Compiler.withInstalledProviders(), step.devices());
+            return new Engine(model, config, spec, step, step, meter, String.join(" + ", new LinkedHashSet<>(step.devices().values())));
+        } catch (RuntimeException e) {
+            step.close();
+            throw e;
+        }
     }
 
     public EngineConfig config() { return config; }
@@ -83,7 +129,7 @@ public final class Engine implements AutoCloseable {
     /** Sequences preempted (and recomputed) so far for want of KV blocks. */
     long preemptions() { return scheduler.preemptions(); }
 
-    /** The name of the device the engine steps on (its spec's). */
+    /** The name of the device the engine steps on (its spec's); on a plan, its devices' names joined by " + ". */
     public String deviceName() { return deviceName; }
 
     /** Steps run so far. */
@@ -91,6 +137,20 @@ public final class Engine implements AutoCloseable {
 
     /** Wall-clock nanoseconds the device spent in steps so far (forward passes, from submit to logits back). */
     public long busyNanos() { return busyNanos; }
+
+    /**
+     * Seconds each device spent in the engine's steps so far: on one device, its wall-clock time in
+     * steps, under {@link #deviceName()}; on a plan, each stage's (by its label) time in the ops it ran,
+     * emulated time on an emulated device.
+     */
+    public Map<String, Double> deviceBusySeconds() {
+        return meter == null ? Map.of(deviceName, busyNanos / 1e9) : meter.busySeconds();
+    }
+
+    /** The plan's predicted against its measured steps, and its emulated blocks' cycles; empty on one device. */
+    public Optional<PlanStats> planStats() {
+        return meter == null ? Optional.empty() : Optional.of(meter.stats());
+    }
 
     /** Encodes text with BOS and submits it. */
     public RequestHandle submit(String prompt, Sampling sampling, Consumer<Token> onToken) {
@@ -200,16 +260,41 @@ public final class Engine implements AutoCloseable {
                     continue;
                 }
                 long start = System.nanoTime();
-                float[] logits = forward.step(step.tokens(), step.rows(), step.logitRows());
-                busyNanos += System.nanoTime() - start;
+                float[] logits = forward.step(step);
+                long wall = System.nanoTime() - start;
+                busyNanos += wall;
+                if (meter != null) {
+                    meter(step, wall);
+                }
                 scheduler.complete(step, logits, model.config().vocabSize());
                 steps++;
             } catch (RuntimeException | Error e) {
                 // A failed step leaves the pool's contents unknown: every sequence in flight fails,
                 // and the engine serves the requests that come next.
                 scheduler.failAll(e);
+                if (planStep != null) {
+                    planStep.drainLog();   // what the failed step ran is not the next step's
+                }
             }
         }
+    }
+
+    private void meter(Scheduler.Step step, long wall) {
+        // A decode row: one generated token of a sequence whose earlier positions are cached; any other row is
+        // a prompt chunk or a recompute, which the compiler does not predict as a decode step.
+        int decode = 0, prefill = 0, furthest = 0;
+        for (Scheduler.Segment s : step.segments()) {
+            if (s.count() == 1 && s.pos0() >= s.request().prompt.length) {
+                decode++;
+                furthest = Math.max(furthest, s.pos0());
+            } else {
+                prefill += s.count();
+            }
+        }
+        // The compiler prices a step at the positions cached: rounded up to whole KV blocks, so a run prices few shapes.
+        int block = config.blockSize();
+        int context = Math.min(config.contextLength(), (furthest / block + 1) * block);
+        meter.record(planStep.drainLog(), decode, prefill, context - 1, wall, planStep.pingPongs() && decode >= 2);
     }
 
     /** Stops the step thread after its current step, fails open requests, frees the device's memory. */

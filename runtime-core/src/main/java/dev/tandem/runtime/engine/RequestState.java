@@ -48,7 +48,7 @@ final class RequestState {
         this.id = id;
         this.prompt = prompt.clone();
         this.sampling = sampling;
-        this.sampler = new Sampler(sampling);
+        this.sampler = new Sampler(sampling, prompt);
         this.onToken = onToken;
         this.onLogits = onLogits;
         this.text = text;

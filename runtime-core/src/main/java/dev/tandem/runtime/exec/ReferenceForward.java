@@ -112,9 +112,8 @@ public final class ReferenceForward implements Forward {
         for (int l = 0; l < c.nLayers(); l++) {
             // Attention block: x += wo · attention(rope(wq·n(x)), rope(wk·n(x)), wv·n(x))
             Ops.rmsnorm(xb, 0, x, 0, w.attnNorm()[l], dim, c.rmsEps());
-            w.wq()[l].matvec(xb, 0, q, 0);
-            w.wk()[l].matvec(xb, 0, k, 0);
-            w.wv()[l].matvec(xb, 0, v, 0);
+            // One pool job for the three (and for W1, W3 below): fewer hand-offs per token.
+            WeightMatrix.matvecs(xb, 0, new WeightMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l]}, new float[][] {q, k, v});
             attention[l].qkvOptions(q, 0, k, 0, v, 0);
             Ops.rope(q, 0, c.nHeads(), headDim, pos, ropeInvFreq);
             Ops.rope(k, 0, c.nKvHeads(), headDim, pos, ropeInvFreq);
@@ -131,8 +130,7 @@ public final class ReferenceForward implements Forward {
                 moe.run(mixture, xb, 0, x, 0);
                 continue;
             }
-            w.w1()[l].matvec(xb, 0, hb, 0);
-            w.w3()[l].matvec(xb, 0, hb2, 0);
+            WeightMatrix.matvecs(xb, 0, new WeightMatrix[] {w.w1()[l], w.w3()[l]}, new float[][] {hb, hb2});
             Ops.siluMul(hb, 0, hb2, 0, hidden);
             w.w2()[l].matvec(hb, 0, xb2, 0);
             Ops.addInPlace(x, 0, xb2, 0, dim);

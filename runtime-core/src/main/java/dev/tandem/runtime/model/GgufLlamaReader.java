@@ -75,8 +75,17 @@ final class GgufLlamaReader {
                 return a;
             }
         }
-        throw new ModelFormatException(gguf.path(), "architecture " + SafeText.quote(name)
-                + " is not supported (metadata key 'general.architecture'; supported: " + Arch.supported() + ")");
+        throw new ModelFormatException(gguf.path(), unsupportedArchitecture(name));
+    }
+
+    /** Whether general.architecture = name is one this reader builds. */
+    static boolean supports(String name) {
+        return Arrays.stream(Arch.values()).anyMatch(a -> a.key().equals(name));
+    }
+
+    static String unsupportedArchitecture(String name) {
+        return "architecture " + SafeText.quote(name) + " is not supported (metadata key 'general.architecture'; supported: "
+                + Arch.supported() + ")";
     }
 
     private String key(String suffix) { return prefix + suffix; }

@@ -49,7 +49,7 @@ public final class BatchGeneration {
             if (prompts[s].length > context) {
                 throw new IllegalArgumentException("prompt " + s + " has " + prompts[s].length + " tokens but the context holds " + context);
             }
-            samplers[s] = new Sampler(sampling);
+            samplers[s] = new Sampler(sampling, prompts[s]);
             generated[s] = new int[Math.max(0, Math.min(sampling.maxTokens(), context - prompts[s].length + 1))];
             float[] logits = forward.prefill(s, prompts[s]);
             promptLogits[s] = Arrays.copyOf(logits, vocab);

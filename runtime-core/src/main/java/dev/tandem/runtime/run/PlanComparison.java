@@ -200,12 +200,7 @@ final class PlanComparison {
 
     /** The decode op as the plan's graph describes it for the rows that ran (pos0 + 1 positions cached each). */
     private static Op decodeOp(ModelGraph graph, Executed e) {
-        for (Op op : graph.ops(Phase.DECODE, new Workload(e.batch(), 1, e.pos0() + 1))) {
-            if (op.kind() == e.kind() && (op.layer() == e.layer() || op.kind() == OpKind.EMBED || op.kind() == OpKind.HEAD)) {
-                return op;
-            }
-        }
-        throw new IllegalStateException("no decode " + e.kind() + " op for layer " + e.layer());
+        return graph.op(Phase.DECODE, e.kind(), e.layer(), new Workload(e.batch(), 1, e.pos0() + 1));
     }
 
     /** A move as the cost model prices it: the plan's (f16) activation or KV bytes over the link between the groups. */

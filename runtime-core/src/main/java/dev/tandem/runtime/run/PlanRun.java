@@ -12,8 +12,7 @@ import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.device.Device;
-import dev.tandem.runtime.device.DeviceUnavailableException;
-import dev.tandem.runtime.device.Devices;
+import dev.tandem.runtime.exec.PlanDevices;
 import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.runtime.exec.PlanForward.Executed;
 import dev.tandem.runtime.exec.ReferenceForward;
@@ -94,20 +93,9 @@ public final class PlanRun {
         }
     }
 
-    /** Opens present backends by name and emulated presets through whichever backend has them; catalog GPUs cannot run. */
+    /** Opens present backends by name and emulated presets through whichever backend has them ({@link PlanDevices}). */
     public static Device openStage(DeviceGroup g, int tensorParallel) {
-        return switch (g.source()) {
-            case CATALOG -> throw new DeviceUnavailableException("'" + g.name()
-                    + "' is a catalog device: it plans but cannot run here; use 'tandem compile' to plan on it");
-            case EMULATED_LPU -> Devices.openPreset(g.name(), tensorParallel, g.options());
-            case PRESENT -> {
-                if (tensorParallel > 1) {
-                    throw new DeviceUnavailableException("the plan runs " + g.name() + " " + tensorParallel
-                            + "-way tensor parallel; the executor opens one " + g.name() + " device per stage");
-                }
-                yield Devices.open(g.name(), g.options());
-            }
-        };
+        return PlanDevices.open(g, tensorParallel);
     }
 
     /**

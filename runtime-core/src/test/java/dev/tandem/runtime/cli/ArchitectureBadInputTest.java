@@ -39,6 +39,21 @@ class ArchitectureBadInputTest {
         assertEquals("", r.out(), "nothing ran");
     }
 
+    /**
+     * tandem info on a file it cannot load: exit 0, what the header says, and each problem on an
+     * "unsupported:" line of its own (fragments: what one such line must say).
+     */
+    private static String assertListed(CliTest.Result r, String... fragments) {
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        for (String field : new String[] {"architecture:", "formats:", "vocabulary:", "chat template:"}) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(field)), field + " in " + r.out());
+        }
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("unsupported:") && java.util.Arrays.stream(fragments).allMatch(l::contains)),
+                String.join(", ", fragments) + " on one unsupported line of " + r.out());
+        return r.out();
+    }
+
     /** A copy of an architecture test file with some metadata values replaced and one tensor retyped. */
     private Path rewrite(String file, Map<String, Object> values, String retype, GgmlType newType, byte[] newBytes) {
         Path out = dir.resolve("bad-" + file);
@@ -73,7 +88,9 @@ class ArchitectureBadInputTest {
         Path f = rewrite("llama-f32.gguf", Map.of("general.architecture", "gpt2"));
         assertRefused(tandem("generate", "-m", f.toString(), "--prompt-ids", "1", "-n", "1"),
                 "architecture 'gpt2' is not supported", "'general.architecture'", "supported: llama, qwen2, qwen3, qwen2moe, qwen3moe");
-        assertRefused(tandem("info", "-m", f.toString()), "architecture 'gpt2' is not supported");
+        String info = assertListed(tandem("info", "-m", f.toString()), "architecture 'gpt2' is not supported");
+        assertTrue(info.contains("architecture:   'gpt2'") && info.contains("blk.0.attn_q.weight"), info);
+        assertEquals(1, info.lines().filter(l -> l.startsWith("unsupported:")).count(), "one problem, one line: " + info);
     }
 
     @Test
@@ -94,14 +111,46 @@ class ArchitectureBadInputTest {
     @Test
     void expertCountDisagreesWithTheExpertTensors() {
         Path f = rewrite("qwen3moe-f32.gguf", Map.of("qwen3moe.expert_count", 8L));
-        assertRefused(tandem("info", "-m", f.toString()),
+        assertListed(tandem("info", "-m", f.toString()),
+                "'qwen3moe.expert_count' is 8", "blk.0.ffn_gate_exps.weight", "ne=[32, 32, 4]");
+        assertRefused(tandem("generate", "-m", f.toString(), "--prompt-ids", "1", "-n", "1"),
                 "'qwen3moe.expert_count' is 8", "blk.0.ffn_gate_exps.weight", "ne=[32, 32, 4]");
     }
 
     @Test
     void mixtureArchitectureWithoutExperts() {
         Path f = rewrite("qwen2moe-f32.gguf", Map.of("qwen2moe.expert_count", 0L));
-        assertRefused(tandem("info", "-m", f.toString()), "'qwen2moe.expert_count' is missing or 0");
+        assertListed(tandem("info", "-m", f.toString()), "'qwen2moe.expert_count' is missing or 0");
+        assertRefused(tandem("generate", "-m", f.toString(), "--prompt-ids", "1", "-n", "1"), "'qwen2moe.expert_count' is missing or 0");
+    }
+
+    @Test
+    void infoListsEveryProblemOfAFileItCannotLoadOneLineEach() {
+        // Three problems in one file: the loader stops at the first, info names them all.
+        Path f = rewrite("mixtral-f32.gguf", Map.of("general.architecture", "gpt2"), "blk.0.attn_q.weight", GgmlType.Q4_1,
+                new byte[32 * 20]);
+        String info = assertListed(tandem("info", "-m", f.toString()), "architecture 'gpt2' is not supported");
+        assertListed(tandem("info", "-m", f.toString()), "tensor type Q4_1", "'blk.0.attn_q.weight'", "supported: F32, F16");
+        assertTrue(info.contains("formats:") && info.contains("attention F32, Q4_1"), info);
+        assertTrue(info.lines().anyMatch(l -> l.startsWith("vocabulary:     ") && l.contains("pieces")), info);
+        assertEquals(2, info.lines().filter(l -> l.startsWith("unsupported:")).count(), info);
+
+        long elements;
+        try (GgufFile g = GgufFile.open(ArchitecturesLlamaCppOracle.path("mixtral-f32.gguf"))) {
+            elements = g.tensor("blk.1.ffn_down_exps.weight").elementCount();
+        }
+        Path moe = rewrite("mixtral-f32.gguf", Map.of("llama.expert_used_count", 5L), "blk.1.ffn_down_exps.weight", GgmlType.Q5_0,
+                new byte[Math.toIntExact(elements / 32 * 22)]);
+        String both = assertListed(tandem("info", "-m", moe.toString()), "'llama.expert_used_count' is 5", "'llama.expert_count' is 4");
+        assertListed(tandem("info", "-m", moe.toString()), "tensor type Q5_0", "'blk.1.ffn_down_exps.weight'");
+        assertEquals(2, both.lines().filter(l -> l.startsWith("unsupported:")).count(), both);
+    }
+
+    @Test
+    void infoOnAnUnreadableHeaderIsStillExit3() throws java.io.IOException {
+        Path f = dir.resolve("truncated.gguf");
+        java.nio.file.Files.write(f, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0, 1});
+        assertRefused(tandem("info", "-m", f.toString()), f.toString());
     }
 
     @Test

@@ -16,6 +16,8 @@ import java.util.Arrays;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The CLI contract of DESIGN.md §8: outputs, stats line and exit codes. */
@@ -40,7 +42,7 @@ class CliTest {
         int[] expected = Arrays.copyOf(SharedData.ints(c.get("greedy_ids")), 40);
         String promptCsv = String.join(",", Arrays.stream(prompt).mapToObj(Integer::toString).toList());
         Result r = tandem("generate", "-m", SharedData.model("stories260K.bin").toString(),
-                "--prompt-ids", promptCsv, "-n", "40", "--ids");
+                "--prompt-ids", promptCsv, "-n", "40", "--ids", "--temp", "0");
         assertEquals(0, r.code(), r.err());
         assertArrayEquals(expected, ids(r.out()), "stdout is exactly the generated ids: " + r.out());
         assertEquals(1, r.out().lines().count(), r.out());
@@ -82,6 +84,37 @@ class CliTest {
         assertTrue(words.length >= 20 && alphabetic >= 0.8 * words.length, "not words: " + r.out());
         java.util.Set<String> lower = Arrays.stream(words).map(w -> w.replaceAll("\\W", "").toLowerCase()).collect(java.util.stream.Collectors.toSet());
         assertTrue(lower.containsAll(java.util.List.of("the", "and", "of")), "no 'the', 'and', 'of' in: " + r.out());
+    }
+
+    @Test
+    void theDefaultGenerateReadsAsTheCorpusWhereGreedyLoops() {
+        // No sampling flags: llama.cpp's defaults with the fixed seed. Greedy decoding of this small
+        // model goes round in a loop; the same criterion must catch that, or it proves nothing.
+        var vocabulary = embeddedVocabulary();
+        Result sampled = tandem("generate", "-p", "In the beginning", "-n", "64");
+        assertEquals(0, sampled.code(), sampled.err());
+        assertNull(dev.tandem.conformance.CorpusText.problem(sampled.out(), vocabulary, 30), sampled.out());
+        assertTrue(sampled.err().contains("seed=" + dev.tandem.runtime.Sampling.DEFAULT_SEED), sampled.err());
+        assertEquals(sampled.out(), tandem("generate", "-p", "In the beginning", "-n", "64").out(), "the fixed seed reproduces it");
+        Result greedy = tandem("generate", "-p", "In the beginning", "-n", "64", "--temp", "0");
+        assertEquals(0, greedy.code(), greedy.err());
+        assertNotNull(dev.tandem.conformance.CorpusText.problem(greedy.out(), vocabulary, 30), "greedy passed: " + greedy.out());
+    }
+
+    private static dev.tandem.runtime.tokenizer.Tokenizer embeddedVocabulary() {
+        try (var m = dev.tandem.runtime.Model.embedded()) {
+            return m.tokenizer().orElseThrow();
+        }
+    }
+
+    @Test
+    void samplingFlagsAreUsageErrorsWhenOutOfRange() {
+        for (String[] bad : new String[][] {{"--min-p", "2"}, {"--repeat-penalty", "0"}, {"--repeat-last-n", "-5"},
+                {"--temp", "-1"}, {"--presence-penalty", "NaN"}}) {
+            Result r = tandem("generate", "-n", "2", bad[0], bad[1]);
+            assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+        }
     }
 
     @Test
@@ -182,7 +215,7 @@ class CliTest {
     @Test
     void generateRunsThroughTheDeviceSpi() {
         Result viaDevice = tandem("generate", "-m", SharedData.model("stories260K-f16.gguf").toString(),
-                "--prompt-ids", "1,77,300", "-n", "30", "--ids", "--device", "scalar-test");
+                "--prompt-ids", "1,77,300", "-n", "30", "--ids", "--temp", "0", "--device", "scalar-test");
         assertEquals(0, viaDevice.code(), viaDevice.err());
         int[] expected = Arrays.copyOf(SharedData.ints(SharedData.reference("stories260K-f16.gguf.json")
                 .get("cases").get(1).get("greedy_ids")), 30);

@@ -68,6 +68,30 @@ class PlanRunTest {
     }
 
     @Test
+    void aSampledRunDrawsTheSameIdsOnThePlanAndTheReference() {
+        // llama.cpp's defaults plus every penalty: the plan and the reference each sample from their
+        // own logits with the same seed and prompt window, so equal ids mean equal decisions.
+        Sampling sampling = Sampling.defaults().repeatPenalty(1.2f, 8).presencePenalty(0.3f).frequencyPenalty(0.1f)
+                .maxTokens(STEPS).stopAtEos(false);
+        try (Model m = Model.load(SharedData.model("stories260K.bin"))) {
+            Compiler compiler = Compiler.withInstalledProviders();
+            int ctx = PROMPT.length + STEPS;
+            ModelGraph graph = ModelGraph.of(m);
+            Plan plan = compiler.compile(graph, PoolParser.parse("cpu,scalar-test", new Catalog()), new Workload(1, PROMPT.length, ctx),
+                    Policy.DISAGG, Objective.lowestTpot());
+            PlanRun.Report r = PlanRun.execute(m, plan, graph, compiler.costModel(), PROMPT, sampling, ctx, 0, null);
+            assertTrue(r.idsMatch(), Arrays.toString(r.result().generatedIds()) + " vs " + Arrays.toString(r.referenceIds()));
+            assertTrue(r.verified());
+            int[] session;
+            try (var s = dev.tandem.runtime.Tandem.open(m, ctx)) {
+                session = s.generate(PROMPT, sampling, null).generatedIds();
+            }
+            assertArrayEquals(session, r.result().generatedIds(), "a plain session samples the same");
+            assertFalse(Arrays.equals(referenceIds(), r.result().generatedIds()), "it sampled, not argmax");
+        }
+    }
+
+    @Test
     void disaggMovesThePromptsKvCacheOnce() {
         PlanRun.Report r = run("cpu,scalar-test", Policy.DISAGG);
         var kv = r.lines().stream().filter(l -> l.what().equals("kv cache")).toList();
@@ -106,7 +130,7 @@ class PlanRunTest {
     @Test
     void runIdsPrintsOnlyTheIdsOnStdoutAndTheReportOnStderr() {
         String[] r = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu", "--policy", "single",
-                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--ids", "--warmup", "0");
+                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--ids", "--temp", "0", "--warmup", "0");
         assertEquals("0", r[0], r[2]);
         String stdout = r[1].strip();
         assertTrue(stdout.matches("[0-9]+( [0-9]+)*"), "stdout holds the ids alone: " + r[1]);
@@ -119,7 +143,7 @@ class PlanRunTest {
     @Test
     void runJsonIsOneMachineReadableReportOnStdout() throws Exception {
         String[] r = cli("run", "-m", SharedData.model("stories260K.bin").toString(), "--pool", "cpu,scalar-test", "--policy", "disagg",
-                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--json", "--warmup", "0");
+                "--prompt-ids", "1,77,300", "-n", Integer.toString(STEPS), "--json", "--temp", "0", "--warmup", "0");
         assertEquals("0", r[0], r[2]);
         var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r[1]);
         assertEquals("disagg", root.get("plan").get("chosen").asText());

@@ -334,13 +334,13 @@ public final class OpenClDevice implements Device {
 
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        // The paged kernel path implements the Llama block; other architectures take the primitive one.
-        return w.isPlainLlama() ? new OpenClPagedAttention(this, w, pool, maxRows) : Device.super.uploadPagedAttention(w, pool, maxRows);
+        // Every architecture's block: the options (biases, QK-norm) run as primitive ops between the kernels.
+        return new OpenClPagedAttention(this, w, pool, maxRows);
     }
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return w.isPlainLlama() ? OpenClPagedAttention.bytes(w, pool, maxRows) : Device.super.pagedAttentionBytes(w, pool, maxRows);
+        return OpenClPagedAttention.bytes(w, pool, maxRows);
     }
 
     /**

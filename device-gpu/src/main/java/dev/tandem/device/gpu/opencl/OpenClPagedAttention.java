@@ -6,6 +6,7 @@ import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DevicePagedAttention;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.KvPoolSpec;
+import dev.tandem.runtime.device.QkvOptions;
 import dev.tandem.runtime.model.LlamaConfig;
 
 import java.util.ArrayList;
@@ -13,7 +14,8 @@ import java.util.List;
 
 /**
  * OpenCL's paged attention block: the step's rows through rmsnorm and the Q/K/V matmuls together,
- * each run of consecutive positions of one sequence roped, its keys and values copied into their
+ * the architecture's options on them (Qwen2's QKV biases, Qwen3's QK-norm and head width, as
+ * {@link QkvOptions}), each run of consecutive positions of one sequence roped, its keys and values copied into their
  * slots of the pool, then ONE attention_paged kernel for all rows, reading every sequence's keys and
  * values through its block table where they lie (no per-sequence gather), then Wo and the residual.
  */
@@ -27,6 +29,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
     // norm (dim), invFreq (headDim/2); the pool's keys/values (pool positions, kvDim); for maxRows rows:
     // xb (dim), q/att (qDim), k/v (kvDim), o (dim); one run's q/k at offset 0 for rope (qRun, kRun).
     private DeviceBuffer norm, invFreq, keys, values, xb, q, k, v, att, o, qRun, kRun;
+    private QkvOptions options;
 
     OpenClPagedAttention(OpenClDevice device, AttentionWeights w, KvPoolSpec pool, int maxRows) {
         if (maxRows < 1) {
@@ -56,6 +59,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
             o = buffer((long) maxRows * c.dim());
             qRun = buffer((long) maxRows * qDim);
             kRun = buffer((long) maxRows * kvDim);
+            options = own(QkvOptions.upload(device, w, maxRows));
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -65,7 +69,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
     static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         LlamaConfig c = w.config();
         long qDim = (long) c.nHeads() * c.headDim();
-        return w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
+        return QkvOptions.bytes(w, maxRows) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
                 + 4L * (c.dim() + c.headDim() / 2 + 2L * pool.positions() * c.kvDim()
                 + (long) maxRows * (2L * c.dim() + 3 * qDim + 3L * c.kvDim()));
     }
@@ -91,6 +95,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
         device.matmul(wq, xb, q, batch);
         device.matmul(wk, xb, k, batch);
         device.matmul(wv, xb, v, batch);
+        options.apply(q, k, v, batch);
         for (int start = 0; start < batch; ) {
             int end = rows.runEnd(start), n = end - start, pos0 = rows.positions()[start];
             device.copy(q, (long) start * qDim, qRun, 0, (long) n * qDim);
