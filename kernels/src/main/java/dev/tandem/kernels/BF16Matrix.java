@@ -72,6 +72,26 @@ public final class BF16Matrix extends WeightMatrix {
         }
     }
 
+    @Override
+    boolean hasColdTwin() {
+        return true;
+    }
+
+    /** {@link #dot}'s lanes: element j goes to lane j % FL of one fused accumulator (a step is S_PARTS whole vectors), then the tail. */
+    @Override
+    float dotTwin(int row, float[] x, int xOff) {
+        long b = rowOffset(row);
+        int step = S.length();
+        float[] acc = new float[FL];
+        int j = 0;
+        for (int bound = cols - step; j <= bound; j += step) {
+            for (int e = 0; e < step; e++) {
+                acc[e % FL] = Math.fma(Vec.bf16(data.get(SHORT_LE, b + 2L * (j + e))), x[xOff + j + e], acc[e % FL]);
+            }
+        }
+        return tail(ColdTwins.sum(acc), b, j, x, xOff);
+    }
+
     private ShortVector halves(long base, int j) {
         return ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
     }
@@ -98,7 +118,7 @@ public final class BF16Matrix extends WeightMatrix {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int j = 0;
-        if (Vec.ENABLED) {
+        if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
             int step = S.length();
             for (int bound = cols - step; j <= bound; j += step) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);

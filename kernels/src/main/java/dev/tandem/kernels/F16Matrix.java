@@ -44,6 +44,42 @@ public final class F16Matrix extends WeightMatrix {
     }
 
     @Override
+    boolean hasColdTwin() {
+        return true;
+    }
+
+    /**
+     * {@link #dot}'s lanes: of each 2*step elements the first step go to accumulator 0 and the rest to
+     * accumulator 1, element e to lane e % FL; then the two added, summed, and the tail. The half to
+     * float conversion is exact in both forms.
+     */
+    @Override
+    float dotTwin(int row, float[] x, int xOff) {
+        long base = rowOffset(row);
+        int step = S.length();
+        float[] acc0 = new float[FL], acc1 = new float[FL];
+        int j = 0;
+        for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
+            for (int e = 0; e < step; e++) {
+                acc0[e % FL] = Math.fma(half(base, j + e), x[xOff + j + e], acc0[e % FL]);
+                acc1[e % FL] = Math.fma(half(base, j + step + e), x[xOff + j + step + e], acc1[e % FL]);
+            }
+        }
+        for (int l = 0; l < FL; l++) {
+            acc0[l] = acc0[l] + acc1[l];
+        }
+        float sum = ColdTwins.sum(acc0);
+        for (; j < cols; j++) {
+            sum += half(base, j) * x[xOff + j];
+        }
+        return sum;
+    }
+
+    private float half(long base, int j) {
+        return Float.float16ToFloat(data.get(SHORT_LE, base + 2L * j));
+    }
+
+    @Override
     public float dotScalar(int row, float[] x, int xOff) {
         long base = rowOffset(row);
         float sum = 0f;
@@ -57,7 +93,7 @@ public final class F16Matrix extends WeightMatrix {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int j = 0;
-        if (Vec.ENABLED) {
+        if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
             int step = S.length();
             for (int bound = cols - step; j <= bound; j += step) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);

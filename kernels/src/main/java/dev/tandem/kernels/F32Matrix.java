@@ -69,6 +69,25 @@ public final class F32Matrix extends WeightMatrix {
         Gemm.matmul(this, x, out, batch);
     }
 
+    @Override
+    boolean hasColdTwin() {
+        return true;
+    }
+
+    /** {@link #dot}'s lanes: element j goes to lane j % FL of one fused accumulator, then the tail. */
+    @Override
+    float dotTwin(int row, float[] x, int xOff) {
+        long b = rowOffset(row);
+        float[] acc = new float[FL];
+        int j = 0;
+        for (int bound = cols - FL; j <= bound; j += FL) {
+            for (int l = 0; l < FL; l++) {
+                acc[l] = Math.fma(data.get(FLOAT_LE, b + 4L * (j + l)), x[xOff + j + l], acc[l]);
+            }
+        }
+        return tail(ColdTwins.sum(acc), b, j, x, xOff);
+    }
+
     private FloatVector w(long offset) {
         return FloatVector.fromMemorySegment(F, data, offset, LE);
     }

@@ -88,13 +88,22 @@ final class IntDot {
         return v.lane(0);
     }
 
-    /** acc[k] = fma(lane k of w.q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes. */
-    static void accumulateScalar(float[] acc, int[] w, short[] q, int qOff, float scale) {
+    /**
+     * acc[k] = fma(lane k of w[wOff..wOff+32).q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes.
+     * The weights are bytes (Q8_0's quants as stored, Q4_0's recentred nibbles): this is also the
+     * kernels' cold-start twin (see {@link ColdStart}), and plain array reads keep it fast before C2.
+     */
+    static void accumulateScalar(float[] acc, byte[] w, int wOff, short[] q, int qOff, float scale) {
         for (int k = 0; k < 8; k++) {
-            int a = 2 * k, b = 16 + 2 * k;
-            int lane = w[a] * q[qOff + a] + w[a + 1] * q[qOff + a + 1] + w[b] * q[qOff + b] + w[b + 1] * q[qOff + b + 1];
+            int a = wOff + 2 * k, b = wOff + 16 + 2 * k, qa = qOff + 2 * k, qb = qOff + 16 + 2 * k;
+            int lane = w[a] * q[qa] + w[a + 1] * q[qa + 1] + w[b] * q[qb] + w[b + 1] * q[qb + 1];
             acc[k] = Math.fma((float) lane, scale, acc[k]);
         }
+    }
+
+    /** The f16 at bytes[at], little-endian, as a float. */
+    static float half(byte[] bytes, int at) {
+        return Float.float16ToFloat((short) ((bytes[at] & 0xFF) | bytes[at + 1] << 8));
     }
 
     static float finishScalar(float[] acc) {
@@ -107,6 +116,9 @@ final class IntDot {
         int rows();
 
         int cols();
+
+        /** The plain-Java form of dotQ8(row, a, aRow), bit-identical to it (the twin {@link ColdStart} runs). */
+        float dotQ8Scalar(int row, Q8Activations a, int aRow);
 
         /** out[outOff + r] = dotQ8(r, a, aRow) for r in [start, end). */
         void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff);
@@ -128,6 +140,14 @@ final class IntDot {
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
         int minChunk = (int) Math.max(2, (32 * 1024) / rowBytes);
+        if (VECTOR && ColdStart.MATRICES.cold()) {
+            Parallel.forRange(rows, minChunk, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = w.dotQ8Scalar(r, a, 0);
+                }
+            });
+            return;
+        }
         Parallel.forRange(rows, minChunk, (start, end) -> w.dotRows(start, end, a, 0, out, outOff));
     }
 
@@ -188,6 +208,16 @@ final class IntDot {
             return;
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        if (VECTOR && ColdStart.MATRICES.cold()) {
+            Parallel.forRange(rows, 4, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    for (int t = 0; t < batch; t++) {
+                        out[t * rows + r] = w.dotQ8Scalar(r, a, t);
+                    }
+                }
+            });
+            return;
+        }
         Parallel.forRange(rows, 4, (start, end) -> w.matmulRows(start, end, a, out));
     }
 }

@@ -129,7 +129,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8_KActivations a = Q8_KActivations.quantize(x, xOff, cols);
         int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
-        Parallel.forRange(rows, minChunk, rowsTask(a, 1, out, outOff));
+        Parallel.forRange(rows, minChunk, task(a, 1, out, outOff));
     }
 
     /**
@@ -147,7 +147,27 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         if (batch == 0) {
             return;
         }
-        Parallel.forRange(rows, 8, rowsTask(Q8_KActivations.quantize(x, 0, batch * cols), batch, out, 0));
+        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
+        Parallel.forRange(rows, 8, task(a, batch, out, 0));
+    }
+
+    /**
+     * {@link #rowsTask}, or while the kernels are cold ({@link ColdStart}) the same rows with the
+     * scalar integer sum, which is exact and so gives the same bits. One shared loop is fine for the
+     * latter: it holds no vectors for C2 to fail to intrinsify (see {@link #rowsTask}).
+     */
+    private Parallel.RangeBody task(Q8_KActivations a, int batch, float[] out, int outOff) {
+        if (!Vec.ENABLED || !ColdStart.MATRICES.cold()) {
+            return rowsTask(a, batch, out, outOff);
+        }
+        int perToken = cols / QK;
+        return (start, end) -> {
+            for (int r = start; r < end; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOff + b * rows + r] = rowDot(r, a, b * perToken, false);
+                }
+            }
+        };
     }
 
     /**

@@ -9,6 +9,8 @@ import jdk.incubator.vector.FloatVector;
  * tandem.spinMicros: how long idle workers spin before parking; default 1000.
  * tandem.quantDot: int8 (default) or float: how Q8_0/Q4_0 matrices multiply activations (see
  * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
+ * tandem.coldCalls: how many calls of each kernel family run its scalar twin before the vector form
+ * (see {@link ColdStart}); default 128, 0 turns the twins off.
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -39,6 +41,26 @@ public final class KernelConfig {
      * 8-bit blocks and multiply integers; false (tandem.quantDot=float) for fp32 activations.
      */
     public static boolean integerDot() { return INTEGER_DOT; }
+
+    private static final int COLD_CALLS = readColdCalls(System.getProperty("tandem.coldCalls"));
+
+    /** tandem.coldCalls: calls per kernel family that run the scalar twins first (0: none). */
+    public static int coldCalls() { return COLD_CALLS; }
+
+    static int readColdCalls(String value) {
+        if (value == null || value.isBlank()) {
+            return ColdStart.DEFAULT_CALLS;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        return warn("tandem.coldCalls", value, ColdStart.DEFAULT_CALLS);
+    }
 
     static boolean readIntegerDot(String value) {
         if (value == null || value.isBlank() || value.trim().equals("int8")) {

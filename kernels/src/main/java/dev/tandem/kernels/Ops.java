@@ -9,7 +9,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * The transformer's non-matmul ops on F32 activations (Vector API where it pays), each matching
  * {@link ScalarOps}. Arrays carry explicit offsets so callers can work inside batched buffers.
- * With {@link KernelConfig#vectorBits()} == 0 every op runs its {@link ScalarOps} counterpart.
+ * With {@link KernelConfig#vectorBits()} == 0 every op runs its {@link ScalarOps} counterpart; in a
+ * fresh JVM the first calls run {@link ColdTwins}, which give the vector forms' bits (see {@link ColdStart}).
  *
  * CONTRACT (ScalarOps has the same signatures):
  */
@@ -23,6 +24,10 @@ public final class Ops {
     public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
         if (!Vec.ENABLED) {
             ScalarOps.rmsnorm(out, outOff, x, xOff, weight, n, eps);
+            return;
+        }
+        if (ColdStart.OPS.cold()) {
+            ColdTwins.rmsnorm(out, outOff, x, xOff, weight, n, eps);
             return;
         }
         float ss = Vec.dot(x, xOff, x, xOff, n);
@@ -50,6 +55,10 @@ public final class Ops {
     public static void softmax(float[] x, int off, int n) {
         if (!Vec.ENABLED) {
             ScalarOps.softmax(x, off, n);
+            return;
+        }
+        if (ColdStart.OPS.cold()) {
+            ColdTwins.softmax(x, off, n);
             return;
         }
         FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
@@ -89,6 +98,10 @@ public final class Ops {
             ScalarOps.siluMul(gate, gOff, up, uOff, n);
             return;
         }
+        if (ColdStart.OPS.cold()) {
+            ColdTwins.siluMul(gate, gOff, up, uOff, n);
+            return;
+        }
         int i = 0;
         for (int bound = n - FL; i <= bound; i += FL) {
             FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
@@ -104,7 +117,7 @@ public final class Ops {
 
     /** a[aOff+i] += b[bOff+i] (the residual). */
     public static void addInPlace(float[] a, int aOff, float[] b, int bOff, int n) {
-        if (!Vec.ENABLED) {
+        if (!Vec.ENABLED || ColdStart.OPS.cold()) { // elementwise: the scalar loop is its twin
             ScalarOps.addInPlace(a, aOff, b, bOff, n);
             return;
         }
@@ -138,13 +151,14 @@ public final class Ops {
             throw new IllegalArgumentException("nPos must be >= 1, got " + nPos);
         }
         int kvDim = nKvHeads * headDim;
+        boolean cold = ColdStart.OPS.cold();
         long work = (long) nHeads * nPos * headDim;
         int minChunk = work < PARALLEL_ATTENTION_WORK ? nHeads : 1;
         Parallel.forRange(nHeads, minChunk, (h0, h1) -> {
             float[] scores = new float[nPos];
             for (int h = h0; h < h1; h++) {
                 attendHead(out, outOff + h * headDim, q, qOff + h * headDim, keyCache, valueCache,
-                        kvOff + (h / group) * headDim, kvDim, null, nPos, headDim, scores);
+                        kvOff + (h / group) * headDim, kvDim, null, nPos, headDim, scores, cold);
             }
         });
     }
@@ -168,6 +182,7 @@ public final class Ops {
         int dim = nHeads * headDim;
         int kvDim = nKvHeads * headDim;
         int items = batch * nHeads;
+        boolean cold = ColdStart.OPS.cold();
         long work = (long) items * (startPos + (batch + 1) / 2) * headDim;
         int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
         Parallel.forRange(items, minChunk, (i0, i1) -> {
@@ -176,7 +191,7 @@ public final class Ops {
                 int b = i / nHeads;
                 int h = i % nHeads;
                 attendHead(out, b * dim + h * headDim, q, b * dim + h * headDim, keyCache, valueCache,
-                        kvOff + (h / group) * headDim, kvDim, null, startPos + b + 1, headDim, scores);
+                        kvOff + (h / group) * headDim, kvDim, null, startPos + b + 1, headDim, scores, cold);
             }
         });
     }
@@ -217,6 +232,7 @@ public final class Ops {
             work += (long) (positions[i] + 1) * nHeads * headDim;
         }
         int items = rows * nHeads;
+        boolean cold = ColdStart.OPS.cold();
         int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
         Parallel.forRange(items, minChunk, (i0, i1) -> {
             float[] scores = null;
@@ -228,7 +244,7 @@ public final class Ops {
                     scores = new float[nPos];
                 }
                 attendHead(out, b * dim + h * headDim, q, b * dim + h * headDim, keyCache, valueCache,
-                        (h / group) * headDim, kvDim, rowOffsets[b], nPos, headDim, scores);
+                        (h / group) * headDim, kvDim, rowOffsets[b], nPos, headDim, scores, cold);
             }
         });
     }
@@ -252,9 +268,15 @@ public final class Ops {
     /**
      * One query head against one kv head: kv is the head's offset within a cache row; position p's
      * row starts at rowOffsets[p], or at p * kvDim when rowOffsets is null (a contiguous cache).
+     * cold: run {@link ColdTwins#attendHead}, the same arithmetic in scalar code.
      */
     private static void attendHead(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
-                                   int kv, int kvDim, int[] rowOffsets, int nPos, int headDim, float[] scores) {
+                                   int kv, int kvDim, int[] rowOffsets, int nPos, int headDim, float[] scores,
+                                   boolean cold) {
+        if (cold) {
+            ColdTwins.attendHead(out, oh, q, qh, keyCache, valueCache, kv, kvDim, rowOffsets, nPos, headDim, scores);
+            return;
+        }
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int p = 0; p < nPos; p++) {
             int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];

@@ -238,19 +238,21 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */
     public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
         IntDot.checkActivations(this, a, aRow);
-        long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        // One bulk copy of the row (see Q8_0Matrix.dotQ8Scalar: this is also the cold-start twin).
+        byte[] bytes = new byte[(int) rowBytes];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, rowOffset(row), bytes, 0, bytes.length);
         float[] acc = new float[8];
-        int[] w = new int[BLOCK];
+        byte[] w = new byte[BLOCK];
         for (int blk = 0; blk < blocks; blk++) {
-            long o = base + (long) blk * BLOCK_BYTES;
+            int o = blk * BLOCK_BYTES;
             for (int k = 0; k < HALF; k++) {
-                int b = data.get(ValueLayout.JAVA_BYTE, o + 2 + k) & 0xFF;
-                w[k] = (b & 0x0F) - 8;
-                w[HALF + k] = (b >>> 4) - 8;
+                int b = bytes[o + 2 + k] & 0xFF;
+                w[k] = (byte) ((b & 0x0F) - 8);
+                w[HALF + k] = (byte) ((b >>> 4) - 8);
             }
-            float scale = Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[aRow * blocks + blk];
-            IntDot.accumulateScalar(acc, w, a.q, aRow * cols + blk * BLOCK, scale);
+            float scale = IntDot.half(bytes, o) * a.d[aRow * blocks + blk];
+            IntDot.accumulateScalar(acc, w, 0, a.q, aRow * cols + blk * BLOCK, scale);
         }
         return IntDot.finishScalar(acc);
     }
@@ -310,12 +312,13 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold();
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int dj = dstOff + blk * BLOCK;
             float d = Float.float16ToFloat(data.get(SHORT_LE, o));
             // (nibble-8)*d is exact in fp32, so both paths give identical values.
-            if (Vec.ENABLED) {
+            if (vector) {
                 for (int k = 0; k < HALF; k += B.length()) {
                     ByteVector qs = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);

@@ -208,17 +208,16 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */
     public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
         IntDot.checkActivations(this, a, aRow);
-        long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        // One bulk copy of the row: per-byte segment reads cost a bounds and liveness check each,
+        // which matters while this runs as the cold-start twin (interpreted, then C1).
+        byte[] bytes = new byte[(int) rowBytes];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, rowOffset(row), bytes, 0, bytes.length);
         float[] acc = new float[8];
-        int[] w = new int[BLOCK];
         for (int blk = 0; blk < blocks; blk++) {
-            long o = base + (long) blk * BLOCK_BYTES;
-            for (int k = 0; k < BLOCK; k++) {
-                w[k] = data.get(ValueLayout.JAVA_BYTE, o + 2 + k);
-            }
-            float scale = Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[aRow * blocks + blk];
-            IntDot.accumulateScalar(acc, w, a.q, aRow * cols + blk * BLOCK, scale);
+            int o = blk * BLOCK_BYTES;
+            float scale = IntDot.half(bytes, o) * a.d[aRow * blocks + blk];
+            IntDot.accumulateScalar(acc, bytes, o + 2, a.q, aRow * cols + blk * BLOCK, scale);
         }
         return IntDot.finishScalar(acc);
     }
@@ -302,12 +301,13 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
+        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold();
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int dj = dstOff + blk * BLOCK;
             float d = Float.float16ToFloat(data.get(SHORT_LE, o));
             // q*d is exact in fp32 (8-bit times 11-bit significands), so both paths give identical values.
-            if (Vec.ENABLED) {
+            if (vector) {
                 for (int k = 0; k < BLOCK; k += B.length()) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     for (int p = 0; p < B_PARTS; p++) {

@@ -111,7 +111,28 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
         Objects.checkFromIndexSize(outOff, rows, out.length);
         // Chunks of at least ~32 KiB of weights, so the per-chunk cost stays noise.
         int minChunk = (int) Math.max(1, (32 * 1024) / rowBytes);
+        if (Vec.ENABLED && hasColdTwin() && ColdStart.MATRICES.cold()) {
+            Parallel.forRange(rows, minChunk, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = dotTwin(r, x, xOff);
+                }
+            });
+            return;
+        }
         Parallel.forRange(rows, minChunk, (start, end) -> matvecRows(start, end, x, xOff, out, outOff));
+    }
+
+    /** Whether this format has a {@link #dotTwin} that {@link #matvec} runs while the kernels are cold. */
+    boolean hasColdTwin() {
+        return false;
+    }
+
+    /**
+     * {@link #dot}'s vector form in scalar code, bit-identical to it (see {@link ColdTwins}); formats
+     * that have one override it together with {@link #hasColdTwin}.
+     */
+    float dotTwin(int row, float[] x, int xOff) {
+        return dot(row, x, xOff);
     }
 
     /**

@@ -32,6 +32,16 @@ class KernelConfigTest {
         assertEquals(CPUS, KernelConfig.readThreads("many"));
     }
 
+    @Test
+    void coldCallsParsing() {
+        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls(null));
+        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls(""));
+        assertEquals(0, KernelConfig.readColdCalls("0"));
+        assertEquals(500, KernelConfig.readColdCalls(" 500 "));
+        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls("-1"));
+        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls("lots"));
+    }
+
     /** Under tandem.vectorBits=0 (a surefire execution of its own), dot must be the scalar path exactly. */
     @Test
     void scalarConfigMakesDotTheScalarPath() {

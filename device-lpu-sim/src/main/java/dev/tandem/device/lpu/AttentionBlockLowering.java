@@ -1,11 +1,13 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.device.lpu.Instruction.Attention;
+import dev.tandem.device.lpu.Instruction.BinaryOp;
 import dev.tandem.device.lpu.Instruction.MemRead;
 import dev.tandem.device.lpu.Instruction.MemWrite;
 import dev.tandem.device.lpu.Instruction.RmsNorm;
 import dev.tandem.device.lpu.Instruction.Rope;
 import dev.tandem.device.lpu.Instruction.SxmPermute;
+import dev.tandem.device.lpu.Instruction.VxmBinary;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.model.LlamaConfig;
 
@@ -14,12 +16,15 @@ import java.util.List;
 /**
  * One attention block for batch rows at positions pos0.. as one static program over the block's
  * chips: rmsnorm; each chip's rows of the fused q|k|v (split(qDim + 2 kvDim, tp, 1)); all-gather;
- * rope; the new K/V rows into the KV cache, which every block chip holds whole; causal attention on
+ * what the architecture adds (Qwen2's q|k|v biases, Qwen3's per-head QK-norm, in
+ * {@code AttentionWeights.qkvOptions}' order and arithmetic); rope; the new K/V rows into the KV cache, which every block chip holds whole; causal attention on
  * every chip; each chip's rows of Wo; the slices gathered on chip 0, which adds the residual into x.
  * Every row of every matrix is one whole dot product on one chip and attention is replicated, so
  * the result is bit-identical to the primitive ops at any tp.
  */
 final class AttentionBlockLowering extends BlockLowering {
+    static final int S_BIAS = 17, S_QNORM = 18, S_KNORM = 19;
+
     private final LlamaConfig c;
 
     private AttentionBlockLowering(ChipConfig config, LlamaConfig c, BlockPlacement p, Allocation x, int batch) {
@@ -54,6 +59,13 @@ final class AttentionBlockLowering extends BlockLowering {
                 b.region(chip, "kv.v", 4L * maxPositions * kvDim);
                 if (tp > 1) {
                     b.region(chip, "qkv", 4L * maxBatch * total);
+                }
+                if (c.arch().qkvBias()) {
+                    b.region(chip, "qkvbias", 4L * total);
+                }
+                if (c.arch().qkNorm()) {
+                    b.region(chip, "qnorm", 4L * c.headDim());
+                    b.region(chip, "knorm", 4L * c.headDim());
                 }
                 exchangeRegions(b, chip, maxBatch, dim);
             }
@@ -122,6 +134,7 @@ final class AttentionBlockLowering extends BlockLowering {
             allGather(S_QKV, total, qkvSplit(c, tp), "qkv");
         }
         for (int chip : chips) {
+            qkvOptions(chip, total, qDim);
             long keys = p.at(chip, "kv.k"), values = p.at(chip, "kv.v");
             s.emit(chip, new MemRead(p.at(chip, "ropefreq"), c.headDim() / 2, S_FREQ, 0));
             int row = 0;
@@ -133,6 +146,29 @@ final class AttentionBlockLowering extends BlockLowering {
         }
         gatherHome(S_O, dim, split(dim, tp, 1), "o");
         addResidualAtHome(x, dim);
+    }
+
+    /**
+     * On every chip (each holds the whole q|k|v after the all-gather, as the rope needs): every row's
+     * q|k|v plus the bias q|k|v, then each head of q and of k RMS-normalised by its weight, as the
+     * host does each in place.
+     */
+    private void qkvOptions(int chip, int total, int qDim) {
+        if (c.arch().qkvBias()) {
+            s.emit(chip, new MemRead(p.at(chip, "qkvbias"), total, S_BIAS, 0));
+            for (int b = 0; b < batch; b++) {
+                s.emit(chip, new VxmBinary(BinaryOp.ADD, S_QKV, b * total, S_BIAS, 0, total));
+            }
+        }
+        if (c.arch().qkNorm()) {
+            int hd = c.headDim();
+            s.emit(chip, new MemRead(p.at(chip, "qnorm"), hd, S_QNORM, 0));
+            s.emit(chip, new MemRead(p.at(chip, "knorm"), hd, S_KNORM, 0));
+            for (int b = 0; b < batch; b++) {
+                s.emit(chip, new RmsNorm(S_QKV, b * total, S_QNORM, S_QKV, b * total, hd, c.nHeads(), c.rmsEps()));
+                s.emit(chip, new RmsNorm(S_QKV, b * total + qDim, S_KNORM, S_QKV, b * total + qDim, hd, c.nKvHeads(), c.rmsEps()));
+            }
+        }
     }
 
     /**

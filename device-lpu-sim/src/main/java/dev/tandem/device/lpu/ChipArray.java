@@ -13,13 +13,15 @@ import dev.tandem.device.lpu.Instruction.Rope;
 import dev.tandem.device.lpu.Instruction.RmsNorm;
 import dev.tandem.device.lpu.Instruction.SxmPermute;
 import dev.tandem.device.lpu.Instruction.SxmReduce;
-import dev.tandem.device.lpu.Instruction.SxmTopK;
+import dev.tandem.device.lpu.Instruction.SxmRoute;
 import dev.tandem.device.lpu.Instruction.SxmTranspose;
 import dev.tandem.device.lpu.Instruction.VxmBinary;
 import dev.tandem.device.lpu.Instruction.VxmScaleBy;
 import dev.tandem.device.lpu.Instruction.VxmUnary;
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.model.MoeConfig;
+import dev.tandem.runtime.model.MoeRouter;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -201,7 +203,7 @@ public final class ChipArray implements AutoCloseable {
                     v[j] *= scale;
                 }
             }
-            case SxmTopK i -> topK(stream(chip, i.src(), i.srcOffset() + i.n()), i.srcOffset(), i.n(), i.k(),
+            case SxmRoute i -> route(stream(chip, i.src(), i.srcOffset() + i.n()), i.srcOffset(), i.n(), i.k(), i.normalize(),
                     stream(chip, i.dst(), i.dstOffset() + 2 * i.k()), i.dstOffset());
             case VxmUnary i -> {
                 float[] s = stream(chip, i.stream(), i.offset() + i.n());
@@ -291,30 +293,16 @@ public final class ChipArray implements AutoCloseable {
     }
 
     /**
-     * Indices of the k largest of n logits (ties to the lower index) as fp32, then the softmax over
-     * the chosen logits in that order (max subtracted, sum in index order of the choice).
+     * The reference's routing ({@link MoeRouter#route}) of n logits: the k chosen experts' indices as
+     * fp32 in ascending order, then their weights.
      */
-    static void topK(float[] logits, int offset, int n, int k, float[] out, int outOffset) {
-        boolean[] taken = new boolean[n];
-        float[] chosen = new float[k];
+    static void route(float[] logits, int offset, int n, int k, boolean normalize, float[] out, int outOffset) {
+        int[] ids = new int[k];
+        float[] weights = new float[k];
+        new MoeRouter(new MoeConfig(n, k, 1, normalize, 0)).route(logits, offset, ids, weights);
         for (int j = 0; j < k; j++) {
-            int best = -1;
-            for (int i = 0; i < n; i++) {
-                if (!taken[i] && (best < 0 || logits[offset + i] > logits[offset + best])) {
-                    best = i;
-                }
-            }
-            taken[best] = true;
-            out[outOffset + j] = best;
-            chosen[j] = logits[offset + best];
-        }
-        float sum = 0, max = chosen[0];
-        for (int j = 0; j < k; j++) {
-            chosen[j] = (float) Math.exp(chosen[j] - max);
-            sum += chosen[j];
-        }
-        for (int j = 0; j < k; j++) {
-            out[outOffset + k + j] = chosen[j] / sum;
+            out[outOffset + j] = ids[j];
+            out[outOffset + k + j] = weights[j];
         }
     }
 
@@ -324,6 +312,7 @@ public final class ChipArray implements AutoCloseable {
             case RSQRT -> (float) (1.0 / Math.sqrt(x));
             case EXP -> (float) Math.exp(x);
             case SILU -> x / (1f + (float) Math.exp(-x));
+            case SIGMOID -> MoeRouter.sharedGate(x);
             case CONVERT_F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
             case CONVERT_BF16 -> {
                 int bits = Float.floatToRawIntBits(x);

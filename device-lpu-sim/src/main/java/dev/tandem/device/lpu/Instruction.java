@@ -180,13 +180,13 @@ public sealed interface Instruction {
     }
 
     enum UnaryOp {
-        SCALE, RSQRT, EXP, SILU, CONVERT_F16, CONVERT_BF16;
+        SCALE, RSQRT, EXP, SILU, SIGMOID, CONVERT_F16, CONVERT_BF16;
 
         int cost() {
             return switch (this) {
                 case SCALE, CONVERT_F16, CONVERT_BF16 -> 1;
                 case RSQRT, EXP -> 4;
-                case SILU -> 5;
+                case SILU, SIGMOID -> 5;
             };
         }
     }
@@ -200,7 +200,10 @@ public sealed interface Instruction {
         public List<Location> writes() { return List.of(new Stream(stream, offset, n)); }
     }
 
-    /** s[offset + i] = op(s[offset + i]) (SCALE multiplies by scalar; CONVERT rounds to fp16/bf16 and back). */
+    /**
+     * s[offset + i] = op(s[offset + i]) (SCALE multiplies by scalar; SIGMOID is a shared expert's gate,
+     * the reference's arithmetic; CONVERT rounds to fp16/bf16 and back).
+     */
     record VxmUnary(UnaryOp op, int stream, int offset, int n, float scalar) implements Instruction {
         public Unit unit() { return Unit.VXM; }
         public long occupancy(ChipConfig c) { return vxmCycles(c, (long) n * op.cost()); }
@@ -269,18 +272,20 @@ public sealed interface Instruction {
     }
 
     /**
-     * Top-k gating of n router logits at src[srcOffset..]: dst[dstOffset + j] = the index (as fp32)
-     * of the j-th largest (ties to the lower index), dst[dstOffset + k + j] = its weight, the softmax
-     * over the k chosen logits (Mixtral's gating). k passes of a select over n on the SXM.
+     * A mixture's routing of n router logits at src[srcOffset..], the reference's ({@code MoeRouter}):
+     * softmax over all n, the k most probable (ties to the lower index) in ascending index order,
+     * dst[dstOffset + j] = the j-th one's index (as fp32) and dst[dstOffset + k + j] = its
+     * probability, divided by the k probabilities' sum when normalize. Costed as the softmax's three
+     * passes over n (max, exponent and sum, divide) and k passes of a select over n on the SXM.
      */
-    record SxmTopK(int src, int srcOffset, int n, int k, int dst, int dstOffset) implements Instruction {
-        public SxmTopK {
+    record SxmRoute(int src, int srcOffset, int n, int k, boolean normalize, int dst, int dstOffset) implements Instruction {
+        public SxmRoute {
             if (k < 1 || k > n) {
-                throw new IllegalArgumentException("top-k needs 1 <= k <= n, got k " + k + " of " + n);
+                throw new IllegalArgumentException("routing needs 1 <= k <= n, got k " + k + " of " + n);
             }
         }
         public Unit unit() { return Unit.SXM; }
-        public long occupancy(ChipConfig c) { return sxmCycles(c, (long) k * n); }
+        public long occupancy(ChipConfig c) { return sxmCycles(c, (long) (k + 3) * n); }
         public long latency(ChipConfig c, int chip) { return occupancy(c) + c.sxmLatency(); }
         public List<Location> reads() { return List.of(new Stream(src, srcOffset, n)); }
         public List<Location> writes() { return List.of(new Stream(dst, dstOffset, 2 * k)); }

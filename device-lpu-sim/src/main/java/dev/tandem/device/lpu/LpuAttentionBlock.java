@@ -4,12 +4,16 @@ import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.DeviceAttention;
 import dev.tandem.runtime.device.DeviceBuffer;
+import dev.tandem.runtime.model.ArchOptions;
 import dev.tandem.runtime.model.LlamaConfig;
 
 import java.util.Map;
 import java.util.function.Consumer;
 
-/** A placed attention block: it runs as one program; its KV cache is replicated on every chip of the block. */
+/**
+ * A placed attention block: it runs as one program; its KV cache is replicated on every chip of the
+ * block. Llama's block, or one with Qwen2's q|k|v biases, Qwen3's QK-norm and a head width of its own.
+ */
 final class LpuAttentionBlock implements DeviceAttention {
     private final ChipMemory memory;
     private final ChipArray array;
@@ -30,7 +34,13 @@ final class LpuAttentionBlock implements DeviceAttention {
         this.maxBatch = maxBatch;
     }
 
+    /** The architecture's options and the weights they add come together: the placement follows the config. */
     private static WeightFormat[] formats(AttentionWeights w) {
+        ArchOptions arch = w.config().arch();
+        if (arch.qkvBias() != (w.bq() != null) || arch.qkNorm() != (w.qNorm() != null)) {
+            throw new IllegalArgumentException("the attention weights' biases and QK-norm disagree with the architecture's options "
+                    + arch.attentionFeatures(w.config()));
+        }
         return new WeightFormat[] {w.wq().format(), w.wk().format(), w.wv().format(), w.wo().format()};
     }
 
@@ -57,6 +67,18 @@ final class LpuAttentionBlock implements DeviceAttention {
         p.writeWeights(array, Map.of("wq", w.wq(), "wk", w.wk(), "wv", w.wv(), "wo", w.wo()));
         p.writeEverywhere(array, "norm", w.norm());
         p.writeEverywhere(array, "ropefreq", w.ropeInvFreq());
+        if (w.bq() != null) {
+            LlamaConfig c = w.config();
+            float[] bias = new float[c.qDim() + 2 * c.kvDim()];
+            System.arraycopy(w.bq(), 0, bias, 0, c.qDim());
+            System.arraycopy(w.bk(), 0, bias, c.qDim(), c.kvDim());
+            System.arraycopy(w.bv(), 0, bias, c.qDim() + c.kvDim(), c.kvDim());
+            p.writeEverywhere(array, "qkvbias", bias);
+        }
+        if (w.qNorm() != null) {
+            p.writeEverywhere(array, "qnorm", w.qNorm());
+            p.writeEverywhere(array, "knorm", w.kNorm());
+        }
         return p;
     }
 

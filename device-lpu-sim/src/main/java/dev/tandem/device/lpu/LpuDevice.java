@@ -14,8 +14,9 @@ import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
-import dev.tandem.runtime.device.UnsupportedBlockException;
+import dev.tandem.runtime.device.MoeFfnWeights;
 import dev.tandem.runtime.device.UnsupportedWeightFormatException;
+import dev.tandem.runtime.model.ExpertFfn;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,9 +28,10 @@ import java.util.Set;
 /**
  * The LPU behind the device SPI: an adapter from SPI calls to the emulator's parts. Where things
  * live is {@link ChipMemory}'s (one placement scheme for buffers, tables and blocks); each op is a
- * program from {@link OpPrograms}, each fused block one from {@link AttentionBlockLowering} or
- * {@link FfnBlockLowering}; {@link ChipArray} validates and runs it in full mode; {@link RunLedger}
- * counts its cycles and {@link TraceRecorder} keeps the first decode step's programs.
+ * program from {@link OpPrograms}, each fused block one from {@link AttentionBlockLowering},
+ * {@link FfnBlockLowering} or {@link MoeFfnBlockLowering}; {@link ChipArray} validates and runs it
+ * in full mode; {@link RunLedger} counts its cycles and {@link TraceRecorder} keeps the first decode
+ * step's programs.
  *
  * <p>With a fixed chip count a block splits over all the chips (tp = chips), so a plan that gives
  * this device tp chips gets exactly the programs the compiler costed. x always stays on chip 0.
@@ -176,7 +178,6 @@ public final class LpuDevice implements Device {
 
     @Override
     public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
-        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.bytes(memory, w, maxPositions, maxBatch);
     }
@@ -189,7 +190,6 @@ public final class LpuDevice implements Device {
 
     @Override
     public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
-        UnsupportedBlockException.requirePlainAttention(spec().name(), w);
         requireSupported(w.wq(), w.wk(), w.wv(), w.wo());
         return LpuAttentionBlock.upload(memory, array, this::run, w, maxPositions, maxBatch);
     }
@@ -211,6 +211,30 @@ public final class LpuDevice implements Device {
     public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
         requireSupported(w.w1(), w.w3(), w.w2());
         return LpuFfnBlock.upload(memory, array, this::run, w, maxBatch);
+    }
+
+    @Override
+    public long moeFfnBytes(MoeFfnWeights w, int maxBatch) {
+        requireSupported(moeMatrices(w));
+        return LpuMoeFfnBlock.bytes(memory, w);
+    }
+
+    /** One program per step that routes on chip and streams only the chosen experts (see {@link MoeFfnBlockLowering}). */
+    @Override
+    public DeviceFfn uploadMoeFfn(MoeFfnWeights w, int maxBatch) {
+        requireSupported(moeMatrices(w));
+        return LpuMoeFfnBlock.upload(memory, array, this::run, w, maxBatch);
+    }
+
+    private static WeightMatrix[] moeMatrices(MoeFfnWeights w) {
+        List<WeightMatrix> all = new ArrayList<>(List.of(w.layer().router()));
+        for (ExpertFfn e : w.layer().experts()) {
+            all.addAll(List.of(e.gate(), e.up(), e.down()));
+        }
+        if (w.layer().shared() != null) {
+            all.addAll(List.of(w.layer().sharedGate(), w.layer().shared().gate(), w.layer().shared().up(), w.layer().shared().down()));
+        }
+        return all.toArray(WeightMatrix[]::new);
     }
 
     private static void requireSupported(WeightMatrix... matrices) {

@@ -154,8 +154,8 @@ public final class LpuLlama implements AutoCloseable {
                     } else if (shape.experts() == 1) {
                         out.add(new StepProgram(k, FfnBlockLowering.lower(config, c, block, f.x, 1)));
                     } else {
-                        out.add(new StepProgram(k, MoeFfnBlockLowering.lower(config, c, block, f.x, 1, shape.experts(),
-                                shape.activeExperts())));
+                        out.add(new StepProgram(k, MoeFfnBlockLowering.lower(config, c,
+                                MoeFfnBlockLowering.mixtureOf(c, shape.experts(), shape.activeExperts()), block, f.x, 1)));
                     }
                 }
                 if (f.logits != null) {

@@ -13,6 +13,7 @@ import dev.tandem.runtime.compiler.OpKind;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.model.LlamaConfig;
+import dev.tandem.runtime.model.MoeConfig;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,8 +50,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       otherwise is mispriced, which an executed plan reports as a mismatch. Where the placement
  *       leaves the cycles unknown (see {@code lowerTable}) they answer empty.</li>
  *   <li>A mixture's FFN: the cycles of its MoE block program ({@link MoeFfnBlockLowering}: router,
- *       top-k, the chosen experts' tiles by index; the same cycles for any choice), rows one at a
- *       time. A block that does not fit on tp chips on its own answers empty.</li>
+ *       the reference's routing, the chosen experts' tiles by index, a shared expert; the same cycles
+ *       for any choice), rows one at a time, its router in the graph's router format and its shape
+ *       from the config's mixture. A block that does not fit on tp chips on its own answers empty.</li>
  * </ul>
  * Results are cached per (preset, shape, format, tp, program), so the compiler's many calls for one
  * layer shape lower each program once.
@@ -60,8 +62,8 @@ public final class LpuOpCostProvider implements OpCostProvider {
      * What fixes one block program's cycles: for attention the runs and the KV block size (0: a
      * contiguous cache); maxPositions only decides whether it fits.
      */
-    private record Key(ChipConfig chip, LlamaConfig config, WeightFormat format, int tp, OpKind kind, int kvBlockSize,
-                       List<Run> runs, int batch, int maxPositions, int experts, int activeExperts) {}
+    private record Key(ChipConfig chip, LlamaConfig config, WeightFormat format, WeightFormat routerFormat, int tp, OpKind kind,
+                       int kvBlockSize, List<Run> runs, int batch, int maxPositions, int experts, int activeExperts) {}
 
     private static final long NO_FIT = -1;
 
@@ -94,17 +96,17 @@ public final class LpuOpCostProvider implements OpCostProvider {
             return OptionalDouble.empty();
         }
         int rows = Math.toIntExact(op.activationBytes() / rowBytes);
-        WeightFormat format = formatOf(graph);
+        WeightFormat format = formatOf(graph), router = routerFormatOf(graph);
         long perToken = graph.kvBytesPerTokenPerLayer();
         if (op.kind() == OpKind.FFN) {
             // An FFN row does not depend on its position: a decode step of B rows is one program of B rows.
             if (op.phase() == Phase.DECODE) {
-                return secondsOf(chip, cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.FFN, 0, List.of(), rows, 0,
+                return secondsOf(chip, cyclesOf(new Key(chip, c, format, router, tensorParallel, OpKind.FFN, 0, List.of(), rows, 0,
                         graph.experts(), graph.activeExperts())));
             }
             long total = 0;
             for (int done = 0; done < rows; done += ModelGraph.PREFILL_CHUNK) {
-                long one = cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.FFN, 0, List.of(),
+                long one = cyclesOf(new Key(chip, c, format, router, tensorParallel, OpKind.FFN, 0, List.of(),
                         Math.min(ModelGraph.PREFILL_CHUNK, rows - done), 0, graph.experts(), graph.activeExperts()));
                 if (one == NO_FIT) {
                     return OptionalDouble.empty();
@@ -135,7 +137,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
         }
         long total = 0;
         for (List<Run> runs : programs) {
-            long one = cyclesOf(new Key(chip, c, format, tensorParallel, OpKind.ATTENTION, shape.kvBlockSize(), runs,
+            long one = cyclesOf(new Key(chip, c, format, router, tensorParallel, OpKind.ATTENTION, shape.kvBlockSize(), runs,
                     runs.stream().mapToInt(Run::rows).sum(), maxPositions, 1, 1));
             if (one == NO_FIT) {
                 return OptionalDouble.empty();
@@ -154,6 +156,11 @@ public final class LpuOpCostProvider implements OpCostProvider {
         LlamaConfig c = graph.config();
         int block = graph.format().blockSize();
         return c.dim() % block == 0 && c.hiddenDim() % block == 0 ? graph.format() : WeightFormat.F16;
+    }
+
+    /** The same for a mixture's routers (rows of dim). */
+    private static WeightFormat routerFormatOf(ModelGraph graph) {
+        return graph.config().dim() % graph.routerFormat().blockSize() == 0 ? graph.routerFormat() : WeightFormat.F16;
     }
 
     private long cyclesOf(Key k) {
@@ -178,11 +185,12 @@ public final class LpuOpCostProvider implements OpCostProvider {
         try {
             StageLayout.Filled stage = StageLayout.open(k.chip(), k.tp(), k.config().dim());
             if (!attention) {
-                BlockPlacement p = stage.memory.placeBlock(ffnPlacer(k.chip(), k.config(), k.format(), k.experts(), k.activeExperts(),
-                        maxBatch));
+                BlockPlacement p = stage.memory.placeBlock(ffnPlacer(k.chip(), k.config(), k.format(), k.routerFormat(), k.experts(),
+                        k.activeExperts(), maxBatch));
                 return (k.experts() == 1
                         ? FfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch())
-                        : MoeFfnBlockLowering.lower(k.chip(), k.config(), p, stage.x, k.batch(), k.experts(), k.activeExperts())).cycles();
+                        : MoeFfnBlockLowering.lower(k.chip(), k.config(), MoeFfnBlockLowering.mixtureOf(k.config(), k.experts(),
+                                k.activeExperts()), p, stage.x, k.batch())).cycles();
             }
             BlockPlacement p = stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(k.chip(), a, ids, k.config(),
                     formats(k.format(), 4), cachePositions, maxBatch));
@@ -341,7 +349,7 @@ public final class LpuOpCostProvider implements OpCostProvider {
                     stage.memory.placeBlock((a, ids) -> AttentionBlockLowering.place(chip, a, ids, c, formats(format, 4), positions, share.rows()));
                 }
                 if (b < share.ffnBlocks()) {
-                    placeFfn(stage, chip, graph, format, share.rows());
+                    placeFfn(stage, chip, graph, format, routerFormatOf(graph), share.rows());
                 }
             }
             return Optional.of(true);
@@ -351,15 +359,22 @@ public final class LpuOpCostProvider implements OpCostProvider {
     }
 
     /** A layer's FFN as the device places it: one block, or a mixture's MoE block with every expert and the router. */
-    private static void placeFfn(StageLayout.Filled stage, ChipConfig chip, ModelGraph graph, WeightFormat format, int rows) {
-        stage.memory.placeBlock(ffnPlacer(chip, graph.config(), format, graph.experts(), graph.activeExperts(), rows));
+    private static void placeFfn(StageLayout.Filled stage, ChipConfig chip, ModelGraph graph, WeightFormat format,
+                                 WeightFormat router, int rows) {
+        stage.memory.placeBlock(ffnPlacer(chip, graph.config(), format, router, graph.experts(), graph.activeExperts(), rows));
     }
 
-    private static ChipMemory.BlockPlacer ffnPlacer(ChipConfig chip, LlamaConfig c, WeightFormat format, int experts, int active,
-                                                     int rows) {
-        return experts == 1
-                ? (a, ids) -> FfnBlockLowering.place(chip, a, ids, c, formats(format, 3), rows)
-                : (a, ids) -> MoeFfnBlockLowering.place(chip, a, ids, c, formats(format, 4), experts, active);
+    /**
+     * A dense FFN block, or a mixture's with its router in router's format and its experts (a shared
+     * one too) in format; a shared expert's gate row is taken to be F32, as GGUF files store it.
+     */
+    private static ChipMemory.BlockPlacer ffnPlacer(ChipConfig chip, LlamaConfig c, WeightFormat format, WeightFormat router,
+                                                     int experts, int active, int rows) {
+        if (experts == 1) {
+            return (a, ids) -> FfnBlockLowering.place(chip, a, ids, c, formats(format, 3), rows);
+        }
+        MoeConfig moe = MoeFfnBlockLowering.mixtureOf(c, experts, active);
+        return (a, ids) -> MoeFfnBlockLowering.place(chip, a, ids, c, moe, MoeFfnBlockLowering.formats(moe, router, format));
     }
 
     /** The pool entry's chip with its overrides, or null for a group that is no emulated LPU. */

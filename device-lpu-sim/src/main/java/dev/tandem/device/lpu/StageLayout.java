@@ -253,8 +253,8 @@ public final class StageLayout {
         }
         return shape.experts() == 1
                 ? FfnBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, false), ROWS)
-                : MoeFfnBlockLowering.place(config, allocators, ids, shape.config(), formats(layer, false), shape.experts(),
-                        shape.activeExperts());
+                : MoeFfnBlockLowering.place(config, allocators, ids, shape.config(),
+                        MoeFfnBlockLowering.mixtureOf(shape.config(), shape.experts(), shape.activeExperts()), formats(layer, false));
     }
 
     // ---------------------------------------------------------------- the fill order

@@ -4,22 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;
-import dev.tandem.runtime.device.UnsupportedBlockException;
 import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.conformance.ArchitecturesLlamaCppOracle;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The architectures on the emulated LPU. A mixture of experts whose attention is Llama's runs
- * through the LPU's fused attention program and the SPI's default mixture block (router and experts as
- * the LPU's single-op programs, routing on the host) and must match llama.cpp like the CPU does.
- * Attention with QKV biases, QK-norm or its own head width is refused before anything is placed:
- * the fused program computes the Llama block only.
+ * through the LPU's fused attention program and its MoE block program ({@link LpuMoeFfnBlock}: routing
+ * on chip, the chosen experts streamed by index) and must match llama.cpp like the CPU does; so must
+ * the Qwen architectures, whose QKV biases, QK-norm and head width the fused attention program adds.
  */
 class ArchitecturesOnLpuTest {
 
@@ -44,16 +41,11 @@ class ArchitecturesOnLpuTest {
         }
     }
 
-    @Test
-    void attentionTheFusedProgramDoesNotComputeIsRefused() {
-        for (String file : new String[] {"qwen2-f32.gguf", "qwen3-f32.gguf"}) {
-            try (Model model = Model.load(ArchitecturesLlamaCppOracle.path(file));
-                 Device lpu = Devices.open("lpu")) {
-                UnsupportedBlockException e = assertThrows(UnsupportedBlockException.class, () -> PlanForward.onDevice(lpu,
-                        model.config(), model.weights(), model.ropeInvFreq(), 16, 4));
-                assertTrue(e.getMessage().contains(file.startsWith("qwen2") ? "QKV biases" : "QK-norm"), e.getMessage());
-            }
-        }
+    /** Qwen2's biases and Qwen3's QK-norm and own head width run in the fused attention program (once refused). */
+    @ParameterizedTest
+    @CsvSource({"qwen2-f32.gguf", "qwen3-f32.gguf", "qwen2moe-f32.gguf", "qwen3moe-f32.gguf"})
+    void attentionWithTheQwenOptionsRunsOnTheLpuAndMatchesLlamaCpp(String file) {
+        mixtureRunsOnTheLpuAndMatchesLlamaCpp(file);
     }
 
     static ArchitecturesLlamaCppOracle.Steps stepsOf(dev.tandem.runtime.exec.Forward f) {

@@ -178,6 +178,7 @@ class InstructionNumericsTest {
                 case RSQRT -> 1 / Math.sqrt(x[i]);
                 case EXP -> Math.exp(x[i]);
                 case SILU -> x[i] / (1 + Math.exp(-x[i]));
+                case SIGMOID -> 1 / (1 + Math.exp(-x[i]));
                 case CONVERT_F16 -> Float.float16ToFloat(Float.floatToFloat16(x[i]));
                 case CONVERT_BF16 -> Float.intBitsToFloat(Float.floatToIntBits(x[i]) & 0xFFFF0000);
             };

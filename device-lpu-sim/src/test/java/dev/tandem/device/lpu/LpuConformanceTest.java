@@ -15,11 +15,6 @@ class LpuConformanceTest extends DeviceConformanceSuite {
     }
 
     @Override
-    protected boolean runsAttentionOptions() {
-        return false; // the fused attention program computes the Llama block
-    }
-
-    @Override
     protected Set<WeightFormat> unsupportedFormats() {
         return EnumSet.complementOf(EnumSet.copyOf(LpuDevice.SUPPORTED_FORMATS));
     }

@@ -14,11 +14,6 @@ class LpuTensorParallelConformanceTest extends DeviceConformanceSuite {
     }
 
     @Override
-    protected boolean runsAttentionOptions() {
-        return false; // the fused attention program computes the Llama block
-    }
-
-    @Override
     protected Set<WeightFormat> unsupportedFormats() {
         return EnumSet.complementOf(EnumSet.copyOf(LpuDevice.SUPPORTED_FORMATS));
     }

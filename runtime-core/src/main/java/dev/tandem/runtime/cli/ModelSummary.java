@@ -4,7 +4,6 @@ import dev.tandem.runtime.Model;
 import dev.tandem.runtime.SafeText;
 import dev.tandem.runtime.model.ArchOptions;
 import dev.tandem.runtime.model.LlamaConfig;
-import dev.tandem.runtime.model.MoeConfig;
 import dev.tandem.runtime.model.TensorEntry;
 import dev.tandem.runtime.tokenizer.ByteLevelBpeTokenizer;
 import dev.tandem.runtime.tokenizer.SentencePieceTokenizer;
@@ -97,20 +96,12 @@ final class ModelSummary {
         }
         unused.forEach((name, count) -> lines.add("tensor " + SafeText.quote(name) + (count > 1 ? " (" + count + " layers)" : "")
                 + " is not used by Tandem"));
-        LlamaConfig c = m.config();
-        if (!c.isPlainLlama()) {
-            lines.add("the LPU's fused attention runs only the Llama block: this model's attention runs on cpu and opencl");
-        }
         Set<String> kQuants = new TreeSet<>();
         for (TensorEntry t : m.tensors()) {
             if (t.type().endsWith("_K")) kQuants.add(t.type());
         }
         if (!kQuants.isEmpty()) {
             lines.add(String.join(", ", kQuants) + " weights run on cpu only (opencl and the LPU refuse them)");
-        }
-        MoeConfig moe = c.arch().moe();
-        if (moe != null) {
-            lines.add("mixture of experts: routed on the host on every device (no device routes by itself yet)");
         }
         return lines.isEmpty() ? List.of("nothing") : lines;
     }

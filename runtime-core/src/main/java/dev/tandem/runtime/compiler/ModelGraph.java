@@ -22,16 +22,25 @@ import java.util.List;
  * @param tiedOutput    whether the head reuses the embedding (then it is resident once)
  * @param embeddingFormat storage format of the token embedding table (files often keep it apart)
  * @param outputFormat  storage format of the output table
+ * @param routerFormat  storage format of a mixture's routers (files keep them in F32 where the experts are
+ *                      quantized); a mixture's shape (experts of width hiddenDim, a shared expert, its
+ *                      gating) is {@code config.arch().moe()} where the config carries one
  */
 public record ModelGraph(String name, LlamaConfig config, WeightFormat format, int experts, int activeExperts,
-                         boolean tiedOutput, WeightFormat embeddingFormat, WeightFormat outputFormat) {
+                         boolean tiedOutput, WeightFormat embeddingFormat, WeightFormat outputFormat, WeightFormat routerFormat) {
 
     static final int KV_BYTES_PER_VALUE = 2;
     static final int ACTIVATION_BYTES_PER_VALUE = 2;
 
     /** Tables in the layers' format. */
     public ModelGraph(String name, LlamaConfig config, WeightFormat format, int experts, int activeExperts, boolean tiedOutput) {
-        this(name, config, format, experts, activeExperts, tiedOutput, format, format);
+        this(name, config, format, experts, activeExperts, tiedOutput, format, format, format);
+    }
+
+    /** Routers in the layers' format. */
+    public ModelGraph(String name, LlamaConfig config, WeightFormat format, int experts, int activeExperts, boolean tiedOutput,
+                      WeightFormat embeddingFormat, WeightFormat outputFormat) {
+        this(name, config, format, experts, activeExperts, tiedOutput, embeddingFormat, outputFormat, format);
     }
 
     public ModelGraph {
@@ -49,14 +58,15 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     public static ModelGraph of(Model model) {
         LlamaWeights w = model.weights();
         MoeConfig moe = model.config().arch().moe();
-        return new ModelGraph(model.source(), model.config(), w.wq()[0].format(), moe == null ? 1 : moe.experts(),
+        WeightFormat layers = w.wq()[0].format();
+        return new ModelGraph(model.source(), model.config(), layers, moe == null ? 1 : moe.experts(),
                 moe == null ? 1 : moe.expertsUsed(), w.output() == w.tokenEmbedding(),
-                w.tokenEmbedding().format(), w.output().format());
+                w.tokenEmbedding().format(), w.output().format(), moe == null ? layers : w.arch().moe(0).router().format());
     }
 
     /** Every matrix, tables included, in f (a built-in shape's --weights). */
     public ModelGraph withFormat(WeightFormat f) {
-        return new ModelGraph(name, config, f, experts, activeExperts, tiedOutput, f, f);
+        return new ModelGraph(name, config, f, experts, activeExperts, tiedOutput, f, f, f);
     }
 
     private long matrix(long rows, long cols) {
@@ -78,9 +88,18 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         return matrix(config.hiddenDim(), config.dim()) * 3;
     }
 
+    /** A shared expert every token runs (Qwen2-MoE) and its gate row (F32), or 0. */
+    private long sharedExpertWeights() {
+        MoeConfig moe = config.arch().moe();
+        return moe == null || !moe.hasSharedExpert() ? 0 : matrix(moe.sharedHiddenDim(), config.dim()) * 3 + 4L * config.dim();
+    }
+
+    private long routerWeights() {
+        return experts > 1 ? matrix(experts, config.dim(), routerFormat) : 0;
+    }
+
     private long ffnWeights() {
-        long router = experts > 1 ? matrix(experts, config.dim()) : 0;
-        return experts * expertWeights() + router + 4L * config.dim();
+        return experts * expertWeights() + routerWeights() + sharedExpertWeights() + 4L * config.dim();
     }
 
     private long embeddingWeights() { return matrix(config.vocabSize(), config.dim(), embeddingFormat); }
@@ -137,9 +156,11 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
                 ? (long) w.batch() * w.promptLen() * kvBytesPerTokenPerLayer()   // written once, read tile by tile
                 : (long) w.batch() * kvLen * kvBytesPerTokenPerLayer();
         double touched = expectedExpertsTouched(tokens);
-        long ffnRead = (long) Math.ceil(touched * expertWeights()) + (experts > 1 ? matrix(experts, c.dim()) : 0);
-        double ffnFlops = 2.0 * tokens * activeExperts * 3.0 * c.hiddenDim() * c.dim()
-                + (experts > 1 ? 2.0 * tokens * experts * c.dim() : 0);
+        long ffnRead = (long) Math.ceil(touched * expertWeights()) + routerWeights() + sharedExpertWeights();
+        MoeConfig moe = c.arch().moe();
+        int sharedHidden = moe == null ? 0 : moe.sharedHiddenDim();
+        double ffnFlops = 2.0 * tokens * (activeExperts * 3.0 * c.hiddenDim() + 3.0 * sharedHidden) * c.dim()
+                + (experts > 1 ? 2.0 * tokens * (experts + (sharedHidden > 0 ? 1 : 0)) * c.dim() : 0);
         String x = "x[" + tokens + "," + c.dim() + "]";
         String attnShape = x + " wq[" + c.dim() + "," + c.dim() + "] wkv[" + c.kvDim() + "," + c.dim() + "]x2 kv["
                 + w.batch() + "," + kvLen + "," + c.kvDim() + "]";

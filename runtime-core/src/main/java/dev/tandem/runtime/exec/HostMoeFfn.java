@@ -12,9 +12,10 @@ import java.util.Arrays;
 /**
  * The specification of a mixture-of-experts FFN for one token, on the host: route, run the chosen
  * experts, sum their outputs weighted and in ascending expert order, add the gated shared expert,
- * then add the sum to the residual stream. Scratch for one token; not thread-safe.
+ * then add the sum to the residual stream. Scratch for one token; not thread-safe. Public as the
+ * reference other executors' mixture blocks are checked against.
  */
-final class HostMoeFfn {
+public final class HostMoeFfn {
     private final int dim;
     private final MoeRouter router;
     private final float[] routerLogits; // (experts)
@@ -25,7 +26,7 @@ final class HostMoeFfn {
     private final float[] acc;          // (dim) the weighted sum
     private final float[] sharedLogit = new float[1];
 
-    HostMoeFfn(LlamaConfig c) {
+    public HostMoeFfn(LlamaConfig c) {
         MoeConfig moe = c.arch().moe();
         this.dim = c.dim();
         this.router = new MoeRouter(moe);
@@ -40,7 +41,7 @@ final class HostMoeFfn {
     }
 
     /** x[xOff, +dim) += moe(n) for the normed input n = in[inOff, +dim). */
-    void run(MoeLayer layer, float[] in, int inOff, float[] x, int xOff) {
+    public void run(MoeLayer layer, float[] in, int inOff, float[] x, int xOff) {
         layer.router().matvec(in, inOff, routerLogits, 0);
         router.route(routerLogits, 0, ids, weights);
         Arrays.fill(acc, 0f);

@@ -1,0 +1,113 @@
+package dev.tandem.kernels;
+
+/**
+ * Scalar twins of the float Vector API kernels, run while the vector forms are cold (see
+ * {@link ColdStart}). Each performs, lane by lane, the IEEE operations of its vector form in the same
+ * order: {@link #FL} lanes per accumulator, {@code Math.fma} where the vector code fuses, two
+ * accumulators where it has two, {@link Vec#sum}'s butterfly, then the same scalar tail. So a twin's
+ * result equals its vector form's bit for bit at every species width (ColdTwinsTest checks it on odd
+ * sizes at 128, 256 and the machine's widest width), which is what lets the kernels switch between
+ * them at any call without changing a result.
+ *
+ * <p>Not {@link ScalarOps}: those are obvious one-accumulator references that agree with the vector
+ * kernels only within rounding.
+ */
+final class ColdTwins {
+    private ColdTwins() {}
+
+    /** Lanes of the float species the vector forms use. */
+    static final int FL = Vec.FL;
+
+    /**
+     * {@link Vec#sum} of lanes v[0..FL): at each step lane i becomes lane i plus lane i^s; lanes i
+     * and i^s then hold the same value (IEEE addition commutes), so only the low half is kept.
+     * Overwrites v.
+     */
+    static float sum(float[] v) {
+        for (int s = FL / 2; s >= 1; s >>= 1) {
+            for (int i = 0; i < s; i++) {
+                v[i] = v[i] + v[i + s];
+            }
+        }
+        return v[0];
+    }
+
+    /** {@link Vec#dot}: two accumulators over 2*FL-wide steps, one more FL step, their sum, the tail. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float[] acc0 = new float[FL];
+        float[] acc1 = new float[FL];
+        int j = 0;
+        for (int bound = n - 2 * FL; j <= bound; j += 2 * FL) {
+            for (int l = 0; l < FL; l++) {
+                acc0[l] = Math.fma(a[aOff + j + l], b[bOff + j + l], acc0[l]);
+                acc1[l] = Math.fma(a[aOff + j + FL + l], b[bOff + j + FL + l], acc1[l]);
+            }
+        }
+        for (int bound = n - FL; j <= bound; j += FL) {
+            for (int l = 0; l < FL; l++) {
+                acc0[l] = Math.fma(a[aOff + j + l], b[bOff + j + l], acc0[l]);
+            }
+        }
+        for (int l = 0; l < FL; l++) {
+            acc0[l] = acc0[l] + acc1[l];
+        }
+        float sum = sum(acc0);
+        for (; j < n; j++) {
+            sum += a[aOff + j] * b[bOff + j];
+        }
+        return sum;
+    }
+
+    /** {@link Ops#rmsnorm}'s vector form: the sum of squares by {@link #dot}, then (x*inv)*w per element. */
+    static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        float ss = dot(x, xOff, x, xOff, n);
+        float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * inv * weight[i];
+        }
+    }
+
+    /**
+     * {@link Ops#siluMul}'s vector form: its tail loop, which is one lane of the body ({@link Exp}'s
+     * scalar form is one lane of its vector form; g/(e+1) and g/(1+e) are the same division).
+     */
+    static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[gOff + i];
+            gate[gOff + i] = g / (1f + Exp.exp(-g)) * up[uOff + i];
+        }
+    }
+
+    /**
+     * {@link Ops#softmax}'s vector form. Its maximum is order-free (Math.max is associative and
+     * commutative, NaN and signed zeros included), its exponentials and sum are already scalar and
+     * sequential, and the final scaling is per element: {@link ScalarOps#softmax} is that arithmetic.
+     */
+    static void softmax(float[] x, int off, int n) {
+        ScalarOps.softmax(x, off, n);
+    }
+
+    /**
+     * One query head against one kv head, as {@code Ops.attendHead}: scores by {@link #dot}, the
+     * softmax, then each output lane of the whole-vector part of headDim fused-multiply-added over the
+     * positions in order, and the remaining lanes by plain multiply and add (as the vector form's tail).
+     */
+    static void attendHead(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
+                           int kv, int kvDim, int[] rowOffsets, int nPos, int headDim, float[] scores) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (int p = 0; p < nPos; p++) {
+            int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
+            scores[p] = dot(q, qh, keyCache, row, headDim) * scale;
+        }
+        softmax(scores, 0, nPos);
+        int vectorPart = headDim - headDim % FL;
+        for (int d = 0; d < headDim; d++) {
+            float o = 0f;
+            for (int p = 0; p < nPos; p++) {
+                int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
+                o = d < vectorPart ? Math.fma(valueCache[row + d], scores[p], o) : o + scores[p] * valueCache[row + d];
+            }
+            out[oh + d] = o;
+        }
+    }
+}
