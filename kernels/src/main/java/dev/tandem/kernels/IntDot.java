@@ -182,12 +182,19 @@ final class IntDot {
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
+        boolean cold = VECTOR && ColdStart.MATRICES.cold(); // as matvec and matmul: the scalar twin until C2 is done
         Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
             for (int i = 0; i < ms.length; i++) {
                 int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
                 if (from < to) {
                     Format w = (Format) ms[i];
-                    if (batch == 1) {
+                    if (cold) {
+                        for (int r = from; r < to; r++) {
+                            for (int t = 0; t < batch; t++) {
+                                outs[i][t * w.rows() + r] = w.dotQ8Scalar(r, a, t);
+                            }
+                        }
+                    } else if (batch == 1) {
                         w.dotRows(from, to, a, 0, outs[i], 0);
                     } else {
                         w.matmulRows(from, to, a, outs[i]);
