@@ -205,6 +205,12 @@ final class IntDot {
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
         boolean cold = VECTOR && ColdStart.MATRICES.cold(); // as matvec and matmul: the scalar twin until C2 is done
+        if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization
+            for (int i = 0; i < ms.length; i++) {
+                IntGemm.matmul((Format) ms[i], a, outs[i]);
+            }
+            return;
+        }
         Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
             for (int i = 0; i < ms.length; i++) {
                 int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
