@@ -173,6 +173,65 @@ final class IntDot {
         return (int) Math.max(2, (32 * 1024) / rowBytes);
     }
 
+    /** Whether ms all multiply integers against 8-bit activations of the same width (so one quantization serves them all). */
+    static boolean sharesActivations(WeightMatrix[] ms) {
+        if (ms.length < 2 || !KernelConfig.integerDot()) {
+            return false;
+        }
+        for (WeightMatrix m : ms) {
+            if (!(m instanceof Format) || m.cols() != ms[0].cols()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link WeightMatrix#matmulEach} for integer-dot matrices: x quantized once, then the rows of all
+     * matrices, numbered one after the other, split over the pool in one call. Each row runs what
+     * {@link #matvec} (batch 1) or {@link #matmul} runs for it, so every value is theirs bit for bit.
+     */
+    static void matmulEach(WeightMatrix[] ms, float[] x, float[][] outs, int batch, long rowBytes) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        }
+        int cols = ms[0].cols();
+        Objects.checkFromIndexSize(0, (long) batch * cols, x.length);
+        int[] first = new int[ms.length + 1];
+        for (int i = 0; i < ms.length; i++) {
+            Objects.checkFromIndexSize(0, (long) batch * ms[i].rows(), outs[i].length);
+            first[i + 1] = Math.addExact(first[i], ms[i].rows());
+        }
+        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
+        boolean cold = VECTOR && ColdStart.MATRICES.cold(); // as matvec and matmul: the scalar twin until C2 is done
+        if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization
+            for (int i = 0; i < ms.length; i++) {
+                IntGemm.matmul((Format) ms[i], a, outs[i]);
+            }
+            return;
+        }
+        Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
+            for (int i = 0; i < ms.length; i++) {
+                int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
+                if (from < to) {
+                    Format w = (Format) ms[i];
+                    if (cold) {
+                        for (int r = from; r < to; r++) {
+                            for (int t = 0; t < batch; t++) {
+                                outs[i][t * w.rows() + r] = w.dotQ8Scalar(r, a, t);
+                            }
+                        }
+                    } else if (batch == 1) {
+                        w.dotRows(from, to, a, 0, outs[i], 0);
+                    } else {
+                        w.matmulRows(from, to, a, outs[i]);
+                    }
+                }
+            }
+        });
+    }
+
     static void matmul(Format w, float[] x, float[] out, int batch) {
         int rows = w.rows(), cols = w.cols();
         if (batch < 0) {

@@ -207,6 +207,30 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
         matmulVector(x, out, batch);
     }
 
+    /**
+     * Several matrices times the same activations x (batch, cols): outs[i] gets ms[i] x, (batch,
+     * ms[i].rows), each value exactly what {@link #matvec} (batch 1) or {@link #matmul} gives it. A
+     * layer's Q, K and V (or W1 and W3) read one input: for the integer-dot formats the activations
+     * are quantized once and all matrices' rows share one pass over the pool, instead of one
+     * quantization and one pool hand-off per matrix.
+     */
+    public static void matmulEach(WeightMatrix[] ms, float[] x, float[][] outs, int batch) {
+        if (ms.length != outs.length) {
+            throw new IllegalArgumentException(ms.length + " matrices but " + outs.length + " outputs");
+        }
+        if (IntDot.sharesActivations(ms)) {
+            IntDot.matmulEach(ms, x, outs, batch, ms[0].rowBytes);
+            return;
+        }
+        for (int i = 0; i < ms.length; i++) {
+            if (batch == 1) {
+                ms[i].matvec(x, 0, outs[i], 0);
+            } else {
+                ms[i].matmul(x, outs[i], batch);
+            }
+        }
+    }
+
     /** Activation bytes per batch tile of {@link #matmulVector}: about half a core's L2. */
     private static final int TILE_BYTES = 512 * 1024;
 

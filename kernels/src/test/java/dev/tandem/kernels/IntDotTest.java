@@ -144,6 +144,44 @@ class IntDotTest {
         }
     }
 
+    /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
+    @ParameterizedTest(name = "batch {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 16})
+    void matmulEachEqualsSeparateMatmulsBitForBit(int batch) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int cols = 160;
+        WeightMatrix[] ms = {
+                Encoded.random(WeightFormat.Q8_0, 67, cols, rnd).matrix(),
+                Encoded.random(WeightFormat.Q4_0, 3, cols, rnd).matrix(),
+                Encoded.random(WeightFormat.Q8_0, 40, cols, rnd).matrix(),
+                Encoded.random(WeightFormat.F32, 9, cols, rnd).matrix()};
+        float[] x = Encoded.gaussian(rnd, batch * cols);
+        int initial = Parallel.threads();
+        try {
+            for (int threads : new int[] {1, 2, 3}) {
+                Parallel.setThreads(threads);
+                for (int n : new int[] {3, 4}) { // integer formats only (one quantization), then with F32 (separate calls)
+                    WeightMatrix[] some = java.util.Arrays.copyOf(ms, n);
+                    float[][] outs = new float[n][];
+                    for (int i = 0; i < n; i++) outs[i] = new float[batch * some[i].rows()];
+                    WeightMatrix.matmulEach(some, x, outs, batch);
+                    for (int i = 0; i < n; i++) {
+                        float[] want = new float[batch * some[i].rows()];
+                        if (batch == 1) some[i].matvec(x, 0, want, 0); else some[i].matmul(x, want, batch);
+                        for (int j = 0; j < want.length; j++) {
+                            assertEquals(Float.floatToRawIntBits(want[j]), Float.floatToRawIntBits(outs[i][j]),
+                                    "matrix " + i + " of " + n + ", value " + j + ", batch " + batch + ", threads " + threads + ", seed " + seed);
+                        }
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(initial);
+        }
+        assertThrows(IllegalArgumentException.class, () -> WeightMatrix.matmulEach(ms, x, new float[1][], batch));
+    }
+
     @Test
     void quantizedActivationsRoundToTheNearestStepOfTheirBlock() {
         Random rnd = new Random(7);

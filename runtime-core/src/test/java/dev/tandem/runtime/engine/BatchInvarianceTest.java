@@ -41,9 +41,9 @@ class BatchInvarianceTest {
     record Request(int[] prompt, Sampling sampling) {}
 
     @ParameterizedTest(name = "{0}, {1} KV blocks of {2}")
-    @CsvSource({"embedded, 0, 5", "stories260K.bin, 0, 16", "stories260K.bin, 24, 7", "embedded, 20, 7"})
+    @CsvSource({"embedded, 0, 5", "stories260K.bin, 0, 16", "stories260K.bin, 24, 7", "embedded, 20, 7", "Q8_0, 0, 16", "Q4_0, 0, 5"})
     void concurrentRequestsMatchTheirSingleStreamRuns(String modelName, int kvBlocks, int blockSize) throws Exception {
-        try (Model model = modelName.equals("embedded") ? Model.synthetic() : Model.load(SharedData.model(modelName));
+        try (Model model = open(modelName);
              Device cpu = Devices.open("cpu")) {
             List<Request> requests = requests(model.config().vocabSize(), new Random(modelName.hashCode() + kvBlocks));
             EngineConfig config = EngineConfig.defaults(CONTEXT).blockSize(blockSize).kvBlocks(kvBlocks)
@@ -103,6 +103,25 @@ class BatchInvarianceTest {
                 }
             }
         }
+    }
+
+    /**
+     * The embedded F32 model, a shared model file, or (Q8_0, Q4_0) a small synthetic GGUF of that type,
+     * whose matrices take the integer-dot kernels: one activation quantization for Q, K and V.
+     */
+    private static Model open(String name) throws java.io.IOException {
+        if (name.equals("embedded")) {
+            return Model.synthetic();
+        }
+        if (name.startsWith("Q")) {
+            java.nio.file.Path file = java.nio.file.Files.createTempFile("batch-invariance-" + name, ".gguf");
+            file.toFile().deleteOnExit();
+            dev.tandem.runtime.model.SyntheticCheckpoint.write(file,
+                    new dev.tandem.runtime.model.LlamaConfig(64, 160, 2, 4, 2, 96, CONTEXT, 1e-5f, 10000f, null),
+                    dev.tandem.runtime.format.GgmlType.valueOf(name), 7);
+            return Model.load(file);
+        }
+        return Model.load(SharedData.model(name));
     }
 
     /** Every logits row the request sampled from equals ReferenceForward's at the same step. */

@@ -9,6 +9,8 @@ import dev.tandem.runtime.device.DevicePagedAttention;
 import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DeviceEvent;
+import dev.tandem.runtime.device.DeviceFfn;
+import dev.tandem.runtime.device.FfnWeights;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceWeights;
@@ -74,11 +76,15 @@ final class CpuDevice implements Device {
 
     @Override
     public void matmul(DeviceWeights w, DeviceBuffer x, DeviceBuffer out, int batch) {
-        WeightMatrix m = matrix(w);
+        matmul(matrix(w), array(x), array(out), batch);
+    }
+
+    /** One row is a matvec (decode's kernel), more a matmul; both give every row the same bits. */
+    static void matmul(WeightMatrix m, float[] x, float[] out, int batch) {
         if (batch == 1) {
-            m.matvec(array(x), 0, array(out), 0);
+            m.matvec(x, 0, out, 0);
         } else {
-            m.matmul(array(x), array(out), batch);
+            m.matmul(x, out, batch);
         }
     }
 
@@ -124,6 +130,13 @@ final class CpuDevice implements Device {
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         ensureOpen();
         return new CpuPagedAttention(w, pool, maxRows);
+    }
+
+    /** W1 and W3 in one pass over the kernels' pool; the same values as the primitive ops' FFN. */
+    @Override
+    public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        ensureOpen();
+        return new CpuFfn(w, maxBatch);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tandem.runtime.device.cpu;
 
 import dev.tandem.kernels.Ops;
+import dev.tandem.kernels.Parallel;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.BatchRows;
@@ -17,6 +18,8 @@ import dev.tandem.runtime.model.LlamaConfig;
  */
 final class CpuPagedAttention implements DevicePagedAttention {
     private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+    /** Fewest rows of the per-row prologue (options, rope, KV write) one pool task takes. */
+    private static final int ROWS_PER_TASK = 4;
 
     private final LlamaConfig c;
     private final AttentionWeights w;
@@ -24,6 +27,9 @@ final class CpuPagedAttention implements DevicePagedAttention {
     private final int maxRows;
     private final float[] keys, values;           // (pool positions, kvDim)
     private final float[] xb, q, k, v, att, o;    // (maxRows, dim | qDim | kvDim)
+    /** Q, K and V read the same normalised rows: one {@link WeightMatrix#matmulEach} call. */
+    private final WeightMatrix[] qkv;
+    private final float[][] qkvOut;
 
     CpuPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         if (maxRows < 1) {
@@ -47,6 +53,8 @@ final class CpuPagedAttention implements DevicePagedAttention {
         v = new float[maxRows * c.kvDim()];
         att = new float[maxRows * qDim];
         o = new float[maxRows * c.dim()];
+        qkv = new WeightMatrix[] {w.wq(), w.wk(), w.wv()};
+        qkvOut = new float[][] {q, k, v};
     }
 
     static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
@@ -70,30 +78,24 @@ final class CpuPagedAttention implements DevicePagedAttention {
         for (int b = 0; b < batch; b++) {
             Ops.rmsnorm(xb, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
         }
-        matmul(w.wq(), xb, q, batch);
-        matmul(w.wk(), xb, k, batch);
-        matmul(w.wv(), xb, v, batch);
-        for (int b = 0; b < batch; b++) {
-            int pos = rows.positions()[b];
-            w.qkvOptions(q, b * qDim, k, b * kvDim, v, b * kvDim);
-            Ops.rope(q, b * qDim, c.nHeads(), hd, pos, w.ropeInvFreq());
-            Ops.rope(k, b * kvDim, c.nKvHeads(), hd, pos, w.ropeInvFreq());
-            int slot = pool.slot(rows.blockTables()[b], pos) * kvDim;
-            System.arraycopy(k, b * kvDim, keys, slot, kvDim);
-            System.arraycopy(v, b * kvDim, values, slot, kvDim);
-        }
+        WeightMatrix.matmulEach(qkv, xb, qkvOut, batch);
+        // Rows are independent here (each writes its own q, k and KV slot): spread them over the
+        // pool once there are enough to pay for the hand-off (rope's cos/sin are per row).
+        Parallel.forRange(batch, ROWS_PER_TASK, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                int pos = rows.positions()[b];
+                w.qkvOptions(q, b * qDim, k, b * kvDim, v, b * kvDim);
+                Ops.rope(q, b * qDim, c.nHeads(), hd, pos, w.ropeInvFreq());
+                Ops.rope(k, b * kvDim, c.nKvHeads(), hd, pos, w.ropeInvFreq());
+                int slot = pool.slot(rows.blockTables()[b], pos) * kvDim;
+                System.arraycopy(k, b * kvDim, keys, slot, kvDim);
+                System.arraycopy(v, b * kvDim, values, slot, kvDim);
+            }
+        });
         Ops.attentionPaged(att, q, keys, values, rows.positions(), rows.blockTables(), pool.blockSize(),
                 c.nHeads(), c.nKvHeads(), hd);
-        matmul(w.wo(), att, o, batch);
+        CpuDevice.matmul(w.wo(), att, o, batch);
         Ops.addInPlace(x, 0, o, 0, batch * dim);
-    }
-
-    private static void matmul(WeightMatrix m, float[] in, float[] out, int batch) {
-        if (batch == 1) {
-            m.matvec(in, 0, out, 0);
-        } else {
-            m.matmul(in, out, batch);
-        }
     }
 
     @Override
