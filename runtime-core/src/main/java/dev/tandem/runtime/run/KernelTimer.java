@@ -44,15 +44,41 @@ final class KernelTimer implements Device {
         return splits(device) ? new KernelTimer(device) : device;
     }
 
-    /** Whether device's attention and FFN blocks are the SPI's primitive ones, so their kernels can be timed one by one. */
+    /** Whether device's attention or FFN blocks are the SPI's primitive ones, so their kernels can be timed one by one. */
     static boolean splits(Device device) {
+        return primitive(device, "uploadAttention", AttentionWeights.class) || primitive(device, "uploadFfn", FfnWeights.class);
+    }
+
+    private static boolean primitive(Device device, String upload, Class<?> weights) {
         try {
-            Class<?> c = device.getClass();
-            return c.getMethod("uploadAttention", AttentionWeights.class, int.class, int.class).getDeclaringClass() == Device.class
-                    && c.getMethod("uploadFfn", FfnWeights.class, int.class).getDeclaringClass() == Device.class;
+            Class<?>[] args = upload.equals("uploadAttention") ? new Class<?>[] {weights, int.class, int.class} : new Class<?>[] {weights, int.class};
+            return device.getClass().getMethod(upload, args).getDeclaringClass() == Device.class;
         } catch (NoSuchMethodException e) {
             throw new IllegalStateException("the Device interface lost a method", e);
         }
+    }
+
+    // A block the device runs its own way (the cpu's fused FFN) stays its own: its kernels are then not
+    // timed one by one and its time shows as "between kernels".
+    @Override
+    public dev.tandem.runtime.device.DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        return primitive(device, "uploadAttention", AttentionWeights.class) ? Device.super.uploadAttention(w, maxPositions, maxBatch)
+                : device.uploadAttention(w, maxPositions, maxBatch);
+    }
+
+    @Override
+    public dev.tandem.runtime.device.DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        return primitive(device, "uploadFfn", FfnWeights.class) ? Device.super.uploadFfn(w, maxBatch) : device.uploadFfn(w, maxBatch);
+    }
+
+    @Override
+    public long attentionBytes(AttentionWeights w, int maxPositions, int maxBatch) {
+        return device.attentionBytes(w, maxPositions, maxBatch);
+    }
+
+    @Override
+    public long ffnBytes(FfnWeights w, int maxBatch) {
+        return device.ffnBytes(w, maxBatch);
     }
 
     void enable(boolean on) { enabled = on; }
