@@ -49,8 +49,16 @@ final class CalibrateCommand implements Callable<Integer> {
             description = "weight formats to time matmuls in, besides F32 and Q8_0 (e.g. F16,Q4_0)")
     List<String> formats;
 
+    @Option(names = "--point-limit", paramLabel = "SECONDS", defaultValue = "" + Calibrator.DEFAULT_POINT_LIMIT_SECONDS,
+            description = {"the most one point of the grid may take, warm-up included; a slower point keeps the runs it",
+                    "finished (default ${DEFAULT-VALUE}). Devices other than the host cpu get a coarser grid."})
+    double pointLimit;
+
     @Override
     public Integer call() {
+        if (!(pointLimit > 0) || !Double.isFinite(pointLimit)) {
+            throw new ExitCodes.UsageException("--point-limit must be a positive number of seconds, got " + pointLimit);
+        }
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Set<WeightFormat> wanted = new LinkedHashSet<>(Calibrator.BASE_FORMATS);
         for (String f : formats != null ? formats : List.<String>of()) {
@@ -73,8 +81,9 @@ final class CalibrateCommand implements Callable<Integer> {
                 continue;
             }
             try (Device d = Devices.open(g.name(), g.options())) {
-                ProgressBar bar = new ProgressBar(err, "calibrating " + key, dev.tandem.runtime.profile.Calibrations.points(wanted));
-                DeviceProfile p = new Calibrator(d, Calibrator.hostCacheBytes()).calibrate(key, wanted, bar);
+                Calibrator.Grid grid = Calibrator.Grid.forBackend(g.name());
+                ProgressBar bar = new ProgressBar(err, "calibrating " + key, dev.tandem.runtime.profile.Calibrations.points(wanted, grid));
+                DeviceProfile p = new Calibrator(d, Calibrator.hostCacheBytes(), grid).withPointLimit(pointLimit).calibrate(key, wanted, bar);
                 bar.done();
                 err.println("saved " + store.save(p));
                 profiles.add(p);

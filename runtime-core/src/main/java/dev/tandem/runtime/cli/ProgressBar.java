@@ -7,7 +7,7 @@ import java.util.Locale;
 
 /**
  * A calibration's progress on stderr: a bar redrawn in place when the terminal shows it, else one
- * line when it starts and one when it ends (a log or CI gets no carriage returns).
+ * line when it starts, one at every tenth and one when it ends (a log or CI gets no carriage returns).
  */
 final class ProgressBar implements Calibrator.Progress {
     private static final int WIDTH = 30;
@@ -40,6 +40,13 @@ final class ProgressBar implements Calibrator.Progress {
     @Override
     public void step(int done, int total, String what) {
         if (!terminal) {
+            // A log gets a line at every tenth, naming the point: where a slow device spends its time.
+            int tenth = total == 0 ? 10 : done * 10 / total;
+            if (tenth != shown) {
+                shown = tenth;
+                err.printf(Locale.ROOT, "%s: %d/%d, %s (%.0f s)%n", title, done, total, what, (System.nanoTime() - t0) / 1e9);
+                err.flush();
+            }
             return;
         }
         int filled = total == 0 ? WIDTH : done * WIDTH / total;

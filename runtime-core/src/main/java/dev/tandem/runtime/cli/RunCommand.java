@@ -373,6 +373,13 @@ final class RunCommand implements Callable<Integer> {
         if (r.timing() != null) {
             out.println("timing   " + r.timing().describe() + (judgeTiming ? "" : " (reported, not part of the verdict; --judge-timing counts it)"));
         }
+        if (!r.kernels().isEmpty()) {
+            out.println("         per decode step by kernel class, medians (a second run of the request, each kernel timed):");
+            for (dev.tandem.runtime.run.KernelLine k : r.kernels()) {
+                out.printf(Locale.ROOT, "           %-16s predicted %9.1f us  measured %9.1f us  %s%n", k.label(), k.predictedSeconds() * 1e6,
+                        k.measuredSeconds() * 1e6, Double.isNaN(k.ratio()) ? "(not priced)" : String.format(Locale.ROOT, "%.2fx", k.ratio()));
+            }
+        }
         out.println("verdict  " + ((judgeTiming ? r.verifiedWithTiming() : r.verified()) ? "VERIFIED" : "NOT VERIFIED"));
     }
 }

@@ -30,8 +30,15 @@ final class RunReportJson {
 
     record Verdict(boolean verified, boolean idsMatch, double maxLogitDiff, long exactOps, long opsThatMustBeExact, List<Op> inexact) {}
 
+    /** One kernel class of the present devices' decode step (per step; predicted 0 where nothing prices it). */
+    record Kernel(String kernel, double predictedUs, double measuredUs) {}
+
+    /** The present devices' decode step against its prediction; null fields where it was not judged. */
+    record Timing(String tracks, int steps, double predictedMs, double measuredMs, double ratio, double lowRatio, boolean judged, boolean within,
+                  List<Kernel> kernels) {}
+
     record Report(String model, Map<String, String> devices, int[] promptIds, int[] generatedIds, int[] referenceIds,
-                  List<Op> ops, Map<String, String> deviceReports, int decodeSteps, Verdict verdict) {}
+                  List<Op> ops, Map<String, String> deviceReports, int decodeSteps, Timing timing, Verdict verdict) {}
 
     static String name(Phase phase) { return phase.name().toLowerCase(Locale.ROOT); }
 
@@ -58,8 +65,11 @@ final class RunReportJson {
         long mustBeExact = r.lines().stream().filter(PlanRun.Line::mustBeExact).mapToLong(PlanRun.Line::count).sum();
         Verdict verdict = new Verdict(r.verified(), r.idsMatch(), r.maxLogitDiff(), r.exactBlocks(), mustBeExact,
                 r.inexact().stream().map(RunReportJson::op).toList());
+        var t = r.timing();
+        Timing timing = t == null ? null : new Timing(t.tracks(), t.steps(), t.predictedMedian() * 1e3, t.measuredMedian() * 1e3, t.ratio(), t.lowRatio(),
+                t.judged(), t.within(), r.kernels().stream().map(k -> new Kernel(k.label(), k.predictedSeconds() * 1e6, k.measuredSeconds() * 1e6)).toList());
         Report report = new Report(model, r.devices(), r.result().promptIds(), r.result().generatedIds(), r.referenceIds(), ops(r.lines()),
-                r.deviceReports(), r.decodeSteps(), verdict);
+                r.deviceReports(), r.decodeSteps(), timing, verdict);
         return json(r.plan(), report);
     }
 

@@ -41,6 +41,19 @@ public final class CostModel {
         return new Cost(roofline(g.spec(), graph, op, tp) + allReduce(g, op, tp), source);
     }
 
+    /**
+     * The op's seconds by kernel class, from the provider that prices it (the first that answers
+     * {@link #op}); empty when that provider does not split it or the roofline prices it.
+     */
+    public java.util.Optional<java.util.Map<String, Double>> kernels(DeviceGroup g, ModelGraph graph, Op op, int tp) {
+        for (OpCostProvider p : providers) {
+            if (p.seconds(g, graph, op, tp).isPresent()) {
+                return p.kernelSeconds(g, graph, op, tp);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** Seconds to move rows of activations between two stages of one group: a provider's figure, else the link's. */
     public double stageHop(DeviceGroup g, ModelGraph graph, int rows, long bytes, int fromStage, int toStage, int tp) {
         for (OpCostProvider p : providers) {

@@ -22,6 +22,15 @@ public interface OpCostProvider {
     OptionalDouble seconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel);
 
     /**
+     * What one run of op on one device of group spends in each class of kernel (matmul, attention,
+     * rmsnorm, ...), by the class's label, summing to {@link #seconds}; empty when this provider does
+     * not split the op (or does not model the device).
+     */
+    default Optional<java.util.Map<String, Double>> kernelSeconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
+        return Optional.empty();
+    }
+
+    /**
      * Seconds to move rows of activations from pipeline stage {@code fromStage} to {@code toStage} of
      * one group (stages of tensorParallel devices, in placement order), or empty.
      */

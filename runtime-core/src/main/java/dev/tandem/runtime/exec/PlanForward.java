@@ -67,6 +67,7 @@ public final class PlanForward implements Forward {
     private final PlacedPlan.Route<DeviceAttention> prefill, decode;
     private final boolean logging;
     private final List<Executed> log = new ArrayList<>();
+    private OpListener listener;
     private final String[] attentionNames, ffnNames;
     private final float[] logits;
     private final float[] hostX;
@@ -121,6 +122,18 @@ public final class PlanForward implements Forward {
         this.prefill = placed.prefill;
         this.decode = placed.decode;
     }
+
+    /**
+     * Told just after each logged op's start marker and just after its end marker, with the stage's
+     * device (not around moves): {@code tandem run} times a decode op's kernels one by one in a pass of its own.
+     */
+    @FunctionalInterface
+    public interface OpListener {
+        void around(Phase phase, int pos0, Device device, boolean starting);
+    }
+
+    /** Tells listener about every op from now on; null stops it. */
+    public void listen(OpListener listener) { this.listener = listener; }
 
     /** Every op and move since the last {@link #clearLog()}, in the order they ran; empty for the one-device forward. */
     public List<Executed> log() { return List.copyOf(log); }
@@ -181,18 +194,18 @@ public final class PlanForward implements Forward {
         int batch = tokens.length, dim = c.dim();
         BatchShape rows = logging ? new BatchShape(0, List.of(new BatchShape.Run(pos0, batch))) : null;
         Stage at = r.embedStage;
-        DeviceEvent start = mark(at);
+        DeviceEvent start = mark(at, phase, pos0);
         at.device.embed(r.embedding, tokens, at.x[0]);
         logOp(start, phase, "embed", OpKind.EMBED, -1, at, pos0, batch, rows);
         for (int l = 0; l < c.nLayers(); l++) {
             Stage s = r.attentionStage[l];
             at = move(phase, at, s, batch);
-            start = mark(s);
+            start = mark(s, phase, pos0);
             r.attention.get(l).run(s.x[0], pos0, batch);
             logOp(start, phase, attentionNames[l], OpKind.ATTENTION, l, s, pos0, batch, rows);
             Stage f = r.ffnStage[l];
             at = move(phase, at, f, batch);
-            start = mark(f);
+            start = mark(f, phase, pos0);
             r.ffn[l].run(f.x[0], batch);
             logOp(start, phase, ffnNames[l], OpKind.FFN, l, f, pos0, batch, rows);
         }
@@ -201,7 +214,7 @@ public final class PlanForward implements Forward {
         }
         Stage h = r.headStage;
         move(phase, at, h, batch);
-        start = mark(h);
+        start = mark(h, phase, pos0);
         h.device.copy(h.x[0], (long) (batch - 1) * dim, h.heads, 0, dim);
         h.device.rmsnorm(h.heads, h.heads, h.finalNorm, dim, 1, c.rmsEps());
         h.device.matmul(r.output, h.heads, h.logits, 1);
@@ -211,14 +224,25 @@ public final class PlanForward implements Forward {
     }
 
     /** The start of a logged op on its stage's clock; null when nothing is logged. */
-    private DeviceEvent mark(Stage s) {
-        return logging ? s.device.record() : null;
+    private DeviceEvent mark(Stage s, Phase phase, int pos0) {
+        if (!logging) {
+            return null;
+        }
+        DeviceEvent start = s.device.record();
+        if (listener != null) {
+            listener.around(phase, pos0, s.device, true);
+        }
+        return start;
     }
 
     private void logOp(DeviceEvent start, Phase phase, String what, OpKind kind, int layer, Stage s, int pos0, int batch,
                        BatchShape rows) {
         if (start != null) {
             log.add(PlacedPlan.op(start, phase, what, kind, layer, s, pos0, batch, 0, rows));
+            // After the end marker: what the listener does (resolving its markers) is not the op's time.
+            if (listener != null) {
+                listener.around(phase, pos0, s.device, false);
+            }
         }
     }
 

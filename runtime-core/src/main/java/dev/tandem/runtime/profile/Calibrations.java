@@ -71,8 +71,13 @@ public final class Calibrations {
 
     /** Points a first calibration of these formats times (the base formats included), for a progress bar. */
     public static int points(Set<WeightFormat> formats) {
+        return points(formats, Calibrator.Grid.DEFAULT);
+    }
+
+    /** The same over grid. */
+    public static int points(Set<WeightFormat> formats, Calibrator.Grid grid) {
         Set<WeightFormat> all = new LinkedHashSet<>(Calibrator.BASE_FORMATS);
         all.addAll(formats);
-        return Calibrator.Grid.DEFAULT.points(all.size(), true);
+        return grid.points(all.size(), true);
     }
 }

@@ -36,16 +36,23 @@ public final class Calibrator {
         void step(int done, int total, String what);
     }
 
-    static final int REPEATS = 7;
+    static final int REPEATS = 9;
     /**
-     * Which of the sorted runs a point keeps: the second fastest of seven (a low quantile, not the
+     * Which of the sorted runs a point keeps: the second fastest of nine (a low quantile, not the
      * median). Other processes only ever add time to a run, and on a loaded 2-core machine more than
      * half the runs of a parallel op can be preempted, which moved medians by 10-100x here.
      */
     static final int QUANTILE_INDEX = 1;
     /** How long each op kind runs untimed before its first point, so the JIT has compiled it. */
     static final long WARMUP_NANOS_PER_KIND = 150_000_000L;
-    static final int TARGET_MICROS = 1500;
+    /**
+     * How long one timed run lasts: short, so that on a loaded machine most runs fit between two
+     * preemptions (1.5 ms runs at load 19 on 2 cores left Q8_0 256x256 at 65 us a call against 5.9
+     * quiet); long enough that the markers' own cost is noise.
+     */
+    static final int TARGET_MICROS = 500;
+    /** {@link #withPointLimit}'s default: far above any host cpu point (the largest take ~0.1 s). */
+    public static final double DEFAULT_POINT_LIMIT_SECONDS = 3;
     static final int MAX_CALLS = 4096;
     /** Formats every profile measures; a run adds its model's. */
     public static final List<WeightFormat> BASE_FORMATS = List.of(WeightFormat.F32, WeightFormat.Q8_0);
@@ -65,15 +72,35 @@ public final class Calibrator {
     public record Grid(int[][] matvecShapes, int[][] batchShapes, int[] batches, int[][] heads, int[] decodeStarts,
                        int[] prefillBatches, int[] prefillStarts, long[] elements) {
         /**
-         * 32 KiB to 64 MiB matrices of F32 at batch 1 and to 6 MiB at batches to a prefill chunk (larger
+         * 16 KiB to 64 MiB matrices of F32 at batch 1 and to 6 MiB at batches to a prefill chunk (larger
          * ones extrapolate linearly in bytes: they are bandwidth- or compute-bound), head dims 8 to 128,
-         * contexts to 2k.
+         * contexts to 2k. The narrow shapes (64 and 128 columns) are the small models' own: a matvec's
+         * time follows its rows as well as its bytes (one work-group per row on PoCL, where bytes alone
+         * priced the embedded model's 128x128 matvecs at half their time).
          */
         public static final Grid DEFAULT = new Grid(
-                new int[][] {{32, 256}, {256, 256}, {768, 768}, {2048, 768}, {2048, 2048}, {4096, 4096}},
+                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {2048, 2048},
+                        {4096, 4096}},
                 new int[][] {{256, 256}, {768, 768}, {2048, 768}}, new int[] {1, 8, 64},
                 new int[][] {{8, 4, 8}, {8, 2, 32}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 127, 511, 2047},
                 new int[] {16, 64}, new int[] {0, 256}, new long[] {64, 1024, 16384, 262144});
+
+        /**
+         * For devices behind a driver (OpenCL): under two thirds of the points, batches 1 and 64 only (decode and the
+         * prefill chunk), so a device whose every new shape costs a kernel specialisation (PoCL
+         * compiles per work size) still calibrates in a couple of minutes; the per-point limit
+         * bounds any one point.
+         */
+        public static final Grid COARSE = new Grid(
+                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {4096, 4096}},
+                new int[][] {{256, 256}, {2048, 768}}, new int[] {1, 64},
+                new int[][] {{8, 4, 8}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 255, 2047},
+                new int[] {64}, new int[] {0, 256}, new long[] {64, 4096, 262144});
+
+        /** The host cpu's grid, or the coarse one for any other backend. */
+        public static Grid forBackend(String backend) {
+            return backend.equals("cpu") ? DEFAULT : COARSE;
+        }
 
         /** How many points a calibration of formats (and the other ops when withOthers) times. */
         int points(int formats, boolean withOthers) {
@@ -97,6 +124,10 @@ public final class Calibrator {
     private final Grid grid;
     /** When measuring must stop (System.nanoTime), or Long.MAX_VALUE for no limit. */
     private long deadline = Long.MAX_VALUE;
+    /** The most one point may take, warm-up included: a slower point keeps the runs it finished. */
+    private long pointLimitNanos = (long) (DEFAULT_POINT_LIMIT_SECONDS * 1e9);
+    /** When the point being timed must stop taking runs. */
+    private long pointDeadline = Long.MAX_VALUE;
     /** Set while a kind's first shape is timed: it runs untimed for a while first. */
     private boolean warming;
 
@@ -113,6 +144,16 @@ public final class Calibrator {
     /** Stops a calibration that runs past seconds with {@link TooSlowException} (tandem run's first use). */
     public Calibrator withTimeLimit(double seconds) {
         this.deadline = System.nanoTime() + (long) (seconds * 1e9);
+        return this;
+    }
+
+    /**
+     * Bounds each point to seconds, warm-up included: once past it a point takes no further runs and
+     * keeps the low quantile of those it has (at least one call), so one slow shape cannot hold up a
+     * calibration.
+     */
+    public Calibrator withPointLimit(double seconds) {
+        this.pointLimitNanos = (long) (seconds * 1e9);
         return this;
     }
 
@@ -272,16 +313,29 @@ public final class Calibrator {
         return m;
     }
 
+    /**
+     * An op called again and again on its own output must keep its operands normal floats: denormals
+     * take a slow path (~100x on x86), and an rmsnorm scaled by weights of 0.01 in place, or a
+     * silu_mul of small gates, shrinks its values into them within a few dozen calls (silu_mul of 64
+     * floats was timed at 14.5 us against 0.09 us). So rmsnorm writes elsewhere, and silu_mul's gates
+     * sit where g·sigmoid(g) rounds to g (g = 20: sigmoid is 1.0 in float) with ups of exactly 1.
+     */
     private Measurement elementwise(Scratch s, String kind, int n) {
         DeviceBuffer a = s.filled(n), b = s.filled(n);
         Runnable op = switch (kind) {
-            case OpKinds.RMSNORM -> () -> device.rmsnorm(a, a, b, n, 1, 1e-5f);
+            case OpKinds.RMSNORM -> {
+                DeviceBuffer out = s.buffer(n);
+                yield () -> device.rmsnorm(out, a, b, n, 1, 1e-5f);
+            }
+            case OpKinds.SILU -> {
+                DeviceBuffer gate = s.constant(n, 20f), up = s.constant(n, 1f);
+                yield () -> device.siluMul(gate, up, n);
+            }
             case OpKinds.ROPE -> {
                 int headDim = Math.min(n, 64);
                 DeviceBuffer freq = s.filled(headDim / 2);
                 yield () -> device.rope(a, n / headDim, headDim, 7, 1, freq);
             }
-            case OpKinds.SILU -> () -> device.siluMul(a, b, n);
             case OpKinds.ADD -> () -> device.add(a, b, n);
             case OpKinds.COPY -> () -> device.copy(a, 0, b, 0, n);
             case OpKinds.EMBED -> {
@@ -324,44 +378,71 @@ public final class Calibrator {
      * The seconds per call of op on the device's clock: after warm-up, the calls per timed run
      * double until a run lasts {@value #TARGET_MICROS} µs (judged by the fastest of three, so one
      * preempted run does not leave a point timed call by call), then the second fastest of
-     * {@value #REPEATS} runs ({@link #QUANTILE_INDEX}).
+     * {@value #REPEATS} runs ({@link #QUANTILE_INDEX}); fewer runs when the point passes its limit
+     * ({@link #withPointLimit}).
      */
     private Measurement point(String kind, Map<String, Long> shape, Runnable op) {
-        if (System.nanoTime() > deadline) {
+        long begin = System.nanoTime();
+        if (begin > deadline) {
             throw new TooSlowException(device.spec().name());
         }
+        pointDeadline = begin + pointLimitNanos;
         if (warming) {
-            for (long end = System.nanoTime() + WARMUP_NANOS_PER_KIND; System.nanoTime() < end; ) {
+            // At least WARMUP_NANOS_PER_KIND, then on while the JIT still compiles (checked every 50 ms),
+            // within a third of the point's limit, so the timed runs keep the rest.
+            long cap = begin + pointLimitNanos / 3, check = begin + Math.min(WARMUP_NANOS_PER_KIND, pointLimitNanos / 3);
+            JitQuiet jit = new JitQuiet();
+            while (System.nanoTime() < cap) {
                 op.run();
+                // An asynchronous queue (OpenCL) would take a second's worth of enqueues and run them for
+                // minutes afterwards (PoCL's 64-row matmul): the warm-up waits for each call.
+                device.synchronize();
+                if (System.nanoTime() >= check) {
+                    if (jit.quiet()) {
+                        break;
+                    }
+                    check = System.nanoTime() + 50_000_000L;
+                }
             }
         }
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 3 && !pointOver(); i++) {
             op.run();
+            device.synchronize();
         }
         int calls = 1;
         long[] trials = new long[3];
+        int tried;
         while (true) {
             long fastest = Long.MAX_VALUE;
             long wall0 = System.nanoTime();
-            for (int i = 0; i < trials.length; i++) {
+            tried = 0;
+            for (int i = 0; i < trials.length && (i == 0 || !pointOver()); i++) {
                 trials[i] = timed(op, calls);
                 fastest = Math.min(fastest, trials[i]);
+                tried++;
             }
             // The host's clock bounds the doubling too: a device whose markers under-report cannot run it away.
-            long wallPerTrial = (System.nanoTime() - wall0) / trials.length;
-            if (fastest >= TARGET_MICROS * 1000L || wallPerTrial >= TARGET_MICROS * 1000L || calls >= MAX_CALLS) {
+            long wallPerTrial = (System.nanoTime() - wall0) / tried;
+            if (fastest >= TARGET_MICROS * 1000L || wallPerTrial >= TARGET_MICROS * 1000L || calls >= MAX_CALLS || pointOver()) {
                 break;
             }
             long slowest = Math.max(fastest, wallPerTrial);
             calls = (int) Math.min(MAX_CALLS, Math.max(2L * calls, calls * (TARGET_MICROS * 1000L) / Math.max(1, slowest)));
         }
-        // The last three trials already ran at the final length: they count among the runs.
+        // The last trials already ran at the final length: they count among the runs.
         double[] perCall = new double[REPEATS];
-        for (int r = 0; r < REPEATS; r++) {
-            perCall[r] = (r < trials.length ? trials[r] : timed(op, calls)) / 1e9 / calls;
+        int runs = 0;
+        for (int r = 0; r < REPEATS && (r < tried || !pointOver()); r++) {
+            perCall[r] = (r < tried ? trials[r] : timed(op, calls)) / 1e9 / calls;
+            runs++;
         }
-        Arrays.sort(perCall);
-        return new Measurement(kind, shape, Math.max(1e-9, perCall[QUANTILE_INDEX]));
+        double[] done = Arrays.copyOf(perCall, runs);
+        Arrays.sort(done);
+        return new Measurement(kind, shape, Math.max(1e-9, done[Math.min(QUANTILE_INDEX, runs - 1)]));
+    }
+
+    private boolean pointOver() {
+        return System.nanoTime() > pointDeadline;
     }
 
     /** Nanoseconds calls back-to-back calls take on the device's clock, the queue drained before and after. */
@@ -394,6 +475,14 @@ public final class Calibrator {
             for (int i = 0; i < v.length; i++) {
                 v[i] = 0.01f * ((i % 13) - 6);
             }
+            device.write(b, 0, v, 0, v.length);
+            return b;
+        }
+
+        DeviceBuffer constant(long floats, float value) {
+            DeviceBuffer b = buffer(floats);
+            float[] v = new float[(int) Math.max(1, floats)];
+            Arrays.fill(v, value);
             device.write(b, 0, v, 0, v.length);
             return b;
         }

@@ -9,6 +9,9 @@ import dev.tandem.runtime.compiler.OpCostProvider;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.model.LlamaConfig;
 
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 
@@ -36,18 +39,25 @@ public final class ProfiledCosts implements OpCostProvider {
 
     @Override
     public OptionalDouble seconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
+        return model(group, graph, op, tensorParallel).map(p -> OptionalDouble.of(seconds(p, graph, op))).orElse(OptionalDouble.empty());
+    }
+
+    @Override
+    public Optional<Map<String, Double>> kernelSeconds(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
+        return model(group, graph, op, tensorParallel).map(p -> {
+            Map<String, Double> byLabel = new LinkedHashMap<>();
+            kernels(p, graph, op).forEach((k, s) -> byLabel.put(k.label(), s));
+            return byLabel;
+        });
+    }
+
+    /** The profile that prices op on group, or empty when this provider leaves it to the roofline. */
+    private Optional<ProfileModel> model(DeviceGroup group, ModelGraph graph, Op op, int tensorParallel) {
         if (group.source() != DeviceSource.PRESENT || tensorParallel != 1 || !op.hasRunShape() || graph.experts() > 1) {
-            return OptionalDouble.empty();
+            return Optional.empty();
         }
-        Optional<ProfileModel> model = (store != null ? store : ProfileStore.shared()).model(profileKey(group));
-        if (model.isEmpty()) {
-            return OptionalDouble.empty();
-        }
-        ProfileModel p = model.get();
-        if (!p.knows(graph.format()) || !p.knows(graph.outputFormat())) {
-            return OptionalDouble.empty();
-        }
-        return OptionalDouble.of(seconds(p, graph, op));
+        return (store != null ? store : ProfileStore.shared()).model(profileKey(group))
+                .filter(p -> p.knows(graph.format()) && p.knows(graph.outputFormat()));
     }
 
     /** The name a group's profile is stored under: the pool name, with its options when it has any. */
@@ -57,46 +67,67 @@ public final class ProfiledCosts implements OpCostProvider {
 
     /** An op's seconds on a profiled device. */
     static double seconds(ProfileModel p, ModelGraph graph, Op op) {
+        return kernels(p, graph, op).values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** What one run of op spends in each class of kernel on a profiled device (the classes it uses). */
+    static Map<KernelClass, Double> kernels(ProfileModel p, ModelGraph graph, Op op) {
         LlamaConfig c = graph.config();
         boolean cold = graph.weightBytes() > p.cacheBytes();
-        return switch (op.kind()) {
-            case EMBED -> p.elementwise(OpKinds.EMBED, (long) op.rows() * c.dim());
-            case HEAD -> p.elementwise(OpKinds.COPY, c.dim()) + p.elementwise(OpKinds.RMSNORM, c.dim())
-                    + matmul(p, graph.outputFormat(), c.vocabSize(), c.dim(), op.rows(), cold)
-                    + p.elementwise(OpKinds.READ, (long) op.rows() * c.vocabSize());
+        Tally t = new Tally();
+        switch (op.kind()) {
+            case EMBED -> t.add(KernelClass.EMBED, p.elementwise(OpKinds.EMBED, (long) op.rows() * c.dim()));
+            case HEAD -> {
+                t.add(KernelClass.COPY, p.elementwise(OpKinds.COPY, c.dim()));
+                t.add(KernelClass.RMSNORM, p.elementwise(OpKinds.RMSNORM, c.dim()));
+                t.add(KernelClass.MATMUL, matmul(p, graph.outputFormat(), c.vocabSize(), c.dim(), op.rows(), cold));
+                t.add(KernelClass.HOST_COPY, p.elementwise(OpKinds.READ, (long) op.rows() * c.vocabSize()));
+            }
             case ATTENTION, FFN -> {
                 if (op.phase() == Phase.DECODE) {
                     // A decode step's rows are one per sequence, each at the op's positions.
-                    yield block(p, graph, op, op.rows(), op.positions() - 1, cold, true);
+                    block(t, 1, p, graph, op, op.rows(), op.positions() - 1, cold, true);
+                } else {
+                    // Prefill: each sequence's prompt alone, in chunks of the executor's size.
+                    int prompt = op.positions();
+                    for (int done = 0; done < prompt; done += ModelGraph.PREFILL_CHUNK) {
+                        block(t, op.sequences(), p, graph, op, Math.min(ModelGraph.PREFILL_CHUNK, prompt - done), done, cold, false);
+                    }
                 }
-                // Prefill: each sequence's prompt alone, in chunks of the executor's size.
-                int prompt = op.positions();
-                double one = 0;
-                for (int done = 0; done < prompt; done += ModelGraph.PREFILL_CHUNK) {
-                    one += block(p, graph, op, Math.min(ModelGraph.PREFILL_CHUNK, prompt - done), done, cold, false);
-                }
-                yield one * op.sequences();
             }
-        };
+        }
+        return t.byClass;
     }
 
-    /** One attention or FFN block over rows rows, the first at position start. */
-    private static double block(ProfileModel p, ModelGraph graph, Op op, int rows, int start, boolean cold, boolean decode) {
+    /** Seconds by kernel class, summed in the order the kernels run. */
+    private static final class Tally {
+        final Map<KernelClass, Double> byClass = new EnumMap<>(KernelClass.class);
+
+        void add(KernelClass k, double seconds) {
+            byClass.merge(k, seconds, Double::sum);
+        }
+    }
+
+    /** times runs of one attention or FFN block over rows rows, the first at position start. */
+    private static void block(Tally t, int times, ProfileModel p, ModelGraph graph, Op op, int rows, int start, boolean cold,
+                              boolean decode) {
         LlamaConfig c = graph.config();
         WeightFormat f = graph.format();
-        double t = p.elementwise(OpKinds.RMSNORM, (long) rows * c.dim()) + p.elementwise(OpKinds.ADD, (long) rows * c.dim());
+        t.add(KernelClass.RMSNORM, times * p.elementwise(OpKinds.RMSNORM, (long) rows * c.dim()));
+        t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.ADD, (long) rows * c.dim()));
         if (op.kind() == dev.tandem.runtime.compiler.OpKind.FFN) {
-            return t + 2 * matmul(p, f, c.hiddenDim(), c.dim(), rows, cold) + matmul(p, f, c.dim(), c.hiddenDim(), rows, cold)
-                    + p.elementwise(OpKinds.SILU, (long) rows * c.hiddenDim());
+            t.add(KernelClass.MATMUL, times * (2 * matmul(p, f, c.hiddenDim(), c.dim(), rows, cold) + matmul(p, f, c.dim(), c.hiddenDim(), rows, cold)));
+            t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.SILU, (long) rows * c.hiddenDim()));
+            return;
         }
         int qDim = c.nHeads() * c.headDim();
-        t += matmul(p, f, qDim, c.dim(), rows, cold) + 2 * matmul(p, f, c.kvDim(), c.dim(), rows, cold)
-                + matmul(p, f, c.dim(), qDim, rows, cold)
-                + p.elementwise(OpKinds.ROPE, (long) rows * qDim) + p.elementwise(OpKinds.ROPE, (long) rows * c.kvDim())
-                + 2 * p.elementwise(OpKinds.COPY, (long) rows * c.kvDim());
+        t.add(KernelClass.MATMUL, times * (matmul(p, f, qDim, c.dim(), rows, cold) + 2 * matmul(p, f, c.kvDim(), c.dim(), rows, cold)
+                + matmul(p, f, c.dim(), qDim, rows, cold)));
+        t.add(KernelClass.ROPE, times * (p.elementwise(OpKinds.ROPE, (long) rows * qDim) + p.elementwise(OpKinds.ROPE, (long) rows * c.kvDim())));
+        t.add(KernelClass.COPY, times * 2 * p.elementwise(OpKinds.COPY, (long) rows * c.kvDim()));
         // A decode step of several sequences attends each row over its own cache: rows single-row attentions.
-        t += decode ? rows * p.attention(start, 1, c.nHeads(), c.headDim()) : p.attention(start, rows, c.nHeads(), c.headDim());
-        return t;
+        t.add(KernelClass.ATTENTION, times * (decode ? rows * p.attention(start, 1, c.nHeads(), c.headDim())
+                : p.attention(start, rows, c.nHeads(), c.headDim())));
     }
 
     private static double matmul(ProfileModel p, WeightFormat f, long rows, long cols, int batch, boolean cold) {

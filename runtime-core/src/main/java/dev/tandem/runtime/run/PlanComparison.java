@@ -12,6 +12,7 @@ import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.exec.PlanForward.Executed;
+import dev.tandem.runtime.profile.KernelClass;
 import dev.tandem.runtime.run.PlanRun.Line;
 
 import java.util.ArrayList;
@@ -128,6 +129,51 @@ final class PlanComparison {
         }
         List<TimingJudgement.Step> list = steps.values().stream().map(v -> new TimingJudgement.Step(v[0], v[1])).toList();
         return TimingJudgement.of(String.join(" + ", tracks), list, calibrated);
+    }
+
+    /**
+     * The split pass's decode steps on present devices by kernel class, each the median over the
+     * pass's steps: predicted from the cost model's split of each op (nothing where the roofline
+     * priced it), measured by the kernel timers (measured[pos0] per step); "between kernels" is a
+     * step's measured op time outside every kernel (the executor's code and the timers' markers).
+     * Empty when no decode op ran on a present device.
+     */
+    static List<KernelLine> kernels(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log,
+                                    Map<Integer, Map<KernelClass, Double>> measured) {
+        Assignment roles = plan.roles();
+        Map<Integer, Map<String, Double>> predicted = new LinkedHashMap<>();
+        Map<Integer, Double> opSeconds = new LinkedHashMap<>();
+        for (Executed e : log) {
+            if (e.phase() != Phase.DECODE || e.isTransfer() || e.from().source() != DeviceSource.PRESENT) {
+                continue;
+            }
+            DeviceGroup g = e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
+            Map<String, Double> step = predicted.computeIfAbsent(e.pos0(), k -> new LinkedHashMap<>());
+            cost.kernels(g, graph, decodeOp(graph, e), plan.layoutOf(g).tensorParallel())
+                    .ifPresent(m -> m.forEach((k, v) -> step.merge(k, v, Double::sum)));
+            opSeconds.merge(e.pos0(), e.nanos() / 1e9, Double::sum);
+        }
+        if (opSeconds.isEmpty()) {
+            return List.of();
+        }
+        List<KernelLine> lines = new ArrayList<>();
+        for (KernelClass k : KernelClass.values()) {
+            double[] p = new double[opSeconds.size()], m = new double[opSeconds.size()];
+            int i = 0;
+            for (var step : opSeconds.entrySet()) {
+                Map<KernelClass, Double> timed = measured.getOrDefault(step.getKey(), Map.of());
+                p[i] = predicted.get(step.getKey()).getOrDefault(k.label(), 0.0);
+                m[i] = k == KernelClass.BETWEEN
+                        ? step.getValue() - timed.values().stream().mapToDouble(Double::doubleValue).sum()
+                        : timed.getOrDefault(k, 0.0);
+                i++;
+            }
+            double pm = TimingJudgement.median(p), mm = TimingJudgement.median(m);
+            if (pm > 0 || mm != 0 || k == KernelClass.BETWEEN) {
+                lines.add(new KernelLine(k.label(), pm, mm));
+            }
+        }
+        return lines;
     }
 
     /**

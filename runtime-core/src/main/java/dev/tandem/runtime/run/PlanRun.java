@@ -17,6 +17,12 @@ import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.runtime.exec.PlanForward.Executed;
 import dev.tandem.runtime.exec.ReferenceForward;
 
+import dev.tandem.runtime.compiler.DeviceSource;
+import dev.tandem.runtime.profile.JitQuiet;
+import dev.tandem.runtime.profile.KernelClass;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -59,10 +65,12 @@ public final class PlanRun {
      * @param deviceReports  each device's own summary (an emulator's utilisation)
      * @param decodeSteps    decode steps run (tokens after the first)
      * @param timing         the present devices' decode steps against their prediction; null when none ran there
+     * @param kernels        the present devices' decode step split by kernel class, predicted against measured
+     *                       in a pass of its own; empty when none ran there or a device runs blocks of its own
      */
     public record Report(Plan plan, Map<String, String> devices, GenerationResult result, int[] referenceIds,
                          double maxLogitDiff, List<Line> lines, Map<String, String> deviceReports, int decodeSteps,
-                         TimingJudgement timing) {
+                         TimingJudgement timing, List<KernelLine> kernels) {
 
         public boolean idsMatch() { return java.util.Arrays.equals(result.generatedIds(), referenceIds); }
 
@@ -99,18 +107,32 @@ public final class PlanRun {
         GenerationResult result;
         Map<String, String> devices;
         Map<String, String> reports;
-        List<Executed> log;
+        List<Executed> log, splitLog;
+        List<KernelTimer> timers = new ArrayList<>();
         PlanForward forward = new PlanForward(plan, model.config(), model.weights(), model.ropeInvFreq(), context,
-                ReferenceForward.DEFAULT_PREFILL_CHUNK, PlanRun::openStage);
+                ReferenceForward.DEFAULT_PREFILL_CHUNK, (g, tp) -> timed(openStage(g, tp), g, timers));
+        Map<Integer, Map<KernelClass, Double>> measuredKernels = new java.util.TreeMap<>();
         try (Session session = Tandem.open(model, forward, plan.assignment())) {
             devices = forward.devices();
-            for (int i = 0; i < warmups; i++) {
-                session.generate(prompt, sampling, null);
-            }
+            warmUp(session, prompt, sampling, warmups);
             forward.clearLog();
             result = session.generate(prompt, sampling, onToken);
             log = forward.log();
             reports = forward.reports();
+            // The split pass: the same request again, each decode op's kernels timed one by one.
+            forward.clearLog();
+            forward.listen((phase, pos0, device, starting) -> {
+                if (phase == Phase.DECODE && device instanceof KernelTimer t) {
+                    t.enable(starting);
+                    if (!starting) {
+                        Map<KernelClass, Double> step = measuredKernels.computeIfAbsent(pos0, p -> new EnumMap<>(KernelClass.class));
+                        t.collect().forEach((k, seconds) -> step.merge(k, seconds, Double::sum));
+                    }
+                }
+            });
+            session.generate(prompt, sampling, null);
+            forward.listen(null);
+            splitLog = forward.log();
         }
         GenerationResult reference;
         try (Session session = Tandem.open(model, context)) {
@@ -122,6 +144,40 @@ public final class PlanRun {
         }
         return new Report(plan, devices, result, reference.generatedIds(), diff,
                 PlanComparison.lines(plan, graph, cost, log, prompt.length, context),
-                reports, Math.max(0, result.generatedIds().length - 1), PlanComparison.timing(plan, graph, cost, log));
+                reports, Math.max(0, result.generatedIds().length - 1), PlanComparison.timing(plan, graph, cost, log),
+                timers.isEmpty() ? List.of() : PlanComparison.kernels(plan, graph, cost, splitLog, measuredKernels));
+    }
+
+    /**
+     * A warm-up (when it runs at all) goes on after the requests asked for until a whole request ran
+     * with the JIT quiet ({@link JitQuiet}), within {@link #WARMUP_LIMIT_SECONDS}: the executor's own
+     * code (a block's run, the markers, an embedding row's dequantisation) is called a few hundred
+     * times per request, so after one request it was still interpreted (40 us a step between the
+     * embedded model's kernels), and on a loaded machine the compiler threads lag far behind.
+     */
+    static final double WARMUP_LIMIT_SECONDS = 30;
+
+    /** runs requests untimed, then (when runs > 0) more until one compiles nothing or the limit passes. */
+    private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
+        long t0 = System.nanoTime();
+        JitQuiet jit = new JitQuiet();
+        for (int i = 0; i < runs; i++) {
+            session.generate(prompt, sampling, null);
+        }
+        while (runs > 0 && !jit.quiet() && System.nanoTime() - t0 < WARMUP_LIMIT_SECONDS * 1e9) {
+            session.generate(prompt, sampling, null);
+        }
+    }
+
+    /** A present device behind a kernel timer (kept in timers) where its blocks are the primitive ones. */
+    private static Device timed(Device d, DeviceGroup g, List<KernelTimer> timers) {
+        if (g.source() != DeviceSource.PRESENT) {
+            return d;
+        }
+        Device w = KernelTimer.wrap(d);
+        if (w instanceof KernelTimer t) {
+            timers.add(t);
+        }
+        return w;
     }
 }

@@ -84,6 +84,9 @@ class CalibrateCliTest {
         assertTrue(format.err().contains("--formats") && format.err().contains("Q9_9"), format.err());
         Result both = tandem("calibrate", "--device", "cpu", "--show", "--formats", "F16");
         assertEquals(2, both.code(), both.err());
+        Result limit = tandem("calibrate", "--device", "cpu", "--point-limit", "0");
+        assertEquals(2, limit.code(), limit.err());
+        assertTrue(limit.err().contains("--point-limit"), limit.err());
         Result when = tandem("run", "--pool", "cpu", "--calibrate", "sometimes");
         assertEquals(2, when.code(), when.err());
         assertTrue(when.err().contains("--calibrate"), when.err());
@@ -104,6 +107,10 @@ class CalibrateCliTest {
         assertTrue(profiled.out().contains("timing   decode step on cpu[0]: measured"), profiled.out());
         assertTrue(profiled.out().contains("(median of 3 steps"), profiled.out());
         assertTrue(profiled.out().contains("not part of the verdict"), profiled.out());
+        assertTrue(profiled.out().contains("per decode step by kernel class"), profiled.out());
+        for (KernelClass k : KernelClass.values()) {
+            assertTrue(profiled.out().contains("  " + k.label() + " "), "a line for " + k.label() + ": " + profiled.out());
+        }
         assertTrue(profiled.out().contains("verdict  VERIFIED"), profiled.out());
         // The synthetic profile prices a decode step far from what the cpu takes, in one direction or the
         // other; judged, the same run is not verified (no clock decides this: the profile is off by design).

@@ -86,4 +86,29 @@ class CalibrationsTest {
                 () -> Calibrations.ensure(store, CPU, Set.of(), SMALL, 0.0, (d, t, w) -> {}, w -> {}));
         assertTrue(!Files.exists(store.file("cpu")), "no partial profile");
     }
+
+    @Test
+    void aPointPastItsLimitKeepsTheRunsItFinishedSoEveryPointIsStillThere() {
+        // A limit far below one timed run: every point stops after its first run, none is lost.
+        try (var device = dev.tandem.runtime.device.Devices.open("cpu")) {
+            DeviceProfile p = new Calibrator(device, 1L << 20, SMALL).withPointLimit(1e-9).calibrate("cpu", Set.of(), null);
+            assertEquals(SMALL.points(2, true), p.measurements().size());
+            assertTrue(p.measurements().stream().allMatch(m -> m.seconds() > 0 && Double.isFinite(m.seconds())), p.measurements().toString());
+            ProfileModel.of(p); // a whole profile: every op kind the model needs is there
+        }
+    }
+
+    @Test
+    void devicesOtherThanTheHostGetTheCoarseGridWithFewerBatchesAndPoints() {
+        assertEquals(Calibrator.Grid.DEFAULT, Calibrator.Grid.forBackend("cpu"));
+        Calibrator.Grid coarse = Calibrator.Grid.forBackend("opencl");
+        assertEquals(Calibrator.Grid.COARSE, coarse);
+        assertTrue(coarse.batches().length < Calibrator.Grid.DEFAULT.batches().length);
+        assertTrue(coarse.points(2, true) * 3 < Calibrator.Grid.DEFAULT.points(2, true) * 2,
+                coarse.points(2, true) + " vs " + Calibrator.Grid.DEFAULT.points(2, true));
+        // Still enough for every fit: decode and prefill attention, three elementwise sizes, batch 1 and a prefill chunk.
+        assertTrue(java.util.Arrays.stream(coarse.batches()).anyMatch(b -> b == 1));
+        assertTrue(java.util.Arrays.stream(coarse.batches()).anyMatch(b -> b == 64));
+        assertTrue(coarse.elements().length >= 3 && coarse.prefillBatches().length >= 1);
+    }
 }

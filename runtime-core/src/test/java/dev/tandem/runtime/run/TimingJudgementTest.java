@@ -67,4 +67,14 @@ class TimingJudgementTest {
         assertEquals(2.0, j.predictedMedian(), 1e-12);
         assertEquals(2.2, j.measuredMedian(), 1e-12);
     }
+
+    @Test
+    void theFirstQuartileIsReportedBesideTheVerdictWithoutChangingIt() {
+        // A loaded machine: most steps preempted; the fastest quarter is on time, the median is not.
+        TimingJudgement j = TimingJudgement.of("cpu[0]", steps(1.0, 1.0, 1.05, 3, 4, 5, 6, 7, 8), true);
+        assertEquals(1.05, j.lowRatio(), 1e-12, "ranks 1.0, 1.05 | 3 ...: the second of eight");
+        assertEquals(4.5, j.ratio(), 1e-12);
+        assertFalse(j.within(), "the verdict is the median's");
+        assertTrue(j.describe().contains("first quartile 1.05"), j.describe());
+    }
 }
