@@ -42,9 +42,17 @@ final class IntGemm {
     /** Integer lanes per block (IntDot's arithmetic). */
     private static final int LANES = 8;
 
-    /** Whether the token-tiled kernel serves a batch of this size (below one vector of tokens most lanes would be padding). */
+    /**
+     * Whether the token-tiled kernel serves a batch of this size. Its weights are decoded to floats once
+     * per tile of tokens, which pays only over many tiles: on the AVX2 VM (stories110M Q8_0, `tandem
+     * bench -b`, 2026-11-30, idle) the engine's decode steps of 8 and 16 rows ran 1.9x and 1.1x slower
+     * through it than through the per-row integer kernel, 32-token prefills 5 % slower, 128-token ones
+     * 11 % faster. Hence four tiles at least.
+     */
+    static final int MIN_BATCH = 4 * TT;
+
     static boolean serves(int batch) {
-        return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= FL;
+        return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
     }
 
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */

@@ -82,8 +82,8 @@ class IntDotTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
-        // A small batch (the per-row path) and one past two token tiles with a ragged end (IntGemm's).
-        for (int batch : new int[] {1 + rnd.nextInt(11), 2 * IntGemm.TT + 5}) {
+        // A small batch (the per-row path) and one past IntGemm's threshold with a ragged end (IntGemm's).
+        for (int batch : new int[] {1 + rnd.nextInt(11), IntGemm.MIN_BATCH + 5}) {
             float[] x = Encoded.gaussian(rnd, batch * cols + 3);
             Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
             Q8Activations a3 = Q8Activations.quantize(x, 3, 1, cols);
@@ -121,7 +121,7 @@ class IntDotTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
-        int batch = IntGemm.TT + 1 + rnd.nextInt(IntGemm.TT);
+        int batch = IntGemm.MIN_BATCH + 1 + rnd.nextInt(IntGemm.TT);
         Q8Activations a = activations(rnd, batch, cols);
         float[] x = new float[batch * cols];
         for (int t = 0; t < batch; t++) {
@@ -146,7 +146,7 @@ class IntDotTest {
 
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
     @ParameterizedTest(name = "batch {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 16})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 16, 69})
     void matmulEachEqualsSeparateMatmulsBitForBit(int batch) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);

@@ -147,8 +147,9 @@ class WeightMatrixTest {
                     : f.isKQuant() ? new int[] {256, 512} : new int[] {32, 96};
             for (int cols : colsList) {
                 for (int rows : new int[] {1, 3, 17}) {
-                    // 40: past two token tiles of the token-tiled matmuls (IntGemm, TokenGemm, KQuantGemm), ragged end.
-                    for (int batch : new int[] {1, 4, 5, 11, 40}) {
+                    // 40: past two token tiles of the token-tiled matmuls (TokenGemm, KQuantGemm), ragged end;
+                    // MIN_BATCH + 5: past IntGemm's threshold, ragged end.
+                    for (int batch : new int[] {1, 4, 5, 11, 40, IntGemm.MIN_BATCH + 5}) {
                         s.add(Arguments.of(f, rows, cols, batch));
                     }
                 }
