@@ -222,12 +222,12 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
             IntDot.matmulEach(ms, x, outs, batch, ms[0].rowBytes);
             return;
         }
+        if (batch == 1) {
+            matvecs(x, 0, ms, outs);
+            return;
+        }
         for (int i = 0; i < ms.length; i++) {
-            if (batch == 1) {
-                ms[i].matvec(x, 0, outs[i], 0);
-            } else {
-                ms[i].matmul(x, outs[i], batch);
-            }
+            ms[i].matmul(x, outs[i], batch);
         }
     }
 
