@@ -18,7 +18,8 @@ import java.util.TreeMap;
  * <li>attention: fitted (one fit for single rows, one for prefill chunks) as
  *     a + b·pairs·heads + c·pairs·heads·headDim, pairs being (query row, cached position) pairs;</li>
  * <li>every other op: a + b·n over the floats it touches;</li>
- * <li>dispatch: the fastest empty op, the floor of every curve.</li>
+ * <li>dispatch: the fastest empty op, the floor of every curve;</li>
+ * <li>marker: one {@code record()} marker (the dispatch where a profile has none).</li>
  * </ul>
  */
 public final class ProfileModel {
@@ -26,12 +27,12 @@ public final class ProfileModel {
     private final Map<String, TreeMap<Integer, Curve>> matmul = new HashMap<>();
     private final Map<String, LinearFit> linear = new HashMap<>();
     private final LinearFit attentionDecode, attentionPrefill;
-    private final double dispatch;
+    private final double dispatch, marker;
     private final long cacheBytes;
 
     private ProfileModel(DeviceProfile p) {
         this.cacheBytes = p.cacheBytes();
-        double d = Double.NaN;
+        double d = Double.NaN, mark = Double.NaN;
         Map<String, Map<Integer, List<double[]>>> mm = new HashMap<>();
         Map<String, List<double[]>> lin = new HashMap<>();
         List<double[]> attDecode = new ArrayList<>(), attPrefill = new ArrayList<>();
@@ -39,6 +40,8 @@ public final class ProfileModel {
             String k = m.kind();
             if (k.equals(OpKinds.DISPATCH)) {
                 d = Double.isNaN(d) ? m.seconds() : Math.min(d, m.seconds());
+            } else if (k.equals(OpKinds.MARKER)) {
+                mark = Double.isNaN(mark) ? m.seconds() : Math.min(mark, m.seconds());
             } else if (k.startsWith("matmul ")) {
                 WeightFormat f = WeightFormat.valueOf(k.split(" ")[1]);
                 double bytes = f.bytesFor(m.dim("rows", 0) * m.dim("cols", 0));
@@ -56,6 +59,7 @@ public final class ProfileModel {
             throw new IllegalArgumentException("no " + OpKinds.DISPATCH + " measurement");
         }
         this.dispatch = d;
+        this.marker = Double.isNaN(mark) ? d : mark;
         mm.forEach((kind, byBatch) -> {
             TreeMap<Integer, Curve> curves = new TreeMap<>();
             byBatch.forEach((b, pts) -> curves.put(b, Curve.of(pts, dispatch)));
@@ -87,7 +91,11 @@ public final class ProfileModel {
         return batch * (start + 1.0) + batch * (batch - 1) / 2.0;
     }
 
+    /** An empty op: what one kernel call costs beyond its work. */
     public double dispatchSeconds() { return dispatch; }
+
+    /** One record() marker; the dispatch for a profile measured before markers were. */
+    public double markerSeconds() { return marker; }
 
     public long cacheBytes() { return cacheBytes; }
 

@@ -11,6 +11,9 @@ import dev.tandem.runtime.device.DeviceWeights;
 import dev.tandem.runtime.device.FfnWeights;
 import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.device.MoeFfnWeights;
+import dev.tandem.runtime.compiler.OpKind;
+import dev.tandem.runtime.device.DeviceAttention;
+import dev.tandem.runtime.device.DeviceFfn;
 import dev.tandem.runtime.profile.KernelClass;
 
 import java.util.ArrayList;
@@ -18,12 +21,15 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A present device that, while {@link #enabled}, times each kernel call on the device's own clock
  * (a {@link Device#record} marker before and after it) and adds it to the call's {@link KernelClass}.
  * The attention and FFN blocks are the primitive ones built over this device, so their kernels pass
- * through here; a device that runs blocks of its own ({@link #splits}) is not wrapped. Each timed
+ * through here; a block the device runs its own way (the cpu's FFN) is timed whole as a
+ * {@link KernelClass#FUSED_BLOCK}, and a device running both blocks its own way ({@link #splits}) is
+ * not wrapped. Each timed
  * kernel starts on a drained queue, so its window is its own; markers are resolved when
  * {@link #collect} is asked.
  *
@@ -34,6 +40,9 @@ final class KernelTimer implements Device {
     private final Device device;
     private volatile boolean enabled;
     private final List<Timed> pending = new ArrayList<>();
+    private final Set<OpKind> fused = java.util.EnumSet.noneOf(OpKind.class);
+    /** Host nanoseconds the markers themselves took since the last collect (see {@link #start}). */
+    private long markerNanos;
 
     private record Timed(KernelClass kind, DeviceEvent start, DeviceEvent end) {}
 
@@ -58,17 +67,63 @@ final class KernelTimer implements Device {
         }
     }
 
-    // A block the device runs its own way (the cpu's fused FFN) stays its own: its kernels are then not
-    // timed one by one and its time shows as "between kernels".
+    // A block the device runs its own way (the cpu's fused FFN) stays its own: its kernels cannot be timed
+    // one by one, so the block is timed whole, as a fused block.
     @Override
-    public dev.tandem.runtime.device.DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
-        return primitive(device, "uploadAttention", AttentionWeights.class) ? Device.super.uploadAttention(w, maxPositions, maxBatch)
-                : device.uploadAttention(w, maxPositions, maxBatch);
+    public DeviceAttention uploadAttention(AttentionWeights w, int maxPositions, int maxBatch) {
+        if (primitive(device, "uploadAttention", AttentionWeights.class)) {
+            return Device.super.uploadAttention(w, maxPositions, maxBatch);
+        }
+        fused.add(OpKind.ATTENTION);
+        return new TimedAttention(device.uploadAttention(w, maxPositions, maxBatch));
     }
 
     @Override
-    public dev.tandem.runtime.device.DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
-        return primitive(device, "uploadFfn", FfnWeights.class) ? Device.super.uploadFfn(w, maxBatch) : device.uploadFfn(w, maxBatch);
+    public DeviceFfn uploadFfn(FfnWeights w, int maxBatch) {
+        if (primitive(device, "uploadFfn", FfnWeights.class)) {
+            return Device.super.uploadFfn(w, maxBatch);
+        }
+        fused.add(OpKind.FFN);
+        DeviceFfn own = device.uploadFfn(w, maxBatch);
+        return new DeviceFfn() {
+            @Override
+            public void run(DeviceBuffer x, int batch) {
+                DeviceEvent s = start();
+                own.run(x, batch);
+                end(KernelClass.FUSED_BLOCK, s);
+            }
+
+            @Override
+            public void close() { own.close(); }
+        };
+    }
+
+    /** The blocks this device runs its own way, timed whole ({@link KernelClass#FUSED_BLOCK}). */
+    Set<OpKind> fusedBlocks() { return Set.copyOf(fused); }
+
+    private final class TimedAttention implements DeviceAttention {
+        private final DeviceAttention own;
+
+        TimedAttention(DeviceAttention own) { this.own = own; }
+
+        @Override
+        public int maxPositions() { return own.maxPositions(); }
+
+        @Override
+        public void run(DeviceBuffer x, int pos0, int batch) {
+            DeviceEvent s = start();
+            own.run(x, pos0, batch);
+            end(KernelClass.FUSED_BLOCK, s);
+        }
+
+        @Override
+        public void readKv(int from, int count, float[] k, float[] v) { own.readKv(from, count, k, v); }
+
+        @Override
+        public void writeKv(int from, int count, float[] k, float[] v) { own.writeKv(from, count, k, v); }
+
+        @Override
+        public void close() { own.close(); }
     }
 
     @Override
@@ -94,6 +149,17 @@ final class KernelTimer implements Device {
     }
 
     /**
+     * Seconds the timer's own markers took since the last call, on the host's clock, and clears them:
+     * time inside an op's window that the judged pass (no kernel markers) does not spend, so the
+     * split pass's "between kernels" leaves it out.
+     */
+    double collectMarkerSeconds() {
+        double s = markerNanos / 1e9;
+        markerNanos = 0;
+        return s;
+    }
+
+    /**
      * The start of a timed kernel, after the queue has drained: on an asynchronous device the host
      * enqueues a whole step before the head's blocking read, so without it that read's window held
      * the step's every kernel (PoCL: a "host copy" of 2 ms in a 12 ms step of the embedded model).
@@ -102,13 +168,19 @@ final class KernelTimer implements Device {
         if (!enabled) {
             return null;
         }
+        // The drain is the previous kernel's own time (already inside its window): not a marker's cost.
         device.synchronize();
-        return device.record();
+        long entered = System.nanoTime();
+        DeviceEvent start = device.record();
+        markerNanos += System.nanoTime() - entered;
+        return start;
     }
 
     private void end(KernelClass kind, DeviceEvent start) {
         if (start != null) {
+            long left = System.nanoTime();
             pending.add(new Timed(kind, start, device.record()));
+            markerNanos += System.nanoTime() - left;
         }
     }
 

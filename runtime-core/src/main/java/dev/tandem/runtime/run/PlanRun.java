@@ -112,6 +112,7 @@ public final class PlanRun {
         PlanForward forward = new PlanForward(plan, model.config(), model.weights(), model.ropeInvFreq(), context,
                 ReferenceForward.DEFAULT_PREFILL_CHUNK, (g, tp) -> timed(openStage(g, tp), g, timers));
         Map<Integer, Map<KernelClass, Double>> measuredKernels = new java.util.TreeMap<>();
+        Map<Integer, Double> markerSeconds = new java.util.TreeMap<>();
         try (Session session = Tandem.open(model, forward, plan.assignment())) {
             devices = forward.devices();
             warmUp(session, prompt, sampling, warmups);
@@ -127,6 +128,7 @@ public final class PlanRun {
                     if (!starting) {
                         Map<KernelClass, Double> step = measuredKernels.computeIfAbsent(pos0, p -> new EnumMap<>(KernelClass.class));
                         t.collect().forEach((k, seconds) -> step.merge(k, seconds, Double::sum));
+                        markerSeconds.merge(pos0, t.collectMarkerSeconds(), Double::sum);
                     }
                 }
             });
@@ -145,7 +147,8 @@ public final class PlanRun {
         return new Report(plan, devices, result, reference.generatedIds(), diff,
                 PlanComparison.lines(plan, graph, cost, log, prompt.length, context),
                 reports, Math.max(0, result.generatedIds().length - 1), PlanComparison.timing(plan, graph, cost, log),
-                timers.isEmpty() ? List.of() : PlanComparison.kernels(plan, graph, cost, splitLog, measuredKernels));
+                timers.isEmpty() ? List.of() : PlanComparison.kernels(plan, graph, cost, splitLog,
+                        new PlanComparison.SplitPass(measuredKernels, markerSeconds, fusedBlocks(timers))));
     }
 
     /**
@@ -156,17 +159,41 @@ public final class PlanRun {
      * embedded model's kernels), and on a loaded machine the compiler threads lag far behind.
      */
     static final double WARMUP_LIMIT_SECONDS = 30;
+    /**
+     * Decode steps a warm-up runs at least (or for {@link #MIN_WARMUP_SECONDS}, whichever comes first: a
+     * large model's kernels loop long enough to reach C2 within a few steps) before it asks whether
+     * the JIT is quiet. A quiet request alone is not enough on an idle machine:
+     * the small Vector API ops of a tiny model (rmsnorm over 128 floats, called 9 times a step) reach
+     * C2's thresholds only after thousands of calls, and between tiers the JIT is quiet. After one
+     * request and a quiet one, the embedded model's rmsnorm took 12.0 us a step and silu/add 7.1 (C1
+     * code, where a Vector API op allocates its vectors); after 60 requests 1.4 and 0.3, as calibrated.
+     */
+    static final int MIN_WARMUP_DECODE_STEPS = 2000;
+    static final double MIN_WARMUP_SECONDS = 10;
 
-    /** runs requests untimed, then (when runs > 0) more until one compiles nothing or the limit passes. */
+    /** runs requests untimed, then (when runs > 0) more until enough ran and one compiles nothing, or the limit passes. */
     private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
         long t0 = System.nanoTime();
-        JitQuiet jit = new JitQuiet();
+        int steps = 0;
         for (int i = 0; i < runs; i++) {
-            session.generate(prompt, sampling, null);
+            steps += session.generate(prompt, sampling, null).generatedIds().length;
         }
-        while (runs > 0 && !jit.quiet() && System.nanoTime() - t0 < WARMUP_LIMIT_SECONDS * 1e9) {
-            session.generate(prompt, sampling, null);
+        while (runs > 0 && steps < MIN_WARMUP_DECODE_STEPS && System.nanoTime() - t0 < MIN_WARMUP_SECONDS * 1e9) {
+            steps += session.generate(prompt, sampling, null).generatedIds().length;
         }
+        JitQuiet jit = new JitQuiet();
+        while (runs > 0 && System.nanoTime() - t0 < WARMUP_LIMIT_SECONDS * 1e9) {
+            session.generate(prompt, sampling, null);
+            if (jit.quiet()) {
+                break;
+            }
+        }
+    }
+
+    private static java.util.Set<dev.tandem.runtime.compiler.OpKind> fusedBlocks(List<KernelTimer> timers) {
+        java.util.Set<dev.tandem.runtime.compiler.OpKind> kinds = java.util.EnumSet.noneOf(dev.tandem.runtime.compiler.OpKind.class);
+        timers.forEach(t -> kinds.addAll(t.fusedBlocks()));
+        return kinds;
     }
 
     /** A present device behind a kernel timer (kept in timers) where its blocks are the primitive ones. */
