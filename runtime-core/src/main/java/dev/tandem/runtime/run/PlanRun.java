@@ -167,9 +167,11 @@ public final class PlanRun {
      * C2's thresholds only after thousands of calls, and between tiers the JIT is quiet. After one
      * request and a quiet one, the embedded model's rmsnorm took 12.0 us a step and silu/add 7.1 (C1
      * code, where a Vector API op allocates its vectors); after 60 requests 1.4 and 0.3, as calibrated.
+     * The embedding row (one call a step, few loop iterations) needs C2's 5000 invocations: after
+     * 2000 steps it was still C1 code, 6-8 us a step against 0.1.
      */
-    static final int MIN_WARMUP_DECODE_STEPS = 2000;
-    static final double MIN_WARMUP_SECONDS = 10;
+    static final int MIN_WARMUP_DECODE_STEPS = 5000;
+    static final double MIN_WARMUP_SECONDS = 8;
 
     /** runs requests untimed, then (when runs > 0) more until enough ran and one compiles nothing, or the limit passes. */
     private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
