@@ -145,9 +145,9 @@ final class PlanComparison {
      * The split pass's decode steps on present devices by kernel class, each the median over the
      * pass's steps: predicted from the cost model's split of each op (nothing where the roofline
      * priced it; a block the device ran its own way as one {@link KernelClass#FUSED_BLOCK}), measured
-     * by the kernel timers; "between kernels" is a step's measured op time outside every kernel and
-     * outside the timers' own markers (the executor's code). A last line sets the whole step's
-     * prediction against the split pass's step without the markers, which the classes add up to.
+     * by the kernel timers; "between kernels" is a step's measured op time outside every kernel less
+     * the timers' own markers, down to zero at most (the executor's code). A last line sets the whole
+     * step's prediction against the split pass's kernels plus between kernels, step by step.
      * Empty when no decode op ran on a present device.
      */
     static List<KernelLine> kernels(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, SplitPass split) {
@@ -177,13 +177,14 @@ final class PlanComparison {
             int i = 0;
             for (var step : opSeconds.entrySet()) {
                 Map<KernelClass, Double> timed = split.kernels().getOrDefault(step.getKey(), Map.of());
-                double withoutMarkers = step.getValue() - split.markers().getOrDefault(step.getKey(), 0.0);
+                double kernelSeconds = timed.values().stream().mapToDouble(Double::doubleValue).sum();
+                // The markers' host time lands in the step only where the device waited for the host:
+                // at most what the step holds outside its kernels.
+                double between = Math.max(0, step.getValue() - kernelSeconds - split.markers().getOrDefault(step.getKey(), 0.0));
                 p[i] = predicted.get(step.getKey()).getOrDefault(k.label(), 0.0);
-                m[i] = k == KernelClass.BETWEEN
-                        ? withoutMarkers - timed.values().stream().mapToDouble(Double::doubleValue).sum()
-                        : timed.getOrDefault(k, 0.0);
+                m[i] = k == KernelClass.BETWEEN ? between : timed.getOrDefault(k, 0.0);
                 wholePredicted[i] += p[i];
-                wholeMeasured[i] = withoutMarkers;
+                wholeMeasured[i] = kernelSeconds + between;
                 i++;
             }
             double pm = TimingJudgement.median(p), mm = TimingJudgement.median(m);

@@ -95,5 +95,12 @@ class SplitPassBreakdownTest {
         double classes = lines.stream().filter(l -> l != whole).mapToDouble(KernelLine::measuredSeconds).sum();
         assertEquals(whole.measuredSeconds(), classes, 1e-12, "the classes add up to the step without the markers");
         assertFalse(byLabel.containsKey(KernelClass.ATTENTION.label()), "a class nothing predicted or measured has no line");
+
+        // An asynchronous device: the markers' host time (80 us) overlapped its kernels, so between kernels is
+        // not pushed below zero, and the step is its kernels.
+        PlanComparison.SplitPass overlapped = new PlanComparison.SplitPass(kernels, Map.of(2, 80e-6, 3, 80e-6), Set.of(OpKind.FFN));
+        List<KernelLine> async = PlanComparison.kernels(plan, GRAPH, new CostModel(List.of(FIXED)), log, overlapped);
+        assertEquals(0.0, async.stream().filter(l -> l.label().equals(KernelClass.BETWEEN.label())).findFirst().orElseThrow().measuredSeconds());
+        assertEquals(342e-6, async.getLast().measuredSeconds(), 1e-12);
     }
 }
