@@ -168,10 +168,12 @@ public final class PlanRun {
      * request and a quiet one, the embedded model's rmsnorm took 12.0 us a step and silu/add 7.1 (C1
      * code, where a Vector API op allocates its vectors); after 60 requests 1.4 and 0.3, as calibrated.
      * The embedding row (one call a step, few loop iterations) needs C2's 5000 invocations: after
-     * 2000 steps it was still C1 code, 6-8 us a step against 0.1.
+     * 2000 steps it was still C1 code, 6-8 us a step against 0.1. The time bound is for large models
+     * (stories110M's kernels reach C2 within a few hundred steps); it is long because a fresh JVM's
+     * first requests are slow: at load 11 an 8 s bound ended the embedded model's warm-up after 264 steps.
      */
     static final int MIN_WARMUP_DECODE_STEPS = 5000;
-    static final double MIN_WARMUP_SECONDS = 8;
+    static final double MIN_WARMUP_SECONDS = 20;
 
     /** runs requests untimed, then (when runs > 0) more until enough ran and one compiles nothing, or the limit passes. */
     private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
@@ -189,6 +191,7 @@ public final class PlanRun {
             if (jit.quiet()) {
                 break;
             }
+
         }
     }
 
