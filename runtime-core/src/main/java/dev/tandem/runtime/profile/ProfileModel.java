@@ -14,7 +14,10 @@ import java.util.TreeMap;
  * <ul>
  * <li>matmul: per weight format, hot or cold, and batch measured, piecewise-linear in the weights'
  *     bytes ({@link Curve}); between measured batches linear in the batch, beyond the largest along
- *     the last two;</li>
+ *     the last two. A hot matvec (batch 1) is the dispatch plus its rows times a per-row cost
+ *     piecewise-linear in the row's length: bytes alone priced the embedded model's head (4096 rows
+ *     of 128 columns, 557 KB) between 256x256 and 768x768, 46 us against 107 measured, while its
+ *     rows cost what the 128x128 and 512x128 points' rows cost (25-26 ns each);</li>
  * <li>attention: fitted (one fit for single rows, one for prefill chunks) as
  *     a + b·pairs·heads + c·pairs·heads·headDim, pairs being (query row, cached position) pairs;</li>
  * <li>every other op: a + b·n over the floats it touches;</li>
@@ -25,6 +28,8 @@ import java.util.TreeMap;
 public final class ProfileModel {
     /** Curves by "kind|batch". */
     private final Map<String, TreeMap<Integer, Curve>> matmul = new HashMap<>();
+    /** Hot matvecs' seconds per row (less the dispatch) by the row's columns, by "matmul F hot". */
+    private final Map<String, Curve> matvecPerRow = new HashMap<>();
     private final Map<String, LinearFit> linear = new HashMap<>();
     private final LinearFit attentionDecode, attentionPrefill;
     private final double dispatch, marker;
@@ -35,6 +40,7 @@ public final class ProfileModel {
         double d = Double.NaN, mark = Double.NaN;
         Map<String, Map<Integer, List<double[]>>> mm = new HashMap<>();
         Map<String, List<double[]>> lin = new HashMap<>();
+        Map<String, List<double[]>> perRow = new HashMap<>();
         List<double[]> attDecode = new ArrayList<>(), attPrefill = new ArrayList<>();
         for (Measurement m : p.measurements()) {
             String k = m.kind();
@@ -47,6 +53,9 @@ public final class ProfileModel {
                 double bytes = f.bytesFor(m.dim("rows", 0) * m.dim("cols", 0));
                 mm.computeIfAbsent(k, x -> new TreeMap<>()).computeIfAbsent((int) m.dim("batch", 1), x -> new ArrayList<>())
                         .add(new double[] {bytes, m.seconds()});
+                if (m.dim("batch", 1) == 1 && k.endsWith(" hot")) {
+                    perRow.computeIfAbsent(k, x -> new ArrayList<>()).add(new double[] {m.dim("cols", 0), m.seconds(), m.dim("rows", 1)});
+                }
             } else if (k.equals(OpKinds.ATTENTION)) {
                 long batch = m.dim("batch", 1);
                 double pairsHeads = pairs(m.dim("start", 0), batch) * m.dim("heads", 1);
@@ -65,6 +74,8 @@ public final class ProfileModel {
             byBatch.forEach((b, pts) -> curves.put(b, Curve.of(pts, dispatch)));
             matmul.put(kind, curves);
         });
+        perRow.forEach((kind, pts) -> matvecPerRow.put(kind, Curve.of(pts.stream()
+                .map(p1 -> new double[] {p1[0], Math.max(0, p1[1] - dispatch) / p1[2]}).toList(), 0)));
         lin.forEach((kind, pts) -> linear.put(kind, LinearFit.of(pts, 1)));
         if (attDecode.isEmpty() || attPrefill.isEmpty()) {
             throw new IllegalArgumentException("attention needs single-row and multi-row measurements");
@@ -106,33 +117,38 @@ public final class ProfileModel {
 
     /** One matmul of rows×cols weights over batch rows; cold when the weights stream from memory. Empty for a format not measured. */
     public Optional<Double> matmul(WeightFormat f, long rows, long cols, int batch, boolean cold) {
-        TreeMap<Integer, Curve> curves = matmul.get(OpKinds.matmul(f, cold));
+        String kind = OpKinds.matmul(f, cold);
+        TreeMap<Integer, Curve> curves = matmul.get(kind);
         if (curves == null || cold && curves.floorKey(batch) == null) {
-            curves = matmul.get(OpKinds.matmul(f, false));
+            kind = OpKinds.matmul(f, false);
+            curves = matmul.get(kind);
         }
         if (curves == null) {
             return Optional.empty();
         }
+        Curve perRow = matvecPerRow.get(kind);
         double bytes = f.bytesFor(rows * cols);
+        java.util.function.ToDoubleFunction<Map.Entry<Integer, Curve>> at = e -> e.getKey() == 1 && perRow != null
+                ? dispatch + rows * perRow.at(cols) : e.getValue().at(bytes);
         var lo = curves.floorEntry(batch);
         var hi = curves.ceilingEntry(batch);
         if (lo == null) {
-            return Optional.of(hi.getValue().at(bytes) * batch / hi.getKey()); // below the smallest batch measured: scale
+            return Optional.of(at.applyAsDouble(hi) * batch / hi.getKey()); // below the smallest batch measured: scale
         }
         if (hi == null) {
             var below = curves.lowerEntry(lo.getKey());
             if (below == null) {
-                return Optional.of(lo.getValue().at(bytes) * batch / lo.getKey());
+                return Optional.of(at.applyAsDouble(lo) * batch / lo.getKey());
             }
-            double y1 = below.getValue().at(bytes), y2 = lo.getValue().at(bytes);
+            double y1 = at.applyAsDouble(below), y2 = at.applyAsDouble(lo);
             double slope = Math.max(0, (y2 - y1) / (lo.getKey() - below.getKey()));
             return Optional.of(y2 + slope * (batch - lo.getKey()));
         }
         if (lo.getKey().equals(hi.getKey())) {
-            return Optional.of(lo.getValue().at(bytes));
+            return Optional.of(at.applyAsDouble(lo));
         }
         double t = (double) (batch - lo.getKey()) / (hi.getKey() - lo.getKey());
-        return Optional.of(lo.getValue().at(bytes) * (1 - t) + hi.getValue().at(bytes) * t);
+        return Optional.of(at.applyAsDouble(lo) * (1 - t) + at.applyAsDouble(hi) * t);
     }
 
     /** Causal attention of batch rows at positions start.. over the cached keys and values. */

@@ -65,6 +65,31 @@ class ProfileModelTest {
     }
 
     @Test
+    void aHotMatvecIsItsRowsTimesThePerRowCostOfItsRowLengthNotItsBytes() {
+        // Measured on this machine (Q8_0, 2026-11-30): 128-column rows cost ~25 ns each, 256-column ones 35,
+        // so 512x128 and 256x256 take different times for the same bytes.
+        double d = SyntheticProfiles.DISPATCH;
+        List<Measurement> points = new java.util.ArrayList<>(SyntheticProfiles.points(List.of(WeightFormat.F32)).stream()
+                .filter(m -> !m.kind().equals(OpKinds.matmul(WeightFormat.F32, false)) || m.dim("batch", 1) != 1).toList());
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 128L, "cols", 128L, "batch", 1L), d + 128 * 25e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 512L, "cols", 128L, "batch", 1L), d + 512 * 25e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 256L, "cols", 256L, "batch", 1L), d + 256 * 35e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 768L, "cols", 768L, "batch", 1L), d + 768 * 73e-9));
+        ProfileModel p = ProfileModel.of(new DeviceProfile(DeviceProfile.FORMAT_VERSION, "cpu", "cpu", SyntheticProfiles.machine(),
+                "2026-11-30T00:00:00Z", 32L << 20, 1.0, points));
+        // The embedded model's head: 4096 rows of 128 columns, priced by its rows, not between 256x256 and 768x768 by bytes.
+        assertEquals(d + 4096 * 25e-9, p.matmul(WeightFormat.F32, 4096, 128, 1, false).orElseThrow(), 1e-15);
+        assertEquals(d + 512 * 25e-9, p.matmul(WeightFormat.F32, 512, 128, 1, false).orElseThrow(), 1e-15);
+        // Row lengths between measured ones: the per-row cost linear in between.
+        assertEquals(d + 100 * 30e-9, p.matmul(WeightFormat.F32, 100, 192, 1, false).orElseThrow(), 1e-15);
+        // Batches above 1 and cold weights keep their curves in bytes.
+        assertEquals(MODEL.matmul(WeightFormat.F32, 1024, 1024, 8, false).orElseThrow(),
+                p.matmul(WeightFormat.F32, 1024, 1024, 8, false).orElseThrow(), 1e-15);
+        assertEquals(MODEL.matmul(WeightFormat.F32, 1024, 1024, 1, true).orElseThrow(),
+                p.matmul(WeightFormat.F32, 1024, 1024, 1, true).orElseThrow(), 1e-15);
+    }
+
+    @Test
     void attentionAndElementwiseFitsReproduceTheirFormulas() {
         double decode = ProfileModel.pairs(99, 1) * 8;
         assertEquals(SyntheticProfiles.attention(decode, 32), MODEL.attention(99, 1, 8, 32), 1e-12,
