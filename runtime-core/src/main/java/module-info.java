@@ -17,6 +17,8 @@ module dev.tandem.runtime {
     requires jdk.management;
 
     exports dev.tandem.runtime;
+    exports dev.tandem.runtime.error;
+    exports dev.tandem.runtime.generate;
     exports dev.tandem.runtime.model;
     exports dev.tandem.runtime.tokenizer;
     exports dev.tandem.runtime.device;
