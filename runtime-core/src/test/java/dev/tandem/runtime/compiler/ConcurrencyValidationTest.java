@@ -72,6 +72,9 @@ class ConcurrencyValidationTest {
                     r.latencyMs() ? "ms per batch" : "tokens/s", r.published(), predict(r), error(r) * 100));
         }
         System.out.print(out);
+        System.out.printf(Locale.ROOT, "%d rows, mean |error| %.1f%%, within 30%%: %d%n", rows().size(),
+                rows().stream().mapToDouble(r -> Math.abs(error(r))).average().orElseThrow() * 100,
+                rows().stream().filter(r -> Math.abs(error(r)) <= 0.30).count());
         for (Row r : rows()) {
             assertTrue(predict(r) > 0, "no steady state for " + r);
         }

@@ -91,6 +91,7 @@ class MlperfValidationTest {
         summary("llama-3.1-405b offline", all.stream().filter(p -> p.benchmark() != l2).toList());
         summary("llama-2-70b server (proxy)", all.stream().filter(p -> p.scenario() == Scenario.SERVER).toList());
         summary("llama-2-70b interactive (proxy)", all.stream().filter(p -> p.scenario() == Scenario.INTERACTIVE).toList());
+        summary("all MLPerf rows", all);
         // Every row is priced: the published layout holds the weights and a batch meeting the limits.
         for (Point p : PublishedMlperfResults.all()) {
             assertTrue(predict(p) > 0, "no steady state for " + p);
