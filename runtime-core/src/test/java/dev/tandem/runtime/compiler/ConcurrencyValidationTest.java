@@ -81,6 +81,13 @@ class ConcurrencyValidationTest {
     }
 
     @Test
+    void theRowsAreWithinThirtyPercentOnAverage() {
+        // 16.5 % today; the signs (too fast at one to eight users) are docs/planning.md's to explain.
+        double mean = rows().stream().mapToDouble(r -> Math.abs(error(r))).average().orElseThrow();
+        assertTrue(mean <= 0.30, "mean |error| " + mean);
+    }
+
+    @Test
     void moreUsersNeverLowerThePredictedSystemThroughputNorRaiseTheirOwnSpeed() {
         // The model's frontier is monotone in concurrency, as the published NIM rows are.
         var nim = rows().stream().filter(r -> !r.latencyMs()).toList();

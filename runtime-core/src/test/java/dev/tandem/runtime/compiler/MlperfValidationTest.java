@@ -5,10 +5,10 @@ import dev.tandem.runtime.compiler.PublishedMlperfResults.Scenario;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -47,7 +47,7 @@ class MlperfValidationTest {
         }
         return points.stream()
                 .filter(x -> x.tpotMs() <= p.scenario().tpotLimitMs && x.ttftMs() <= p.scenario().ttftLimitMs)
-                .max(java.util.Comparator.comparingDouble(FrontierPoint::tokensPerSecondPerSystem))
+                .max(Comparator.comparingDouble(FrontierPoint::tokensPerSecondPerSystem))
                 .orElseThrow(() -> new AssertionError("no steady state of " + p + " meets its limits"));
     }
 
@@ -99,17 +99,12 @@ class MlperfValidationTest {
     }
 
     @Test
-    void hopperOfflineIsWithinThirtyPercentOnAverage() {
-        double mean = meanAbsError(llama2Offline(false));
-        assertTrue(mean <= 0.30, "mean |error| of Hopper Llama 2 70B Offline rows " + mean);
-    }
-
-    @Test
-    void theDataSetMeansAreTheOnesTheSourcesGive() {
-        // 222.33 and 294.45 tokens (Llama 2 70B), 9,428.6 and 684.68 (Llama 3.1 405B), rounded.
-        assertEquals(222, PublishedMlperfResults.Benchmark.LLAMA2_70B.isl);
-        assertEquals(294, PublishedMlperfResults.Benchmark.LLAMA2_70B.osl);
-        assertEquals(9429, PublishedMlperfResults.Benchmark.LLAMA31_405B.isl);
-        assertEquals(685, PublishedMlperfResults.Benchmark.LLAMA31_405B.osl);
+    void offlineFamiliesAreWithinThirtyPercentOnAverage() {
+        // Holds for the three Offline families (15 %, 21 %, 11 %); not asserted for the Server and
+        // Interactive proxies (22 %, 44 %), which docs/planning.md reports instead.
+        assertTrue(meanAbsError(llama2Offline(false)) <= 0.30, "Hopper Llama 2 70B Offline " + meanAbsError(llama2Offline(false)));
+        assertTrue(meanAbsError(llama2Offline(true)) <= 0.30, "Blackwell Llama 2 70B Offline " + meanAbsError(llama2Offline(true)));
+        var big = PublishedMlperfResults.all().stream().filter(p -> p.benchmark() == PublishedMlperfResults.Benchmark.LLAMA31_405B).toList();
+        assertTrue(meanAbsError(big) <= 0.30, "Llama 3.1 405B Offline " + meanAbsError(big));
     }
 }
