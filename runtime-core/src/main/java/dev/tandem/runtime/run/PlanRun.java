@@ -9,8 +9,10 @@ import dev.tandem.runtime.Token;
 import dev.tandem.runtime.compiler.CostModel;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.ModelGraph;
+import dev.tandem.runtime.compiler.OpKind;
 import dev.tandem.runtime.compiler.Phase;
 import dev.tandem.runtime.compiler.Plan;
+import dev.tandem.runtime.compiler.Workload;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.exec.PlanDevices;
 import dev.tandem.runtime.exec.PlanForward;
@@ -23,8 +25,10 @@ import dev.tandem.runtime.profile.KernelClass;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -115,7 +119,7 @@ public final class PlanRun {
         Map<Integer, Double> markerSeconds = new java.util.TreeMap<>();
         try (Session session = Tandem.open(model, forward, plan.assignment())) {
             devices = forward.devices();
-            warmUp(session, prompt, sampling, warmups);
+            warmUp(session, prompt, sampling, warmups, judgedOnAProfile(plan, graph, cost));
             forward.clearLog();
             result = session.generate(prompt, sampling, onToken);
             log = forward.log();
@@ -160,7 +164,8 @@ public final class PlanRun {
      */
     static final double WARMUP_LIMIT_SECONDS = 30;
     /**
-     * Decode steps a warm-up runs at least (or for {@link #MIN_WARMUP_SECONDS}, whichever comes first: a
+     * Decode steps a warm-up runs at least when a present device's step is judged on a profile
+     * ({@link #judgedOnAProfile}) (or for {@link #MIN_WARMUP_SECONDS}, whichever comes first: a
      * large model's kernels loop long enough to reach C2 within a few steps) before it asks whether
      * the JIT is quiet. A quiet request alone is not enough on an idle machine:
      * the small Vector API ops of a tiny model (rmsnorm over 128 floats, called 9 times a step) reach
@@ -176,13 +181,13 @@ public final class PlanRun {
     static final double MIN_WARMUP_SECONDS = 20;
 
     /** runs requests untimed, then (when runs > 0) more until enough ran and one compiles nothing, or the limit passes. */
-    private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs) {
+    private static void warmUp(Session session, int[] prompt, Sampling sampling, int runs, boolean steadyState) {
         long t0 = System.nanoTime();
         int steps = 0;
         for (int i = 0; i < runs; i++) {
             steps += session.generate(prompt, sampling, null).generatedIds().length;
         }
-        while (runs > 0 && steps < MIN_WARMUP_DECODE_STEPS && System.nanoTime() - t0 < MIN_WARMUP_SECONDS * 1e9) {
+        while (runs > 0 && steadyState && steps < MIN_WARMUP_DECODE_STEPS && System.nanoTime() - t0 < MIN_WARMUP_SECONDS * 1e9) {
             steps += session.generate(prompt, sampling, null).generatedIds().length;
         }
         JitQuiet jit = new JitQuiet();
@@ -191,12 +196,28 @@ public final class PlanRun {
             if (jit.quiet()) {
                 break;
             }
-
         }
     }
 
-    private static java.util.Set<dev.tandem.runtime.compiler.OpKind> fusedBlocks(List<KernelTimer> timers) {
-        java.util.Set<dev.tandem.runtime.compiler.OpKind> kinds = java.util.EnumSet.noneOf(dev.tandem.runtime.compiler.OpKind.class);
+    /**
+     * Whether a present device's decode step will be judged against a profile: only then does the
+     * warm-up run its {@link #MIN_WARMUP_DECODE_STEPS} (an emulated LPU's cycles or a roofline-priced
+     * step gain nothing from them, and the CLI tests run many such plans).
+     */
+    static boolean judgedOnAProfile(Plan plan, ModelGraph graph, CostModel cost) {
+        for (var op : graph.ops(Phase.DECODE, new Workload(1, 1, 2))) {
+            DeviceGroup g = op.kind() == OpKind.FFN ? plan.roles().ffn() : plan.roles().attention();
+            if ((op.kind() == OpKind.ATTENTION || op.kind() == OpKind.FFN)
+                    && g.source() == DeviceSource.PRESENT
+                    && !cost.op(g, graph, op, plan.layoutOf(g).tensorParallel()).source().startsWith("roofline")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Set<OpKind> fusedBlocks(List<KernelTimer> timers) {
+        Set<OpKind> kinds = EnumSet.noneOf(OpKind.class);
         timers.forEach(t -> kinds.addAll(t.fusedBlocks()));
         return kinds;
     }

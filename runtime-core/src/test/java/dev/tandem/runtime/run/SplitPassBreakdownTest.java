@@ -32,6 +32,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The split pass's breakdown from a made-up log: a block the device ran its own way takes its op's
@@ -102,5 +103,16 @@ class SplitPassBreakdownTest {
         List<KernelLine> async = PlanComparison.kernels(plan, GRAPH, new CostModel(List.of(FIXED)), log, overlapped);
         assertEquals(0.0, async.stream().filter(l -> l.label().equals(KernelClass.BETWEEN.label())).findFirst().orElseThrow().measuredSeconds());
         assertEquals(342e-6, async.getLast().measuredSeconds(), 1e-12);
+    }
+
+    @Test
+    void onlyAStepJudgedOnAProfileGetsTheLongWarmUp() {
+        Plan cpu = Compiler.withInstalledProviders().compile(GRAPH, PoolParser.parse("cpu", new Catalog()), new Workload(1, 2, 8),
+                Policy.SINGLE, Objective.lowestTpot());
+        assertTrue(PlanRun.judgedOnAProfile(cpu, GRAPH, new CostModel(List.of(FIXED))));
+        assertFalse(PlanRun.judgedOnAProfile(cpu, GRAPH, CostModel.roofline()), "priced by the roofline: not judged");
+        Plan lpus = Compiler.withInstalledProviders().compile(GRAPH, PoolParser.parse("lp30*2", new Catalog()), new Workload(1, 2, 8),
+                Policy.LPU_ONLY, Objective.lowestTpot());
+        assertFalse(PlanRun.judgedOnAProfile(lpus, GRAPH, new CostModel(List.of(FIXED))), "no present device");
     }
 }
