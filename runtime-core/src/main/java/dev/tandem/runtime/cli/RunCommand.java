@@ -115,7 +115,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--judge-timing",
             description = {"count the timing line in the verdict: VERIFIED then also needs the present devices' median",
-                    "decode step within 25% of its prediction (off by default: a loaded machine can push one run outside)"})
+                    "decode step within 25%% of its prediction (off by default: a loaded machine can push one run outside)"})
     boolean judgeTiming;
 
     @Override
