@@ -14,7 +14,10 @@ import java.util.TreeMap;
  * <ul>
  * <li>matmul: per weight format, hot or cold, and batch measured, piecewise-linear in the weights'
  *     bytes ({@link Curve}); between measured batches linear in the batch, beyond the largest along
- *     the last two. A hot matvec (batch 1) is the dispatch plus its rows times a per-row cost
+ *     the last two. On a device that runs a matmul as one work-group per weight row (any backend but
+ *     the host cpu: OpenCL), a batch-1 matmul is instead fitted as a + b·rows + c·bytes over the hot
+ *     points that fit in the last-level cache, streaming from memory adding d·bytes ({@link RowFit}).
+ *     On the host cpu a hot matvec (batch 1) is the dispatch plus its rows times a per-row cost
  *     piecewise-linear in the row's length: bytes alone priced the embedded model's head (4096 rows
  *     of 128 columns, 557 KB) between 256x256 and 768x768, 46 us against 107 measured, while its
  *     rows cost what the 128x128 and 512x128 points' rows cost (25-26 ns each);</li>
@@ -28,8 +31,10 @@ import java.util.TreeMap;
 public final class ProfileModel {
     /** Curves by "kind|batch". */
     private final Map<String, TreeMap<Integer, Curve>> matmul = new HashMap<>();
-    /** Hot matvecs' seconds per row (less the dispatch) by the row's columns, by "matmul F hot". */
+    /** Host cpu: hot matvecs' seconds per row (less the dispatch) by the row's columns, by "matmul F hot". */
     private final Map<String, Curve> matvecPerRow = new HashMap<>();
+    /** Batch-1 matmuls by format, on a work-group device (see {@link RowFit}); empty on the host cpu. */
+    private final Map<WeightFormat, RowFit> rowFits = new HashMap<>();
     private final Map<String, LinearFit> linear = new HashMap<>();
     private final LinearFit attentionDecode, attentionPrefill;
     private final double dispatch, marker;
@@ -74,8 +79,14 @@ public final class ProfileModel {
             byBatch.forEach((b, pts) -> curves.put(b, Curve.of(pts, dispatch)));
             matmul.put(kind, curves);
         });
-        perRow.forEach((kind, pts) -> matvecPerRow.put(kind, Curve.of(pts.stream()
-                .map(p1 -> new double[] {p1[0], Math.max(0, p1[1] - dispatch) / p1[2]}).toList(), 0)));
+        if (RowFit.appliesTo(p.device())) {
+            for (WeightFormat f : WeightFormat.values()) {
+                RowFit.of(p, f, dispatch).ifPresent(fit -> rowFits.put(f, fit));
+            }
+        } else {
+            perRow.forEach((kind, pts) -> matvecPerRow.put(kind, Curve.of(pts.stream()
+                    .map(p1 -> new double[] {p1[0], Math.max(0, p1[1] - dispatch) / p1[2]}).toList(), 0)));
+        }
         lin.forEach((kind, pts) -> linear.put(kind, LinearFit.of(pts, 1)));
         if (attDecode.isEmpty() || attPrefill.isEmpty()) {
             throw new IllegalArgumentException("attention needs single-row and multi-row measurements");
@@ -117,6 +128,10 @@ public final class ProfileModel {
 
     /** One matmul of rows×cols weights over batch rows; cold when the weights stream from memory. Empty for a format not measured. */
     public Optional<Double> matmul(WeightFormat f, long rows, long cols, int batch, boolean cold) {
+        RowFit rows1 = rowFits.get(f);
+        if (batch == 1 && rows1 != null) {
+            return Optional.of(rows1.at(rows, cols, cold));
+        }
         String kind = OpKinds.matmul(f, cold);
         TreeMap<Integer, Curve> curves = matmul.get(kind);
         if (curves == null || cold && curves.floorKey(batch) == null) {
@@ -131,6 +146,15 @@ public final class ProfileModel {
         java.util.function.ToDoubleFunction<Map.Entry<Integer, Curve>> at = e -> e.getKey() == 1 && perRow != null
                 ? dispatch + rows * perRow.at(cols) : e.getValue().at(bytes);
         var lo = curves.floorEntry(batch);
+        if (lo != null && lo.getKey() == 1 && rows1 != null) {
+            // Between batch 1 and the next measured batch: from the row fit's batch-1 time, not the bytes curve's.
+            var hi = curves.ceilingEntry(batch);
+            if (hi == null || hi.getKey() == 1) {
+                return Optional.of(rows1.at(rows, cols, cold) * batch);
+            }
+            double t = (double) (batch - 1) / (hi.getKey() - 1);
+            return Optional.of(rows1.at(rows, cols, cold) * (1 - t) + hi.getValue().at(bytes) * t);
+        }
         var hi = curves.ceilingEntry(batch);
         if (lo == null) {
             return Optional.of(at.applyAsDouble(hi) * batch / hi.getKey()); // below the smallest batch measured: scale
