@@ -34,11 +34,10 @@ final class IntRowGemm {
      * from here up to {@link IntGemm#MIN_BATCH} this one is (docs/benchmarks.md, "Batched decode").
      */
     static final int MIN_BATCH = 8;
-    private static final boolean ENABLED = !"false".equals(System.getProperty("tandem.rowGemm", "true").trim());
 
     /** Needs the 256-bit integer form (one vector holds a block's 8 lanes); IntGemm takes the larger batches. */
     static boolean serves(int batch) {
-        return ENABLED && KernelConfig.tokenTiles() && IntDot.WIDE && batch >= MIN_BATCH && !IntGemm.serves(batch);
+        return KernelConfig.rowGemm() && KernelConfig.tokenTiles() && IntDot.WIDE && batch >= MIN_BATCH && !IntGemm.serves(batch);
     }
 
     /**
@@ -71,15 +70,33 @@ final class IntRowGemm {
         int rows = w.rows(), cols = w.cols(), blocks = cols / BLOCK, batch = a.rows();
         float[] wl = new float[cols];
         float[] ws = new float[blocks];
-        float[] d = a.d;
+        float[] sc = new float[batch * blocks];
         for (int r = start; r < end; r++) {
             w.decodeLanes(r, wl, ws);
+            scales(ws, a.d, batch, blocks, sc);
             int t = 0;
             for (; t + TILE <= batch; t += TILE) {
-                tile4(wl, ws, xl, d, blocks, t, out, rows, r);
+                tile4(wl, sc, xl, blocks, t, out, rows, r);
             }
             for (; t < batch; t++) {
-                out[t * rows + r] = one(wl, ws, xl, d, blocks, t);
+                out[t * rows + r] = one(wl, sc, xl, blocks, t);
+            }
+        }
+    }
+
+    /**
+     * sc[t*blocks + blk] = d_w[blk] * d_a[t][blk]: the matvec's float multiply for each block pair,
+     * done once per (row, token) as vectors over blocks, so the kernels' inner loops only load it.
+     */
+    private static void scales(float[] ws, float[] d, int batch, int blocks, float[] sc) {
+        int vec = blocks - blocks % IntDot.F.length();
+        for (int t = 0; t < batch; t++) {
+            int o = t * blocks, blk = 0;
+            for (; blk < vec; blk += IntDot.F.length()) {
+                FloatVector.fromArray(IntDot.F, ws, blk).mul(FloatVector.fromArray(IntDot.F, d, o + blk)).intoArray(sc, o + blk);
+            }
+            for (; blk < blocks; blk++) {
+                sc[o + blk] = ws[blk] * d[o + blk];
             }
         }
     }
@@ -93,7 +110,7 @@ final class IntRowGemm {
     }
 
     /** Tokens t..t+3 against the decoded row: the row's block vectors stay in registers across the four. */
-    private static void tile4(float[] wl, float[] ws, float[] xl, float[] d, int blocks, int t, float[] out, int rows, int r) {
+    private static void tile4(float[] wl, float[] sc, float[] xl, int blocks, int t, float[] out, int rows, int r) {
         int cols = blocks * BLOCK;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int d0 = t * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = d2 + blocks;
@@ -102,11 +119,10 @@ final class IntRowGemm {
             int j = blk * BLOCK;
             FloatVector w0 = FloatVector.fromArray(IntDot.F, wl, j), w1 = FloatVector.fromArray(IntDot.F, wl, j + 8);
             FloatVector w2 = FloatVector.fromArray(IntDot.F, wl, j + 16), w3 = FloatVector.fromArray(IntDot.F, wl, j + 24);
-            float dw = ws[blk];
-            a0 = lanes(w0, w1, w2, w3, xl, x0 + j).fma(IntDot.scale(dw * d[d0 + blk]), a0);
-            a1 = lanes(w0, w1, w2, w3, xl, x1 + j).fma(IntDot.scale(dw * d[d1 + blk]), a1);
-            a2 = lanes(w0, w1, w2, w3, xl, x2 + j).fma(IntDot.scale(dw * d[d2 + blk]), a2);
-            a3 = lanes(w0, w1, w2, w3, xl, x3 + j).fma(IntDot.scale(dw * d[d3 + blk]), a3);
+            a0 = lanes(w0, w1, w2, w3, xl, x0 + j).fma(IntDot.scale(sc[d0 + blk]), a0);
+            a1 = lanes(w0, w1, w2, w3, xl, x1 + j).fma(IntDot.scale(sc[d1 + blk]), a1);
+            a2 = lanes(w0, w1, w2, w3, xl, x2 + j).fma(IntDot.scale(sc[d2 + blk]), a2);
+            a3 = lanes(w0, w1, w2, w3, xl, x3 + j).fma(IntDot.scale(sc[d3 + blk]), a3);
         }
         out[t * rows + r] = IntDot.finish(a0);
         out[(t + 1) * rows + r] = IntDot.finish(a1);
@@ -115,14 +131,14 @@ final class IntRowGemm {
     }
 
     /** One token against the decoded row (the batch's last tokens past a multiple of four). */
-    private static float one(float[] wl, float[] ws, float[] xl, float[] d, int blocks, int t) {
+    private static float one(float[] wl, float[] sc, float[] xl, int blocks, int t) {
         int cols = blocks * BLOCK, x = t * cols, db = t * blocks;
         FloatVector acc = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             int j = blk * BLOCK;
             FloatVector l = lanes(FloatVector.fromArray(IntDot.F, wl, j), FloatVector.fromArray(IntDot.F, wl, j + 8),
                     FloatVector.fromArray(IntDot.F, wl, j + 16), FloatVector.fromArray(IntDot.F, wl, j + 24), xl, x + j);
-            acc = l.fma(IntDot.scale(ws[blk] * d[db + blk]), acc);
+            acc = l.fma(IntDot.scale(sc[db + blk]), acc);
         }
         return IntDot.finish(acc);
     }

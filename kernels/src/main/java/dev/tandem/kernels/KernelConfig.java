@@ -14,6 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
  * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
  * (both give the same bits).
+ * tandem.rowGemm: true (default) or false: whether Q8_0/Q4_0 matmuls of {@link IntRowGemm#MIN_BATCH}
+ * rows up to IntGemm's batches decode each weight row once for all tokens ({@link IntRowGemm}) or run
+ * the per-row integer kernel; same bits, for A/B runs.
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -68,6 +71,11 @@ public final class KernelConfig {
 
     /** tandem.tokenTiles (default true): whether batched matmuls may use the token-tiled kernels. */
     public static boolean tokenTiles() { return TOKEN_TILES; }
+
+    private static final boolean ROW_GEMM = !"false".equals(System.getProperty("tandem.rowGemm", "true").trim());
+
+    /** tandem.rowGemm (default true): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
+    public static boolean rowGemm() { return ROW_GEMM; }
 
     static boolean readIntegerDot(String value) {
         if (value == null || value.isBlank() || value.trim().equals("int8")) {
