@@ -145,16 +145,17 @@ class IntDotTest {
     }
 
     /**
-     * Batches 2 to 33, the engine's decode steps: below IntRowGemm's threshold the per-row kernel, from
-     * it on IntRowGemm (one decode per row, four tokens a pass, then single tokens), on odd row counts
-     * and block counts, against dotQ8 and the scalar reference bit for bit, at 1 and 3 threads.
+     * Batches 2 to 33, the engine's decode steps: the matmul as dispatched, and IntRowGemm (one decode
+     * per row, four tokens a pass, then single tokens) called directly, on odd row counts and block
+     * counts, against dotQ8 and the scalar reference bit for bit, at 1 and 3 threads.
      */
     @ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
     void smallBatchMatmulEqualsDotQ8BitForBitForEveryBatchFrom2To33(WeightFormat format) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        assertEquals(IntDot.WIDE && KernelConfig.tokenTiles(), IntRowGemm.serves(IntRowGemm.MIN_BATCH), "IntRowGemm serves from its threshold");
+        assertEquals(IntDot.WIDE && KernelConfig.tokenTiles() && KernelConfig.rowGemm(), IntRowGemm.serves(IntRowGemm.MIN_BATCH),
+                "IntRowGemm serves from its threshold when enabled");
         assertTrue(!IntRowGemm.serves(IntRowGemm.MIN_BATCH - 1) && !IntRowGemm.serves(IntGemm.MIN_BATCH));
         int initial = Parallel.threads();
         try {
@@ -174,6 +175,11 @@ class IntDotTest {
                     Parallel.setThreads(threads);
                     float[] mm = new float[batch * rows];
                     m.matmul(x, mm, batch);
+                    // IntRowGemm itself, whether or not the dispatch picks it at this batch (256-bit forms only).
+                    float[] rg = new float[batch * rows];
+                    if (IntDot.WIDE) {
+                        IntRowGemm.rows((IntDot.Format) m, 0, rows, back, IntRowGemm.activationLanes(back), rg);
+                    }
                     for (int t = 0; t < batch; t++) {
                         for (int r = 0; r < rows; r++) {
                             String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " token " + t + " seed " + seed;
@@ -181,6 +187,9 @@ class IntDotTest {
                             assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(mm[t * rows + r]), where);
                             if (KernelConfig.integerDot()) {
                                 assertEquals(Float.floatToRawIntBits(dotQ8(m, r, back, t)), Float.floatToRawIntBits(mm[t * rows + r]), where + " (dotQ8)");
+                            }
+                            if (IntDot.WIDE) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(rg[t * rows + r]), where + " (IntRowGemm)");
                             }
                         }
                     }
