@@ -18,10 +18,14 @@ import jdk.incubator.vector.VectorOperators;
  * exactly (products and partial sums are integers below 2^17, exact in fp32 in any order), and one
  * fma(lane, d_w*d_a, acc): the matvec's own combining step, block after block, then its butterfly.
  *
- * <p><b>Why.</b> The per-row kernel pays its integer widening, 16-bit multiplies and lane pairing for
- * every (row, token); here the weights are widened, paired and converted once per row, and each further
- * token costs five float FMAs. Unlike {@link IntGemm} (tokens in lanes) nothing is padded, so it serves
- * batches from {@link #MIN_BATCH} up to where IntGemm's tiles take over.
+ * <p><b>Why, and why it is off by default.</b> The per-row kernel pays its 16-bit multiplies and lane
+ * pairing (~11 vector instructions per 32 products) for every (row, token); here the weights are
+ * widened, paired and converted once per row and each further token costs five float FMAs. Unlike
+ * {@link IntGemm} (tokens in lanes) nothing is padded, so it could serve batches from
+ * {@link #MIN_BATCH} up to IntGemm's. But on the AVX2 VM the 16-bit multiplies and the FMAs share the
+ * same two pipes, and both kernels ran at ~13 GMAC/s a thread (docs/benchmarks.md, "Batched decode
+ * of 8-63 rows"), so the per-row kernel stays the default; tandem.rowGemm=true turns this one on
+ * ({@link KernelConfig#rowGemm}) for measuring elsewhere.
  */
 final class IntRowGemm {
     private IntRowGemm() {}
@@ -29,10 +33,7 @@ final class IntRowGemm {
     static final int BLOCK = Q8Activations.BLOCK;
     /** Tokens per register tile. */
     static final int TILE = 4;
-    /**
-     * Below this the per-row kernel is as fast (its two-token pass already shares the weight decode);
-     * from here up to {@link IntGemm#MIN_BATCH} this one is (docs/benchmarks.md, "Batched decode").
-     */
+    /** Below this the row's decode is shared by too few tokens (the per-row kernel's two-token pass shares its own). */
     static final int MIN_BATCH = 8;
 
     /** Needs the 256-bit integer form (one vector holds a block's 8 lanes); IntGemm takes the larger batches. */
