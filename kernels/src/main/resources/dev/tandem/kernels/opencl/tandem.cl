@@ -6,6 +6,9 @@
 //   Q8_0 = {half d; char q[32]} (34 bytes), value = q*d,
 //   Q4_0 = {half d; uchar qs[16]} (18 bytes), low nibbles = elements 0-15, high = 16-31,
 //          value = (nibble-8)*d.
+// Q8_0 and Q4_0 have two matmuls: matmul_q8_0/matmul_q4_0 multiply fp32 activations (the host's
+// tandem.quantDot=float), matmul_*_i8 the activations quantize_q8 rounded to 8-bit blocks (its
+// default, int8), with the host's integer arithmetic; see the end of this file.
 // Half values are read with vload_half so no cl_khr_fp16 is needed; block formats are 2-byte
 // aligned (34 and 18 are even), which is all vload_half asks for.
 
@@ -360,3 +363,100 @@ __kernel void add(__global float* acc, __global const float* x, const ulong n) {
     const ulong i = get_global_id(0);
     if (i < n) acc[i] += x[i];
 }
+
+// ---- integer dot for Q8_0 and Q4_0 (tandem.quantDot=int8, the host's default) ----
+// The host's arithmetic (kernels/Q8Activations.java, IntDot.java), operation for operation, so a
+// matmul gives the host's bits: quantize_q8 turns each block of 32 activations into 32 integers in
+// [-127, 127] and a scale d = max|x| / 127 (both divisions correctly rounded, then
+// q = x * (1/d) rounded to nearest even); matmul_*_i8 forms, per weight block, 8 exact integer lanes
+// (lane k = the products of elements 2k, 2k+1, 16+2k, 17+2k), fma's each lane, as a float, times
+// (d_w * d_a) into lane k of a float8 accumulator, block after block, and sums the 8 lanes in the
+// host's butterfly ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). One work-item per (weight row, tile of TB
+// activation rows): the lanes' block-after-block order is what makes the result the host's.
+
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifdef cl_khr_fp64
+// A float quotient taken in double and rounded to float is the correctly rounded float quotient.
+inline float div_rn(float a, float b) { return (float) ((double) a / (double) b); }
+#else
+// Correctly rounded when the host built with -cl-fp32-correctly-rounded-divide-sqrt (it does
+// where the device supports it); elsewhere OpenCL allows 2.5 ulp and the scales may differ.
+inline float div_rn(float a, float b) { return a / b; }
+#endif
+
+// NDRange (blocks): one work-item per block of 32 activations (all rows back to back).
+__kernel void quantize_q8(__global const float* x, __global char* q, __global float* d, const int blocks) {
+    const int b = get_global_id(0);
+    if (b >= blocks) return;
+    __global const float* xb = x + (ulong) b * 32;
+    float amax = 0.0f;
+    for (int k = 0; k < 32; k++) amax = fmax(amax, fabs(xb[k]));
+    const float db = div_rn(amax, 127.0f);
+    const float id = db == 0.0f ? 0.0f : div_rn(1.0f, db);
+    d[b] = db;
+    __global char* qb = q + (ulong) b * 32;
+    for (int k = 0; k < 32; k++) qb[k] = (char) convert_int_rte(xb[k] * id);
+}
+
+// The block's 8 lanes for weights w (elements 0-15 in lo, 16-31 in hi) and activations q. The
+// products pair up below 2^15 (|w| <= 128, |q| <= 127), as the host computes them in shorts.
+inline float8 i8_lanes(const short16 lo, const short16 hi, __global const char* q) {
+    const short16 p = lo * convert_short16(vload16(0, q)) + hi * convert_short16(vload16(1, q));
+    return convert_float8(convert_int8(p.even) + convert_int8(p.odd));
+}
+
+inline float i8_finish(const float8 acc) {
+    const float4 v = acc.lo + acc.hi;
+    return (v.x + v.z) + (v.y + v.w);
+}
+
+#define DOT_I8(NAME, BLOCK_BYTES, DECODE)                                                        \
+inline void NAME(__global const uchar* w, __global const char* xq, __global const float* xd,    \
+                 const int blocks, const int tiles, float8* acc) {                               \
+    for (int b = 0; b < blocks; b++) {                                                           \
+        __global const uchar* block = w + b * BLOCK_BYTES;                                       \
+        const float dw = vload_half(0, (__global const half*) block);                            \
+        short16 lo, hi;                                                                          \
+        DECODE(block + 2, lo, hi);                                                               \
+        for (int t = 0; t < tiles; t++) {                                                        \
+            const int a = t * blocks + b;                                                        \
+            acc[t] = fma(i8_lanes(lo, hi, xq + (ulong) a * 32), (float8) (dw * xd[a]), acc[t]);  \
+        }                                                                                        \
+    }                                                                                            \
+}
+
+#define DECODE_Q8_0(p, lo, hi)                                               \
+    lo = convert_short16(vload16(0, (__global const char*) (p)));            \
+    hi = convert_short16(vload16(1, (__global const char*) (p)))
+
+#define DECODE_Q4_0(p, lo, hi)                                               \
+    const uchar16 qs = vload16(0, (p));                                      \
+    lo = convert_short16(qs & (uchar16) 0x0F) - (short16) 8;                 \
+    hi = convert_short16(qs >> (uchar16) 4) - (short16) 8
+
+DOT_I8(dot_i8_q8_0, 34, DECODE_Q8_0)
+DOT_I8(dot_i8_q4_0, 18, DECODE_Q4_0)
+
+// NDRange (rows rounded up to WG, ceil(batch/TB)), local (WG, 1); xq/xd from quantize_q8.
+#define MATMUL_I8_KERNEL(NAME, BLOCK_BYTES, DOT)                                                 \
+__kernel void NAME(__global const uchar* weights, __global const char* xq,                      \
+                   __global const float* xd, __global float* out,                                \
+                   const int rows, const int cols, const int batch) {                            \
+    const int r = get_global_id(0);                                                              \
+    if (r >= rows) return;                                                                       \
+    const int b0 = get_global_id(1) * TB;                                                        \
+    const int tiles = min(TB, batch - b0);                                                       \
+    const int blocks = cols / 32;                                                                \
+    __global const uchar* w = weights + (ulong) r * blocks * BLOCK_BYTES;                        \
+    __global const char* q = xq + (ulong) b0 * cols;                                             \
+    __global const float* d = xd + (ulong) b0 * blocks;                                          \
+    float8 acc[TB];                                                                              \
+    for (int t = 0; t < TB; t++) acc[t] = (float8) 0.0f;                                         \
+    if (tiles == TB) DOT(w, q, d, blocks, TB, acc);                                              \
+    else for (int t = 0; t < tiles; t++) DOT(w, q + (ulong) t * cols, d + t * blocks, blocks, 1, acc + t); \
+    for (int t = 0; t < tiles; t++) out[(ulong) (b0 + t) * rows + r] = i8_finish(acc[t]);       \
+}
+
+MATMUL_I8_KERNEL(matmul_q8_0_i8, 34, dot_i8_q8_0)
+MATMUL_I8_KERNEL(matmul_q4_0_i8, 18, dot_i8_q4_0)

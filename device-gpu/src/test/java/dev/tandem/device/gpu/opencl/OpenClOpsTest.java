@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.DeviceBuffer;
@@ -11,6 +12,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.Set;
 
@@ -40,20 +43,139 @@ class OpenClOpsTest {
         return OpenClKernels.SUPPORTED_FORMATS;
     }
 
+    /** Whether the host multiplies format with 8-bit activations (tandem.quantDot=int8, its default), and so must the device. */
+    private static boolean integerDot(WeightFormat format) {
+        return KernelConfig.integerDot() && OpenClKernels.INTEGER_DOT_FORMATS.contains(format);
+    }
+
     @ParameterizedTest
     @MethodSource("formats")
     void matmulMatchesReference(WeightFormat format) {
         int[] colsList = format.blockSize() == 1 ? new int[] {1, 7, 1001} : new int[] {32 * 3, 4128};
         for (int cols : colsList) {
             for (int rows : new int[] {1, 3, 17, 255}) {
-                for (int batch : new int[] {1, 5}) checkMatmul(format, rows, cols, batch, (rows + cols) % 2 == 0);
+                for (int batch : new int[] {1, 5}) {
+                    float[] x = ScalarReference.randomVector(batch * cols, random);
+                    if (integerDot(format)) checkMatmulIsTheHosts(format, rows, cols, batch, x, (rows + cols) % 2 == 0);
+                    else checkMatmul(device, format, rows, cols, batch, x, (rows + cols) % 2 == 0);
+                }
             }
         }
     }
 
-    private void checkMatmul(WeightFormat format, int rows, int cols, int batch, boolean heap) {
+    /** The fp32-activation Q8_0/Q4_0 kernels (what a device runs under tandem.quantDot=float), on a device opened for them. */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void floatActivationMatmulMatchesReference(WeightFormat format) {
+        try (OpenClDevice floats = OpenClDevice.open(OpenClTestDevices.firstDeviceHandle(), OpenClKernels.bundledSource(), false)) {
+            for (int cols : new int[] {32 * 3, 4128}) {
+                for (int rows : new int[] {1, 3, 17, 255}) {
+                    for (int batch : new int[] {1, 5}) {
+                        checkMatmul(floats, format, rows, cols, batch, ScalarReference.randomVector(batch * cols, random), (rows + cols) % 2 == 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Q8_0 and Q4_0 under the integer dot, bit for bit the host's (its scalar twin, and its matmul):
+     * rows around the work-group size (64 on CPUs) and past it, 1 to 3 blocks and 129, batches that
+     * fill batch tiles of 4, leave a tail, or stay below one.
+     */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void integerDotMatmulIsTheHostsBitForBit(WeightFormat format) {
+        for (int cols : new int[] {32, 64, 96, 4128}) {
+            for (int rows : new int[] {1, 2, 63, 65, 130}) {
+                for (int batch : new int[] {1, 3, 4, 9}) {
+                    float[] x = ScalarReference.randomVector(batch * cols, random);
+                    checkMatmulIsTheHosts(format, rows, cols, batch, x, (rows + batch) % 2 == 0);
+                }
+            }
+        }
+    }
+
+    /**
+     * The activation rounding itself: blocks whose largest value is 127 (scale 1, so x.5 values are
+     * exact ties, rounded to even), an all-zero block (scale 0), blocks of tiny and huge magnitudes, and
+     * a largest value that is negative. Against one-hot weight rows each output is one activation's
+     * integer times its scale, so a different rounding or scale shows as a different value.
+     */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void activationsRoundAsTheHosts(WeightFormat format) {
+        int cols = 32 * 6;
+        float[] x = new float[cols];
+        for (int k = 0; k < 32; k++) x[k] = k == 0 ? 127f : (k - 16) + 0.5f;        // ties: -15.5 .. 14.5
+        for (int k = 0; k < 32; k++) x[32 + k] = k == 5 ? -127f : -(k % 7) - 0.5f;  // negative ties
+        // x[64..96): all zero
+        for (int k = 0; k < 32; k++) x[96 + k] = (k - 11) * 3.1e-30f;
+        for (int k = 0; k < 32; k++) x[128 + k] = (float) Math.sin(k) * 7.3e25f;
+        for (int k = 0; k < 32; k++) x[160 + k] = k == 31 ? -3.0f : (k - 15) * 0.0937f;
+        checkMatmulIsTheHosts(WeightMatrix.of(format, oneHotWeights(format, cols), cols, cols), 1, x);
+        checkMatmulIsTheHosts(format, 7, cols, 1, x, false);
+    }
+
+    /** A (cols, cols) identity in format: scales 1, row j's only nonzero weight 1 at column j. */
+    private static MemorySegment oneHotWeights(WeightFormat format, int cols) {
+        int blockBytes = format.blockBytes(), blocks = cols / 32;
+        MemorySegment data = MemorySegment.ofArray(new byte[(int) format.bytesFor((long) cols * cols)]);
+        for (int j = 0; j < cols; j++) {
+            for (int b = 0; b < blocks; b++) {
+                long at = ((long) j * blocks + b) * blockBytes;
+                data.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at, Float.floatToFloat16(1f));
+                for (int k = 2; k < blockBytes; k++) data.set(ValueLayout.JAVA_BYTE, at + k, format == WeightFormat.Q4_0 ? (byte) 0x88 : 0);
+            }
+            long at = ((long) j * blocks + j / 32) * blockBytes + 2;
+            int k = j % 32;
+            if (format == WeightFormat.Q8_0) {
+                data.set(ValueLayout.JAVA_BYTE, at + k, (byte) 1);
+            } else {
+                long byteAt = at + (k & 15);
+                int old = data.get(ValueLayout.JAVA_BYTE, byteAt) & 0xFF;
+                int updated = k < 16 ? (old & 0xF0) | 9 : (old & 0x0F) | (9 << 4);
+                data.set(ValueLayout.JAVA_BYTE, byteAt, (byte) updated);
+            }
+        }
+        return data;
+    }
+
+    static Set<WeightFormat> integerDotFormats() {
+        if (!KernelConfig.integerDot()) fail("these tests check the int8 default; this JVM runs tandem.quantDot=float");
+        return OpenClKernels.INTEGER_DOT_FORMATS;
+    }
+
+    private void checkMatmulIsTheHosts(WeightFormat format, int rows, int cols, int batch, float[] x, boolean heap) {
+        checkMatmulIsTheHosts(WeightMatrix.of(format, ScalarReference.randomWeights(format, rows, cols, random, heap), rows, cols), batch, x);
+    }
+
+    private void checkMatmulIsTheHosts(WeightMatrix m, int batch, float[] x) {
+        int rows = m.rows(), cols = m.cols();
+        float[] host = new float[batch * rows];
+        m.matmul(x, host, batch);
+        try (DeviceWeights w = device.upload(m);
+             DeviceBuffer in = device.allocate((long) batch * cols);
+             DeviceBuffer out = device.allocate((long) batch * rows)) {
+            device.write(in, 0, x, 0, x.length);
+            device.matmul(w, in, out, batch);
+            float[] got = read(out, batch * rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float twin = m.dotScalar(r, x, b * cols);
+                    int i = b * rows + r;
+                    String where = m.format() + " " + rows + "x" + cols + " batch " + batch + " out[" + b + "][" + r + "]";
+                    assertEquals(twin, host[i], where + ": the host's matmul against its scalar twin");
+                    if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(twin)) {
+                        fail(where + ": got " + got[i] + ", the host computes " + twin + " (seed " + seed + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkMatmul(OpenClDevice device, WeightFormat format, int rows, int cols, int batch, float[] x, boolean heap) {
         MemorySegment data = ScalarReference.randomWeights(format, rows, cols, random, heap);
-        float[] x = ScalarReference.randomVector(batch * cols, random);
         double[] sumAbs = new double[batch * rows];
         double[] expected = ScalarReference.matmul(format, data, rows, cols, x, batch, sumAbs);
         try (DeviceWeights w = device.upload(WeightMatrix.of(format, data, rows, cols));
