@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
@@ -80,7 +81,8 @@ final class OpenClKernels implements AutoCloseable {
         this.queue = queue;
         this.workGroup = workGroup;
         this.program = buildProgram(context, device, deviceName, source,
-                "-cl-std=CL1.2 -DWG=" + workGroup + " -DMAX_HEAD_DIM=" + MAX_HEAD_DIM + divisionOption(device));
+                "-cl-std=CL1.2 -DWG=" + workGroup + " -DMAX_HEAD_DIM=" + MAX_HEAD_DIM
+                        + " -DHOST_FL=" + hostFloatLanes() + divisionOption(device));
         try {
             for (WeightFormat format : SUPPORTED_FORMATS) {
                 String suffix = format.name().toLowerCase();
@@ -103,6 +105,13 @@ final class OpenClKernels implements AutoCloseable {
             throw e;
         }
     }
+
+    /**
+     * The lanes of the host's float vectors (its reductions' shape, which tandem.cl's rmsnorm, attention
+     * and silu_mul follow); 1 when the host runs its scalar ops (tandem.vectorBits=0), whose sums
+     * are sequential and which the device then follows only approximately.
+     */
+    static int hostFloatLanes() { return Math.max(1, KernelConfig.vectorBits() / Float.SIZE); }
 
     /**
      * quantize_q8 must divide as Java does (correctly rounded). With cl_khr_fp64 it divides in double,
