@@ -1,6 +1,7 @@
 package dev.tandem.device.gpu.opencl;
 
 import dev.tandem.kernels.KernelConfig;
+import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.DeviceBuffer;
@@ -20,6 +21,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.lwjgl.opencl.CL10.CL_DEVICE_EXTENSIONS;
 
 /**
  * Every op on the first OpenCL device against {@link ScalarReference}, on fresh random inputs with
@@ -301,6 +303,83 @@ class OpenClOpsTest {
             device.attention(out, qb, k, v, startPos, batch, nHeads, nKvHeads, headDim);
             assertClose(expected, read(out, q.length), 1e-4, 1e-5,
                     "attention startPos=" + startPos + " batch=" + batch + " headDim=" + headDim);
+        }
+    }
+
+    // ---- the host's float arithmetic, bit for bit ----
+
+    /**
+     * rmsnorm, rope, attention (causal GQA over a prefill batch) and silu_mul give the host's bits
+     * ({@link Ops}, whose reductions run in its vector lanes; tandem.cl is built with their count), on
+     * sizes with vector tails (n = 7, 1001; headDim 20). Bits need cl_khr_fp64 (the host's double
+     * steps: PoCL has it); a device without it is held to 1e-4 of the host's values instead.
+     */
+    @Test
+    void floatOpsAreTheHostsBitForBit() {
+        for (int n : new int[] {1, 7, 64, 1001, 4096}) {
+            int batch = 3;
+            float[] x = ScalarReference.randomVector(n * batch, random), weight = ScalarReference.randomVector(n, random);
+            float[] expected = new float[x.length];
+            for (int b = 0; b < batch; b++) Ops.rmsnorm(expected, b * n, x, b * n, weight, n, 1e-5f);
+            try (DeviceBuffer in = device.allocate(x.length); DeviceBuffer w = device.allocate(n)) {
+                device.write(in, 0, x, 0, x.length);
+                device.write(w, 0, weight, 0, n);
+                device.rmsnorm(in, in, w, n, batch, 1e-5f);
+                assertBits(expected, read(in, x.length), "rmsnorm n=" + n);
+            }
+            float[] gate = ScalarReference.randomVector(n, random), up = ScalarReference.randomVector(n, random);
+            for (int i = 0; i < n; i += 5) gate[i] *= 40; // past exp's clamps too
+            float[] silu = gate.clone();
+            Ops.siluMul(silu, 0, up, 0, n);
+            try (DeviceBuffer g = device.allocate(n); DeviceBuffer u = device.allocate(n)) {
+                device.write(g, 0, gate, 0, n);
+                device.write(u, 0, up, 0, n);
+                device.siluMul(g, u, n);
+                assertBits(silu, read(g, n), "siluMul n=" + n);
+            }
+        }
+        int nHeads = 6, nKvHeads = 2;
+        for (int headDim : new int[] {64, 20}) {
+            float[] invFreq = new float[headDim / 2];
+            for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) Math.pow(10000, -2.0 * i / headDim);
+            for (int[] startAndBatch : new int[][] {{0, 1}, {0, 5}, {37, 1}, {300, 3}}) {
+                int startPos = startAndBatch[0], batch = startAndBatch[1], dim = nHeads * headDim, kvDim = nKvHeads * headDim;
+                float[] q = ScalarReference.randomVector(batch * dim, random);
+                float[] rotated = q.clone();
+                for (int b = 0; b < batch; b++) Ops.rope(rotated, b * dim, nHeads, headDim, startPos + b, invFreq);
+                float[] keys = ScalarReference.randomVector((startPos + batch) * kvDim, random);
+                float[] values = ScalarReference.randomVector((startPos + batch) * kvDim, random);
+                float[] expected = new float[batch * dim];
+                Ops.attentionPrefill(expected, rotated, keys, values, 0, startPos, batch, nHeads, nKvHeads, headDim);
+                try (DeviceBuffer qb = device.allocate(q.length); DeviceBuffer f = device.allocate(invFreq.length);
+                     DeviceBuffer k = device.allocate(keys.length); DeviceBuffer v = device.allocate(values.length);
+                     DeviceBuffer out = device.allocate(expected.length)) {
+                    device.write(qb, 0, q, 0, q.length);
+                    device.write(f, 0, invFreq, 0, invFreq.length);
+                    device.write(k, 0, keys, 0, keys.length);
+                    device.write(v, 0, values, 0, values.length);
+                    device.rope(qb, nHeads, headDim, startPos, batch, f);
+                    String where = " headDim=" + headDim + " startPos=" + startPos + " batch=" + batch;
+                    assertBits(rotated, read(qb, q.length), "rope" + where);
+                    device.attention(out, qb, k, v, startPos, batch, nHeads, nKvHeads, headDim);
+                    assertBits(expected, read(out, expected.length), "attention" + where);
+                }
+            }
+        }
+    }
+
+    private static boolean hasFp64() {
+        return OpenClInfo.deviceString(OpenClTestDevices.firstDeviceHandle(), CL_DEVICE_EXTENSIONS).contains("cl_khr_fp64");
+    }
+
+    private void assertBits(float[] expected, float[] got, String what) {
+        boolean bits = hasFp64();
+        for (int i = 0; i < expected.length; i++) {
+            boolean same = bits ? Float.floatToRawIntBits(expected[i]) == Float.floatToRawIntBits(got[i])
+                    : Math.abs(expected[i] - got[i]) <= 1e-4 * (1 + Math.abs(expected[i]));
+            if (!same) {
+                fail(what + " [" + i + "]: got " + got[i] + ", the host computes " + expected[i] + " (seed " + seed + ")");
+            }
         }
     }
 
