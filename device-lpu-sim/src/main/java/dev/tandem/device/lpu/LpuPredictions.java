@@ -53,7 +53,14 @@ public final class LpuPredictions {
                 new Published(dense("llama-2-7b"), 2048, 750, groq2024, false),
                 new Published(mixtral(), 4096, 480, groq2024, false),
                 new Published(dense("llama-3-8b"), 8192, 750, "Groq API, Llama 3.1 8B Instant, 2024-25 (third-party measurements)", false),
-                new Published(dense("llama-3-70b"), 8192, 300, "Groq API, Llama 3/3.3 70B, 2024-25 (third-party measurements, 270-330)", false));
+                new Published(dense("llama-3-70b"), 8192, 300, "Groq API, Llama 3/3.3 70B, 2024-25 (third-party measurements, 270-330)", false),
+                // LLMPerf leaderboard (ray-project/llmperf-leaderboard, raw_data/summary/groq_70b.json, Jan 2024):
+                // 550 prompt and 150 output tokens, 5 requests at a time; decode alone is 150 tokens over the
+                // mean end-to-end 0.815 s less the mean TTFT 0.228 s (network included). Same deployment as the fit.
+                new Published(dense("llama-2-70b"), 4096, 255, "LLMPerf leaderboard, Groq llama2-70b-4096, Jan 2024 (third-party)", false),
+                // Llama 3.1 70B before speculative decoding, as Groq gave it when announcing llama-3.1-70b-specdec
+                // (Oct 2024: "from 250 T/s to 1660 T/s"); the specdec figure itself is not expressible here.
+                new Published(dense("llama-3-70b"), 8192, 250, "Groq, Oct 2024, Llama 3.1 70B without speculative decoding", false));
     }
 
     /** One step's prediction: chips, cycles, the host's part of them, programs spanning several chips of a node. */
