@@ -3,6 +3,7 @@ package dev.tandem.device.gpu.opencl;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.conformance.DeviceConformanceSuite;
 import dev.tandem.runtime.device.Devices;
+import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightFormat;
 import java.util.EnumSet;
 import java.util.Set;
@@ -22,4 +23,10 @@ class OpenClConformanceTest extends DeviceConformanceSuite {
 
     // quantizesActivations() and referenceDot() keep the suite's defaults: the Q8_0/Q4_0 kernels
     // quantize activations as the host does under tandem.quantDot (OpenClOpsTest checks their bits).
+
+    /** tandem.cl's rmsnorm is the host's Ops.rmsnorm (OpenClOpsTest checks its bits). */
+    @Override
+    protected void referenceRmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        Ops.rmsnorm(out, outOff, x, xOff, weight, n, eps);
+    }
 }
