@@ -2,10 +2,10 @@
  * Device-independent runtime: formats, tokenizers, the reference transformer, devices, sessions,
  * the plan compiler and executor, and the CLI.
  *
- * <p>API: {@code dev.tandem.runtime} (models, sessions, sampling, errors), {@code .engine} (the
- * batching engine), {@code .cli.spi} (subcommands other modules add to {@code tandem}), {@code .model} and
- * {@code .tokenizer} (what a model exposes), and {@code .device}, the SPI a device backend
- * implements. Everything else is internal; the compiler is exported only to the LPU module, whose
+ * <p>API: {@code dev.tandem.runtime} (models, sessions), {@code .error} (the typed errors),
+ * {@code .generate} (sampling), {@code .engine} (the batching engine), {@code .cli.spi} (subcommands
+ * other modules add to {@code tandem}), {@code .model} and {@code .tokenizer} (what a model exposes),
+ * and {@code .device}, the SPI a device backend implements. Everything else is internal; the compiler is exported only to the LPU module, whose
  * exact cost provider implements its {@code OpCostProvider}, to the load generator, which draws
  * the predicted frontier, to the server, whose {@code serve --pool} compiles a plan to find its device,
  * and to the token-factory planner, which scales the frontier to a site.
@@ -17,6 +17,8 @@ module dev.tandem.runtime {
     requires jdk.management;
 
     exports dev.tandem.runtime;
+    exports dev.tandem.runtime.error;
+    exports dev.tandem.runtime.generate;
     exports dev.tandem.runtime.model;
     exports dev.tandem.runtime.tokenizer;
     exports dev.tandem.runtime.device;

@@ -2,7 +2,7 @@ package dev.tandem.bench;
 
 import dev.tandem.kernels.Ops;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.engine.Engine;

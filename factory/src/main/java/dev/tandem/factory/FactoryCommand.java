@@ -2,7 +2,7 @@ package dev.tandem.factory;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;

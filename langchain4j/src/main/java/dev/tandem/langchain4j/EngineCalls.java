@@ -11,7 +11,7 @@ import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import dev.tandem.runtime.GenerationResult;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.StopReason;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.engine.Engine;
@@ -101,7 +101,7 @@ final class EngineCalls {
     RequestHandle submit(String text, Sampling sampling, Consumer<Token> onToken) {
         try {
             return engine.submit(text, sampling, onToken);
-        } catch (IllegalArgumentException | dev.tandem.runtime.TandemException e) {
+        } catch (IllegalArgumentException | dev.tandem.runtime.error.TandemException e) {
             throw new InvalidRequestException(e.getMessage(), e);
         }
     }

@@ -3,7 +3,7 @@ package dev.tandem.langchain4j;
 import dev.langchain4j.model.language.LanguageModel;
 import dev.langchain4j.model.output.Response;
 import dev.tandem.runtime.GenerationResult;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.engine.Engine;
 
 import java.util.concurrent.CompletionException;

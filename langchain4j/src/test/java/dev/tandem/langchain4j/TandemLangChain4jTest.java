@@ -14,7 +14,7 @@ import dev.langchain4j.model.output.Response;
 import dev.tandem.conformance.SharedData;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.engine.Engine;

@@ -1,8 +1,8 @@
 package dev.tandem.loadgen;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.compiler.Plan;

@@ -1,7 +1,7 @@
 package dev.tandem.loadgen;
 
 import dev.tandem.runtime.GenerationResult;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.engine.Engine;
 
 import java.util.concurrent.atomic.AtomicInteger;

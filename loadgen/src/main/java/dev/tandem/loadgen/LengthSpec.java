@@ -1,6 +1,6 @@
 package dev.tandem.loadgen;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 import java.util.SplittableRandom;
 

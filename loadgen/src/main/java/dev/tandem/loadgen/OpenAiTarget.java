@@ -3,7 +3,7 @@ package dev.tandem.loadgen;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 import java.io.IOException;
 import java.net.URI;

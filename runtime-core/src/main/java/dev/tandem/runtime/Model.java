@@ -1,9 +1,12 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.model.EmbeddedModel;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
 import dev.tandem.runtime.model.LoadedModel;
+import dev.tandem.runtime.model.ModelData;
 import dev.tandem.runtime.model.ModelLoader;
 import dev.tandem.runtime.model.SyntheticModel;
 import dev.tandem.runtime.model.TensorEntry;
@@ -19,7 +22,7 @@ import java.util.Optional;
  * A loaded model: its configuration, its weights (memory-mapped, not copied) and, when the file
  * carries one, its tokenizer. Closing it unmaps the file; sessions must not outlive it.
  */
-public final class Model implements AutoCloseable {
+public final class Model implements ModelData, AutoCloseable {
     private final String source;
     private final String formatDescription;
     private final LlamaConfig config;
@@ -126,13 +129,15 @@ public final class Model implements AutoCloseable {
                 SyntheticModel.CONFIG.ropeInvFreq(), SyntheticModel.tokenizer(), List.of(), arena, null);
     }
 
-    /** Where the model came from: a file path, or a description of the embedded model. */
+    @Override
     public String source() { return source; }
 
     public String formatDescription() { return formatDescription; }
 
+    @Override
     public LlamaConfig config() { return config; }
 
+    @Override
     public LlamaWeights weights() { return weights; }
 
     /** RoPE inverse frequencies (headDim/2) with the file's scaling applied (rope_freqs, linear). */

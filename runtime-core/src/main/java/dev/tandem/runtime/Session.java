@@ -1,7 +1,9 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.error.ContextLengthException;
 import dev.tandem.runtime.exec.Forward;
 import dev.tandem.runtime.generate.Sampler;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.tokenizer.StreamingDecoder;
 import dev.tandem.runtime.tokenizer.Tokenizer;
 

@@ -1,6 +1,8 @@
 package dev.tandem.runtime;
 
 import dev.tandem.runtime.device.Device;
+import dev.tandem.runtime.error.ContextLengthException;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.exec.PlanForward;
 import dev.tandem.runtime.exec.ReferenceForward;
 import dev.tandem.runtime.model.LlamaConfig;

@@ -1,5 +1,7 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.generate.Sampling;
+
 /**
  * One generated token as it streams out.
  *

@@ -1,5 +1,7 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.generate.Sampling;
+
 import java.util.Arrays;
 
 /**

@@ -186,7 +186,7 @@ public final class ArchitecturesLlamaCppOracle {
             }
             try (dev.tandem.runtime.Session s = dev.tandem.runtime.Tandem.open(model, device, prompt.length + expected.length)) {
                 dev.tandem.runtime.GenerationResult r = s.generate(prompt,
-                        dev.tandem.runtime.Sampling.greedy().maxTokens(expected.length).stopAtEos(false), null);
+                        dev.tandem.runtime.generate.Sampling.greedy().maxTokens(expected.length).stopAtEos(false), null);
                 float[] want = floats(steps.get(0).get("logits"));
                 double max = Double.NEGATIVE_INFINITY, min = Double.POSITIVE_INFINITY, worst = 0;
                 for (int i = 0; i < want.length; i++) {

@@ -26,7 +26,7 @@ import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import org.junit.jupiter.api.AfterAll;

@@ -1,5 +1,7 @@
 package dev.tandem.runtime;
 
+import dev.tandem.runtime.generate.Sampling;
+
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

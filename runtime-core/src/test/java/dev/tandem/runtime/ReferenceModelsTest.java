@@ -5,6 +5,7 @@ import dev.tandem.conformance.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.kernels.KernelConfig;
 import dev.tandem.runtime.exec.ReferenceForward;
+import dev.tandem.runtime.generate.Sampling;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -1,6 +1,8 @@
 package dev.tandem.runtime;
 
 import dev.tandem.conformance.SharedData;
+import dev.tandem.runtime.error.ContextLengthException;
+import dev.tandem.runtime.generate.Sampling;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;

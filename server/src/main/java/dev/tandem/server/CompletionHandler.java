@@ -3,7 +3,7 @@ package dev.tandem.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.engine.Engine;
 import dev.tandem.runtime.tokenizer.Tokenizer;
 

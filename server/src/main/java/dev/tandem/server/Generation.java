@@ -1,8 +1,8 @@
 package dev.tandem.server;
 
-import dev.tandem.runtime.ContextLengthException;
+import dev.tandem.runtime.error.ContextLengthException;
 import dev.tandem.runtime.GenerationResult;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.TokenLogprobs;
 import dev.tandem.runtime.engine.Engine;

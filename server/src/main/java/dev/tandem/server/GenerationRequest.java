@@ -19,7 +19,7 @@ import java.util.Map;
  */
 record GenerationRequest(boolean chat, String model, String promptText, int[] promptIds,
                          List<Map<String, Object>> messages, Integer maxTokens, float temperature, float topP,
-                         int topK, float minP, dev.tandem.runtime.Sampling.Penalties penalties, Long seed, List<String> stop, boolean stream, boolean includeUsage,
+                         int topK, float minP, dev.tandem.runtime.generate.Sampling.Penalties penalties, Long seed, List<String> stop, boolean stream, boolean includeUsage,
                          boolean returnTokenIds, boolean ignoreEos, int logprobs) {
 
     /** The field the prompt came in, for errors about it. */

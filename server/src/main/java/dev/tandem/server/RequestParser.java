@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 
 import java.io.IOException;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.tandem.server;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.Plan;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceRequest;

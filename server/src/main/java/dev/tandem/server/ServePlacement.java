@@ -1,7 +1,7 @@
 package dev.tandem.server;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;

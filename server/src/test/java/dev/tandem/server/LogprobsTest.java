@@ -2,7 +2,7 @@ package dev.tandem.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import org.junit.jupiter.api.AfterAll;

@@ -1,7 +1,7 @@
 package dev.tandem.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.engine.EngineConfig;
 import dev.tandem.runtime.engine.RequestHandle;
 import org.junit.jupiter.api.AfterAll;
@@ -120,12 +120,12 @@ class ServerErrorsTest {
         // Greedy with a repetition penalty and presence/frequency penalties over prompt and output:
         // the ids are the ones a session generates with the same settings (window: every token).
         int[] prompt = {1, 70, 80};
-        dev.tandem.runtime.Sampling sampling = dev.tandem.runtime.Sampling.greedy().maxTokens(12).stopAtEos(false)
+        dev.tandem.runtime.generate.Sampling sampling = dev.tandem.runtime.generate.Sampling.greedy().maxTokens(12).stopAtEos(false)
                 .minP(0.1f).repeatPenalty(1.5f, -1).presencePenalty(0.5f).frequencyPenalty(0.25f);
         int[] expected, plain;
         try (var session = dev.tandem.runtime.Tandem.open(fixture.model, 512)) {
             expected = session.generate(prompt, sampling, null).generatedIds();
-            plain = session.generate(prompt, dev.tandem.runtime.Sampling.greedy().maxTokens(12).stopAtEos(false), null).generatedIds();
+            plain = session.generate(prompt, dev.tandem.runtime.generate.Sampling.greedy().maxTokens(12).stopAtEos(false), null).generatedIds();
         }
         HttpResponse<String> r = fixture.post("/v1/completions", "{\"prompt\": [1, 70, 80], \"max_tokens\": 12, \"temperature\": 0,"
                 + " \"ignore_eos\": true, \"return_token_ids\": true, \"min_p\": 0.1, \"repetition_penalty\": 1.5,"

@@ -1,6 +1,6 @@
 package dev.tandem.device.lpu;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.device.Availability;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBackend;

@@ -1,7 +1,7 @@
 package dev.tandem.device.lpu;
 
 import dev.tandem.kernels.WeightFormat;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.BatchShape;
 import dev.tandem.runtime.compiler.BatchShape.Run;
 import dev.tandem.runtime.compiler.DeviceGroup;

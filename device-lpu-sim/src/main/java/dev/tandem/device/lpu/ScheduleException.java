@@ -1,6 +1,6 @@
 package dev.tandem.device.lpu;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /**
  * A static program that must not run. Raised by the validator before anything executes; the

@@ -2,7 +2,7 @@ package dev.tandem.device.lpu;
 
 import dev.tandem.conformance.SharedData;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.KvPoolSpec;
 import dev.tandem.runtime.engine.Engine;

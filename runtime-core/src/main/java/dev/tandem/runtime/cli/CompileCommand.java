@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.Frontier;
 import dev.tandem.runtime.compiler.FrontierPoint;

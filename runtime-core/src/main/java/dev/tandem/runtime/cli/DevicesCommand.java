@@ -1,6 +1,6 @@
 package dev.tandem.runtime.cli;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceSpec;
 import dev.tandem.runtime.device.DeviceOptions;

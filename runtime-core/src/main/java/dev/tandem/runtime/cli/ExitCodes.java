@@ -1,8 +1,8 @@
 package dev.tandem.runtime.cli;
 
-import dev.tandem.runtime.ContextLengthException;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.ContextLengthException;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.CapacityException;
 import dev.tandem.runtime.device.DeviceMemoryException;
 import dev.tandem.runtime.device.DeviceUnavailableException;

@@ -3,7 +3,7 @@ package dev.tandem.runtime.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import dev.tandem.runtime.Token;

@@ -1,11 +1,11 @@
 package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import dev.tandem.runtime.format.GgufFile;
 import dev.tandem.runtime.model.GgufProblems;
 import dev.tandem.runtime.tokenizer.Tokenizers;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.TensorEntry;
 import picocli.CommandLine.Command;

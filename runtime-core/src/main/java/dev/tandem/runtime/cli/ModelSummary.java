@@ -1,7 +1,7 @@
 package dev.tandem.runtime.cli;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.model.ArchOptions;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.TensorEntry;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.cli;
 
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.SafeText;
 
 import java.io.IOException;
 import java.nio.file.Files;

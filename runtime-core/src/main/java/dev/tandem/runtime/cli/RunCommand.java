@@ -2,8 +2,8 @@ package dev.tandem.runtime.cli;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.SafeText;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.error.SafeText;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.DeviceGroup;
 import dev.tandem.runtime.compiler.DeviceSource;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.cli;
 
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import picocli.CommandLine.Option;
 
 /**

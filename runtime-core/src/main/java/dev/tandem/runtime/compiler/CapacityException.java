@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /**
  * A plan's memory does not fit its devices. Names what, where, by how many bytes, and how many

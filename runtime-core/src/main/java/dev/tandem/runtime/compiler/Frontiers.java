@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

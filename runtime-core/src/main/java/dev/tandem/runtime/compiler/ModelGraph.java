@@ -1,9 +1,9 @@
 package dev.tandem.runtime.compiler;
 
 import dev.tandem.kernels.WeightFormat;
-import dev.tandem.runtime.Model;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
+import dev.tandem.runtime.model.ModelData;
 import dev.tandem.runtime.model.MoeConfig;
 
 import java.util.ArrayList;
@@ -55,7 +55,7 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     }
 
     /** The graph of a loaded model, in the format of its layer matrices. */
-    public static ModelGraph of(Model model) {
+    public static ModelGraph of(ModelData model) {
         LlamaWeights w = model.weights();
         MoeConfig moe = model.config().arch().moe();
         WeightFormat layers = w.wq()[0].format();

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.device.DeviceOptionException;
 import dev.tandem.runtime.device.DeviceOptions;
 

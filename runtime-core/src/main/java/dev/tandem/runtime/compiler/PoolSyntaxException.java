@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /** A --pool token that is not NAME[*COUNT] with a known NAME and a positive COUNT (a usage error). */
 public final class PoolSyntaxException extends TandemException {

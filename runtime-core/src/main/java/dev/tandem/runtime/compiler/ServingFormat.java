@@ -1,7 +1,7 @@
 package dev.tandem.runtime.compiler;
 
 import dev.tandem.kernels.WeightFormat;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import dev.tandem.runtime.compiler.GpuFigures.MathRate;
 
 import java.util.Locale;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /**
  * What a serving benchmark sends: every request has {@code inputTokens} of prompt and generates

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /** A device allocation asked for more memory than the device has free. */
 public class DeviceMemoryException extends TandemException {

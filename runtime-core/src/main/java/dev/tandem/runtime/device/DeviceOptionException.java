@@ -1,6 +1,6 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /** A device option that is malformed, unknown to the device, or has a value it cannot take (a usage error). */
 public final class DeviceOptionException extends TandemException {

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.SafeText;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;

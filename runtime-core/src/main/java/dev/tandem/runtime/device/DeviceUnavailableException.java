@@ -1,6 +1,6 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /** A requested device or backend cannot be used here; the message says why. */
 public class DeviceUnavailableException extends TandemException {

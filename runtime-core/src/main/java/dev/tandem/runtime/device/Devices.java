@@ -1,7 +1,7 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.SafeText;
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.SafeText;
+import dev.tandem.runtime.error.TandemException;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.device;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /**
  * No registered backend has the requested name: the name must change (a usage error), unlike

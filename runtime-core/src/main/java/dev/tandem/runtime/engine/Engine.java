@@ -1,8 +1,8 @@
 package dev.tandem.runtime.engine;
 
-import dev.tandem.runtime.ContextLengthException;
+import dev.tandem.runtime.error.ContextLengthException;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.ModelGraph;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.engine;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 /**
  * The engine's admission queue is full: the request was not taken. Retry later, or open the engine

@@ -1,7 +1,7 @@
 package dev.tandem.runtime.engine;
 
 import dev.tandem.runtime.GenerationResult;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.StopReason;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.TokenLogprobs;

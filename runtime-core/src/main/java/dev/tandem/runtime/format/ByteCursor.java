@@ -1,6 +1,6 @@
 package dev.tandem.runtime.format;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

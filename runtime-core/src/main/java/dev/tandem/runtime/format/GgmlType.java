@@ -1,8 +1,8 @@
 package dev.tandem.runtime.format;
 
 import dev.tandem.kernels.WeightFormat;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.tandem.runtime.format;
 
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,7 +1,6 @@
 package dev.tandem.runtime.generate;
 
 import dev.tandem.kernels.Ops;
-import dev.tandem.runtime.Sampling;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.model;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import dev.tandem.runtime.format.GgufFile;
 
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package dev.tandem.runtime.model;
 
 import dev.tandem.kernels.WeightMatrix;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.format.GgmlType;
 import dev.tandem.runtime.format.GgufFile;
 import dev.tandem.runtime.format.GgufTensor;

@@ -2,8 +2,8 @@ package dev.tandem.runtime.model;
 
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

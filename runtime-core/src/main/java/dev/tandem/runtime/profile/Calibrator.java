@@ -158,7 +158,7 @@ public final class Calibrator {
     }
 
     /** A calibration that ran past its time limit. */
-    public static final class TooSlowException extends dev.tandem.runtime.TandemException {
+    public static final class TooSlowException extends dev.tandem.runtime.error.TandemException {
         TooSlowException(String device) {
             super("calibrating " + device + " ran past its time limit");
         }

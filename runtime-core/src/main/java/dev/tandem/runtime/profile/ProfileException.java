@@ -1,6 +1,6 @@
 package dev.tandem.runtime.profile;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 
 import java.nio.file.Path;
 

@@ -217,7 +217,7 @@ public final class ProfileStore {
     }
 
     /** No profile file for a device on this machine. */
-    public static final class NoProfileException extends dev.tandem.runtime.TandemException {
+    public static final class NoProfileException extends dev.tandem.runtime.error.TandemException {
         NoProfileException(Path f, String device) {
             super("no profile for '" + device + "' on this machine (" + f + "); run 'tandem calibrate --device " + device + "'");
         }

@@ -1,7 +1,7 @@
 package dev.tandem.runtime.run;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.exec.BatchPlanForward;
 import dev.tandem.runtime.generate.Sampler;
 

@@ -1,7 +1,7 @@
 package dev.tandem.runtime.tokenizer;
 
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.tokenizer;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import java.nio.file.Path;
 
 /** Consistency checks on GGUF tokenizer arrays, so a bad file fails with its key named rather than an index error later. */

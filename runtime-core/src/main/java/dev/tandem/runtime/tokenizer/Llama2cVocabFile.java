@@ -1,6 +1,6 @@
 package dev.tandem.runtime.tokenizer;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,7 +1,7 @@
 package dev.tandem.runtime.tokenizer;
 
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 import dev.tandem.runtime.format.GgufFile;
 
 import java.io.IOException;

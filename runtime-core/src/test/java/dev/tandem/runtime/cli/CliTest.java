@@ -94,7 +94,7 @@ class CliTest {
         Result sampled = tandem("generate", "-p", "In the beginning", "-n", "64");
         assertEquals(0, sampled.code(), sampled.err());
         assertNull(dev.tandem.conformance.CorpusText.problem(sampled.out(), vocabulary, 30), sampled.out());
-        assertTrue(sampled.err().contains("seed=" + dev.tandem.runtime.Sampling.DEFAULT_SEED), sampled.err());
+        assertTrue(sampled.err().contains("seed=" + dev.tandem.runtime.generate.Sampling.DEFAULT_SEED), sampled.err());
         assertEquals(sampled.out(), tandem("generate", "-p", "In the beginning", "-n", "64").out(), "the fixed seed reproduces it");
         Result greedy = tandem("generate", "-p", "In the beginning", "-n", "64", "--temp", "0");
         assertEquals(0, greedy.code(), greedy.err());

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.compiler;
 
-import dev.tandem.runtime.TandemException;
+import dev.tandem.runtime.error.TandemException;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

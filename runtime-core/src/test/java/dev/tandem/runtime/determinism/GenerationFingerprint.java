@@ -1,7 +1,7 @@
 package dev.tandem.runtime.determinism;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import dev.tandem.runtime.exec.Forward;

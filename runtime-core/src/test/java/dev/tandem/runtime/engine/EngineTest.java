@@ -1,9 +1,9 @@
 package dev.tandem.runtime.engine;
 
-import dev.tandem.runtime.ContextLengthException;
+import dev.tandem.runtime.error.ContextLengthException;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.StopReason;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;

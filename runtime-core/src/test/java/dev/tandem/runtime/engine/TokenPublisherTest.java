@@ -2,7 +2,7 @@ package dev.tandem.runtime.engine;
 
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.Token;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;

@@ -3,7 +3,7 @@ package dev.tandem.runtime.exec;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.runtime.GenerationResult;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.Devices;
 import dev.tandem.runtime.engine.Engine;

@@ -1,8 +1,8 @@
 package dev.tandem.runtime.format;
 
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
-import dev.tandem.runtime.SafeText;
+import dev.tandem.runtime.error.ModelFormatException;
+import dev.tandem.runtime.error.SafeText;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.format;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package dev.tandem.runtime.format;
 
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,7 +1,6 @@
 package dev.tandem.runtime.generate;
 
-import dev.tandem.runtime.Sampling;
-import dev.tandem.runtime.Sampling.Penalties;
+import dev.tandem.runtime.generate.Sampling.Penalties;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;

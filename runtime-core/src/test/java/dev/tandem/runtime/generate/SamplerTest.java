@@ -1,6 +1,5 @@
 package dev.tandem.runtime.generate;
 
-import dev.tandem.runtime.Sampling;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 

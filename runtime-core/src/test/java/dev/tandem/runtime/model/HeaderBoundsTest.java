@@ -1,8 +1,8 @@
 package dev.tandem.runtime.model;
 
-import dev.tandem.runtime.ContextLengthException;
+import dev.tandem.runtime.error.ContextLengthException;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import dev.tandem.runtime.Session;
 import dev.tandem.runtime.Tandem;
 import dev.tandem.runtime.format.GgmlType;
@@ -87,7 +87,7 @@ class HeaderBoundsTest {
     void theValidFileLoads() {
         try (Model m = Model.load(gguf(Map.of(), 16, 2, 64)); Session s = Tandem.open(m)) {
             assertEquals(64, m.config().contextLength());
-            assertEquals(1, s.generate(new int[] {1}, dev.tandem.runtime.Sampling.greedy().maxTokens(1), t -> { })
+            assertEquals(1, s.generate(new int[] {1}, dev.tandem.runtime.generate.Sampling.greedy().maxTokens(1), t -> { })
                     .generatedIds().length);
         }
     }

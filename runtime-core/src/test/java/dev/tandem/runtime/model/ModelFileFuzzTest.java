@@ -3,7 +3,7 @@ package dev.tandem.runtime.model;
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import dev.tandem.runtime.format.FileTextInMessagesTest;
 import dev.tandem.runtime.tokenizer.Tokenizer;
 import org.junit.jupiter.api.AfterAll;

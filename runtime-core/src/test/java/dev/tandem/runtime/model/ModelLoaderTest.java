@@ -1,7 +1,7 @@
 package dev.tandem.runtime.model;
 
 import dev.tandem.kernels.WeightFormat;
-import dev.tandem.runtime.ModelFormatException;
+import dev.tandem.runtime.error.ModelFormatException;
 import dev.tandem.runtime.format.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

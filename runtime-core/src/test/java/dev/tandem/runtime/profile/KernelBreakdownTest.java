@@ -3,7 +3,7 @@ package dev.tandem.runtime.profile;
 import dev.tandem.conformance.SharedData;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.runtime.Model;
-import dev.tandem.runtime.Sampling;
+import dev.tandem.runtime.generate.Sampling;
 import dev.tandem.runtime.compiler.Catalog;
 import dev.tandem.runtime.compiler.Compiler;
 import dev.tandem.runtime.compiler.CostModel;

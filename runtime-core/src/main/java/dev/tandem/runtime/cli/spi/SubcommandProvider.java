@@ -6,7 +6,7 @@ package dev.tandem.runtime.cli.spi;
  *
  * <p>The command is a picocli-annotated object ({@code @Command}, a {@code Runnable} or
  * {@code Callable<Integer>}); its package must be open to info.picocli. Exceptions it throws map to
- * exit codes as the built-in commands' do: a {@link dev.tandem.runtime.TandemException} is a usage
+ * exit codes as the built-in commands' do: a {@link dev.tandem.runtime.error.TandemException} is a usage
  * error (2) unless a more specific type says otherwise, anything else is internal (1).
  */
 public interface SubcommandProvider {

@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.runtime.generate;
 
 /**
  * How tokens are chosen and when generation stops. Immutable; each setter returns a copy.
@@ -6,9 +6,9 @@ package dev.tandem.runtime;
  * filters; minP keeps the tokens at least minP times as likely as the likeliest. {@link Penalties}
  * lower the logits of tokens seen in the last tokens (prompt included) before anything else.
  * Generation stops at the tokenizer's EOS when stopAtEos, and at any of stopTokens (e.g. BOS for
- * llama2.c's stories). logprobs asks each {@link Token} to carry {@link TokenLogprobs}: -1 none (the
- * default), 0 the chosen token's log-probability, N also the N most likely ids' (at most
- * {@link #MAX_LOGPROBS}).
+ * llama2.c's stories). logprobs asks each {@link dev.tandem.runtime.Token} to carry
+ * {@link dev.tandem.runtime.TokenLogprobs}: -1 none (the default), 0 the chosen token's
+ * log-probability, N also the N most likely ids' (at most {@link #MAX_LOGPROBS}).
  */
 public record Sampling(float temperature, int topK, float topP, float minP, Penalties penalties, long seed, int maxTokens,
                        boolean stopAtEos, int[] stopTokens, int logprobs) {

@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.runtime.error;
 
 /** Base of every error Tandem reports to users; the CLI maps each subtype to an exit code. */
 public class TandemException extends RuntimeException {

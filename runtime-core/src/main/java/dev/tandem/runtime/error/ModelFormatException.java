@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.runtime.error;
 
 import java.nio.file.Path;
 

@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.runtime.error;
 
 /** A prompt does not fit in the session's context. */
 public class ContextLengthException extends TandemException {

@@ -1,4 +1,4 @@
-package dev.tandem.runtime;
+package dev.tandem.runtime.error;
 
 /**
  * Makes text that came from a file (tensor names, metadata keys and values) or from anywhere else

@@ -1,0 +1,12 @@
+package dev.tandem.device.lpu;
+
+import dev.tandem.conformance.PackageCycles;
+import org.junit.jupiter.api.Test;
+
+/** The brief: no package cycles, in this module as in every other. */
+class NoPackageCyclesTest {
+    @Test
+    void packagesAreAcyclic() {
+        PackageCycles.assertAcyclic(LpuBackend.class);
+    }
+}
