@@ -24,6 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link #macs} multiply-adds per op, so GMAC/s = macs / (ms * 1e6); compare with
  * {@link FmaPeakBenchmark} (one FMA = one MAC per lane). -jvmArgsAppend -Dtandem.tokenTiles=false
  * runs the per-row kernels instead of the token-tiled ones (same bits) for an A/B in one session.
+ * Decode-sized batches: -p batch=8,16,32 (the per-row integer kernel for Q8_0/Q4_0), and with
+ * -jvmArgsAppend -Dtandem.rowGemm=true the opt-in IntRowGemm for them (same bits).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -143,6 +143,13 @@ final class IntDot {
          * element order, and its block scales d_w into scales[sOff..sOff+cols/32).
          */
         void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff);
+
+        /**
+         * Row {@code row}'s integers as floats in {@link IntRowGemm}'s lane order into dst[0..cols)
+         * (per block, vector m lane k holds element 2k, 2k+1, 16+2k, 17+2k for m = 0..3), and its block
+         * scales d_w into scales[0..cols/32). Needs {@link #WIDE}.
+         */
+        void decodeLanes(int row, float[] dst, float[] scales);
     }
 
     static void checkActivations(Format w, Q8Activations a, int aRow) {
@@ -211,6 +218,7 @@ final class IntDot {
             }
             return;
         }
+        float[] lanes = !cold && IntRowGemm.serves(batch) ? IntRowGemm.activationLanes(a) : null;
         Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
             for (int i = 0; i < ms.length; i++) {
                 int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
@@ -225,7 +233,7 @@ final class IntDot {
                     } else if (batch == 1) {
                         w.dotRows(from, to, a, 0, outs[i], 0);
                     } else {
-                        w.matmulRows(from, to, a, outs[i]);
+                        matmulRows(w, from, to, a, lanes, outs[i]);
                     }
                 }
             }
@@ -257,6 +265,19 @@ final class IntDot {
             IntGemm.matmul(w, a, out);
             return;
         }
-        Parallel.forRange(rows, 4, (start, end) -> w.matmulRows(start, end, a, out));
+        float[] lanes = IntRowGemm.serves(batch) ? IntRowGemm.activationLanes(a) : null;
+        Parallel.forRange(rows, 4, (start, end) -> matmulRows(w, start, end, a, lanes, out));
+    }
+
+    /**
+     * Rows [start, end) of a matmul below IntGemm's batches: {@link IntRowGemm} (each row decoded once
+     * for all tokens) when lanes holds its activation lanes, else the format's per-row kernel.
+     */
+    private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
+        if (lanes != null) {
+            IntRowGemm.rows(w, start, end, a, lanes, out);
+        } else {
+            w.matmulRows(start, end, a, out);
+        }
     }
 }

@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -107,11 +108,32 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             dm[dmOff + 2 * blk] = superScale(o);
             dm[dmOff + 2 * blk + 1] = withMins ? superMin(o) : 0f;
             System.arraycopy(m, 0, mins, mOff + blk * SUBS, SUBS);
-            quants(o, block, q);
-            for (int e = 0; e < QK; e++) {
-                w[wOff + blk * QK + e] = sc[e >>> 4] * q[e];
-            }
+            scaledQuants(o, sc, block, q, w, wOff + blk * QK);
         }
+    }
+
+    /**
+     * w[wOff + e] = sc[e/16] * {@link #quant}(o, e) as floats, exactly, for the super-block at o
+     * (block and q are scratch). Formats whose matmul runs often at small batches override it with
+     * their vector unpacking where {@link IntDot#WIDE}: at one scalar quant per element the decode
+     * cost ~800 ns per super-block on the AVX2 VM, as much as multiplying it by 16 tokens.
+     */
+    void scaledQuants(long o, int[] sc, byte[] block, int[] q, float[] w, int wOff) {
+        quants(o, block, q);
+        for (int e = 0; e < QK; e++) {
+            w[wOff + e] = sc[e >>> 4] * q[e];
+        }
+    }
+
+    /** Whether {@link #scaledQuants} runs vector code here (the formats that override it, on 256-bit vectors). */
+    boolean vectorDecode() {
+        return false;
+    }
+
+    /** 16 exact small integers (|v| &lt; 2^15) as floats into w[at..at+16) (256-bit species). */
+    static void shortsToFloats(ShortVector v, float[] w, int at) {
+        ((FloatVector) v.convertShape(VectorOperators.S2F, FloatVector.SPECIES_256, 0)).intoArray(w, at);
+        ((FloatVector) v.convertShape(VectorOperators.S2F, FloatVector.SPECIES_256, 1)).intoArray(w, at + 8);
     }
 
     /**
@@ -214,7 +236,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         if (batch == 0) {
             return;
         }
-        if (KQuantGemm.serves(batch) && !(Vec.ENABLED && ColdStart.MATRICES.cold())) {
+        if (KQuantGemm.serves(this, batch) && !(Vec.ENABLED && ColdStart.MATRICES.cold())) {
             KQuantGemm.matmul(this, x, out, batch);
             return;
         }

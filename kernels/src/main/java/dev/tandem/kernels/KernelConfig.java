@@ -14,6 +14,10 @@ import jdk.incubator.vector.FloatVector;
  * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
  * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
  * (both give the same bits).
+ * tandem.rowGemm: false (default) or true: whether Q8_0/Q4_0 matmuls of {@link IntRowGemm#MIN_BATCH}
+ * rows up to IntGemm's batches decode each weight row once for all tokens ({@link IntRowGemm}) instead
+ * of running the per-row integer kernel; same bits. Off by default: on the AVX2 VM it measured no
+ * faster (docs/benchmarks.md, "Batched decode of 8-63 rows"); on for A/B runs on other machines.
  *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
@@ -68,6 +72,11 @@ public final class KernelConfig {
 
     /** tandem.tokenTiles (default true): whether batched matmuls may use the token-tiled kernels. */
     public static boolean tokenTiles() { return TOKEN_TILES; }
+
+    private static final boolean ROW_GEMM = "true".equals(System.getProperty("tandem.rowGemm", "false").trim());
+
+    /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
+    public static boolean rowGemm() { return ROW_GEMM; }
 
     static boolean readIntegerDot(String value) {
         if (value == null || value.isBlank() || value.trim().equals("int8")) {

@@ -274,6 +274,19 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
+    public void decodeLanes(int row, float[] dst, float[] scales) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            ShortVector n = nibbles(o + 2);
+            IntRowGemm.evenOdd(low(n), dst, blk * BLOCK);
+            IntRowGemm.evenOdd(high(n), dst, blk * BLOCK + HALF);
+        }
+    }
+
+    @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
         // One row per pass: a two-row pass (as Q8_0 has) exceeds C2's node budget with the nibble
         // unpacking (NodeCountInliningCutoff), and the vectors it fails to inline get boxed.

@@ -119,6 +119,28 @@ public final class Q4_KMatrix extends KQuantMatrix {
         }
     }
 
+    /** The nibbles of 16 bytes at a time (elements 64c + l and 64c + 32 + l), times the scales, as floats. */
+    @Override
+    boolean vectorDecode() {
+        return IntDot.WIDE;
+    }
+
+    @Override
+    void scaledQuants(long o, int[] sc, byte[] block, int[] q, float[] w, int wOff) {
+        if (!IntDot.WIDE) {
+            super.scaledQuants(o, sc, block, q, w, wOff);
+            return;
+        }
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l += 16) {
+                ShortVector v = wideBytes(o + QS + c * 32 + l);
+                int e = 64 * c + l;
+                shortsToFloats(v.and((short) 0x0F).mul((short) sc[e >>> 4]), w, wOff + e);
+                shortsToFloats(v.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul((short) sc[(e + 32) >>> 4]), w, wOff + e + 32);
+            }
+        }
+    }
+
     @Override
     int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
         IntVector acc = IntVector.zero(Vec.I);

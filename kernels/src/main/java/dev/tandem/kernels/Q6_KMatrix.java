@@ -96,6 +96,32 @@ public final class Q6_KMatrix extends KQuantMatrix {
         }
     }
 
+    /** {@link #scaledSumWide}'s unpacking, once per super-block, times the scales, as floats. */
+    @Override
+    boolean vectorDecode() {
+        return IntDot.WIDE;
+    }
+
+    @Override
+    void scaledQuants(long o, int[] sc, byte[] block, int[] q, float[] w, int wOff) {
+        if (!IntDot.WIDE) {
+            super.scaledQuants(o, sc, block, q, w, wOff);
+            return;
+        }
+        for (int g = 0; g < 8; g++) {
+            int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
+            int e = h * 128 + r0 + 32 * second;
+            ShortVector l = wideBytes(o + h * 64 + r0 + 32 * second);
+            ShortVector hb = wideBytes(o + QH + h * 32 + r0);
+            ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
+            ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
+            ShortVector qa = l.and((short) 0x0F).or(ha.and((short) 0x30)).sub((short) 32);
+            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30)).sub((short) 32);
+            shortsToFloats(qa.mul((short) sc[e >>> 4]), w, wOff + e);
+            shortsToFloats(qb.mul((short) sc[(e + 64) >>> 4]), w, wOff + e + 64);
+        }
+    }
+
     @Override
     int scaledSum(long o, int[] sc, byte[] qx, int qxOff) {
         IntVector acc = IntVector.zero(Vec.I);

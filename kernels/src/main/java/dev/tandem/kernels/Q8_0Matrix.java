@@ -236,6 +236,18 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
+    public void decodeLanes(int row, float[] dst, float[] scales) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            IntRowGemm.evenOdd(w(o + 2), dst, blk * BLOCK);
+            IntRowGemm.evenOdd(w(o + 18), dst, blk * BLOCK + 16);
+        }
+    }
+
+    @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
         int r = start;
         if (IntDot.WIDE) {

@@ -144,9 +144,111 @@ class IntDotTest {
         }
     }
 
+    /**
+     * Batches 2 to 33, the engine's decode steps: the matmul as dispatched, and IntRowGemm (one decode
+     * per row, four tokens a pass, then single tokens) called directly, on odd row counts and block
+     * counts, against dotQ8 and the scalar reference bit for bit, at 1 and 3 threads.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+    void smallBatchMatmulEqualsDotQ8BitForBitForEveryBatchFrom2To33(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        assertEquals(IntDot.WIDE && KernelConfig.tokenTiles() && KernelConfig.rowGemm(), IntRowGemm.serves(IntRowGemm.MIN_BATCH),
+                "IntRowGemm serves from its threshold when enabled");
+        assertTrue(!IntRowGemm.serves(IntRowGemm.MIN_BATCH - 1) && !IntRowGemm.serves(IntGemm.MIN_BATCH));
+        int initial = Parallel.threads();
+        try {
+            for (int batch = 2; batch <= 33; batch++) {
+                int rows = new int[] {1, 5, 17}[batch % 3];
+                int cols = new int[] {32, 96, 160, 2080}[batch % 4];
+                WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
+                Q8Activations a = activations(rnd, batch, cols);
+                float[] x = new float[batch * cols];
+                for (int t = 0; t < batch; t++) {
+                    for (int j = 0; j < cols; j++) {
+                        x[t * cols + j] = a.q(t, j) * a.scale(t, j / 32); // re-quantizes to the same integers and scales
+                    }
+                }
+                Q8Activations back = Q8Activations.quantize(x, 0, batch, cols);
+                for (int threads : new int[] {1, 3}) {
+                    Parallel.setThreads(threads);
+                    float[] mm = new float[batch * rows];
+                    m.matmul(x, mm, batch);
+                    // IntRowGemm itself, whether or not the dispatch picks it at this batch (256-bit forms only).
+                    float[] rg = new float[batch * rows];
+                    if (IntDot.WIDE) {
+                        IntRowGemm.rows((IntDot.Format) m, 0, rows, back, IntRowGemm.activationLanes(back), rg);
+                    }
+                    for (int t = 0; t < batch; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " token " + t + " seed " + seed;
+                            float want = KernelConfig.integerDot() ? dotQ8Scalar(m, r, back, t) : m.dot(r, x, t * cols);
+                            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(mm[t * rows + r]), where);
+                            if (KernelConfig.integerDot()) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8(m, r, back, t)), Float.floatToRawIntBits(mm[t * rows + r]), where + " (dotQ8)");
+                            }
+                            if (IntDot.WIDE) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(rg[t * rows + r]), where + " (IntRowGemm)");
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(initial);
+        }
+    }
+
+    /**
+     * The largest integer lanes IntRowGemm's float sums must hold exactly: Q8_0 weights at -128 or
+     * 127 against activations at +-127 (|lane| up to 4 * 128 * 127 = 65024), with the same and with
+     * alternating signs, and f16 scales from 2^-14 to 2^15; IntRowGemm's rows against the scalar reference.
+     */
+    @Test
+    void rowGemmHoldsTheLargestLanesExactly() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 6, cols = 96, batch = 13, blocks = cols / 32;
+        for (int trial = 0; trial < 6; trial++) {
+            java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 34 + 1).asSlice(1);
+            for (int b = 0; b < rows * blocks; b++) {
+                long o = b * 34L;
+                seg.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16((float) Math.pow(2, rnd.nextInt(30) - 14)));
+                for (int k = 0; k < 32; k++) {
+                    int q = switch (trial % 3) {
+                        case 0 -> -128;
+                        case 1 -> (k & 1) == 0 ? -128 : 127;
+                        default -> rnd.nextBoolean() ? -128 : 127;
+                    };
+                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + k, (byte) q);
+                }
+            }
+            Q8_0Matrix m = (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = trial < 3 ? 1f : ((i & 1) == 0 ? -2.5f : 2.5f);
+            }
+            Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            assertEquals(127, Math.abs(a.q(0, 1)));
+            float[] out = new float[batch * rows];
+            if (IntDot.WIDE) {
+                IntRowGemm.rows(m, 0, rows, a, IntRowGemm.activationLanes(a), out);
+            } else {
+                m.matmul(x, out, batch);
+            }
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
+                            "trial " + trial + " token " + t + " row " + r + ", seed " + seed);
+                }
+            }
+        }
+    }
+
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
     @ParameterizedTest(name = "batch {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 16, 69})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 8, 16, 33, 69})
     void matmulEachEqualsSeparateMatmulsBitForBit(int batch) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * extremes its exact float sums depend on: every quant bit clear or set, scales at their limits
  * (Q6_K at -128 with q-32 = -32 makes sc*q = 4096, the bound {@link KQuantMatrix#exactGroup} is
  * sized for), activations all at +127, alternating +-127, or gaussian; plus random bytes. Rows are
- * R + 1 (a register tile and one row the dot serves) and the batch ends in a partial token tile.
+ * R + 1 (a register tile and one row the dot serves) and the batches end in partial token tiles.
  */
 class KQuantGemmTest {
     /** Byte offsets of the f16 super-block scales (d, and dmin where there is one) per format. */
@@ -34,8 +34,10 @@ class KQuantGemmTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         int rows = KQuantGemm.R + 1, cols = 512, blockBytes = format.blockBytes();
-        int batch = 2 * KQuantGemm.TT + 3;
         for (int trial = 0; trial < 12; trial++) {
+            // One vector of tokens (the smallest batch the vector-decoding formats tile), a tile and a
+            // bit, two tiles and a bit (every format).
+            int batch = new int[] {Vec.FL, KQuantGemm.TT + 3, 2 * KQuantGemm.TT + 3}[trial / 4];
             int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
             long n = (long) rows * (cols / 256) * blockBytes;
             MemorySegment seg = Arena.ofAuto().allocate(n);

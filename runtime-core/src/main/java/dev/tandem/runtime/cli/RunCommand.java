@@ -108,9 +108,14 @@ final class RunCommand implements Callable<Integer> {
                     "profiles only, pricing an uncalibrated device by the roofline (default ${DEFAULT-VALUE})"})
     String calibrate;
 
+    @Option(names = "--calibrate-point-limit", paramLabel = "SECONDS", defaultValue = "" + Calibrator.DEFAULT_POINT_LIMIT_SECONDS,
+            description = {"with --calibrate auto: the most one point of a first-use calibration may take, as 'tandem calibrate",
+                    "--point-limit' (default ${DEFAULT-VALUE}); the whole first use stops after " + (int) FIRST_USE_LIMIT_SECONDS + " s"})
+    double calibratePointLimit;
+
     @Option(names = "--judge-timing",
             description = {"count the timing line in the verdict: VERIFIED then also needs the present devices' median",
-                    "decode step within 25% of its prediction (off by default: a loaded machine can push one run outside)"})
+                    "decode step within 25%% of its prediction (off by default: a loaded machine can push one run outside)"})
     boolean judgeTiming;
 
     @Override
@@ -130,6 +135,9 @@ final class RunCommand implements Callable<Integer> {
         }
         if (!calibrate.equals("auto") && !calibrate.equals("never")) {
             throw new ExitCodes.UsageException("--calibrate must be auto or never, got " + SafeText.quote(calibrate));
+        }
+        if (!(calibratePointLimit > 0) || !Double.isFinite(calibratePointLimit)) {
+            throw new ExitCodes.UsageException("--calibrate-point-limit must be a positive number of seconds, got " + calibratePointLimit);
         }
         if (batch != null && (batch < 1 || batch > MAX_BATCH)) {
             throw new ExitCodes.UsageException("--batch must be in [1, " + MAX_BATCH + "], got " + batch);
@@ -159,7 +167,7 @@ final class RunCommand implements Callable<Integer> {
             }
             ModelGraph graph = ModelGraph.of(m);
             if (calibrate.equals("auto")) {
-                calibrateOnFirstUse(devices, graph, spec.commandLine().getErr());
+                calibrateOnFirstUse(devices, graph, calibratePointLimit, spec.commandLine().getErr());
             }
             Compiler compiler = Compiler.withInstalledProviders();
             Workload workload = new Workload(prompts.length, longest, ctx);
@@ -228,37 +236,33 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * Times the ops of the host CPU (the built-in {@code cpu} backend) in the pool when it has no profile on this machine (or one
-     * without the model's weight formats), so the plan prices it from measurements, not the roofline.
-     * Other present devices are calibrated only when asked ({@code tandem calibrate --device NAME}):
-     * PoCL's batched matmul points took minutes here, and a first run must not wait on them every
-     * time (a calibration stopped by the limit saves nothing, so it would be retried on each run).
+     * Times the ops of each present device in the pool that computes and has no profile on this machine
+     * (or one without the model's weight formats), once per device, so the plan prices it from
+     * measurements, not the roofline: the host cpu over its full grid, a device behind a driver
+     * (OpenCL) over the coarse one ({@link Calibrator.Grid#forBackend}). Each is bounded by
+     * {@link #FIRST_USE_LIMIT_SECONDS}: past it the device is priced by the roofline this run, with a
+     * one-line note, and nothing is saved.
      */
-    static void calibrateOnFirstUse(Pool pool, ModelGraph graph, PrintWriter err) {
+    static void calibrateOnFirstUse(Pool pool, ModelGraph graph, double pointLimitSeconds, PrintWriter err) {
         Set<WeightFormat> formats = new LinkedHashSet<>(List.of(graph.format(), graph.embeddingFormat(), graph.outputFormat()));
         ProfileStore store = ProfileStore.shared();
+        Set<String> done = new java.util.HashSet<>();
         for (DeviceGroup g : pool.groups()) {
-            if (g.source() != DeviceSource.PRESENT) {
-                continue;
-            }
             String key = ProfiledCosts.profileKey(g);
-            if (!g.name().equals(HOST_CPU)) {
-                if (store.find(key).isEmpty()) {
-                    err.printf(Locale.ROOT, "tandem: %s has no profile on this machine, so it is priced by the roofline"
-                            + " ('tandem calibrate --device %s' measures it)%n", key, g.name());
-                }
+            if (g.source() != DeviceSource.PRESENT || !computes(g.name()) || !done.add(key)) {
                 continue;
             }
             // The bar appears only when something is measured: ensure() reports its first step.
             ProgressBar[] bar = {null};
             Calibrations.Outcome outcome;
             try {
-                outcome = Calibrations.ensure(store, g, formats, Calibrator.Grid.DEFAULT, FIRST_USE_LIMIT_SECONDS, (done, total, what) -> {
-                    if (bar[0] == null) {
-                        bar[0] = new ProgressBar(err, "calibrating " + key + " (first use; 'tandem calibrate --show' prints it)", total);
-                    }
-                    bar[0].step(done, total, what);
-                }, warning -> err.println("tandem: " + warning));
+                outcome = Calibrations.ensure(store, g, formats, Calibrator.Grid.forBackend(g.name()), FIRST_USE_LIMIT_SECONDS,
+                        pointLimitSeconds, (step, total, what) -> {
+                            if (bar[0] == null) {
+                                bar[0] = new ProgressBar(err, "calibrating " + key + " (first use; 'tandem calibrate --show' prints it)", total);
+                            }
+                            bar[0].step(step, total, what);
+                        }, warning -> err.println("tandem: " + warning));
             } catch (Calibrator.TooSlowException e) {
                 err.println();
                 err.printf(Locale.ROOT, "tandem: calibrating %s took over %.0f s here; stopped, so %s is priced by the roofline this run"
@@ -275,8 +279,10 @@ final class RunCommand implements Callable<Integer> {
         err.flush();
     }
 
-    /** The built-in host backend's name, the one device a first use calibrates by itself. */
-    private static final String HOST_CPU = new dev.tandem.runtime.device.cpu.CpuBackend().name();
+    /** Whether a present backend computes (the null device only plans, so it has nothing to time). */
+    private static boolean computes(String backend) {
+        return Devices.probeAll().stream().anyMatch(p -> p.backend().name().equals(backend) && p.backend().priority() >= 0);
+    }
 
     /** How long a first use may spend calibrating one device before the run goes on without it. */
     static final double FIRST_USE_LIMIT_SECONDS = 120;

@@ -40,6 +40,12 @@ public final class Calibrations {
      */
     public static Outcome ensure(ProfileStore store, DeviceGroup g, Set<WeightFormat> formats, Calibrator.Grid grid,
                                  double limitSeconds, Calibrator.Progress progress, Consumer<String> warn) {
+        return ensure(store, g, formats, grid, limitSeconds, Calibrator.DEFAULT_POINT_LIMIT_SECONDS, progress, warn);
+    }
+
+    /** {@link #ensure} with each point bounded to pointLimitSeconds ({@link Calibrator#withPointLimit}). */
+    public static Outcome ensure(ProfileStore store, DeviceGroup g, Set<WeightFormat> formats, Calibrator.Grid grid,
+                                 double limitSeconds, double pointLimitSeconds, Calibrator.Progress progress, Consumer<String> warn) {
         if (g.source() != DeviceSource.PRESENT) {
             throw new IllegalArgumentException(g.name() + " is not a present device");
         }
@@ -55,7 +61,8 @@ public final class Calibrations {
             }
         }
         try (Device d = Devices.open(g.name(), g.options())) {
-            Calibrator c = new Calibrator(d, found.map(DeviceProfile::cacheBytes).orElseGet(Calibrator::hostCacheBytes), grid);
+            Calibrator c = new Calibrator(d, found.map(DeviceProfile::cacheBytes).orElseGet(Calibrator::hostCacheBytes), grid)
+                    .withPointLimit(pointLimitSeconds);
             if (Double.isFinite(limitSeconds)) {
                 c.withTimeLimit(limitSeconds);
             }

@@ -89,17 +89,25 @@ public final class Calibrator {
          * For devices behind a driver (OpenCL): under two thirds of the points, batches 1 and 64 only (decode and the
          * prefill chunk), so a device whose every new shape costs a kernel specialisation (PoCL
          * compiles per work size) still calibrates in a couple of minutes; the per-point limit
-         * bounds any one point.
+         * bounds any one point. The batch-1 shapes vary rows and bytes apart (512x128 against
+         * 256x256, a small model's 4096-row output matmul against 4096x4096), since such a device's
+         * matmul costs per row as well as per byte ({@link RowFit}).
          */
         public static final Grid COARSE = new Grid(
-                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {4096, 4096}},
+                new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {4096, 128},
+                        {4096, 4096}},
                 new int[][] {{256, 256}, {2048, 768}}, new int[] {1, 64},
                 new int[][] {{8, 4, 8}, {12, 12, 64}, {32, 8, 128}}, new int[] {15, 255, 2047},
                 new int[] {64}, new int[] {0, 256}, new long[] {64, 4096, 262144});
 
         /** The host cpu's grid, or the coarse one for any other backend. */
         public static Grid forBackend(String backend) {
-            return backend.equals("cpu") ? DEFAULT : COARSE;
+            return isHostCpu(backend) ? DEFAULT : COARSE;
+        }
+
+        /** Whether backend is the built-in host cpu, the one device timed over the full grid and priced by bytes alone. */
+        static boolean isHostCpu(String backend) {
+            return backend.equals("cpu");
         }
 
         /** How many points a calibration of formats (and the other ops when withOthers) times. */

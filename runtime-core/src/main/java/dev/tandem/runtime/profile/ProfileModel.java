@@ -14,7 +14,9 @@ import java.util.TreeMap;
  * <ul>
  * <li>matmul: per weight format, hot or cold, and batch measured, piecewise-linear in the weights'
  *     bytes ({@link Curve}); between measured batches linear in the batch, beyond the largest along
- *     the last two;</li>
+ *     the last two. On a device that runs a matmul as one work-group per weight row (any backend but
+ *     the host cpu: OpenCL), a batch-1 matmul is instead fitted as a + b·rows + c·bytes over the hot
+ *     points that fit in the last-level cache, streaming from memory adding d·bytes ({@link RowFit});</li>
  * <li>attention: fitted (one fit for single rows, one for prefill chunks) as
  *     a + b·pairs·heads + c·pairs·heads·headDim, pairs being (query row, cached position) pairs;</li>
  * <li>every other op: a + b·n over the floats it touches;</li>
@@ -24,6 +26,8 @@ import java.util.TreeMap;
 public final class ProfileModel {
     /** Curves by "kind|batch". */
     private final Map<String, TreeMap<Integer, Curve>> matmul = new HashMap<>();
+    /** Batch-1 matmuls by format, on a work-group device (see {@link RowFit}); empty on the host cpu. */
+    private final Map<WeightFormat, RowFit> rowFits = new HashMap<>();
     private final Map<String, LinearFit> linear = new HashMap<>();
     private final LinearFit attentionDecode, attentionPrefill;
     private final double dispatch;
@@ -61,6 +65,11 @@ public final class ProfileModel {
             byBatch.forEach((b, pts) -> curves.put(b, Curve.of(pts, dispatch)));
             matmul.put(kind, curves);
         });
+        if (RowFit.appliesTo(p.device())) {
+            for (WeightFormat f : WeightFormat.values()) {
+                RowFit.of(p, f, dispatch).ifPresent(fit -> rowFits.put(f, fit));
+            }
+        }
         lin.forEach((kind, pts) -> linear.put(kind, LinearFit.of(pts, 1)));
         if (attDecode.isEmpty() || attPrefill.isEmpty()) {
             throw new IllegalArgumentException("attention needs single-row and multi-row measurements");
@@ -98,6 +107,10 @@ public final class ProfileModel {
 
     /** One matmul of rows×cols weights over batch rows; cold when the weights stream from memory. Empty for a format not measured. */
     public Optional<Double> matmul(WeightFormat f, long rows, long cols, int batch, boolean cold) {
+        RowFit rows1 = rowFits.get(f);
+        if (batch == 1 && rows1 != null) {
+            return Optional.of(rows1.at(rows, cols, cold));
+        }
         TreeMap<Integer, Curve> curves = matmul.get(OpKinds.matmul(f, cold));
         if (curves == null || cold && curves.floorKey(batch) == null) {
             curves = matmul.get(OpKinds.matmul(f, false));
@@ -107,6 +120,15 @@ public final class ProfileModel {
         }
         double bytes = f.bytesFor(rows * cols);
         var lo = curves.floorEntry(batch);
+        if (lo != null && lo.getKey() == 1 && rows1 != null) {
+            // Between batch 1 and the next measured batch: from the row fit's batch-1 time, not the bytes curve's.
+            var hi = curves.ceilingEntry(batch);
+            if (hi == null || hi.getKey() == 1) {
+                return Optional.of(rows1.at(rows, cols, cold) * batch);
+            }
+            double t = (double) (batch - 1) / (hi.getKey() - 1);
+            return Optional.of(rows1.at(rows, cols, cold) * (1 - t) + hi.getValue().at(bytes) * t);
+        }
         var hi = curves.ceilingEntry(batch);
         if (lo == null) {
             return Optional.of(hi.getValue().at(bytes) * batch / hi.getKey()); // below the smallest batch measured: scale

@@ -64,6 +64,52 @@ class ProfileModelTest {
         assertFalse(MODEL.knows(WeightFormat.Q4_0));
     }
 
+    /** A work-group device's batch-1 matmul: 5 us + 0.25 us per row + 10 GB/s hot; streaming adds 5 GB/s. */
+    private static double perRow(long rows, long bytes, boolean cold) {
+        return 5e-6 + 0.25e-6 * rows + bytes / 1e10 + (cold ? bytes / 5e9 : 0);
+    }
+
+    private static DeviceProfile perRowProfile(String device, long cacheBytes) {
+        List<Measurement> m = new java.util.ArrayList<>(SyntheticProfiles.points(List.of()));
+        WeightFormat f = WeightFormat.Q8_0;
+        for (int[] s : new int[][] {{32, 256}, {64, 64}, {128, 128}, {512, 128}, {256, 256}, {768, 768}, {2048, 768}, {4096, 4096}}) {
+            long bytes = f.bytesFor((long) s[0] * s[1]);
+            // The 4096x4096 one is larger than the cache: "hot" in name, streaming in fact.
+            m.add(new Measurement(OpKinds.matmul(f, false), Map.of("rows", (long) s[0], "cols", (long) s[1], "batch", 1L),
+                    perRow(s[0], bytes, bytes > cacheBytes)));
+        }
+        m.add(new Measurement(OpKinds.matmul(f, true), Map.of("rows", 2048L, "cols", 768L, "batch", 1L),
+                perRow(2048, f.bytesFor(2048L * 768), true)));
+        for (int[] s : new int[][] {{256, 256}, {2048, 768}}) {
+            m.add(new Measurement(OpKinds.matmul(f, false), Map.of("rows", (long) s[0], "cols", (long) s[1], "batch", 64L),
+                    64 * perRow(s[0], f.bytesFor((long) s[0] * s[1]), false)));
+        }
+        return new DeviceProfile(DeviceProfile.FORMAT_VERSION, device, "synthetic " + device, SyntheticProfiles.machine(),
+                "2026-11-30T00:00:00Z", cacheBytes, 1.0, m);
+    }
+
+    @Test
+    void aWorkGroupDevicesMatmulCostsPerRowAsWellAsPerByteAndStreamingAddsPerByte() {
+        long cache = 8L << 20;
+        ProfileModel opencl = ProfileModel.of(perRowProfile("opencl", cache));
+        WeightFormat f = WeightFormat.Q8_0;
+        // A small model's output matmul: many rows, few bytes, between no two grid points in either.
+        assertEquals(perRow(4096, f.bytesFor(4096L * 128), false), opencl.matmul(f, 4096, 128, 1, false).orElseThrow(), 1e-12);
+        assertEquals(perRow(172, f.bytesFor(172L * 64), false), opencl.matmul(f, 172, 64, 1, false).orElseThrow(), 1e-12);
+        assertEquals(perRow(32000, f.bytesFor(32000L * 768), true), opencl.matmul(f, 32000, 768, 1, true).orElseThrow(), 1e-11,
+                "streaming: the per-byte cost the cold points add, on top of the in-cache fit");
+        // Batch 32, between the fit at 1 and the curve at 64.
+        double at64 = 64 * perRow(2048, f.bytesFor(2048L * 768), false);
+        assertEquals(perRow(2048, f.bytesFor(2048L * 768), false) * (1 - 31 / 63.0) + at64 * 31 / 63.0,
+                opencl.matmul(f, 2048, 768, 32, false).orElseThrow(), 1e-12);
+        // The host cpu's profile of the same points keeps its curve in bytes: it prices the 4096-row matmul
+        // from the square matrices around its bytes, far below what rows cost on a work-group device.
+        ProfileModel cpu = ProfileModel.of(perRowProfile("cpu", cache));
+        assertTrue(cpu.matmul(f, 4096, 128, 1, false).orElseThrow() < 0.5 * perRow(4096, f.bytesFor(4096L * 128), false));
+        ProfileModel withOptions = ProfileModel.of(perRowProfile("opencl:platform=0", cache));
+        assertEquals(opencl.matmul(f, 4096, 128, 1, false), withOptions.matmul(f, 4096, 128, 1, false));
+    }
+
     @Test
     void attentionAndElementwiseFitsReproduceTheirFormulas() {
         double decode = ProfileModel.pairs(99, 1) * 8;
