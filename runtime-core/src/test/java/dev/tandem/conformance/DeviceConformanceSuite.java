@@ -86,6 +86,17 @@ public abstract class DeviceConformanceSuite {
     }
 
     /**
+     * The rmsnorm the reference attention blocks compute before their Q/K/V matmuls. Where activations are
+     * rounded to 8-bit levels, one ulp of difference in it can move a value to the neighbouring level
+     * (1/127 of its block's largest value), far past {@link #tolerance()} for the keys and values read
+     * back from the pool; a device whose rmsnorm is the host's {@code Ops.rmsnorm} bit for bit (OpenCL)
+     * says so here. The default is the scalar reference.
+     */
+    protected void referenceRmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        ScalarOps.rmsnorm(out, outOff, x, xOff, weight, n, eps);
+    }
+
+    /**
      * Whether this device multiplies Q8_0/Q4_0 weights with 8-bit activations (the CPU kernels and the
      * backends built on them, under tandem.quantDot=int8). Their whole-model logits get
      * ReferenceModelsTest's int8 tolerance and the ids check there; float devices keep the original.
@@ -356,7 +367,7 @@ public abstract class DeviceConformanceSuite {
             // The reference: rmsnorm, q/k/v, rope at pos0 + b, cache rows, causal attention, Wo, residual.
             float[] n = new float[batch * dim];
             for (int b = 0; b < batch; b++) {
-                ScalarOps.rmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
+                referenceRmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
             }
             float[] q = matmulScalar(w.wq(), n, batch), k = matmulScalar(w.wk(), n, batch), v = matmulScalar(w.wv(), n, batch);
             float[] att = new float[batch * dim];
@@ -412,7 +423,7 @@ public abstract class DeviceConformanceSuite {
             AttentionWeights w = new AttentionWeights(c, RandomWeights.create(arena, format, dim, dim, r),
                     RandomWeights.create(arena, format, c.kvDim(), dim, r), RandomWeights.create(arena, format, c.kvDim(), dim, r),
                     RandomWeights.create(arena, format, dim, dim, r), RandomWeights.floats(dim, r), c.ropeInvFreq());
-            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 16);
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, this::referenceRmsnorm, 3, 16);
             KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 12); DeviceBuffer xb = device.allocate(12L * dim)) {
                 assertEquals(pool, block.pool());
@@ -483,7 +494,7 @@ public abstract class DeviceConformanceSuite {
                 assertThrows(dev.tandem.runtime.device.UnsupportedBlockException.class, () -> device.uploadPagedAttention(w, pool, 8).close());
                 return;
             }
-            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, 3, 12);
+            PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, this::referenceRmsnorm, 3, 12);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 8); DeviceBuffer xb = device.allocate(8L * dim)) {
                 for (int[][] step : steps) {
                     int rows = Arrays.stream(step).mapToInt(run -> run[2]).sum();

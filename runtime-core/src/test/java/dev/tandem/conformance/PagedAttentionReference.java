@@ -15,13 +15,20 @@ final class PagedAttentionReference {
         float dot(WeightMatrix m, int row, float[] x, int xOff);
     }
 
+    /** The rmsnorm before the matmuls as the device under test computes it (the suite's referenceRmsnorm). */
+    interface Norm {
+        void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps);
+    }
+
     private final AttentionWeights w;
     private final Dot dot;
+    private final Norm norm;
     private final float[][] keys, values; // per sequence (maxPositions, kvDim)
 
-    PagedAttentionReference(AttentionWeights w, Dot dot, int sequences, int maxPositions) {
+    PagedAttentionReference(AttentionWeights w, Dot dot, Norm norm, int sequences, int maxPositions) {
         this.w = w;
         this.dot = dot;
+        this.norm = norm;
         int kvDim = w.config().kvDim();
         keys = new float[sequences][maxPositions * kvDim];
         values = new float[sequences][maxPositions * kvDim];
@@ -33,7 +40,7 @@ final class PagedAttentionReference {
         int batch = seq.length, dim = c.dim(), kvDim = c.kvDim(), hd = c.headDim(), qDim = c.nHeads() * hd;
         float[] n = new float[batch * dim];
         for (int b = 0; b < batch; b++) {
-            ScalarOps.rmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
+            norm.rmsnorm(n, b * dim, x, b * dim, w.norm(), dim, c.rmsEps());
         }
         float[] q = matmul(w.wq(), n, batch), k = matmul(w.wk(), n, batch), v = matmul(w.wv(), n, batch);
         for (int b = 0; b < batch; b++) {

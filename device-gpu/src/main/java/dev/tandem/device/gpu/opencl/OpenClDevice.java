@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.Device;
@@ -61,9 +62,14 @@ public final class OpenClDevice implements Device {
     private OpenClBuffer scoreScratch;
     /** Paged attention's rows: their positions and their block tables, as ints. */
     private OpenClBuffer positionScratch, tableScratch;
+    /** A Q8_0/Q4_0 matmul's input rounded to 8-bit blocks: the integers (bytes) and the block scales. */
+    private OpenClBuffer activationInts, activationScales;
+    /** Whether Q8_0/Q4_0 matmuls quantize their activations (the host's tandem.quantDot, unless a test chose). */
+    private final boolean integerDot;
     private boolean closed;
 
-    private OpenClDevice(long device, String source) {
+    private OpenClDevice(long device, String source, boolean integerDot) {
+        this.integerDot = integerDot;
         this.name = OpenClInfo.deviceString(device, CL_DEVICE_NAME);
         this.globalMemBytes = OpenClInfo.deviceLong(device, CL_DEVICE_GLOBAL_MEM_SIZE);
         this.maxAllocBytes = OpenClInfo.deviceLong(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
@@ -99,8 +105,13 @@ public final class OpenClDevice implements Device {
 
     /** Opens device with the given kernel source (tests use a broken one to see the build log). */
     static OpenClDevice open(long device, String source) {
+        return open(device, source, KernelConfig.integerDot());
+    }
+
+    /** Opens device whose Q8_0/Q4_0 matmuls multiply 8-bit (integerDot) or fp32 activations, whatever the host does. */
+    static OpenClDevice open(long device, String source, boolean integerDot) {
         OpenClLibrary.load();
-        return new OpenClDevice(device, source);
+        return new OpenClDevice(device, source, integerDot);
     }
 
     /**
@@ -272,7 +283,26 @@ public final class OpenClDevice implements Device {
         requirePositive(batch, "batch");
         requireLength(input, (long) batch * weights.cols(), "matmul x");
         requireLength(output, (long) batch * weights.rows(), "matmul out");
-        kernels.matmul(weights.format(), weights.mem, input.mem, output.mem, weights.rows(), weights.cols(), batch);
+        WeightFormat format = weights.format();
+        if (integerDot && OpenClKernels.INTEGER_DOT_FORMATS.contains(format)) {
+            // As the host's Q8_0/Q4_0 matrices under tandem.quantDot=int8: x to 8-bit blocks, then integers.
+            long values = (long) batch * weights.cols();
+            int blocks = Math.toIntExact(values / OpenClKernels.ACTIVATION_BLOCK);
+            activationInts = grow(activationInts, (values + Float.BYTES - 1) / Float.BYTES);
+            activationScales = grow(activationScales, blocks);
+            kernels.quantizeQ8(input.mem, activationInts.mem, activationScales.mem, blocks);
+            kernels.matmulInt(format, weights.mem, activationInts.mem, activationScales.mem, output.mem,
+                    weights.rows(), weights.cols(), batch);
+            return;
+        }
+        kernels.matmul(format, weights.mem, input.mem, output.mem, weights.rows(), weights.cols(), batch);
+    }
+
+    /** scratch, or a new buffer of at least floats when it is smaller (the old one released). */
+    private OpenClBuffer grow(OpenClBuffer scratch, long floats) {
+        if (scratch != null && scratch.length() >= floats) return scratch;
+        if (scratch != null) scratch.close();
+        return (OpenClBuffer) allocate(Math.max(floats, 64));
     }
 
     @Override

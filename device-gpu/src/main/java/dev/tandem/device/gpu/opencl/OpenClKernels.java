@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
@@ -19,6 +20,7 @@ import java.util.Set;
 
 import static dev.tandem.device.gpu.opencl.OpenClException.check;
 import static org.lwjgl.opencl.CL10.*;
+import static org.lwjgl.opencl.CL12.CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;
 import static org.lwjgl.system.MemoryUtil.memASCII;
 
 /**
@@ -41,6 +43,9 @@ final class OpenClKernels implements AutoCloseable {
     private final long program;
     private final Map<WeightFormat, Long> matmul = new EnumMap<>(WeightFormat.class);
     private final Map<WeightFormat, Long> embed = new EnumMap<>(WeightFormat.class);
+    /** The integer-dot matmuls (the host's tandem.quantDot=int8 arithmetic), over quantizeQ8's output. */
+    private final Map<WeightFormat, Long> matmulInt = new EnumMap<>(WeightFormat.class);
+    private final long quantizeQ8;
     private final long rmsnorm;
     private final long rope;
     private final long attention;
@@ -65,18 +70,29 @@ final class OpenClKernels implements AutoCloseable {
     static final Set<WeightFormat> SUPPORTED_FORMATS =
             EnumSet.of(WeightFormat.F32, WeightFormat.F16, WeightFormat.BF16, WeightFormat.Q8_0, WeightFormat.Q4_0);
 
+    /** The formats with an integer-dot matmul (8-bit activations, as the host's Q8_0/Q4_0 matrices). */
+    static final Set<WeightFormat> INTEGER_DOT_FORMATS = EnumSet.of(WeightFormat.Q8_0, WeightFormat.Q4_0);
+
+    /** Activations per 8-bit activation block (quantize_q8's, the host's Q8Activations.BLOCK). */
+    static final int ACTIVATION_BLOCK = 32;
+
     /** Compiles source for device; a compile error throws {@link OpenClBuildException} with the log. */
     OpenClKernels(long context, long device, long queue, String deviceName, String source, int workGroup) {
         this.queue = queue;
         this.workGroup = workGroup;
         this.program = buildProgram(context, device, deviceName, source,
-                "-cl-std=CL1.2 -DWG=" + workGroup + " -DMAX_HEAD_DIM=" + MAX_HEAD_DIM);
+                "-cl-std=CL1.2 -DWG=" + workGroup + " -DMAX_HEAD_DIM=" + MAX_HEAD_DIM
+                        + " -DHOST_FL=" + hostFloatLanes() + divisionOption(device));
         try {
             for (WeightFormat format : SUPPORTED_FORMATS) {
                 String suffix = format.name().toLowerCase();
                 matmul.put(format, create("matmul_" + suffix));
                 embed.put(format, create("embed_" + suffix));
             }
+            for (WeightFormat format : INTEGER_DOT_FORMATS) {
+                matmulInt.put(format, create("matmul_" + format.name().toLowerCase() + "_i8"));
+            }
+            quantizeQ8 = create("quantize_q8");
             rmsnorm = create("rmsnorm");
             rope = create("rope");
             attention = create("attention");
@@ -88,6 +104,24 @@ final class OpenClKernels implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The lanes of the host's float vectors (its reductions' shape, which tandem.cl's rmsnorm, attention
+     * and silu_mul follow); 1 when the host runs its scalar ops (tandem.vectorBits=0), whose sums
+     * are sequential and which the device then follows only approximately.
+     */
+    static int hostFloatLanes() { return Math.max(1, KernelConfig.vectorBits() / Float.SIZE); }
+
+    /**
+     * quantize_q8 must divide as Java does (correctly rounded). With cl_khr_fp64 it divides in double,
+     * which rounds to the same float; without it, the option that makes fp32 division correctly
+     * rounded, where the device has it (OpenCL's default allows 2.5 ulp).
+     */
+    private static String divisionOption(long device) {
+        if (OpenClInfo.deviceString(device, CL_DEVICE_EXTENSIONS).contains("cl_khr_fp64")) return "";
+        long fp = OpenClInfo.deviceLong(device, CL_DEVICE_SINGLE_FP_CONFIG);
+        return (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0 ? " -cl-fp32-correctly-rounded-divide-sqrt" : "";
     }
 
     private static long buildProgram(long context, long device, String deviceName, String source, String options) {
@@ -158,6 +192,30 @@ final class OpenClKernels implements AutoCloseable {
         i32(kernel, 5, batch);
         launch(kernel, "matmul_" + format, (long) rows * workGroup, (batch + BATCH_TILE - 1) / BATCH_TILE, workGroup, 1);
     }
+
+    /** x (blocks*32 floats) to 8-bit blocks: q (blocks*32 bytes) and their scales d (blocks floats). */
+    void quantizeQ8(long x, long q, long d, int blocks) {
+        mem(quantizeQ8, 0, x);
+        mem(quantizeQ8, 1, q);
+        mem(quantizeQ8, 2, d);
+        i32(quantizeQ8, 3, blocks);
+        launch(quantizeQ8, "quantize_q8", roundUp(blocks, workGroup), 1, workGroup, 1);
+    }
+
+    /** The integer-dot matmul of an {@link #INTEGER_DOT_FORMATS} format over {@link #quantizeQ8}'s q and d. */
+    void matmulInt(WeightFormat format, long weights, long q, long d, long out, int rows, int cols, int batch) {
+        long kernel = matmulInt.get(format);
+        mem(kernel, 0, weights);
+        mem(kernel, 1, q);
+        mem(kernel, 2, d);
+        mem(kernel, 3, out);
+        i32(kernel, 4, rows);
+        i32(kernel, 5, cols);
+        i32(kernel, 6, batch);
+        launch(kernel, "matmul_" + format + "_i8", roundUp(rows, workGroup), (batch + BATCH_TILE - 1) / BATCH_TILE, workGroup, 1);
+    }
+
+    private static long roundUp(long n, int multiple) { return (n + multiple - 1) / multiple * multiple; }
 
     void embed(WeightFormat format, long table, long tokens, long out, int cols, int count) {
         long kernel = embed.get(format);

@@ -3,10 +3,10 @@ package dev.tandem.device.gpu.opencl;
 import dev.tandem.runtime.device.Device;
 import dev.tandem.conformance.DeviceConformanceSuite;
 import dev.tandem.runtime.device.Devices;
+import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightFormat;
 import java.util.EnumSet;
 import java.util.Set;
-import dev.tandem.kernels.WeightMatrix;
 
 /** The shared suite on OpenCL (PoCL in CI): every op, then stories260K against ../shared/reference. */
 class OpenClConformanceTest extends DeviceConformanceSuite {
@@ -21,14 +21,12 @@ class OpenClConformanceTest extends DeviceConformanceSuite {
         return EnumSet.complementOf(EnumSet.copyOf(OpenClKernels.SUPPORTED_FORMATS));
     }
 
-    @Override
-    protected boolean quantizesActivations() {
-        return false;
-    }
+    // quantizesActivations() and referenceDot() keep the suite's defaults: the Q8_0/Q4_0 kernels
+    // quantize activations as the host does under tandem.quantDot (OpenClOpsTest checks their bits).
 
-    /** The OpenCL kernels multiply fp32 activations, also for Q8_0 and Q4_0. */
+    /** tandem.cl's rmsnorm is the host's Ops.rmsnorm (OpenClOpsTest checks its bits). */
     @Override
-    protected float referenceDot(WeightMatrix m, int row, float[] x, int xOff) {
-        return m.dotScalarFloat(row, x, xOff);
+    protected void referenceRmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        Ops.rmsnorm(out, outOff, x, xOff, weight, n, eps);
     }
 }

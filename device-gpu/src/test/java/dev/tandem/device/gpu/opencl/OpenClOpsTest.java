@@ -1,5 +1,7 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.kernels.KernelConfig;
+import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.device.DeviceBuffer;
@@ -11,12 +13,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.lwjgl.opencl.CL10.CL_DEVICE_EXTENSIONS;
 
 /**
  * Every op on the first OpenCL device against {@link ScalarReference}, on fresh random inputs with
@@ -40,20 +45,139 @@ class OpenClOpsTest {
         return OpenClKernels.SUPPORTED_FORMATS;
     }
 
+    /** Whether the host multiplies format with 8-bit activations (tandem.quantDot=int8, its default), and so must the device. */
+    private static boolean integerDot(WeightFormat format) {
+        return KernelConfig.integerDot() && OpenClKernels.INTEGER_DOT_FORMATS.contains(format);
+    }
+
     @ParameterizedTest
     @MethodSource("formats")
     void matmulMatchesReference(WeightFormat format) {
         int[] colsList = format.blockSize() == 1 ? new int[] {1, 7, 1001} : new int[] {32 * 3, 4128};
         for (int cols : colsList) {
             for (int rows : new int[] {1, 3, 17, 255}) {
-                for (int batch : new int[] {1, 5}) checkMatmul(format, rows, cols, batch, (rows + cols) % 2 == 0);
+                for (int batch : new int[] {1, 5}) {
+                    float[] x = ScalarReference.randomVector(batch * cols, random);
+                    if (integerDot(format)) checkMatmulIsTheHosts(format, rows, cols, batch, x, (rows + cols) % 2 == 0);
+                    else checkMatmul(device, format, rows, cols, batch, x, (rows + cols) % 2 == 0);
+                }
             }
         }
     }
 
-    private void checkMatmul(WeightFormat format, int rows, int cols, int batch, boolean heap) {
+    /** The fp32-activation Q8_0/Q4_0 kernels (what a device runs under tandem.quantDot=float), on a device opened for them. */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void floatActivationMatmulMatchesReference(WeightFormat format) {
+        try (OpenClDevice floats = OpenClDevice.open(OpenClTestDevices.firstDeviceHandle(), OpenClKernels.bundledSource(), false)) {
+            for (int cols : new int[] {32 * 3, 4128}) {
+                for (int rows : new int[] {1, 3, 17, 255}) {
+                    for (int batch : new int[] {1, 5}) {
+                        checkMatmul(floats, format, rows, cols, batch, ScalarReference.randomVector(batch * cols, random), (rows + cols) % 2 == 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Q8_0 and Q4_0 under the integer dot, bit for bit the host's (its scalar twin, and its matmul):
+     * rows around the work-group size (64 on CPUs) and past it, 1 to 3 blocks and 129, batches that
+     * fill batch tiles of 4, leave a tail, or stay below one.
+     */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void integerDotMatmulIsTheHostsBitForBit(WeightFormat format) {
+        for (int cols : new int[] {32, 64, 96, 4128}) {
+            for (int rows : new int[] {1, 2, 63, 65, 130}) {
+                for (int batch : new int[] {1, 3, 4, 9}) {
+                    float[] x = ScalarReference.randomVector(batch * cols, random);
+                    checkMatmulIsTheHosts(format, rows, cols, batch, x, (rows + batch) % 2 == 0);
+                }
+            }
+        }
+    }
+
+    /**
+     * The activation rounding itself: blocks whose largest value is 127 (scale 1, so x.5 values are
+     * exact ties, rounded to even), an all-zero block (scale 0), blocks of tiny and huge magnitudes, and
+     * a largest value that is negative. Against one-hot weight rows each output is one activation's
+     * integer times its scale, so a different rounding or scale shows as a different value.
+     */
+    @ParameterizedTest
+    @MethodSource("integerDotFormats")
+    void activationsRoundAsTheHosts(WeightFormat format) {
+        int cols = 32 * 6;
+        float[] x = new float[cols];
+        for (int k = 0; k < 32; k++) x[k] = k == 0 ? 127f : (k - 16) + 0.5f;        // ties: -15.5 .. 14.5
+        for (int k = 0; k < 32; k++) x[32 + k] = k == 5 ? -127f : -(k % 7) - 0.5f;  // negative ties
+        // x[64..96): all zero
+        for (int k = 0; k < 32; k++) x[96 + k] = (k - 11) * 3.1e-30f;
+        for (int k = 0; k < 32; k++) x[128 + k] = (float) Math.sin(k) * 7.3e25f;
+        for (int k = 0; k < 32; k++) x[160 + k] = k == 31 ? -3.0f : (k - 15) * 0.0937f;
+        checkMatmulIsTheHosts(WeightMatrix.of(format, oneHotWeights(format, cols), cols, cols), 1, x);
+        checkMatmulIsTheHosts(format, 7, cols, 1, x, false);
+    }
+
+    /** A (cols, cols) identity in format: scales 1, row j's only nonzero weight 1 at column j. */
+    private static MemorySegment oneHotWeights(WeightFormat format, int cols) {
+        int blockBytes = format.blockBytes(), blocks = cols / 32;
+        MemorySegment data = MemorySegment.ofArray(new byte[(int) format.bytesFor((long) cols * cols)]);
+        for (int j = 0; j < cols; j++) {
+            for (int b = 0; b < blocks; b++) {
+                long at = ((long) j * blocks + b) * blockBytes;
+                data.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at, Float.floatToFloat16(1f));
+                for (int k = 2; k < blockBytes; k++) data.set(ValueLayout.JAVA_BYTE, at + k, format == WeightFormat.Q4_0 ? (byte) 0x88 : 0);
+            }
+            long at = ((long) j * blocks + j / 32) * blockBytes + 2;
+            int k = j % 32;
+            if (format == WeightFormat.Q8_0) {
+                data.set(ValueLayout.JAVA_BYTE, at + k, (byte) 1);
+            } else {
+                long byteAt = at + (k & 15);
+                int old = data.get(ValueLayout.JAVA_BYTE, byteAt) & 0xFF;
+                int updated = k < 16 ? (old & 0xF0) | 9 : (old & 0x0F) | (9 << 4);
+                data.set(ValueLayout.JAVA_BYTE, byteAt, (byte) updated);
+            }
+        }
+        return data;
+    }
+
+    static Set<WeightFormat> integerDotFormats() {
+        if (!KernelConfig.integerDot()) fail("these tests check the int8 default; this JVM runs tandem.quantDot=float");
+        return OpenClKernels.INTEGER_DOT_FORMATS;
+    }
+
+    private void checkMatmulIsTheHosts(WeightFormat format, int rows, int cols, int batch, float[] x, boolean heap) {
+        checkMatmulIsTheHosts(WeightMatrix.of(format, ScalarReference.randomWeights(format, rows, cols, random, heap), rows, cols), batch, x);
+    }
+
+    private void checkMatmulIsTheHosts(WeightMatrix m, int batch, float[] x) {
+        int rows = m.rows(), cols = m.cols();
+        float[] host = new float[batch * rows];
+        m.matmul(x, host, batch);
+        try (DeviceWeights w = device.upload(m);
+             DeviceBuffer in = device.allocate((long) batch * cols);
+             DeviceBuffer out = device.allocate((long) batch * rows)) {
+            device.write(in, 0, x, 0, x.length);
+            device.matmul(w, in, out, batch);
+            float[] got = read(out, batch * rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float twin = m.dotScalar(r, x, b * cols);
+                    int i = b * rows + r;
+                    String where = m.format() + " " + rows + "x" + cols + " batch " + batch + " out[" + b + "][" + r + "]";
+                    assertEquals(twin, host[i], where + ": the host's matmul against its scalar twin");
+                    if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(twin)) {
+                        fail(where + ": got " + got[i] + ", the host computes " + twin + " (seed " + seed + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkMatmul(OpenClDevice device, WeightFormat format, int rows, int cols, int batch, float[] x, boolean heap) {
         MemorySegment data = ScalarReference.randomWeights(format, rows, cols, random, heap);
-        float[] x = ScalarReference.randomVector(batch * cols, random);
         double[] sumAbs = new double[batch * rows];
         double[] expected = ScalarReference.matmul(format, data, rows, cols, x, batch, sumAbs);
         try (DeviceWeights w = device.upload(WeightMatrix.of(format, data, rows, cols));
@@ -179,6 +303,83 @@ class OpenClOpsTest {
             device.attention(out, qb, k, v, startPos, batch, nHeads, nKvHeads, headDim);
             assertClose(expected, read(out, q.length), 1e-4, 1e-5,
                     "attention startPos=" + startPos + " batch=" + batch + " headDim=" + headDim);
+        }
+    }
+
+    // ---- the host's float arithmetic, bit for bit ----
+
+    /**
+     * rmsnorm, rope, attention (causal GQA over a prefill batch) and silu_mul give the host's bits
+     * ({@link Ops}, whose reductions run in its vector lanes; tandem.cl is built with their count), on
+     * sizes with vector tails (n = 7, 1001; headDim 20). Bits need cl_khr_fp64 (the host's double
+     * steps: PoCL has it); a device without it is held to 1e-4 of the host's values instead.
+     */
+    @Test
+    void floatOpsAreTheHostsBitForBit() {
+        for (int n : new int[] {1, 7, 64, 1001, 4096}) {
+            int batch = 3;
+            float[] x = ScalarReference.randomVector(n * batch, random), weight = ScalarReference.randomVector(n, random);
+            float[] expected = new float[x.length];
+            for (int b = 0; b < batch; b++) Ops.rmsnorm(expected, b * n, x, b * n, weight, n, 1e-5f);
+            try (DeviceBuffer in = device.allocate(x.length); DeviceBuffer w = device.allocate(n)) {
+                device.write(in, 0, x, 0, x.length);
+                device.write(w, 0, weight, 0, n);
+                device.rmsnorm(in, in, w, n, batch, 1e-5f);
+                assertBits(expected, read(in, x.length), "rmsnorm n=" + n);
+            }
+            float[] gate = ScalarReference.randomVector(n, random), up = ScalarReference.randomVector(n, random);
+            for (int i = 0; i < n; i += 5) gate[i] *= 40; // past exp's clamps too
+            float[] silu = gate.clone();
+            Ops.siluMul(silu, 0, up, 0, n);
+            try (DeviceBuffer g = device.allocate(n); DeviceBuffer u = device.allocate(n)) {
+                device.write(g, 0, gate, 0, n);
+                device.write(u, 0, up, 0, n);
+                device.siluMul(g, u, n);
+                assertBits(silu, read(g, n), "siluMul n=" + n);
+            }
+        }
+        int nHeads = 6, nKvHeads = 2;
+        for (int headDim : new int[] {64, 20}) {
+            float[] invFreq = new float[headDim / 2];
+            for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) Math.pow(10000, -2.0 * i / headDim);
+            for (int[] startAndBatch : new int[][] {{0, 1}, {0, 5}, {37, 1}, {300, 3}}) {
+                int startPos = startAndBatch[0], batch = startAndBatch[1], dim = nHeads * headDim, kvDim = nKvHeads * headDim;
+                float[] q = ScalarReference.randomVector(batch * dim, random);
+                float[] rotated = q.clone();
+                for (int b = 0; b < batch; b++) Ops.rope(rotated, b * dim, nHeads, headDim, startPos + b, invFreq);
+                float[] keys = ScalarReference.randomVector((startPos + batch) * kvDim, random);
+                float[] values = ScalarReference.randomVector((startPos + batch) * kvDim, random);
+                float[] expected = new float[batch * dim];
+                Ops.attentionPrefill(expected, rotated, keys, values, 0, startPos, batch, nHeads, nKvHeads, headDim);
+                try (DeviceBuffer qb = device.allocate(q.length); DeviceBuffer f = device.allocate(invFreq.length);
+                     DeviceBuffer k = device.allocate(keys.length); DeviceBuffer v = device.allocate(values.length);
+                     DeviceBuffer out = device.allocate(expected.length)) {
+                    device.write(qb, 0, q, 0, q.length);
+                    device.write(f, 0, invFreq, 0, invFreq.length);
+                    device.write(k, 0, keys, 0, keys.length);
+                    device.write(v, 0, values, 0, values.length);
+                    device.rope(qb, nHeads, headDim, startPos, batch, f);
+                    String where = " headDim=" + headDim + " startPos=" + startPos + " batch=" + batch;
+                    assertBits(rotated, read(qb, q.length), "rope" + where);
+                    device.attention(out, qb, k, v, startPos, batch, nHeads, nKvHeads, headDim);
+                    assertBits(expected, read(out, expected.length), "attention" + where);
+                }
+            }
+        }
+    }
+
+    private static boolean hasFp64() {
+        return OpenClInfo.deviceString(OpenClTestDevices.firstDeviceHandle(), CL_DEVICE_EXTENSIONS).contains("cl_khr_fp64");
+    }
+
+    private void assertBits(float[] expected, float[] got, String what) {
+        boolean bits = hasFp64();
+        for (int i = 0; i < expected.length; i++) {
+            boolean same = bits ? Float.floatToRawIntBits(expected[i]) == Float.floatToRawIntBits(got[i])
+                    : Math.abs(expected[i] - got[i]) <= 1e-4 * (1 + Math.abs(expected[i]));
+            if (!same) {
+                fail(what + " [" + i + "]: got " + got[i] + ", the host computes " + expected[i] + " (seed " + seed + ")");
+            }
         }
     }
 
