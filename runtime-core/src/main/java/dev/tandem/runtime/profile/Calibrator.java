@@ -113,7 +113,7 @@ public final class Calibrator {
         /** How many points a calibration of formats (and the other ops when withOthers) times. */
         int points(int formats, boolean withOthers) {
             int perFormat = matvecShapes.length + batchShapes.length * (batches.length - 1) + (batchShapes.length - 1) * batches.length;
-            int others = 1 + heads.length * (decodeStarts.length + prefillBatches.length * prefillStarts.length)
+            int others = 2 + heads.length * (decodeStarts.length + prefillBatches.length * prefillStarts.length)
                     + OpKinds.ELEMENTWISE.length * elements.length;
             return formats * perFormat + (withOthers ? others : 0);
         }
@@ -281,6 +281,8 @@ public final class Calibrator {
         DeviceBuffer one = s.buffer(1), oneB = s.buffer(1);
         out.add(point(OpKinds.DISPATCH, Map.of("n", 1L), () -> device.add(one, oneB, 1)));
         p.step(out.size(), total, OpKinds.DISPATCH);
+        out.add(point(OpKinds.MARKER, Map.of("n", 1L), device::record));
+        p.step(out.size(), total, OpKinds.MARKER);
         boolean firstAttention = true;
         for (int[] h : grid.heads()) {
             for (int start : grid.decodeStarts()) {

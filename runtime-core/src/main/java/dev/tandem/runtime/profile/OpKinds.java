@@ -8,6 +8,11 @@ final class OpKinds {
 
     /** An empty op (an add of one float): what every call pays before it does anything. */
     static final String DISPATCH = "dispatch";
+    /**
+     * One {@link dev.tandem.runtime.device.Device#record} marker: what the executor pays per op for
+     * timing it (profiles measured before it have none; their dispatch stands in).
+     */
+    static final String MARKER = "marker";
     static final String ATTENTION = "attention";
     static final String RMSNORM = "rmsnorm";
     static final String ROPE = "rope";

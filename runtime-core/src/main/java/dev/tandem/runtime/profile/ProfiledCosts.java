@@ -70,18 +70,25 @@ public final class ProfiledCosts implements OpCostProvider {
         return kernels(p, graph, op).values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
-    /** What one run of op spends in each class of kernel on a profiled device (the classes it uses). */
+    /**
+     * What one run of op spends in each class of kernel on a profiled device (the classes it uses),
+     * and {@link KernelClass#BETWEEN} the executor's own time around them ({@link #betweenKernels}).
+     */
     static Map<KernelClass, Double> kernels(ProfileModel p, ModelGraph graph, Op op) {
         LlamaConfig c = graph.config();
         boolean cold = graph.weightBytes() > p.cacheBytes();
         Tally t = new Tally();
         switch (op.kind()) {
-            case EMBED -> t.add(KernelClass.EMBED, p.elementwise(OpKinds.EMBED, (long) op.rows() * c.dim()));
+            case EMBED -> {
+                t.add(KernelClass.EMBED, p.elementwise(OpKinds.EMBED, (long) op.rows() * c.dim()), 1);
+                t.ops++;
+            }
             case HEAD -> {
-                t.add(KernelClass.COPY, p.elementwise(OpKinds.COPY, c.dim()));
-                t.add(KernelClass.RMSNORM, p.elementwise(OpKinds.RMSNORM, c.dim()));
-                t.add(KernelClass.MATMUL, matmul(p, graph.outputFormat(), c.vocabSize(), c.dim(), op.rows(), cold));
-                t.add(KernelClass.HOST_COPY, p.elementwise(OpKinds.READ, (long) op.rows() * c.vocabSize()));
+                t.add(KernelClass.COPY, p.elementwise(OpKinds.COPY, c.dim()), 1);
+                t.add(KernelClass.RMSNORM, p.elementwise(OpKinds.RMSNORM, c.dim()), 1);
+                t.add(KernelClass.MATMUL, matmul(p, graph.outputFormat(), c.vocabSize(), c.dim(), op.rows(), cold), 1);
+                t.add(KernelClass.HOST_COPY, p.elementwise(OpKinds.READ, (long) op.rows() * c.vocabSize()), 1);
+                t.ops++;
             }
             case ATTENTION, FFN -> {
                 if (op.phase() == Phase.DECODE) {
@@ -96,38 +103,55 @@ public final class ProfiledCosts implements OpCostProvider {
                 }
             }
         }
+        t.add(KernelClass.BETWEEN, betweenKernels(p, t.calls, t.ops), 0);
         return t.byClass;
     }
 
-    /** Seconds by kernel class, summed in the order the kernels run. */
+    /**
+     * The executor's time outside the kernels of calls kernel calls in ops logged ops: each call
+     * one dispatch (the profile's empty op: the trip through the device's call path that a block's
+     * code makes between two kernels) and each op one marker (the executor times every op between
+     * two {@code record()} markers; the tail of the first and the head of the second fall inside its
+     * window). Calibrated terms, counted per call and per op, not a constant fitted to a model.
+     */
+    static double betweenKernels(ProfileModel p, long calls, long ops) {
+        return calls * p.dispatchSeconds() + ops * p.markerSeconds();
+    }
+
+    /** Seconds by kernel class, summed in the order the kernels run, with the kernel calls and ops counted. */
     private static final class Tally {
         final Map<KernelClass, Double> byClass = new EnumMap<>(KernelClass.class);
+        long calls, ops;
 
-        void add(KernelClass k, double seconds) {
+        void add(KernelClass k, double seconds, long kernelCalls) {
             byClass.merge(k, seconds, Double::sum);
+            calls += kernelCalls;
         }
     }
 
-    /** times runs of one attention or FFN block over rows rows, the first at position start. */
+    /** times runs of one attention or FFN block over rows rows, the first at position start: each run one logged op. */
     private static void block(Tally t, int times, ProfileModel p, ModelGraph graph, Op op, int rows, int start, boolean cold,
                               boolean decode) {
         LlamaConfig c = graph.config();
         WeightFormat f = graph.format();
-        t.add(KernelClass.RMSNORM, times * p.elementwise(OpKinds.RMSNORM, (long) rows * c.dim()));
-        t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.ADD, (long) rows * c.dim()));
+        t.ops += times;
+        t.add(KernelClass.RMSNORM, times * p.elementwise(OpKinds.RMSNORM, (long) rows * c.dim()), times);
+        t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.ADD, (long) rows * c.dim()), times);
         if (op.kind() == dev.tandem.runtime.compiler.OpKind.FFN) {
-            t.add(KernelClass.MATMUL, times * (2 * matmul(p, f, c.hiddenDim(), c.dim(), rows, cold) + matmul(p, f, c.dim(), c.hiddenDim(), rows, cold)));
-            t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.SILU, (long) rows * c.hiddenDim()));
+            t.add(KernelClass.MATMUL, times * (2 * matmul(p, f, c.hiddenDim(), c.dim(), rows, cold) + matmul(p, f, c.dim(), c.hiddenDim(), rows, cold)),
+                    3L * times);
+            t.add(KernelClass.ELEMENTWISE, times * p.elementwise(OpKinds.SILU, (long) rows * c.hiddenDim()), times);
             return;
         }
         int qDim = c.nHeads() * c.headDim();
         t.add(KernelClass.MATMUL, times * (matmul(p, f, qDim, c.dim(), rows, cold) + 2 * matmul(p, f, c.kvDim(), c.dim(), rows, cold)
-                + matmul(p, f, c.dim(), qDim, rows, cold)));
-        t.add(KernelClass.ROPE, times * (p.elementwise(OpKinds.ROPE, (long) rows * qDim) + p.elementwise(OpKinds.ROPE, (long) rows * c.kvDim())));
-        t.add(KernelClass.COPY, times * 2 * p.elementwise(OpKinds.COPY, (long) rows * c.kvDim()));
+                + matmul(p, f, c.dim(), qDim, rows, cold)), 4L * times);
+        t.add(KernelClass.ROPE, times * (p.elementwise(OpKinds.ROPE, (long) rows * qDim) + p.elementwise(OpKinds.ROPE, (long) rows * c.kvDim())),
+                2L * times);
+        t.add(KernelClass.COPY, times * 2 * p.elementwise(OpKinds.COPY, (long) rows * c.kvDim()), 2L * times);
         // A decode step of several sequences attends each row over its own cache: rows single-row attentions.
         t.add(KernelClass.ATTENTION, times * (decode ? rows * p.attention(start, 1, c.nHeads(), c.headDim())
-                : p.attention(start, rows, c.nHeads(), c.headDim())));
+                : p.attention(start, rows, c.nHeads(), c.headDim())), times);
     }
 
     private static double matmul(ProfileModel p, WeightFormat f, long rows, long cols, int batch, boolean cold) {

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /** An executed plan's log set against the plan's cost model, op by op, summed into {@link Line}s. */
 final class PlanComparison {
@@ -132,14 +133,24 @@ final class PlanComparison {
     }
 
     /**
+     * What the split pass measured on present devices.
+     *
+     * @param kernels      seconds by kernel class, per decode step (by its pos0)
+     * @param markers      seconds the kernel timers' own markers took, per decode step: not spent in the judged pass
+     * @param fusedBlocks  the block kinds a present device ran its own way, timed whole
+     */
+    record SplitPass(Map<Integer, Map<KernelClass, Double>> kernels, Map<Integer, Double> markers, Set<OpKind> fusedBlocks) {}
+
+    /**
      * The split pass's decode steps on present devices by kernel class, each the median over the
      * pass's steps: predicted from the cost model's split of each op (nothing where the roofline
-     * priced it), measured by the kernel timers (measured[pos0] per step); "between kernels" is a
-     * step's measured op time outside every kernel (the executor's code and the timers' markers).
+     * priced it; a block the device ran its own way as one {@link KernelClass#FUSED_BLOCK}), measured
+     * by the kernel timers; "between kernels" is a step's measured op time outside every kernel less
+     * the timers' own markers, down to zero at most (the executor's code). A last line sets the whole
+     * step's prediction against the split pass's kernels plus between kernels, step by step.
      * Empty when no decode op ran on a present device.
      */
-    static List<KernelLine> kernels(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log,
-                                    Map<Integer, Map<KernelClass, Double>> measured) {
+    static List<KernelLine> kernels(Plan plan, ModelGraph graph, CostModel cost, List<Executed> log, SplitPass split) {
         Assignment roles = plan.roles();
         Map<Integer, Map<String, Double>> predicted = new LinkedHashMap<>();
         Map<Integer, Double> opSeconds = new LinkedHashMap<>();
@@ -149,23 +160,31 @@ final class PlanComparison {
             }
             DeviceGroup g = e.kind() == OpKind.FFN ? roles.ffn() : roles.attention();
             Map<String, Double> step = predicted.computeIfAbsent(e.pos0(), k -> new LinkedHashMap<>());
+            boolean fused = split.fusedBlocks().contains(e.kind());
             cost.kernels(g, graph, decodeOp(graph, e), plan.layoutOf(g).tensorParallel())
-                    .ifPresent(m -> m.forEach((k, v) -> step.merge(k, v, Double::sum)));
+                    .ifPresent(m -> m.forEach((k, v) -> step.merge(
+                            fused && !k.equals(KernelClass.BETWEEN.label()) ? KernelClass.FUSED_BLOCK.label() : k, v, Double::sum)));
             opSeconds.merge(e.pos0(), e.nanos() / 1e9, Double::sum);
         }
         if (opSeconds.isEmpty()) {
             return List.of();
         }
         List<KernelLine> lines = new ArrayList<>();
+        int n = opSeconds.size();
+        double[] wholePredicted = new double[n], wholeMeasured = new double[n];
         for (KernelClass k : KernelClass.values()) {
-            double[] p = new double[opSeconds.size()], m = new double[opSeconds.size()];
+            double[] p = new double[n], m = new double[n];
             int i = 0;
             for (var step : opSeconds.entrySet()) {
-                Map<KernelClass, Double> timed = measured.getOrDefault(step.getKey(), Map.of());
+                Map<KernelClass, Double> timed = split.kernels().getOrDefault(step.getKey(), Map.of());
+                double kernelSeconds = timed.values().stream().mapToDouble(Double::doubleValue).sum();
+                // The markers' host time lands in the step only where the device waited for the host:
+                // at most what the step holds outside its kernels.
+                double between = Math.max(0, step.getValue() - kernelSeconds - split.markers().getOrDefault(step.getKey(), 0.0));
                 p[i] = predicted.get(step.getKey()).getOrDefault(k.label(), 0.0);
-                m[i] = k == KernelClass.BETWEEN
-                        ? step.getValue() - timed.values().stream().mapToDouble(Double::doubleValue).sum()
-                        : timed.getOrDefault(k, 0.0);
+                m[i] = k == KernelClass.BETWEEN ? between : timed.getOrDefault(k, 0.0);
+                wholePredicted[i] += p[i];
+                wholeMeasured[i] = kernelSeconds + between;
                 i++;
             }
             double pm = TimingJudgement.median(p), mm = TimingJudgement.median(m);
@@ -173,6 +192,7 @@ final class PlanComparison {
                 lines.add(new KernelLine(k.label(), pm, mm));
             }
         }
+        lines.add(new KernelLine(KernelLine.WHOLE_STEP, TimingJudgement.median(wholePredicted), TimingJudgement.median(wholeMeasured)));
         return lines;
     }
 

@@ -102,12 +102,41 @@ class ProfileModelTest {
         double at64 = 64 * perRow(2048, f.bytesFor(2048L * 768), false);
         assertEquals(perRow(2048, f.bytesFor(2048L * 768), false) * (1 - 31 / 63.0) + at64 * 31 / 63.0,
                 opencl.matmul(f, 2048, 768, 32, false).orElseThrow(), 1e-12);
-        // The host cpu's profile of the same points keeps its curve in bytes: it prices the 4096-row matmul
-        // from the square matrices around its bytes, far below what rows cost on a work-group device.
+        // The host cpu's profile of the same points is not priced by the row fit: a hot matvec there is the
+        // dispatch plus rows times its own per-row cost at that row length (the 128x128 and 512x128 points' mean).
         ProfileModel cpu = ProfileModel.of(perRowProfile("cpu", cache));
-        assertTrue(cpu.matmul(f, 4096, 128, 1, false).orElseThrow() < 0.5 * perRow(4096, f.bytesFor(4096L * 128), false));
+        double d = SyntheticProfiles.DISPATCH;
+        double perRow128 = ((perRow(128, f.bytesFor(128L * 128), false) - d) / 128 + (perRow(512, f.bytesFor(512L * 128), false) - d) / 512) / 2;
+        assertEquals(d + 4096 * perRow128, cpu.matmul(f, 4096, 128, 1, false).orElseThrow(), 1e-12);
+        assertTrue(Math.abs(cpu.matmul(f, 4096, 128, 1, false).orElseThrow() - opencl.matmul(f, 4096, 128, 1, false).orElseThrow()) > 1e-6,
+                "not the work-group device's row fit");
         ProfileModel withOptions = ProfileModel.of(perRowProfile("opencl:platform=0", cache));
         assertEquals(opencl.matmul(f, 4096, 128, 1, false), withOptions.matmul(f, 4096, 128, 1, false));
+    }
+
+    @Test
+    void aHotMatvecIsItsRowsTimesThePerRowCostOfItsRowLengthNotItsBytes() {
+        // Measured on this machine (Q8_0, 2026-11-30): 128-column rows cost ~25 ns each, 256-column ones 35,
+        // so 512x128 and 256x256 take different times for the same bytes.
+        double d = SyntheticProfiles.DISPATCH;
+        List<Measurement> points = new java.util.ArrayList<>(SyntheticProfiles.points(List.of(WeightFormat.F32)).stream()
+                .filter(m -> !m.kind().equals(OpKinds.matmul(WeightFormat.F32, false)) || m.dim("batch", 1) != 1).toList());
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 128L, "cols", 128L, "batch", 1L), d + 128 * 25e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 512L, "cols", 128L, "batch", 1L), d + 512 * 25e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 256L, "cols", 256L, "batch", 1L), d + 256 * 35e-9));
+        points.add(new Measurement(OpKinds.matmul(WeightFormat.F32, false), Map.of("rows", 768L, "cols", 768L, "batch", 1L), d + 768 * 73e-9));
+        ProfileModel p = ProfileModel.of(new DeviceProfile(DeviceProfile.FORMAT_VERSION, "cpu", "cpu", SyntheticProfiles.machine(),
+                "2026-11-30T00:00:00Z", 32L << 20, 1.0, points));
+        // The embedded model's head: 4096 rows of 128 columns, priced by its rows, not between 256x256 and 768x768 by bytes.
+        assertEquals(d + 4096 * 25e-9, p.matmul(WeightFormat.F32, 4096, 128, 1, false).orElseThrow(), 1e-15);
+        assertEquals(d + 512 * 25e-9, p.matmul(WeightFormat.F32, 512, 128, 1, false).orElseThrow(), 1e-15);
+        // Row lengths between measured ones: the per-row cost linear in between.
+        assertEquals(d + 100 * 30e-9, p.matmul(WeightFormat.F32, 100, 192, 1, false).orElseThrow(), 1e-15);
+        // Batches above 1 and cold weights keep their curves in bytes.
+        assertEquals(MODEL.matmul(WeightFormat.F32, 1024, 1024, 8, false).orElseThrow(),
+                p.matmul(WeightFormat.F32, 1024, 1024, 8, false).orElseThrow(), 1e-15);
+        assertEquals(MODEL.matmul(WeightFormat.F32, 1024, 1024, 1, true).orElseThrow(),
+                p.matmul(WeightFormat.F32, 1024, 1024, 1, true).orElseThrow(), 1e-15);
     }
 
     @Test

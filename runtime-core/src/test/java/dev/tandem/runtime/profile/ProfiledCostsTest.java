@@ -50,6 +50,11 @@ class ProfiledCostsTest {
         return p.matmul(WeightFormat.F32, rows, cols, batch, cold).orElseThrow();
     }
 
+    /** The executor's time around calls kernel calls in ops logged ops: a dispatch per call, a marker per op. */
+    private static double between(int calls, int ops) {
+        return calls * SyntheticProfiles.DISPATCH + ops * SyntheticProfiles.MARKER;
+    }
+
     @Test
     void aDecodeAttentionIsTheSumOfTheKernelsItsBlockRuns() {
         ProfileStore store = storeWith(32L << 20);
@@ -58,7 +63,9 @@ class ProfiledCostsTest {
         double expected = p.elementwise(OpKinds.RMSNORM, 64) + p.elementwise(OpKinds.ADD, 64)
                 + m(p, 64, 64, 1, false) + 2 * m(p, 32, 64, 1, false) + m(p, 64, 64, 1, false)
                 + p.elementwise(OpKinds.ROPE, 64) + p.elementwise(OpKinds.ROPE, 32) + 2 * p.elementwise(OpKinds.COPY, 32)
-                + p.attention(99, 1, 8, 8);
+                + p.attention(99, 1, 8, 8)
+                // rmsnorm, add, four matmuls, two ropes, two cache copies, attention: 11 calls in one op
+                + between(11, 1);
         CostModel.Cost c = new CostModel(List.of(new ProfiledCosts(store))).op(group("cpu", DeviceSource.PRESENT), GRAPH, attention, 1);
         assertEquals(expected, c.seconds(), 1e-15);
         assertEquals("calibrated profile", c.source());
@@ -72,12 +79,12 @@ class ProfiledCostsTest {
         DeviceGroup cpu = group("cpu", DeviceSource.PRESENT);
         Workload w = new Workload(1, 1, 100);
         double ffn = p.elementwise(OpKinds.RMSNORM, 64) + p.elementwise(OpKinds.ADD, 64) + 2 * m(p, 192, 64, 1, false)
-                + m(p, 64, 192, 1, false) + p.elementwise(OpKinds.SILU, 192);
+                + m(p, 64, 192, 1, false) + p.elementwise(OpKinds.SILU, 192) + between(6, 1);
         assertEquals(ffn, costs.seconds(cpu, GRAPH, op(Phase.DECODE, OpKind.FFN, w), 1).orElseThrow(), 1e-15);
         double head = p.elementwise(OpKinds.COPY, 64) + p.elementwise(OpKinds.RMSNORM, 64) + m(p, 256, 64, 1, false)
-                + p.elementwise(OpKinds.READ, 256);
+                + p.elementwise(OpKinds.READ, 256) + between(4, 1);
         assertEquals(head, costs.seconds(cpu, GRAPH, op(Phase.DECODE, OpKind.HEAD, w), 1).orElseThrow(), 1e-15);
-        assertEquals(p.elementwise(OpKinds.EMBED, 64), costs.seconds(cpu, GRAPH, op(Phase.DECODE, OpKind.EMBED, w), 1).orElseThrow(), 1e-15);
+        assertEquals(p.elementwise(OpKinds.EMBED, 64) + between(1, 1), costs.seconds(cpu, GRAPH, op(Phase.DECODE, OpKind.EMBED, w), 1).orElseThrow(), 1e-15);
     }
 
     @Test
@@ -89,13 +96,46 @@ class ProfiledCostsTest {
         double chunk64 = p.elementwise(OpKinds.RMSNORM, 64 * 64) + p.elementwise(OpKinds.ADD, 64 * 64)
                 + 2 * m(p, 64, 64, 64, false) + 2 * m(p, 32, 64, 64, false)
                 + p.elementwise(OpKinds.ROPE, 64 * 64) + p.elementwise(OpKinds.ROPE, 64 * 32) + 2 * p.elementwise(OpKinds.COPY, 64 * 32)
-                + p.attention(0, 64, 8, 8);
+                + p.attention(0, 64, 8, 8) + between(11, 1);
         double chunk36 = p.elementwise(OpKinds.RMSNORM, 36 * 64) + p.elementwise(OpKinds.ADD, 36 * 64)
                 + 2 * m(p, 64, 64, 36, false) + 2 * m(p, 32, 64, 36, false)
                 + p.elementwise(OpKinds.ROPE, 36 * 64) + p.elementwise(OpKinds.ROPE, 36 * 32) + 2 * p.elementwise(OpKinds.COPY, 36 * 32)
-                + p.attention(64, 36, 8, 8);
+                + p.attention(64, 36, 8, 8) + between(11, 1);
         assertEquals(2 * (chunk64 + chunk36),
                 new ProfiledCosts(store).seconds(group("cpu", DeviceSource.PRESENT), GRAPH, attention, 1).orElseThrow(), 1e-12);
+    }
+
+    @Test
+    void betweenKernelsIsADispatchPerKernelCallAndAMarkerPerOpAndShowsAsItsOwnClass() {
+        ProfileStore store = storeWith(32L << 20);
+        ProfileModel p = store.model("cpu").orElseThrow();
+        assertEquals(SyntheticProfiles.MARKER, p.markerSeconds(), 1e-18);
+        assertEquals(SyntheticProfiles.DISPATCH, p.dispatchSeconds(), 1e-18);
+        ProfiledCosts costs = new ProfiledCosts(store);
+        DeviceGroup cpu = group("cpu", DeviceSource.PRESENT);
+        Workload w = new Workload(1, 1, 100);
+        String label = KernelClass.BETWEEN.label();
+        assertEquals(between(11, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.ATTENTION, w), 1).orElseThrow().get(label), 1e-18);
+        assertEquals(between(6, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.FFN, w), 1).orElseThrow().get(label), 1e-18);
+        assertEquals(between(4, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.HEAD, w), 1).orElseThrow().get(label), 1e-18);
+        assertEquals(between(1, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.EMBED, w), 1).orElseThrow().get(label), 1e-18);
+        // Prefill: two prompts of 100 in chunks of 64 and 36, each chunk its own op of 11 calls.
+        Op prefill = op(Phase.PREFILL, OpKind.ATTENTION, new Workload(2, 100, 120));
+        assertEquals(between(4 * 11, 4), costs.kernelSeconds(cpu, GRAPH, prefill, 1).orElseThrow().get(label), 1e-18);
+        // A decode step of the whole model: embed, two layers' attention and FFN, head.
+        double step = GRAPH.ops(Phase.DECODE, w).stream()
+                .mapToDouble(o -> costs.kernelSeconds(cpu, GRAPH, o, 1).orElseThrow().get(label)).sum();
+        assertEquals(between(1 + 2 * (11 + 6) + 4, 6), step, 1e-18);
+    }
+
+    @Test
+    void aProfileWithoutAMarkerPointPricesEachOpsMarkerAsADispatch() {
+        List<Measurement> points = SyntheticProfiles.points(List.of(WeightFormat.F32)).stream()
+                .filter(m -> !m.kind().equals(OpKinds.MARKER)).toList();
+        ProfileModel p = ProfileModel.of(new DeviceProfile(DeviceProfile.FORMAT_VERSION, "cpu", "old cpu", SyntheticProfiles.machine(),
+                "2026-11-30T00:00:00Z", 32L << 20, 1.0, points));
+        assertEquals(SyntheticProfiles.DISPATCH, p.markerSeconds(), 1e-18);
+        assertEquals(7 * SyntheticProfiles.DISPATCH, ProfiledCosts.betweenKernels(p, 6, 1), 1e-18);
     }
 
     @Test

@@ -11,6 +11,8 @@ final class SyntheticProfiles {
     private SyntheticProfiles() {}
 
     static final double DISPATCH = 1e-6;
+    /** One record() marker: apart from the dispatch, so a test can tell which term it sees. */
+    static final double MARKER = 0.25e-6;
     /** matmul: dispatch + bytes / 10 GB/s × (1 + (batch - 1) / 4); cold twice as slow per byte. */
     static double matmul(long bytes, int batch, boolean cold) {
         return DISPATCH + bytes / 1e10 * (1 + (batch - 1) / 4.0) * (cold ? 2 : 1);
@@ -29,6 +31,7 @@ final class SyntheticProfiles {
     static List<Measurement> points(List<WeightFormat> formats) {
         List<Measurement> m = new ArrayList<>();
         m.add(new Measurement(OpKinds.DISPATCH, Map.of("n", 1L), DISPATCH));
+        m.add(new Measurement(OpKinds.MARKER, Map.of("n", 1L), MARKER));
         for (WeightFormat f : formats) {
             for (boolean cold : new boolean[] {false, true}) {
                 for (int batch : new int[] {1, 8}) {

@@ -46,6 +46,33 @@ class KernelTimerTest {
     }
 
     @Test
+    void theCpusOwnFfnIsTimedWholeAsAFusedBlockAndTheMarkersAreCountedApart() {
+        try (Device cpu = Devices.open("cpu"); Arena arena = Arena.ofShared()) {
+            KernelTimer t = (KernelTimer) KernelTimer.wrap(cpu);
+            var c = new dev.tandem.runtime.model.LlamaConfig(64, 128, 1, 8, 4, 256, 512, 1e-5f, 10000f, null);
+            var seg = arena.allocate(64L * 128 * Float.BYTES, 64);
+            seg.fill((byte) 0x3C);
+            var w1 = WeightMatrix.of(WeightFormat.F32, seg, 128, 64);
+            var w2 = WeightMatrix.of(WeightFormat.F32, seg, 64, 128);
+            float[] norm = new float[64];
+            java.util.Arrays.fill(norm, 1f);
+            try (var ffn = t.uploadFfn(new dev.tandem.runtime.device.FfnWeights(c, w1, w1, w2, norm), 1)) {
+                assertEquals(Set.of(dev.tandem.runtime.compiler.OpKind.FFN), t.fusedBlocks(), "the cpu runs its FFN its own way");
+                var x = t.allocate(64);
+                ffn.run(x, 1);
+                assertTrue(t.collect().isEmpty(), "disabled: nothing timed");
+                assertEquals(0.0, t.collectMarkerSeconds());
+                t.enable(true);
+                ffn.run(x, 1);
+                t.enable(false);
+                assertEquals(Set.of(KernelClass.FUSED_BLOCK), t.collect().keySet(), "one window for the whole block");
+                assertTrue(t.collectMarkerSeconds() >= 0, "the markers around it, on the host's clock");
+                assertEquals(0.0, t.collectMarkerSeconds(), "collecting clears them");
+            }
+        }
+    }
+
+    @Test
     void aDeviceRunningBlocksOfItsOwnIsNotWrapped() {
         // A proxy implements every method itself, as a device with fused blocks overrides uploadAttention.
         Device own = (Device) Proxy.newProxyInstance(Device.class.getClassLoader(), new Class<?>[] {Device.class},
