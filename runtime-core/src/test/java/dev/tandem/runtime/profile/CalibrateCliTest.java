@@ -90,6 +90,12 @@ class CalibrateCliTest {
         Result when = tandem("run", "--pool", "cpu", "--calibrate", "sometimes");
         assertEquals(2, when.code(), when.err());
         assertTrue(when.err().contains("--calibrate"), when.err());
+        for (String bad : new String[] {"0", "-1"}) {
+            Result runLimit = tandem("run", "--pool", "cpu", "--calibrate-point-limit", bad);
+            assertEquals(2, runLimit.code(), runLimit.err());
+            assertTrue(runLimit.err().contains("--calibrate-point-limit") && runLimit.err().strip().lines().count() == 1,
+                    runLimit.err());
+        }
     }
 
     @Test
