@@ -46,6 +46,8 @@ final class IntDot {
     /** As many bytes as S has shorts (widened 1:1 by {@link #widen}). */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(SHAPE.vectorBitSize() / 2));
     static final VectorSpecies<Float> F = VectorSpecies.of(float.class, SHAPE);
+    /** As many ints as F has floats: the paired lanes before their conversion. */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, SHAPE);
     static final int SL = S.length();
 
     private static final VectorShuffle<Float> SWAP4 = WIDE ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
@@ -71,9 +73,13 @@ final class IntDot {
      * when |hi + lo| < 2^15, so its arithmetic shift by 16 is exactly hi + lo, the same integer.
      */
     static FloatVector lanesNarrow(ShortVector w0, ShortVector a0, ShortVector w1, ShortVector a1) {
-        IntVector p = w0.mul(a0).add(w1.mul(a1)).reinterpretAsInts();
-        return (FloatVector) p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0);
+        return (FloatVector) pairsNarrow(w0.mul(a0).add(w1.mul(a1))).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Adjacent short lanes summed into ints, for sums below 2^15 in magnitude (see {@link #lanesNarrow}). */
+    static IntVector pairsNarrow(ShortVector sums) {
+        IntVector p = sums.reinterpretAsInts();
+        return p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
     static ShortVector act(short[] q, int j) {
