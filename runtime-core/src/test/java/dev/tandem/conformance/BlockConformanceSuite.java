@@ -37,9 +37,10 @@ public abstract class BlockConformanceSuite extends DeviceConformanceBase {
     /**
      * Random Llama attention weights with wq and wk scaled down by sqrt(dim), so that attention scores are
      * of order one, as in trained models. At full scale they reach the hundreds and softmax becomes a
-     * near-argmax: when two scores nearly tie, the 8-bit level move {@link #blockTolerance} allows for
-     * shifts the weight between two positions and the output by several per cent (seed
-     * -8078685793163493189 showed 1.2e-2 on the LPU), which says nothing about the device.
+     * near-argmax: one 8-bit level move of a normalised input (see {@link #blockTolerance}) shifts a score
+     * by about one, and when two scores nearly tie that moves the output by several per cent, which says
+     * nothing about the device (seed -8078685793163493189 showed 1.2e-2 on the LPU, whose reference
+     * rmsnorm then differed from its own by an ulp).
      */
     private static AttentionWeights llamaAttention(Arena arena, LlamaConfig c, WeightFormat format, Random r) {
         int dim = c.dim(), kvDim = c.kvDim();
