@@ -354,19 +354,19 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
         long base = rowOffset(r);
         int blocks = cols / BLOCK;
-        short[] q = a.q;
-        float[] d = a.d;
-        int q0 = t * cols, q1 = q0 + cols;
-        int d0 = t * blocks, d1 = d0 + blocks;
+        // dotQ8's packed kernel per token, on one load and shift of the packed bytes.
+        Q4Activations f = a.q4();
+        short[] p0 = f.acts[t], p1 = f.acts[t + 1];
+        int[] c0 = f.offsets[t], c1 = f.offsets[t + 1];
+        float[] d0 = f.scales[t], d1 = f.scales[t + 1];
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int j = blk * BLOCK;
             float dw = Float.float16ToFloat(data.get(SHORT_LE, o));
             ShortVector n = nibbles(o + 2);
-            ShortVector w0 = low(n), w1 = high(n);
-            acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + HALF)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
-            acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + HALF)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
+            acc0 = packedLanes(n, IntDot.act(p0, j), IntDot.act(p0, j + HALF), c0, blk * 8).fma(IntDot.scale(dw * d0[blk]), acc0);
+            acc1 = packedLanes(n, IntDot.act(p1, j), IntDot.act(p1, j + HALF), c1, blk * 8).fma(IntDot.scale(dw * d1[blk]), acc1);
         }
         out[t * rows + r] = IntDot.finish(acc0);
         out[(t + 1) * rows + r] = IntDot.finish(acc1);
