@@ -329,6 +329,11 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.B2S, SHORTS, 0);
     }
 
+    /** 16 weight bytes at byte offset at, zero-extended to shorts (a right shift then needs no mask). */
+    final ShortVector wideUnsignedBytes(long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+    }
+
     /** 16 activations as shorts. */
     static ShortVector wideActs(short[] qs, int at) {
         return ShortVector.fromArray(SHORTS, qs, at);
