@@ -63,7 +63,8 @@ public final class Q6_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
-            sum += blockValue(o, a.d[ab], scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS), 0);
+            // blockValue's float operations for a format without mins, written out (C2 may leave a call out of line).
+            sum += a.d[ab] * (half(o + D) * scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS));
         }
         return sum;
     }
@@ -163,10 +164,22 @@ public final class Q6_KMatrix extends KQuantMatrix {
             acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
                     .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
         }
-        ByteVector sc = ByteVector.fromMemorySegment(BYTES, data, o + SCALES, Vec.LE);
-        IntVector offset = ((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 0)).mul(IntVector.fromArray(PAIRS, bsums, bOff))
-                .add(((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 1)).mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)));
-        return acc.sub(offset.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        return acc.sub(offset(o, bsums, bOff)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * 32 * sc[s] * bsums[s] over the 16 sub-blocks, in 8 int lanes: what q+32 adds to the sum. Each
+     * 8 scales are one 64-bit load widened to ints (a 128-bit load's upper half cost a dozen
+     * shuffles), and a method of its own keeps {@link #scaledSumWide} small enough for C2 to inline
+     * into the row loop (a call per super-block otherwise).
+     */
+    IntVector offset(long o, int[] bsums, int bOff) {
+        IntVector lo = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES, Vec.LE)
+                .convertShape(VectorOperators.B2I, PAIRS, 0);
+        IntVector hi = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES + 8, Vec.LE)
+                .convertShape(VectorOperators.B2I, PAIRS, 0);
+        return lo.mul(IntVector.fromArray(PAIRS, bsums, bOff)).add(hi.mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)))
+                .lanewise(VectorOperators.LSHL, 5);
     }
 
     /** Sub-block s's scale, a signed byte. */
