@@ -2,7 +2,6 @@ package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -16,7 +15,6 @@ import jdk.incubator.vector.VectorOperators;
 public final class Q4_KMatrix extends KQuantMatrix {
     private static final int SCALES = 4;
     private static final int QS = 16;
-    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     Q4_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -69,54 +67,17 @@ public final class Q4_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
-            long head = data.get(LONG_LE, o), packed = data.get(LONG_LE, o + 8);
-            int isum = scaledSumWide(o, scaleBytes(head, packed), a.qs, ab * QK);
-            int msum = minSum(minBytes(packed), a.bsums, ab * SUBS);
+            long head = head(o), packed = packed(o);
+            int isum = scaledSumWide(o, packedScales(head, packed), a.qs, ab * QK);
+            int msum = packedMinSum(packedMins(packed), a.bsums, ab * SUBS);
             sum += a.d[ab] * (Float.float16ToFloat((short) head) * isum - Float.float16ToFloat((short) (head >>> 16)) * msum);
         }
         return sum;
     }
 
-    /** The block's first 8 bytes (d, dmin, packed scale bytes 0-3) as one little-endian long. */
-    private long head(long o) {
-        return data.get(LONG_LE, o);
-    }
-
-    /** Packed scale bytes 4-11 as one little-endian long. */
-    private long packed(long o) {
-        return data.get(LONG_LE, o + 8);
-    }
-
-    /**
-     * The eight six-bit scales of {@link #packedScale}, scale j in byte j: bytes 0-3 are the low six
-     * bits of packed bytes 0-3; bytes 4-7 take their low nibble from packed bytes 8-11 and their top
-     * two bits from the top bits of packed bytes 0-3. head and packed: {@link #head}, {@link #packed}.
-     */
-    private static long scaleBytes(long head, long packed) {
-        int a = (int) (head >>> 32), c = (int) (packed >>> 32);
-        int high = (c & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
-        return (a & 0x3F3F3F3FL) | ((long) high << 32);
-    }
-
-    /** The eight six-bit mins of {@link #packedMin}, min j in byte j (the same unpacking, shifted by a nibble). */
-    private static long minBytes(long packed) {
-        int b = (int) packed, c = (int) (packed >>> 32);
-        int high = ((c >>> 4) & 0x0F0F0F0F) | ((b >>> 2) & 0x30303030);
-        return (b & 0x3F3F3F3FL) | ((long) high << 32);
-    }
-
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */
     int minSumWide(long o, int[] bsums, int from) {
-        return minSum(minBytes(packed(o)), bsums, from);
-    }
-
-    /** The min sum with min j in byte j of m ({@link #minBytes}). */
-    private static int minSum(long m, int[] bsums, int from) {
-        int sum = 0;
-        for (int j = 0; j < 8; j++) {
-            sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
-        }
-        return sum;
+        return packedMinSum(packedMins(packed(o)), bsums, from);
     }
 
     @Override
@@ -180,11 +141,11 @@ public final class Q4_KMatrix extends KQuantMatrix {
 
     /** {@link #scaledSum} in 16-bit products for the block at o. */
     int scaledSumWide(long o, short[] qx, int qxOff) {
-        return scaledSumWide(o, scaleBytes(head(o), packed(o)), qx, qxOff);
+        return scaledSumWide(o, packedScales(head(o), packed(o)), qx, qxOff);
     }
 
     /**
-     * {@link #scaledSum} in 16-bit products, scale j in byte j of sc ({@link #scaleBytes}): a
+     * {@link #scaledSum} in 16-bit products, scale j in byte j of sc ({@link #packedScales}): a
      * 32-value sub-block has one scale, so its two halves' products (each at most 15 * 127) are added
      * in shorts before pairing; two 16-byte loads, widened without sign, give the low-nibble
      * sub-block (and 15) and the high-nibble one (a shift alone).
