@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The dot quantizes x to {@link Q8_KActivations} (x ~ dx*qx per 256) and then a super-block is
  * dx * (D * sum_s sc[s] * sum_{i in s} q_i*qx_i - M * sum_s m[s] * bsum_s): the inner sums are exact
  * integers. Only {@link #scaledSum} (the first integer sum) has a vector path; everything else,
- * including every float operation, is the same code for both paths, so {@code dot} and
+ * including every float operation, is the same arithmetic for both paths ({@link #blockValue}, which
+ * the 256-bit row loops of Q4_K, Q5_K and Q6_K write out in place), so {@code dot} and
  * {@code dotScalar} agree bit for bit and the result does not depend on the vector width.
  *
  * <p>Each format supplies its scales ({@link #scales}), its super-scales ({@link #blockValue}), one
@@ -71,7 +72,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /**
      * dx * (D * scaledSum - M * minSum) (dx * (D * scaledSum) without mins): the float value of one
-     * super-block's dot. {@link KQuantGemm} performs these operations lanewise: keep them in step.
+     * super-block's dot. {@link KQuantGemm} performs these operations lanewise and the 256-bit row
+     * loops ({@code rowDotWide}) write them out: keep them in step.
      */
     final float blockValue(long o, float dx, int scaledSum, int minSum) {
         return hasMins() ? dx * (superScale(o) * scaledSum - superMin(o) * minSum) : dx * (superScale(o) * scaledSum);
