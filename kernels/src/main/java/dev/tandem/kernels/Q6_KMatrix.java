@@ -149,18 +149,19 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * super-block (signed bytes at SCALES).
      */
     int scaledSumWide(long o, short[] qx, int qxOff, int[] bsums, int bOff) {
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
         IntVector acc = IntVector.zero(PAIRS);
         for (int g = 0; g < 8; g++) {
             int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
             int r = r0 + 32 * second;
             int e = h * 128 + r;
-            ShortVector l = wideBytes(o + h * 64 + r);
+            ShortVector l = wideUnsignedBytes(o + h * 64 + r);
             ShortVector hb = wideBytes(o + QH + h * 32 + r0);
             // Constant shift counts (a variable count costs a move to a vector register per shift).
             ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
             ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
-            ShortVector qa = l.and((short) 0x0F).or(ha.and((short) 0x30));
-            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30));
+            ShortVector qa = l.and(nibble).or(ha.and(top));
+            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).or(hbb.and(top));
             acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
                     .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
         }
