@@ -114,8 +114,12 @@ final class ColdTwins {
         }
     }
 
-    /** Each thread's row buffer for {@link #row}; grown, never shrunk. */
-    private static final ThreadLocal<byte[]> ROW = ThreadLocal.withInitial(() -> new byte[0]);
+    /**
+     * Each thread's row buffer for {@link #row}; grown, never shrunk. (No withInitial lambda: a
+     * lambda's class is spun at its first use, during the cold first token, as the AOT cache cannot
+     * hold it.)
+     */
+    private static final ThreadLocal<byte[]> ROW = new ThreadLocal<>();
 
     /**
      * Bytes [offset, offset+length) of data in this thread's reusable buffer (valid until its next
@@ -126,7 +130,7 @@ final class ColdTwins {
      */
     static byte[] row(MemorySegment data, long offset, int length) {
         byte[] buffer = ROW.get();
-        if (buffer.length < length) {
+        if (buffer == null || buffer.length < length) {
             buffer = new byte[length];
             ROW.set(buffer);
         }
