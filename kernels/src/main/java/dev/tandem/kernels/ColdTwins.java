@@ -125,7 +125,7 @@ final class ColdTwins {
      * Bytes [offset, offset+length) of data in this thread's reusable buffer (valid until its next
      * call on this thread). The integer twins read each row through it: one bulk copy instead of a
      * bounds and liveness check per byte, and no fresh array per row, whose allocation, zeroing and
-     * the young collection they brought took ~15 % of a cold first token (a stories110M Q8_0 token
+     * the young collection they brought took ~30 % of a cold first token's CPU (a stories110M Q8_0 token
      * copies ~100 MB of rows; docs/benchmarks.md, "Cold start").
      */
     static byte[] row(MemorySegment data, long offset, int length) {

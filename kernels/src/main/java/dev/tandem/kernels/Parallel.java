@@ -41,7 +41,7 @@ public final class Parallel {
      * {@link #SPIN_NANOS}, except none while the matrices still run their cold-start twins: in those
      * first tokens the JIT compiler threads are busy compiling the kernels on the same two cores, and
      * a thread spinning between matvecs takes a core from them (a cold first token spent ~15 % fewer
-     * CPU milliseconds and ~30 % less time without the spin, docs/benchmarks.md "Cold start"); the
+     * CPU milliseconds and ~20 % less time without the spin, docs/benchmarks.md "Cold start"); the
      * ~50 wake-ups per token that parking costs instead are noise next to a cold token.
      */
     private static long spinNanos() {
