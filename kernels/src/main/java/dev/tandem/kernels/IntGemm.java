@@ -153,30 +153,53 @@ final class IntGemm {
      * 16+2*lane, 17+2*lane) summed exactly in p.., then a.. = fma(p, scale, a..), block after block.
      * Two rows, so the 4 sums and 4 accumulators stay in registers with the activations (11 of AVX2's
      * 16): a 4-row tile had to keep its accumulators in memory, and its loads and stores bounded it.
-     * A counted unit-stride loop over contiguous activations, so C2 unrolls it and hoists its range
-     * checks; named locals, because an array of vectors would be boxed.
+     *
+     * <p>Every array index is a loop invariant plus blk times a constant, so C2 hoists all range checks
+     * out of the loop; an index like (lane*blocks + blk)*64 is not in the form its range-check
+     * elimination recognises, and a check per load was left in the loop (with the 4 products as an inner
+     * loop, 0.72 of the speed, docs/benchmarks.md). The 4 products are written out; the first is a
+     * multiply: exact integers, so mul equals fma with +0 except for the sign of a zero product, and a
+     * -0 sum cannot change an accumulator that is never -0 (it starts at +0 and only an exact -0 + -0
+     * would make it -0), so the results are the matvec's bit for bit. Named locals, because an array of
+     * vectors would be boxed.
      */
     private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
                                int blocks, int r0) {
-        int wa = wOff + r0 * cols, wb = wa + cols;
+        int wa = wOff + r0 * cols + 2 * lane, wb = wa + cols;
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         for (int blk = 0; blk < blocks; blk++) {
-            int k = blk * BLOCK + 2 * lane;
-            int xi = xOff + (lane * blocks + blk) * 4 * TT;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0, q0 = p0, q1 = p0;
-            for (int m = 0; m < 4; m++) {
-                int km = k + (m >> 1) * 16 + (m & 1);
-                int xm = xi + m * TT;
-                FloatVector x0 = FloatVector.fromArray(F, xt, xm);
-                FloatVector x1 = FloatVector.fromArray(F, xt, xm + FL);
-                FloatVector wv = FloatVector.broadcast(F, wq[wa + km]);
-                p0 = wv.fma(x0, p0);
-                p1 = wv.fma(x1, p1);
-                wv = FloatVector.broadcast(F, wq[wb + km]);
-                q0 = wv.fma(x0, q0);
-                q1 = wv.fma(x1, q1);
-            }
-            int s = (blk * R + r0) * TT;
+            int xi = xBase + blk * (4 * TT), wi = wa + blk * BLOCK, vi = wb + blk * BLOCK, s = sBase + blk * (R * TT);
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, wq[wi]);
+            FloatVector p0 = wv.mul(x0), p1 = wv.mul(x1);
+            wv = FloatVector.broadcast(F, wq[vi]);
+            FloatVector q0 = wv.mul(x0), q1 = wv.mul(x1);
+            x0 = FloatVector.fromArray(F, xt, xi + TT);
+            x1 = FloatVector.fromArray(F, xt, xi + TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 1]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 1]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            x0 = FloatVector.fromArray(F, xt, xi + 2 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 2 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 16]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 16]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            x0 = FloatVector.fromArray(F, xt, xi + 3 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 3 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 17]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 17]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
             a0 = p0.fma(FloatVector.fromArray(F, sc, s), a0);
             a1 = p1.fma(FloatVector.fromArray(F, sc, s + FL), a1);
             b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);
