@@ -3,7 +3,6 @@ package dev.tandem.kernels;
 import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
 
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -43,13 +42,20 @@ final class IntGemm {
     private static final int LANES = 8;
 
     /**
-     * Whether the token-tiled kernel serves a batch of this size. Its weights are decoded to floats once
-     * per tile of tokens, which pays only over many tiles: on the AVX2 VM (stories110M Q8_0, `tandem
-     * bench -b`, 2026-11-30, idle) the engine's decode steps of 8 and 16 rows ran 1.9x and 1.1x slower
-     * through it than through the per-row integer kernel, 32-token prefills 5 % slower, 128-token ones
-     * 11 % faster. Hence four tiles at least.
+     * Whether the token-tiled kernel serves a batch of this size: from one full tile. Its weights are
+     * decoded to floats once per matmul, and with the kernel's range checks hoisted that pays from one
+     * tile on: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, 2026-11-30), 16 tokens ran
+     * at 16.5-17.5 GMAC/s against the per-row integer kernel's 13.3 (Q8_0; Q4_0 15.6-17.4 against 11.5),
+     * 32-48 tokens 1.4-1.6x. (Before, the tiles were no faster than the per-row kernel below four tiles.)
      */
-    static final int MIN_BATCH = 4 * TT;
+    static final int MIN_BATCH = TT;
+
+    /**
+     * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through
+     * the per-token matvec ({@link IntDot.Format#dotRows}), which is faster than a mostly empty tile
+     * (a tile's cost does not shrink with its tokens: 8 of 16 ran at half the per-row kernel's rate).
+     */
+    static final int MIN_TAIL = 3 * TT / 4;
 
     static boolean serves(int batch) {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
@@ -58,7 +64,8 @@ final class IntGemm {
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */
     static void matmul(IntDot.Format w, Q8Activations a, float[] out) {
         int rows = w.rows(), cols = w.cols(), blocks = cols / BLOCK, batch = a.rows();
-        int tiles = (batch + TT - 1) / TT;
+        int tiles = batch / TT + (batch % TT >= MIN_TAIL ? 1 : 0);
+        int tiledTokens = Math.min(batch, tiles * TT);
         float[] xt = new float[tiles * cols * TT];
         float[] dt = new float[tiles * blocks * TT];
         Parallel.forRange(tiles, 1, (start, end) -> {
@@ -71,7 +78,7 @@ final class IntGemm {
             float[] wq = new float[PANEL * cols];
             float[] ws = new float[PANEL * blocks];
             float[] sc = new float[blocks * R * TT];
-            float[] acc = new float[LANES * R * TT];
+            float[] acc = new float[LANES * R * TT]; // every entry is written by the kernel calls before finish reads it
             float[] lanes = new float[FL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
@@ -84,7 +91,6 @@ final class IntGemm {
                     for (int g = r0; g < tiled; g += R) {
                         int wOff = (g - r0) * cols;
                         scales(ws, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
-                        Arrays.fill(acc, 0f);
                         for (int lane = 0; lane < LANES; lane++) {
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
@@ -92,10 +98,11 @@ final class IntGemm {
                         finish(acc, tile, batch, out, rows, g, lanes);
                     }
                 }
-                // The last panel's rows past a multiple of R: the matvec's own dot, per token.
-                for (int r = tiled; r < r1; r++) {
-                    for (int t = 0; t < batch; t++) {
-                        w.dotRows(r, r + 1, a, t, out, t * rows);
+                // The last panel's rows past a multiple of R, and the tokens past the tiles: the matvec's own dot.
+                for (int t = 0; t < batch; t++) {
+                    int from = t < tiledTokens ? tiled : r0;
+                    if (from < r1) {
+                        w.dotRows(from, r1, a, t, out, t * rows);
                     }
                 }
             }

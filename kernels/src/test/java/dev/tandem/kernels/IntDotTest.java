@@ -255,7 +255,7 @@ class IntDotTest {
     void tokenTilesGiveTheMatvecsZerosForZeroWeights() {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 9, cols = 96, blocks = cols / 32, batch = IntGemm.MIN_BATCH + 3;
+        int rows = 9, cols = 96, blocks = cols / 32;
         java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 34);
         for (int r = 0; r < rows; r++) {
             for (int b = 0; b < blocks; b++) {
@@ -269,25 +269,28 @@ class IntDotTest {
             }
         }
         Q8_0Matrix m = (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
-        float[] x = new float[batch * cols];
-        for (int i = 0; i < x.length; i++) {
-            int t = i / cols;
-            x[i] = t % 3 == 0 ? -1f - rnd.nextFloat() : (t % 3 == 1 ? (float) rnd.nextGaussian() : -0f);
-        }
-        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
-        float[] out = new float[batch * rows];
-        if (IntGemm.serves(batch)) {
-            IntGemm.matmul(m, a, out);
-        } else {
-            m.matmul(x, out, batch);
-        }
-        for (int t = 0; t < batch; t++) {
-            for (int r = 0; r < rows; r++) {
-                assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
-                        "token " + t + " row " + r + ", seed " + seed);
+        // A tail of 3 tokens (the per-token matvec) and one of TT - 1 (a padded tile).
+        for (int batch : new int[] {IntGemm.TT + 3, 2 * IntGemm.TT - 1}) {
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                int t = i / cols;
+                x[i] = t % 3 == 0 ? -1f - rnd.nextFloat() : (t % 3 == 1 ? (float) rnd.nextGaussian() : -0f);
             }
+            Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            float[] out = new float[batch * rows];
+            if (IntGemm.serves(batch)) {
+                IntGemm.matmul(m, a, out);
+            } else {
+                m.matmul(x, out, batch);
+            }
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
+                            "batch " + batch + " token " + t + " row " + r + ", seed " + seed);
+                }
+            }
+            assertEquals(0, Float.floatToRawIntBits(out[0]), "an all-zero row gives +0");
         }
-        assertEquals(0, Float.floatToRawIntBits(out[0]), "an all-zero row gives +0");
     }
 
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
