@@ -51,6 +51,11 @@ final class ColdStart {
             return true;
         }
 
+        /** True while calls still run the twin (reads the count, counts nothing). */
+        boolean open() {
+            return calls < limit;
+        }
+
         /** Calls counted so far (at most the limit). */
         int calls() {
             return calls;

@@ -1,5 +1,8 @@
 package dev.tandem.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * Scalar twins of the float Vector API kernels, run while the vector forms are cold (see
  * {@link ColdStart}). Each performs, lane by lane, the IEEE operations of its vector form in the same
@@ -109,5 +112,29 @@ final class ColdTwins {
             }
             out[oh + d] = o;
         }
+    }
+
+    /**
+     * Each thread's row buffer for {@link #row}; grown, never shrunk. (No withInitial lambda: a
+     * lambda's class is spun at its first use, during the cold first token, as the AOT cache cannot
+     * hold it.)
+     */
+    private static final ThreadLocal<byte[]> ROW = new ThreadLocal<>();
+
+    /**
+     * Bytes [offset, offset+length) of data in this thread's reusable buffer (valid until its next
+     * call on this thread). The integer twins read each row through it: one bulk copy instead of a
+     * bounds and liveness check per byte, and no fresh array per row, whose allocation, zeroing and
+     * the young collection they brought took ~30 % of a cold first token's CPU (a stories110M Q8_0 token
+     * copies ~100 MB of rows; docs/benchmarks.md, "Cold start").
+     */
+    static byte[] row(MemorySegment data, long offset, int length) {
+        byte[] buffer = ROW.get();
+        if (buffer == null || buffer.length < length) {
+            buffer = new byte[length];
+            ROW.set(buffer);
+        }
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, offset, buffer, 0, length);
+        return buffer;
     }
 }

@@ -37,6 +37,17 @@ public final class Parallel {
      */
     private static final long SPIN_NANOS = KernelConfig.spinMicros() * 1000L;
 
+    /**
+     * {@link #SPIN_NANOS}, except none while the matrices still run their cold-start twins: in those
+     * first tokens the JIT compiler threads are busy compiling the kernels on the same two cores, and
+     * a thread spinning between matvecs takes a core from them (a cold first token spent ~15 % fewer
+     * CPU milliseconds and ~20 % less time without the spin, docs/benchmarks.md "Cold start"); the
+     * ~50 wake-ups per token that parking costs instead are noise next to a cold token.
+     */
+    private static long spinNanos() {
+        return ColdStart.MATRICES.open() ? 0 : SPIN_NANOS;
+    }
+
     /** Replaced (never mutated) by {@link #setThreads}, only while {@link #BUSY} is held. */
     private static volatile Worker[] workers = startWorkers(KernelConfig.threads() - 1);
     private static final AtomicBoolean BUSY = new AtomicBoolean();
@@ -156,7 +167,7 @@ public final class Parallel {
 
         void awaitDone() {
             // The caller usually finishes last or nearly so: spin briefly, then park.
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos();
             while (done.get() < chunks) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
@@ -197,7 +208,7 @@ public final class Parallel {
                     job.work();
                     continue;
                 }
-                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                long spinUntil = System.nanoTime() + spinNanos();
                 while ((job = current) == null || job == seen) {
                     if (retired) {
                         return;

@@ -255,9 +255,8 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
         IntDot.checkActivations(this, a, aRow);
         int blocks = cols / BLOCK;
-        // One bulk copy of the row (see Q8_0Matrix.dotQ8Scalar: this is also the cold-start twin).
-        byte[] bytes = new byte[(int) rowBytes];
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, rowOffset(row), bytes, 0, bytes.length);
+        // The row in a reused buffer: this is also the cold-start twin (see ColdTwins.row).
+        byte[] bytes = ColdTwins.row(data, rowOffset(row), (int) rowBytes);
         float[] acc = new float[8];
         byte[] w = new byte[BLOCK];
         for (int blk = 0; blk < blocks; blk++) {

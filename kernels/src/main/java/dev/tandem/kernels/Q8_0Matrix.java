@@ -222,10 +222,8 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     public float dotQ8Scalar(int row, Q8Activations a, int aRow) {
         IntDot.checkActivations(this, a, aRow);
         int blocks = cols / BLOCK;
-        // One bulk copy of the row: per-byte segment reads cost a bounds and liveness check each,
-        // which matters while this runs as the cold-start twin (interpreted, then C1).
-        byte[] bytes = new byte[(int) rowBytes];
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, rowOffset(row), bytes, 0, bytes.length);
+        // The row in a reused buffer: this is also the cold-start twin (see ColdTwins.row).
+        byte[] bytes = ColdTwins.row(data, rowOffset(row), (int) rowBytes);
         float[] acc = new float[8];
         for (int blk = 0; blk < blocks; blk++) {
             int o = blk * BLOCK_BYTES;

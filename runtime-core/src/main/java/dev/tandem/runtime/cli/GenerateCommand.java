@@ -97,9 +97,11 @@ final class GenerateCommand implements Callable<Integer> {
         Outputs.writableFile(trace, "--trace");
         Outputs.writableFile(logitsOut, "--logits-out");
         Sampling sampling = sampling();
+        StartupTrace.mark("command");
         long loadStart = System.nanoTime();
         try (Model m = Inputs.model(model, tokenizer, spec.commandLine().getErr())) {
             long mapped = System.nanoTime();
+            StartupTrace.mark("mapped");
             double loadMs = (mapped - loadStart) / 1e6;
             int[] promptIds = promptIds(m);
             int ctx = context == null ? m.config().contextLength() : context;
@@ -108,6 +110,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             try (Device d = openDevice();
                  Session session = d == null ? Tandem.open(m, ctx) : Tandem.open(m, d, ctx)) {
+                StartupTrace.mark("session");
                 // When the first token reaches the sink, measured from the model's mapping: the cold-start
                 // figure (session set-up and the first forward, interpreted kernels and JIT included).
                 long[] firstTokenAt = {0};
@@ -115,10 +118,12 @@ final class GenerateCommand implements Callable<Integer> {
                 Consumer<Token> sink = t -> {
                     if (firstTokenAt[0] == 0) {
                         firstTokenAt[0] = System.nanoTime();
+                        StartupTrace.mark("first_token");
                     }
                     stream.accept(t);
                 };
                 GenerationResult result = session.generate(promptIds, sampling, sink);
+                StartupTrace.mark("generated");
                 if (printIds) {
                     StringBuilder line = new StringBuilder();
                     for (int id : result.generatedIds()) {
@@ -145,6 +150,9 @@ final class GenerateCommand implements Callable<Integer> {
                         firstTokenAt[0] == 0 ? 0.0 : (firstTokenAt[0] - mapped) / 1e6));
                 if (d != null) {
                     d.report().ifPresent(err::println);
+                }
+                if (StartupTrace.on()) {
+                    err.println(StartupTrace.line());
                 }
             }
         }
