@@ -21,6 +21,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.util.concurrent.TimeUnit;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
@@ -36,7 +37,9 @@ import java.util.SplittableRandom;
 @Measurement(iterations = 10, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
 public class MatvecBenchmark {
-    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     public WeightFormat format;
 
     /**
@@ -99,11 +102,18 @@ public class MatvecBenchmark {
         return out;
     }
 
-    /** Random weights quantized by the same encoder that writes GGUF files. */
+    /**
+     * Random weights quantized by the same encoder that writes GGUF files; K-quants (which it does not
+     * encode) as random bytes with finite super-block scales ({@link #randomKQuant}).
+     */
     static WeightMatrix randomMatrix(Arena arena, WeightFormat format, int rows, int cols, SplittableRandom r) {
         GgmlType type = GgmlType.of(format);
         long rowBytes = format.bytesFor(cols);
         MemorySegment data = arena.allocate(rows * rowBytes, 64);
+        if (format.isKQuant()) {
+            randomKQuant(format, data, r);
+            return WeightMatrix.of(format, data, rows, cols);
+        }
         float[] row = new float[cols];
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
@@ -113,5 +123,26 @@ public class MatvecBenchmark {
             GgmlEncoder.encode(type, row, 0, cols, dst);
         }
         return WeightMatrix.of(format, data, rows, cols);
+    }
+
+    /**
+     * Every bit pattern of a K-quant super-block is valid except its f16 super-scales: random bytes,
+     * then the scales set to small finite values (the kernels' work does not depend on the values).
+     */
+    private static void randomKQuant(WeightFormat format, MemorySegment data, SplittableRandom r) {
+        for (long i = 0; i < data.byteSize(); i++) {
+            data.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt());
+        }
+        int bb = format.blockBytes();
+        short d = Float.floatToFloat16(1e-3f);
+        for (long at = 0; at + bb <= data.byteSize(); at += bb) {
+            switch (format) {
+                case Q2_K -> { data.set(SHORT_LE, at + 80, d); data.set(SHORT_LE, at + 82, d); }
+                case Q3_K -> data.set(SHORT_LE, at + 108, d);
+                case Q4_K, Q5_K -> { data.set(SHORT_LE, at, d); data.set(SHORT_LE, at + 2, d); }
+                case Q6_K -> data.set(SHORT_LE, at + 208, d);
+                default -> throw new IllegalArgumentException(format + " is not a K-quant");
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ import static dev.tandem.kernels.Vec.SHORT_LE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -21,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The dot quantizes x to {@link Q8_KActivations} (x ~ dx*qx per 256) and then a super-block is
  * dx * (D * sum_s sc[s] * sum_{i in s} q_i*qx_i - M * sum_s m[s] * bsum_s): the inner sums are exact
  * integers. Only {@link #scaledSum} (the first integer sum) has a vector path; everything else,
- * including every float operation, is the same code for both paths, so {@code dot} and
+ * including every float operation, is the same arithmetic for both paths ({@link #blockValue}, which
+ * the 256-bit row loops of Q4_K, Q5_K and Q6_K write out in place), so {@code dot} and
  * {@code dotScalar} agree bit for bit and the result does not depend on the vector width.
  *
  * <p>Each format supplies its scales ({@link #scales}), its super-scales ({@link #blockValue}), one
@@ -33,6 +35,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         permits Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
     static final int QK = WeightFormat.QK_K;
     static final int SUBS = QK / Q8_KActivations.SUB;
+    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Bytes per super-block. */
     final int blockBytes;
@@ -69,7 +72,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /**
      * dx * (D * scaledSum - M * minSum) (dx * (D * scaledSum) without mins): the float value of one
-     * super-block's dot. {@link KQuantGemm} performs these operations lanewise: keep them in step.
+     * super-block's dot. {@link KQuantGemm} performs these operations lanewise and the 256-bit row
+     * loops ({@code rowDotWide}) write them out: keep them in step.
      */
     final float blockValue(long o, float dx, int scaledSum, int minSum) {
         return hasMins() ? dx * (superScale(o) * scaledSum - superMin(o) * minSum) : dx * (superScale(o) * scaledSum);
@@ -329,6 +333,11 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.B2S, SHORTS, 0);
     }
 
+    /** 16 weight bytes at byte offset at, zero-extended to shorts (a right shift then needs no mask). */
+    final ShortVector wideUnsignedBytes(long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+    }
+
     /** 16 activations as shorts. */
     static ShortVector wideActs(short[] qs, int at) {
         return ShortVector.fromArray(SHORTS, qs, at);
@@ -352,6 +361,49 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /** Each byte shifted left by n, for bytes below 2^(8-n) (nothing crosses a byte), on 16-bit lanes as above. */
     static ByteVector shl(ByteVector v, int n) {
         return v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
+    }
+
+    /**
+     * The first 8 bytes of a Q4_K or Q5_K block at o (d, dmin, packed scale bytes 0-3) as one
+     * little-endian long. The row loops read the block's 16-byte header as this and {@link #packed}
+     * and unpack d, dmin, scales and mins from them: one segment read per field inlines an access
+     * check apiece, enough nodes that C2 called blockValue out of line (a call per super-block,
+     * every vector register spilled).
+     */
+    final long head(long o) {
+        return data.get(LONG_LE, o);
+    }
+
+    /** Packed scale bytes 4-11 of a Q4_K or Q5_K block at o as one little-endian long. */
+    final long packed(long o) {
+        return data.get(LONG_LE, o + 8);
+    }
+
+    /**
+     * The eight six-bit scales of {@link #packedScale}, scale j in byte j: bytes 0-3 are the low six
+     * bits of packed bytes 0-3; bytes 4-7 take their low nibble from packed bytes 8-11 and their top
+     * two bits from the top bits of packed bytes 0-3 ({@link #head}, {@link #packed}).
+     */
+    static long packedScales(long head, long packed) {
+        int a = (int) (head >>> 32), c = (int) (packed >>> 32);
+        int high = (c & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
+        return (a & 0x3F3F3F3FL) | ((long) high << 32);
+    }
+
+    /** The eight six-bit mins of {@link #packedMin}, min j in byte j (the same unpacking, shifted by a nibble). */
+    static long packedMins(long packed) {
+        int b = (int) packed, c = (int) (packed >>> 32);
+        int high = ((c >>> 4) & 0x0F0F0F0F) | ((b >>> 2) & 0x30303030);
+        return (b & 0x3F3F3F3FL) | ((long) high << 32);
+    }
+
+    /** {@link #minSum} with min j of 32-value sub-block j in byte j of m ({@link #packedMins}): the same integer. */
+    static int packedMinSum(long m, int[] bsums, int from) {
+        int sum = 0;
+        for (int j = 0; j < 8; j++) {
+            sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
+        }
+        return sum;
     }
 
     /** Six-bit scale j of the 12-byte packing Q4_K and Q5_K share (bytes at p): 8 scales, then 8 mins. */

@@ -2,7 +2,6 @@ package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -16,7 +15,6 @@ import jdk.incubator.vector.VectorOperators;
 public final class Q4_KMatrix extends KQuantMatrix {
     private static final int SCALES = 4;
     private static final int QS = 16;
-    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     Q4_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -57,7 +55,11 @@ public final class Q4_KMatrix extends KQuantMatrix {
     /**
      * {@link #rowDot}'s loop with the 16-bit product kernel: the same integers and float operations,
      * with the scales and mins unpacked four at a time from whole words instead of one by one into
-     * arrays (those arrays escaped into the kernels and were allocated for every row).
+     * arrays (those arrays escaped into the kernels and were allocated for every row). The block's
+     * first 16 bytes (d, dmin, the packed scales) are read as two longs and {@link #blockValue}'s
+     * float operations are written out here: with a segment read per field (each inlines a large
+     * access check) C2 ran out of nodes and called blockValue out of line, a call per super-block
+     * that spilled every vector register.
      */
     private float rowDotWide(int row, Q8_KActivations a, int blk0) {
         long base = rowOffset(row);
@@ -65,37 +67,17 @@ public final class Q4_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
-            sum += blockValue(o, a.d[ab], scaledSumWide(o, a.qs, ab * QK), minSumWide(o, a.bsums, ab * SUBS));
+            long head = head(o), packed = packed(o);
+            int isum = scaledSumWide(o, packedScales(head, packed), a.qs, ab * QK);
+            int msum = packedMinSum(packedMins(packed), a.bsums, ab * SUBS);
+            sum += a.d[ab] * (Float.float16ToFloat((short) head) * isum - Float.float16ToFloat((short) (head >>> 16)) * msum);
         }
         return sum;
     }
 
-    /**
-     * The eight six-bit scales of {@link #packedScale}, scale j in byte j: bytes 0-3 are the low six
-     * bits of packed bytes 0-3; bytes 4-7 take their low nibble from packed bytes 8-11 and their top
-     * two bits from the top bits of packed bytes 0-3.
-     */
-    private long scaleBytes(long o) {
-        int a = data.get(INT_LE, o + SCALES), c = data.get(INT_LE, o + SCALES + 8);
-        int high = (c & 0x0F0F0F0F) | ((a >>> 2) & 0x30303030);
-        return (a & 0x3F3F3F3FL) | ((long) high << 32);
-    }
-
-    /** The eight six-bit mins of {@link #packedMin}, min j in byte j (the same unpacking, shifted by a nibble). */
-    private long minBytes(long o) {
-        int b = data.get(INT_LE, o + SCALES + 4), c = data.get(INT_LE, o + SCALES + 8);
-        int high = ((c >>> 4) & 0x0F0F0F0F) | ((b >>> 2) & 0x30303030);
-        return (b & 0x3F3F3F3FL) | ((long) high << 32);
-    }
-
-    /** {@link #minSum} over the 8 mins (each covers two 16-value activation sums): the same integer. */
+    /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */
     int minSumWide(long o, int[] bsums, int from) {
-        long m = minBytes(o);
-        int sum = 0;
-        for (int j = 0; j < 8; j++) {
-            sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
-        }
-        return sum;
+        return packedMinSum(packedMins(packed(o)), bsums, from);
     }
 
     @Override
@@ -157,21 +139,26 @@ public final class Q4_KMatrix extends KQuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * {@link #scaledSum} in 16-bit products: a 32-value sub-block has one scale, so its two halves'
-     * products (each at most 15 * 127) are added in shorts before pairing; two 16-byte loads give
-     * the low-nibble sub-block and the high-nibble one.
-     */
+    /** {@link #scaledSum} in 16-bit products for the block at o. */
     int scaledSumWide(long o, short[] qx, int qxOff) {
-        long sc = scaleBytes(o);
+        return scaledSumWide(o, packedScales(head(o), packed(o)), qx, qxOff);
+    }
+
+    /**
+     * {@link #scaledSum} in 16-bit products, scale j in byte j of sc ({@link #packedScales}): a
+     * 32-value sub-block has one scale, so its two halves' products (each at most 15 * 127) are added
+     * in shorts before pairing; two 16-byte loads, widened without sign, give the low-nibble
+     * sub-block (and 15) and the high-nibble one (a shift alone).
+     */
+    private int scaledSumWide(long o, long sc, short[] qx, int qxOff) {
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F);
         IntVector acc = IntVector.zero(PAIRS);
         for (int c = 0; c < 4; c++) {
-            ShortVector b0 = wideBytes(o + QS + c * 32), b1 = wideBytes(o + QS + c * 32 + 16);
+            ShortVector b0 = wideUnsignedBytes(o + QS + c * 32), b1 = wideUnsignedBytes(o + QS + c * 32 + 16);
             int e = qxOff + c * 64;
-            ShortVector lo = b0.and((short) 0x0F).mul(wideActs(qx, e))
-                    .add(b1.and((short) 0x0F).mul(wideActs(qx, e + 16)));
-            ShortVector hi = b0.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 32))
-                    .add(b1.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).mul(wideActs(qx, e + 48)));
+            ShortVector lo = b0.and(nibble).mul(wideActs(qx, e)).add(b1.and(nibble).mul(wideActs(qx, e + 16)));
+            ShortVector hi = b0.lanewise(VectorOperators.LSHR, 4).mul(wideActs(qx, e + 32))
+                    .add(b1.lanewise(VectorOperators.LSHR, 4).mul(wideActs(qx, e + 48)));
             acc = acc.add(scaledPairs(lo, (int) (sc >>> (16 * c)) & 0xFF)).add(scaledPairs(hi, (int) (sc >>> (16 * c + 8)) & 0xFF));
         }
         return acc.reduceLanes(VectorOperators.ADD);

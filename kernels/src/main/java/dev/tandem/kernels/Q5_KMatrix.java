@@ -34,6 +34,9 @@ public final class Q5_KMatrix extends KQuantMatrix {
 
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
+        if (vector && IntDot.WIDE) {
+            return rowDotWide(row, a, blk0);
+        }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
         int[] m = new int[SUBS];
@@ -42,10 +45,26 @@ public final class Q5_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
             scales(o, sc, m);
-            int isum = !vector ? scaledSumScalar(o, sc, a.q, ab * QK)
-                    : IntDot.WIDE ? scaledSumWide(o, sc, a.qs, ab * QK)
-                    : scaledSum(o, sc, a.q, ab * QK);
+            int isum = vector ? scaledSum(o, sc, a.q, ab * QK) : scaledSumScalar(o, sc, a.q, ab * QK);
             sum += blockValue(o, a.d[ab], isum, minSum(m, a.bsums, ab * SUBS));
+        }
+        return sum;
+    }
+
+    /**
+     * {@link #rowDot}'s loop with the 16-bit product kernel, as Q4_K's: the header read as two longs
+     * ({@link #head}), scales and mins unpacked from them, blockValue's float operations written out.
+     */
+    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+        long base = rowOffset(row);
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int ab = blk0 + blk;
+            long head = head(o), packed = packed(o);
+            int isum = scaledSumWide(o, packedScales(head, packed), a.qs, ab * QK);
+            int msum = packedMinSum(packedMins(packed), a.bsums, ab * SUBS);
+            sum += a.d[ab] * (Float.float16ToFloat((short) head) * isum - Float.float16ToFloat((short) (head >>> 16)) * msum);
         }
         return sum;
     }
@@ -76,14 +95,20 @@ public final class Q5_KMatrix extends KQuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /** {@link #scaledSum} in 16-bit products for the block at o. */
+    int scaledSumWide(long o, short[] qx, int qxOff) {
+        return scaledSumWide(o, packedScales(head(o), packed(o)), qx, qxOff);
+    }
+
     /**
-     * {@link #scaledSum} in 16-bit products, as Q4_K's with the fifth bit: q in [0, 31], so the
-     * two halves of a 32-value sub-block (at most 2 * 31 * 127) are added in shorts before pairing.
+     * {@link #scaledSum} in 16-bit products, as Q4_K's with the fifth bit (scale j in byte j of sc):
+     * q in [0, 31], so the two halves of a 32-value sub-block (at most 2 * 31 * 127) are added in
+     * shorts before pairing.
      */
-    int scaledSumWide(long o, int[] sc, short[] qx, int qxOff) {
+    private int scaledSumWide(long o, long sc, short[] qx, int qxOff) {
         // One 32-value sub-block per pass, all into one int vector reduced once (the sum is exact,
-        // so the order is free). The vector code sits once in the loop body: larger straight-line
-        // bodies exceed C2's inlining node budget and box the vectors (measured: 20x the allocation).
+        // so the order is free). The vector code sits once in the loop body: larger bodies exceed
+        // C2's node budget and box the vectors (measured: two sub-blocks per pass, 1.4x the time).
         // Sub-block s: nibble s%2 of qs[32(s/2)..+32), bit s of qh[0..32).
         IntVector acc = IntVector.zero(PAIRS);
         for (int s = 0; s < 8; s++) {
@@ -93,7 +118,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
             ShortVector q1 = wideBytes(o + QS + c * 32 + 16).lanewise(VectorOperators.LSHR, nibble).and((short) 0x0F)
                     .or(fifth(wideBytes(o + QH + 16), s));
             int e = qxOff + s * 32;
-            acc = acc.add(scaledPairs(q0.mul(wideActs(qx, e)).add(q1.mul(wideActs(qx, e + 16))), sc[s * 2]));
+            acc = acc.add(scaledPairs(q0.mul(wideActs(qx, e)).add(q1.mul(wideActs(qx, e + 16))), (int) (sc >>> (8 * s)) & 0xFF));
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

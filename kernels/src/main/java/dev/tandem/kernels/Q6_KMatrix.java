@@ -63,7 +63,8 @@ public final class Q6_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int ab = blk0 + blk;
-            sum += blockValue(o, a.d[ab], scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS), 0);
+            // blockValue's float operations for a format without mins, written out (C2 may leave a call out of line).
+            sum += a.d[ab] * (half(o + D) * scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS));
         }
         return sum;
     }
@@ -148,25 +149,38 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * super-block (signed bytes at SCALES).
      */
     int scaledSumWide(long o, short[] qx, int qxOff, int[] bsums, int bOff) {
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
         IntVector acc = IntVector.zero(PAIRS);
         for (int g = 0; g < 8; g++) {
             int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
             int r = r0 + 32 * second;
             int e = h * 128 + r;
-            ShortVector l = wideBytes(o + h * 64 + r);
+            ShortVector l = wideUnsignedBytes(o + h * 64 + r);
             ShortVector hb = wideBytes(o + QH + h * 32 + r0);
             // Constant shift counts (a variable count costs a move to a vector register per shift).
             ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
             ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
-            ShortVector qa = l.and((short) 0x0F).or(ha.and((short) 0x30));
-            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30));
+            ShortVector qa = l.and(nibble).or(ha.and(top));
+            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).or(hbb.and(top));
             acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
                     .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
         }
-        ByteVector sc = ByteVector.fromMemorySegment(BYTES, data, o + SCALES, Vec.LE);
-        IntVector offset = ((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 0)).mul(IntVector.fromArray(PAIRS, bsums, bOff))
-                .add(((IntVector) sc.convertShape(VectorOperators.B2I, PAIRS, 1)).mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)));
-        return acc.sub(offset.lanewise(VectorOperators.LSHL, 5)).reduceLanes(VectorOperators.ADD);
+        return acc.sub(offset(o, bsums, bOff)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * 32 * sc[s] * bsums[s] over the 16 sub-blocks, in 8 int lanes: what q+32 adds to the sum. Each
+     * 8 scales are one 64-bit load widened to ints (a 128-bit load's upper half cost a dozen
+     * shuffles), and a method of its own keeps {@link #scaledSumWide} small enough for C2 to inline
+     * into the row loop (a call per super-block otherwise).
+     */
+    IntVector offset(long o, int[] bsums, int bOff) {
+        IntVector lo = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES, Vec.LE)
+                .convertShape(VectorOperators.B2I, PAIRS, 0);
+        IntVector hi = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES + 8, Vec.LE)
+                .convertShape(VectorOperators.B2I, PAIRS, 0);
+        return lo.mul(IntVector.fromArray(PAIRS, bsums, bOff)).add(hi.mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)))
+                .lanewise(VectorOperators.LSHL, 5);
     }
 
     /** Sub-block s's scale, a signed byte. */
