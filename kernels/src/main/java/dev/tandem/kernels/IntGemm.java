@@ -3,7 +3,6 @@ package dev.tandem.kernels;
 import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
 
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -16,7 +15,8 @@ import jdk.incubator.vector.FloatVector;
  * pmaddubsw/pmaddwd to make the integer products cheap. Here a vector holds FL tokens: the
  * activations of a tile of {@link #TT} tokens are stored K-major (for each k, the tile's tokens
  * contiguous), the weights are decoded once per panel to their small integers held as floats, and a
- * 4-row x 2-vector register tile does, per k, 2 activation loads, 4 weight broadcasts and 8 FMAs.
+ * 2-row x 2-vector register tile (two per 4-row group) does, per k, 2 activation loads, 2 weight
+ * broadcasts and 4 FMAs.
  * Integer times integer and the sum of a lane's four products are exact in fp32 (|sum| &lt; 2^17), so
  * the FMAs compute IntDot's integer lane sums exactly.
  *
@@ -28,6 +28,11 @@ import jdk.incubator.vector.FloatVector;
  * butterfly.
  * The cost of keeping the matvec's order is one combining FMA per 4 products (a ceiling of 80 % of
  * FMA peak) instead of one per 32; the matvec, which decode-bound code depends on, is unchanged.
+ *
+ * <p><b>Not pmaddwd.</b> C2's auto-vectoriser does emit vpmaddwd (16 products a instruction) for a
+ * scalar loop over shorts, {@code p[i] = w[2i]*x[2i] + w[2i+1]*x[2i+1]}, but only for one (row, token)
+ * at a time over contiguous arrays, with the pair sums stored and combined afterwards: measured 11
+ * GMAC/s a thread against this kernel's 20 (docs/benchmarks.md, "Faster integer tiles").
  */
 final class IntGemm {
     private IntGemm() {}
@@ -43,13 +48,20 @@ final class IntGemm {
     private static final int LANES = 8;
 
     /**
-     * Whether the token-tiled kernel serves a batch of this size. Its weights are decoded to floats once
-     * per tile of tokens, which pays only over many tiles: on the AVX2 VM (stories110M Q8_0, `tandem
-     * bench -b`, 2026-11-30, idle) the engine's decode steps of 8 and 16 rows ran 1.9x and 1.1x slower
-     * through it than through the per-row integer kernel, 32-token prefills 5 % slower, 128-token ones
-     * 11 % faster. Hence four tiles at least.
+     * Whether the token-tiled kernel serves a batch of this size: from one full tile. Its weights are
+     * decoded to floats once per matmul, and with the kernel's range checks hoisted that pays from one
+     * tile on: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, 2026-11-30), 16 tokens ran
+     * at 16.5-17.5 GMAC/s against the per-row integer kernel's 13.3 (Q8_0; Q4_0 15.6-17.4 against 11.5),
+     * 32-48 tokens 1.4-1.6x. (Before, the tiles were no faster than the per-row kernel below four tiles.)
      */
-    static final int MIN_BATCH = 4 * TT;
+    static final int MIN_BATCH = TT;
+
+    /**
+     * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through
+     * the per-token matvec ({@link IntDot.Format#dotRows}), which is faster than a mostly empty tile
+     * (a tile's cost does not shrink with its tokens: 8 of 16 ran at half the per-row kernel's rate).
+     */
+    static final int MIN_TAIL = 3 * TT / 4;
 
     static boolean serves(int batch) {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
@@ -58,7 +70,8 @@ final class IntGemm {
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */
     static void matmul(IntDot.Format w, Q8Activations a, float[] out) {
         int rows = w.rows(), cols = w.cols(), blocks = cols / BLOCK, batch = a.rows();
-        int tiles = (batch + TT - 1) / TT;
+        int tiles = batch / TT + (batch % TT >= MIN_TAIL ? 1 : 0);
+        int tiledTokens = Math.min(batch, tiles * TT);
         float[] xt = new float[tiles * cols * TT];
         float[] dt = new float[tiles * blocks * TT];
         Parallel.forRange(tiles, 1, (start, end) -> {
@@ -71,7 +84,7 @@ final class IntGemm {
             float[] wq = new float[PANEL * cols];
             float[] ws = new float[PANEL * blocks];
             float[] sc = new float[blocks * R * TT];
-            float[] acc = new float[LANES * R * TT];
+            float[] acc = new float[LANES * R * TT]; // every entry is written by the kernel calls before finish reads it
             float[] lanes = new float[FL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
@@ -84,7 +97,6 @@ final class IntGemm {
                     for (int g = r0; g < tiled; g += R) {
                         int wOff = (g - r0) * cols;
                         scales(ws, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
-                        Arrays.fill(acc, 0f);
                         for (int lane = 0; lane < LANES; lane++) {
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
@@ -92,10 +104,11 @@ final class IntGemm {
                         finish(acc, tile, batch, out, rows, g, lanes);
                     }
                 }
-                // The last panel's rows past a multiple of R: the matvec's own dot, per token.
-                for (int r = tiled; r < r1; r++) {
-                    for (int t = 0; t < batch; t++) {
-                        w.dotRows(r, r + 1, a, t, out, t * rows);
+                // The last panel's rows past a multiple of R, and the tokens past the tiles: the matvec's own dot.
+                for (int t = 0; t < batch; t++) {
+                    int from = t < tiledTokens ? tiled : r0;
+                    if (from < r1) {
+                        w.dotRows(from, r1, a, t, out, t * rows);
                     }
                 }
             }
@@ -153,30 +166,53 @@ final class IntGemm {
      * 16+2*lane, 17+2*lane) summed exactly in p.., then a.. = fma(p, scale, a..), block after block.
      * Two rows, so the 4 sums and 4 accumulators stay in registers with the activations (11 of AVX2's
      * 16): a 4-row tile had to keep its accumulators in memory, and its loads and stores bounded it.
-     * A counted unit-stride loop over contiguous activations, so C2 unrolls it and hoists its range
-     * checks; named locals, because an array of vectors would be boxed.
+     *
+     * <p>Every array index is a loop invariant plus blk times a constant, so C2 hoists all range checks
+     * out of the loop; an index like (lane*blocks + blk)*64 is not in the form its range-check
+     * elimination recognises, and a check per load was left in the loop (with the 4 products as an inner
+     * loop, 0.72 of the speed, docs/benchmarks.md). The 4 products are written out; the first is a
+     * multiply: exact integers, so mul equals fma with +0 except for the sign of a zero product, and a
+     * -0 sum cannot change an accumulator that is never -0 (it starts at +0 and only an exact -0 + -0
+     * would make it -0), so the results are the matvec's bit for bit. Named locals, because an array of
+     * vectors would be boxed.
      */
     private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
                                int blocks, int r0) {
-        int wa = wOff + r0 * cols, wb = wa + cols;
+        int wa = wOff + r0 * cols + 2 * lane, wb = wa + cols;
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         for (int blk = 0; blk < blocks; blk++) {
-            int k = blk * BLOCK + 2 * lane;
-            int xi = xOff + (lane * blocks + blk) * 4 * TT;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0, q0 = p0, q1 = p0;
-            for (int m = 0; m < 4; m++) {
-                int km = k + (m >> 1) * 16 + (m & 1);
-                int xm = xi + m * TT;
-                FloatVector x0 = FloatVector.fromArray(F, xt, xm);
-                FloatVector x1 = FloatVector.fromArray(F, xt, xm + FL);
-                FloatVector wv = FloatVector.broadcast(F, wq[wa + km]);
-                p0 = wv.fma(x0, p0);
-                p1 = wv.fma(x1, p1);
-                wv = FloatVector.broadcast(F, wq[wb + km]);
-                q0 = wv.fma(x0, q0);
-                q1 = wv.fma(x1, q1);
-            }
-            int s = (blk * R + r0) * TT;
+            int xi = xBase + blk * (4 * TT), wi = wa + blk * BLOCK, vi = wb + blk * BLOCK, s = sBase + blk * (R * TT);
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, wq[wi]);
+            FloatVector p0 = wv.mul(x0), p1 = wv.mul(x1);
+            wv = FloatVector.broadcast(F, wq[vi]);
+            FloatVector q0 = wv.mul(x0), q1 = wv.mul(x1);
+            x0 = FloatVector.fromArray(F, xt, xi + TT);
+            x1 = FloatVector.fromArray(F, xt, xi + TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 1]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 1]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            x0 = FloatVector.fromArray(F, xt, xi + 2 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 2 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 16]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 16]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            x0 = FloatVector.fromArray(F, xt, xi + 3 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 3 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wi + 17]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[vi + 17]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
             a0 = p0.fma(FloatVector.fromArray(F, sc, s), a0);
             a1 = p1.fma(FloatVector.fromArray(F, sc, s + FL), a1);
             b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);

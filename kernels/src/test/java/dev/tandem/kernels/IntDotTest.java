@@ -298,6 +298,53 @@ class IntDotTest {
         }
     }
 
+    /**
+     * Zero weights against negative activations: the token tiles' first product of a lane is a
+     * multiply (-0 for 0 x -5) where the matvec converts an integer 0 (+0); the values must still be
+     * the scalar reference's bit for bit, including rows whose every product is zero (+0, not -0).
+     */
+    @Test
+    void tokenTilesGiveTheMatvecsZerosForZeroWeights() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 9, cols = 96, blocks = cols / 32;
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 34);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long o = (r * blocks + b) * 34L;
+                seg.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(0.01f * (1 + rnd.nextInt(9))));
+                boolean zero = r < 2 || (r % 3 == 0 && b != 1) || (r % 3 == 1 && b == 1);
+                for (int k = 0; k < 32; k++) {
+                    int q = zero || (r % 3 == 2 && k % 4 != 0) ? 0 : rnd.nextInt(256) - 128;
+                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + k, (byte) q);
+                }
+            }
+        }
+        Q8_0Matrix m = (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
+        // A tail of 3 tokens (the per-token matvec) and one of TT - 1 (a padded tile).
+        for (int batch : new int[] {IntGemm.TT + 3, 2 * IntGemm.TT - 1}) {
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                int t = i / cols;
+                x[i] = t % 3 == 0 ? -1f - rnd.nextFloat() : (t % 3 == 1 ? (float) rnd.nextGaussian() : -0f);
+            }
+            Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            float[] out = new float[batch * rows];
+            if (IntGemm.serves(batch)) {
+                IntGemm.matmul(m, a, out);
+            } else {
+                m.matmul(x, out, batch);
+            }
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
+                            "batch " + batch + " token " + t + " row " + r + ", seed " + seed);
+                }
+            }
+            assertEquals(0, Float.floatToRawIntBits(out[0]), "an all-zero row gives +0");
+        }
+    }
+
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
     @ParameterizedTest(name = "batch {0}")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 8, 16, 33, 69})
