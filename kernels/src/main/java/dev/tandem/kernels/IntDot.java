@@ -46,6 +46,8 @@ final class IntDot {
     /** As many bytes as S has shorts (widened 1:1 by {@link #widen}). */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(SHAPE.vectorBitSize() / 2));
     static final VectorSpecies<Float> F = VectorSpecies.of(float.class, SHAPE);
+    /** As many ints as F has floats: the paired lanes before their conversion. */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, SHAPE);
     static final int SL = S.length();
 
     private static final VectorShuffle<Float> SWAP4 = WIDE ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
@@ -65,15 +67,14 @@ final class IntDot {
     }
 
     /**
-     * {@link #lanes} for products whose adjacent pairs sum below 2^15 in magnitude (Q4_0: at most
-     * 2 * (2 * 8 * 127)): one instruction fewer. Read as an int, a pair of shorts is
-     * p = 65536*hi + (lo mod 2^16); p + (p << 16) = 65536*(hi + lo) + (lo mod 2^16) without overflow
-     * when |hi + lo| < 2^15, so its arithmetic shift by 16 is exactly hi + lo, the same integer.
+     * Adjacent short lanes summed into ints, as {@link #lanes} pairs them, for sums whose adjacent pairs
+     * are below 2^15 in magnitude (Q4_0's packed kernel: at most 2 * 3810): one instruction fewer. Read as an
+     * int, a pair of shorts is p = 65536*hi + (lo mod 2^16); p + (p << 16) = 65536*(hi + lo) + (lo mod 2^16)
+     * without overflow when |hi + lo| < 2^15, so its arithmetic shift by 16 is exactly hi + lo, the same integer.
      */
-    static FloatVector lanesNarrow(ShortVector w0, ShortVector a0, ShortVector w1, ShortVector a1) {
-        IntVector p = w0.mul(a0).add(w1.mul(a1)).reinterpretAsInts();
-        return (FloatVector) p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0);
+    static IntVector pairsNarrow(ShortVector sums) {
+        IntVector p = sums.reinterpretAsInts();
+        return p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
     static ShortVector act(short[] q, int j) {

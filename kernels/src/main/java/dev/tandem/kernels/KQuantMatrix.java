@@ -320,7 +320,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * multiplied by 16 activations in 16-bit lanes, adjacent lanes paired into 8 int lanes, times the
      * sub-block's scale. Each pair's sum must be below 2^15 in magnitude (Q4_K 2*2*15*127, Q5_K
      * 2*2*31*127, Q6_K 2*63*127: the formats that use this check it), which lets the pairing be
-     * {@link IntDot#lanesNarrow}'s three instructions. The integer sum is exact, so it equals the
+     * {@link IntDot#pairsNarrow}'s three instructions. The integer sum is exact, so it equals the
      * scalar one whatever the order.
      */
     static IntVector scaledPairs(ShortVector products, int scale) {

@@ -12,6 +12,7 @@ import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -208,35 +209,54 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         if (!IntDot.VECTOR) {
             return dotQ8Scalar(row, a, aRow);
         }
-        long base = rowOffset(row);
-        int blocks = cols / BLOCK;
-        short[] q = a.q;
-        int qBase = aRow * cols, dBase = aRow * blocks;
+        Q4Activations f = a.q4();
+        return dotPacked(data, rowOffset(row), cols / BLOCK, f.acts[aRow], f.offsets[aRow], f.scales[aRow]);
+    }
+
+    /**
+     * {@link #dotQ8}'s vector path on the row at byte offset base: the packed bytes multiply
+     * Q4Activations' form of one activation row (acts, offsets, scales d), with no nibble masking or
+     * recentring per block. Static, with everything it reads passed in: the per-row setup stays out of
+     * {@link #dotRows}' loop and C2 keeps the block loop's values in registers.
+     */
+    private static float dotPacked(MemorySegment data, long base, int blocks, short[] p, int[] offsets, float[] d) {
         if (IntDot.WIDE) {
             FloatVector acc = FloatVector.zero(IntDot.F);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * BLOCK_BYTES;
-                int j = qBase + blk * BLOCK;
-                FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
-                ShortVector n = nibbles(o + 2);
-                acc = IntDot.lanesNarrow(low(n), IntDot.act(q, j), high(n), IntDot.act(q, j + HALF)).fma(s, acc);
+                int j = blk * BLOCK;
+                FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * d[blk]);
+                acc = packedLanes(nibbles(data, o + 2), IntDot.act(p, j), IntDot.act(p, j + HALF), offsets, blk * 8).fma(s, acc);
             }
             return IntDot.finish(acc);
         }
         FloatVector lo = FloatVector.zero(IntDot.F), hi = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
-            int j = qBase + blk * BLOCK;
-            FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * a.d[dBase + blk]);
-            ShortVector n0 = nibbles(o + 2), n1 = nibbles(o + 10);
-            lo = IntDot.lanesNarrow(low(n0), IntDot.act(q, j), high(n0), IntDot.act(q, j + HALF)).fma(s, lo);
-            hi = IntDot.lanesNarrow(low(n1), IntDot.act(q, j + 8), high(n1), IntDot.act(q, j + HALF + 8)).fma(s, hi);
+            int j = blk * BLOCK, c = blk * 8;
+            FloatVector s = IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o)) * d[blk]);
+            lo = packedLanes(nibbles(data, o + 2), IntDot.act(p, j), IntDot.act(p, j + HALF), offsets, c).fma(s, lo);
+            hi = packedLanes(nibbles(data, o + 10), IntDot.act(p, j + 8), IntDot.act(p, j + HALF + 8), offsets, c + 4).fma(s, hi);
         }
         return IntDot.finish(lo, hi);
     }
 
+    /**
+     * IntDot's lanes of a block from its packed bytes n (zero-extended) and Q4Activations' q and high:
+     * n*q[m] + (n >> 4)*high[m] per short lane, adjacent lanes paired, offsets[at..] subtracted.
+     */
+    private static FloatVector packedLanes(ShortVector n, ShortVector q, ShortVector high, int[] offsets, int at) {
+        ShortVector sums = n.mul(q).add(n.lanewise(VectorOperators.LSHR, 4).mul(high));
+        return (FloatVector) IntDot.pairsNarrow(sums).sub(IntVector.fromArray(IntDot.I, offsets, at))
+                .convert(VectorOperators.I2F, 0);
+    }
+
     /** IntDot.SL packed bytes at offset o as shorts, zero-extended (so the high nibble needs no mask). */
     private ShortVector nibbles(long o) {
+        return nibbles(data, o);
+    }
+
+    private static ShortVector nibbles(MemorySegment data, long o) {
         return (ShortVector) ByteVector.fromMemorySegment(IntDot.B, data, o, LE)
                 .convertShape(VectorOperators.ZERO_EXTEND_B2S, IntDot.S, 0);
     }
@@ -287,10 +307,25 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
-        // One row per pass: a two-row pass (as Q8_0 has) exceeds C2's node budget with the nibble
-        // unpacking (NodeCountInliningCutoff), and the vectors it fails to inline get boxed.
+        // One row per pass: a two-row pass (as Q8_0 has) exceeded C2's node budget with the nibble
+        // unpacking (NodeCountInliningCutoff), and measured no faster with the packed kernel.
+        if (start >= end) {
+            return;
+        }
+        if (!IntDot.VECTOR) {
+            for (int r = start; r < end; r++) {
+                out[outOff + r] = dotQ8(r, a, aRow);
+            }
+            return;
+        }
+        IntDot.checkActivations(this, a, aRow);
+        Q4Activations f = a.q4();
+        short[] p = f.acts[aRow];
+        int[] offsets = f.offsets[aRow];
+        float[] d = f.scales[aRow];
+        int blocks = cols / BLOCK;
         for (int r = start; r < end; r++) {
-            out[outOff + r] = dotQ8(r, a, aRow);
+            out[outOff + r] = dotPacked(data, rowOffset(r), blocks, p, offsets, d);
         }
     }
 
@@ -318,19 +353,19 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     private void matmulRow2(int r, Q8Activations a, int t, float[] out) {
         long base = rowOffset(r);
         int blocks = cols / BLOCK;
-        short[] q = a.q;
-        float[] d = a.d;
-        int q0 = t * cols, q1 = q0 + cols;
-        int d0 = t * blocks, d1 = d0 + blocks;
+        // dotQ8's packed kernel per token, on one load and shift of the packed bytes.
+        Q4Activations f = a.q4();
+        short[] p0 = f.acts[t], p1 = f.acts[t + 1];
+        int[] c0 = f.offsets[t], c1 = f.offsets[t + 1];
+        float[] d0 = f.scales[t], d1 = f.scales[t + 1];
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int j = blk * BLOCK;
             float dw = Float.float16ToFloat(data.get(SHORT_LE, o));
             ShortVector n = nibbles(o + 2);
-            ShortVector w0 = low(n), w1 = high(n);
-            acc0 = IntDot.lanes(w0, IntDot.act(q, q0 + j), w1, IntDot.act(q, q0 + j + HALF)).fma(IntDot.scale(dw * d[d0 + blk]), acc0);
-            acc1 = IntDot.lanes(w0, IntDot.act(q, q1 + j), w1, IntDot.act(q, q1 + j + HALF)).fma(IntDot.scale(dw * d[d1 + blk]), acc1);
+            acc0 = packedLanes(n, IntDot.act(p0, j), IntDot.act(p0, j + HALF), c0, blk * 8).fma(IntDot.scale(dw * d0[blk]), acc0);
+            acc1 = packedLanes(n, IntDot.act(p1, j), IntDot.act(p1, j + HALF), c1, blk * 8).fma(IntDot.scale(dw * d1[blk]), acc1);
         }
         out[t * rows + r] = IntDot.finish(acc0);
         out[(t + 1) * rows + r] = IntDot.finish(acc1);

@@ -24,6 +24,8 @@ public final class Q8Activations {
     final float[] d;
     private final int rows;
     private final int cols;
+    /** Built on first use by a Q4_0 batch-1 dot; threads that race build identical ones. */
+    private volatile Q4Activations q4;
 
     private Q8Activations(int rows, int cols) {
         this.rows = rows;
@@ -59,6 +61,15 @@ public final class Q8Activations {
             }
         }
         return a;
+    }
+
+    /** These activations in the form Q4_0's batch-1 kernel multiplies (see {@link Q4Activations}). */
+    Q4Activations q4() {
+        Q4Activations f = q4;
+        if (f == null) {
+            q4 = f = Q4Activations.of(this);
+        }
+        return f;
     }
 
     public int rows() { return rows; }

@@ -247,6 +247,58 @@ class IntDotTest {
     }
 
     /**
+     * Q4_0's batch-1 kernel multiplies packed bytes against Q4Activations' rearranged integers, whose
+     * 16-bit intermediates are the largest at the extreme nibbles: bytes 0x00, 0xFF, 0x0F, 0xF0 and
+     * random extremes against activations at +-127 (same signs, alternating, random), every block; the
+     * vector dot must equal the scalar reference bit for bit and the exact integer sum.
+     */
+    @Test
+    void q4PackedKernelHoldsTheExtremeNibblesExactly() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 5, cols = 128, blocks = cols / 32;
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 18 + 1).asSlice(1);
+        int[] patterns = {0x00, 0xFF, 0x0F, 0xF0, -1};
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long o = (r * blocks + b) * 18L;
+                seg.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f));
+                for (int k = 0; k < 16; k++) {
+                    int v = patterns[r] >= 0 ? patterns[r] : new int[] {0x00, 0xFF, 0x0F, 0xF0}[rnd.nextInt(4)];
+                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + k, (byte) v);
+                }
+            }
+        }
+        Q4_0Matrix m = (Q4_0Matrix) WeightMatrix.of(WeightFormat.Q4_0, seg, rows, cols);
+        int batch = 3;
+        float[] x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = switch (i / cols) {
+                case 0 -> 1f;
+                case 1 -> (i & 1) == 0 ? -1f : 1f;
+                default -> rnd.nextBoolean() ? -1f : 1f;
+            };
+        }
+        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+        assertEquals(127, Math.abs(a.q(2, 5)));
+        for (int t = 0; t < batch; t++) {
+            for (int r = 0; r < rows; r++) {
+                long exact = 0, mag = 0;
+                for (int j = 0; j < cols; j++) {
+                    int byteAt = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (r * blocks + j / 32) * 18L + 2 + j % 16) & 0xFF;
+                    int w = (j % 32 < 16 ? byteAt & 0x0F : byteAt >>> 4) - 8;
+                    exact += (long) w * a.q(t, j);
+                    mag += Math.abs((long) w * a.q(t, j));
+                }
+                String where = "row " + r + " token " + t + ", seed " + seed;
+                float vec = m.dotQ8(r, a, t);
+                assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(vec), where);
+                assertEquals(exact * (double) a.scale(t, 0), vec, 1e-6 * mag * a.scale(t, 0), where);
+            }
+        }
+    }
+
+    /**
      * Zero weights against negative activations: the token tiles' first product of a lane is a
      * multiply (-0 for 0 x -5) where the matvec converts an integer 0 (+0); the values must still be
      * the scalar reference's bit for bit, including rows whose every product is zero (+0, not -0).
