@@ -121,6 +121,24 @@ final class IntDot {
         acc[7] = Math.fma((float) (w[p + 14] * q[j + 14] + w[p + 15] * q[j + 15] + w[p + 30] * q[j + 30] + w[p + 31] * q[j + 31]), scale, acc[7]);
     }
 
+    /**
+     * {@link #accumulateScalar} for a Q4_0 block read straight from its 16 packed bytes w[p..p+16):
+     * element e &lt; 16 is the low nibble of byte e less 8, element 16 + e its high nibble less 8, so
+     * each lane is the same exact integer as after unpacking. The cold-start twin of Q4_0 runs this:
+     * unpacking into a block array first cost as much again in the interpreter (written without
+     * helper calls for the same reason).
+     */
+    static void accumulateScalarNibbles(float[] acc, byte[] w, int p, short[] q, int j, float scale) {
+        acc[0] = Math.fma((float) ((((w[p + 0] & 0x0F) - 8) * q[j + 0] + ((w[p + 1] & 0x0F) - 8) * q[j + 1]) + (((w[p + 0] >> 4 & 0x0F) - 8) * q[j + 16] + ((w[p + 1] >> 4 & 0x0F) - 8) * q[j + 17])), scale, acc[0]);
+        acc[1] = Math.fma((float) ((((w[p + 2] & 0x0F) - 8) * q[j + 2] + ((w[p + 3] & 0x0F) - 8) * q[j + 3]) + (((w[p + 2] >> 4 & 0x0F) - 8) * q[j + 18] + ((w[p + 3] >> 4 & 0x0F) - 8) * q[j + 19])), scale, acc[1]);
+        acc[2] = Math.fma((float) ((((w[p + 4] & 0x0F) - 8) * q[j + 4] + ((w[p + 5] & 0x0F) - 8) * q[j + 5]) + (((w[p + 4] >> 4 & 0x0F) - 8) * q[j + 20] + ((w[p + 5] >> 4 & 0x0F) - 8) * q[j + 21])), scale, acc[2]);
+        acc[3] = Math.fma((float) ((((w[p + 6] & 0x0F) - 8) * q[j + 6] + ((w[p + 7] & 0x0F) - 8) * q[j + 7]) + (((w[p + 6] >> 4 & 0x0F) - 8) * q[j + 22] + ((w[p + 7] >> 4 & 0x0F) - 8) * q[j + 23])), scale, acc[3]);
+        acc[4] = Math.fma((float) ((((w[p + 8] & 0x0F) - 8) * q[j + 8] + ((w[p + 9] & 0x0F) - 8) * q[j + 9]) + (((w[p + 8] >> 4 & 0x0F) - 8) * q[j + 24] + ((w[p + 9] >> 4 & 0x0F) - 8) * q[j + 25])), scale, acc[4]);
+        acc[5] = Math.fma((float) ((((w[p + 10] & 0x0F) - 8) * q[j + 10] + ((w[p + 11] & 0x0F) - 8) * q[j + 11]) + (((w[p + 10] >> 4 & 0x0F) - 8) * q[j + 26] + ((w[p + 11] >> 4 & 0x0F) - 8) * q[j + 27])), scale, acc[5]);
+        acc[6] = Math.fma((float) ((((w[p + 12] & 0x0F) - 8) * q[j + 12] + ((w[p + 13] & 0x0F) - 8) * q[j + 13]) + (((w[p + 12] >> 4 & 0x0F) - 8) * q[j + 28] + ((w[p + 13] >> 4 & 0x0F) - 8) * q[j + 29])), scale, acc[6]);
+        acc[7] = Math.fma((float) ((((w[p + 14] & 0x0F) - 8) * q[j + 14] + ((w[p + 15] & 0x0F) - 8) * q[j + 15]) + (((w[p + 14] >> 4 & 0x0F) - 8) * q[j + 30] + ((w[p + 15] >> 4 & 0x0F) - 8) * q[j + 31])), scale, acc[7]);
+    }
+
     /** The f16 at bytes[at], little-endian, as a float. */
     static float half(byte[] bytes, int at) {
         return Float.float16ToFloat((short) ((bytes[at] & 0xFF) | bytes[at + 1] << 8));

@@ -278,16 +278,10 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         // The row in a reused buffer: this is also the cold-start twin (see ColdTwins.row).
         byte[] bytes = ColdTwins.row(data, rowOffset(row), (int) rowBytes);
         float[] acc = new float[8];
-        byte[] w = new byte[BLOCK];
         for (int blk = 0; blk < blocks; blk++) {
             int o = blk * BLOCK_BYTES;
-            for (int k = 0; k < HALF; k++) {
-                int b = bytes[o + 2 + k] & 0xFF;
-                w[k] = (byte) ((b & 0x0F) - 8);
-                w[HALF + k] = (byte) ((b >>> 4) - 8);
-            }
             float scale = IntDot.half(bytes, o) * a.d[aRow * blocks + blk];
-            IntDot.accumulateScalar(acc, w, 0, a.q, aRow * cols + blk * BLOCK, scale);
+            IntDot.accumulateScalarNibbles(acc, bytes, o + 2, a.q, aRow * cols + blk * BLOCK, scale);
         }
         return IntDot.finishScalar(acc);
     }
