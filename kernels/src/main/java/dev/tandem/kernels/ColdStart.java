@@ -51,9 +51,14 @@ final class ColdStart {
             return true;
         }
 
-        /** True while calls still run the twin (reads the count, counts nothing). */
-        boolean open() {
-            return calls < limit;
+        /**
+         * True while the twins are running: at least one call ran its twin and the budget is not
+         * spent (reads the count, counts nothing). Before the first call it is false, so a model
+         * whose matrices have no twin (F32, say), which never counts a call, is never taken for a
+         * cold one.
+         */
+        boolean running() {
+            return calls > 0 && calls < limit;
         }
 
         /** Calls counted so far (at most the limit). */

@@ -38,14 +38,14 @@ public final class Parallel {
     private static final long SPIN_NANOS = KernelConfig.spinMicros() * 1000L;
 
     /**
-     * {@link #SPIN_NANOS}, except none while the matrices still run their cold-start twins: in those
+     * {@link #SPIN_NANOS}, except none while the matrices run their cold-start twins: in those
      * first tokens the JIT compiler threads are busy compiling the kernels on the same two cores, and
      * a thread spinning between matvecs takes a core from them (a cold first token spent ~15 % fewer
      * CPU milliseconds and ~20 % less time without the spin, docs/benchmarks.md "Cold start"); the
      * ~50 wake-ups per token that parking costs instead are noise next to a cold token.
      */
     private static long spinNanos() {
-        return ColdStart.MATRICES.open() ? 0 : SPIN_NANOS;
+        return ColdStart.MATRICES.running() ? 0 : SPIN_NANOS;
     }
 
     /** Replaced (never mutated) by {@link #setThreads}, only while {@link #BUSY} is held. */

@@ -215,12 +215,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     /** IntDot.SL weights at byte offset o, widened to shorts. */
     private ShortVector w(long o) {
-        return w(data, o);
-    }
-
-    /** IntDot.SL weights of segment at byte offset o, widened to shorts. */
-    private static ShortVector w(MemorySegment segment, long o) {
-        return IntDot.widen(ByteVector.fromMemorySegment(IntDot.B, segment, o, LE));
+        return IntDot.widen(ByteVector.fromMemorySegment(IntDot.B, data, o, LE));
     }
 
     /** The plain-Java reference of {@link #dotQ8}: bit-identical to it. */
@@ -267,20 +262,18 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     /** out[o], out[o+1] = dotQ8(r), dotQ8(r+1), with the same operations per row as dotQ8 (256-bit form). */
     private void dotQ8Pair(int r, Q8Activations a, int aRow, float[] out, int o) {
         IntDot.checkActivations(this, a, aRow);
-        // Each row read through its own slice, at offsets from 0: C2 then checked each access against the
-        // slice with far fewer instructions than against the whole matrix at base + offset (~10% per block).
-        MemorySegment row0 = data.asSlice(rowOffset(r), rowBytes), row1 = data.asSlice(rowOffset(r + 1), rowBytes);
+        long base0 = rowOffset(r), base1 = rowOffset(r + 1);
         int blocks = cols / BLOCK;
         short[] q = a.q;
         int qBase = aRow * cols, dBase = aRow * blocks;
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
         for (int blk = 0; blk < blocks; blk++) {
-            long ob = (long) blk * BLOCK_BYTES;
+            long o0 = base0 + (long) blk * BLOCK_BYTES, o1 = base1 + (long) blk * BLOCK_BYTES;
             int j = qBase + blk * BLOCK;
             float da = a.d[dBase + blk];
             ShortVector a0 = IntDot.act(q, j), a1 = IntDot.act(q, j + 16);
-            acc0 = IntDot.lanes(w(row0, ob + 2), a0, w(row0, ob + 18), a1).fma(IntDot.scale(Float.float16ToFloat(row0.get(SHORT_LE, ob)) * da), acc0);
-            acc1 = IntDot.lanes(w(row1, ob + 2), a0, w(row1, ob + 18), a1).fma(IntDot.scale(Float.float16ToFloat(row1.get(SHORT_LE, ob)) * da), acc1);
+            acc0 = IntDot.lanes(w(o0 + 2), a0, w(o0 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o0)) * da), acc0);
+            acc1 = IntDot.lanes(w(o1 + 2), a0, w(o1 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o1)) * da), acc1);
         }
         out[o] = IntDot.finish(acc0);
         out[o + 1] = IntDot.finish(acc1);
