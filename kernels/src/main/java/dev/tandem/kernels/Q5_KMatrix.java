@@ -54,6 +54,8 @@ public final class Q5_KMatrix extends KQuantMatrix {
     /**
      * {@link #rowDot}'s loop with the 16-bit product kernel, as Q4_K's: the header read as two longs
      * ({@link #head}), scales and mins unpacked from them, blockValue's float operations written out.
+     * Written again here rather than shared through KQuantMatrix: in one shared loop the call to each
+     * format's scaledSumWide would be a virtual one per super-block, which C2 need not inline.
      */
     private float rowDotWide(int row, Q8_KActivations a, int blk0) {
         long base = rowOffset(row);

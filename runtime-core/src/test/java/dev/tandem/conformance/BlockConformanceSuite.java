@@ -134,25 +134,7 @@ public abstract class BlockConformanceSuite extends DeviceConformanceBase {
             KvPoolSpec pool = new KvPoolSpec(blockSize, blocks);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 12); DeviceBuffer xb = device.allocate(12L * dim)) {
                 assertEquals(pool, block.pool());
-                for (int[][] step : steps) {
-                    int rows = java.util.Arrays.stream(step).mapToInt(run -> run[2]).sum();
-                    int[] seq = new int[rows], pos = new int[rows];
-                    int[][] rowTables = new int[rows][];
-                    int i = 0;
-                    for (int[] run : step) {
-                        for (int j = 0; j < run[2]; j++, i++) {
-                            seq[i] = run[0];
-                            pos[i] = run[1] + j;
-                            rowTables[i] = tables[run[0]];
-                        }
-                    }
-                    float[] x = RandomWeights.floats(rows * dim, r);
-                    float[] expected = reference.step(x, seq, pos);
-                    device.write(xb, 0, x, 0, x.length);
-                    block.run(xb, new BatchRows(pos, rowTables));
-                    assertClose(expected, download(xb, rows * dim), format + " paged attention, rows " + Arrays.toString(pos),
-                            blockTolerance(format));
-                }
+                runSteps(block, xb, reference, steps, tables, dim, r, format, "paged attention");
                 // Sequence B (11 positions, two runs) read out of its blocks, then written into C's and read back.
                 int kvDim = c.kvDim();
                 float[] k = new float[11 * kvDim], v = new float[11 * kvDim];
@@ -203,26 +185,7 @@ public abstract class BlockConformanceSuite extends DeviceConformanceBase {
             }
             PagedAttentionReference reference = new PagedAttentionReference(w, this::referenceDot, this::referenceRmsnorm, 3, 12);
             try (DevicePagedAttention block = device.uploadPagedAttention(w, pool, 8); DeviceBuffer xb = device.allocate(8L * dim)) {
-                for (int[][] step : steps) {
-                    int rows = Arrays.stream(step).mapToInt(run -> run[2]).sum();
-                    int[] pos = new int[rows];
-                    int[][] rowTables = new int[rows][];
-                    int[] seq = new int[rows];
-                    int i = 0;
-                    for (int[] run : step) {
-                        for (int j = 0; j < run[2]; j++, i++) {
-                            seq[i] = run[0];
-                            pos[i] = run[1] + j;
-                            rowTables[i] = tables[run[0]];
-                        }
-                    }
-                    float[] x = RandomWeights.floats(rows * dim, r);
-                    float[] expected = reference.step(x, seq, pos);
-                    device.write(xb, 0, x, 0, x.length);
-                    block.run(xb, new BatchRows(pos, rowTables));
-                    assertClose(expected, download(xb, rows * dim), format + " Qwen-style paged attention, rows " + Arrays.toString(pos),
-                            blockTolerance(format));
-                }
+                runSteps(block, xb, reference, steps, tables, dim, r, format, "Qwen-style paged attention");
                 float[] k = new float[8 * kvDim], v = new float[8 * kvDim];
                 block.readKv(tables[1], 0, 8, k, v);
                 assertClose(reference.keys(1, 8), k, format + " normalised, biased keys in the pool");
@@ -276,6 +239,32 @@ public abstract class BlockConformanceSuite extends DeviceConformanceBase {
                 assertArrayEquals(k, k2, 0f, "keys");
                 assertArrayEquals(v, v2, 0f, "values");
             }
+        }
+    }
+
+    /**
+     * Runs each step (runs of (sequence, first position, rows)) through the block on fresh random rows and
+     * checks it against the reference's step.
+     */
+    private void runSteps(DevicePagedAttention block, DeviceBuffer xb, PagedAttentionReference reference, int[][][] steps,
+                          int[][] tables, int dim, Random r, WeightFormat format, String what) {
+        for (int[][] step : steps) {
+            int rows = Arrays.stream(step).mapToInt(run -> run[2]).sum();
+            int[] seq = new int[rows], pos = new int[rows];
+            int[][] rowTables = new int[rows][];
+            int i = 0;
+            for (int[] run : step) {
+                for (int j = 0; j < run[2]; j++, i++) {
+                    seq[i] = run[0];
+                    pos[i] = run[1] + j;
+                    rowTables[i] = tables[run[0]];
+                }
+            }
+            float[] x = RandomWeights.floats(rows * dim, r);
+            float[] expected = reference.step(x, seq, pos);
+            device.write(xb, 0, x, 0, x.length);
+            block.run(xb, new BatchRows(pos, rowTables));
+            assertClose(expected, download(xb, rows * dim), format + " " + what + ", rows " + Arrays.toString(pos), blockTolerance(format));
         }
     }
 }
