@@ -12,7 +12,7 @@ import java.lang.foreign.ValueLayout;
  * bytes took 1.7-2.2 ns): its ~57 instructions per block pair leave the out-of-order window only a few
  * cache lines ahead, and the hardware prefetcher stops at each 4 KiB page of the mapping. Java has no
  * prefetch instruction, so a plain load ahead starts the next lines' misses (and the next page's TLB
- * walk) early. 512 bytes ahead measured 20-27 % less time a row-block streaming, ~6 % more in cache
+ * walk) early. 512 bytes ahead measured 8-27 % (mostly ~25 %) less time a row-block streaming, ~7 % more in cache
  * (one load, compare and conditional move more a step); one load per row each step instead of by
  * turns cost 17 % in cache. docs/benchmarks.md, "Decode read-ahead". The loads change no arithmetic,
  * so the results are bit for bit those without them.
