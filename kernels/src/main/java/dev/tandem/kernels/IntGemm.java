@@ -48,20 +48,20 @@ final class IntGemm {
     private static final int LANES = 8;
 
     /**
-     * Whether the token-tiled kernel serves a batch of this size: from one full tile. Its weights are
-     * decoded to floats once per matmul, and with the kernel's range checks hoisted that pays from one
-     * tile on: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, 2026-11-30), 16 tokens ran
-     * at 16.5-17.5 GMAC/s against the per-row integer kernel's 13.3 (Q8_0; Q4_0 15.6-17.4 against 11.5),
-     * 32-48 tokens 1.4-1.6x. (Before, the tiles were no faster than the per-row kernel below four tiles.)
-     */
-    static final int MIN_BATCH = TT;
-
-    /**
      * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through
      * the per-token matvec ({@link IntDot.Format#dotRows}), which is faster than a mostly empty tile
      * (a tile's cost does not shrink with its tokens: 8 of 16 ran at half the per-row kernel's rate).
      */
     static final int MIN_TAIL = 3 * TT / 4;
+
+    /**
+     * Whether the token-tiled kernel serves a batch of this size: from one padded tile of
+     * {@link #MIN_TAIL} tokens. Its weights are decoded to floats once per matmul, and that pays from
+     * there: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, "Token tiles from 12 tokens"),
+     * a padded tile against the per-row integer kernel ran at 1.07x (12 tokens, Q8_0; Q4_0 1.12x),
+     * 1.2x (13), 1.25x (14), 1.4x (15), 16 tokens 1.4x; at 10 tokens it ran at 0.75x.
+     */
+    static final int MIN_BATCH = MIN_TAIL;
 
     static boolean serves(int batch) {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
