@@ -84,7 +84,8 @@ final class TokenGemm {
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wf = new float[PANEL * cols];
             float[] row = new float[cols];
-            float[] res = new float[layout.chains() * R * TT];
+            int groupRes = layout.chains() * R * TT;
+            float[] res = new float[PANEL / R * groupRes];
             float[] lanes = new float[FL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
@@ -105,12 +106,17 @@ final class TokenGemm {
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
-                    for (int g = r0; g < tiled; g += R) {
-                        int wOff = (g - r0) * cols;
-                        for (int chain = 0; chain < layout.chains(); chain++) {
-                            kernel(wf, wOff, chain * len, len, xt, xOff, res, chain * R * TT);
+                    // Chain-outer: a chain's activations (len x TT floats) stay in L1 across the
+                    // panel's groups, and only the groups' weights (R floats a step) stream from L2.
+                    for (int chain = 0; chain < layout.chains(); chain++) {
+                        for (int g = r0; g < tiled; g += R) {
+                            kernel(wf, (g - r0) * cols, chain * len, len, xt, xOff, res,
+                                    (g - r0) / R * groupRes + chain * R * TT);
                         }
-                        finish(layout, res, wf, wOff, cols, xt, xOff, main, tile, batch, out, rows, g, lanes);
+                    }
+                    for (int g = r0; g < tiled; g += R) {
+                        finish(layout, res, (g - r0) / R * groupRes, wf, (g - r0) * cols, cols, xt, xOff, main, tile,
+                                batch, out, rows, g, lanes);
                     }
                 }
             }
@@ -179,12 +185,12 @@ final class TokenGemm {
      * (lane l plus lane l+width, halving the width), then the tail products one at a time. The
      * chain results are combined in place in res.
      */
-    private static void finish(Layout layout, float[] res, float[] w, int wOff, int cols, float[] xt, int xOff, int main,
-                               int tile, int batch, float[] out, int rows, int g, float[] lanes) {
+    private static void finish(Layout layout, float[] res, int resOff, float[] w, int wOff, int cols, float[] xt, int xOff,
+                               int main, int tile, int batch, float[] out, int rows, int g, float[] lanes) {
         int stride = R * TT;
         for (int r = 0; r < R && g + r < rows; r++) {
             for (int half = 0; half < 2; half++) {
-                int o = r * TT + half * FL;
+                int o = resOff + r * TT + half * FL;
                 if (layout.accs() == 2) {
                     for (int l = 0; l < FL; l++) {
                         add(res, l * stride + o, (FL + l) * stride + o);
