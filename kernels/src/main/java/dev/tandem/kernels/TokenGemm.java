@@ -81,6 +81,7 @@ final class TokenGemm {
             }
         });
         int panels = (rows + PANEL - 1) / PANEL;
+        int[] slot = panelSlots(order, cols);
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wf = new float[PANEL * cols];
             float[] row = new float[cols];
@@ -91,19 +92,7 @@ final class TokenGemm {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
                 // The last group is padded with zero rows (computed, never stored) to a whole R.
                 int tiled = r0 + (r1 - r0 + R - 1) / R * R;
-                if (tiled > r1) {
-                    java.util.Arrays.fill(wf, (tiled - R - r0) * cols, (tiled - r0) * cols, 0f);
-                }
-                for (int r = r0; r < r1; r++) {
-                    w.dequantizeRow(r, row, 0);
-                    int base = (r - r0) / R * R * cols + (r - r0) % R;
-                    for (int i = 0; i < main; i++) {
-                        wf[base + i * R] = row[order[i]];
-                    }
-                    for (int j = main; j < cols; j++) {
-                        wf[base + j * R] = row[j];
-                    }
-                }
+                decodePanel(w, slot, r0, r1, tiled, row, wf);
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
                     // Chain-outer: a chain's activations (len x TT floats) stay in L1 across the
@@ -121,6 +110,36 @@ final class TokenGemm {
                 }
             }
         });
+    }
+
+    /**
+     * slot[j] = where element j of a row goes in a panel group (relative to the row's first slot):
+     * its chain-order position times R, the rows of a group being interleaved.
+     */
+    private static int[] panelSlots(int[] order, int cols) {
+        int[] slot = new int[cols];
+        for (int j = order.length; j < cols; j++) {
+            slot[j] = j * R;
+        }
+        for (int i = 0; i < order.length; i++) {
+            slot[order[i]] = i * R;
+        }
+        return slot;
+    }
+
+    /** Decodes rows [r0, r1) into wf in the panel layout (see the class comment), zero rows up to tiled. */
+    private static void decodePanel(WeightMatrix w, int[] slot, int r0, int r1, int tiled, float[] row, float[] wf) {
+        int cols = slot.length;
+        if (tiled > r1) {
+            java.util.Arrays.fill(wf, (tiled - R - r0) * cols, (tiled - r0) * cols, 0f);
+        }
+        for (int r = r0; r < r1; r++) {
+            w.dequantizeRow(r, row, 0);
+            int base = (r - r0) / R * R * cols + (r - r0) % R;
+            for (int j = 0; j < cols; j++) {
+                wf[base + slot[j]] = row[j];
+            }
+        }
     }
 
     /**
