@@ -15,7 +15,8 @@ import java.lang.foreign.ValueLayout;
  * walk) early. 512 bytes ahead measured 8-27 % (mostly ~25 %) less time a row-block streaming, ~7 % more in cache
  * (one load, compare and conditional move more a step); one load per row each step instead of by
  * turns cost 17 % in cache. docs/benchmarks.md, "Decode read-ahead". The loads change no arithmetic,
- * so the results are bit for bit those without them.
+ * so the results are bit for bit those without them. The same loads in F16's and Q4_0's batch-1
+ * kernels made decode slower (12-25 % for F16), so only Q8_0 has them (same section).
  */
 final class ReadAhead {
     private ReadAhead() {}
