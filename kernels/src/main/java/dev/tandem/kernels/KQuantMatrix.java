@@ -9,6 +9,7 @@ import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -404,6 +405,17 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
         }
         return sum;
+    }
+
+    /**
+     * {@link #packedMinSum}, the same integer, in one vector multiply: the 8 mins (byte j of m) widened
+     * to ints times the activations' 32-value sums pairSums[from..from+8) ({@link Q8_KActivations#pairSums}).
+     * A plain static method (no vector in or out): left out of line it costs a call, not boxing.
+     */
+    static int packedMinSumWide(long m, int[] pairSums, int from) {
+        IntVector mins = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, m).reinterpretAsBytes()
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0);
+        return mins.mul(IntVector.fromArray(PAIRS, pairSums, from)).reduceLanes(VectorOperators.ADD);
     }
 
     /** Six-bit scale j of the 12-byte packing Q4_K and Q5_K share (bytes at p): 8 scales, then 8 mins. */
