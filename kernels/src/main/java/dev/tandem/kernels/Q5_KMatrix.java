@@ -121,7 +121,9 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * the passes written out) with the fifth bit: q in [0, 31], so the two halves of a 32-value
      * sub-block (at most 2 * 31 * 127) are added in shorts before pairing. qh's two 16-byte halves
      * are loaded once per super-block; sub-block s takes bit s of each byte, moved to bit 4 by one
-     * constant shift (the former loop reloaded qh and shifted by a variable count for every sub-block).
+     * constant shift, on int lanes (C2 gives short-lane shifts a count register, a move per shift; a
+     * bit crossing into the neighbouring short lands outside the mask 0x10, as the bytes are
+     * zero-extended). The former loop reloaded qh and shifted by a variable count per sub-block.
      */
     void scaledSumsWide(long base, int blocks, short[] qx, int qxOff0, int[] pairSums, int pOff0, int[] sums) {
         ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), five = ShortVector.broadcast(SHORTS, (short) 0x10);
@@ -143,20 +145,20 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector b10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 16, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-            IntVector lo0 = b00.and(nibble).or(h0.lanewise(VectorOperators.LSHL, 4).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e))
-                    .add(b10.and(nibble).or(h1.lanewise(VectorOperators.LSHL, 4).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 16))).reinterpretAsInts();
-            IntVector hi0 = b00.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 3).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 32))
-                    .add(b10.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 3).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 48))).reinterpretAsInts();
+            IntVector lo0 = b00.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e))
+                    .add(b10.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 16))).reinterpretAsInts();
+            IntVector hi0 = b00.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 32))
+                    .add(b10.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 48))).reinterpretAsInts();
             acc = acc.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) sc & 0xFF))
                     .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 8) & 0xFF));
             ShortVector b01 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 32, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector b11 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 48, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-            IntVector lo1 = b01.and(nibble).or(h0.lanewise(VectorOperators.LSHL, 2).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 64))
-                    .add(b11.and(nibble).or(h1.lanewise(VectorOperators.LSHL, 2).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 80))).reinterpretAsInts();
-            IntVector hi1 = b01.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHL, 1).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 96))
-                    .add(b11.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHL, 1).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 112))).reinterpretAsInts();
+            IntVector lo1 = b01.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 64))
+                    .add(b11.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 80))).reinterpretAsInts();
+            IntVector hi1 = b01.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 96))
+                    .add(b11.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 112))).reinterpretAsInts();
             acc = acc.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 16) & 0xFF))
                     .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 24) & 0xFF));
             ShortVector b02 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 64, Vec.LE)
@@ -165,18 +167,18 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             IntVector lo2 = b02.and(nibble).or(h0.and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 128))
                     .add(b12.and(nibble).or(h1.and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 144))).reinterpretAsInts();
-            IntVector hi2 = b02.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 1).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 160))
-                    .add(b12.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 1).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 176))).reinterpretAsInts();
+            IntVector hi2 = b02.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 160))
+                    .add(b12.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 176))).reinterpretAsInts();
             acc = acc.add(lo2.add(lo2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 32) & 0xFF))
                     .add(hi2.add(hi2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 40) & 0xFF));
             ShortVector b03 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 96, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector b13 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 112, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-            IntVector lo3 = b03.and(nibble).or(h0.lanewise(VectorOperators.LSHR, 2).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 192))
-                    .add(b13.and(nibble).or(h1.lanewise(VectorOperators.LSHR, 2).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 208))).reinterpretAsInts();
-            IntVector hi3 = b03.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 3).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 224))
-                    .add(b13.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 3).and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 240))).reinterpretAsInts();
+            IntVector lo3 = b03.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 192))
+                    .add(b13.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 208))).reinterpretAsInts();
+            IntVector hi3 = b03.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 224))
+                    .add(b13.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 240))).reinterpretAsInts();
             acc = acc.add(lo3.add(lo3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 48) & 0xFF))
                     .add(hi3.add(hi3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 56) & 0xFF));
             sums[2 * blk] = acc.reduceLanes(VectorOperators.ADD);

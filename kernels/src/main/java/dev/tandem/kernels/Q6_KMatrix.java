@@ -179,7 +179,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
                 // over the four (h, j) pairs spent ~50 scalar instructions a pass on their offsets).
                 // ql at j and j+32 and qh at j hold the elements 128h + j + 32k (k = 0..3) of sub-blocks
                 // 8h + j/16 + 2k: ql's low nibbles, then its high ones; qh's bit pairs 0-1, 2-3, 4-5, 6-7
-                // moved to bits 4-5 by constant shifts. scaledPairs is written out (see above).
+                // moved to bits 4-5 by constant shifts, done on int lanes (C2 gives short-lane shifts a
+                // count register, a move per shift; a bit crossing into the neighbouring short lands
+                // outside the mask 0x30, as the bytes are zero-extended). scaledPairs is written out.
                 long ql = o + 64 * h, qh = o + QH + 32 * h;
                 int e = qxOff + 128 * h, s = 8 * h;
                 ShortVector l00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 0, Vec.LE)
@@ -188,13 +190,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
                 ShortVector hb0 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, qh + 0, Vec.LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                IntVector p00 = l00.and(nibble).or(hb0.lanewise(VectorOperators.LSHL, 4).and(top))
+                IntVector p00 = l00.and(nibble).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 0)).reinterpretAsInts();
-                IntVector p10 = l10.and(nibble).or(hb0.lanewise(VectorOperators.LSHL, 2).and(top))
+                IntVector p10 = l10.and(nibble).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 32)).reinterpretAsInts();
                 IntVector p20 = l00.lanewise(VectorOperators.LSHR, 4).or(hb0.and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 64)).reinterpretAsInts();
-                IntVector p30 = l10.lanewise(VectorOperators.LSHR, 4).or(hb0.lanewise(VectorOperators.LSHR, 2).and(top))
+                IntVector p30 = l10.lanewise(VectorOperators.LSHR, 4).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 96)).reinterpretAsInts();
                 acc = acc.add(p00.add(p00.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 0]))
                         .add(p10.add(p10.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 2]))
@@ -206,13 +208,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
                 ShortVector hb16 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, qh + 16, Vec.LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                IntVector p016 = l016.and(nibble).or(hb16.lanewise(VectorOperators.LSHL, 4).and(top))
+                IntVector p016 = l016.and(nibble).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 16)).reinterpretAsInts();
-                IntVector p116 = l116.and(nibble).or(hb16.lanewise(VectorOperators.LSHL, 2).and(top))
+                IntVector p116 = l116.and(nibble).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 48)).reinterpretAsInts();
                 IntVector p216 = l016.lanewise(VectorOperators.LSHR, 4).or(hb16.and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 80)).reinterpretAsInts();
-                IntVector p316 = l116.lanewise(VectorOperators.LSHR, 4).or(hb16.lanewise(VectorOperators.LSHR, 2).and(top))
+                IntVector p316 = l116.lanewise(VectorOperators.LSHR, 4).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
                         .mul(ShortVector.fromArray(SHORTS, qx, e + 112)).reinterpretAsInts();
                 acc = acc.add(p016.add(p016.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 1]))
                         .add(p116.add(p116.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 3]))
