@@ -177,7 +177,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
             sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + 8 * blk);
             IntVector acc = IntVector.zero(PAIRS);
             // Pass c: qs[32c..32c+32), elements 64c + l (low nibbles, sub-block 2c) and 64c + 32 + l
-            // (high nibbles, 2c+1); scaledPairs written out.
+            // (high nibbles, 2c+1); pairs as IntDot.pairsNarrow, written out.
             ShortVector b00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector b10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 16, Vec.LE)

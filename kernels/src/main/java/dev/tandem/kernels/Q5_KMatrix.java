@@ -140,7 +140,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             IntVector acc = IntVector.zero(PAIRS);
             // Pass c: qs[32c..32c+32), elements 64c + l (low nibbles, sub-block 2c, qh bit 2c) and
-            // 64c + 32 + l (high nibbles, 2c+1, qh bit 2c+1); scaledPairs written out.
+            // 64c + 32 + l (high nibbles, 2c+1, qh bit 2c+1); pairs as IntDot.pairsNarrow, written out.
             ShortVector b00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector b10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 16, Vec.LE)

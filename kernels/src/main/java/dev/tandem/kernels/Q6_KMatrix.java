@@ -150,12 +150,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #scaledSum} in 16-bit products: q is taken unsigned (q+32 in [0, 63], so a product with
-     * |qx| <= 127 fits a short and a pair of them 2*63*127 < 2^15) and the 32 is subtracted once per
-     * super-block through the activations' block sums: the accumulator starts at -32 * sum_s sc[s] *
-     * bsums[s]. The 16 scales are widened to ints once per super-block into {@code sc} (16 ints of
-     * scratch), so each sub-block's broadcast is one load from it. All sub-blocks add into one int
-     * vector, reduced once: the sum is exact, so the order is free.
+     * {@link #scaledSum} of each of {@code blocks} super-blocks from byte offset base into sums[blk]
+     * (activations from qxOff0 and bOff0 on), in 16-bit products: q is taken unsigned (q+32 in
+     * [0, 63], so a product with |qx| <= 127 fits a short and a pair of them 2*63*127 < 2^15) and
+     * the 32 is subtracted once per super-block through the activations' block sums: the
+     * accumulator starts at -32 * sum_s sc[s] * bsums[s]. The 16 scales are widened to ints once per
+     * super-block into {@code sc} (16 ints of scratch), so each sub-block's broadcast is one load
+     * from it. All sub-blocks add into one int vector, reduced once: the sum is exact, so the order
+     * is free.
      */
     void scaledSumsWide(long base, int blocks, short[] qx, int qxOff0, int[] bsums, int bOff0, int[] sc, int[] sums) {
         for (int blk = 0; blk < blocks; blk++) {
@@ -181,7 +183,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
                 // 8h + j/16 + 2k: ql's low nibbles, then its high ones; qh's bit pairs 0-1, 2-3, 4-5, 6-7
                 // moved to bits 4-5 by constant shifts, done on int lanes (C2 gives short-lane shifts a
                 // count register, a move per shift; a bit crossing into the neighbouring short lands
-                // outside the mask 0x30, as the bytes are zero-extended). scaledPairs is written out.
+                // outside the mask 0x30, as the bytes are zero-extended). Pairs as IntDot.pairsNarrow, written out.
                 long ql = o + 64 * h, qh = o + QH + 32 * h;
                 int e = qxOff + 128 * h, s = 8 * h;
                 ShortVector l00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 0, Vec.LE)
