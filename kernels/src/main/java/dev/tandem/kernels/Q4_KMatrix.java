@@ -65,13 +65,13 @@ public final class Q4_KMatrix extends KQuantMatrix {
     /**
      * {@link #rowDot} with the 16-bit product kernel: first every super-block's two integer sums
      * ({@link #scaledSumsWide}), then {@link #blockValue}'s float operations in the same order, d and
-     * d and dmin read from the block's {@link #head}. sums is scratch (2 * cols/256 ints), allocated once
-     * per task by {@link #rowsTask}, not per row.
+     * dmin read from the block's {@link #head}. sums is scratch (2 * cols/256 ints), allocated once per
+     * task by {@link #rowsTask}, not per row.
      */
     private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sums) {
         long base = rowOffset(row);
         int blocks = cols / QK;
-        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * 8, sums);
+        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
         float sum = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             long head = head(base + (long) blk * blockBytes);
@@ -148,7 +148,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
     /** {@link #scaledSum} in 16-bit products for the block at o (tests). */
     int scaledSumWide(long o, short[] qx, int qxOff) {
         int[] sums = new int[2];
-        scaledSumsWide(o, 1, qx, qxOff, new int[8], 0, sums);
+        scaledSumsWide(o, 1, qx, qxOff, new int[SUBS / 2], 0, sums);
         return sums[0];
     }
 
@@ -174,7 +174,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
             long head = head(o), packed = packed(o);
             long sc = packedScales(head, packed);
             // Before the vector code: parsed after it, these plain calls met the inlining cutoff (below).
-            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + 8 * blk);
+            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + blk * (SUBS / 2));
             IntVector acc = IntVector.zero(PAIRS);
             // Pass c: qs[32c..32c+32), elements 64c + l (low nibbles, sub-block 2c) and 64c + 32 + l
             // (high nibbles, 2c+1); pairs as IntDot.pairsNarrow, written out.

@@ -71,7 +71,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
     private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sums) {
         long base = rowOffset(row);
         int blocks = cols / QK;
-        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * 8, sums);
+        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
         float sum = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             long head = head(base + (long) blk * blockBytes);
@@ -110,7 +110,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
     /** {@link #scaledSum} in 16-bit products for the block at o (tests). */
     int scaledSumWide(long o, short[] qx, int qxOff) {
         int[] sums = new int[2];
-        scaledSumsWide(o, 1, qx, qxOff, new int[8], 0, sums);
+        scaledSumsWide(o, 1, qx, qxOff, new int[SUBS / 2], 0, sums);
         return sums[0];
     }
 
@@ -133,7 +133,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
             long head = head(o), packed = packed(o);
             long sc = packedScales(head, packed);
             // Before the vector code: parsed after it, these plain calls met the inlining cutoff.
-            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + 8 * blk);
+            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + blk * (SUBS / 2));
             ShortVector h0 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QH, Vec.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
             ShortVector h1 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QH + 16, Vec.LE)
