@@ -48,20 +48,20 @@ final class IntGemm {
     private static final int LANES = 8;
 
     /**
-     * Whether the token-tiled kernel serves a batch of this size: from one full tile. Its weights are
-     * decoded to floats once per matmul, and with the kernel's range checks hoisted that pays from one
-     * tile on: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, 2026-11-30), 16 tokens ran
-     * at 16.5-17.5 GMAC/s against the per-row integer kernel's 13.3 (Q8_0; Q4_0 15.6-17.4 against 11.5),
-     * 32-48 tokens 1.4-1.6x. (Before, the tiles were no faster than the per-row kernel below four tiles.)
-     */
-    static final int MIN_BATCH = TT;
-
-    /**
      * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through
      * the per-token matvec ({@link IntDot.Format#dotRows}), which is faster than a mostly empty tile
      * (a tile's cost does not shrink with its tokens: 8 of 16 ran at half the per-row kernel's rate).
      */
     static final int MIN_TAIL = 3 * TT / 4;
+
+    /**
+     * Whether the token-tiled kernel serves a batch of this size: from one padded tile of
+     * {@link #MIN_TAIL} tokens. Its weights are decoded to floats once per matmul, and that pays from
+     * there: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, "Token tiles from 12 tokens"),
+     * a padded tile against the per-row integer kernel ran at 1.07x (12 tokens, Q8_0; Q4_0 1.12x),
+     * 1.2x (13), 1.25x (14), 1.4x (15), 16 tokens 1.4x; at 10 tokens it ran at 0.75x.
+     */
+    static final int MIN_BATCH = MIN_TAIL;
 
     static boolean serves(int batch) {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
@@ -86,6 +86,10 @@ final class IntGemm {
             float[] sc = new float[blocks * R * TT];
             float[] acc = new float[LANES * R * TT]; // every entry is written by the kernel calls before finish reads it
             float[] lanes = new float[FL];
+            // The panel's results, token-major, copied out once per panel: finish writing straight into
+            // out touched each token's cache line of out four times per tile, 4 floats at a time (out is
+            // 2 MiB at 256 x 2048, past L2), and the copy is 3-4 % faster (docs/benchmarks.md).
+            float[] panelOut = new float[tiles * TT * PANEL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
                 int tiled = r0 + (r1 - r0) / R * R;
@@ -101,8 +105,11 @@ final class IntGemm {
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
                         }
-                        finish(acc, tile, batch, out, rows, g, lanes);
+                        finish(acc, tile, panelOut, g - r0, lanes);
                     }
+                }
+                for (int t = 0; t < tiledTokens; t++) {
+                    System.arraycopy(panelOut, t * PANEL, out, t * rows + r0, tiled - r0);
                 }
                 // The last panel's rows past a multiple of R, and the tokens past the tiles: the matvec's own dot.
                 for (int t = 0; t < batch; t++) {
@@ -225,8 +232,12 @@ final class IntGemm {
         b1.intoArray(acc, o + TT + FL);
     }
 
-    /** IntDot's butterfly over the 8 lane accumulators, per (row, token), into out for the tile's real tokens. */
-    private static void finish(float[] acc, int tile, int batch, float[] out, int rows, int g, float[] lanes) {
+    /**
+     * IntDot's butterfly over the 8 lane accumulators, per (row, token), into the panel's output
+     * buffer: panelOut[t*PANEL + row + r] for the group's rows from panel row {@code row} and every
+     * token t of the tile (padding tokens included; they are never copied out).
+     */
+    private static void finish(float[] acc, int tile, float[] panelOut, int row, float[] lanes) {
         int stride = R * TT;
         for (int r = 0; r < R; r++) {
             for (int half = 0; half < 2; half++) {
@@ -237,8 +248,8 @@ final class IntGemm {
                 FloatVector t3 = lane(acc, 3, stride, o).add(lane(acc, 7, stride, o));
                 t0.add(t2).add(t1.add(t3)).intoArray(lanes, 0);
                 int tok = tile * TT + half * FL;
-                for (int i = 0; i < FL && tok + i < batch; i++) {
-                    out[(tok + i) * rows + g + r] = lanes[i];
+                for (int i = 0; i < FL; i++) {
+                    panelOut[(tok + i) * PANEL + row + r] = lanes[i];
                 }
             }
         }

@@ -19,6 +19,9 @@ import jdk.incubator.vector.FloatVector;
  * of running the per-row integer kernel; same bits. Off by default: on the AVX2 VM it measured no
  * faster (docs/benchmarks.md, "Batched decode of 8-63 rows"); on for A/B runs on other machines.
  *
+ * tandem.readAhead: bytes ahead that the Q8_0 batch-1 kernel touches the weights it streams
+ * ({@link ReadAhead}); default 512, 0 turns it off (same bits either way).
+ *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
  * the default rather than failing class initialisation, which would surface as an opaque
@@ -77,6 +80,28 @@ public final class KernelConfig {
 
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
+
+    private static final long READ_AHEAD = readReadAhead(System.getProperty("tandem.readAhead"));
+
+    /** tandem.readAhead (default {@link #DEFAULT_READ_AHEAD} bytes, 0: off): see {@link ReadAhead}. */
+    public static long readAheadBytes() { return READ_AHEAD; }
+
+    static final long DEFAULT_READ_AHEAD = 512;
+
+    static long readReadAhead(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_READ_AHEAD;
+        }
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= 0 && n <= 1 << 20) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        return warn("tandem.readAhead", value, (int) DEFAULT_READ_AHEAD);
+    }
 
     static boolean readIntegerDot(String value) {
         if (value == null || value.isBlank() || value.trim().equals("int8")) {

@@ -267,14 +267,20 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         short[] q = a.q;
         int qBase = aRow * cols, dBase = aRow * blocks;
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        long last = data.byteSize() - 1;
+        int touched = 0;
         for (int blk = 0; blk < blocks; blk++) {
             long o0 = base0 + (long) blk * BLOCK_BYTES, o1 = base1 + (long) blk * BLOCK_BYTES;
+            if (ReadAhead.BYTES > 0) { // the lines ahead in both rows, loaded early (see ReadAhead)
+                touched += ReadAhead.touch(data, (blk & 1) == 0 ? o0 : o1, last);
+            }
             int j = qBase + blk * BLOCK;
             float da = a.d[dBase + blk];
             ShortVector a0 = IntDot.act(q, j), a1 = IntDot.act(q, j + 16);
             acc0 = IntDot.lanes(w(o0 + 2), a0, w(o0 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o0)) * da), acc0);
             acc1 = IntDot.lanes(w(o1 + 2), a0, w(o1 + 18), a1).fma(IntDot.scale(Float.float16ToFloat(data.get(SHORT_LE, o1)) * da), acc1);
         }
+        ReadAhead.consume(touched);
         out[o] = IntDot.finish(acc0);
         out[o + 1] = IntDot.finish(acc1);
     }

@@ -345,6 +345,58 @@ class IntDotTest {
         }
     }
 
+    /**
+     * IntGemm called directly for every batch from 2 to 65 (no tile, one tile and a tail through the
+     * matvec, padded last tiles, up to four tiles), on row counts that leave a partial last panel and
+     * rows past a multiple of the register tile (3, 17, 37) and odd block counts: every (row, token)
+     * is dotQ8's and the scalar reference's bit for bit, at 1 and 3 threads. Vector JVMs only call it
+     * directly (in the scalar one the matmul's dispatch is checked instead).
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+    void tokenTilesEqualDotQ8BitForBitForEveryBatchFrom2To65(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int initial = Parallel.threads();
+        try {
+            for (int batch = 2; batch <= 65; batch++) {
+                int rows = new int[] {3, 17, 37}[batch % 3];
+                int cols = new int[] {32, 96, 160}[(batch / 3) % 3];
+                WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
+                Q8Activations a = activations(rnd, batch, cols);
+                float[] x = new float[batch * cols];
+                for (int t = 0; t < batch; t++) {
+                    for (int j = 0; j < cols; j++) {
+                        x[t * cols + j] = a.q(t, j) * a.scale(t, j / 32); // re-quantizes to the same integers and scales
+                    }
+                }
+                Q8Activations ref = IntDot.VECTOR ? a : Q8Activations.quantize(x, 0, batch, cols); // what m.matmul(x) multiplies
+                for (int threads : new int[] {1, 3}) {
+                    Parallel.setThreads(threads);
+                    float[] out = new float[batch * rows];
+                    java.util.Arrays.fill(out, Float.NaN); // every entry must be written
+                    if (IntDot.VECTOR) {
+                        IntGemm.matmul((IntDot.Format) m, a, out);
+                    } else {
+                        m.matmul(x, out, batch);
+                    }
+                    for (int t = 0; t < batch; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            String where = format + " " + rows + "x" + cols + " batch " + batch + " threads " + threads + " row " + r + " token " + t + " seed " + seed;
+                            float want = KernelConfig.integerDot() || IntDot.VECTOR ? dotQ8Scalar(m, r, ref, t) : m.dot(r, x, t * cols);
+                            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[t * rows + r]), where);
+                            if (IntDot.VECTOR) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8(m, r, a, t)), Float.floatToRawIntBits(out[t * rows + r]), where + " (dotQ8)");
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(initial);
+        }
+    }
+
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
     @ParameterizedTest(name = "batch {0}")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 8, 16, 33, 69})

@@ -42,6 +42,17 @@ class KernelConfigTest {
         assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls("lots"));
     }
 
+    @Test
+    void readAheadParsing() {
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead(null));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead(" "));
+        assertEquals(0, KernelConfig.readReadAhead("0"));
+        assertEquals(1024, KernelConfig.readReadAhead(" 1024 "));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead("-64"));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead("far"));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead(String.valueOf(1L << 40)));
+    }
+
     /** Under tandem.vectorBits=0 (a surefire execution of its own), dot must be the scalar path exactly. */
     @Test
     void scalarConfigMakesDotTheScalarPath() {
