@@ -9,6 +9,7 @@ import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -307,7 +308,14 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     }
 
     /**
-     * The 16-bit product kernels' species: always 256-bit (16 shorts, 8 int lanes, 16 bytes loaded),
+     * The 16-bit product kernels ({@code scaledSumsWide} of Q4_K, Q5_K and Q6_K): 16 weights as shorts,
+     * multiplied by 16 activations in 16-bit lanes, adjacent lanes paired into 8 int lanes, times the
+     * sub-block's scale. Each pair's sum must be below 2^15 in magnitude (Q4_K 2*2*15*127, Q5_K
+     * 2*2*31*127, Q6_K 2*63*127), which lets the pairing be {@link IntDot#pairsNarrow}'s three
+     * instructions, which the kernels write out (see Q6_KMatrix.scaledSumsWide for why no helper).
+     * The integer sum is exact, so it equals the scalar one whatever the order.
+     *
+     * <p>Their species: always 256-bit (16 shorts, 8 int lanes, 16 bytes loaded),
      * whatever tandem.vectorBits says, so the kernels compute the same sums at any setting. The row
      * loops run them only where {@link IntDot#WIDE} (256-bit vectors in hardware).
      */
@@ -315,32 +323,9 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_256;
     static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
 
-    /**
-     * The 16-bit product kernels (256-bit vectors only, {@link IntDot#WIDE}): 16 weights as shorts,
-     * multiplied by 16 activations in 16-bit lanes, adjacent lanes paired into 8 int lanes, times the
-     * sub-block's scale. Each pair's sum must be below 2^15 in magnitude (Q4_K 2*2*15*127, Q5_K
-     * 2*2*31*127, Q6_K 2*63*127: the formats that use this check it), which lets the pairing be
-     * {@link IntDot#pairsNarrow}'s three instructions. The integer sum is exact, so it equals the
-     * scalar one whatever the order.
-     */
-    static IntVector scaledPairs(ShortVector products, int scale) {
-        IntVector v = products.reinterpretAsInts();
-        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(scale);
-    }
-
     /** 16 weight bytes at byte offset at, sign-extended to shorts (callers mask the bits they use). */
     final ShortVector wideBytes(long at) {
         return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.B2S, SHORTS, 0);
-    }
-
-    /** 16 weight bytes at byte offset at, zero-extended to shorts (a right shift then needs no mask). */
-    final ShortVector wideUnsignedBytes(long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-    }
-
-    /** 16 activations as shorts. */
-    static ShortVector wideActs(short[] qs, int at) {
-        return ShortVector.fromArray(SHORTS, qs, at);
     }
 
     /** Bytes of the weights at byte offset at, Vec.B.length() of them. */
@@ -404,6 +389,17 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             sum += (int) (m >>> (8 * j) & 0xFF) * (bsums[from + 2 * j] + bsums[from + 2 * j + 1]);
         }
         return sum;
+    }
+
+    /**
+     * {@link #packedMinSum}, the same integer, in one vector multiply: the 8 mins (byte j of m) widened
+     * to ints times the activations' 32-value sums pairSums[from..from+8) ({@link Q8_KActivations#pairSums}).
+     * A plain static method (no vector in or out): left out of line it costs a call, not boxing.
+     */
+    static int packedMinSumWide(long m, int[] pairSums, int from) {
+        IntVector mins = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, m).reinterpretAsBytes()
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0);
+        return mins.mul(IntVector.fromArray(PAIRS, pairSums, from)).reduceLanes(VectorOperators.ADD);
     }
 
     /** Six-bit scale j of the 12-byte packing Q4_K and Q5_K share (bytes at p): 8 scales, then 8 mins. */

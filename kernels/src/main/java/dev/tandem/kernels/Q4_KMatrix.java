@@ -24,6 +24,16 @@ public final class Q4_KMatrix extends KQuantMatrix {
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
+        if (vector && IntDot.WIDE) {
+            return (start, end) -> {
+                int[] sums = new int[2 * perToken];
+                for (int r = start; r < end; r++) {
+                    for (int b = 0; b < batch; b++) {
+                        out[outOff + b * rows + r] = rowDotWide(r, a, b * perToken, sums);
+                    }
+                }
+            };
+        }
         return (start, end) -> {
             for (int r = start; r < end; r++) {
                 for (int b = 0; b < batch; b++) {
@@ -36,7 +46,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
         if (vector && IntDot.WIDE) {
-            return rowDotWide(row, a, blk0);
+            return rowDotWide(row, a, blk0, new int[2 * (cols / QK)]);
         }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
@@ -53,24 +63,20 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #rowDot}'s loop with the 16-bit product kernel: the same integers and float operations,
-     * with the scales and mins unpacked four at a time from whole words instead of one by one into
-     * arrays (those arrays escaped into the kernels and were allocated for every row). The block's
-     * first 16 bytes (d, dmin, the packed scales) are read as two longs and {@link #blockValue}'s
-     * float operations are written out here: with a segment read per field (each inlines a large
-     * access check) C2 ran out of nodes and called blockValue out of line, a call per super-block
-     * that spilled every vector register.
+     * {@link #rowDot} with the 16-bit product kernel: first every super-block's two integer sums
+     * ({@link #scaledSumsWide}), then {@link #blockValue}'s float operations in the same order, d and
+     * dmin read from the block's {@link #head}. sums is scratch (2 * cols/256 ints), allocated once per
+     * task by {@link #rowsTask}, not per row.
      */
-    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+    private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sums) {
         long base = rowOffset(row);
+        int blocks = cols / QK;
+        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
         float sum = 0f;
-        for (int blk = 0; blk < cols / QK; blk++) {
-            long o = base + (long) blk * blockBytes;
-            int ab = blk0 + blk;
-            long head = head(o), packed = packed(o);
-            int isum = scaledSumWide(o, packedScales(head, packed), a.qs, ab * QK);
-            int msum = packedMinSum(packedMins(packed), a.bsums, ab * SUBS);
-            sum += a.d[ab] * (Float.float16ToFloat((short) head) * isum - Float.float16ToFloat((short) (head >>> 16)) * msum);
+        for (int blk = 0; blk < blocks; blk++) {
+            long head = head(base + (long) blk * blockBytes);
+            sum += a.d[blk0 + blk] * (Float.float16ToFloat((short) head) * sums[2 * blk]
+                    - Float.float16ToFloat((short) (head >>> 16)) * sums[2 * blk + 1]);
         }
         return sum;
     }
@@ -139,29 +145,81 @@ public final class Q4_KMatrix extends KQuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** {@link #scaledSum} in 16-bit products for the block at o. */
+    /** {@link #scaledSum} in 16-bit products for the block at o (tests). */
     int scaledSumWide(long o, short[] qx, int qxOff) {
-        return scaledSumWide(o, packedScales(head(o), packed(o)), qx, qxOff);
+        int[] sums = new int[2];
+        scaledSumsWide(o, 1, qx, qxOff, new int[SUBS / 2], 0, sums);
+        return sums[0];
     }
 
     /**
-     * {@link #scaledSum} in 16-bit products, scale j in byte j of sc ({@link #packedScales}): a
-     * 32-value sub-block has one scale, so its two halves' products (each at most 15 * 127) are added
-     * in shorts before pairing; two 16-byte loads, widened without sign, give the low-nibble
-     * sub-block (and 15) and the high-nibble one (a shift alone).
+     * For each of {@code blocks} super-blocks from byte offset base (activations from qxOff0 and
+     * bOff0 on): its {@link #scaledSum} into sums[2*blk] and its {@link #minSum} into sums[2*blk + 1],
+     * in 16-bit products. Scale j (min j) is byte j of {@link #packedScales} ({@link #packedMins}).
+     * A 32-value sub-block has one scale, so its two halves' products (each at most 15 * 127) are
+     * added in shorts before pairing; two 16-byte loads, widened without sign, give the low-nibble
+     * sub-block (and 15) and the high-nibble one (a shift alone). All sub-blocks add into one int
+     * vector, reduced once: the sum is exact, so the order is free.
+     *
+     * <p>Written with Vector API calls only and the four 64-value passes written out, as Q6_K's
+     * ({@link Q6_KMatrix#scaledSumsWide}): C2 stops inlining plain helper methods once a compile
+     * holds 18000 nodes (NodeCountInliningCutoff), a helper left out of line boxes its vectors, and
+     * a loop over the passes cost ~10 scalar instructions a pass on offsets and scale shifts.
      */
-    private int scaledSumWide(long o, long sc, short[] qx, int qxOff) {
+    void scaledSumsWide(long base, int blocks, short[] qx, int qxOff0, int[] pairSums, int pOff0, int[] sums) {
         ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F);
-        IntVector acc = IntVector.zero(PAIRS);
-        for (int c = 0; c < 4; c++) {
-            ShortVector b0 = wideUnsignedBytes(o + QS + c * 32), b1 = wideUnsignedBytes(o + QS + c * 32 + 16);
-            int e = qxOff + c * 64;
-            ShortVector lo = b0.and(nibble).mul(wideActs(qx, e)).add(b1.and(nibble).mul(wideActs(qx, e + 16)));
-            ShortVector hi = b0.lanewise(VectorOperators.LSHR, 4).mul(wideActs(qx, e + 32))
-                    .add(b1.lanewise(VectorOperators.LSHR, 4).mul(wideActs(qx, e + 48)));
-            acc = acc.add(scaledPairs(lo, (int) (sc >>> (16 * c)) & 0xFF)).add(scaledPairs(hi, (int) (sc >>> (16 * c + 8)) & 0xFF));
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int e = qxOff0 + blk * QK;
+            long head = head(o), packed = packed(o);
+            long sc = packedScales(head, packed);
+            // Before the vector code: parsed after it, these plain calls met the inlining cutoff (below).
+            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + blk * (SUBS / 2));
+            IntVector acc = IntVector.zero(PAIRS);
+            // Pass c: qs[32c..32c+32), elements 64c + l (low nibbles, sub-block 2c) and 64c + 32 + l
+            // (high nibbles, 2c+1); pairs as IntDot.pairsNarrow, written out.
+            ShortVector b00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 16, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo0 = b00.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e))
+                    .add(b10.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 16))).reinterpretAsInts();
+            IntVector hi0 = b00.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 32))
+                    .add(b10.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 48))).reinterpretAsInts();
+            acc = acc.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) sc & 0xFF))
+                    .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 8) & 0xFF));
+            ShortVector b01 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 32, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b11 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 48, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo1 = b01.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 64))
+                    .add(b11.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 80))).reinterpretAsInts();
+            IntVector hi1 = b01.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 96))
+                    .add(b11.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 112))).reinterpretAsInts();
+            acc = acc.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 16) & 0xFF))
+                    .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 24) & 0xFF));
+            ShortVector b02 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 64, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b12 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 80, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo2 = b02.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 128))
+                    .add(b12.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 144))).reinterpretAsInts();
+            IntVector hi2 = b02.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 160))
+                    .add(b12.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 176))).reinterpretAsInts();
+            acc = acc.add(lo2.add(lo2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 32) & 0xFF))
+                    .add(hi2.add(hi2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 40) & 0xFF));
+            ShortVector b03 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 96, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b13 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 112, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo3 = b03.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 192))
+                    .add(b13.and(nibble).mul(ShortVector.fromArray(SHORTS, qx, e + 208))).reinterpretAsInts();
+            IntVector hi3 = b03.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 224))
+                    .add(b13.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SHORTS, qx, e + 240))).reinterpretAsInts();
+            acc = acc.add(lo3.add(lo3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 48) & 0xFF))
+                    .add(hi3.add(hi3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 56) & 0xFF));
+            sums[2 * blk] = acc.reduceLanes(VectorOperators.ADD);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

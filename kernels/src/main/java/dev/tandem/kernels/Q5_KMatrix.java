@@ -23,6 +23,16 @@ public final class Q5_KMatrix extends KQuantMatrix {
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
+        if (vector && IntDot.WIDE) {
+            return (start, end) -> {
+                int[] sums = new int[2 * perToken];
+                for (int r = start; r < end; r++) {
+                    for (int b = 0; b < batch; b++) {
+                        out[outOff + b * rows + r] = rowDotWide(r, a, b * perToken, sums);
+                    }
+                }
+            };
+        }
         return (start, end) -> {
             for (int r = start; r < end; r++) {
                 for (int b = 0; b < batch; b++) {
@@ -35,7 +45,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
         if (vector && IntDot.WIDE) {
-            return rowDotWide(row, a, blk0);
+            return rowDotWide(row, a, blk0, new int[2 * (cols / QK)]);
         }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
@@ -52,21 +62,21 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #rowDot}'s loop with the 16-bit product kernel, as Q4_K's: the header read as two longs
-     * ({@link #head}), scales and mins unpacked from them, blockValue's float operations written out.
+     * {@link #rowDot} with the 16-bit product kernel, as Q4_K's: first every super-block's two integer
+     * sums ({@link #scaledSumsWide}), then {@link #blockValue}'s float operations in the same order.
      * Written again here rather than shared through KQuantMatrix: in one shared loop the call to each
-     * format's scaledSumWide would be a virtual one per super-block, which C2 need not inline.
+     * format's kernel would be a virtual one, which C2 need not inline. sums is scratch (2 * cols/256
+     * ints), allocated once per task by {@link #rowsTask}, not per row.
      */
-    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+    private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sums) {
         long base = rowOffset(row);
+        int blocks = cols / QK;
+        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
         float sum = 0f;
-        for (int blk = 0; blk < cols / QK; blk++) {
-            long o = base + (long) blk * blockBytes;
-            int ab = blk0 + blk;
-            long head = head(o), packed = packed(o);
-            int isum = scaledSumWide(o, packedScales(head, packed), a.qs, ab * QK);
-            int msum = packedMinSum(packedMins(packed), a.bsums, ab * SUBS);
-            sum += a.d[ab] * (Float.float16ToFloat((short) head) * isum - Float.float16ToFloat((short) (head >>> 16)) * msum);
+        for (int blk = 0; blk < blocks; blk++) {
+            long head = head(base + (long) blk * blockBytes);
+            sum += a.d[blk0 + blk] * (Float.float16ToFloat((short) head) * sums[2 * blk]
+                    - Float.float16ToFloat((short) (head >>> 16)) * sums[2 * blk + 1]);
         }
         return sum;
     }
@@ -97,37 +107,82 @@ public final class Q5_KMatrix extends KQuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** {@link #scaledSum} in 16-bit products for the block at o. */
+    /** {@link #scaledSum} in 16-bit products for the block at o (tests). */
     int scaledSumWide(long o, short[] qx, int qxOff) {
-        return scaledSumWide(o, packedScales(head(o), packed(o)), qx, qxOff);
+        int[] sums = new int[2];
+        scaledSumsWide(o, 1, qx, qxOff, new int[SUBS / 2], 0, sums);
+        return sums[0];
     }
 
     /**
-     * {@link #scaledSum} in 16-bit products, as Q4_K's with the fifth bit (scale j in byte j of sc):
-     * q in [0, 31], so the two halves of a 32-value sub-block (at most 2 * 31 * 127) are added in
-     * shorts before pairing.
+     * For each of {@code blocks} super-blocks from byte offset base: its {@link #scaledSum} into
+     * sums[2*blk] and its {@link #minSum} into sums[2*blk + 1], in 16-bit products, as Q4_K's
+     * ({@link Q4_KMatrix#scaledSumsWide}, which says why it is written with Vector API calls only and
+     * the passes written out) with the fifth bit: q in [0, 31], so the two halves of a 32-value
+     * sub-block (at most 2 * 31 * 127) are added in shorts before pairing. qh's two 16-byte halves
+     * are loaded once per super-block; sub-block s takes bit s of each byte, moved to bit 4 by one
+     * constant shift, on int lanes (C2 gives short-lane shifts a count register, a move per shift; a
+     * bit crossing into the neighbouring short lands outside the mask 0x10, as the bytes are
+     * zero-extended). The former loop reloaded qh and shifted by a variable count per sub-block.
      */
-    private int scaledSumWide(long o, long sc, short[] qx, int qxOff) {
-        // One 32-value sub-block per pass, all into one int vector reduced once (the sum is exact,
-        // so the order is free). The vector code sits once in the loop body: larger bodies exceed
-        // C2's node budget and box the vectors (measured: two sub-blocks per pass, 1.4x the time).
-        // Sub-block s: nibble s%2 of qs[32(s/2)..+32), bit s of qh[0..32).
-        IntVector acc = IntVector.zero(PAIRS);
-        for (int s = 0; s < 8; s++) {
-            int c = s >>> 1, nibble = 4 * (s & 1);
-            ShortVector q0 = wideBytes(o + QS + c * 32).lanewise(VectorOperators.LSHR, nibble).and((short) 0x0F)
-                    .or(fifth(wideBytes(o + QH), s));
-            ShortVector q1 = wideBytes(o + QS + c * 32 + 16).lanewise(VectorOperators.LSHR, nibble).and((short) 0x0F)
-                    .or(fifth(wideBytes(o + QH + 16), s));
-            int e = qxOff + s * 32;
-            acc = acc.add(scaledPairs(q0.mul(wideActs(qx, e)).add(q1.mul(wideActs(qx, e + 16))), (int) (sc >>> (8 * s)) & 0xFF));
+    void scaledSumsWide(long base, int blocks, short[] qx, int qxOff0, int[] pairSums, int pOff0, int[] sums) {
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), five = ShortVector.broadcast(SHORTS, (short) 0x10);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int e = qxOff0 + blk * QK;
+            long head = head(o), packed = packed(o);
+            long sc = packedScales(head, packed);
+            // Before the vector code: parsed after it, these plain calls met the inlining cutoff.
+            sums[2 * blk + 1] = packedMinSumWide(packedMins(packed), pairSums, pOff0 + blk * (SUBS / 2));
+            ShortVector h0 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QH, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector h1 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QH + 16, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector acc = IntVector.zero(PAIRS);
+            // Pass c: qs[32c..32c+32), elements 64c + l (low nibbles, sub-block 2c, qh bit 2c) and
+            // 64c + 32 + l (high nibbles, 2c+1, qh bit 2c+1); pairs as IntDot.pairsNarrow, written out.
+            ShortVector b00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 16, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo0 = b00.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e))
+                    .add(b10.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 16))).reinterpretAsInts();
+            IntVector hi0 = b00.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 32))
+                    .add(b10.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 48))).reinterpretAsInts();
+            acc = acc.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) sc & 0xFF))
+                    .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 8) & 0xFF));
+            ShortVector b01 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 32, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b11 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 48, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo1 = b01.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 64))
+                    .add(b11.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 80))).reinterpretAsInts();
+            IntVector hi1 = b01.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 96))
+                    .add(b11.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHL, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 112))).reinterpretAsInts();
+            acc = acc.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 16) & 0xFF))
+                    .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 24) & 0xFF));
+            ShortVector b02 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 64, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b12 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 80, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo2 = b02.and(nibble).or(h0.and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 128))
+                    .add(b12.and(nibble).or(h1.and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 144))).reinterpretAsInts();
+            IntVector hi2 = b02.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 160))
+                    .add(b12.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 1).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 176))).reinterpretAsInts();
+            acc = acc.add(lo2.add(lo2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 32) & 0xFF))
+                    .add(hi2.add(hi2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 40) & 0xFF));
+            ShortVector b03 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 96, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            ShortVector b13 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, o + QS + 112, Vec.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+            IntVector lo3 = b03.and(nibble).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 192))
+                    .add(b13.and(nibble).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 208))).reinterpretAsInts();
+            IntVector hi3 = b03.lanewise(VectorOperators.LSHR, 4).or(h0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 224))
+                    .add(b13.lanewise(VectorOperators.LSHR, 4).or(h1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 3).reinterpretAsShorts().and(five)).mul(ShortVector.fromArray(SHORTS, qx, e + 240))).reinterpretAsInts();
+            acc = acc.add(lo3.add(lo3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 48) & 0xFF))
+                    .add(hi3.add(hi3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul((int) (sc >>> 56) & 0xFF));
+            sums[2 * blk] = acc.reduceLanes(VectorOperators.ADD);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Bit n of each qh byte, moved to bit 4 (the fifth bit of the weight). */
-    private static ShortVector fifth(ShortVector qh, int n) {
-        return qh.lanewise(VectorOperators.LSHR, n).lanewise(VectorOperators.LSHL, 4).and((short) 0x10);
     }
 
     @Override

@@ -25,6 +25,17 @@ public final class Q6_KMatrix extends KQuantMatrix {
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
+        if (vector && IntDot.WIDE) {
+            return (start, end) -> {
+                int[] sc = new int[SUBS];
+                int[] sums = new int[perToken];
+                for (int r = start; r < end; r++) {
+                    for (int b = 0; b < batch; b++) {
+                        out[outOff + b * rows + r] = rowDotWide(r, a, b * perToken, sc, sums);
+                    }
+                }
+            };
+        }
         return (start, end) -> {
             for (int r = start; r < end; r++) {
                 for (int b = 0; b < batch; b++) {
@@ -37,7 +48,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
     @Override
     float rowDot(int row, Q8_KActivations a, int blk0, boolean vector) {
         if (vector && IntDot.WIDE) {
-            return rowDotWide(row, a, blk0);
+            return rowDotWide(row, a, blk0, new int[SUBS], new int[cols / QK]);
         }
         long base = rowOffset(row);
         int[] sc = new int[SUBS];
@@ -54,17 +65,18 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #rowDot}'s loop with the 16-bit product kernel, which reads the scales itself: no
-     * scale arrays per row (they escaped into the kernel and were allocated for every row).
+     * {@link #rowDot} with the 16-bit product kernel: first every super-block's integer sum
+     * ({@link #scaledSumsWide}), then the same float operations as {@link #blockValue} for a format
+     * without mins, in the same order. sc and sums are scratch (16 ints, cols/256 ints), allocated
+     * once per task by {@link #rowsTask}, not per row.
      */
-    private float rowDotWide(int row, Q8_KActivations a, int blk0) {
+    private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sc, int[] sums) {
         long base = rowOffset(row);
+        int blocks = cols / QK;
+        scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.bsums, blk0 * SUBS, sc, sums);
         float sum = 0f;
-        for (int blk = 0; blk < cols / QK; blk++) {
-            long o = base + (long) blk * blockBytes;
-            int ab = blk0 + blk;
-            // blockValue's float operations for a format without mins, written out (C2 may leave a call out of line).
-            sum += a.d[ab] * (half(o + D) * scaledSumWide(o, a.qs, ab * QK, a.bsums, ab * SUBS));
+        for (int blk = 0; blk < blocks; blk++) {
+            sum += a.d[blk0 + blk] * (half(base + (long) blk * blockBytes + D) * sums[blk]);
         }
         return sum;
     }
@@ -138,54 +150,88 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #scaledSum} in 16-bit products: q is taken unsigned (q+32 in [0, 63], so a product with
-     * |qx| <= 127 fits a short) and the 32 is subtracted once per super-block through the activations'
-     * block sums (16 scales times 16 sums in two int vectors). Each pass of the loop takes two 16-byte
-     * loads (ql and qh) to two sub-blocks: r and r+64 of half h, r = r0 + 32*second, both nibbles of
-     * ql[64h + r..] and the high bits of qh[32h + r0..] at shifts 2*second and 2*second + 4. All
-     * sub-blocks add into one int vector, reduced once: the sum is exact, so the order is free.
-     * The vector code sits once in a loop body (not unrolled in the source): larger straight-line
-     * bodies exceed C2's inlining node budget and box the vectors. The scales are read from the
-     * super-block (signed bytes at SCALES).
+     * {@link #scaledSum} of each of {@code blocks} super-blocks from byte offset base into sums[blk]
+     * (activations from qxOff0 and bOff0 on), in 16-bit products: q is taken unsigned (q+32 in
+     * [0, 63], so a product with |qx| <= 127 fits a short and a pair of them 2*63*127 < 2^15) and
+     * the 32 is subtracted once per super-block through the activations' block sums: the
+     * accumulator starts at -32 * sum_s sc[s] * bsums[s]. The 16 scales are widened to ints once per
+     * super-block into {@code sc} (16 ints of scratch), so each sub-block's broadcast is one load
+     * from it. All sub-blocks add into one int vector, reduced once: the sum is exact, so the order
+     * is free.
      */
-    int scaledSumWide(long o, short[] qx, int qxOff, int[] bsums, int bOff) {
-        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
-        IntVector acc = IntVector.zero(PAIRS);
-        for (int g = 0; g < 8; g++) {
-            int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
-            int r = r0 + 32 * second;
-            int e = h * 128 + r;
-            ShortVector l = wideUnsignedBytes(o + h * 64 + r);
-            ShortVector hb = wideBytes(o + QH + h * 32 + r0);
-            // Constant shift counts (a variable count costs a move to a vector register per shift).
-            ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
-            ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
-            ShortVector qa = l.and(nibble).or(ha.and(top));
-            ShortVector qb = l.lanewise(VectorOperators.LSHR, 4).or(hbb.and(top));
-            acc = acc.add(scaledPairs(qa.mul(wideActs(qx, qxOff + e)), scale(o, e >>> 4)))
-                    .add(scaledPairs(qb.mul(wideActs(qx, qxOff + e + 64)), scale(o, (e + 64) >>> 4)));
+    void scaledSumsWide(long base, int blocks, short[] qx, int qxOff0, int[] bsums, int bOff0, int[] sc, int[] sums) {
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int qxOff = qxOff0 + blk * QK, bOff = bOff0 + blk * SUBS;
+            // Vector API calls only, no helper of ours: C2 stops inlining plain methods once a compile
+            // holds 18000 nodes (NodeCountInliningCutoff), which a dozen inlined vector operations reach
+            // before they fold, and a helper left out of line boxes its vectors. The API's own methods
+            // are @ForceInline, which that cutoff does not stop.
+            IntVector lo = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES, Vec.LE)
+                    .convertShape(VectorOperators.B2I, PAIRS, 0);
+            IntVector hi = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES + 8, Vec.LE)
+                    .convertShape(VectorOperators.B2I, PAIRS, 0);
+            lo.intoArray(sc, 0);
+            hi.intoArray(sc, 8);
+            IntVector acc = IntVector.zero(PAIRS).sub(lo.mul(IntVector.fromArray(PAIRS, bsums, bOff))
+                    .add(hi.mul(IntVector.fromArray(PAIRS, bsums, bOff + 8))).lanewise(VectorOperators.LSHL, 5));
+            ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
+            for (int h = 0; h < 2; h++) {
+                // Half h, written out for its two 16-byte columns j = 0 and 16 (constant offsets: a loop
+                // over the four (h, j) pairs spent ~50 scalar instructions a pass on their offsets).
+                // ql at j and j+32 and qh at j hold the elements 128h + j + 32k (k = 0..3) of sub-blocks
+                // 8h + j/16 + 2k: ql's low nibbles, then its high ones; qh's bit pairs 0-1, 2-3, 4-5, 6-7
+                // moved to bits 4-5 by constant shifts, done on int lanes (C2 gives short-lane shifts a
+                // count register, a move per shift; a bit crossing into the neighbouring short lands
+                // outside the mask 0x30, as the bytes are zero-extended). Pairs as IntDot.pairsNarrow, written out.
+                long ql = o + 64 * h, qh = o + QH + 32 * h;
+                int e = qxOff + 128 * h, s = 8 * h;
+                ShortVector l00 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 0, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector l10 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 32, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector hb0 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, qh + 0, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                IntVector p00 = l00.and(nibble).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 0)).reinterpretAsInts();
+                IntVector p10 = l10.and(nibble).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 32)).reinterpretAsInts();
+                IntVector p20 = l00.lanewise(VectorOperators.LSHR, 4).or(hb0.and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 64)).reinterpretAsInts();
+                IntVector p30 = l10.lanewise(VectorOperators.LSHR, 4).or(hb0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 96)).reinterpretAsInts();
+                acc = acc.add(p00.add(p00.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 0]))
+                        .add(p10.add(p10.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 2]))
+                        .add(p20.add(p20.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 4]))
+                        .add(p30.add(p30.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 6]));
+                ShortVector l016 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 16, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector l116 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 48, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector hb16 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, qh + 16, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                IntVector p016 = l016.and(nibble).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 16)).reinterpretAsInts();
+                IntVector p116 = l116.and(nibble).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 48)).reinterpretAsInts();
+                IntVector p216 = l016.lanewise(VectorOperators.LSHR, 4).or(hb16.and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 80)).reinterpretAsInts();
+                IntVector p316 = l116.lanewise(VectorOperators.LSHR, 4).or(hb16.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
+                        .mul(ShortVector.fromArray(SHORTS, qx, e + 112)).reinterpretAsInts();
+                acc = acc.add(p016.add(p016.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 1]))
+                        .add(p116.add(p116.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 3]))
+                        .add(p216.add(p216.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 5]))
+                        .add(p316.add(p316.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 7]));
+            }
+            sums[blk] = acc.reduceLanes(VectorOperators.ADD);
         }
-        return acc.sub(offset(o, bsums, bOff)).reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * 32 * sc[s] * bsums[s] over the 16 sub-blocks, in 8 int lanes: what q+32 adds to the sum. Each
-     * 8 scales are one 64-bit load widened to ints (a 128-bit load's upper half cost a dozen
-     * shuffles), and a method of its own keeps {@link #scaledSumWide} small enough for C2 to inline
-     * into the row loop (a call per super-block otherwise).
-     */
-    IntVector offset(long o, int[] bsums, int bOff) {
-        IntVector lo = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES, Vec.LE)
-                .convertShape(VectorOperators.B2I, PAIRS, 0);
-        IntVector hi = (IntVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, data, o + SCALES + 8, Vec.LE)
-                .convertShape(VectorOperators.B2I, PAIRS, 0);
-        return lo.mul(IntVector.fromArray(PAIRS, bsums, bOff)).add(hi.mul(IntVector.fromArray(PAIRS, bsums, bOff + 8)))
-                .lanewise(VectorOperators.LSHL, 5);
-    }
-
-    /** Sub-block s's scale, a signed byte. */
-    private int scale(long o, int s) {
-        return data.get(ValueLayout.JAVA_BYTE, o + SCALES + s);
+    /** {@link #scaledSumsWide} for the one block at o (tests). */
+    int scaledSumWide(long o, short[] qx, int qxOff, int[] bsums, int bOff) {
+        int[] sums = new int[1];
+        scaledSumsWide(o, 1, qx, qxOff, bsums, bOff, new int[SUBS], sums);
+        return sums[0];
     }
 
     @Override

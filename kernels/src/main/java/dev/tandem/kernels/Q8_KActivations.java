@@ -22,6 +22,11 @@ final class Q8_KActivations {
     final byte[] q;
     /** Sum of q over each run of SUB values, BLOCK/SUB per block. */
     final int[] bsums;
+    /**
+     * Sum of q over each run of 32 values (two bsums), BLOCK/32 per block: the 32-value sub-blocks of
+     * Q4_K and Q5_K take their mins from these in one vector multiply ({@link KQuantMatrix#packedMinSumWide}).
+     */
+    final int[] pairSums;
     /** q widened to shorts, the lane width of the 16-bit product kernels (so they do not widen them per row). */
     final short[] qs;
 
@@ -30,6 +35,7 @@ final class Q8_KActivations {
         q = new byte[blocks * BLOCK];
         qs = new short[blocks * BLOCK];
         bsums = new int[blocks * (BLOCK / SUB)];
+        pairSums = new int[blocks * (BLOCK / (2 * SUB))];
     }
 
     /** Quantizes x[off, off+n); n must be a multiple of 256. */
@@ -76,6 +82,9 @@ final class Q8_KActivations {
                 sum += v;
             }
             bsums[sBase + s] = sum;
+        }
+        for (int p = 0; p < BLOCK / (2 * SUB); p++) {
+            pairSums[blk * (BLOCK / (2 * SUB)) + p] = bsums[sBase + 2 * p] + bsums[sBase + 2 * p + 1];
         }
     }
 

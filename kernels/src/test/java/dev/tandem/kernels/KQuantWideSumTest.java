@@ -69,6 +69,9 @@ class KQuantWideSumTest {
                     "Q4_K trial " + trial + " seed " + seed);
             assertEquals(KQuantMatrix.minSum(m, a.bsums, 0), q4.minSumWide(0, a.bsums, 0),
                     "Q4_K mins, trial " + trial + " seed " + seed);
+            assertEquals(KQuantMatrix.minSum(m, a.bsums, 0),
+                    KQuantMatrix.packedMinSumWide(KQuantMatrix.packedMins(q4.packed(0)), a.pairSums, 0),
+                    "Q4_K mins from the 32-value activation sums, trial " + trial + " seed " + seed);
         }
     }
 }
