@@ -9,10 +9,8 @@ import static dev.tandem.kernels.Vec.S_PARTS;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
-/** F16 weights: IEEE halves, widened exactly in vector lanes by {@link Vec#halfToFloat}. */
+/** F16 weights: IEEE halves, converted exactly a row at a time (F16C's vcvtph2ps, see {@link #rowFloats}). */
 public final class F16Matrix extends WeightMatrix {
     F16Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -23,24 +21,62 @@ public final class F16Matrix extends WeightMatrix {
         if (!Vec.ENABLED) {
             return dotScalar(row, x, xOff);
         }
-        long base = rowOffset(row);
+        float[] w = rowFloats(row);
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int step = S.length();
         int j = 0;
-        // Two short loads per iteration into separate accumulators, to hide the FMA latency.
+        // Two steps per iteration into separate accumulators, to hide the FMA latency.
         for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
-            ShortVector h0 = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
-            ShortVector h1 = ShortVector.fromMemorySegment(S, data, base + 2L * (j + step), LE);
             for (int p = 0; p < S_PARTS; p++) {
-                acc0 = Vec.halfToFloat(h0, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
-                acc1 = Vec.halfToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
+                acc0 = FloatVector.fromArray(F, w, j + p * FL).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
+                acc1 = FloatVector.fromArray(F, w, j + step + p * FL).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
             }
         }
         float sum = Vec.sum(acc0.add(acc1));
         for (; j < cols; j++) {
-            sum += Float.float16ToFloat(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
+            sum += w[j] * x[xOff + j];
         }
         return sum;
+    }
+
+    /** This thread's buffers: a row's halves as copied out of the mapping, and as floats. */
+    private static final class RowBuffers {
+        short[] halves = new short[0];
+        float[] floats = new float[0];
+    }
+
+    private static final ThreadLocal<RowBuffers> BUFFERS = ThreadLocal.withInitial(RowBuffers::new);
+
+    /**
+     * Row {@code row} as floats, in this thread's buffer (valid until its next call on this thread).
+     * A bulk copy of the halves, then a plain conversion loop, which C2 compiles to F16C's vcvtph2ps
+     * (8 halves an instruction): the Vector API has no half-float conversion, and widening halves
+     * with integer and float lane operations cost ~11 instructions per 8 values, which bound F16
+     * decode by computation (docs/benchmarks.md). The conversion is exact either way.
+     */
+    private float[] rowFloats(int row) {
+        RowBuffers b = rowHalves(row);
+        if (b.floats.length < cols) {
+            b.floats = new float[cols];
+        }
+        halvesToFloats(b.halves, cols, b.floats, 0);
+        return b.floats;
+    }
+
+    /** This thread's buffers with row {@code row}'s halves copied into {@code halves}. */
+    private RowBuffers rowHalves(int row) {
+        RowBuffers b = BUFFERS.get();
+        if (b.halves.length < cols) {
+            b.halves = new short[cols];
+        }
+        MemorySegment.copy(data, SHORT_LE, rowOffset(row), b.halves, 0, cols);
+        return b;
+    }
+
+    private static void halvesToFloats(short[] halves, int n, float[] dst, int dstOff) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(halves[i]);
+        }
     }
 
     @Override
@@ -104,18 +140,12 @@ public final class F16Matrix extends WeightMatrix {
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
-        long base = rowOffset(row);
-        int j = 0;
         if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
-            int step = S.length();
-            for (int bound = cols - step; j <= bound; j += step) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
-                for (int p = 0; p < S_PARTS; p++) {
-                    Vec.halfToFloat(h, p).intoArray(dst, dstOff + j + p * FL);
-                }
-            }
+            halvesToFloats(rowHalves(row).halves, cols, dst, dstOff);
+            return;
         }
-        for (; j < cols; j++) {
+        long base = rowOffset(row);
+        for (int j = 0; j < cols; j++) {
             dst[dstOff + j] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * j));
         }
     }

@@ -46,28 +46,6 @@ final class Vec {
     static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** 2^112: rebiases a half's exponent (bias 15) into a float's (bias 127). */
-    private static final float HALF_REBIAS = 0x1p112f;
-
-    /**
-     * Part {@code part} of a vector of IEEE halves as floats, exactly. JDK 25's Vector API has no
-     * half-to-float lane conversion (only the scalar Float.float16ToFloat), so the bits are rebuilt:
-     * the half's exponent+mantissa shifted into float position reads as a float 2^112 too small, and one
-     * multiply by 2^112 fixes normals and subnormals alike (a subnormal half becomes a subnormal float
-     * first, which the multiply normalises; both steps are exact). Inf/NaN (exponent 31) are patched to
-     * float's all-ones exponent; the sign is OR-ed back last, so -0 stays -0.
-     */
-    static FloatVector halfToFloat(ShortVector halves, int part) {
-        IntVector h = (IntVector) halves.convertShape(VectorOperators.S2I, I, part);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector expMant = h.and(0x7FFF);
-        IntVector shifted = expMant.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(HALF_REBIAS).reinterpretAsInts();
-        VectorMask<Integer> infOrNaN = expMant.compare(VectorOperators.GE, 0x7C00);
-        IntVector bits = finite.blend(shifted.add(0x70000000), infOrNaN);
-        return bits.or(sign).reinterpretAsFloats();
-    }
-
     /** Part {@code part} of a vector of bfloat16s as floats: a bfloat16 is the top half of a float. */
     static FloatVector bf16ToFloat(ShortVector bf16, int part) {
         IntVector h = (IntVector) bf16.convertShape(VectorOperators.S2I, I, part);
