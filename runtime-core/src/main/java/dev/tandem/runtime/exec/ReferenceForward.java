@@ -23,13 +23,8 @@ import java.util.Arrays;
  * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
  */
 public final class ReferenceForward implements Forward {
-    /**
-     * Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. 256,
-     * not 64: the matmuls decode each weight panel once per chunk, and a 256-token chunk ran a
-     * 2048 × 768 F16 matmul in 13.4 ms against 17.6 ms for four 64-token ones (one thread,
-     * docs/benchmarks.md). llama.cpp's physical batch (n_ubatch) is 512.
-     */
-    public static final int DEFAULT_PREFILL_CHUNK = 256;
+    /** Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. */
+    public static final int DEFAULT_PREFILL_CHUNK = 64;
 
     private final LlamaConfig c;
     private final LlamaWeights w;
