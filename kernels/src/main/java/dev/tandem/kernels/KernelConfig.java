@@ -22,6 +22,9 @@ import jdk.incubator.vector.FloatVector;
  * tandem.readAhead: bytes ahead that the Q8_0 batch-1 kernel touches the weights it streams
  * ({@link ReadAhead}); default 512, 0 turns it off (same bits either way).
  *
+ * tandem.readAheadMinBytes: the smallest matrix that reads ahead (default 256 KiB; smaller ones stay in
+ * cache, where the loads only cost); the kernel tests set 0 so that their small matrices run the loads.
+ *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
  * the default rather than failing class initialisation, which would surface as an opaque
@@ -87,6 +90,28 @@ public final class KernelConfig {
     public static long readAheadBytes() { return READ_AHEAD; }
 
     static final long DEFAULT_READ_AHEAD = 512;
+
+    private static final long READ_AHEAD_MIN_BYTES = readReadAheadMinBytes(System.getProperty("tandem.readAheadMinBytes"));
+
+    /** tandem.readAheadMinBytes (default {@link #DEFAULT_READ_AHEAD_MIN_BYTES}): see {@link ReadAhead#streams}. */
+    public static long readAheadMinBytes() { return READ_AHEAD_MIN_BYTES; }
+
+    static final long DEFAULT_READ_AHEAD_MIN_BYTES = 256 * 1024;
+
+    static long readReadAheadMinBytes(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_READ_AHEAD_MIN_BYTES;
+        }
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        return warn("tandem.readAheadMinBytes", value, (int) DEFAULT_READ_AHEAD_MIN_BYTES);
+    }
 
     static long readReadAhead(String value) {
         if (value == null || value.isBlank()) {

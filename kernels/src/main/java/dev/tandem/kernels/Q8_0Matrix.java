@@ -25,7 +25,13 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     static final int BLOCK = 32;
     static final int BLOCK_BYTES = 34;
 
-    Q8_0Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
+    /** Whether dotQ8Pair reads ahead: only for a matrix too big to stay in a core's cache (see {@link ReadAhead#streams}). */
+    private final boolean readAhead;
+
+    Q8_0Matrix(MemorySegment data, int rows, int cols) {
+        super(data, rows, cols);
+        readAhead = ReadAhead.streams(byteSize());
+    }
 
     @Override public WeightFormat format() { return WeightFormat.Q8_0; }
 
@@ -271,7 +277,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         int touched = 0;
         for (int blk = 0; blk < blocks; blk++) {
             long o0 = base0 + (long) blk * BLOCK_BYTES, o1 = base1 + (long) blk * BLOCK_BYTES;
-            if (ReadAhead.BYTES > 0) { // the lines ahead in both rows, loaded early (see ReadAhead)
+            if (readAhead) { // the lines ahead in both rows, loaded early (see ReadAhead)
                 touched += ReadAhead.touch(data, (blk & 1) == 0 ? o0 : o1, last);
             }
             int j = qBase + blk * BLOCK;

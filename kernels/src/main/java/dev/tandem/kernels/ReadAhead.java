@@ -24,6 +24,18 @@ final class ReadAhead {
     /** How far ahead (tandem.readAhead, bytes; 0 turns the loads off). */
     static final long BYTES = KernelConfig.readAheadBytes();
 
+    /**
+     * Below this many bytes (tandem.readAheadMinBytes) a matrix is taken to stay in cache between tokens (a core's L2 here is
+     * 512 KiB), where the loads only cost: ~7 % in cache, and the cpu calibration's small matvecs then
+     * priced a tiny model's decode step 1.35x too slow (docs/benchmarks.md, "Decode read-ahead").
+     */
+    static final long MIN_MATRIX_BYTES = KernelConfig.readAheadMinBytes();
+
+    /** Whether a matrix of this many bytes streams from memory, so that reading ahead pays. */
+    static boolean streams(long matrixBytes) {
+        return BYTES > 0 && matrixBytes >= MIN_MATRIX_BYTES;
+    }
+
     /** Written only when {@link #consume} sees an impossible sum: a store C2 cannot rule out keeps the loads alive. */
     static int sink;
 

@@ -53,6 +53,15 @@ class KernelConfigTest {
         assertEquals(KernelConfig.DEFAULT_READ_AHEAD, KernelConfig.readReadAhead(String.valueOf(1L << 40)));
     }
 
+    @Test
+    void readAheadMinBytesParsing() {
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD_MIN_BYTES, KernelConfig.readReadAheadMinBytes(null));
+        assertEquals(0, KernelConfig.readReadAheadMinBytes("0"));
+        assertEquals(1L << 32, KernelConfig.readReadAheadMinBytes(String.valueOf(1L << 32)));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD_MIN_BYTES, KernelConfig.readReadAheadMinBytes("-1"));
+        assertEquals(KernelConfig.DEFAULT_READ_AHEAD_MIN_BYTES, KernelConfig.readReadAheadMinBytes("big"));
+    }
+
     /** Under tandem.vectorBits=0 (a surefire execution of its own), dot must be the scalar path exactly. */
     @Test
     void scalarConfigMakesDotTheScalarPath() {
