@@ -51,8 +51,24 @@ final class FreshJvm {
         }
     }
 
+    /**
+     * The fingerprint lines of a fork's stdout. Found anywhere in a line, not only at its start:
+     * HotSpot writes -XX:+PrintCompilation's lines to the same stdout in several pieces, so a
+     * fingerprint (one println, one write) can land after the first piece of a compile line (CI once
+     * counted 47 of 48 generations that way).
+     */
     static List<String> fingerprints(List<String> out) {
-        return out.stream().filter(l -> l.startsWith(GenerationFingerprint.PREFIX)).toList();
+        return out.stream().map(FreshJvm::fingerprint).filter(f -> f != null).toList();
+    }
+
+    /** "fingerprint " not preceded by a name character (a compile line names "...Fingerprint::fingerprint (N bytes)"). */
+    private static final java.util.regex.Pattern FINGERPRINT =
+            java.util.regex.Pattern.compile("(?<![\\w:.$])" + java.util.regex.Pattern.quote(GenerationFingerprint.PREFIX));
+
+    /** The fingerprint in a line of a fork's stdout, from its prefix to the line's end, or null. */
+    static String fingerprint(String line) {
+        java.util.regex.Matcher m = FINGERPRINT.matcher(line);
+        return m.find() ? line.substring(m.start()) : null;
     }
 
     /**

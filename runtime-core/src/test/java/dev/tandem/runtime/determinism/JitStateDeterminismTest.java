@@ -49,7 +49,7 @@ class JitStateDeterminismTest {
         int c2Line = indexOfMatch(tieredOut, C2_TIER);
         int lastGeneration = tieredOut.size();
         for (int seen = 0, i = 0; i < tieredOut.size(); i++) {  // the line starting the last generation
-            if (tieredOut.get(i).startsWith(GenerationFingerprint.PREFIX) && seen++ == tiered.size() - models.size()) {
+            if (FreshJvm.fingerprint(tieredOut.get(i)) != null && seen++ == tiered.size() - models.size()) {
                 lastGeneration = i;
                 break;
             }
