@@ -355,6 +355,20 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * check apiece, enough nodes that C2 called blockValue out of line (a call per super-block,
      * every vector register spilled).
      */
+    /**
+     * Q4_K's and Q5_K's float part of a row, in blockValue's order: the sum over blocks of
+     * d_a * (d * sums[2b] - dmin * sums[2b+1]), with d and dmin the f16 pair at each block's head.
+     */
+    final float scaledMinusMins(long base, int blocks, float[] ad, int blk0, int[] sums) {
+        float sum = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            long head = head(base + (long) blk * blockBytes);
+            sum += ad[blk0 + blk] * (Float.float16ToFloat((short) head) * sums[2 * blk]
+                    - Float.float16ToFloat((short) (head >>> 16)) * sums[2 * blk + 1]);
+        }
+        return sum;
+    }
+
     final long head(long o) {
         return data.get(LONG_LE, o);
     }

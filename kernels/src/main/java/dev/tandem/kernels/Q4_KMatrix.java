@@ -72,13 +72,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
         long base = rowOffset(row);
         int blocks = cols / QK;
         scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
-        float sum = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            long head = head(base + (long) blk * blockBytes);
-            sum += a.d[blk0 + blk] * (Float.float16ToFloat((short) head) * sums[2 * blk]
-                    - Float.float16ToFloat((short) (head >>> 16)) * sums[2 * blk + 1]);
-        }
-        return sum;
+        return scaledMinusMins(base, blocks, a.d, blk0, sums);
     }
 
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */

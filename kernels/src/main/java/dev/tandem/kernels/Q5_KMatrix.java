@@ -65,20 +65,15 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * {@link #rowDot} with the 16-bit product kernel, as Q4_K's: first every super-block's two integer
      * sums ({@link #scaledSumsWide}), then {@link #blockValue}'s float operations in the same order.
      * Written again here rather than shared through KQuantMatrix: in one shared loop the call to each
-     * format's kernel would be a virtual one, which C2 need not inline. sums is scratch (2 * cols/256
-     * ints), allocated once per task by {@link #rowsTask}, not per row.
+     * format's kernel would be a virtual one, which C2 need not inline; the float part after it is
+     * shared ({@link #scaledMinusMins}). sums is scratch (2 * cols/256 ints), allocated once per task
+     * by {@link #rowsTask}, not per row.
      */
     private float rowDotWide(int row, Q8_KActivations a, int blk0, int[] sums) {
         long base = rowOffset(row);
         int blocks = cols / QK;
         scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
-        float sum = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            long head = head(base + (long) blk * blockBytes);
-            sum += a.d[blk0 + blk] * (Float.float16ToFloat((short) head) * sums[2 * blk]
-                    - Float.float16ToFloat((short) (head >>> 16)) * sums[2 * blk + 1]);
-        }
-        return sum;
+        return scaledMinusMins(base, blocks, a.d, blk0, sums);
     }
 
     @Override
