@@ -21,7 +21,24 @@ public final class F16Matrix extends WeightMatrix {
         if (!Vec.ENABLED) {
             return dotScalar(row, x, xOff);
         }
-        float[] w = rowFloats(row);
+        return dotVector(row, x, xOff, BUFFERS.get());
+    }
+
+    /** {@link #dot}'s rows of a matvec range with this thread's buffers looked up once, not per row. */
+    @Override
+    protected void matvecRows(int start, int end, float[] x, int xOff, float[] out, int outOff) {
+        if (!Vec.ENABLED) {
+            super.matvecRows(start, end, x, xOff, out, outOff);
+            return;
+        }
+        RowBuffers b = BUFFERS.get();
+        for (int r = start; r < end; r++) {
+            out[outOff + r] = dotVector(r, x, xOff, b);
+        }
+    }
+
+    private float dotVector(int row, float[] x, int xOff, RowBuffers b) {
+        float[] w = rowFloats(row, b);
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int step = S.length();
         int j = 0;
@@ -48,14 +65,14 @@ public final class F16Matrix extends WeightMatrix {
     private static final ThreadLocal<RowBuffers> BUFFERS = ThreadLocal.withInitial(RowBuffers::new);
 
     /**
-     * Row {@code row} as floats, in this thread's buffer (valid until its next call on this thread).
+     * Row {@code row} as floats, in b (this thread's buffers; valid until their next use).
      * A bulk copy of the halves, then a plain conversion loop, which C2 compiles to F16C's vcvtph2ps
      * (8 halves an instruction): the Vector API has no half-float conversion, and widening halves
      * with integer and float lane operations cost ~11 instructions per 8 values, which bound F16
      * decode by computation (docs/benchmarks.md). The conversion is exact either way.
      */
-    private float[] rowFloats(int row) {
-        RowBuffers b = rowHalves(row);
+    private float[] rowFloats(int row, RowBuffers b) {
+        rowHalves(row, b);
         if (b.floats.length < cols) {
             b.floats = new float[cols];
         }
@@ -63,9 +80,8 @@ public final class F16Matrix extends WeightMatrix {
         return b.floats;
     }
 
-    /** This thread's buffers with row {@code row}'s halves copied into {@code halves}. */
-    private RowBuffers rowHalves(int row) {
-        RowBuffers b = BUFFERS.get();
+    /** Row {@code row}'s halves copied into b.halves. */
+    private RowBuffers rowHalves(int row, RowBuffers b) {
         if (b.halves.length < cols) {
             b.halves = new short[cols];
         }
@@ -141,7 +157,7 @@ public final class F16Matrix extends WeightMatrix {
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
-            halvesToFloats(rowHalves(row).halves, cols, dst, dstOff);
+            halvesToFloats(rowHalves(row, BUFFERS.get()).halves, cols, dst, dstOff);
             return;
         }
         long base = rowOffset(row);
