@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.device.gpu.shared.GpuPagedAttention;
 import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
@@ -365,12 +366,12 @@ public final class OpenClDevice implements Device {
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         // Every architecture's block: the options (biases, QK-norm) run as primitive ops between the kernels.
-        return new OpenClPagedAttention(this, w, pool, maxRows);
+        return new GpuPagedAttention(this, this::attentionPaged, w, pool, maxRows);
     }
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return OpenClPagedAttention.bytes(w, pool, maxRows);
+        return GpuPagedAttention.bytes(w, pool, maxRows);
     }
 
     /**
