@@ -37,7 +37,7 @@ public final class CudaBackend implements DeviceBackend {
             }
             return Availability.yes(String.join(", ", names));
         } catch (UnsatisfiedLinkError missing) {
-            return Availability.no("cannot load the CUDA driver (" + missing.getMessage() + "): " + CudaLibrary.NO_DRIVER_HINT);
+            return Availability.no("cannot load the CUDA driver: " + missing.getMessage());
         } catch (CudaException broken) {
             return Availability.no(broken.getMessage());
         }
