@@ -133,6 +133,7 @@ template <int T>
 __device__ void dot_f32(const float* w, const float* x, const int cols, float* acc) {
     const int lane = threadIdx.x & (WARP - 1);
     if ((cols & 3) == 0) {
+#pragma unroll 4
         for (int j = lane * 4; j < cols; j += WARP * 4) {
             const float4 wv = *reinterpret_cast<const float4*>(w + j);
 #pragma unroll
@@ -162,6 +163,7 @@ template <int T, bool BF16>
 __device__ void dot_16bit(const uint16_t* w, const float* x, const int cols, float* acc) {
     const int lane = threadIdx.x & (WARP - 1);
     if ((cols & 7) == 0) {
+#pragma unroll 4
         for (int j = lane * 8; j < cols; j += WARP * 8) {
             const uint4 raw = *reinterpret_cast<const uint4*>(w + j);
             const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -189,6 +191,7 @@ template <int T>
 __device__ void dot_q8_0(const uint8_t* w, const float* x, const int cols, float* acc) {
     const int lane = threadIdx.x & (WARP - 1);
     const int blocks = cols / 32;
+#pragma unroll 4
     for (int b = lane; b < blocks; b += WARP) {
         const uint16_t* block = reinterpret_cast<const uint16_t*>(w + (size_t) b * 34);
         const float d = half_to_float(block[0]);
@@ -218,6 +221,7 @@ template <int T>
 __device__ void dot_q4_0(const uint8_t* w, const float* x, const int cols, float* acc) {
     const int lane = threadIdx.x & (WARP - 1);
     const int blocks = cols / 32;
+#pragma unroll 4
     for (int b = lane; b < blocks; b += WARP) {
         const uint16_t* block = reinterpret_cast<const uint16_t*>(w + (size_t) b * 18);
         const float d = half_to_float(block[0]);
@@ -550,6 +554,9 @@ template <int FMT, int T>
 __device__ void dot_i8(const uint8_t* w, const int8_t* xq, const float* xd, const int blocks, const int k,
                        float* acc) {
     const int block_bytes = FMT == Q8_0 ? 34 : 18;
+    // Unrolled so the loads of the next blocks are in flight while this block's fma waits: the fma
+    // chain per lane must stay in block order (the host's bits), the loads need not wait for it.
+#pragma unroll 8
     for (int b = 0; b < blocks; b++) {
         const uint8_t* block = w + (size_t) b * block_bytes;
         const float dw = half_to_float(*reinterpret_cast<const uint16_t*>(block));

@@ -100,6 +100,7 @@ public final class CudaDevice implements Device {
     /** Opens device ordinal whose Q8_0/Q4_0 matmuls multiply 8-bit (integerDot) or fp32 activations. */
     static CudaDevice open(int ordinal, boolean integerDot) {
         CudaLibrary.load();
+        check(cuInit(0), "cuInit");  // idempotent; a device may be opened without a probe first
         return new CudaDevice(ordinal, CudaKernels.ptx(), integerDot);
     }
 
