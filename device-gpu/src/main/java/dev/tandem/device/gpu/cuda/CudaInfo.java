@@ -28,6 +28,13 @@ final class CudaInfo {
         return value[0];
     }
 
+    /** An attribute a newer driver may no longer report (CUDA 13 deprecates the clock rates): fallback then. */
+    static int attributeOr(CUdevice device, int attribute, int fallback) {
+        int[] value = new int[1];
+        return cuDeviceGetAttribute(value, attribute, device) == jcuda.driver.CUresult.CUDA_SUCCESS && value[0] > 0
+                ? value[0] : fallback;
+    }
+
     static int multiprocessors(CUdevice device) {
         return attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
     }

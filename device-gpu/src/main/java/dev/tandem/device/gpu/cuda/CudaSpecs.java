@@ -24,13 +24,16 @@ final class CudaSpecs {
     /** Estimate: a datacenter board's power limit (H100/H200 SXM: 700 W); NVML would know, the driver API does not. */
     private static final double BOARD_WATTS = 700;
 
+    /** Estimate where the driver no longer reports a clock: a datacenter GPU's boost clock (H100/H200: 1.98 GHz). */
+    private static final int FALLBACK_CLOCK_KHZ = 1_980_000;
+
     private CudaSpecs() {}
 
     static DeviceSpec measure(CudaDevice device, CUdevice id, String name) {
         int sms = CudaInfo.multiprocessors(id);
         int cc = CudaInfo.computeCapability(id);
         long memory = CudaInfo.totalMemory(id);
-        double clockHz = CudaInfo.attribute(id, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE) * 1e3;
+        double clockHz = CudaInfo.attributeOr(id, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_CLOCK_RATE, FALLBACK_CLOCK_KHZ) * 1e3;
         double bandwidth = copyBandwidth(device, Math.min(COPY_BYTES, memory / 16));
         double launchOverhead = launchOverhead(device);
         DeviceSpec.Link hostLink = hostLink(device);

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -30,7 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * argument, or a block size that does not match the kernel's indexing fails here, not on the device.
  */
 class CudaLaunchTableTest {
-    private static final Path SOURCE = Path.of("../kernels/src/main/cuda/tandem.cu");
+    /** tandem.cu from the device-gpu module (Maven's working directory) or the repository root (a console launcher's). */
+    private static final Path SOURCE = Stream.of("../kernels/src/main/cuda/tandem.cu", "kernels/src/main/cuda/tandem.cu")
+            .map(Path::of).filter(Files::isRegularFile).findFirst().orElse(Path.of("kernels/src/main/cuda/tandem.cu"));
 
     /** entry name -> PTX parameter types in order, from every ".visible .entry name(...)" of the PTX. */
     static Map<String, List<String>> ptxEntries(String ptx) {
