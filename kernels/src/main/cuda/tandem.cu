@@ -11,12 +11,10 @@
 //   Q4_0 = {half d; uint8 qs[16]} (18 bytes), low nibbles = elements 0-15, high = 16-31,
 //          value = (nibble-8)*d.
 // Block formats are only 2-byte aligned (34 and 18 bytes), so they are read in 16-bit units.
-//
 // Every reduction has a fixed order that depends on the row's length only, never on the grid, so a
-// result is the same in every run and in every batch it is part of.
-//
-// The launch geometry of each kernel is written above it; CudaKernels declares each kernel's
-// parameters once (CudaKernel) and a unit test compares that list with this file's PTX.
+// result is the same in every run and in every batch it is part of. Each kernel's launch geometry is
+// written above it; Java declares each kernel's parameters once (CudaKernel), and CudaLaunchTableTest
+// compares them with this file's PTX.
 
 #include <cuda_fp16.h>
 #include <stdint.h>
@@ -33,7 +31,6 @@
 #define MAX_HOST_FL 16
 
 __device__ __forceinline__ float half_to_float(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-
 __device__ __forceinline__ float bf16_to_float(uint32_t h) { return __uint_as_float(h << 16); }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -186,6 +183,22 @@ __device__ void dot_16bit(const uint16_t* w, const float* x, const int cols, flo
     }
 }
 
+// acc[t] += d * (q . x[t*cols .. t*cols+32)) for one dequantized block, x read as float4.
+template <int T>
+__device__ __forceinline__ void block_dot(const float (&q)[32], const float d, const float* x, const int cols, float* acc) {
+#pragma unroll
+    for (int t = 0; t < T; t++) {
+        const float* xb = x + (size_t) t * cols;
+        float s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < 32; k += 4) {
+            const float4 xv = *reinterpret_cast<const float4*>(xb + k);
+            s += q[k] * xv.x + q[k + 1] * xv.y + q[k + 2] * xv.z + q[k + 3] * xv.w;
+        }
+        acc[t] += d * s;
+    }
+}
+
 // Q8_0: one block (34 bytes) per lane and step, read as 17 16-bit words.
 template <int T>
 __device__ void dot_q8_0(const uint8_t* w, const float* x, const int cols, float* acc) {
@@ -202,17 +215,7 @@ __device__ void dot_q8_0(const uint8_t* w, const float* x, const int cols, float
             q[2 * k] = (float) (int8_t) (pair & 0xff);
             q[2 * k + 1] = (float) (int8_t) (pair >> 8);
         }
-#pragma unroll
-        for (int t = 0; t < T; t++) {
-            const float* xb = x + (size_t) t * cols + (size_t) b * 32;
-            float s = 0.0f;
-#pragma unroll
-            for (int k = 0; k < 32; k += 4) {
-                const float4 xv = *reinterpret_cast<const float4*>(xb + k);
-                s += q[k] * xv.x + q[k + 1] * xv.y + q[k + 2] * xv.z + q[k + 3] * xv.w;
-            }
-            acc[t] += d * s;
-        }
+        block_dot<T>(q, d, x + (size_t) b * 32, cols, acc);
     }
 }
 
@@ -234,17 +237,7 @@ __device__ void dot_q4_0(const uint8_t* w, const float* x, const int cols, float
             q[16 + 2 * k] = (float) (((pair >> 4) & 0x0f) - 8);
             q[17 + 2 * k] = (float) ((pair >> 12) - 8);
         }
-#pragma unroll
-        for (int t = 0; t < T; t++) {
-            const float* xb = x + (size_t) t * cols + (size_t) b * 32;
-            float s = 0.0f;
-#pragma unroll
-            for (int k = 0; k < 32; k += 4) {
-                const float4 xv = *reinterpret_cast<const float4*>(xb + k);
-                s += q[k] * xv.x + q[k + 1] * xv.y + q[k + 2] * xv.z + q[k + 3] * xv.w;
-            }
-            acc[t] += d * s;
-        }
+        block_dot<T>(q, d, x + (size_t) b * 32, cols, acc);
     }
 }
 
@@ -260,12 +253,8 @@ __device__ __forceinline__ void dot_row(const uint8_t* w, const float* x, const 
 }
 
 __device__ __forceinline__ size_t row_bytes(const int fmt, const int cols) {
-    switch (fmt) {
-        case F32: return (size_t) cols * 4;
-        case F16: case BF16: return (size_t) cols * 2;
-        case Q8_0: return (size_t) (cols / 32) * 34;
-        default: return (size_t) (cols / 32) * 18;
-    }
+    return fmt == F32 ? (size_t) cols * 4 : fmt == F16 || fmt == BF16 ? (size_t) cols * 2
+         : (size_t) (cols / 32) * (fmt == Q8_0 ? 34 : 18);
 }
 
 // ---- matmul: out[b, r] = sum_j W[r, j] * x[b, j] (fp32 activations) ----
@@ -390,9 +379,7 @@ extern "C" __global__ void rope(float* vec, const float* inv_freq, const int n_h
 
 #define ATTENTION_THREADS 128
 
-struct ContiguousKv {
-    __device__ __forceinline__ size_t row(const int t) const { return (size_t) t; }
-};
+struct ContiguousKv { __device__ __forceinline__ size_t row(const int t) const { return (size_t) t; } };
 
 struct PagedKv {
     const int* table;
