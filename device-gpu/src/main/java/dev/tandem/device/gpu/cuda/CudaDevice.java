@@ -127,7 +127,10 @@ public final class CudaDevice implements Device {
     public synchronized DeviceBuffer allocate(long floats) {
         if (floats <= 0) throw new IllegalArgumentException("allocate needs a positive length, got " + floats);
         long bytes = floats > Long.MAX_VALUE / Float.BYTES ? Long.MAX_VALUE : floats * Float.BYTES;
-        return track(new CudaBuffer(this, alloc(bytes), floats));
+        CudaBuffer buffer = track(new CudaBuffer(this, alloc(bytes), floats));
+        // cuMemAlloc may hand back memory another buffer used; zeros, as the host device's buffers start.
+        check(cuMemsetD32Async(buffer.ptr, 0, floats, stream), "cuMemsetD32Async(" + floats + " floats)");
+        return buffer;
     }
 
     @Override
