@@ -27,7 +27,8 @@ class CudaModulePathTest {
     void theCliOnTheModulePathReachesTheDriver(@TempDir Path tmp) throws Exception {
         // The test class path's jars and the modules' classes directories (test-classes are no modules).
         List<String> modules = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .filter(p -> p.endsWith(".jar") ? !p.contains("junit") && !p.contains("opentest4j") && !p.contains("apiguardian")
+                .filter(p -> p.endsWith(".jar") ? !p.endsWith("-tests.jar") && !p.contains("junit") && !p.contains("opentest4j")
+                        && !p.contains("apiguardian")
                         : p.endsWith(File.separator + "classes") && Files.exists(Path.of(p, "module-info.class")))
                 .toList();
         assertTrue(modules.stream().anyMatch(p -> p.contains("jcuda-natives")), "jcuda-natives on the test class path: " + modules);
