@@ -1,5 +1,7 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.device.gpu.shared.GpuPagedAttention;
+import dev.tandem.device.gpu.shared.OpChecks;
 import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
 import dev.tandem.kernels.WeightMatrix;
@@ -29,6 +31,8 @@ import java.util.Objects;
 import java.util.Set;
 
 import static dev.tandem.device.gpu.opencl.OpenClException.check;
+import static dev.tandem.device.gpu.shared.OpChecks.requireLength;
+import static dev.tandem.device.gpu.shared.OpChecks.requirePositive;
 import static org.lwjgl.opencl.CL10.*;
 import static org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList;
 
@@ -259,7 +263,7 @@ public final class OpenClDevice implements Device {
             // A gather with a bad id would read outside the table on the device: refuse it here.
             Objects.checkIndex(token, weights.rows());
         }
-        requireLength(output, (long) tokens.length * weights.cols(), "embed out");
+        requireLength(output.length(), (long) tokens.length * weights.cols(), "embed out");
         if (tokenScratch == null || tokenScratch.length() < tokens.length) {
             if (tokenScratch != null) tokenScratch.close();
             tokenScratch = (OpenClBuffer) allocate(Math.max(tokens.length, 64));
@@ -281,8 +285,8 @@ public final class OpenClDevice implements Device {
         OpenClBuffer input = own(x);
         OpenClBuffer output = own(out);
         requirePositive(batch, "batch");
-        requireLength(input, (long) batch * weights.cols(), "matmul x");
-        requireLength(output, (long) batch * weights.rows(), "matmul out");
+        requireLength(input.length(), (long) batch * weights.cols(), "matmul x");
+        requireLength(output.length(), (long) batch * weights.rows(), "matmul out");
         WeightFormat format = weights.format();
         if (integerDot && OpenClKernels.INTEGER_DOT_FORMATS.contains(format)) {
             // As the host's Q8_0/Q4_0 matrices under tandem.quantDot=int8: x to 8-bit blocks, then integers.
@@ -312,9 +316,9 @@ public final class OpenClDevice implements Device {
         OpenClBuffer scale = own(weight);
         requirePositive(n, "n");
         requirePositive(batch, "batch");
-        requireLength(input, (long) n * batch, "rmsnorm x");
-        requireLength(output, (long) n * batch, "rmsnorm out");
-        requireLength(scale, n, "rmsnorm weight");
+        requireLength(input.length(), (long) n * batch, "rmsnorm x");
+        requireLength(output.length(), (long) n * batch, "rmsnorm out");
+        requireLength(scale.length(), n, "rmsnorm weight");
         kernels.rmsnorm(output.mem, input.mem, scale.mem, n, batch, eps);
     }
 
@@ -322,12 +326,9 @@ public final class OpenClDevice implements Device {
     public synchronized void rope(DeviceBuffer vec, int nHeads, int headDim, int pos0, int batch, DeviceBuffer invFreq) {
         OpenClBuffer vector = own(vec);
         OpenClBuffer frequencies = own(invFreq);
-        requirePositive(nHeads, "nHeads");
-        requirePositive(batch, "batch");
-        if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("headDim must be positive and even, got " + headDim);
-        if (pos0 < 0) throw new IllegalArgumentException("pos0 must be >= 0, got " + pos0);
-        requireLength(vector, (long) batch * nHeads * headDim, "rope vec");
-        requireLength(frequencies, headDim / 2, "rope invFreq");
+        OpChecks.requireRope(nHeads, headDim, pos0, batch);
+        requireLength(vector.length(), (long) batch * nHeads * headDim, "rope vec");
+        requireLength(frequencies.length(), headDim / 2, "rope invFreq");
         kernels.rope(vector.mem, frequencies.mem, nHeads, headDim, pos0, batch);
     }
 
@@ -339,20 +340,14 @@ public final class OpenClDevice implements Device {
         OpenClBuffer keyCache = own(keys);
         OpenClBuffer valueCache = own(values);
         requirePositive(batch, "batch");
-        requirePositive(nKvHeads, "nKvHeads");
-        if (nHeads <= 0 || nHeads % nKvHeads != 0) {
-            throw new IllegalArgumentException("nHeads (" + nHeads + ") must be a positive multiple of nKvHeads (" + nKvHeads + ")");
-        }
-        if (headDim <= 0 || headDim > OpenClKernels.MAX_HEAD_DIM) {
-            throw new IllegalArgumentException("headDim must be in [1, " + OpenClKernels.MAX_HEAD_DIM + "], got " + headDim);
-        }
+        OpChecks.requireHeads(nHeads, nKvHeads, headDim, OpenClKernels.MAX_HEAD_DIM);
         if (startPos < 0) throw new IllegalArgumentException("startPos must be >= 0, got " + startPos);
         long positions = (long) startPos + batch;
         long kvRow = (long) nKvHeads * headDim;
-        requireLength(query, (long) batch * nHeads * headDim, "attention q");
-        requireLength(output, (long) batch * nHeads * headDim, "attention out");
-        requireLength(keyCache, positions * kvRow, "attention keys");
-        requireLength(valueCache, positions * kvRow, "attention values");
+        requireLength(query.length(), (long) batch * nHeads * headDim, "attention q");
+        requireLength(output.length(), (long) batch * nHeads * headDim, "attention out");
+        requireLength(keyCache.length(), positions * kvRow, "attention keys");
+        requireLength(valueCache.length(), positions * kvRow, "attention values");
         long scoreFloats = (long) batch * nHeads * positions;
         if (scoreScratch == null || scoreScratch.length() < scoreFloats) {
             if (scoreScratch != null) scoreScratch.close();
@@ -365,12 +360,12 @@ public final class OpenClDevice implements Device {
     @Override
     public DevicePagedAttention uploadPagedAttention(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         // Every architecture's block: the options (biases, QK-norm) run as primitive ops between the kernels.
-        return new OpenClPagedAttention(this, w, pool, maxRows);
+        return new GpuPagedAttention(this, this::attentionPaged, w, pool, maxRows);
     }
 
     @Override
     public long pagedAttentionBytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
-        return OpenClPagedAttention.bytes(w, pool, maxRows);
+        return GpuPagedAttention.bytes(w, pool, maxRows);
     }
 
     /**
@@ -386,10 +381,9 @@ public final class OpenClDevice implements Device {
             stride = Math.max(stride, rows.blockTables()[i].length);
             maxLen = Math.max(maxLen, rows.positions()[i] + 1);
         }
-        requireLength(query, (long) batch * nHeads * headDim, "paged attention q");
-        requireLength(output, (long) batch * nHeads * headDim, "paged attention out");
-        requireLength(keyPool, (long) pool.positions() * nKvHeads * headDim, "paged attention keys");
-        requireLength(valuePool, (long) pool.positions() * nKvHeads * headDim, "paged attention values");
+        requireLength(query.length(), (long) batch * nHeads * headDim, "paged attention q");
+        requireLength(output.length(), (long) batch * nHeads * headDim, "paged attention out");
+        OpChecks.requirePool(keyPool.length(), valuePool.length(), pool, (long) nKvHeads * headDim);
         int[] tables = new int[batch * stride];
         for (int i = 0; i < batch; i++) {
             System.arraycopy(rows.blockTables()[i], 0, tables, i * stride, rows.blockTables()[i].length);
@@ -425,8 +419,8 @@ public final class OpenClDevice implements Device {
     public synchronized void siluMul(DeviceBuffer gate, DeviceBuffer up, long n) {
         OpenClBuffer g = own(gate);
         OpenClBuffer u = own(up);
-        requireLength(g, n, "siluMul gate");
-        requireLength(u, n, "siluMul up");
+        requireLength(g.length(), n, "siluMul gate");
+        requireLength(u.length(), n, "siluMul up");
         if (n > 0) kernels.siluMul(g.mem, u.mem, n);
     }
 
@@ -434,8 +428,8 @@ public final class OpenClDevice implements Device {
     public synchronized void add(DeviceBuffer acc, DeviceBuffer x, long n) {
         OpenClBuffer a = own(acc);
         OpenClBuffer b = own(x);
-        requireLength(a, n, "add acc");
-        requireLength(b, n, "add x");
+        requireLength(a.length(), n, "add acc");
+        requireLength(b.length(), n, "add x");
         if (n > 0) kernels.add(a.mem, b.mem, n);
     }
 
@@ -498,15 +492,5 @@ public final class OpenClDevice implements Device {
         ensureOpen();
         if (weights instanceof OpenClWeights w && w.device == this && live.contains(w)) return w;
         throw new IllegalArgumentException("not live weights of " + name + ": " + weights);
-    }
-
-    private static void requireLength(OpenClBuffer buffer, long floats, String what) {
-        if (buffer.length() < floats) {
-            throw new IllegalArgumentException(what + " needs " + floats + " floats, the buffer holds " + buffer.length());
-        }
-    }
-
-    private static void requirePositive(int value, String what) {
-        if (value <= 0) throw new IllegalArgumentException(what + " must be positive, got " + value);
     }
 }

@@ -1,6 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
-import dev.tandem.kernels.KernelConfig;
+import dev.tandem.device.gpu.shared.HostLanes;
 import dev.tandem.kernels.WeightFormat;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
@@ -111,7 +111,7 @@ final class OpenClKernels implements AutoCloseable {
      * and silu_mul follow); 1 when the host runs its scalar ops (tandem.vectorBits=0), whose sums
      * are sequential and which the device then follows only approximately.
      */
-    static int hostFloatLanes() { return Math.max(1, KernelConfig.vectorBits() / Float.SIZE); }
+    static int hostFloatLanes() { return HostLanes.floats(); }
 
     /**
      * quantize_q8 must divide as Java does (correctly rounded). With cl_khr_fp64 it divides in double,

@@ -1,7 +1,8 @@
-package dev.tandem.device.gpu.opencl;
+package dev.tandem.device.gpu.shared;
 
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.device.BatchRows;
+import dev.tandem.runtime.device.Device;
 import dev.tandem.runtime.device.DeviceBuffer;
 import dev.tandem.runtime.device.DevicePagedAttention;
 import dev.tandem.runtime.device.DeviceWeights;
@@ -13,14 +14,23 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * OpenCL's paged attention block: the step's rows through rmsnorm and the Q/K/V matmuls together,
+ * The GPU backends' paged attention block (OpenCL and CUDA share it; each brings its attention_paged
+ * kernel as a {@link Kernel}): the step's rows through rmsnorm and the Q/K/V matmuls together,
  * the architecture's options on them (Qwen2's QKV biases, Qwen3's QK-norm and head width, as
  * {@link QkvOptions}), each run of consecutive positions of one sequence roped, its keys and values copied into their
  * slots of the pool, then ONE attention_paged kernel for all rows, reading every sequence's keys and
  * values through its block table where they lie (no per-sequence gather), then Wo and the residual.
  */
-final class OpenClPagedAttention implements DevicePagedAttention {
-    private final OpenClDevice device;
+public final class GpuPagedAttention implements DevicePagedAttention {
+    /** The device's attention_paged: each row of q over its own sequence through its block table (rows validated). */
+    @FunctionalInterface
+    public interface Kernel {
+        void run(DeviceBuffer out, DeviceBuffer q, DeviceBuffer keys, DeviceBuffer values, BatchRows rows,
+                 KvPoolSpec pool, int nHeads, int nKvHeads, int headDim);
+    }
+
+    private final Device device;
+    private final Kernel kernel;
     private final LlamaConfig c;
     private final KvPoolSpec pool;
     private final int maxRows;
@@ -31,11 +41,12 @@ final class OpenClPagedAttention implements DevicePagedAttention {
     private DeviceBuffer norm, invFreq, keys, values, xb, q, k, v, att, o, qRun, kRun;
     private QkvOptions options;
 
-    OpenClPagedAttention(OpenClDevice device, AttentionWeights w, KvPoolSpec pool, int maxRows) {
+    public GpuPagedAttention(Device device, Kernel kernel, AttentionWeights w, KvPoolSpec pool, int maxRows) {
         if (maxRows < 1) {
             throw new IllegalArgumentException("maxRows must be >= 1, got " + maxRows);
         }
         this.device = device;
+        this.kernel = kernel;
         this.c = w.config();
         this.pool = pool;
         this.maxRows = maxRows;
@@ -66,7 +77,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
         }
     }
 
-    static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
+    public static long bytes(AttentionWeights w, KvPoolSpec pool, int maxRows) {
         LlamaConfig c = w.config();
         long qDim = (long) c.nHeads() * c.headDim();
         return QkvOptions.bytes(w, maxRows) + w.wq().byteSize() + w.wk().byteSize() + w.wv().byteSize() + w.wo().byteSize()
@@ -114,7 +125,7 @@ final class OpenClPagedAttention implements DevicePagedAttention {
             }
             start = end;
         }
-        device.attentionPaged(att, q, keys, values, rows, pool, c.nHeads(), c.nKvHeads(), hd);
+        kernel.run(att, q, keys, values, rows, pool, c.nHeads(), c.nKvHeads(), hd);
         device.matmul(wo, att, o, batch);
         device.add(x, o, (long) batch * c.dim());
     }

@@ -1,4 +1,4 @@
-package dev.tandem.device.gpu.opencl;
+package dev.tandem.device.gpu.shared;
 
 import dev.tandem.kernels.WeightFormat;
 
@@ -12,14 +12,14 @@ import java.util.Random;
  * The tests' own scalar reference: plain double loops over the raw GGUF bytes, written from the
  * format definitions, independent of the kernels module (whose ScalarOps arrive by a later merge).
  */
-final class ScalarReference {
+public final class ScalarReference {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private ScalarReference() {}
 
     /** W[r, j] of a row-major (rows, cols) matrix in format, decoded from its bytes. */
-    static double weight(WeightFormat format, MemorySegment data, int cols, int r, int j) {
+    public static double weight(WeightFormat format, MemorySegment data, int cols, int r, int j) {
         long index = (long) r * cols + j;
         return switch (format) {
             case F32 -> data.get(F32, index * 4);
@@ -43,7 +43,7 @@ final class ScalarReference {
     }
 
     /** Random weights of a plausible scale; heap or native memory, to exercise both upload paths. */
-    static MemorySegment randomWeights(WeightFormat format, int rows, int cols, Random random, boolean heap) {
+    public static MemorySegment randomWeights(WeightFormat format, int rows, int cols, Random random, boolean heap) {
         long bytes = format.bytesFor((long) rows * cols);
         MemorySegment data = heap ? MemorySegment.ofArray(new byte[(int) bytes]) : Arena.ofAuto().allocate(bytes);
         long elements = (long) rows * cols;
@@ -66,16 +66,16 @@ final class ScalarReference {
         return data;
     }
 
-    static float gaussian(Random random) { return (float) random.nextGaussian(); }
+    public static float gaussian(Random random) { return (float) random.nextGaussian(); }
 
-    static float[] randomVector(int n, Random random) {
+    public static float[] randomVector(int n, Random random) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = gaussian(random);
         return v;
     }
 
     /** out[b*rows + r] = sum_j W[r,j] x[b*cols + j]; sumAbs gets sum_j |W[r,j] x[b*cols+j]| for tolerances. */
-    static double[] matmul(WeightFormat format, MemorySegment data, int rows, int cols, float[] x, int batch, double[] sumAbs) {
+    public static double[] matmul(WeightFormat format, MemorySegment data, int rows, int cols, float[] x, int batch, double[] sumAbs) {
         double[] out = new double[batch * rows];
         for (int r = 0; r < rows; r++) {
             double[] row = new double[cols];
@@ -94,7 +94,7 @@ final class ScalarReference {
         return out;
     }
 
-    static double[] rmsnorm(float[] x, float[] weight, int n, int batch, float eps) {
+    public static double[] rmsnorm(float[] x, float[] weight, int n, int batch, float eps) {
         double[] out = new double[n * batch];
         for (int b = 0; b < batch; b++) {
             double ss = 0;
@@ -105,7 +105,7 @@ final class ScalarReference {
         return out;
     }
 
-    static double[] rope(float[] vec, int nHeads, int headDim, int pos0, int batch, float[] invFreq) {
+    public static double[] rope(float[] vec, int nHeads, int headDim, int pos0, int batch, float[] invFreq) {
         double[] out = new double[vec.length];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < nHeads; h++) {
@@ -122,7 +122,7 @@ final class ScalarReference {
     }
 
     /** Causal GQA: row b at position startPos+b attends to [0, startPos+b] of a (positions, nKv*headDim) cache. */
-    static double[] attention(float[] q, float[] keys, float[] values, int startPos, int batch, int nHeads,
+    public static double[] attention(float[] q, float[] keys, float[] values, int startPos, int batch, int nHeads,
                               int nKvHeads, int headDim) {
         double[] out = new double[batch * nHeads * headDim];
         int kvStride = nKvHeads * headDim;
@@ -152,5 +152,5 @@ final class ScalarReference {
         return out;
     }
 
-    static double silu(double v) { return v / (1 + Math.exp(-v)); }
+    public static double silu(double v) { return v / (1 + Math.exp(-v)); }
 }
