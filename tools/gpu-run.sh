@@ -189,6 +189,7 @@ print(json.dumps({"model": model, "device": device, "generated": len(d or []),
                   "prompt_logits_rel_l2_device_vs_cpu": rel}))
 sys.exit(0 if d is not None and d == c else 1)
 PYEOF
+    [ "${PIPESTATUS[0]}" = 0 ] || rc=1
   done
   return $rc
 }
