@@ -57,7 +57,7 @@ mp=""
 for jar in "$pack"/mp/*.jar; do mp="$mp${mp:+:}$jar"; done
 native="dev.tandem.runtime"
 case "$mp" in *lwjgl*) native="$native,org.lwjgl,dev.tandem.device.gpu" ;; esac
-case "$mp" in *jcuda*) native="$native,jcuda,dev.tandem.device.gpu" ;; esac
+case "$mp" in *jcuda*) native="$native,jcuda" ;; esac  # as ./tandem: JCuda loads its JNI library
 export TANDEM_MP="$mp" TANDEM_NATIVE="$native"
 tandem() {
   "$JAVA" ${GPU_RUN_JAVA_OPTS:-} -XX:CompileCommandFile="$root/scripts/kernels.compile-commands" \
@@ -125,10 +125,10 @@ step_nvcc() {
   local cu="$root/kernels/src/main/cuda/tandem.cu"
   [ -f "$cu" ] || { echo "SKIP: no $cu on this branch"; return 0; }
   command -v nvcc >/dev/null || { echo "SKIP: no nvcc"; return 0; }
-  # The committed PTX's flags (the cuda backend's build): no FMA contraction, so the host's bits hold.
-  nvcc --fmad=false -arch=compute_80 -ptx "$cu" -o "$work/tandem.ptx" && cp "$work/tandem.ptx" "$OUT/tandem.ptx"
+  # tools/cuda-ptx's flags: no FMA contraction, so the host's bits hold.
+  nvcc --fmad=false -O3 -arch=compute_80 -ptx "$cu" -o "$work/tandem.ptx" && cp "$work/tandem.ptx" "$OUT/tandem.ptx"
   local rc=$?
-  nvcc --fmad=false -arch=sm_90 -cubin -Xptxas -v "$cu" -o "$work/tandem.sm_90.cubin" > "$OUT/ptxas.txt" 2>&1
+  nvcc --fmad=false -O3 -arch=sm_90 -cubin -Xptxas -v "$cu" -o "$work/tandem.sm_90.cubin" > "$OUT/ptxas.txt" 2>&1
   local rc2=$?
   cat "$OUT/ptxas.txt"
   echo "spills (non-zero):"; grep -E 'spill' "$OUT/ptxas.txt" | grep -vE ' 0 bytes spill stores, 0 bytes spill loads' || echo "  none"
