@@ -68,9 +68,9 @@ tandem() {
 cp=""
 for jar in "$pack"/mp/*.jar "$pack"/test/tandem-*.jar; do cp="$cp${cp:+:}$jar"; done
 export TANDEM_TEST_CP="$cp" JUNIT_JAR="$(ls "$pack"/test/junit-platform-console-standalone-*.jar)"
-junit() { # $1 = report name, then selectors
+junit() { # $1 = report name, then selectors; from device-gpu/, the working directory surefire gives its tests
   local name=$1; shift
-  "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m --sun-misc-unsafe-memory-access=allow \
+  cd "$root/device-gpu" && "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m --sun-misc-unsafe-memory-access=allow \
     -Dtandem.shared="$shared" -Dtandem.profiles.dir="$work/profiles-test" -Dtandem.calibrate=never \
     -jar "$JUNIT_JAR" execute --disable-banner --disable-ansi-colors --details=tree --class-path "$TANDEM_TEST_CP" \
     --reports-dir "$work/junit/$name" "$@"
