@@ -3,7 +3,8 @@
 #   OUT=/some/dir bash tools/gpu-run.sh
 # The device has no Java and no network: everything runs on the carried .gpu/ (JDK, jars, data).
 # Every step is time-boxed and the whole script ends within GPU_RUN_BUDGET seconds (default 345);
-# a failing step is logged and the next one runs. Into $OUT (at most 8 files come back):
+# a failing step is logged and the next one runs. GPU_RUN_STEPS="junit-cuda bench-8b ..." runs only the
+# steps named (env always runs; names as in the headers). Into $OUT (at most 8 files come back):
 #   gpu-run.log       every step's output, each under a timestamped header
 #   summary.json      per step: exit code, seconds; and the figures gathered from the others
 #   tandem.ptx        kernels/src/main/cuda/tandem.cu compiled by the device's nvcc
@@ -87,6 +88,11 @@ export -f have_gpu
 # run_step NAME LIMIT FUNCTION: time-boxed, logged, never fatal; the limit shrinks to what the budget has left.
 run_step() {
   local name=$1 limit=$2 fn=$3
+  if [ -n "${GPU_RUN_STEPS:-}" ] && [[ " $GPU_RUN_STEPS " != *" $name "* ]]; then
+    say "=== $name: not selected (GPU_RUN_STEPS=$GPU_RUN_STEPS)"
+    printf '%s\t%s\t%s\n' "$name" "not-selected" 0 >> "$status"
+    return
+  fi
   local left=$((budget - ($(date +%s) - start)))
   [ "$limit" -gt "$left" ] && limit=$left
   if [ "$limit" -lt 5 ]; then
@@ -277,7 +283,7 @@ gpu_or_skip() { # the GPU-only steps on a machine without one
     say "=== [$(date -u +%H:%M:%S)] $1: SKIPPED (no GPU here)"; printf '%s\t%s\t%s\n' "$1" "skipped-no-gpu" 0 >> "$status"; fi
 }
 
-run_step env 20 step_env
+GPU_RUN_STEPS="${GPU_RUN_STEPS:+env $GPU_RUN_STEPS}" run_step env 20 step_env
 run_step nvcc 60 step_nvcc
 run_step devices 30 step_devices
 run_step junit-cuda 120 step_junit_cuda
