@@ -14,6 +14,7 @@
 #   junit.tgz         the JUnit console launcher's XML reports
 # Without a GPU (here) the GPU steps say why they skip, and the rest still runs (cpu/opencl).
 set -u
+export PATH="$PATH:/usr/local/cuda/bin"   # nvcc where the image does not put it on PATH
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 : "${OUT:?set OUT to the folder the results go to}"
