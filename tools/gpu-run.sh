@@ -70,12 +70,13 @@ tandem() {
 cp=""
 for jar in "$pack"/mp/*.jar "$pack"/test/tandem-*.jar; do cp="$cp${cp:+:}$jar"; done
 export TANDEM_TEST_CP="$cp" JUNIT_JAR="$(ls "$pack"/test/junit-platform-console-standalone-*.jar)"
-junit() { # $1 = report name, then selectors; from device-gpu/, the working directory surefire gives its tests
+# On the JVM's own class path (java.class.path), from device-gpu/: as surefire runs the tests.
+junit() { # $1 = report name, then selectors
   local name=$1; shift
   cd "$root/device-gpu" && "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m --sun-misc-unsafe-memory-access=allow \
     -Dtandem.shared="$shared" -Dtandem.profiles.dir="$work/profiles-test" -Dtandem.calibrate=never \
-    -jar "$JUNIT_JAR" execute --disable-banner --disable-ansi-colors --details=tree --class-path "$TANDEM_TEST_CP" \
-    --reports-dir "$work/junit/$name" "$@"
+    -cp "$TANDEM_TEST_CP:$JUNIT_JAR" org.junit.platform.console.ConsoleLauncher \
+    execute --disable-banner --disable-ansi-colors --details=tree --reports-dir "$work/junit/$name" "$@"
 }
 PY=python3
 for p in python3 /usr/bin/python3; do
