@@ -89,6 +89,9 @@ public final class DeviceBench {
         public double prefillTflops() { return prefillFlops / prefill.wallSeconds() / 1e12; }
 
         public double decodeTokensPerSecond() { return 1 / decode.wallSeconds(); }
+
+        /** Seconds a decode step takes at copyGBps (read+write) if it only read its bytes once. */
+        public double floorSeconds(double copyGBps) { return decodeBytesPerToken / (copyGBps * 1e9); }
     }
 
     private final Device device;
@@ -105,11 +108,16 @@ public final class DeviceBench {
     public DeviceBenchReport run() {
         List<String> errors = new ArrayList<>();
         Copy copy = copy();
+        // Each figure goes out as soon as it is measured, so a run stopped by a time limit keeps what it had.
+        progress.accept(String.format(java.util.Locale.ROOT, "copy: %.1f GB/s read+write", copy.readWriteGBps()));
         List<Matmul> matvecs = new ArrayList<>();
         List<Matmul> batched = new ArrayList<>();
         for (WeightFormat f : settings.matvecFormats()) {
             try {
                 matmuls(f, matvecs, batched);
+                Matmul one = matvecs.getLast(), many = batched.getLast();
+                progress.accept(String.format(java.util.Locale.ROOT, "matmul %s: batch 1 %.1f GB/s (%.1f%% of copy), batch %d %.2f TFLOP/s",
+                        f, one.weightGBps(), 100 * one.weightGBps() / copy.readWriteGBps(), many.batch(), many.tflops()));
             } catch (RuntimeException e) {
                 errors.add("matmul " + f + ": " + e);
             }
@@ -117,7 +125,11 @@ public final class DeviceBench {
         List<ModelRun> models = new ArrayList<>();
         for (ModelCase m : settings.models()) {
             try {
-                models.add(model(m));
+                ModelRun r = model(m);
+                models.add(r);
+                progress.accept(String.format(java.util.Locale.ROOT, "model %s: decode %.3f ms/token, %.2fx the floor; prefill %.2f TFLOP/s",
+                        m, r.decode().wallSeconds() * 1e3, r.decode().wallSeconds() / r.floorSeconds(copy.readWriteGBps()),
+                        r.prefillTflops()));
             } catch (RuntimeException | OutOfMemoryError e) {
                 errors.add("model " + m + ": " + e);
             }

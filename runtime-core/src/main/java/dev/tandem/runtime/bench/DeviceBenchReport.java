@@ -25,7 +25,7 @@ public record DeviceBenchReport(DeviceSpec spec, DeviceBench.Settings settings, 
 
     /** Seconds a decode step takes at the copy bandwidth (read+write) if it only read its bytes once. */
     public double floorSeconds(DeviceBench.ModelRun m) {
-        return m.decodeBytesPerToken() / (copy.readWriteGBps() * 1e9);
+        return m.floorSeconds(copy.readWriteGBps());
     }
 
     public String table() {
