@@ -48,7 +48,7 @@ final class CompileCommand implements Callable<Integer> {
         @Option(names = {"-m", "--model"}, paramLabel = "MODEL", description = "GGUF or llama2.c .bin file")
         Path model;
 
-        @Option(names = "--shape", paramLabel = "NAME", description = "built-in shape: llama-2-7b, llama-2-70b, llama-3-8b, llama-3-70b, llama-3.1-405b, mixtral-8x7b")
+        @Option(names = "--shape", paramLabel = "NAME", description = "built-in shape: llama-2-7b, llama-2-70b, llama-3.2-1b, llama-3-8b, llama-3-70b, llama-3.1-405b, mixtral-8x7b")
         String shape;
     }
 

@@ -15,7 +15,8 @@ import java.util.ServiceLoader;
 @Command(name = "tandem", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs transformer LLMs across CPUs, GPUs and emulated LPUs.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class, DevicesCommand.class,
-                CompileCommand.class, RunCommand.class, CalibrateCommand.class, BenchCommand.class})
+                CompileCommand.class, RunCommand.class, CalibrateCommand.class, BenchCommand.class,
+                DeviceBenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
