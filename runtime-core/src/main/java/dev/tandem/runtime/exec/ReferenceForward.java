@@ -2,6 +2,7 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
@@ -23,8 +24,11 @@ import java.util.Arrays;
  * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
  */
 public final class ReferenceForward implements Forward {
-    /** Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. */
-    public static final int DEFAULT_PREFILL_CHUNK = 64;
+    /**
+     * Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. The
+     * compiled plans price and size prefill in the same chunks, so it is {@link ModelGraph}'s.
+     */
+    public static final int DEFAULT_PREFILL_CHUNK = ModelGraph.PREFILL_CHUNK;
 
     private final LlamaConfig c;
     private final LlamaWeights w;
