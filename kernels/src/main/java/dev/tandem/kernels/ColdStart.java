@@ -2,7 +2,7 @@ package dev.tandem.kernels;
 
 /**
  * Which form a kernel runs in a fresh JVM: its scalar twin ({@link ColdTwins}, or the integer
- * kernels' scalar references) for the first {@link KernelConfig#coldWork()} units of work of its
+ * kernels' scalar references) for the first {@link KernelConfig#coldWork()} token passes of its
  * family, then its Vector API form. Twin and vector form give the same bits, so the switch cannot be
  * seen in any result; it only moves time.
  *
@@ -18,15 +18,18 @@ package dev.tandem.kernels;
  * the switch point depend on the machine's load. A count is reproducible and costs one compare per call.
  *
  * <p>Why a count of work and not of calls: the twins run at scalar speed, so what they cost is the
- * work they do. A budget of calls (128 until session 8) covered the first token of a decode (a dense
- * layer makes 7 matvecs and 6 Ops calls) but also ran a whole 256-token first prefill as scalar
- * twins, 256 times a token's work. Each call now charges its size: a matrix call rows x cols x batch
- * multiply-adds, an Ops call or a row lookup its elements. The default budget, 128 units of
- * {@link #MATRIX_UNIT} multiply-adds (a typical decode matvec) or {@link #ELEMENT_UNIT} elements, covers
- * the first token of stories110M (~110 M multiply-adds, 12 layers) as the call count did. A call
- * runs its twin only when it fits in what is left; the first one that does not fit spends the rest,
- * so a big prefill call goes to the vector form at once (its own loops then warm it up) after at
- * most one budget of scalar work.
+ * work they do. The budget used to count calls (128 a family until session 8): that covered the
+ * first token of a decode, but a first prefill of 256 tokens made the same 128 calls with 256 times
+ * a token's work each, and ran as scalar twins for seconds. Each call now charges the tokens it
+ * processes (a matmul its batch, a matvec 1, a batched attention its rows; a per-row Ops call or row
+ * lookup 1), in units of one token through one kernel call. For decode that is the old count, so the
+ * default of 128 still covers the first token of a model with up to ~18 layers (a dense layer makes
+ * 4-7 matrix calls and ~6 Ops calls; stories110M has 12 layers, TinyLlama 22), and the vector forms'
+ * warm-up happens on the next tokens instead of before the first one. Work per unit grows with the
+ * model, as does the C2 warm-up it stands in for (both are loop iterations over the same rows). A
+ * call runs its twin only when it fits in what is left of the budget; the first one that does not
+ * fit spends the rest, so a 256-token prefill call goes to the vector form at once (its own loops then
+ * warm it up), and no prefill runs more than a budget's worth of token passes as scalar twins.
  *
  * <p>Batch-1 matrix calls (matvec: the decode kernels) and batched ones (matmul: the token-tiled
  * prefill kernels) are separate families, since they run different vector kernels that warm up
@@ -39,12 +42,8 @@ package dev.tandem.kernels;
 final class ColdStart {
     private ColdStart() {}
 
-    /** Units of work per family that run scalar when tandem.coldWork is not set. */
+    /** Token passes per family that run scalar when tandem.coldWork is not set. */
     static final int DEFAULT_UNITS = 128;
-    /** Multiply-adds in one unit of a matrix family's budget (a stories110M matvec is 0.6-1.6 Mi). */
-    static final long MATRIX_UNIT = 1L << 20;
-    /** Elements in one unit of the Ops and row-lookup budgets. */
-    static final long ELEMENT_UNIT = 1L << 10;
 
     /** One family of kernels sharing a budget of work. */
     static final class Gate {
@@ -111,23 +110,23 @@ final class ColdStart {
 
     private static final long UNITS = Vec.ENABLED ? KernelConfig.coldWork() : 0;
 
-    /** {@link Ops}' float ops (norms, attention, softmax, SiLU, residual adds), charged by elements. */
-    static final Gate OPS = new Gate("ops", UNITS * ELEMENT_UNIT);
-    /** Weight matrices' matvec (batch 1), charged by multiply-adds. */
-    static final Gate MATVECS = new Gate("matvecs", UNITS * MATRIX_UNIT);
-    /** Weight matrices' matmul of more than one row (prefill, batched decode), charged by multiply-adds. */
-    static final Gate MATMULS = new Gate("matmuls", UNITS * MATRIX_UNIT);
-    /** dequantizeRow (embedding lookups, one per token), charged by elements. */
-    static final Gate ROWS = new Gate("rows", UNITS * ELEMENT_UNIT);
+    /** {@link Ops}' float ops (norms, attention, softmax, SiLU, residual adds). */
+    static final Gate OPS = new Gate("ops", UNITS);
+    /** Weight matrices' matvec (batch 1). */
+    static final Gate MATVECS = new Gate("matvecs", UNITS);
+    /** Weight matrices' matmul of more than one row (prefill, batched decode), charged by rows. */
+    static final Gate MATMULS = new Gate("matmuls", UNITS);
+    /** dequantizeRow (embedding lookups, one per token). */
+    static final Gate ROWS = new Gate("rows", UNITS);
 
     /** The matrix family of a call of this many rows (tokens). */
     static Gate matrices(int batch) {
         return batch == 1 ? MATVECS : MATMULS;
     }
 
-    /** Whether a matrix call of rows x cols x batch runs its twin (charging it). */
-    static boolean coldMatrix(int rows, int cols, int batch) {
-        return matrices(batch).cold((long) rows * cols * batch);
+    /** Whether a matrix call of batch tokens runs its twin (charging them to its family). */
+    static boolean coldMatrix(int batch) {
+        return matrices(batch).cold(batch);
     }
 
     /** Whether either matrix family is running its twins (see {@link Gate#running}). */
@@ -135,13 +134,11 @@ final class ColdStart {
         return MATVECS.running() || MATMULS.running();
     }
 
-    /** Tests: every gate runs the next units units of work as twins (0: vector forms only). */
+    /** Tests: every gate runs the next units token passes as twins (0: vector forms only). */
     static void resetAll(long units) {
-        long elements = units > Long.MAX_VALUE / MATRIX_UNIT ? Long.MAX_VALUE : units * ELEMENT_UNIT;
-        long macs = units > Long.MAX_VALUE / MATRIX_UNIT ? Long.MAX_VALUE : units * MATRIX_UNIT;
-        OPS.reset(elements);
-        MATVECS.reset(macs);
-        MATMULS.reset(macs);
-        ROWS.reset(elements);
+        OPS.reset(units);
+        MATVECS.reset(units);
+        MATMULS.reset(units);
+        ROWS.reset(units);
     }
 }

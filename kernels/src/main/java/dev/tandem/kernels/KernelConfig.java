@@ -10,8 +10,8 @@ import jdk.incubator.vector.FloatVector;
  * tandem.quantDot: int8 (default) or float: how Q8_0/Q4_0 matrices multiply activations (see
  * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
  * tandem.coldWork: how much work of each kernel family runs its scalar twin before the vector form,
- * in units of 2^20 multiply-adds (matrices) or 2^10 elements (Ops, row lookups) (see {@link ColdStart});
- * default 128, 0 turns the twins off.
+ * in token passes (a matmul of 64 tokens is 64, a matvec 1; see {@link ColdStart}); default 128, 0
+ * turns the twins off.
  * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
  * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
  * (both give the same bits).
@@ -58,7 +58,7 @@ public final class KernelConfig {
 
     private static final int COLD_WORK = readColdWork(System.getProperty("tandem.coldWork"));
 
-    /** tandem.coldWork: units of work per kernel family that run the scalar twins first (0: none). */
+    /** tandem.coldWork: token passes per kernel family that run the scalar twins first (0: none). */
     public static int coldWork() { return COLD_WORK; }
 
     static int readColdWork(String value) {

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A gate's budget: cold(work) charges work up to the budget, a call that does not fit spends it;
- * running() (read by Parallel's spin) counts nothing. The default budget covers a decode token of
- * stories110M but not a big prefill call.
+ * running() (read by Parallel's spin) counts nothing. The default budget covers a decode token but
+ * not a big prefill call.
  */
 class ColdStartGateTest {
     @Test
@@ -54,29 +54,26 @@ class ColdStartGateTest {
     }
 
     @Test
-    void theDefaultBudgetCoversADecodeTokenNotABigPrefillCall() {
-        long budget = ColdStart.DEFAULT_UNITS * ColdStart.MATRIX_UNIT;
-        // stories110M: 12 layers of 4 dim x dim and 3 dim x hidden matvecs, and the classifier.
-        long dim = 768, hidden = 2048, vocab = 32000;
-        long token = 12 * (4 * dim * dim + 3 * dim * hidden) + vocab * dim;
-        ColdStart.Gate matvecs = new ColdStart.Gate("matvecs", budget);
-        for (int layer = 0; layer < 12; layer++) {
-            for (int m = 0; m < 4; m++) {
-                assertTrue(matvecs.cold(dim * dim), "layer " + layer + " attention matrix " + m);
-            }
-            for (int m = 0; m < 3; m++) {
-                assertTrue(matvecs.cold(dim * hidden), "layer " + layer + " ffn matrix " + m);
-            }
+    void theDefaultBudgetCoversADecodeTokenAndBoundsAPrefill() {
+        // A decode token of a 12-layer model (stories110M) with 7 matvecs a layer and the classifier,
+        // each charged 1: all of it runs the twins, as under the old count of 128 calls.
+        ColdStart.Gate matvecs = new ColdStart.Gate("matvecs", ColdStart.DEFAULT_UNITS);
+        for (int call = 0; call < 12 * 7 + 1; call++) {
+            assertTrue(matvecs.cold(1), "decode call " + call);
         }
-        assertTrue(matvecs.cold(vocab * dim), "the classifier");
-        assertEquals(token, matvecs.spent());
         assertTrue(matvecs.running());
 
-        ColdStart.Gate matmuls = new ColdStart.Gate("matmuls", budget);
-        assertFalse(matmuls.cold(dim * dim * 256), "a 256-token prefill's first matmul runs the vector form");
-        assertFalse(matmuls.cold(dim * dim * 2), "and so does every later one");
-        assertTrue(new ColdStart.Gate("matmuls", budget).cold(dim * dim * 64),
-                "a 64-token chunk's first matrix fits: at most one budget of scalar work");
+        ColdStart.Gate matmuls = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
+        assertFalse(matmuls.cold(256), "a 256-token prefill's first matmul runs the vector form");
+        assertFalse(matmuls.cold(2), "and so does every later one");
+        assertEquals(0, matmuls.calls());
+
+        ColdStart.Gate chunks = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
+        assertTrue(chunks.cold(64), "a 64-token chunk's first matrix");
+        assertTrue(chunks.cold(64), "and its second run the twins");
+        assertFalse(chunks.cold(64), "the third does not fit: 128 token passes of scalar work at most");
+        assertFalse(chunks.cold(1));
+        assertEquals(2, chunks.calls());
     }
 
     @Test
