@@ -192,8 +192,13 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         throw new IllegalArgumentException("no " + phase + " " + kind + " op for layer " + layer);
     }
 
-    /** Prefill runs in chunks of this many tokens per sequence, as the reference forward does. */
-    public static final int PREFILL_CHUNK = 64;
+    /**
+     * Prefill runs in chunks of this many tokens per sequence, as the reference forward does. 256, as
+     * llama-bench's micro-batch: the CPU's token-tiled matmuls decode each weight panel once per chunk,
+     * and their chain-ordered panels (TokenGemm) pay off from 4 tiles; 256 measured faster end to end
+     * than 64 (docs/benchmarks.md, "Prefill in 256-token chunks").
+     */
+    public static final int PREFILL_CHUNK = 256;
 
     /**
      * Scratch for one run of a phase on one stage: the widest intermediates (FFN inner, logits) in
