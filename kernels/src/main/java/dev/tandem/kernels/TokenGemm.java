@@ -41,8 +41,10 @@ final class TokenGemm {
     /**
      * From this many token tiles on, panels are stored in chain order (2048 x 768 F16, one thread,
      * against element order: 1 tile 35 % slower, 3 tiles even, 4 tiles 9 % faster, 16 tiles 36 %).
+     * 8, not 4: end to end (stories110M F16, 2 threads) a 64-token prefill (4 tiles) was slower with
+     * the reordered panels (docs/benchmarks.md, "Prefill in 256-token chunks").
      */
-    private static final int REORDER_TILES = 4;
+    private static final int REORDER_TILES = 8;
 
     /** The dot's chain layout: accumulators (1 or 2) and FL-vectors per accumulator per step. */
     record Layout(int accs, int parts) {
