@@ -193,12 +193,12 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
     }
 
     /**
-     * Prefill runs in chunks of this many tokens per sequence, as the reference forward does. 256, as
-     * llama-bench's micro-batch: the CPU's token-tiled matmuls decode each weight panel once per chunk,
-     * and their chain-ordered panels (TokenGemm) pay off from 4 tiles; 256 measured faster end to end
-     * than 64 (docs/benchmarks.md, "Prefill in 256-token chunks").
+     * A plan's prefill runs in chunks of this many tokens per sequence (its executors and the costs
+     * that price them). It sizes every device's prefill scratch, so it stays 64: at 256 the LPU's
+     * 70B deployments no longer fit their chips. The CPU reference session prefills in larger chunks
+     * ({@code ReferenceForward.HOST_PREFILL_CHUNK}).
      */
-    public static final int PREFILL_CHUNK = 256;
+    public static final int PREFILL_CHUNK = 64;
 
     /**
      * Scratch for one run of a phase on one stage: the widest intermediates (FFN inner, logits) in
