@@ -32,9 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-// coldCalls=0: a 256-token matmul is one kernel call, so a short run would otherwise spend most of
-// its iterations in the scalar cold-start twins (ColdStart) and time those instead of the tiles.
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms1g", "-Xmx4g", "-Dtandem.coldCalls=0"})
+// coldWork=0: the iterations time the tiles from the first call, never a scalar cold-start twin (ColdStart).
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms1g", "-Xmx4g", "-Dtandem.coldWork=0"})
 public class MatmulBenchmark {
     // The formats GgmlEncoder writes; K-quant matrices would need an encoder for them (the tests' come
     // from llama.cpp's gguf-py), so their tiles are measured end to end by tandem bench instead.

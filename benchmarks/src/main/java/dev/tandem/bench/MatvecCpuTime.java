@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
  * spends is far steadier, which is what comparing two builds of a kernel needs. The checksum printed
  * with it lets two builds be checked for identical results.
  * {@code java --add-modules jdk.incubator.vector -XX:CompileCommandFile=scripts/kernels.compile-commands
- * -Dtandem.coldCalls=0 -cp benchmarks/target/benchmarks.jar dev.tandem.bench.MatvecCpuTime Q6_K 768 2000 50}
+ * -Dtandem.coldWork=0 -cp benchmarks/target/benchmarks.jar dev.tandem.bench.MatvecCpuTime Q6_K 768 2000 50}
  * (format, columns, rows, matvecs per round).
  */
 public final class MatvecCpuTime {

@@ -131,7 +131,7 @@ public final class BF16Matrix extends WeightMatrix {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int j = 0;
-        if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
+        if (Vec.ENABLED && !ColdStart.ROWS.cold(1)) { // the conversion is exact: the scalar loop is its twin
             int step = S.length();
             for (int bound = cols - step; j <= bound; j += step) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);

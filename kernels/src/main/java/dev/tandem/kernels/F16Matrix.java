@@ -156,7 +156,7 @@ public final class F16Matrix extends WeightMatrix {
 
     @Override
     public void dequantizeRow(int row, float[] dst, int dstOff) {
-        if (Vec.ENABLED && !ColdStart.ROWS.cold()) { // the conversion is exact: the scalar loop is its twin
+        if (Vec.ENABLED && !ColdStart.ROWS.cold(1)) { // the conversion is exact: the scalar loop is its twin
             halvesToFloats(rowHalves(row, BUFFERS.get()).halves, cols, dst, dstOff);
             return;
         }

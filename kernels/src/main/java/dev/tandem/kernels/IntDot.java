@@ -191,7 +191,7 @@ final class IntDot {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
-        if (VECTOR && ColdStart.MATRICES.cold()) {
+        if (VECTOR && ColdStart.coldMatrix(1)) {
             return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = w.dotQ8Scalar(r, a, 0);
@@ -237,7 +237,8 @@ final class IntDot {
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
-        boolean cold = VECTOR && ColdStart.MATRICES.cold(); // as matvec and matmul: the scalar twin until C2 is done
+        // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
+        boolean cold = VECTOR && ColdStart.coldMatrix(batch);
         if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization
             for (int i = 0; i < ms.length; i++) {
                 IntGemm.matmul((Format) ms[i], a, outs[i]);
@@ -277,7 +278,7 @@ final class IntDot {
             return;
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
-        if (VECTOR && ColdStart.MATRICES.cold()) {
+        if (VECTOR && ColdStart.coldMatrix(batch)) {
             Parallel.forRange(rows, 4, (start, end) -> {
                 for (int r = start; r < end; r++) {
                     for (int t = 0; t < batch; t++) {

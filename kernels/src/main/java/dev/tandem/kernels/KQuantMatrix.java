@@ -223,7 +223,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff);
+        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff, Vec.ENABLED && ColdStart.coldMatrix(1));
     }
 
     /**
@@ -241,12 +241,13 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         if (batch == 0) {
             return;
         }
-        if (KQuantGemm.serves(this, batch) && !(Vec.ENABLED && ColdStart.MATRICES.cold())) {
+        boolean cold = Vec.ENABLED && ColdStart.coldMatrix(batch);
+        if (!cold && KQuantGemm.serves(this, batch)) {
             KQuantGemm.matmul(this, x, out, batch);
             return;
         }
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
-        Parallel.forRange(rows, 8, task(a, batch, out, 0));
+        Parallel.forRange(rows, 8, task(a, batch, out, 0, cold));
     }
 
     /**
@@ -254,8 +255,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * scalar integer sum, which is exact and so gives the same bits. One shared loop is fine for the
      * latter: it holds no vectors for C2 to fail to intrinsify (see {@link #rowsTask}).
      */
-    private Parallel.RangeBody task(Q8_KActivations a, int batch, float[] out, int outOff) {
-        if (!Vec.ENABLED || !ColdStart.MATRICES.cold()) {
+    private Parallel.RangeBody task(Q8_KActivations a, int batch, float[] out, int outOff, boolean cold) {
+        if (!cold) {
             return rowsTask(a, batch, out, outOff);
         }
         int perToken = cols / QK;

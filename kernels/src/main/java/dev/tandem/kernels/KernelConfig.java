@@ -9,8 +9,9 @@ import jdk.incubator.vector.FloatVector;
  * tandem.spinMicros: how long idle workers spin before parking; default 1000.
  * tandem.quantDot: int8 (default) or float: how Q8_0/Q4_0 matrices multiply activations (see
  * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
- * tandem.coldCalls: how many calls of each kernel family run its scalar twin before the vector form
- * (see {@link ColdStart}); default 128, 0 turns the twins off.
+ * tandem.coldWork: how much work of each kernel family runs its scalar twin before the vector form,
+ * in token passes (a matmul of 64 tokens is 64, a matvec 1; see {@link ColdStart}); default 128, 0
+ * turns the twins off.
  * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
  * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
  * (both give the same bits).
@@ -55,14 +56,14 @@ public final class KernelConfig {
      */
     public static boolean integerDot() { return INTEGER_DOT; }
 
-    private static final int COLD_CALLS = readColdCalls(System.getProperty("tandem.coldCalls"));
+    private static final int COLD_WORK = readColdWork(System.getProperty("tandem.coldWork"));
 
-    /** tandem.coldCalls: calls per kernel family that run the scalar twins first (0: none). */
-    public static int coldCalls() { return COLD_CALLS; }
+    /** tandem.coldWork: token passes per kernel family that run the scalar twins first (0: none). */
+    public static int coldWork() { return COLD_WORK; }
 
-    static int readColdCalls(String value) {
+    static int readColdWork(String value) {
         if (value == null || value.isBlank()) {
-            return ColdStart.DEFAULT_CALLS;
+            return ColdStart.DEFAULT_UNITS;
         }
         try {
             int n = Integer.parseInt(value.trim());
@@ -72,7 +73,7 @@ public final class KernelConfig {
         } catch (NumberFormatException e) {
             // reported below
         }
-        return warn("tandem.coldCalls", value, ColdStart.DEFAULT_CALLS);
+        return warn("tandem.coldWork", value, ColdStart.DEFAULT_UNITS);
     }
     private static final boolean TOKEN_TILES = !"false".equals(System.getProperty("tandem.tokenTiles", "true").trim());
 

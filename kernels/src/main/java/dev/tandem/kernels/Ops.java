@@ -26,7 +26,7 @@ public final class Ops {
             ScalarOps.rmsnorm(out, outOff, x, xOff, weight, n, eps);
             return;
         }
-        if (ColdStart.OPS.cold()) {
+        if (ColdStart.OPS.cold(1)) {
             ColdTwins.rmsnorm(out, outOff, x, xOff, weight, n, eps);
             return;
         }
@@ -57,7 +57,7 @@ public final class Ops {
             ScalarOps.softmax(x, off, n);
             return;
         }
-        if (ColdStart.OPS.cold()) {
+        if (ColdStart.OPS.cold(1)) {
             ColdTwins.softmax(x, off, n);
             return;
         }
@@ -98,7 +98,7 @@ public final class Ops {
             ScalarOps.siluMul(gate, gOff, up, uOff, n);
             return;
         }
-        if (ColdStart.OPS.cold()) {
+        if (ColdStart.OPS.cold(1)) {
             ColdTwins.siluMul(gate, gOff, up, uOff, n);
             return;
         }
@@ -117,7 +117,7 @@ public final class Ops {
 
     /** a[aOff+i] += b[bOff+i] (the residual). */
     public static void addInPlace(float[] a, int aOff, float[] b, int bOff, int n) {
-        if (!Vec.ENABLED || ColdStart.OPS.cold()) { // elementwise: the scalar loop is its twin
+        if (!Vec.ENABLED || ColdStart.OPS.cold(1)) { // elementwise: the scalar loop is its twin
             ScalarOps.addInPlace(a, aOff, b, bOff, n);
             return;
         }
@@ -151,7 +151,7 @@ public final class Ops {
             throw new IllegalArgumentException("nPos must be >= 1, got " + nPos);
         }
         int kvDim = nKvHeads * headDim;
-        boolean cold = ColdStart.OPS.cold();
+        boolean cold = ColdStart.OPS.cold(1);
         long work = (long) nHeads * nPos * headDim;
         int minChunk = work < PARALLEL_ATTENTION_WORK ? nHeads : 1;
         Parallel.forRange(nHeads, minChunk, (h0, h1) -> {
@@ -182,7 +182,7 @@ public final class Ops {
         int dim = nHeads * headDim;
         int kvDim = nKvHeads * headDim;
         int items = batch * nHeads;
-        boolean cold = ColdStart.OPS.cold();
+        boolean cold = ColdStart.OPS.cold(batch); // a token's attention per row of the batch
         long work = (long) items * (startPos + (batch + 1) / 2) * headDim;
         int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
         Parallel.forRange(items, minChunk, (i0, i1) -> {
@@ -232,7 +232,7 @@ public final class Ops {
             work += (long) (positions[i] + 1) * nHeads * headDim;
         }
         int items = rows * nHeads;
-        boolean cold = ColdStart.OPS.cold();
+        boolean cold = ColdStart.OPS.cold(rows);
         int minChunk = work < PARALLEL_ATTENTION_WORK ? Math.max(1, items) : 1;
         Parallel.forRange(items, minChunk, (i0, i1) -> {
             float[] scores = null;

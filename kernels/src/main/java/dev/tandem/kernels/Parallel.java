@@ -45,7 +45,7 @@ public final class Parallel {
      * ~50 wake-ups per token that parking costs instead are noise next to a cold token.
      */
     private static long spinNanos() {
-        return ColdStart.MATRICES.running() ? 0 : SPIN_NANOS;
+        return ColdStart.matricesRunning() ? 0 : SPIN_NANOS;
     }
 
     /** Replaced (never mutated) by {@link #setThreads}, only while {@link #BUSY} is held. */

@@ -336,7 +336,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     public void dequantizeRow(int row, float[] dst, int dstOff) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
-        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold();
+        boolean vector = Vec.ENABLED && !ColdStart.ROWS.cold(1);
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BLOCK_BYTES;
             int dj = dstOff + blk * BLOCK;

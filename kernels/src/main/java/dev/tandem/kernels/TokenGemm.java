@@ -14,19 +14,37 @@ import jdk.incubator.vector.FloatVector;
  * (a, l) runs over positions i*period + a*step + p*FL + l (step = parts*FL, period = accs*step) in
  * (i, p) order. The dot then adds the accumulators lanewise, sums the lanes in {@link Vec#sum}'s
  * butterfly and adds the tail past the last whole period one product at a time. This kernel runs
- * each chain for 4 rows x 2 token vectors at once (a vector holds FL tokens, the activations of a
- * tile of {@link #TT} tokens are stored K-major, each weight is decoded once per panel and
- * broadcast): per position 2 activation loads, 4 broadcasts and 8 FMAs, all of them useful work. The
- * chains' results go through the same additions in the same order.
+ * each chain for {@link #R} rows x 2 token vectors at once (a vector holds FL tokens). Both operands
+ * are stored in chain order so a chain reads them at unit stride: the activations of a tile of
+ * {@link #TT} tokens K-major, and each panel's weights decoded once, the R rows of a group
+ * interleaved (position p of the group's row r at p*R + r; the tail positions past the last whole
+ * period keep their element order). Per position: 2 activation loads, R broadcasts and 2R FMAs, all
+ * of them useful work, and no index loads or range checks in the loop (an indirect index cost a
+ * load and a check per broadcast). Reordering costs a scatter per weight, so batches of fewer than
+ * {@link #REORDER_TILES} tiles keep the panel in element order and read it through the chain order
+ * instead. The chains' results go through the same additions in the same order either way.
  */
 final class TokenGemm {
     private TokenGemm() {}
 
     /** Tokens per tile: two float vectors. */
     static final int TT = 2 * FL;
+    /**
+     * Rows per group: 4 rows x 2 token vectors = 8 accumulators. C2 issues all of a step's R
+     * broadcasts before its FMAs, so R rows hold 2R + 2 + R ymm registers: with 5 or 6 rows that is
+     * more than the 16 there are, an accumulator is spilled to the stack and its store-load round trip
+     * sets the loop's pace (measured: 5 rows 30 % slower than 4).
+     */
     private static final int R = 4;
-    /** Weight rows decoded per panel (16 x cols floats, in L2 across the token tiles). */
+    /** Weight rows decoded per panel (16 x cols floats, in L2 across the token tiles); a multiple of R. */
     private static final int PANEL = 16;
+    /**
+     * From this many token tiles on, panels are stored in chain order (2048 x 768 F16, one thread,
+     * against element order: 1 tile 35 % slower, 3 tiles even, 4 tiles 9 % faster, 16 tiles 36 %).
+     * 8, not 4: end to end (stories110M F16, 2 threads) a 64-token prefill (4 tiles) was slower with
+     * the reordered panels (docs/benchmarks.md, "Prefill in 256-token chunks").
+     */
+    private static final int REORDER_TILES = 8;
 
     /** The dot's chain layout: accumulators (1 or 2) and FL-vectors per accumulator per step. */
     record Layout(int accs, int parts) {
@@ -71,29 +89,48 @@ final class TokenGemm {
             }
         });
         int panels = (rows + PANEL - 1) / PANEL;
+        int[] slot = panelSlots(order, cols);
+        // Reordering a panel costs a scatter per weight, paid back only over enough token tiles.
+        boolean reorder = tiles >= REORDER_TILES;
+        int rowStride = reorder ? 1 : cols, posStride = reorder ? R : 1;
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wf = new float[PANEL * cols];
-            float[] res = new float[layout.chains() * R * TT];
+            float[] row = new float[cols];
+            int groupRes = layout.chains() * R * TT;
+            float[] res = new float[PANEL / R * groupRes];
             float[] lanes = new float[FL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
-                int tiled = r0 + (r1 - r0) / R * R;
-                for (int r = r0; r < tiled; r++) {
-                    w.dequantizeRow(r, wf, (r - r0) * cols);
+                // The last group is padded with zero rows (computed, never stored) to a whole R.
+                int tiled = r0 + (r1 - r0 + R - 1) / R * R;
+                if (reorder) {
+                    decodePanel(w, slot, r0, r1, tiled, row, wf);
+                } else {
+                    decodeRows(w, r0, r1, tiled, wf);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
-                    for (int g = r0; g < tiled; g += R) {
-                        int wOff = (g - r0) * cols;
+                    if (reorder) {
+                        // Chain-outer: a chain's activations (len x TT floats) stay in L1 across the
+                        // panel's groups, and only the groups' weights (R floats a step) stream from L2.
                         for (int chain = 0; chain < layout.chains(); chain++) {
-                            kernel(wf, wOff, cols, order, chain * len, len, xt, xOff, res, chain * R * TT);
+                            for (int g = r0; g < tiled; g += R) {
+                                kernel(wf, (g - r0) * cols, chain * len, len, xt, xOff, res,
+                                        (g - r0) / R * groupRes + chain * R * TT);
+                            }
                         }
-                        finish(layout, res, wf, wOff, cols, xt, xOff, main, tile, batch, out, rows, g, lanes);
+                    } else {
+                        // Group-outer: the cache lines of a group's rows serve all its chains from L1.
+                        for (int g = r0; g < tiled; g += R) {
+                            for (int chain = 0; chain < layout.chains(); chain++) {
+                                kernelIndexed(wf, (g - r0) * cols, cols, order, chain * len, len, xt, xOff, res,
+                                        (g - r0) / R * groupRes + chain * R * TT);
+                            }
+                        }
                     }
-                }
-                for (int r = tiled; r < r1; r++) {
-                    for (int t = 0; t < batch; t++) {
-                        out[t * rows + r] = w.dot(r, x, t * cols);
+                    for (int g = r0; g < tiled; g += R) {
+                        finish(layout, res, (g - r0) / R * groupRes, wf, (g - r0) * cols, rowStride, posStride, cols, xt,
+                                xOff, main, tile, batch, out, rows, g, lanes);
                     }
                 }
             }
@@ -101,10 +138,48 @@ final class TokenGemm {
     }
 
     /**
+     * slot[j] = where element j of a row goes in a panel group (relative to the row's first slot):
+     * its chain-order position times R, the rows of a group being interleaved.
+     */
+    private static int[] panelSlots(int[] order, int cols) {
+        int[] slot = new int[cols];
+        for (int j = order.length; j < cols; j++) {
+            slot[j] = j * R;
+        }
+        for (int i = 0; i < order.length; i++) {
+            slot[order[i]] = i * R;
+        }
+        return slot;
+    }
+
+    /** Decodes rows [r0, r1) into wf row by row, in element order, zero rows up to tiled. */
+    private static void decodeRows(WeightMatrix w, int r0, int r1, int tiled, float[] wf) {
+        int cols = wf.length / PANEL;
+        java.util.Arrays.fill(wf, (r1 - r0) * cols, (tiled - r0) * cols, 0f);
+        for (int r = r0; r < r1; r++) {
+            w.dequantizeRow(r, wf, (r - r0) * cols);
+        }
+    }
+
+    /** Decodes rows [r0, r1) into wf in the panel layout (see the class comment), zero rows up to tiled. */
+    private static void decodePanel(WeightMatrix w, int[] slot, int r0, int r1, int tiled, float[] row, float[] wf) {
+        int cols = slot.length;
+        if (tiled > r1) {
+            java.util.Arrays.fill(wf, (tiled - R - r0) * cols, (tiled - r0) * cols, 0f);
+        }
+        for (int r = r0; r < r1; r++) {
+            w.dequantizeRow(r, row, 0);
+            int base = (r - r0) / R * R * cols + (r - r0) % R;
+            for (int j = 0; j < cols; j++) {
+                wf[base + slot[j]] = row[j];
+            }
+        }
+    }
+
+    /**
      * order[c*len + i] = the position of chain c's i-th product, for the positions below main: chain
      * (a, l) = c = a*FL + l takes i*period + a*step + p*FL + l in (i, p) order. The activations are
-     * stored in this order (so a chain reads them contiguously); the weights stay in element order
-     * and are broadcast through it.
+     * stored in this order (so a chain reads them contiguously), and so are each panel's weights.
      */
     static int[] chainOrder(Layout layout, int main) {
         int chains = layout.chains(), len = main / chains;
@@ -123,12 +198,11 @@ final class TokenGemm {
     }
 
     /**
-     * One chain (its products at chain-order indices [from, from+len)) for rows wOff/cols..+3 and the
-     * tile's 2 token vectors, into res[o..]: a counted unit-stride loop (so C2 unrolls it and hoists
-     * the activations' range checks), 8 independent FMA chains.
+     * {@link #kernel} for a panel in element order (rows wOff/cols..+3 of w), reading the weights
+     * through the chain order: an index load per step, for batches too small to repay a reorder.
      */
-    private static void kernel(float[] w, int wOff, int cols, int[] order, int from, int len, float[] xt, int xOff,
-                               float[] res, int o) {
+    private static void kernelIndexed(float[] w, int wOff, int cols, int[] order, int from, int len, float[] xt, int xOff,
+                                      float[] res, int o) {
         int w1 = wOff + cols, w2 = w1 + cols, w3 = w2 + cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
@@ -150,6 +224,41 @@ final class TokenGemm {
             a30 = wv.fma(x0, a30);
             a31 = wv.fma(x1, a31);
         }
+        store(res, o, a00, a01, a10, a11, a20, a21, a30, a31);
+    }
+
+    /**
+     * One chain (its products at chain-order positions [from, from+len)) for the R rows of the group
+     * at w[wOff..] and the tile's 2 token vectors, into res[o..]: a counted unit-stride loop over one
+     * weight stream (the group's rows interleaved, so each step's R weights are adjacent) and one
+     * activation stream, 8 independent FMA chains.
+     */
+    private static void kernel(float[] w, int wOff, int from, int len, float[] xt, int xOff, float[] res, int o) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+        FloatVector a30 = a00, a31 = a00;
+        int wi = wOff + from * R, xi = xOff + from * TT;
+        for (int i = 0; i < len; i++, wi += R, xi += TT) {
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, w[wi]);
+            a00 = wv.fma(x0, a00);
+            a01 = wv.fma(x1, a01);
+            wv = FloatVector.broadcast(F, w[wi + 1]);
+            a10 = wv.fma(x0, a10);
+            a11 = wv.fma(x1, a11);
+            wv = FloatVector.broadcast(F, w[wi + 2]);
+            a20 = wv.fma(x0, a20);
+            a21 = wv.fma(x1, a21);
+            wv = FloatVector.broadcast(F, w[wi + 3]);
+            a30 = wv.fma(x0, a30);
+            a31 = wv.fma(x1, a31);
+        }
+        store(res, o, a00, a01, a10, a11, a20, a21, a30, a31);
+    }
+
+    /** The 4 rows x 2 token vectors of accumulators into res[o..], row by row. */
+    private static void store(float[] res, int o, FloatVector a00, FloatVector a01, FloatVector a10, FloatVector a11,
+                              FloatVector a20, FloatVector a21, FloatVector a30, FloatVector a31) {
         a00.intoArray(res, o);
         a01.intoArray(res, o + FL);
         a10.intoArray(res, o + TT);
@@ -165,12 +274,13 @@ final class TokenGemm {
      * (lane l plus lane l+width, halving the width), then the tail products one at a time. The
      * chain results are combined in place in res.
      */
-    private static void finish(Layout layout, float[] res, float[] w, int wOff, int cols, float[] xt, int xOff, int main,
-                               int tile, int batch, float[] out, int rows, int g, float[] lanes) {
+    private static void finish(Layout layout, float[] res, int resOff, float[] w, int wOff, int rowStride, int posStride,
+                               int cols, float[] xt, int xOff, int main, int tile, int batch, float[] out, int rows, int g,
+                               float[] lanes) {
         int stride = R * TT;
-        for (int r = 0; r < R; r++) {
+        for (int r = 0; r < R && g + r < rows; r++) {
             for (int half = 0; half < 2; half++) {
-                int o = r * TT + half * FL;
+                int o = resOff + r * TT + half * FL;
                 if (layout.accs() == 2) {
                     for (int l = 0; l < FL; l++) {
                         add(res, l * stride + o, (FL + l) * stride + o);
@@ -183,7 +293,7 @@ final class TokenGemm {
                 }
                 FloatVector s = FloatVector.fromArray(F, res, o);
                 for (int j = main; j < cols; j++) {
-                    s = s.add(FloatVector.broadcast(F, w[wOff + r * cols + j]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
+                    s = s.add(FloatVector.broadcast(F, w[wOff + r * rowStride + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
                 }
                 s.intoArray(lanes, 0);
                 int tok = tile * TT + half * FL;

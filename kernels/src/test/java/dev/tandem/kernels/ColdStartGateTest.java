@@ -4,24 +4,82 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A gate's budget: cold() counts calls up to the limit; running() (read by Parallel's spin) counts nothing. */
+/**
+ * A gate's budget: cold(work) charges work up to the budget, a call that does not fit spends it;
+ * running() (read by Parallel's spin) counts nothing. The default budget covers a decode token but
+ * not a big prefill call.
+ */
 class ColdStartGateTest {
     @Test
     void runningIsTrueExactlyBetweenTheFirstTwinCallAndTheSpentBudget() {
         ColdStart.Gate gate = new ColdStart.Gate("test", 2);
         assertFalse(gate.running(), "no call yet: a model without twins never counts one and must keep its spin");
         assertEquals(0, gate.calls(), "running() counts nothing");
-        assertTrue(gate.cold());
+        assertTrue(gate.cold(1));
         assertTrue(gate.running());
         assertEquals(1, gate.calls(), "running() counts nothing");
-        assertTrue(gate.cold());
+        assertTrue(gate.cold(1));
         assertFalse(gate.running(), "the budget is spent");
-        assertFalse(gate.cold());
+        assertFalse(gate.cold(1));
         assertEquals(2, gate.calls());
         gate.reset(0);
-        assertFalse(gate.cold(), "no budget at all: the vector forms from the first call");
+        assertFalse(gate.cold(1), "no budget at all: the vector forms from the first call");
         assertFalse(gate.running());
+    }
+
+    @Test
+    void chargesWorkAndACallThatDoesNotFitSpendsTheBudget() {
+        ColdStart.Gate gate = new ColdStart.Gate("test", 100);
+        assertTrue(gate.cold(60));
+        assertEquals(60, gate.spent());
+        assertTrue(gate.running());
+        assertFalse(gate.cold(41), "41 does not fit in the 40 left: the vector form");
+        assertEquals(100, gate.spent(), "and the budget is spent");
+        assertFalse(gate.running(), "so Parallel spins again");
+        assertFalse(gate.cold(1), "every later call runs the vector form, however small");
+        assertEquals(1, gate.calls());
+
+        gate.reset(100);
+        assertFalse(gate.cold(101), "a first call bigger than the budget never runs scalar");
+        assertFalse(gate.running(), "and no twin ran");
+        assertFalse(gate.cold(1));
+        assertEquals(0, gate.calls());
+
+        gate.reset(100);
+        assertTrue(gate.cold(0), "an empty call still counts");
+        assertEquals(1, gate.spent());
+    }
+
+    @Test
+    void theDefaultBudgetCoversADecodeTokenAndBoundsAPrefill() {
+        // A decode token of a 12-layer model (stories110M) with 7 matvecs a layer and the classifier,
+        // each charged 1: all of it runs the twins, as under the old count of 128 calls.
+        ColdStart.Gate matvecs = new ColdStart.Gate("matvecs", ColdStart.DEFAULT_UNITS);
+        for (int call = 0; call < 12 * 7 + 1; call++) {
+            assertTrue(matvecs.cold(1), "decode call " + call);
+        }
+        assertTrue(matvecs.running());
+
+        ColdStart.Gate matmuls = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
+        assertFalse(matmuls.cold(256), "a 256-token prefill's first matmul runs the vector form");
+        assertFalse(matmuls.cold(2), "and so does every later one");
+        assertEquals(0, matmuls.calls());
+
+        ColdStart.Gate chunks = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
+        assertTrue(chunks.cold(64), "a 64-token chunk's first matrix");
+        assertTrue(chunks.cold(64), "and its second run the twins");
+        assertFalse(chunks.cold(64), "the third does not fit: 128 token passes of scalar work at most");
+        assertFalse(chunks.cold(1));
+        assertEquals(2, chunks.calls());
+    }
+
+    @Test
+    void batchOneCallsAndBatchedCallsHaveTheirOwnGates() {
+        assertSame(ColdStart.MATVECS, ColdStart.matrices(1));
+        assertSame(ColdStart.MATMULS, ColdStart.matrices(2));
+        assertSame(ColdStart.MATMULS, ColdStart.matrices(256));
     }
 }

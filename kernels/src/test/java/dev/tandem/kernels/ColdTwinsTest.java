@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * NaN payloads count), on odd sizes and tails. The surefire executions run this class at the
  * machine's preferred width and at 256 and 128 bits (each a JVM of its own, as the species are
  * static finals), so the twins' lane emulation is checked at each width. The gates are set by hand
- * here: the module's test JVMs otherwise start with the twins off (tandem.coldCalls=0), so the other
+ * here: the module's test JVMs otherwise start with the twins off (tandem.coldWork=0), so the other
  * kernel tests keep testing the vector forms.
  */
 class ColdTwinsTest {
@@ -66,14 +66,14 @@ class ColdTwinsTest {
     }
 
     @Test
-    void gateCountsCallsThenOpensForGood() {
+    void gateCountsWorkThenOpensForGood() {
         ColdStart.Gate gate = new ColdStart.Gate("test", 2);
-        assertTrue(gate.cold());
-        assertTrue(gate.cold());
-        assertFalse(gate.cold());
-        assertFalse(gate.cold());
+        assertTrue(gate.cold(1));
+        assertTrue(gate.cold(1));
+        assertFalse(gate.cold(1));
+        assertFalse(gate.cold(1));
         assertEquals(2, gate.calls());
-        assertFalse(new ColdStart.Gate("off", 0).cold(), "tandem.coldCalls=0 turns the twins off");
+        assertFalse(new ColdStart.Gate("off", 0).cold(1), "tandem.coldWork=0 turns the twins off");
     }
 
     @Test
@@ -192,13 +192,13 @@ class ColdTwinsTest {
         int rows = 37;
         WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
         float[] x = values(rnd, 1 + cols);
-        ColdStart.Gate matvecGate = hasTwin(m) ? ColdStart.MATRICES : null;
+        ColdStart.Gate matvecGate = hasTwin(m) ? ColdStart.MATVECS : null;
         sameBits(new float[2 + rows], matvecGate, out -> m.matvec(x, 1, out, 2), "matvec" + at);
 
         boolean matmulTwin = hasTwin(m) && !(m instanceof F32Matrix || m instanceof F16Matrix || m instanceof BF16Matrix);
         int batch = 3;
         float[] xs = values(rnd, batch * cols);
-        ColdStart.Gate matmulGate = matmulTwin ? ColdStart.MATRICES : null;
+        ColdStart.Gate matmulGate = matmulTwin ? ColdStart.MATMULS : null;
         sameBits(new float[batch * rows], matmulGate, out -> m.matmul(xs, out, batch), "matmul" + at);
 
         for (int r : new int[] {0, rows - 1}) {

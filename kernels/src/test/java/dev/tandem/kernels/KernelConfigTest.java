@@ -33,13 +33,13 @@ class KernelConfigTest {
     }
 
     @Test
-    void coldCallsParsing() {
-        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls(null));
-        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls(""));
-        assertEquals(0, KernelConfig.readColdCalls("0"));
-        assertEquals(500, KernelConfig.readColdCalls(" 500 "));
-        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls("-1"));
-        assertEquals(ColdStart.DEFAULT_CALLS, KernelConfig.readColdCalls("lots"));
+    void coldWorkParsing() {
+        assertEquals(ColdStart.DEFAULT_UNITS, KernelConfig.readColdWork(null));
+        assertEquals(ColdStart.DEFAULT_UNITS, KernelConfig.readColdWork(""));
+        assertEquals(0, KernelConfig.readColdWork("0"));
+        assertEquals(500, KernelConfig.readColdWork(" 500 "));
+        assertEquals(ColdStart.DEFAULT_UNITS, KernelConfig.readColdWork("-1"));
+        assertEquals(ColdStart.DEFAULT_UNITS, KernelConfig.readColdWork("lots"));
     }
 
     @Test

@@ -154,9 +154,11 @@ class WeightMatrixTest {
                     }
                 }
             }
-            // 67 tokens: 5 token tiles, where TokenGemm stores its panels in chain order; ragged
-            // rows (a zero-padded row group), columns with a tail and a ragged last tile.
+            // 67 tokens: 5 token tiles, TokenGemm's panels in element order; 131 tokens: 9 tiles,
+            // where it stores them in chain order; ragged rows (a zero-padded row group), columns
+            // with a tail and a ragged last tile.
             s.add(Arguments.of(f, 17, colsList[colsList.length - 1], 67));
+            s.add(Arguments.of(f, 17, colsList[colsList.length - 1], 131));
             // Wide rows: more than one L2 batch tile, and odd rows split over the pool.
             int wide = f.blockSize() == 1 ? 4127 : f.isKQuant() ? 4352 : 4128;
             s.add(Arguments.of(f, 19, wide, 70));

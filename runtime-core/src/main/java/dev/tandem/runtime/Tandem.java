@@ -23,7 +23,7 @@ public final class Tandem {
     public static Session open(Model model, int contextLength) {
         checkContext(model, contextLength, true);
         return new Session(model, new ReferenceForward(model.config(), model.weights(), model.ropeInvFreq(), contextLength,
-                ReferenceForward.DEFAULT_PREFILL_CHUNK), "cpu (reference)");
+                ReferenceForward.HOST_PREFILL_CHUNK), "cpu (reference)");
     }
 
     /**

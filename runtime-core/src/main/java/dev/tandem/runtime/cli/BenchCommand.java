@@ -77,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchReport.ModelInfo info = BenchReport.ModelInfo.of(m, model);
             ReferenceForward forward = new ReferenceForward(m.config(), m.weights(), m.ropeInvFreq(), needed,
-                    ReferenceForward.DEFAULT_PREFILL_CHUNK);
+                    ReferenceForward.HOST_PREFILL_CHUNK);
             int[] tokens = randomTokens(needed, m.config().vocabSize());
             List<BenchReport.Test> tests = new ArrayList<>();
             if (prompt > 0) {

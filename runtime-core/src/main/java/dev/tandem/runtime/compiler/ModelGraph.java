@@ -192,7 +192,12 @@ public record ModelGraph(String name, LlamaConfig config, WeightFormat format, i
         throw new IllegalArgumentException("no " + phase + " " + kind + " op for layer " + layer);
     }
 
-    /** Prefill runs in chunks of this many tokens per sequence, as the reference forward does. */
+    /**
+     * A plan's prefill runs in chunks of this many tokens per sequence (its executors and the costs
+     * that price them). It sizes every device's prefill scratch, so it stays 64: at 256 the LPU's
+     * 70B deployments no longer fit their chips. The CPU reference session prefills in larger chunks
+     * ({@code ReferenceForward.HOST_PREFILL_CHUNK}).
+     */
     public static final int PREFILL_CHUNK = 64;
 
     /**

@@ -2,6 +2,7 @@ package dev.tandem.runtime.exec;
 
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
+import dev.tandem.runtime.compiler.ModelGraph;
 import dev.tandem.runtime.device.AttentionWeights;
 import dev.tandem.runtime.model.LlamaConfig;
 import dev.tandem.runtime.model.LlamaWeights;
@@ -23,8 +24,21 @@ import java.util.Arrays;
  * Not thread-safe: one instance holds one sequence's KV cache and scratch buffers.
  */
 public final class ReferenceForward implements Forward {
-    /** Prompt tokens per prefill matmul; bounds the scratch memory at chunk × hiddenDim floats. */
-    public static final int DEFAULT_PREFILL_CHUNK = 64;
+    /**
+     * Prompt tokens per prefill matmul in a plan's executors; bounds the scratch memory at chunk ×
+     * hiddenDim floats. The compiled plans price and size prefill in the same chunks, so it is
+     * {@link ModelGraph}'s.
+     */
+    public static final int DEFAULT_PREFILL_CHUNK = ModelGraph.PREFILL_CHUNK;
+
+    /**
+     * Prompt tokens per prefill matmul of the CPU reference session ({@code Tandem.open} on the cpu,
+     * {@code tandem bench}): 256, llama-bench's micro-batch. One 256-token matmul decodes each weight
+     * panel once instead of four times, and TokenGemm's chain-ordered panels pay off from 128 tokens:
+     * measured faster end to end than 64 (docs/benchmarks.md, "Prefill in 256-token chunks"). Scratch:
+     * 256 × (3 dim + 2 qDim + 2 kvDim + 2 hidden) floats, 22.5 MB for the TinyLlama shape.
+     */
+    public static final int HOST_PREFILL_CHUNK = 256;
 
     private final LlamaConfig c;
     private final LlamaWeights w;

@@ -17,8 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class ColdStartTwinsDeterminismTest {
     private static final int STEPS = 12;
-    private static final String ALWAYS = "-Dtandem.coldCalls=" + Integer.MAX_VALUE;
-    private static final String NEVER = "-Dtandem.coldCalls=0";
+    private static final String ALWAYS = "-Dtandem.coldWork=" + Integer.MAX_VALUE;
+    private static final String NEVER = "-Dtandem.coldWork=0";
 
     @Test
     void twinsOffTwinsThroughoutAndTheDefaultSwitchGiveTheSameBits() throws Exception {
@@ -32,7 +32,8 @@ class ColdStartTwinsDeterminismTest {
         assertEquals(models.size(), vector.size());
         assertEquals(vector, FreshJvm.fingerprints(FreshJvm.fork(List.of(ALWAYS), 1, STEPS, models)),
                 "twins for every call vs none");
-        // The default: a few dozen calls per step on these models, so the switch falls inside the first generation.
+        // The default: the 4-token prompt's matmuls charge 4 each and the decode calls 1, a few dozen a
+        // step on these models, so the switches fall inside the first generation.
         List<String> defaults = FreshJvm.fingerprints(FreshJvm.fork(List.of(), 2, STEPS, models));
         assertEquals(vector, defaults.subList(0, models.size()), "default (twins, then vector) vs none");
         assertEquals(vector, defaults.subList(models.size(), 2 * models.size()), "default, second generation");

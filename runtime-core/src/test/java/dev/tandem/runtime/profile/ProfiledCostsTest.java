@@ -91,17 +91,18 @@ class ProfiledCostsTest {
     void prefillRunsEachPromptInTheExecutorsChunks() {
         ProfileStore store = storeWith(32L << 20);
         ProfileModel p = store.model("cpu").orElseThrow();
-        // Two prompts of 100: chunks of 64 and 36 rows, the second starting at position 64.
-        Op attention = op(Phase.PREFILL, OpKind.ATTENTION, new Workload(2, 100, 120));
-        double chunk64 = p.elementwise(OpKinds.RMSNORM, 64 * 64) + p.elementwise(OpKinds.ADD, 64 * 64)
-                + 2 * m(p, 64, 64, 64, false) + 2 * m(p, 32, 64, 64, false)
-                + p.elementwise(OpKinds.ROPE, 64 * 64) + p.elementwise(OpKinds.ROPE, 64 * 32) + 2 * p.elementwise(OpKinds.COPY, 64 * 32)
-                + p.attention(0, 64, 8, 8) + between(11, 1);
+        // Two prompts of C + 36: chunks of C (the executors' chunk) and 36 rows, the second starting at position C.
+        int c = ModelGraph.PREFILL_CHUNK;
+        Op attention = op(Phase.PREFILL, OpKind.ATTENTION, new Workload(2, c + 36, c + 56));
+        double chunkC = p.elementwise(OpKinds.RMSNORM, c * 64) + p.elementwise(OpKinds.ADD, c * 64)
+                + 2 * m(p, 64, 64, c, false) + 2 * m(p, 32, 64, c, false)
+                + p.elementwise(OpKinds.ROPE, c * 64) + p.elementwise(OpKinds.ROPE, c * 32) + 2 * p.elementwise(OpKinds.COPY, c * 32)
+                + p.attention(0, c, 8, 8) + between(11, 1);
         double chunk36 = p.elementwise(OpKinds.RMSNORM, 36 * 64) + p.elementwise(OpKinds.ADD, 36 * 64)
                 + 2 * m(p, 64, 64, 36, false) + 2 * m(p, 32, 64, 36, false)
                 + p.elementwise(OpKinds.ROPE, 36 * 64) + p.elementwise(OpKinds.ROPE, 36 * 32) + 2 * p.elementwise(OpKinds.COPY, 36 * 32)
-                + p.attention(64, 36, 8, 8) + between(11, 1);
-        assertEquals(2 * (chunk64 + chunk36),
+                + p.attention(c, 36, 8, 8) + between(11, 1);
+        assertEquals(2 * (chunkC + chunk36),
                 new ProfiledCosts(store).seconds(group("cpu", DeviceSource.PRESENT), GRAPH, attention, 1).orElseThrow(), 1e-12);
     }
 
@@ -119,8 +120,8 @@ class ProfiledCostsTest {
         assertEquals(between(6, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.FFN, w), 1).orElseThrow().get(label), 1e-18);
         assertEquals(between(4, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.HEAD, w), 1).orElseThrow().get(label), 1e-18);
         assertEquals(between(1, 1), costs.kernelSeconds(cpu, GRAPH, op(Phase.DECODE, OpKind.EMBED, w), 1).orElseThrow().get(label), 1e-18);
-        // Prefill: two prompts of 100 in chunks of 64 and 36, each chunk its own op of 11 calls.
-        Op prefill = op(Phase.PREFILL, OpKind.ATTENTION, new Workload(2, 100, 120));
+        // Prefill: two prompts of C + 36 in chunks of C and 36, each chunk its own op of 11 calls.
+        Op prefill = op(Phase.PREFILL, OpKind.ATTENTION, new Workload(2, ModelGraph.PREFILL_CHUNK + 36, ModelGraph.PREFILL_CHUNK + 56));
         assertEquals(between(4 * 11, 4), costs.kernelSeconds(cpu, GRAPH, prefill, 1).orElseThrow().get(label), 1e-18);
         // A decode step of the whole model: embed, two layers' attention and FFN, head.
         double step = GRAPH.ops(Phase.DECODE, w).stream()
