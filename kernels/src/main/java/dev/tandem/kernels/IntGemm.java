@@ -61,8 +61,8 @@ final class IntGemm {
      * a padded tile against the per-row integer kernel ran at 1.07x (12 tokens, Q8_0; Q4_0 1.12x),
      * 1.2x (13), 1.25x (14), 1.4x (15), 16 tokens 1.4x; at 10 tokens it ran at 0.75x.
      * Where {@link ShortRowGemm} runs, it takes batches up to one token short of a full tile: against
-     * a padded tile it ran at 1.34x (12 tokens, Q8_0; Q4_0 1.29x), 1.05x (13), 1.07x (14) and 0.78x
-     * (15; docs/benchmarks.md, "Batched decode from widened rows").
+     * a padded tile it ran at 1.34x (12 tokens, Q8_0; Q4_0 1.29x), 1.07x (14) and 0.9-0.95x (15;
+     * docs/benchmarks.md, "Batched decode from widened rows").
      */
     static final int MIN_BATCH = KernelConfig.shortRows() && IntDot.WIDE ? Math.max(MIN_TAIL, TT - 1) : MIN_TAIL;
 
