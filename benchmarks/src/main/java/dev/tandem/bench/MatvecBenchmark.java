@@ -35,7 +35,10 @@ import java.util.SplittableRandom;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 10, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
+// coldWork=0: the iterations time the vector kernel from the first call, never the scalar cold-start twin
+// (ColdStart): a matvec of 256 MiB runs fewer than the 128 twin calls in the whole warm-up, so without it
+// every iteration timed the twin (Q4_0 at 64 MiB: ~200 ms/op instead of ~19; docs/benchmarks.md).
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g", "-Dtandem.coldWork=0"})
 public class MatvecBenchmark {
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 

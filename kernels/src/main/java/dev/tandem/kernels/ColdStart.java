@@ -36,14 +36,37 @@ package dev.tandem.kernels;
  * separately: a prompt's prefill does not use up the first decode token's twins. Families count
  * separately also so that per-row calls (the embedding lookup) do not use up the per-layer budgets.
  *
+ * <p>Why the batched family counts multiply-adds, and why a prefill can claim its whole work ahead:
+ * a cold vector matmul costs about a fixed amount (C2's warm-up: ~1.5 s for stories110M, ~3 s for
+ * TinyLlama on the 2-core VM, whatever the prompt), the twins a time proportional to their
+ * multiply-adds (~2 G a second on the same VM). Measured cold first tokens of `generate` (session 9,
+ * docs/benchmarks.md "Cold start with real prompts") put the crossover at 3-5 G multiply-adds for
+ * both shapes, so the budget is {@link #MATMUL_MACS_PER_UNIT} multiply-adds per unit (3 G at the
+ * default): a short prompt's prefill runs as twins, a long one's as the vector forms. A budget in
+ * token passes (session 8) let a 2-token stories110M prompt spend it two thirds of the way through
+ * the layers, and the rest of that prefill ran cold vector forms: 1.2 s instead of 0.19 s. And since
+ * the worst case is such a mix (twins until the budget runs out, then cold vector forms), a caller
+ * that knows a prefill's whole work says so first ({@link #expectBatchedWork}), and a prefill that
+ * does not fit runs the vector forms from its first call.
+ *
+ * <p>The float ops are cheap next to the matrices and their twins with them, so their budget, in
+ * token passes, is {@link #OPS_PASSES_PER_UNIT} times the matrices': a prompt whose matrices run
+ * as twins runs its norms and attention as twins too (~8 passes a layer a token).
+ *
  * <p>The counters are plain fields, read and written without synchronisation: a lost update from
  * concurrent callers only lets a call or two more run scalar, which changes no result.
  */
-final class ColdStart {
+public final class ColdStart {
     private ColdStart() {}
 
     /** Token passes per family that run scalar when tandem.coldWork is not set. */
     static final int DEFAULT_UNITS = 128;
+
+    /** Multiply-adds of batched matrix work per unit of tandem.coldWork (3.07 G at the default 128). */
+    static final long MATMUL_MACS_PER_UNIT = 24_000_000L;
+
+    /** Token passes of float ops per unit of tandem.coldWork (4096 at the default). */
+    static final long OPS_PASSES_PER_UNIT = 32;
 
     /** One family of kernels sharing a budget of work. */
     static final class Gate {
@@ -85,6 +108,15 @@ final class ColdStart {
             return calls > 0 && spent < budget;
         }
 
+        /** Spends what is left: every later call runs the vector form. */
+        void spend() {
+            spent = budget;
+        }
+
+        long budget() {
+            return budget;
+        }
+
         /** Calls that ran their twin so far. */
         int calls() {
             return calls;
@@ -111,11 +143,11 @@ final class ColdStart {
     private static final long UNITS = Vec.ENABLED ? KernelConfig.coldWork() : 0;
 
     /** {@link Ops}' float ops (norms, attention, softmax, SiLU, residual adds). */
-    static final Gate OPS = new Gate("ops", UNITS);
+    static final Gate OPS = new Gate("ops", UNITS * OPS_PASSES_PER_UNIT);
     /** Weight matrices' matvec (batch 1). */
     static final Gate MATVECS = new Gate("matvecs", UNITS);
-    /** Weight matrices' matmul of more than one row (prefill, batched decode), charged by rows. */
-    static final Gate MATMULS = new Gate("matmuls", UNITS);
+    /** Weight matrices' matmul of more than one row (prefill, batched decode), charged by multiply-adds. */
+    static final Gate MATMULS = new Gate("matmuls", UNITS * MATMUL_MACS_PER_UNIT);
     /** dequantizeRow (embedding lookups, one per token). */
     static final Gate ROWS = new Gate("rows", UNITS);
 
@@ -124,9 +156,39 @@ final class ColdStart {
         return batch == 1 ? MATVECS : MATMULS;
     }
 
-    /** Whether a matrix call of batch tokens runs its twin (charging them to its family). */
-    static boolean coldMatrix(int batch) {
-        return matrices(batch).cold(batch);
+    /**
+     * Whether a matrix call of batch tokens through a matrix of macsPerToken multiply-adds (rows x
+     * cols) runs its twin, charging it to its family: a matvec 1, a matmul its multiply-adds.
+     */
+    static boolean coldMatrix(int batch, long macsPerToken) {
+        if (batch == 1) {
+            return MATVECS.cold(1);
+        }
+        long work;
+        try {
+            work = Math.multiplyExact(batch, macsPerToken);
+        } catch (ArithmeticException tooMuch) {
+            work = Long.MAX_VALUE;
+        }
+        return MATMULS.cold(work);
+    }
+
+    /**
+     * A caller about to run multiplyAdds of batched matrix work in one go (a prompt's prefill: its
+     * tokens times the multiply-adds of every matrix a token passes through) says so here. When it
+     * does not fit in what is left of the batched budget, the budget and the float ops' are spent
+     * now, so the whole of it runs the vector forms instead of twins first and cold vector forms
+     * after. When it fits, nothing changes: its calls are charged as they come. Results are the
+     * same bits either way; only the time moves.
+     */
+    public static void expectBatchedWork(long multiplyAdds) {
+        if (multiplyAdds < 0) {
+            throw new IllegalArgumentException("multiplyAdds must be >= 0, got " + multiplyAdds);
+        }
+        if (MATMULS.spent() < MATMULS.budget() && multiplyAdds > MATMULS.budget() - MATMULS.spent()) {
+            MATMULS.spend();
+            OPS.spend();
+        }
     }
 
     /** Whether either matrix family is running its twins (see {@link Gate#running}). */
@@ -134,11 +196,11 @@ final class ColdStart {
         return MATVECS.running() || MATMULS.running();
     }
 
-    /** Tests: every gate runs the next units token passes as twins (0: vector forms only). */
+    /** Tests: every gate gets the budget of tandem.coldWork=units (0: vector forms only). */
     static void resetAll(long units) {
-        OPS.reset(units);
+        OPS.reset(units * OPS_PASSES_PER_UNIT);
         MATVECS.reset(units);
-        MATMULS.reset(units);
+        MATMULS.reset(units * MATMUL_MACS_PER_UNIT);
         ROWS.reset(units);
     }
 }

@@ -197,7 +197,7 @@ final class IntDot {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
         Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
-        if (VECTOR && ColdStart.coldMatrix(1)) {
+        if (VECTOR && ColdStart.coldMatrix(1, (long) rows * cols)) {
             return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = w.dotQ8Scalar(r, a, 0);
@@ -244,7 +244,7 @@ final class IntDot {
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
-        boolean cold = VECTOR && ColdStart.coldMatrix(batch);
+        boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
         if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization and packing
             Format[] ws = new Format[ms.length];
             for (int i = 0; i < ms.length; i++) {
@@ -286,7 +286,7 @@ final class IntDot {
             return;
         }
         Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
-        if (VECTOR && ColdStart.coldMatrix(batch)) {
+        if (VECTOR && ColdStart.coldMatrix(batch, (long) rows * cols)) {
             Parallel.forRange(rows, 4, (start, end) -> {
                 for (int r = start; r < end; r++) {
                     for (int t = 0; t < batch; t++) {

@@ -223,7 +223,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff, Vec.ENABLED && ColdStart.coldMatrix(1));
+        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff, Vec.ENABLED && ColdStart.coldMatrix(1, (long) rows * cols));
     }
 
     /**
@@ -241,7 +241,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         if (batch == 0) {
             return;
         }
-        boolean cold = Vec.ENABLED && ColdStart.coldMatrix(batch);
+        boolean cold = Vec.ENABLED && ColdStart.coldMatrix(batch, (long) rows * cols);
         if (!cold && KQuantGemm.serves(this, batch)) {
             KQuantGemm.matmul(this, x, out, batch);
             return;

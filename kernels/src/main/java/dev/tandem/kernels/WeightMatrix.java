@@ -123,7 +123,7 @@ public abstract sealed class WeightMatrix permits F32Matrix, F16Matrix, BF16Matr
     Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        if (Vec.ENABLED && hasColdTwin() && ColdStart.coldMatrix(1)) {
+        if (Vec.ENABLED && hasColdTwin() && ColdStart.coldMatrix(1, (long) rows * cols)) {
             return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = dotTwin(r, x, xOff);

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -63,17 +64,37 @@ class ColdStartGateTest {
         }
         assertTrue(matvecs.running());
 
-        ColdStart.Gate matmuls = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
-        assertFalse(matmuls.cold(256), "a 256-token prefill's first matmul runs the vector form");
-        assertFalse(matmuls.cold(2), "and so does every later one");
-        assertEquals(0, matmuls.calls());
+        // Batched calls are charged multiply-adds. stories110M's 12 layers make 7 matmuls of ~7.1 M
+        // multiply-adds a token between them: a 16-token prompt (1.4 G) fits in the default budget, a
+        // 64-token one (5.4 G) does not.
+        long layerMacs = 4L * 768 * 768 + 3L * 768 * 2048;
+        ColdStart.Gate matmuls = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS * ColdStart.MATMUL_MACS_PER_UNIT);
+        for (int layer = 0; layer < 12; layer++) {
+            assertTrue(matmuls.cold(16 * layerMacs), "16-token prompt, layer " + layer);
+        }
+        assertTrue(matmuls.running());
+        ColdStart.Gate big = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS * ColdStart.MATMUL_MACS_PER_UNIT);
+        assertFalse(big.cold(256 * 12 * layerMacs), "a 256-token prefill's work at once runs the vector form");
+        assertFalse(big.cold(2), "and so does every later call");
+        assertEquals(0, big.calls());
+    }
 
-        ColdStart.Gate chunks = new ColdStart.Gate("matmuls", ColdStart.DEFAULT_UNITS);
-        assertTrue(chunks.cold(64), "a 64-token chunk's first matrix");
-        assertTrue(chunks.cold(64), "and its second run the twins");
-        assertFalse(chunks.cold(64), "the third does not fit: 128 token passes of scalar work at most");
-        assertFalse(chunks.cold(1));
-        assertEquals(2, chunks.calls());
+    @Test
+    void aPrefillThatDoesNotFitRunsVectorFormsFromItsFirstCall() {
+        long layerMacs = 4L * 768 * 768 + 3L * 768 * 2048;
+        try {
+            ColdStart.resetAll(ColdStart.DEFAULT_UNITS);
+            ColdStart.expectBatchedWork(16 * 12 * layerMacs);
+            assertTrue(ColdStart.coldMatrix(16, layerMacs), "a prefill that fits keeps its twins");
+            assertTrue(ColdStart.OPS.cold(1), "and its float ops' twins");
+            ColdStart.expectBatchedWork(64 * 12 * layerMacs);
+            assertFalse(ColdStart.coldMatrix(2, 1), "one that does not fit spends the matrices' budget");
+            assertFalse(ColdStart.OPS.cold(1), "and the float ops'");
+            assertTrue(ColdStart.coldMatrix(1, layerMacs), "decode keeps its own twins");
+            assertThrows(IllegalArgumentException.class, () -> ColdStart.expectBatchedWork(-1));
+        } finally {
+            ColdStart.resetAll(0); // this module's test JVMs run without twins (tandem.coldWork=0)
+        }
     }
 
     @Test

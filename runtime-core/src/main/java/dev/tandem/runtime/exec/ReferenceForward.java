@@ -1,5 +1,6 @@
 package dev.tandem.runtime.exec;
 
+import dev.tandem.kernels.ColdStart;
 import dev.tandem.kernels.Ops;
 import dev.tandem.kernels.WeightMatrix;
 import dev.tandem.runtime.compiler.ModelGraph;
@@ -172,6 +173,8 @@ public final class ReferenceForward implements Forward {
         if (tokens.length == 1) {
             return forward(tokens[0], startPos);
         }
+        // In a fresh JVM: all of this prefill as scalar twins, or all of it as vector forms (ColdStart).
+        ColdStart.expectBatchedWork(tokens.length * batchedMacsPerToken());
         for (int done = 0; done < tokens.length; done += prefillChunk) {
             int batch = Math.min(prefillChunk, tokens.length - done);
             prefillChunk(tokens, done, batch, startPos + done);
@@ -182,6 +185,22 @@ public final class ReferenceForward implements Forward {
         Ops.rmsnorm(x, 0, px, last, w.finalNorm(), dim, c.rmsEps());
         w.output().matvec(x, 0, logits, 0);
         return logits;
+    }
+
+    /** Multiply-adds of the layers' matrices per prefill token (the dense ones; MoE experts run as matvecs). */
+    private long batchedMacsPerToken() {
+        long macs = 0;
+        for (int l = 0; l < c.nLayers(); l++) {
+            for (WeightMatrix m : new WeightMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l], w.wo()[l]}) {
+                macs += (long) m.rows() * m.cols();
+            }
+            if (w.arch().moe(l) == null) {
+                for (WeightMatrix m : new WeightMatrix[] {w.w1()[l], w.w2()[l], w.w3()[l]}) {
+                    macs += (long) m.rows() * m.cols();
+                }
+            }
+        }
+        return macs;
     }
 
     private void prefillChunk(int[] tokens, int from, int batch, int pos0) {
