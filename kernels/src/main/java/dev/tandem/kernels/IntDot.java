@@ -171,6 +171,12 @@ final class IntDot {
         void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff);
 
         /**
+         * Row {@code row}'s integers as shorts in element order into dst[0..cols), and its block scales
+         * d_w into scales[0..cols/32) ({@link ShortRowGemm}). Needs {@link #WIDE}.
+         */
+        void decodeShorts(int row, short[] dst, float[] scales);
+
+        /**
          * Row {@code row}'s integers as floats in {@link IntRowGemm}'s lane order into dst[0..cols)
          * (per block, vector m lane k holds element 2k, 2k+1, 16+2k, 17+2k for m = 0..3), and its block
          * scales d_w into scales[0..cols/32). Needs {@link #WIDE}.
@@ -239,10 +245,12 @@ final class IntDot {
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
-        if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization
+        if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization and packing
+            Format[] ws = new Format[ms.length];
             for (int i = 0; i < ms.length; i++) {
-                IntGemm.matmul((Format) ms[i], a, outs[i]);
+                ws[i] = (Format) ms[i];
             }
+            IntGemm.matmulEach(ws, a, outs);
             return;
         }
         float[] lanes = !cold && IntRowGemm.serves(batch) ? IntRowGemm.activationLanes(a) : null;
@@ -303,6 +311,8 @@ final class IntDot {
     private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
         if (lanes != null) {
             IntRowGemm.rows(w, start, end, a, lanes, out);
+        } else if (ShortRowGemm.serves(a.rows())) {
+            ShortRowGemm.rows(w, start, end, a, out);
         } else {
             w.matmulRows(start, end, a, out);
         }

@@ -60,8 +60,11 @@ final class IntGemm {
      * there: one thread, 2048 x 768, thread CPU time (docs/benchmarks.md, "Token tiles from 12 tokens"),
      * a padded tile against the per-row integer kernel ran at 1.07x (12 tokens, Q8_0; Q4_0 1.12x),
      * 1.2x (13), 1.25x (14), 1.4x (15), 16 tokens 1.4x; at 10 tokens it ran at 0.75x.
+     * Where {@link ShortRowGemm} runs, it takes batches up to one token short of a full tile: against
+     * a padded tile it ran at 1.34x (12 tokens, Q8_0; Q4_0 1.29x), 1.07x (14) and 0.9-0.95x (15;
+     * docs/benchmarks.md, "Batched decode from widened rows").
      */
-    static final int MIN_BATCH = MIN_TAIL;
+    static final int MIN_BATCH = KernelConfig.shortRows() && IntDot.WIDE ? Math.max(MIN_TAIL, TT - 1) : MIN_TAIL;
 
     static boolean serves(int batch) {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
@@ -69,7 +72,17 @@ final class IntGemm {
 
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */
     static void matmul(IntDot.Format w, Q8Activations a, float[] out) {
-        int rows = w.rows(), cols = w.cols(), blocks = cols / BLOCK, batch = a.rows();
+        matmulEach(new IntDot.Format[] {w}, a, new float[][] {out});
+    }
+
+    /**
+     * {@link #matmul} of each ws[i] into outs[i], all on the same activations (a layer's Q, K and V,
+     * or its W1 and W3): the activations are packed into tiles once, and the panels of all matrices,
+     * numbered one after the other, share one pass over the pool. Every value is what
+     * {@link #matmul} gives it alone, bit for bit (a panel's work does not depend on its neighbours).
+     */
+    static void matmulEach(IntDot.Format[] ws, Q8Activations a, float[][] outs) {
+        int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
         int tiles = batch / TT + (batch % TT >= MIN_TAIL ? 1 : 0);
         int tiledTokens = Math.min(batch, tiles * TT);
         float[] xt = new float[tiles * cols * TT];
@@ -79,10 +92,16 @@ final class IntGemm {
                 pack(a, tile, xt, dt);
             }
         });
-        int panels = (rows + PANEL - 1) / PANEL;
-        Parallel.forRange(panels, 1, (start, end) -> {
+        int[] firstPanel = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].cols() != cols) {
+                throw new IllegalArgumentException("activations of " + cols + " columns for a matrix of " + ws[i].cols());
+            }
+            firstPanel[i + 1] = Math.addExact(firstPanel[i], (ws[i].rows() + PANEL - 1) / PANEL);
+        }
+        Parallel.forRange(firstPanel[ws.length], 1, (start, end) -> {
             float[] wq = new float[PANEL * cols];
-            float[] ws = new float[PANEL * blocks];
+            float[] ws0 = new float[PANEL * blocks];
             float[] sc = new float[blocks * R * TT];
             float[] acc = new float[LANES * R * TT]; // every entry is written by the kernel calls before finish reads it
             float[] lanes = new float[FL];
@@ -90,17 +109,24 @@ final class IntGemm {
             // out touched each token's cache line of out four times per tile, 4 floats at a time (out is
             // 2 MiB at 256 x 2048, past L2), and the copy is 3-4 % faster (docs/benchmarks.md).
             float[] panelOut = new float[tiles * TT * PANEL];
-            for (int p = start; p < end; p++) {
-                int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
+            int i = 0;
+            for (int q = start; q < end; q++) {
+                while (q >= firstPanel[i + 1]) {
+                    i++;
+                }
+                IntDot.Format w = ws[i];
+                float[] out = outs[i];
+                int rows = w.rows();
+                int r0 = (q - firstPanel[i]) * PANEL, r1 = Math.min(rows, r0 + PANEL);
                 int tiled = r0 + (r1 - r0) / R * R;
                 for (int r = r0; r < tiled; r++) {
-                    w.decodeInts(r, wq, (r - r0) * cols, ws, (r - r0) * blocks);
+                    w.decodeInts(r, wq, (r - r0) * cols, ws0, (r - r0) * blocks);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
                     for (int g = r0; g < tiled; g += R) {
                         int wOff = (g - r0) * cols;
-                        scales(ws, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
+                        scales(ws0, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
                         for (int lane = 0; lane < LANES; lane++) {
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
                             kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);

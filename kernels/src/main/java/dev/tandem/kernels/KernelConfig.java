@@ -19,6 +19,9 @@ import jdk.incubator.vector.FloatVector;
  * rows up to IntGemm's batches decode each weight row once for all tokens ({@link IntRowGemm}) instead
  * of running the per-row integer kernel; same bits. Off by default: on the AVX2 VM it measured no
  * faster (docs/benchmarks.md, "Batched decode of 8-63 rows"); on for A/B runs on other machines.
+ * tandem.shortRows: true (default) or false: whether Q8_0/Q4_0 matmuls of 2 tokens up to IntGemm's
+ * batches widen each weight row once into shorts ({@link ShortRowGemm}); false keeps the per-row
+ * integer kernel, for A/B runs (same bits).
  *
  * tandem.readAhead: bytes ahead that the Q8_0 batch-1 kernel touches the weights it streams
  * ({@link ReadAhead}); default 512, 0 turns it off (same bits either way).
@@ -84,6 +87,11 @@ public final class KernelConfig {
 
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
+
+    private static final boolean SHORT_ROWS = !"false".equals(System.getProperty("tandem.shortRows", "true").trim());
+
+    /** tandem.shortRows (default true): whether small Q8_0/Q4_0 batches use {@link ShortRowGemm}. */
+    public static boolean shortRows() { return SHORT_ROWS; }
 
     private static final long READ_AHEAD = readReadAhead(System.getProperty("tandem.readAhead"));
 

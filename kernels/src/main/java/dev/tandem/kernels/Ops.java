@@ -283,8 +283,36 @@ public final class Ops {
             scores[p] = Vec.dot(q, qh, keyCache, row, headDim) * scale;
         }
         softmax(scores, 0, nPos);
-        // out = sum_p scores[p] * V[p]: one headDim slice at a time kept in a register across positions.
+        // out = sum_p scores[p] * V[p], each FL-wide slice of headDim its own chain of FMAs in position
+        // order. Eight slices (a 64-wide head on AVX2) share a pass over the positions: with one slice
+        // per pass each position waited for the previous FMA (its 4-cycle latency, per position and
+        // slice), and attention took ~1/8 of a stories110M pp256 (docs/benchmarks.md, "Attention's value
+        // sum"). The same operations per slice either way, so the results are bit for bit the one-slice
+        // loop's (and the cold twin's).
         int d = 0;
+        for (int bound = headDim - 8 * FL; d <= bound; d += 8 * FL) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int p = 0; p < nPos; p++) {
+                int row = (rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p]) + d;
+                FloatVector s = FloatVector.broadcast(F, scores[p]);
+                a0 = FloatVector.fromArray(F, valueCache, row).fma(s, a0);
+                a1 = FloatVector.fromArray(F, valueCache, row + FL).fma(s, a1);
+                a2 = FloatVector.fromArray(F, valueCache, row + 2 * FL).fma(s, a2);
+                a3 = FloatVector.fromArray(F, valueCache, row + 3 * FL).fma(s, a3);
+                a4 = FloatVector.fromArray(F, valueCache, row + 4 * FL).fma(s, a4);
+                a5 = FloatVector.fromArray(F, valueCache, row + 5 * FL).fma(s, a5);
+                a6 = FloatVector.fromArray(F, valueCache, row + 6 * FL).fma(s, a6);
+                a7 = FloatVector.fromArray(F, valueCache, row + 7 * FL).fma(s, a7);
+            }
+            a0.intoArray(out, oh + d);
+            a1.intoArray(out, oh + d + FL);
+            a2.intoArray(out, oh + d + 2 * FL);
+            a3.intoArray(out, oh + d + 3 * FL);
+            a4.intoArray(out, oh + d + 4 * FL);
+            a5.intoArray(out, oh + d + 5 * FL);
+            a6.intoArray(out, oh + d + 6 * FL);
+            a7.intoArray(out, oh + d + 7 * FL);
+        }
         for (int bound = headDim - FL; d <= bound; d += FL) {
             FloatVector acc = FloatVector.zero(F);
             for (int p = 0; p < nPos; p++) {

@@ -287,6 +287,19 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
+    public void decodeShorts(int row, short[] dst, float[] scales) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            ShortVector n = nibbles(o + 2);
+            low(n).intoArray(dst, blk * BLOCK);
+            high(n).intoArray(dst, blk * BLOCK + HALF);
+        }
+    }
+
+    @Override
     public void decodeLanes(int row, float[] dst, float[] scales) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;

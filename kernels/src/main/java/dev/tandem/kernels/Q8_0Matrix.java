@@ -240,6 +240,18 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override
+    public void decodeShorts(int row, short[] dst, float[] scales) {
+        long base = rowOffset(row);
+        int blocks = cols / BLOCK;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BLOCK_BYTES;
+            scales[blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
+            w(o + 2).intoArray(dst, blk * BLOCK);
+            w(o + 18).intoArray(dst, blk * BLOCK + 16);
+        }
+    }
+
+    @Override
     public void decodeLanes(int row, float[] dst, float[] scales) {
         long base = rowOffset(row);
         int blocks = cols / BLOCK;

@@ -146,7 +146,7 @@ class IntDotTest {
 
     /**
      * Batches 2 to 33, the engine's decode steps: the matmul as dispatched, and IntRowGemm (one decode
-     * per row, four tokens a pass, then single tokens) called directly, on odd row counts and block
+     * per row, four tokens a pass, then single tokens) and ShortRowGemm called directly, on odd row counts and block
      * counts, against dotQ8 and the scalar reference bit for bit, at 1 and 3 threads.
      */
     @ParameterizedTest(name = "{0}")
@@ -177,8 +177,11 @@ class IntDotTest {
                     m.matmul(x, mm, batch);
                     // IntRowGemm itself, whether or not the dispatch picks it at this batch (256-bit forms only).
                     float[] rg = new float[batch * rows];
+                    // ShortRowGemm too (rows widened to shorts, two tokens a pass, an odd last one alone).
+                    float[] sg = new float[batch * rows];
                     if (IntDot.WIDE) {
                         IntRowGemm.rows((IntDot.Format) m, 0, rows, back, IntRowGemm.activationLanes(back), rg);
+                        ShortRowGemm.rows((IntDot.Format) m, 0, rows, back, sg);
                     }
                     for (int t = 0; t < batch; t++) {
                         for (int r = 0; r < rows; r++) {
@@ -190,6 +193,7 @@ class IntDotTest {
                             }
                             if (IntDot.WIDE) {
                                 assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(rg[t * rows + r]), where + " (IntRowGemm)");
+                                assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(sg[t * rows + r]), where + " (ShortRowGemm)");
                             }
                         }
                     }
@@ -232,15 +236,20 @@ class IntDotTest {
             Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
             assertEquals(127, Math.abs(a.q(0, 1)));
             float[] out = new float[batch * rows];
+            float[] shorts = new float[batch * rows];
             if (IntDot.WIDE) {
                 IntRowGemm.rows(m, 0, rows, a, IntRowGemm.activationLanes(a), out);
+                ShortRowGemm.rows(m, 0, rows, a, shorts);
             } else {
                 m.matmul(x, out, batch);
+                m.matmul(x, shorts, batch);
             }
             for (int t = 0; t < batch; t++) {
                 for (int r = 0; r < rows; r++) {
                     assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
                             "trial " + trial + " token " + t + " row " + r + ", seed " + seed);
+                    assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(shorts[t * rows + r]),
+                            "ShortRowGemm, trial " + trial + " token " + t + " row " + r + ", seed " + seed);
                 }
             }
         }
@@ -399,7 +408,7 @@ class IntDotTest {
 
     /** A layer's Q, K, V as one call: every value is the separate matvec's or matmul's, bit for bit, mixed formats and all. */
     @ParameterizedTest(name = "batch {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 8, 16, 33, 69})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 5, 8, 12, 15, 16, 33, 69})
     void matmulEachEqualsSeparateMatmulsBitForBit(int batch) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);

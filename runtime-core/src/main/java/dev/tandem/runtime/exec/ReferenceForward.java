@@ -215,9 +215,8 @@ public final class ReferenceForward implements Forward {
             for (int b = 0; b < batch; b++) {
                 Ops.rmsnorm(pxb, b * dim, px, b * dim, w.attnNorm()[l], dim, c.rmsEps());
             }
-            w.wq()[l].matmul(pxb, pq, batch);  // (B, qDim)
-            w.wk()[l].matmul(pxb, pk, batch);  // (B, kvDim)
-            w.wv()[l].matmul(pxb, pv, batch);  // (B, kvDim)
+            // (B, qDim), (B, kvDim), (B, kvDim); one quantization of pxb for the integer-dot formats
+            WeightMatrix.matmulEach(new WeightMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l]}, pxb, new float[][] {pq, pk, pv}, batch);
             for (int b = 0; b < batch; b++) {
                 attention[l].qkvOptions(pq, b * qDim, pk, b * kvDim, pv, b * kvDim);
                 Ops.rope(pq, b * qDim, c.nHeads(), headDim, pos0 + b, ropeInvFreq);
@@ -239,8 +238,7 @@ public final class ReferenceForward implements Forward {
                 }
                 continue;
             }
-            w.w1()[l].matmul(pxb, phb, batch);   // (B, hidden)
-            w.w3()[l].matmul(pxb, phb2, batch);  // (B, hidden)
+            WeightMatrix.matmulEach(new WeightMatrix[] {w.w1()[l], w.w3()[l]}, pxb, new float[][] {phb, phb2}, batch); // (B, hidden) each
             Ops.siluMul(phb, 0, phb2, 0, batch * hidden);
             w.w2()[l].matmul(phb, pxb2, batch);  // (B, dim)
             Ops.addInPlace(px, 0, pxb2, 0, batch * dim);
