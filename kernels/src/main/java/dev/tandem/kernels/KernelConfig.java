@@ -10,8 +10,8 @@ import jdk.incubator.vector.FloatVector;
  * tandem.quantDot: int8 (default) or float: how Q8_0/Q4_0 matrices multiply activations (see
  * {@link Q8Activations}); float keeps the fp32-activation path for comparison.
  * tandem.coldWork: how much work of each kernel family runs its scalar twin before the vector form,
- * in token passes (a matmul of 64 tokens is 64, a matvec 1; see {@link ColdStart}); default 128, 0
- * turns the twins off.
+ * in units (a matvec or row lookup 1, a float op's token pass 1/32, a batched matmul's 24 M
+ * multiply-adds 1; see {@link ColdStart}); default 128, 0 turns the twins off.
  * tandem.tokenTiles: true (default) or false: whether batched matmuls use the token-tiled kernels
  * ({@link IntGemm}, {@link TokenGemm}, {@link KQuantGemm}); false keeps the per-row ones, for A/B runs
  * (both give the same bits).
