@@ -46,6 +46,7 @@ public final class ReferenceForward implements Forward {
     private final float[] ropeInvFreq; // (headDim/2)
     private final KvCache cache;
     private final int prefillChunk;
+    private final long batchedMacsPerToken; // what a prefill announces to ColdStart, per token
 
     // Decode scratch, one token.
     private final float[] x;      // (dim) residual stream
@@ -85,6 +86,7 @@ public final class ReferenceForward implements Forward {
         this.ropeInvFreq = ropeInvFreq.clone();
         this.cache = new KvCache(config.nLayers(), maxPositions, config.kvDim());
         this.prefillChunk = prefillChunk;
+        this.batchedMacsPerToken = batchedMacsPerToken(config, weights);
         int dim = config.dim();
         x = new float[dim];
         xb = new float[dim];
@@ -174,7 +176,7 @@ public final class ReferenceForward implements Forward {
             return forward(tokens[0], startPos);
         }
         // In a fresh JVM: all of this prefill as scalar twins, or all of it as vector forms (ColdStart).
-        ColdStart.expectBatchedWork(tokens.length * batchedMacsPerToken());
+        ColdStart.expectBatchedWork(tokens.length * batchedMacsPerToken);
         for (int done = 0; done < tokens.length; done += prefillChunk) {
             int batch = Math.min(prefillChunk, tokens.length - done);
             prefillChunk(tokens, done, batch, startPos + done);
@@ -188,7 +190,7 @@ public final class ReferenceForward implements Forward {
     }
 
     /** Multiply-adds of the layers' matrices per prefill token (the dense ones; MoE experts run as matvecs). */
-    private long batchedMacsPerToken() {
+    private static long batchedMacsPerToken(LlamaConfig c, LlamaWeights w) {
         long macs = 0;
         for (int l = 0; l < c.nLayers(); l++) {
             for (WeightMatrix m : new WeightMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l], w.wo()[l]}) {
