@@ -22,9 +22,9 @@ import java.util.concurrent.Callable;
 
 /** tandem device-bench: the device's copy ceiling, matmuls and synthetic models' decode and prefill (docs/gpu-results.md). */
 @Command(name = "device-bench", mixinStandardHelpOptions = true,
-        description = {"Measures a device through the device SPI: device-to-device copy bandwidth, batch-1 matmul per",
-                "weight format against it, batch-B matmul in TFLOP/s, and decode and prefill of synthetic models of",
-                "real shapes (random weights) against the floor their bytes set. Medians after warm-up."})
+        description = "Measures a device through the device SPI: device-to-device copy bandwidth, batch-1 matmul per "
+                + "weight format against it, batch-B matmul in TFLOP/s, and decode and prefill of synthetic models of "
+                + "real shapes (random weights) against the floor their bytes set. Medians after warm-up.")
 final class DeviceBenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
