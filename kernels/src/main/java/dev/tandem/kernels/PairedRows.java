@@ -8,9 +8,10 @@ import java.util.function.Supplier;
  * A copy of a quantized matrix laid out for the batch-1 integer kernels: rows taken in pairs
  * (2p, 2p+1), their blocks interleaved, so block b of pair p is one run of 2 * payload bytes (row
  * 2p's quants, then row 2p+1's) and the two rows' block scales are adjacent floats. An odd last row
- * is paired with a zero row. Q8_0 and Q4_0 copy their quants as they are; the K-quants (Q4_K, Q6_K)
- * put their sub-block scales (and mins) unpacked to one byte each into the payload and their f16
- * super-block scales as floats ({@link BlockCopy}), so the kernel loop unpacks no scale bits.
+ * is paired with a zero row. Q8_0 and Q4_0 copy their quants as they are; the K-quants lay out
+ * their own payload ({@link BlockCopy}): Q4_K its six-bit scales and mins unpacked to one byte each,
+ * then its nibbles; Q6_K its six-bit weights unpacked to one byte each, then its scales; both their
+ * f16 super-block scales as floats, so the kernel loops unpack no scale bits.
  *
  * <p>Why: in the file's layout (an f16 scale inside each 34- or 18-byte block) a row-pair kernel
  * streams two rows at unaligned strides and converts two f16 scales per step; ~40 % of Q8_0's
@@ -23,7 +24,7 @@ import java.util.function.Supplier;
  * bit-identical to the file-layout kernels and their scalar twins.
  *
  * <p>Memory: a second copy of the weights on the heap (1.06x a Q8_0 file's bytes, 1.11x a Q4_0
- * file's, 1.06x Q4_K's, 1.01x Q6_K's), built on a matrix's first warm batch-1 product. When the
+ * file's, 1.06x Q4_K's, 1.31x Q6_K's), built on a matrix's first warm batch-1 product. When the
  * heap cannot spare twice that, or the copy would not fit one Java array, the matrix keeps running
  * on the file's layout.
  */

@@ -16,6 +16,8 @@ public final class Q6_KMatrix extends KQuantMatrix {
     private static final int QH = 128;
     private static final int SCALES = 192;
     private static final int D = 208;
+    /** A row-block of the paired copy ({@link #pairedCopy}): 256 weights as bytes, then the 16 scales. */
+    private static final int PAIRED = QK + SUBS;
 
     /** The batch-1 kernel's paired rows ({@link #pairedCopy}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
@@ -90,13 +92,77 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     /**
      * The copy the batch-1 kernel runs on: row pairs interleaved ({@link PairedRows}), each row-block
-     * the file's first D bytes (ql, qh, the int8 scales) and d as a float.
+     * the 256 weights unpacked to one signed byte each (q - 32, element order), then the 16 int8
+     * scales, and d as a float. 1.31x the file's bytes, but the kernel does none of the 6-bit
+     * assembly (ql nibble, qh bit pair, shifts, masks: 15 of ~40 vector operations per 64 weights of
+     * {@link #scaledSumsWide}) and no -32 correction; single-thread matvec sweeps measured it 1.2x
+     * faster than the same kernel on the file's packing (docs/benchmarks.md, "K-quant decode on
+     * paired rows").
      */
     private PairedRows pairedCopy() {
-        return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, D, 1, (o, q, qAt, d, dAt) -> {
-            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, q, qAt, D);
-            d[dAt] = half(o + D);
-        }));
+        return paired.get(() -> {
+            int[] q6 = new int[QK];
+            byte[] scratch = new byte[blockBytes];
+            return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
+                quants(o, scratch, q6);
+                for (int e = 0; e < QK; e++) {
+                    q[qAt + e] = (byte) q6[e];
+                }
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + SCALES, q, qAt + QK, SUBS);
+                d[dAt] = half(o + D);
+            });
+        });
+    }
+
+    /**
+     * Rows r .. r+n-1 (n = 1, or 2 with r even, sharing the activation loads) of the paired copy
+     * into out[o..o+n): per super-block {@link #scaledSum}'s integer (exact, so equal to
+     * {@link #scaledSumsWide}'s: 16-bit products, |q - 32| * 127 * 2 < 2^15 per pair, paired as
+     * IntDot.pairsNarrow, times the sub-block's scale) and {@link #rowDotWide}'s float operations,
+     * per row in the same order, so the same bits. Row 1's offsets repeat row 0's when n == 1: its
+     * sum is computed and dropped.
+     */
+    private static void dotPaired(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector acc0 = IntVector.zero(PAIRS), acc1 = IntVector.zero(PAIRS);
+            for (int k = 0; k < 4; k++) {
+                int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
+                ShortVector x0 = ShortVector.fromArray(SHORTS, qx, x), x1 = ShortVector.fromArray(SHORTS, qx, x + 16);
+                ShortVector x2 = ShortVector.fromArray(SHORTS, qx, x + 32), x3 = ShortVector.fromArray(SHORTS, qx, x + 48);
+                IntVector p0 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x0).reinterpretAsInts();
+                IntVector p1 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 16).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x1).reinterpretAsInts();
+                IntVector p2 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 32).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x2).reinterpretAsInts();
+                IntVector p3 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 48).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x3).reinterpretAsInts();
+                acc0 = acc0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0]))
+                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 1]))
+                        .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 2]))
+                        .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 3]));
+                IntVector r0 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x0).reinterpretAsInts();
+                IntVector r1 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 16).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x1).reinterpretAsInts();
+                IntVector r2 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 32).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x2).reinterpretAsInts();
+                IntVector r3 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 48).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x3).reinterpretAsInts();
+                acc1 = acc1.add(r0.add(r0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1]))
+                        .add(r1.add(r1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 1]))
+                        .add(r2.add(r2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 2]))
+                        .add(r3.add(r3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 3]));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
+            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
     }
 
     /** Rows [start, end) of a matvec on the paired copy: row pairs where they align, single rows at odd ends. */
@@ -111,80 +177,6 @@ public final class Q6_KMatrix extends KQuantMatrix {
         }
         if (r < end) {
             dotPaired(pr, a, r, 1, out, outOff + r);
-        }
-    }
-
-    /**
-     * Rows r .. r+n-1 (n = 1, or 2 with r even, sharing the activation loads) of the paired copy
-     * into out[o..o+n): per super-block {@link #scaledSumsWide}'s integer sum (the same exact
-     * integer, the scales broadcast from the copy's bytes) and {@link #rowDotWide}'s float
-     * operations, per row in the same order, so the same bits.
-     */
-    private static void dotPaired(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
-        byte[] wq = pr.q;
-        float[] wd = pr.d;
-        short[] qx = a.qs;
-        int blocks = pr.blocks;
-        int first = 2 * (r >> 1) * blocks + (r & 1);
-        // Row 1's offsets repeat row 0's when n == 1: its sum is computed and dropped.
-        int second = n == 2 ? D : 0, secondD = n == 2 ? 1 : 0;
-        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
-        float sum0 = 0f, sum1 = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, w0 = at * D, w1 = w0 + second;
-            int e = blk * QK;
-            IntVector bs0 = IntVector.fromArray(PAIRS, a.bsums, blk * SUBS), bs1 = IntVector.fromArray(PAIRS, a.bsums, blk * SUBS + 8);
-            // -32 * sum_s sc[s] * bsums[s], as scaledSumsWide starts its accumulator.
-            IntVector acc0 = IntVector.zero(PAIRS).sub(((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + SCALES)
-                    .convertShape(VectorOperators.B2I, PAIRS, 0)).mul(bs0)
-                    .add(((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + SCALES + 8)
-                            .convertShape(VectorOperators.B2I, PAIRS, 0)).mul(bs1)).lanewise(VectorOperators.LSHL, 5));
-            IntVector acc1 = IntVector.zero(PAIRS).sub(((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + SCALES)
-                    .convertShape(VectorOperators.B2I, PAIRS, 0)).mul(bs0)
-                    .add(((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + SCALES + 8)
-                            .convertShape(VectorOperators.B2I, PAIRS, 0)).mul(bs1)).lanewise(VectorOperators.LSHL, 5));
-            for (int g = 0; g < 4; g++) {
-                // Half h, column j as in scaledSumsWide: elements 128h + j + 32k of sub-blocks 8h + j/16 + 2k.
-                int h = g >>> 1, j = 16 * (g & 1);
-                int x = e + 128 * h + j, l = 64 * h + j, qh = QH + 32 * h + j, s = SCALES + 8 * h + (g & 1);
-                ShortVector x0 = ShortVector.fromArray(SHORTS, qx, x), x1 = ShortVector.fromArray(SHORTS, qx, x + 32);
-                ShortVector x2 = ShortVector.fromArray(SHORTS, qx, x + 64), x3 = ShortVector.fromArray(SHORTS, qx, x + 96);
-                ShortVector la = (ShortVector) ByteVector.fromArray(BYTES, wq, w0 + l).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                ShortVector lb = (ShortVector) ByteVector.fromArray(BYTES, wq, w0 + l + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                ShortVector hb = (ShortVector) ByteVector.fromArray(BYTES, wq, w0 + qh).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                IntVector p0 = la.and(nibble).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
-                        .mul(x0).reinterpretAsInts();
-                IntVector p1 = lb.and(nibble).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
-                        .mul(x1).reinterpretAsInts();
-                IntVector p2 = la.lanewise(VectorOperators.LSHR, 4).or(hb.and(top)).mul(x2).reinterpretAsInts();
-                IntVector p3 = lb.lanewise(VectorOperators.LSHR, 4).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
-                        .mul(x3).reinterpretAsInts();
-                acc0 = acc0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + s]))
-                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + s + 2]))
-                        .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + s + 4]))
-                        .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + s + 6]));
-                ShortVector ma = (ShortVector) ByteVector.fromArray(BYTES, wq, w1 + l).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                ShortVector mb = (ShortVector) ByteVector.fromArray(BYTES, wq, w1 + l + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                ShortVector mh = (ShortVector) ByteVector.fromArray(BYTES, wq, w1 + qh).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
-                IntVector q0 = ma.and(nibble).or(mh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
-                        .mul(x0).reinterpretAsInts();
-                IntVector q1 = mb.and(nibble).or(mh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
-                        .mul(x1).reinterpretAsInts();
-                IntVector q2 = ma.lanewise(VectorOperators.LSHR, 4).or(mh.and(top)).mul(x2).reinterpretAsInts();
-                IntVector q3 = mb.lanewise(VectorOperators.LSHR, 4).or(mh.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
-                        .mul(x3).reinterpretAsInts();
-                acc1 = acc1.add(q0.add(q0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + s]))
-                        .add(q1.add(q1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + s + 2]))
-                        .add(q2.add(q2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + s + 4]))
-                        .add(q3.add(q3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + s + 6]));
-            }
-            float da = a.d[blk];
-            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
-            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
-        }
-        out[o] = sum0;
-        if (n == 2) {
-            out[o + 1] = sum1;
         }
     }
 
