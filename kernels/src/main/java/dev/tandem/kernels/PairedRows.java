@@ -18,15 +18,16 @@ import java.util.function.Supplier;
  * instructions were address arithmetic, reloads and scale conversions (KERNELS.md, session 7), and
  * the hardware prefetcher followed two streams per thread, each stopping at every 4 KiB page. Here a
  * step reads one run of bytes at an int index from a heap array and one float per row, and a thread
- * streams one sequential range. docs/benchmarks.md, "Decode on paired rows", has the figures.
+ * streams one sequential range. docs/benchmarks.md, "Decode on paired rows" and "K-quant decode on
+ * paired rows", has the figures.
  *
  * <p>Only the layout changes: the kernels keep {@link IntDot}'s arithmetic, so every value is
  * bit-identical to the file-layout kernels and their scalar twins.
  *
  * <p>Memory: a second copy of the weights on the heap (1.06x a Q8_0 file's bytes, 1.11x a Q4_0
- * file's, 1.06x Q4_K's, 1.59x Q5_K's, 1.31x Q6_K's), built on a matrix's first warm batch-1 product. When the
- * heap cannot spare twice that, or the copy would not fit one Java array, the matrix keeps running
- * on the file's layout.
+ * file's, 1.06x Q4_K's, 1.59x Q5_K's, 1.31x Q6_K's), built on a matrix's first warm batch-1
+ * product. When the heap cannot spare twice that, or the copy would not fit one Java array, the
+ * matrix keeps running on the file's layout.
  */
 final class PairedRows {
     /** Pair p, block b at ((p * blocks + b) * 2 * payload): row 2p's payload bytes, then row 2p+1's. */
