@@ -5,29 +5,34 @@ import java.lang.foreign.ValueLayout;
 import java.util.function.Supplier;
 
 /**
- * A copy of a Q8_0 or Q4_0 matrix laid out for the batch-1 integer kernels: rows taken in pairs
+ * A copy of a quantized matrix laid out for the batch-1 integer kernels: rows taken in pairs
  * (2p, 2p+1), their blocks interleaved, so block b of pair p is one run of 2 * payload bytes (row
- * 2p's quants, then row 2p+1's) and the two block scales are adjacent floats. An odd last row is
- * paired with a zero row.
+ * 2p's quants, then row 2p+1's) and the two rows' block scales are adjacent floats. An odd last row
+ * is paired with a zero row. Q8_0 and Q4_0 copy their quants as they are; the K-quants lay out
+ * their own payload ({@link BlockCopy}): Q4_K its six-bit scales and mins unpacked to one byte each,
+ * then its nibbles; Q6_K its six-bit weights unpacked to one byte each, then its scales; both their
+ * f16 super-block scales as floats, so the kernel loops unpack no scale bits.
  *
  * <p>Why: in the file's layout (an f16 scale inside each 34- or 18-byte block) a row-pair kernel
  * streams two rows at unaligned strides and converts two f16 scales per step; ~40 % of Q8_0's
  * instructions were address arithmetic, reloads and scale conversions (KERNELS.md, session 7), and
  * the hardware prefetcher followed two streams per thread, each stopping at every 4 KiB page. Here a
  * step reads one run of bytes at an int index from a heap array and one float per row, and a thread
- * streams one sequential range. docs/benchmarks.md, "Decode on paired rows", has the figures.
+ * streams one sequential range. docs/benchmarks.md, "Decode on paired rows" and "K-quant decode on
+ * paired rows", has the figures.
  *
  * <p>Only the layout changes: the kernels keep {@link IntDot}'s arithmetic, so every value is
  * bit-identical to the file-layout kernels and their scalar twins.
  *
  * <p>Memory: a second copy of the weights on the heap (1.06x a Q8_0 file's bytes, 1.11x a Q4_0
- * file's), built on a matrix's first warm batch-1 product. When the heap cannot spare twice that,
- * or the copy would not fit one Java array, the matrix keeps running on the file's layout.
+ * file's, 1.06x Q4_K's, 1.59x Q5_K's, 1.31x Q6_K's), built on a matrix's first warm batch-1
+ * product. When the heap cannot spare twice that, or the copy would not fit one Java array, the
+ * matrix keeps running on the file's layout.
  */
 final class PairedRows {
     /** Pair p, block b at ((p * blocks + b) * 2 * payload): row 2p's payload bytes, then row 2p+1's. */
     final byte[] q;
-    /** Pair p, block b at ((p * blocks + b) * 2): row 2p's scale, then row 2p+1's. */
+    /** Pair p, block b at ((p * blocks + b) * 2 * floats): row 2p's scale(s), then row 2p+1's (floats: 1, Q4_K 2). */
     final float[] d;
     final int blocks;
 
@@ -42,17 +47,36 @@ final class PairedRows {
      * or null when it does not fit (see the class comment).
      */
     static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload) {
+        return of(data, rows, blocks, blockBytes, payload, 1, (o, q, qAt, d, dAt) -> {
+            d[dAt] = Float.float16ToFloat(data.get(Vec.SHORT_LE, o));
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, q, qAt, payload);
+        });
+    }
+
+    /** How a format turns the block at byte offset o into payload bytes at q[qAt..] and floats at d[dAt..]. */
+    @FunctionalInterface
+    interface BlockCopy {
+        void copy(long o, byte[] q, int qAt, float[] d, int dAt);
+    }
+
+    /**
+     * The paired copy with a format's own block layout (the K-quants: scales unpacked at copy time):
+     * row-block (pair p, block b, row h) at = (p * blocks + b) * 2 + h holds payload bytes at
+     * q[at * payload] and floats floats at d[at * floats], as copy writes them; null when it does not fit.
+     */
+    static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, BlockCopy copy) {
         long pairs = (rows + 1L) / 2;
         long bytes = pairs * blocks * 2 * payload;
+        long scales = pairs * blocks * 2 * floats;
         Runtime rt = Runtime.getRuntime();
-        if (!fits(bytes, pairs * blocks * 2 * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
+        if (!fits(bytes, scales * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
             return null;
         }
         byte[] q;
         float[] d;
         try {
             q = new byte[(int) bytes];
-            d = new float[(int) (pairs * blocks * 2)];
+            d = new float[(int) scales];
         } catch (OutOfMemoryError e) { // another allocation won the race for the heap: keep the file's layout
             return null;
         }
@@ -60,10 +84,8 @@ final class PairedRows {
             int p = r >> 1, h = r & 1;
             long row = (long) r * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
-                long o = row + (long) b * blockBytes;
                 int at = (p * blocks + b) * 2 + h;
-                d[at] = Float.float16ToFloat(data.get(Vec.SHORT_LE, o));
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, q, at * payload, payload);
+                copy.copy(row + (long) b * blockBytes, q, at * payload, d, at * floats);
             }
         }
         return new PairedRows(q, d, blocks);

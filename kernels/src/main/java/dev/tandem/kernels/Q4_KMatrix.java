@@ -15,6 +15,12 @@ import jdk.incubator.vector.VectorOperators;
 public final class Q4_KMatrix extends KQuantMatrix {
     private static final int SCALES = 4;
     private static final int QS = 16;
+    /** A row-block of the paired copy ({@link #pairedCopy}): the 8 scales, the 8 mins, one byte each, then qs. */
+    private static final int PAIRED = 16 + 128;
+    private static final int PAIRED_QS = 16;
+
+    /** The batch-1 kernel's paired rows, built on first use. */
+    private final PairedRows.Lazy paired = new PairedRows.Lazy();
 
     Q4_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -25,6 +31,10 @@ public final class Q4_KMatrix extends KQuantMatrix {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
         if (vector && IntDot.WIDE) {
+            PairedRows pr = batch == 1 ? pairedCopy() : null;
+            if (pr != null) {
+                return (start, end) -> dotRowsPaired(pr, a, start, end, out, outOff);
+            }
             return (start, end) -> {
                 int[] sums = new int[2 * perToken];
                 for (int r = start; r < end; r++) {
@@ -73,6 +83,93 @@ public final class Q4_KMatrix extends KQuantMatrix {
         int blocks = cols / QK;
         scaledSumsWide(base, blocks, a.qs, blk0 * QK, a.pairSums, blk0 * (SUBS / 2), sums);
         return scaledMinusMins(base, blocks, a.d, blk0, sums);
+    }
+
+    /**
+     * The copy the batch-1 kernel runs on: row pairs interleaved ({@link PairedRows}), each row-block
+     * the 8 scales and 8 mins of {@link #packedScales}/{@link #packedMins} (one byte each), then the
+     * 128 qs bytes, and d, dmin as floats: the kernel reads them without unpacking bits.
+     */
+    private PairedRows pairedCopy() {
+        return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
+            long head = head(o), packed = packed(o);
+            long sc = packedScales(head, packed), m = packedMins(packed);
+            for (int j = 0; j < 8; j++) {
+                q[qAt + j] = (byte) (sc >>> (8 * j));
+                q[qAt + 8 + j] = (byte) (m >>> (8 * j));
+            }
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
+            d[dAt] = Float.float16ToFloat((short) head);
+            d[dAt + 1] = Float.float16ToFloat((short) (head >>> 16));
+        }));
+    }
+
+    /** Rows [start, end) of a matvec on the paired copy: row pairs where they align, single rows at odd ends. */
+    private static void dotRowsPaired(PairedRows pr, Q8_KActivations a, int start, int end, float[] out, int outOff) {
+        int r = start;
+        if ((r & 1) == 1 && r < end) {
+            dotPaired(pr, a, r, 1, out, outOff + r);
+            r++;
+        }
+        for (; r + 1 < end; r += 2) {
+            dotPaired(pr, a, r, 2, out, outOff + r);
+        }
+        if (r < end) {
+            dotPaired(pr, a, r, 1, out, outOff + r);
+        }
+    }
+
+    /**
+     * Rows r .. r+n-1 (n = 1, or 2 with r even, sharing the activation loads) of the paired copy
+     * into out[o..o+n): per super-block the integer sums of {@link #scaledSumsWide} (the same exact
+     * integers; the scale and min bytes come unpacked from the copy) and then {@link #scaledMinusMins}'s
+     * float operations, per row in the same order, so the same bits.
+     */
+    private static void dotPaired(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F);
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, blk * (SUBS / 2));
+            int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            IntVector acc0 = IntVector.zero(PAIRS), acc1 = IntVector.zero(PAIRS);
+            for (int c = 0; c < 4; c++) {
+                // Pass c as in scaledSumsWide: qs bytes 32c..32c+32, low nibbles sub-block 2c, high 2c+1.
+                int x = e + 64 * c, q0 = w0 + PAIRED_QS + 32 * c, q1 = w1 + PAIRED_QS + 32 * c;
+                ShortVector x0 = ShortVector.fromArray(SHORTS, qx, x), x1 = ShortVector.fromArray(SHORTS, qx, x + 16);
+                ShortVector x2 = ShortVector.fromArray(SHORTS, qx, x + 32), x3 = ShortVector.fromArray(SHORTS, qx, x + 48);
+                ShortVector a0 = (ShortVector) ByteVector.fromArray(BYTES, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector a1 = (ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 16).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                IntVector lo0 = a0.and(nibble).mul(x0).add(a1.and(nibble).mul(x1)).reinterpretAsInts();
+                IntVector hi0 = a0.lanewise(VectorOperators.LSHR, 4).mul(x2).add(a1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
+                acc0 = acc0.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c]))
+                        .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c + 1]));
+                ShortVector b0 = (ShortVector) ByteVector.fromArray(BYTES, wq, q1).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector b1 = (ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 16).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                IntVector lo1 = b0.and(nibble).mul(x0).add(b1.and(nibble).mul(x1)).reinterpretAsInts();
+                IntVector hi1 = b0.lanewise(VectorOperators.LSHR, 4).mul(x2).add(b1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
+                acc1 = acc1.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c]))
+                        .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c + 1]));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[2 * at] * acc0.reduceLanes(VectorOperators.ADD) - wd[2 * at + 1] * min0);
+            sum1 += da * (wd[2 * at + secondD] * acc1.reduceLanes(VectorOperators.ADD) - wd[2 * at + secondD + 1] * min1);
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
     }
 
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */

@@ -16,6 +16,11 @@ public final class Q6_KMatrix extends KQuantMatrix {
     private static final int QH = 128;
     private static final int SCALES = 192;
     private static final int D = 208;
+    /** A row-block of the paired copy ({@link #pairedCopy}): 256 weights as bytes, then the 16 scales. */
+    private static final int PAIRED = QK + SUBS;
+
+    /** The batch-1 kernel's paired rows ({@link #pairedCopy}), built on first use. */
+    private final PairedRows.Lazy paired = new PairedRows.Lazy();
 
     Q6_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -26,6 +31,10 @@ public final class Q6_KMatrix extends KQuantMatrix {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
         if (vector && IntDot.WIDE) {
+            PairedRows pr = batch == 1 ? pairedCopy() : null;
+            if (pr != null) {
+                return (start, end) -> dotRowsPaired(pr, a, start, end, out, outOff);
+            }
             return (start, end) -> {
                 int[] sc = new int[SUBS];
                 int[] sums = new int[perToken];
@@ -79,6 +88,102 @@ public final class Q6_KMatrix extends KQuantMatrix {
             sum += a.d[blk0 + blk] * (half(base + (long) blk * blockBytes + D) * sums[blk]);
         }
         return sum;
+    }
+
+    /**
+     * The copy the batch-1 kernel runs on: row pairs interleaved ({@link PairedRows}), each row-block
+     * the 256 weights unpacked to one signed byte each (q - 32, element order), then the 16 int8
+     * scales, and d as a float. 1.31x the file's bytes, but the kernel does none of the 6-bit
+     * assembly (ql nibble, qh bit pair, shifts, masks: 15 of ~40 vector operations per 64 weights of
+     * {@link #scaledSumsWide}) and no -32 correction; single-thread matvec sweeps measured it 1.2x
+     * faster than the same kernel on the file's packing (docs/benchmarks.md, "K-quant decode on
+     * paired rows").
+     */
+    private PairedRows pairedCopy() {
+        return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
+            // scaledQuants' unpacking without the scales: a scalar loop per weight made the copy of
+            // a TinyLlama-sized file take ~3 s.
+            for (int g = 0; g < 8; g++) {
+                int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
+                int e = h * 128 + r0 + 32 * second;
+                ShortVector l = wideBytes(o + h * 64 + r0 + 32 * second);
+                ShortVector hb = wideBytes(o + QH + h * 32 + r0);
+                ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
+                ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
+                ((ByteVector) l.and((short) 0x0F).or(ha.and((short) 0x30)).sub((short) 32)
+                        .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e);
+                ((ByteVector) l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30)).sub((short) 32)
+                        .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e + 64);
+            }
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + SCALES, q, qAt + QK, SUBS);
+            d[dAt] = half(o + D);
+        }));
+    }
+
+    /**
+     * Rows r .. r+n-1 (n = 1, or 2 with r even, sharing the activation loads) of the paired copy
+     * into out[o..o+n): per super-block {@link #scaledSum}'s integer (exact, so equal to
+     * {@link #scaledSumsWide}'s: 16-bit products, |q - 32| * 127 * 2 < 2^15 per pair, paired as
+     * IntDot.pairsNarrow, times the sub-block's scale) and {@link #rowDotWide}'s float operations,
+     * per row in the same order, so the same bits. Row 1's offsets repeat row 0's when n == 1: its
+     * sum is computed and dropped.
+     */
+    private static void dotPaired(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector acc0 = IntVector.zero(PAIRS), acc1 = IntVector.zero(PAIRS);
+            for (int k = 0; k < 4; k++) {
+                int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
+                ShortVector x0 = ShortVector.fromArray(SHORTS, qx, x), x1 = ShortVector.fromArray(SHORTS, qx, x + 16);
+                ShortVector x2 = ShortVector.fromArray(SHORTS, qx, x + 32), x3 = ShortVector.fromArray(SHORTS, qx, x + 48);
+                IntVector p0 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x0).reinterpretAsInts();
+                IntVector p1 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 16).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x1).reinterpretAsInts();
+                IntVector p2 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 32).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x2).reinterpretAsInts();
+                IntVector p3 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q0 + 48).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x3).reinterpretAsInts();
+                acc0 = acc0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0]))
+                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 1]))
+                        .add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 2]))
+                        .add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s0 + 3]));
+                IntVector r0 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x0).reinterpretAsInts();
+                IntVector r1 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 16).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x1).reinterpretAsInts();
+                IntVector r2 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 32).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x2).reinterpretAsInts();
+                IntVector r3 = ((ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 48).convertShape(VectorOperators.B2S, SHORTS, 0)).mul(x3).reinterpretAsInts();
+                acc1 = acc1.add(r0.add(r0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1]))
+                        .add(r1.add(r1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 1]))
+                        .add(r2.add(r2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 2]))
+                        .add(r3.add(r3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[s1 + 3]));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
+            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
+    }
+
+    /** Rows [start, end) of a matvec on the paired copy: row pairs where they align, single rows at odd ends. */
+    private static void dotRowsPaired(PairedRows pr, Q8_KActivations a, int start, int end, float[] out, int outOff) {
+        int r = start;
+        if ((r & 1) == 1 && r < end) {
+            dotPaired(pr, a, r, 1, out, outOff + r);
+            r++;
+        }
+        for (; r + 1 < end; r += 2) {
+            dotPaired(pr, a, r, 2, out, outOff + r);
+        }
+        if (r < end) {
+            dotPaired(pr, a, r, 1, out, outOff + r);
+        }
     }
 
     @Override

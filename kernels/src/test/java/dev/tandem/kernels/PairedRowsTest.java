@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
  * The batch-1 kernels on paired rows ({@link PairedRows}; in JVMs with 256-bit vectors and
  * tandem.pairRows on, the file-layout kernels otherwise): every sub-range of rows, odd starts and
  * ends and an odd row count included (the last row paired with a zero row), equals the scalar
- * reference bit for bit, for every activation row of a batch.
+ * reference bit for bit, for every activation row of a batch. The K-quants' batch-1 task (Q4_K and
+ * Q6_K on their paired copies with unpacked scales) likewise equals their scalar row dot.
  */
 class PairedRowsTest {
     @ParameterizedTest
@@ -38,6 +39,31 @@ class PairedRowsTest {
                         } else {
                             assertTrue(Float.isNaN(out[1 + r]), where + ": written outside the range");
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void kQuantBatchOneRowRangesEqualTheScalarRowDotBitForBit(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 7, cols = 768;
+        KQuantMatrix m = (KQuantMatrix) Encoded.random(format, rows, cols, rnd).matrix();
+        Q8_KActivations a = Q8_KActivations.quantize(Encoded.gaussian(rnd, cols), 0, cols);
+        for (int start = 0; start <= rows; start++) {
+            for (int end = start; end <= rows; end++) {
+                float[] out = new float[rows + 2];
+                java.util.Arrays.fill(out, Float.NaN);
+                m.rowsTask(a, 1, out, 1).run(start, end);
+                for (int r = 0; r < rows; r++) {
+                    String where = format + " rows [" + start + ", " + end + ") row " + r + " seed " + seed;
+                    if (r >= start && r < end) {
+                        assertEquals(Float.floatToRawIntBits(m.rowDot(r, a, 0, false)), Float.floatToRawIntBits(out[1 + r]), where);
+                    } else {
+                        assertTrue(Float.isNaN(out[1 + r]), where + ": written outside the range");
                     }
                 }
             }
