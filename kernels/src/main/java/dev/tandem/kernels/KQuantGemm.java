@@ -38,8 +38,23 @@ final class KQuantGemm {
      * 16); the others decode a weight at a time, which pays only when shared by a few tiles.
      */
     static boolean serves(KQuantMatrix w, int batch) {
-        return KernelConfig.tokenTiles() && Vec.ENABLED && batch >= (w.vectorDecode() ? FL : 2 * TT);
+        return KernelConfig.tokenTiles() && Vec.ENABLED && batch >= minBatch(w);
     }
+
+    /**
+     * Below a tile, Q6_K's batches run {@link Q6_KRowGemm} where it serves: against a padded tile it
+     * ran 1.45x as fast at 8 tokens and the same at 12 (stories110M's 32000 x 768 classifier, two
+     * threads; docs/benchmarks.md, "Batched decode: the Q6_K classifier").
+     */
+    static int minBatch(KQuantMatrix w) {
+        if (w instanceof Q6_KMatrix && Q6_KRowGemm.serves(MIN_TAIL)) {
+            return MIN_TAIL;
+        }
+        return w.vectorDecode() ? FL : 2 * TT;
+    }
+
+    /** Tokens from which a padded tile beats {@link Q6_KRowGemm} (as IntGemm's tail). */
+    static final int MIN_TAIL = 3 * TT / 4;
 
     /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t. */
     static void matmul(KQuantMatrix w, float[] x, float[] out, int batch) {
