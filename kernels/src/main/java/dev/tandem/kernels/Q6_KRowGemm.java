@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorOperators;
  * unpacking the 6-bit quants (ql nibbles, qh bit pairs) again for each token, so a batch of B cost B
  * matvecs. stories110M's Q4_0 file keeps its classifier (32000 x 768, a fifth of the model's
  * multiply-adds) in Q6_K, as llama.cpp's quantizer does, and at batch 4 that matrix took ~30 % of a
- * decode step's matmul time (docs/benchmarks.md, "Batched decode: the Q6_K classifier").
+ * decode step's matmul time (docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at
+ * 2048 columns").
  */
 final class Q6_KRowGemm {
     private Q6_KRowGemm() {}
