@@ -23,6 +23,10 @@ import jdk.incubator.vector.FloatVector;
  * batches widen each weight row once into shorts ({@link ShortRowGemm}); false keeps the per-row
  * integer kernel, for A/B runs (same bits).
  *
+ * tandem.pairRows: true (default) or false: whether the Q8_0 and Q4_0 batch-1 kernels run on a copy
+ * of the weights with row pairs interleaved ({@link PairedRows}); false keeps the file's layout, for
+ * A/B runs (same bits).
+ *
  * tandem.readAhead: bytes ahead that the Q8_0 batch-1 kernel touches the weights it streams
  * ({@link ReadAhead}); default 512, 0 turns it off (same bits either way).
  *
@@ -92,6 +96,11 @@ public final class KernelConfig {
 
     /** tandem.shortRows (default true): whether small Q8_0/Q4_0 batches use {@link ShortRowGemm}. */
     public static boolean shortRows() { return SHORT_ROWS; }
+
+    private static final boolean PAIR_ROWS = !"false".equals(System.getProperty("tandem.pairRows", "true").trim());
+
+    /** Whether Q8_0/Q4_0 batch-1 kernels run on a paired copy of the rows ({@link PairedRows}); same bits either way. */
+    public static boolean pairRows() { return PAIR_ROWS; }
 
     private static final long READ_AHEAD = readReadAhead(System.getProperty("tandem.readAhead"));
 

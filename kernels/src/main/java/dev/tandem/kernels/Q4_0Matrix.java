@@ -28,6 +28,9 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     static final int HALF = 16;
     static final int BLOCK_BYTES = 18;
 
+    /** The batch-1 kernel's paired rows, built on first use. */
+    private final PairedRows.Lazy paired = new PairedRows.Lazy();
+
     Q4_0Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.Q4_0; }
@@ -331,9 +334,71 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         int[] offsets = f.offsets[aRow];
         float[] d = f.scales[aRow];
         int blocks = cols / BLOCK;
+        PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF)) : null;
+        if (pr != null) {
+            int r = start;
+            if ((r & 1) == 1) {
+                out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+                r++;
+            }
+            for (; r + 1 < end; r += 2) {
+                dotPairPaired(pr, r, p, offsets, d, out, outOff + r);
+            }
+            if (r < end) {
+                out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+            }
+            return;
+        }
         for (int r = start; r < end; r++) {
             out[outOff + r] = dotPacked(data, rowOffset(r), blocks, p, offsets, d);
         }
+    }
+
+    /** Rows r, r+1 (r even) of the paired copy into out[o], out[o+1]: one 32-byte run per block. */
+    private static void dotPairPaired(PairedRows pr, int r, short[] p, int[] offsets, float[] d, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        int blocks = pr.blocks;
+        int first = (r >> 1) * blocks;
+        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + blk, w = at * BLOCK;
+            int j = blk * BLOCK;
+            float da = d[blk];
+            ShortVector q = IntDot.act(p, j), high = IntDot.act(p, j + HALF);
+            IntVector off = IntVector.fromArray(IntDot.I, offsets, blk * 8);
+            acc0 = pairedLanes(nibbles(wq, w), q, high, off).fma(IntDot.scale(wd[2 * at] * da), acc0);
+            acc1 = pairedLanes(nibbles(wq, w + HALF), q, high, off).fma(IntDot.scale(wd[2 * at + 1] * da), acc1);
+        }
+        out[o] = IntDot.finish(acc0);
+        out[o + 1] = IntDot.finish(acc1);
+    }
+
+    /** One row of the paired copy, as dotQ8 (256-bit form). */
+    private static float dotPaired(PairedRows pr, int r, short[] p, int[] offsets, float[] d) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        int blocks = pr.blocks;
+        int first = (r >> 1) * blocks, h = r & 1;
+        FloatVector acc = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + blk;
+            int j = blk * BLOCK;
+            acc = pairedLanes(nibbles(wq, at * BLOCK + h * HALF), IntDot.act(p, j), IntDot.act(p, j + HALF),
+                    IntVector.fromArray(IntDot.I, offsets, blk * 8)).fma(IntDot.scale(wd[2 * at + h] * d[blk]), acc);
+        }
+        return IntDot.finish(acc);
+    }
+
+    /** {@link #packedLanes} with the block's offsets already loaded (shared by a row pair). */
+    private static FloatVector pairedLanes(ShortVector n, ShortVector q, ShortVector high, IntVector offsets) {
+        ShortVector sums = n.mul(q).add(n.lanewise(VectorOperators.LSHR, 4).mul(high));
+        return (FloatVector) IntDot.pairsNarrow(sums).sub(offsets).convert(VectorOperators.I2F, 0);
+    }
+
+    /** IntDot.SL packed bytes of the paired copy at index o as shorts, zero-extended. */
+    private static ShortVector nibbles(byte[] wq, int o) {
+        return (ShortVector) ByteVector.fromArray(IntDot.B, wq, o).convertShape(VectorOperators.ZERO_EXTEND_B2S, IntDot.S, 0);
     }
 
     @Override

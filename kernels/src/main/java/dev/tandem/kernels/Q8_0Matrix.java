@@ -28,6 +28,9 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     /** Whether dotQ8Pair reads ahead: only for a matrix too big to stay in a core's cache (see {@link ReadAhead#streams}). */
     private final boolean readAhead;
 
+    /** The batch-1 kernel's paired rows, built on first use. */
+    private final PairedRows.Lazy paired = new PairedRows.Lazy();
+
     Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
         readAhead = ReadAhead.streams(byteSize());
@@ -265,6 +268,12 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
+        PairedRows p = paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK));
+        if (p != null) {
+            IntDot.checkActivations(this, a, aRow);
+            dotRowsPaired(p, start, end, a, aRow, out, outOff);
+            return;
+        }
         int r = start;
         if (IntDot.WIDE) {
             // Two rows per pass: they share the activation loads, and two accumulator chains hide the FMA latency.
@@ -275,6 +284,67 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         for (; r < end; r++) {
             out[outOff + r] = dotQ8(r, a, aRow);
         }
+    }
+
+    /** {@link #dotRows} on the paired copy: row pairs where they align, single rows at odd ends. */
+    private void dotRowsPaired(PairedRows p, int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
+        int r = start;
+        if ((r & 1) == 1 && r < end) {
+            out[outOff + r] = dotPaired(p, r, a, aRow);
+            r++;
+        }
+        for (; r + 1 < end; r += 2) {
+            dotPairPaired(p, r, a, aRow, out, outOff + r);
+        }
+        if (r < end) {
+            out[outOff + r] = dotPaired(p, r, a, aRow);
+        }
+    }
+
+    /** Rows r, r+1 (r even) into out[o], out[o+1]: one 64-byte run of the paired copy per block. */
+    private void dotPairPaired(PairedRows p, int r, Q8Activations a, int aRow, float[] out, int o) {
+        byte[] wq = p.q;
+        float[] wd = p.d;
+        short[] aq = a.q;
+        float[] ad = a.d;
+        int blocks = p.blocks;
+        int qBase = aRow * cols, dBase = aRow * blocks;
+        int first = (r >> 1) * blocks;
+        FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + blk, w = at * 2 * BLOCK;
+            int j = qBase + blk * BLOCK;
+            float da = ad[dBase + blk];
+            ShortVector a0 = IntDot.act(aq, j), a1 = IntDot.act(aq, j + 16);
+            acc0 = IntDot.lanes(w(wq, w), a0, w(wq, w + 16), a1).fma(IntDot.scale(wd[2 * at] * da), acc0);
+            acc1 = IntDot.lanes(w(wq, w + 32), a0, w(wq, w + 48), a1).fma(IntDot.scale(wd[2 * at + 1] * da), acc1);
+        }
+        out[o] = IntDot.finish(acc0);
+        out[o + 1] = IntDot.finish(acc1);
+    }
+
+    /** One row of the paired copy, as dotQ8 (256-bit form). */
+    private float dotPaired(PairedRows p, int r, Q8Activations a, int aRow) {
+        byte[] wq = p.q;
+        float[] wd = p.d;
+        short[] aq = a.q;
+        float[] ad = a.d;
+        int blocks = p.blocks;
+        int qBase = aRow * cols, dBase = aRow * blocks;
+        int first = (r >> 1) * blocks, h = r & 1;
+        FloatVector acc = FloatVector.zero(IntDot.F);
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + blk, w = at * 2 * BLOCK + h * BLOCK;
+            int j = qBase + blk * BLOCK;
+            acc = IntDot.lanes(w(wq, w), IntDot.act(aq, j), w(wq, w + 16), IntDot.act(aq, j + 16))
+                    .fma(IntDot.scale(wd[2 * at + h] * ad[dBase + blk]), acc);
+        }
+        return IntDot.finish(acc);
+    }
+
+    /** IntDot.SL weights of the paired copy at index o, widened to shorts. */
+    private static ShortVector w(byte[] wq, int o) {
+        return IntDot.widen(ByteVector.fromArray(IntDot.B, wq, o));
     }
 
     /** out[o], out[o+1] = dotQ8(r), dotQ8(r+1), with the same operations per row as dotQ8 (256-bit form). */

@@ -315,6 +315,9 @@ class IntDotTest {
                 String where = "row " + r + " token " + t + ", seed " + seed;
                 float vec = m.dotQ8(r, a, t);
                 assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(vec), where);
+                float[] viaRows = new float[rows]; // the batch-1 kernel (paired rows where this JVM pairs them)
+                m.dotRows(0, rows, a, t, viaRows, 0);
+                assertEquals(Float.floatToRawIntBits(vec), Float.floatToRawIntBits(viaRows[r]), where + " dotRows");
                 assertEquals(exact * (double) a.scale(t, 0), vec, 1e-6 * mag * a.scale(t, 0), where);
             }
         }

@@ -1,0 +1,98 @@
+package dev.tandem.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.function.Supplier;
+
+/**
+ * A copy of a Q8_0 or Q4_0 matrix laid out for the batch-1 integer kernels: rows taken in pairs
+ * (2p, 2p+1), their blocks interleaved, so block b of pair p is one run of 2 * payload bytes (row
+ * 2p's quants, then row 2p+1's) and the two block scales are adjacent floats. An odd last row is
+ * paired with a zero row.
+ *
+ * <p>Why: in the file's layout (an f16 scale inside each 34- or 18-byte block) a row-pair kernel
+ * streams two rows at unaligned strides and converts two f16 scales per step; ~40 % of Q8_0's
+ * instructions were address arithmetic, reloads and scale conversions (KERNELS.md, session 7), and
+ * the hardware prefetcher followed two streams per thread, each stopping at every 4 KiB page. Here a
+ * step reads one run of bytes at an int index from a heap array and one float per row, and a thread
+ * streams one sequential range. docs/benchmarks.md, "Decode on paired rows", has the figures.
+ *
+ * <p>Only the layout changes: the kernels keep {@link IntDot}'s arithmetic, so every value is
+ * bit-identical to the file-layout kernels and their scalar twins.
+ *
+ * <p>Memory: a second copy of the weights on the heap (1.06x a Q8_0 file's bytes, 1.11x a Q4_0
+ * file's), built on a matrix's first warm batch-1 product. When the heap cannot spare twice that,
+ * or the copy would not fit one Java array, the matrix keeps running on the file's layout.
+ */
+final class PairedRows {
+    /** Pair p, block b at ((p * blocks + b) * 2 * payload): row 2p's payload bytes, then row 2p+1's. */
+    final byte[] q;
+    /** Pair p, block b at ((p * blocks + b) * 2): row 2p's scale, then row 2p+1's. */
+    final float[] d;
+    final int blocks;
+
+    private PairedRows(byte[] q, float[] d, int blocks) {
+        this.q = q;
+        this.d = d;
+        this.blocks = blocks;
+    }
+
+    /**
+     * The paired copy of rows x blocks blocks of blockBytes each (an f16 scale, then payload bytes),
+     * or null when it does not fit (see the class comment).
+     */
+    static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload) {
+        long pairs = (rows + 1L) / 2;
+        long bytes = pairs * blocks * 2 * payload;
+        Runtime rt = Runtime.getRuntime();
+        if (!fits(bytes, pairs * blocks * 2 * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
+            return null;
+        }
+        byte[] q;
+        float[] d;
+        try {
+            q = new byte[(int) bytes];
+            d = new float[(int) (pairs * blocks * 2)];
+        } catch (OutOfMemoryError e) { // another allocation won the race for the heap: keep the file's layout
+            return null;
+        }
+        for (int r = 0; r < rows; r++) {
+            int p = r >> 1, h = r & 1;
+            long row = (long) r * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                long o = row + (long) b * blockBytes;
+                int at = (p * blocks + b) * 2 + h;
+                d[at] = Float.float16ToFloat(data.get(Vec.SHORT_LE, o));
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, q, at * payload, payload);
+            }
+        }
+        return new PairedRows(q, d, blocks);
+    }
+
+    /** Whether quant and scale arrays of these sizes fit Java arrays and half of the heap still free. */
+    static boolean fits(long quantBytes, long scaleBytes, long heapFree) {
+        return quantBytes <= Integer.MAX_VALUE - 64 && scaleBytes / Float.BYTES <= Integer.MAX_VALUE - 64
+                && quantBytes + scaleBytes <= heapFree / 2;
+    }
+
+    /** A matrix's paired copy, built once by the first caller; threads that arrive meanwhile wait for it. */
+    static final class Lazy {
+        private static final Object NONE = new Object();
+        private volatile Object value;
+
+        /** The copy, or null when pairing is off or it did not fit (then never retried). */
+        PairedRows get(Supplier<PairedRows> build) {
+            Object v = value;
+            if (v == null) {
+                synchronized (this) {
+                    v = value;
+                    if (v == null) {
+                        PairedRows built = IntDot.WIDE && KernelConfig.pairRows() ? build.get() : null;
+                        value = v = built == null ? NONE : built;
+                    }
+                }
+            }
+            return v == NONE ? null : (PairedRows) v;
+        }
+    }
+}
