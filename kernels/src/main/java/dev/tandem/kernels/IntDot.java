@@ -245,7 +245,7 @@ final class IntDot {
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
-        if (!cold && batch > 1 && IntGemm.serves(batch)) { // as matmul: the token tiles, on the one quantization and packing
+        if (!cold && batch > 1 && IntGemm.serves(batch, cols)) { // as matmul: the token tiles, on the one quantization and packing
             Format[] ws = new Format[ms.length];
             for (int i = 0; i < ms.length; i++) {
                 ws[i] = (Format) ms[i];
@@ -296,7 +296,7 @@ final class IntDot {
             });
             return;
         }
-        if (IntGemm.serves(batch)) {
+        if (IntGemm.serves(batch, cols)) {
             IntGemm.matmul(w, a, out);
             return;
         }
@@ -311,7 +311,7 @@ final class IntDot {
     private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
         if (lanes != null) {
             IntRowGemm.rows(w, start, end, a, lanes, out);
-        } else if (ShortRowGemm.serves(a.rows())) {
+        } else if (ShortRowGemm.serves(a.rows(), w.cols())) {
             ShortRowGemm.rows(w, start, end, a, out);
         } else {
             w.matmulRows(start, end, a, out);

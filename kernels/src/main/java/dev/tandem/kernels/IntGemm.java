@@ -70,6 +70,21 @@ final class IntGemm {
         return KernelConfig.tokenTiles() && IntDot.VECTOR && batch >= MIN_BATCH;
     }
 
+    /**
+     * Columns up to which a batch of one tile is tiled where {@link ShortRowGemm} runs. The tile's
+     * activations (cols x TT floats) and its panel of decoded rows (PANEL x cols floats) are 48 KiB
+     * each at 768 columns and 128 KiB at 2048, and at one tile nothing amortizes them: at 16 tokens,
+     * two threads, ShortRowGemm ran stories110M's 768 x 2048 FFN down matrix ~1.4x as fast as the
+     * tile and TinyLlama's 2048-column matrices 1.1-1.8x, while the tile kept its lead at 768
+     * columns (docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns").
+     */
+    static final int ONE_TILE_MAX_COLS = 1024;
+
+    /** {@link #serves(int)} for a matrix of {@code cols} columns: one tile of wide rows goes to ShortRowGemm. */
+    static boolean serves(int batch, int cols) {
+        return serves(batch) && (batch > TT || cols <= ONE_TILE_MAX_COLS || !(KernelConfig.shortRows() && IntDot.WIDE));
+    }
+
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */
     static void matmul(IntDot.Format w, Q8Activations a, float[] out) {
         matmulEach(new IntDot.Format[] {w}, a, new float[][] {out});

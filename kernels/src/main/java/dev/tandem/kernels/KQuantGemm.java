@@ -35,11 +35,27 @@ final class KQuantGemm {
      * Whether the token-tiled kernel serves a batch of this size for w. Formats whose decode is
      * vectorised ({@link KQuantMatrix#vectorDecode}: Q4_K, Q6_K) pay from one vector of tokens (on
      * the AVX2 VM, one thread, Q6_K 4096 x 768: 5.9 against 3.8 GMAC/s per-row at 8 tokens, 11.4 at
-     * 16); the others decode a weight at a time, which pays only when shared by a few tiles.
+     * 16); the others decode a weight at a time, which pays only when shared by a few tiles. Q6_K
+     * starts later where {@link Q6_KRowGemm} runs ({@link #minBatch}).
      */
     static boolean serves(KQuantMatrix w, int batch) {
-        return KernelConfig.tokenTiles() && Vec.ENABLED && batch >= (w.vectorDecode() ? FL : 2 * TT);
+        return KernelConfig.tokenTiles() && Vec.ENABLED && batch >= minBatch(w);
     }
+
+    /**
+     * Below a tile, Q6_K's batches run {@link Q6_KRowGemm} where it serves: against a padded tile it
+     * ran 1.45x as fast at 8 tokens and the same at 12 (stories110M's 32000 x 768 classifier, two
+     * threads; docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns").
+     */
+    static int minBatch(KQuantMatrix w) {
+        if (w instanceof Q6_KMatrix && Q6_KRowGemm.serves(MIN_TAIL)) {
+            return MIN_TAIL;
+        }
+        return w.vectorDecode() ? FL : 2 * TT;
+    }
+
+    /** Tokens from which a padded tile beats {@link Q6_KRowGemm} (as IntGemm's tail). */
+    static final int MIN_TAIL = 3 * TT / 4;
 
     /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t. */
     static void matmul(KQuantMatrix w, float[] x, float[] out, int batch) {

@@ -30,6 +30,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
+        if (vector && batch > 1 && Q6_KRowGemm.serves(batch)) {
+            return (start, end) -> Q6_KRowGemm.rows(this, a, batch, out, outOff, start, end);
+        }
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
@@ -329,6 +332,42 @@ public final class Q6_KMatrix extends KQuantMatrix {
                         .add(p316.add(p316.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc[s + 7]));
             }
             sums[blk] = acc.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /**
+     * Row {@code row} unpacked for {@link Q6_KRowGemm}: u[e] = q_e + 32 (in [0, 63]) in element order,
+     * the sub-block scales into sc[16*blk..] and the super-scales D into d[blk]; the same bits as
+     * {@link #scaledSumsWide} takes from the packed row (256-bit vectors only).
+     */
+    void decodeUnsigned(int row, short[] u, int[] sc, float[] d) {
+        long base = rowOffset(row);
+        ShortVector nibble = ShortVector.broadcast(SHORTS, (short) 0x0F), top = ShortVector.broadcast(SHORTS, (short) 0x30);
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            d[blk] = half(o + D);
+            for (int s = 0; s < SUBS; s++) {
+                sc[blk * SUBS + s] = data.get(ValueLayout.JAVA_BYTE, o + SCALES + s);
+            }
+            for (int c = 0; c < 4; c++) {
+                // Half h = c/2, byte column j = 16*(c%2): ql at j and j+32 and qh at j hold elements
+                // 128h + j + 32k (k = 0..3), as in scaledSumsWide.
+                int h = c >>> 1, j = (c & 1) * 16, e = blk * QK + 128 * h + j;
+                long ql = o + 64 * h + j, qh = o + QH + 32 * h + j;
+                ShortVector l0 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector l1 = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, ql + 32, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                ShortVector hb = (ShortVector) ByteVector.fromMemorySegment(BYTES, data, qh, Vec.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
+                l0.and(nibble).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsShorts().and(top))
+                        .intoArray(u, e);
+                l1.and(nibble).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsShorts().and(top))
+                        .intoArray(u, e + 32);
+                l0.lanewise(VectorOperators.LSHR, 4).or(hb.and(top)).intoArray(u, e + 64);
+                l1.lanewise(VectorOperators.LSHR, 4).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsShorts().and(top))
+                        .intoArray(u, e + 96);
+            }
         }
     }
 

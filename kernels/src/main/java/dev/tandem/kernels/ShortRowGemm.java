@@ -27,9 +27,12 @@ final class ShortRowGemm {
      */
     static final int MIN_BATCH = 4;
 
-    /** The 256-bit integer form only (a block is two short vectors); IntGemm takes the larger batches. */
-    static boolean serves(int batch) {
-        return KernelConfig.shortRows() && IntDot.WIDE && batch >= MIN_BATCH && !IntGemm.serves(batch);
+    /**
+     * The 256-bit integer form only (a block is two short vectors); IntGemm takes the larger batches,
+     * except one tile of more than {@link IntGemm#ONE_TILE_MAX_COLS} columns, which stays here.
+     */
+    static boolean serves(int batch, int cols) {
+        return KernelConfig.shortRows() && IntDot.WIDE && batch >= MIN_BATCH && !IntGemm.serves(batch, cols);
     }
 
     /**

@@ -144,6 +144,19 @@ class IntDotTest {
         }
     }
 
+    /** One token tile of rows wider than IntGemm.ONE_TILE_MAX_COLS goes to ShortRowGemm where that runs; more tiles stay tiled. */
+    @org.junit.jupiter.api.Test
+    void oneTileOfWideRowsRunsShortRowGemm() {
+        boolean shortRows = KernelConfig.shortRows() && IntDot.WIDE;
+        int wide = IntGemm.ONE_TILE_MAX_COLS + 32;
+        assertEquals(IntGemm.serves(IntGemm.TT), IntGemm.serves(IntGemm.TT, IntGemm.ONE_TILE_MAX_COLS));
+        assertEquals(IntGemm.serves(IntGemm.TT) && !shortRows, IntGemm.serves(IntGemm.TT, wide));
+        assertEquals(shortRows, ShortRowGemm.serves(IntGemm.TT, wide));
+        assertEquals(shortRows && !IntGemm.serves(IntGemm.TT), ShortRowGemm.serves(IntGemm.TT, IntGemm.ONE_TILE_MAX_COLS));
+        assertEquals(IntGemm.serves(IntGemm.TT + 1), IntGemm.serves(IntGemm.TT + 1, wide));
+        assertTrue(!ShortRowGemm.serves(IntGemm.TT + 1, wide) || !IntGemm.serves(IntGemm.TT + 1, wide));
+    }
+
     /**
      * Batches 2 to 33, the engine's decode steps: the matmul as dispatched, and IntRowGemm (one decode
      * per row, four tokens a pass, then single tokens) and ShortRowGemm called directly, on odd row counts and block

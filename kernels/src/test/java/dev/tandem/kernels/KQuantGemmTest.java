@@ -35,8 +35,8 @@ class KQuantGemmTest {
         Random rnd = new Random(seed);
         int rows = KQuantGemm.R + 1, cols = 512, blockBytes = format.blockBytes();
         for (int trial = 0; trial < 12; trial++) {
-            // One vector of tokens (the smallest batch the vector-decoding formats tile), a tile and a
-            // bit, two tiles and a bit (every format).
+            // One vector of tokens (the smallest batch Q4_K tiles; Q6_K's runs Q6_KRowGemm on 256-bit
+            // vectors, see Q6_KRowGemmTest), a tile and a bit, two tiles and a bit (every format).
             int batch = new int[] {Vec.FL, KQuantGemm.TT + 3, 2 * KQuantGemm.TT + 3}[trial / 4];
             int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
             long n = (long) rows * (cols / 256) * blockBytes;

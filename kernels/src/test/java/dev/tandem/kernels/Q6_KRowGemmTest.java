@@ -1,0 +1,73 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Q6_K's matmul below a token tile ({@link Q6_KRowGemm} where 256-bit vectors run, the per-row kernel
+ * elsewhere) against each token's dot, bit for bit, on the extremes of its 16-bit products: every
+ * quant bit clear (q-32 = -32) or set (31), scales at -128 and 127, activations all at +127 or
+ * alternating +-127, and random bytes with gaussian activations; odd and even batches (the pair
+ * kernel and the lone last token) up to one short of KQuantGemm's smallest batch.
+ */
+class Q6_KRowGemmTest {
+    @Test
+    void smallBatchesEqualEachTokensDotBitForBit() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 5, cols = 768, blockBytes = WeightFormat.Q6_K.blockBytes();
+        int[] batches = {2, 3, 4, 5, 8, KQuantGemm.minBatch(
+                (KQuantMatrix) WeightMatrix.of(WeightFormat.Q6_K, Arena.ofAuto().allocate(blockBytes), 1, 256)) - 1};
+        for (int trial = 0; trial < 12; trial++) {
+            int batch = batches[trial % batches.length];
+            int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
+            long n = (long) rows * (cols / 256) * blockBytes;
+            MemorySegment seg = Arena.ofAuto().allocate(n);
+            for (long i = 0; i < n; i++) {
+                seg.set(ValueLayout.JAVA_BYTE, i, (byte) (fill < 0 ? rnd.nextInt() : fill));
+            }
+            for (long o = 0; o < n; o += blockBytes) {
+                short half = trial % 2 == 0 ? (short) 0x3C00 : (short) (0x1000 + rnd.nextInt(0x4000));
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 208, half);
+                if (trial % 4 < 2) {
+                    for (int s = 0; s < 16; s++) {
+                        seg.set(ValueLayout.JAVA_BYTE, o + 192 + s, (byte) (trial % 4 == 0 ? -128 : 127));
+                    }
+                }
+            }
+            WeightMatrix m = WeightMatrix.of(WeightFormat.Q6_K, seg, rows, cols);
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = switch (trial % 3) {
+                    case 0 -> 1f;
+                    case 1 -> (i & 1) == 0 ? -1f : 1f;
+                    default -> (float) rnd.nextGaussian();
+                };
+            }
+            float[] out = new float[batch * rows];
+            m.matmul(x, out, batch);
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    float dot = m.dot(r, x, t * cols);
+                    assertEquals(Float.floatToRawIntBits(dot), Float.floatToRawIntBits(out[t * rows + r]),
+                            "trial " + trial + " batch " + batch + " token " + t + " row " + r + ": " + dot + " vs "
+                                    + out[t * rows + r] + ", seed " + seed);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowGemmTakesTheBatchesBelowAPaddedTileOnWideVectors() {
+        KQuantMatrix m = (KQuantMatrix) WeightMatrix.of(WeightFormat.Q6_K, Arena.ofAuto().allocate(210), 1, 256);
+        boolean rowGemm = IntDot.WIDE && KernelConfig.shortRows();
+        assertEquals(rowGemm, Q6_KRowGemm.serves(2));
+        assertEquals(rowGemm ? KQuantGemm.MIN_TAIL : IntDot.WIDE ? Vec.FL : 2 * KQuantGemm.TT, KQuantGemm.minBatch(m));
+    }
+}
