@@ -242,6 +242,9 @@ public final class Calibrator {
             }
             for (WeightFormat f : computable) {
                 for (int[] shape : grid.matvecShapes()) {
+                    if (shape[1] % f.blockSize() != 0) { // a K-quant's 256-value blocks cannot make the narrow shapes
+                        continue;
+                    }
                     warming = shape == grid.matvecShapes()[0];
                     out.add(matmul(s, data, f, shape[0], shape[1], 1, false));
                     warming = false;
@@ -377,6 +380,15 @@ public final class Calibrator {
             w[i] = s.own(device.upload(WeightMatrix.of(f, data.asSlice(i * stride, bytes), rows, cols)));
         }
         DeviceBuffer x = s.filled((long) batch * cols), out = s.buffer((long) batch * rows);
+        if (cold && batch == 1) {
+            // Each matrix once or twice before timing: a device may prepare a matrix on its first
+            // warm product (the host cpu copies Q8_0/Q4_0/K-quant rows into pairs, kernels' PairedRows),
+            // and the warm-up cycles through too few of the copies to reach them all.
+            for (int i = 0; i < 2 * copies; i++) {
+                device.matmul(w[i % copies], x, out, 1);
+            }
+            device.synchronize();
+        }
         int[] next = {0};
         Measurement m = point(OpKinds.matmul(f, cold), Map.of("rows", (long) rows, "cols", (long) cols, "batch", (long) batch),
                 () -> device.matmul(w[next[0]++ % copies], x, out, batch));

@@ -87,6 +87,21 @@ class CalibrationsTest {
         assertTrue(!Files.exists(store.file("cpu")), "no partial profile");
     }
 
+    /** A K-quant (a Q4_0 file's Q6_K classifier) skips the grid's narrow shapes its 256-value blocks cannot make. */
+    @Test
+    void aKQuantCalibratesWithoutTheShapesItsBlocksCannotMake() {
+        Calibrator.Grid narrow = new Calibrator.Grid(new int[][] {{32, 256}, {64, 64}, {128, 128}, {64, 512}}, new int[][] {{32, 256}, {64, 256}},
+                new int[] {1, 4}, new int[][] {{2, 1, 8}}, new int[] {3}, new int[] {4}, new int[] {0},
+                new long[] {64});
+        try (var device = dev.tandem.runtime.device.Devices.open("cpu")) {
+            DeviceProfile p = new Calibrator(device, 1L << 20, narrow).withPointLimit(1e-9)
+                    .calibrate("cpu", Set.of(dev.tandem.kernels.WeightFormat.Q6_K), null);
+            var q6 = p.measurements().stream().filter(m -> m.kind().contains("Q6_K")).toList();
+            assertTrue(q6.stream().anyMatch(m -> m.shape().get("cols") == 512), q6.toString());
+            assertTrue(q6.stream().allMatch(m -> m.shape().get("cols") % 256 == 0), q6.toString());
+        }
+    }
+
     @Test
     void aPointPastItsLimitKeepsTheRunsItFinishedSoEveryPointIsStillThere() {
         // A limit far below one timed run: every point stops after its first run, none is lost.
