@@ -97,6 +97,26 @@ final class PairedRows {
                 && quantBytes + scaleBytes <= heapFree / 2;
     }
 
+    /** Rows r .. r+n-1 of a paired copy: n = 2 with r even (a pair), or n = 1 (a single row). */
+    interface RowRun {
+        void run(int r, int n);
+    }
+
+    /** Rows [start, end) in the kernels' order: a single row at an odd start, pairs, a single row at an odd end. */
+    static void forRows(int start, int end, RowRun body) {
+        int r = start;
+        if ((r & 1) == 1 && r < end) {
+            body.run(r, 1);
+            r++;
+        }
+        for (; r + 1 < end; r += 2) {
+            body.run(r, 2);
+        }
+        if (r < end) {
+            body.run(r, 1);
+        }
+    }
+
     /** A matrix's paired copy, built once by the first caller; threads that arrive meanwhile wait for it. */
     static final class Lazy {
         private static final Object NONE = new Object();

@@ -336,17 +336,13 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         int blocks = cols / BLOCK;
         PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF)) : null;
         if (pr != null) {
-            int r = start;
-            if ((r & 1) == 1) {
-                out[outOff + r] = dotPaired(pr, r, p, offsets, d);
-                r++;
-            }
-            for (; r + 1 < end; r += 2) {
-                dotPairPaired(pr, r, p, offsets, d, out, outOff + r);
-            }
-            if (r < end) {
-                out[outOff + r] = dotPaired(pr, r, p, offsets, d);
-            }
+            PairedRows.forRows(start, end, (r, n) -> {
+                if (n == 2) {
+                    dotPairPaired(pr, r, p, offsets, d, out, outOff + r);
+                } else {
+                    out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+                }
+            });
             return;
         }
         for (int r = start; r < end; r++) {

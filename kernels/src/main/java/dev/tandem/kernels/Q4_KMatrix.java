@@ -33,7 +33,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
-                return (start, end) -> dotRowsPaired(pr, a, start, end, out, outOff);
+                return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
                 int[] sums = new int[2 * perToken];
@@ -102,21 +102,6 @@ public final class Q4_KMatrix extends KQuantMatrix {
             d[dAt] = Float.float16ToFloat((short) head);
             d[dAt + 1] = Float.float16ToFloat((short) (head >>> 16));
         }));
-    }
-
-    /** Rows [start, end) of a matvec on the paired copy: row pairs where they align, single rows at odd ends. */
-    private static void dotRowsPaired(PairedRows pr, Q8_KActivations a, int start, int end, float[] out, int outOff) {
-        int r = start;
-        if ((r & 1) == 1 && r < end) {
-            dotPaired(pr, a, r, 1, out, outOff + r);
-            r++;
-        }
-        for (; r + 1 < end; r += 2) {
-            dotPaired(pr, a, r, 2, out, outOff + r);
-        }
-        if (r < end) {
-            dotPaired(pr, a, r, 1, out, outOff + r);
-        }
     }
 
     /**

@@ -36,7 +36,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
-                return (start, end) -> dotRowsPaired(pr, a, start, end, out, outOff);
+                return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
                 int[] sc = new int[SUBS];
@@ -171,21 +171,6 @@ public final class Q6_KMatrix extends KQuantMatrix {
         out[o] = sum0;
         if (n == 2) {
             out[o + 1] = sum1;
-        }
-    }
-
-    /** Rows [start, end) of a matvec on the paired copy: row pairs where they align, single rows at odd ends. */
-    private static void dotRowsPaired(PairedRows pr, Q8_KActivations a, int start, int end, float[] out, int outOff) {
-        int r = start;
-        if ((r & 1) == 1 && r < end) {
-            dotPaired(pr, a, r, 1, out, outOff + r);
-            r++;
-        }
-        for (; r + 1 < end; r += 2) {
-            dotPaired(pr, a, r, 2, out, outOff + r);
-        }
-        if (r < end) {
-            dotPaired(pr, a, r, 1, out, outOff + r);
         }
     }
 

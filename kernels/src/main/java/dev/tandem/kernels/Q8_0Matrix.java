@@ -271,7 +271,13 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         PairedRows p = paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK));
         if (p != null) {
             IntDot.checkActivations(this, a, aRow);
-            dotRowsPaired(p, start, end, a, aRow, out, outOff);
+            PairedRows.forRows(start, end, (r, n) -> {
+                if (n == 2) {
+                    dotPairPaired(p, r, a, aRow, out, outOff + r);
+                } else {
+                    out[outOff + r] = dotPaired(p, r, a, aRow);
+                }
+            });
             return;
         }
         int r = start;
@@ -283,21 +289,6 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         }
         for (; r < end; r++) {
             out[outOff + r] = dotQ8(r, a, aRow);
-        }
-    }
-
-    /** {@link #dotRows} on the paired copy: row pairs where they align, single rows at odd ends. */
-    private void dotRowsPaired(PairedRows p, int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
-        int r = start;
-        if ((r & 1) == 1 && r < end) {
-            out[outOff + r] = dotPaired(p, r, a, aRow);
-            r++;
-        }
-        for (; r + 1 < end; r += 2) {
-            dotPairPaired(p, r, a, aRow, out, outOff + r);
-        }
-        if (r < end) {
-            out[outOff + r] = dotPaired(p, r, a, aRow);
         }
     }
 
