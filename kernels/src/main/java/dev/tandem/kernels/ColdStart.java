@@ -191,6 +191,19 @@ public final class ColdStart {
         }
     }
 
+    /**
+     * Ends every family's twins: from now on every kernel runs its vector form. For callers that
+     * measure warm throughput (tandem bench): the twins exist for the first token of a fresh run,
+     * and a prefill-only benchmark, whose one batch-1 call per prompt is the classifier's matvec,
+     * would otherwise run that matvec as a scalar twin in every repetition (128 calls).
+     */
+    public static void endTwins() {
+        OPS.spend();
+        MATVECS.spend();
+        MATMULS.spend();
+        ROWS.spend();
+    }
+
     /** Whether either matrix family is running its twins (see {@link Gate#running}). */
     static boolean matricesRunning() {
         return MATVECS.running() || MATMULS.running();

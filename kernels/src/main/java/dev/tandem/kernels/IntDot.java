@@ -241,10 +241,10 @@ final class IntDot {
             Objects.checkFromIndexSize(0, (long) batch * ms[i].rows(), outs[i].length);
             first[i + 1] = Math.addExact(first[i], ms[i].rows());
         }
-        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
         int minChunk = batch == 1 ? (int) Math.max(2, (32 * 1024) / rowBytes) : 4;
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
+        Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
         if (!cold && batch > 1 && IntGemm.serves(batch, cols)) { // as matmul: the token tiles, on the one quantization and packing
             Format[] ws = new Format[ms.length];
             for (int i = 0; i < ms.length; i++) {
@@ -285,8 +285,9 @@ final class IntDot {
         if (batch == 0) {
             return;
         }
-        Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
-        if (VECTOR && ColdStart.coldMatrix(batch, (long) rows * cols)) {
+        boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) rows * cols);
+        Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
+        if (cold) {
             Parallel.forRange(rows, 4, (start, end) -> {
                 for (int r = start; r < end; r++) {
                     for (int t = 0; t < batch; t++) {

@@ -48,6 +48,20 @@ final class IntGemm {
     private static final int LANES = 8;
 
     /**
+     * Whether the kernel takes all 4 rows of a group in one pass ({@link #kernel4}): 8 product and 8
+     * accumulator vectors, 2 activations and a weight, 19 live vectors, which AVX-512's 32 registers
+     * hold and AVX2's 16 do not. Each activation vector then feeds 8 FMAs instead of 4; alone, at 768
+     * columns on one Zen 5 core, the loop ran at 62 GMAC/s against 36 for two 2-row passes
+     * (docs/benchmarks.md). tandem.fourRowTiles: auto (the default: from 512-bit vectors), true or false;
+     * the 256-bit test JVM forces it on, so every machine tests it.
+     */
+    static final boolean FOUR_ROWS = switch (System.getProperty("tandem.fourRowTiles", "auto").trim()) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> FL >= 16;
+    };
+
+    /**
      * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through
      * the per-token matvec ({@link IntDot.Format#dotRows}), which is faster than a mostly empty tile
      * (a tile's cost does not shrink with its tokens: 8 of 16 ran at half the per-row kernel's rate).
@@ -143,8 +157,12 @@ final class IntGemm {
                         int wOff = (g - r0) * cols;
                         scales(ws0, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
                         for (int lane = 0; lane < LANES; lane++) {
-                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
-                            kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
+                            if (FOUR_ROWS) {
+                                kernel4(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks);
+                            } else {
+                                kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
+                                kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
+                            }
                         }
                         finish(acc, tile, panelOut, g - r0, lanes);
                     }
@@ -271,6 +289,89 @@ final class IntGemm {
         a1.intoArray(acc, o + FL);
         b0.intoArray(acc, o + TT);
         b1.intoArray(acc, o + TT + FL);
+    }
+
+    /**
+     * {@link #kernel} for rows 0-3 of the group in one pass: per (row, token) exactly the same
+     * operations in the same order (so the same bits), with each activation load shared by 4 rows.
+     */
+    private static void kernel4(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
+                                int blocks) {
+        int wa = wOff + 2 * lane, wb = wa + cols, wc = wb + cols, wd = wc + cols;
+        int xBase = xOff + lane * blocks * 4 * TT;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        for (int blk = 0; blk < blocks; blk++) {
+            int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = blk * (R * TT);
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, wq[wa + o]);
+            FloatVector p0 = wv.mul(x0), p1 = wv.mul(x1);
+            wv = FloatVector.broadcast(F, wq[wb + o]);
+            FloatVector q0 = wv.mul(x0), q1 = wv.mul(x1);
+            wv = FloatVector.broadcast(F, wq[wc + o]);
+            FloatVector u0 = wv.mul(x0), u1 = wv.mul(x1);
+            wv = FloatVector.broadcast(F, wq[wd + o]);
+            FloatVector v0 = wv.mul(x0), v1 = wv.mul(x1);
+            x0 = FloatVector.fromArray(F, xt, xi + TT);
+            x1 = FloatVector.fromArray(F, xt, xi + TT + FL);
+            wv = FloatVector.broadcast(F, wq[wa + o + 1]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[wb + o + 1]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            wv = FloatVector.broadcast(F, wq[wc + o + 1]);
+            u0 = wv.fma(x0, u0);
+            u1 = wv.fma(x1, u1);
+            wv = FloatVector.broadcast(F, wq[wd + o + 1]);
+            v0 = wv.fma(x0, v0);
+            v1 = wv.fma(x1, v1);
+            x0 = FloatVector.fromArray(F, xt, xi + 2 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 2 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wa + o + 16]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[wb + o + 16]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            wv = FloatVector.broadcast(F, wq[wc + o + 16]);
+            u0 = wv.fma(x0, u0);
+            u1 = wv.fma(x1, u1);
+            wv = FloatVector.broadcast(F, wq[wd + o + 16]);
+            v0 = wv.fma(x0, v0);
+            v1 = wv.fma(x1, v1);
+            x0 = FloatVector.fromArray(F, xt, xi + 3 * TT);
+            x1 = FloatVector.fromArray(F, xt, xi + 3 * TT + FL);
+            wv = FloatVector.broadcast(F, wq[wa + o + 17]);
+            p0 = wv.fma(x0, p0);
+            p1 = wv.fma(x1, p1);
+            wv = FloatVector.broadcast(F, wq[wb + o + 17]);
+            q0 = wv.fma(x0, q0);
+            q1 = wv.fma(x1, q1);
+            wv = FloatVector.broadcast(F, wq[wc + o + 17]);
+            u0 = wv.fma(x0, u0);
+            u1 = wv.fma(x1, u1);
+            wv = FloatVector.broadcast(F, wq[wd + o + 17]);
+            v0 = wv.fma(x0, v0);
+            v1 = wv.fma(x1, v1);
+            a0 = p0.fma(FloatVector.fromArray(F, sc, s), a0);
+            a1 = p1.fma(FloatVector.fromArray(F, sc, s + FL), a1);
+            b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);
+            b1 = q1.fma(FloatVector.fromArray(F, sc, s + TT + FL), b1);
+            c0 = u0.fma(FloatVector.fromArray(F, sc, s + 2 * TT), c0);
+            c1 = u1.fma(FloatVector.fromArray(F, sc, s + 2 * TT + FL), c1);
+            d0 = v0.fma(FloatVector.fromArray(F, sc, s + 3 * TT), d0);
+            d1 = v1.fma(FloatVector.fromArray(F, sc, s + 3 * TT + FL), d1);
+        }
+        int o = lane * R * TT;
+        a0.intoArray(acc, o);
+        a1.intoArray(acc, o + FL);
+        b0.intoArray(acc, o + TT);
+        b1.intoArray(acc, o + TT + FL);
+        c0.intoArray(acc, o + 2 * TT);
+        c1.intoArray(acc, o + 2 * TT + FL);
+        d0.intoArray(acc, o + 3 * TT);
+        d1.intoArray(acc, o + 3 * TT + FL);
     }
 
     /**

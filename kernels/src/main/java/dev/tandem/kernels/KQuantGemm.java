@@ -79,12 +79,15 @@ final class KQuantGemm {
             int[] m = new int[PANEL * blocks * SUBS];
             int[] isum = new int[R * TT];
             float[] sum = new float[R * TT];
-            float[] lanes = new float[FL];
+            KQuantMatrix.DecodeScratch scratch = new KQuantMatrix.DecodeScratch(w);
+            // The panel's results token-major, copied out once per panel (as IntGemm): writing each
+            // (token, row) straight into out touched a cache line of out per value, 5 % of a prefill.
+            float[] panelOut = new float[tiles * TT * PANEL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
                 int tiled = r0 + (r1 - r0) / R * R;
                 for (int r = r0; r < tiled; r++) {
-                    w.decodeScaled(r, wq, (r - r0) * cols, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS);
+                    w.decodeScaled(r, wq, (r - r0) * cols, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
@@ -99,8 +102,11 @@ final class KQuantGemm {
                             blockValues(isum, dm, i * blocks * 2, blocks, m, i * blocks * SUBS, blk, mins,
                                     dt, tile * blocks * TT, bt, tile * blocks * SUBS * TT, sum);
                         }
-                        finish(sum, tile, batch, out, rows, g, lanes);
+                        finish(sum, tile, panelOut, g - r0);
                     }
+                }
+                for (int t = 0; t < batch; t++) {
+                    System.arraycopy(panelOut, t * PANEL, out, t * rows + r0, tiled - r0);
                 }
                 for (int r = tiled; r < r1; r++) {
                     for (int t = 0; t < batch; t++) {
@@ -194,14 +200,11 @@ final class KQuantGemm {
         }
     }
 
-    private static void finish(float[] sum, int tile, int batch, float[] out, int rows, int g, float[] lanes) {
+    /** The group's sums into panelOut[t*PANEL + row + r] for every token t of the tile (padding included, never copied out). */
+    private static void finish(float[] sum, int tile, float[] panelOut, int row) {
         for (int r = 0; r < R; r++) {
-            for (int half = 0; half < 2; half++) {
-                FloatVector.fromArray(F, sum, r * TT + half * FL).intoArray(lanes, 0);
-                int tok = tile * TT + half * FL;
-                for (int i = 0; i < FL && tok + i < batch; i++) {
-                    out[(tok + i) * rows + g + r] = lanes[i];
-                }
+            for (int i = 0; i < TT; i++) {
+                panelOut[(tile * TT + i) * PANEL + row + r] = sum[r * TT + i];
             }
         }
     }

@@ -100,12 +100,12 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * w[wOff..wOff+cols), per super-block D and M (0 without mins) into dm[dmOff + 2*blk, +1], and
      * the 16 sub-block mins into mins[mOff + 16*blk..] (0 without mins).
      */
-    final void decodeScaled(int row, float[] w, int wOff, float[] dm, int dmOff, int[] mins, int mOff) {
+    final void decodeScaled(int row, float[] w, int wOff, float[] dm, int dmOff, int[] mins, int mOff, DecodeScratch scratch) {
         long base = rowOffset(row);
-        int[] sc = new int[SUBS];
-        int[] m = new int[SUBS];
-        int[] q = new int[QK];
-        byte[] block = new byte[blockBytes];
+        int[] sc = scratch.sc;
+        int[] m = scratch.m;
+        int[] q = scratch.q;
+        byte[] block = scratch.block;
         boolean withMins = hasMins();
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
@@ -114,6 +114,18 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             dm[dmOff + 2 * blk + 1] = withMins ? superMin(o) : 0f;
             System.arraycopy(m, 0, mins, mOff + blk * SUBS, SUBS);
             scaledQuants(o, sc, block, q, w, wOff + blk * QK);
+        }
+    }
+
+    /** {@link #decodeScaled}'s per-thread scratch: a panel decodes 16 rows, and each allocated these anew. */
+    static final class DecodeScratch {
+        final int[] sc = new int[SUBS];
+        final int[] m = new int[SUBS];
+        final int[] q = new int[QK];
+        final byte[] block;
+
+        DecodeScratch(KQuantMatrix w) {
+            block = new byte[w.blockBytes];
         }
     }
 

@@ -313,6 +313,22 @@ public final class Ops {
             a6.intoArray(out, oh + d + 6 * FL);
             a7.intoArray(out, oh + d + 7 * FL);
         }
+        // Four slices a pass where eight do not fit: a 64-wide head on 512-bit vectors (16 lanes).
+        for (int bound = headDim - 4 * FL; d <= bound; d += 4 * FL) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = 0; p < nPos; p++) {
+                int row = (rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p]) + d;
+                FloatVector s = FloatVector.broadcast(F, scores[p]);
+                a0 = FloatVector.fromArray(F, valueCache, row).fma(s, a0);
+                a1 = FloatVector.fromArray(F, valueCache, row + FL).fma(s, a1);
+                a2 = FloatVector.fromArray(F, valueCache, row + 2 * FL).fma(s, a2);
+                a3 = FloatVector.fromArray(F, valueCache, row + 3 * FL).fma(s, a3);
+            }
+            a0.intoArray(out, oh + d);
+            a1.intoArray(out, oh + d + FL);
+            a2.intoArray(out, oh + d + 2 * FL);
+            a3.intoArray(out, oh + d + 3 * FL);
+        }
         for (int bound = headDim - FL; d <= bound; d += FL) {
             FloatVector acc = FloatVector.zero(F);
             for (int p = 0; p < nPos; p++) {

@@ -32,6 +32,22 @@ class ColdStartGateTest {
     }
 
     @Test
+    void endTwinsSendsEveryFamilyToItsVectorForm() {
+        try {
+            ColdStart.resetAll(ColdStart.DEFAULT_UNITS);
+            assertTrue(ColdStart.coldMatrix(1, 768L * 32000), "a fresh budget: the classifier's matvec runs its twin");
+            ColdStart.endTwins();
+            assertFalse(ColdStart.coldMatrix(1, 768L * 32000));
+            assertFalse(ColdStart.coldMatrix(16, 768L * 768));
+            assertFalse(ColdStart.OPS.cold(1));
+            assertFalse(ColdStart.ROWS.cold(1));
+            assertFalse(ColdStart.matricesRunning());
+        } finally {
+            ColdStart.resetAll(0); // this module's test JVMs run without twins (tandem.coldWork=0)
+        }
+    }
+
+    @Test
     void chargesWorkAndACallThatDoesNotFitSpendsTheBudget() {
         ColdStart.Gate gate = new ColdStart.Gate("test", 100);
         assertTrue(gate.cold(60));

@@ -1,5 +1,6 @@
 package dev.tandem.runtime.cli;
 
+import dev.tandem.kernels.ColdStart;
 import dev.tandem.kernels.Parallel;
 import dev.tandem.runtime.Model;
 import dev.tandem.runtime.device.Device;
@@ -65,6 +66,8 @@ final class BenchCommand implements Callable<Integer> {
         check(repetitions >= 1, "-r " + repetitions + ": must be >= 1");
         check(threads == null || threads >= 1, "-t " + threads + ": must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
+        // Warm figures: no cold-start twins (each test's untimed warm-up run compiles the vector forms).
+        ColdStart.endTwins();
         if (batches != null) {
             return batched(out);
         }
