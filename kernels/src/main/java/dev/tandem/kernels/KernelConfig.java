@@ -92,6 +92,14 @@ public final class KernelConfig {
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
 
+    private static final boolean TOKEN_PAIRS = !"false".equals(System.getProperty("tandem.tokenPairs", "true").trim());
+
+    /**
+     * tandem.tokenPairs (default true): whether small Q8_0/Q4_0 batches on 512-bit vectors use
+     * {@link TokenPairGemm} (two tokens a vector) instead of {@link ShortRowGemm}; false for A/B runs (same bits).
+     */
+    public static boolean tokenPairs() { return TOKEN_PAIRS; }
+
     private static final boolean SHORT_ROWS = !"false".equals(System.getProperty("tandem.shortRows", "true").trim());
 
     /** tandem.shortRows (default true): whether small Q8_0/Q4_0 batches use {@link ShortRowGemm}. */
