@@ -61,15 +61,14 @@ public final class Ops {
             ColdTwins.softmax(x, off, n);
             return;
         }
-        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (int bound = n - FL; i <= bound; i += FL) {
-            vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
-        }
-        float max = vmax.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
+        // A scalar maximum: order-free, so the same value as the vector form it replaced, whose
+        // FloatVector.max ran its Java fallback (boxed lanes) in batch-16 decode profiles on the
+        // 512-bit Zen 5 machine; one compare per element is small next to the exp below.
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
+        int i;
         // exp stays scalar Math.exp so results track ScalarOps closely; softmax is not a hot spot.
         float sum = 0f;
         for (i = 0; i < n; i++) {
@@ -312,6 +311,23 @@ public final class Ops {
             a5.intoArray(out, oh + d + 5 * FL);
             a6.intoArray(out, oh + d + 6 * FL);
             a7.intoArray(out, oh + d + 7 * FL);
+        }
+        // Four slices a pass where eight do not fit: a 64-wide head at 512 bits (stories110M,
+        // TinyLlama) is four vectors, and one slice a pass waited on each FMA's latency.
+        for (int bound = headDim - 4 * FL; d <= bound; d += 4 * FL) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = 0; p < nPos; p++) {
+                int row = (rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p]) + d;
+                FloatVector s = FloatVector.broadcast(F, scores[p]);
+                a0 = FloatVector.fromArray(F, valueCache, row).fma(s, a0);
+                a1 = FloatVector.fromArray(F, valueCache, row + FL).fma(s, a1);
+                a2 = FloatVector.fromArray(F, valueCache, row + 2 * FL).fma(s, a2);
+                a3 = FloatVector.fromArray(F, valueCache, row + 3 * FL).fma(s, a3);
+            }
+            a0.intoArray(out, oh + d);
+            a1.intoArray(out, oh + d + FL);
+            a2.intoArray(out, oh + d + 2 * FL);
+            a3.intoArray(out, oh + d + 3 * FL);
         }
         for (int bound = headDim - FL; d <= bound; d += FL) {
             FloatVector acc = FloatVector.zero(F);
