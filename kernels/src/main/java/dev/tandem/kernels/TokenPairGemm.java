@@ -31,8 +31,12 @@ final class TokenPairGemm {
     /** Where this runs: 512-bit vectors (a machine with AVX-512, or tandem.vectorBits=512). */
     static final boolean AVAILABLE = IntDot.WIDE && KernelConfig.vectorBits() >= 512;
     /**
-     * From 3 tokens: one thread, 2048 x 768 Q8_0, thread CPU time, against what ran before (ShortRowGemm
-     * from 4, the per-row kernel below): 0.77x at 2 tokens, 1.08x at 3, 1.06x at 4, 1.18x at 8, 1.27x at 16.
+     * From 3 tokens: one thread, thread CPU time, against what ran before (ShortRowGemm from 4, the
+     * per-row kernel below), on the Zen 5 machine under load 5-6: 2048 x 768 Q8_0 0.77x at 2 tokens,
+     * 0.9-1.1x at 3-8, 1.0-1.27x at 16; 5632 x 2048 1.0-1.35x at 4 and 1.1-1.4x at 16
+     * (docs/benchmarks.md, "Batched decode on the Zen 5 machine"). Not the 2x of twice the lanes: the
+     * 512-bit integer work seems to cost about what twice the 256-bit work does on this machine
+     * (IntGemm's 512-bit tile runs at 23-25 GMAC/s a thread, what its 256-bit one did on Zen 3).
      */
     static final int MIN_BATCH = 3;
 
