@@ -23,6 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * batches widen each weight row once into shorts ({@link ShortRowGemm}); false keeps the per-row
  * integer kernel, for A/B runs (same bits).
  *
+ * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens
+ * put two tokens in each vector ({@link TokenPairGemm}) instead of ShortRowGemm's 256-bit form (same bits).
+ *
  * tandem.pairRows: true (default) or false: whether the Q8_0, Q4_0, Q4_K, Q5_K and Q6_K batch-1
  * kernels run on a copy of the weights with row pairs interleaved ({@link PairedRows}); false keeps
  * the file's layout, for A/B runs (same bits).
