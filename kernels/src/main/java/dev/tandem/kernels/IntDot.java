@@ -312,6 +312,8 @@ final class IntDot {
     private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
         if (lanes != null) {
             IntRowGemm.rows(w, start, end, a, lanes, out);
+        } else if (TokenPairGemm.serves(a.rows(), w.cols())) {
+            TokenPairGemm.rows(w, start, end, a, out);
         } else if (ShortRowGemm.serves(a.rows(), w.cols())) {
             ShortRowGemm.rows(w, start, end, a, out);
         } else {

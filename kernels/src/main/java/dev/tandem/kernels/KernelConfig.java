@@ -23,6 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * batches widen each weight row once into shorts ({@link ShortRowGemm}); false keeps the per-row
  * integer kernel, for A/B runs (same bits).
  *
+ * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens
+ * put two tokens in each vector ({@link TokenPairGemm}) instead of ShortRowGemm's 256-bit form (same bits).
+ *
  * tandem.pairRows: true (default) or false: whether the Q8_0, Q4_0, Q4_K, Q5_K and Q6_K batch-1
  * kernels run on a copy of the weights with row pairs interleaved ({@link PairedRows}); false keeps
  * the file's layout, for A/B runs (same bits).
@@ -91,6 +94,14 @@ public final class KernelConfig {
 
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
+
+    private static final boolean TOKEN_PAIRS = !"false".equals(System.getProperty("tandem.tokenPairs", "true").trim());
+
+    /**
+     * tandem.tokenPairs (default true): whether small Q8_0/Q4_0 batches on 512-bit vectors use
+     * {@link TokenPairGemm} (two tokens a vector) instead of {@link ShortRowGemm}; false for A/B runs (same bits).
+     */
+    public static boolean tokenPairs() { return TOKEN_PAIRS; }
 
     private static final boolean SHORT_ROWS = !"false".equals(System.getProperty("tandem.shortRows", "true").trim());
 

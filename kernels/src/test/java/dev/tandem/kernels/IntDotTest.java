@@ -192,9 +192,14 @@ class IntDotTest {
                     float[] rg = new float[batch * rows];
                     // ShortRowGemm too (rows widened to shorts, two tokens a pass, an odd last one alone).
                     float[] sg = new float[batch * rows];
+                    // And TokenPairGemm (two tokens a 512-bit vector, pairs two at a time, an odd last token padded).
+                    float[] pg = new float[batch * rows];
                     if (IntDot.WIDE) {
                         IntRowGemm.rows((IntDot.Format) m, 0, rows, back, IntRowGemm.activationLanes(back), rg);
                         ShortRowGemm.rows((IntDot.Format) m, 0, rows, back, sg);
+                    }
+                    if (TokenPairGemm.AVAILABLE) {
+                        TokenPairGemm.rows((IntDot.Format) m, 0, rows, back, pg);
                     }
                     for (int t = 0; t < batch; t++) {
                         for (int r = 0; r < rows; r++) {
@@ -207,6 +212,9 @@ class IntDotTest {
                             if (IntDot.WIDE) {
                                 assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(rg[t * rows + r]), where + " (IntRowGemm)");
                                 assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(sg[t * rows + r]), where + " (ShortRowGemm)");
+                            }
+                            if (TokenPairGemm.AVAILABLE) {
+                                assertEquals(Float.floatToRawIntBits(dotQ8Scalar(m, r, back, t)), Float.floatToRawIntBits(pg[t * rows + r]), where + " (TokenPairGemm)");
                             }
                         }
                     }
@@ -250,6 +258,7 @@ class IntDotTest {
             assertEquals(127, Math.abs(a.q(0, 1)));
             float[] out = new float[batch * rows];
             float[] shorts = new float[batch * rows];
+            float[] tokenPairs = new float[batch * rows];
             if (IntDot.WIDE) {
                 IntRowGemm.rows(m, 0, rows, a, IntRowGemm.activationLanes(a), out);
                 ShortRowGemm.rows(m, 0, rows, a, shorts);
@@ -257,12 +266,19 @@ class IntDotTest {
                 m.matmul(x, out, batch);
                 m.matmul(x, shorts, batch);
             }
+            if (TokenPairGemm.AVAILABLE) {
+                TokenPairGemm.rows(m, 0, rows, a, tokenPairs);
+            } else {
+                m.matmul(x, tokenPairs, batch);
+            }
             for (int t = 0; t < batch; t++) {
                 for (int r = 0; r < rows; r++) {
                     assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
                             "trial " + trial + " token " + t + " row " + r + ", seed " + seed);
                     assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(shorts[t * rows + r]),
                             "ShortRowGemm, trial " + trial + " token " + t + " row " + r + ", seed " + seed);
+                    assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(tokenPairs[t * rows + r]),
+                            "TokenPairGemm, trial " + trial + " token " + t + " row " + r + ", seed " + seed);
                 }
             }
         }
