@@ -36,6 +36,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
+                if (PairLanes.ENABLED) {
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, r, n, out, outOff + r));
+                }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
@@ -91,6 +94,42 @@ public final class Q6_KMatrix extends KQuantMatrix {
             sum += a.d[blk0 + blk] * (half(base + (long) blk * blockBytes + D) * sums[blk]);
         }
         return sum;
+    }
+
+    /**
+     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}): 32 weights of a row (two sub-blocks)
+     * are one vector of shorts, their adjacent products paired into 16 ints, lanes 0-7 times the first
+     * sub-block's scale and 8-15 the second's. The integer sums are exact, so they are the same
+     * integers whatever the lanes, and the float operations after them are dotPaired's: the same bits.
+     */
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
+            for (int k = 0; k < 4; k++) {
+                int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
+                ShortVector x0 = ShortVector.fromArray(PairLanes.S, qx, x), x1 = ShortVector.fromArray(PairLanes.S, qx, x + 32);
+                acc0 = acc0.add(IntDot.pairsNarrow(PairLanes.signedShorts(wq, q0).mul(x0)).mul(PairLanes.halves(wq[s0], wq[s0 + 1])))
+                        .add(IntDot.pairsNarrow(PairLanes.signedShorts(wq, q0 + 32).mul(x1)).mul(PairLanes.halves(wq[s0 + 2], wq[s0 + 3])));
+                acc1 = acc1.add(IntDot.pairsNarrow(PairLanes.signedShorts(wq, q1).mul(x0)).mul(PairLanes.halves(wq[s1], wq[s1 + 1])))
+                        .add(IntDot.pairsNarrow(PairLanes.signedShorts(wq, q1 + 32).mul(x1)).mul(PairLanes.halves(wq[s1 + 2], wq[s1 + 3])));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
+            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
     }
 
     /**
