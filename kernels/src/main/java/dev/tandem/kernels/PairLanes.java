@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -37,7 +36,8 @@ final class PairLanes {
 
     /** Lanes 8-15: row 2p+1's half. */
     private static final VectorMask<Float> SECOND = VectorMask.fromLong(F, 0xFF00L);
-    private static final VectorMask<Integer> SECOND_INT = VectorMask.fromLong(I, 0xFF00L);
+    /** Lanes 8-15 of ints (Q6_K's second sub-block). */
+    static final VectorMask<Integer> SECOND_INT = VectorMask.fromLong(I, 0xFF00L);
     private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
     private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
@@ -45,16 +45,6 @@ final class PairLanes {
     /** s0 in lanes 0-7, s1 in lanes 8-15. */
     static FloatVector scales(float s0, float s1) {
         return FloatVector.broadcast(F, s0).blend(s1, SECOND);
-    }
-
-    /** i0 in lanes 0-7, i1 in lanes 8-15. */
-    static IntVector halves(int i0, int i1) {
-        return IntVector.broadcast(I, i0).blend(i1, SECOND_INT);
-    }
-
-    /** 32 signed bytes from w[at] as shorts. */
-    static ShortVector signedShorts(byte[] w, int at) {
-        return (ShortVector) ByteVector.fromArray(B, w, at).convertShape(VectorOperators.B2S, S, 0);
     }
 
     /** IntDot's butterfly of lanes 0-7 into out[o] and of lanes 8-15 into out[o + 1]. */
