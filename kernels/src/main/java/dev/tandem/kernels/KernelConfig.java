@@ -30,6 +30,10 @@ import jdk.incubator.vector.FloatVector;
  * kernels run on a copy of the weights with row pairs interleaved ({@link PairedRows}); false keeps
  * the file's layout, for A/B runs (same bits).
  *
+ * tandem.widePairs: true (default) or false: whether the paired-row kernels take their 512-bit form
+ * ({@link PairLanes}) where the float species is 512 bits; false keeps the 256-bit form, for A/B runs
+ * (same bits).
+ *
  * tandem.readAhead: bytes ahead that the Q8_0 batch-1 kernel touches the weights it streams
  * ({@link ReadAhead}); default 512, 0 turns it off (same bits either way).
  *
@@ -112,6 +116,11 @@ public final class KernelConfig {
 
     /** Whether the Q8_0/Q4_0/Q4_K/Q5_K/Q6_K batch-1 kernels run on a paired copy of the rows ({@link PairedRows}); same bits either way. */
     public static boolean pairRows() { return PAIR_ROWS; }
+
+    private static final boolean WIDE_PAIRS = !"false".equals(System.getProperty("tandem.widePairs", "true").trim());
+
+    /** tandem.widePairs (default true): whether the paired-row kernels may take their 512-bit form ({@link PairLanes}). */
+    public static boolean widePairs() { return WIDE_PAIRS; }
 
     private static final long READ_AHEAD = readReadAhead(System.getProperty("tandem.readAhead"));
 

@@ -28,11 +28,20 @@ final class Q4Activations {
     final int[][] offsets;
     /** Per activation row t, the block scales d (Q8Activations' own, per row). */
     final float[][] scales;
+    /**
+     * For {@link PairLanes}' form (null when it is off): per activation row t, per block b, 64 shorts
+     * from b*64: q[0..16) twice, then high[0..16) twice, so one 512-bit load meets both rows of a pair.
+     */
+    final short[][] pairActs;
+    /** Likewise per block 16 ints from b*16: offset[0..8) twice. */
+    final int[][] pairOffsets;
 
-    private Q4Activations(short[][] acts, int[][] offsets, float[][] scales) {
+    private Q4Activations(short[][] acts, int[][] offsets, float[][] scales, short[][] pairActs, int[][] pairOffsets) {
         this.acts = acts;
         this.offsets = offsets;
         this.scales = scales;
+        this.pairActs = pairActs;
+        this.pairOffsets = pairOffsets;
     }
 
     static Q4Activations of(Q8Activations a) {
@@ -54,6 +63,20 @@ final class Q4Activations {
                 }
             }
         }
-        return new Q4Activations(acts, offsets, scales);
+        if (!PairLanes.ENABLED) {
+            return new Q4Activations(acts, offsets, scales, null, null);
+        }
+        short[][] pairActs = new short[rows][2 * cols];
+        int[][] pairOffsets = new int[rows][blocks * 16];
+        for (int t = 0; t < rows; t++) {
+            for (int b = 0; b < blocks; b++) {
+                for (int copy = 0; copy < 2; copy++) {
+                    System.arraycopy(acts[t], b * 32, pairActs[t], b * 64 + 16 * copy, 16);
+                    System.arraycopy(acts[t], b * 32 + 16, pairActs[t], b * 64 + 32 + 16 * copy, 16);
+                    System.arraycopy(offsets[t], b * 8, pairOffsets[t], b * 16 + 8 * copy, 8);
+                }
+            }
+        }
+        return new Q4Activations(acts, offsets, scales, pairActs, pairOffsets);
     }
 }

@@ -335,6 +335,18 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         float[] d = f.scales[aRow];
         int blocks = cols / BLOCK;
         PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF)) : null;
+        if (pr != null && PairLanes.ENABLED) {
+            short[] p2 = f.pairActs[aRow];
+            int[] offsets2 = f.pairOffsets[aRow];
+            PairedRows.forRows(start, end, (r, n) -> {
+                if (n == 2) {
+                    dotPairLanes(pr, r, p2, offsets2, d, out, outOff + r);
+                } else {
+                    out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+                }
+            });
+            return;
+        }
         if (pr != null) {
             PairedRows.forRows(start, end, (r, n) -> {
                 if (n == 2) {
@@ -368,6 +380,34 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         }
         out[o] = IntDot.finish(acc0);
         out[o + 1] = IntDot.finish(acc1);
+    }
+
+    /**
+     * {@link #dotPairPaired} in {@link PairLanes}' 512-bit form: a block's 32-byte run (both rows)
+     * is one vector of shorts against the doubled activations p2, offsets2 ({@link Q4Activations#pairActs}),
+     * row r's lanes in 0-7 and row r+1's in 8-15: the same integers, scales and fmas per lane. (Two
+     * pairs a pass, two independent fma chains, measured no faster: the chain's latency does not bound it.)
+     */
+    private static void dotPairLanes(PairedRows pr, int r, short[] p2, int[] offsets2, float[] d, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        int first = (r >> 1) * pr.blocks;
+        FloatVector acc = FloatVector.zero(PairLanes.F);
+        for (int blk = 0; blk < pr.blocks; blk++) {
+            int at = first + blk, j = blk * 2 * BLOCK;
+            float da = d[blk];
+            FloatVector lanes = pairLanes(wq, at * BLOCK, ShortVector.fromArray(PairLanes.S, p2, j),
+                    ShortVector.fromArray(PairLanes.S, p2, j + 2 * HALF), IntVector.fromArray(PairLanes.I, offsets2, blk * 16));
+            acc = lanes.fma(PairLanes.scales(wd[2 * at] * da, wd[2 * at + 1] * da), acc);
+        }
+        PairLanes.finish(acc, out, o);
+    }
+
+    /** A pair's block run wq[w..w+32) (both rows) as {@link #pairedLanes} forms each row's lanes, in 512 bits. */
+    private static FloatVector pairLanes(byte[] wq, int w, ShortVector q, ShortVector high, IntVector offsets) {
+        ShortVector n = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+        ShortVector sums = n.mul(q).add(n.lanewise(VectorOperators.LSHR, 4).mul(high));
+        return (FloatVector) IntDot.pairsNarrow(sums).sub(offsets).convert(VectorOperators.I2F, 0);
     }
 
     /** One row of the paired copy, as dotQ8 (256-bit form). */

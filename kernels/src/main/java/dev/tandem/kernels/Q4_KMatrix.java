@@ -33,6 +33,9 @@ public final class Q4_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
+                if (PairLanes.ENABLED) {
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, r, n, out, outOff + r));
+                }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
@@ -144,6 +147,56 @@ public final class Q4_KMatrix extends KQuantMatrix {
                 ShortVector b1 = (ShortVector) ByteVector.fromArray(BYTES, wq, q1 + 16).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
                 IntVector lo1 = b0.and(nibble).mul(x0).add(b1.and(nibble).mul(x1)).reinterpretAsInts();
                 IntVector hi1 = b0.lanewise(VectorOperators.LSHR, 4).mul(x2).add(b1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
+                acc1 = acc1.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c]))
+                        .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c + 1]));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[2 * at] * acc0.reduceLanes(VectorOperators.ADD) - wd[2 * at + 1] * min0);
+            sum1 += da * (wd[2 * at + secondD] * acc1.reduceLanes(VectorOperators.ADD) - wd[2 * at + secondD + 1] * min1);
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
+    }
+
+    /**
+     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}): a pass's 32 qs bytes of a row are one
+     * vector of shorts against 32 activations per nibble, its adjacent products paired into 16 ints.
+     * The integer sums are exact, so they are the same integers whatever the lanes, and the float
+     * operations after them are dotPaired's: the same bits.
+     */
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
+        ShortVector nibble = ShortVector.broadcast(PairLanes.S, (short) 0x0F);
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, blk * (SUBS / 2));
+            int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
+            for (int c = 0; c < 4; c++) {
+                // Pass c: qs bytes 32c..32c+32, low nibbles sub-block 2c (activations 64c..64c+32), high 2c+1.
+                int x = e + 64 * c, q0 = w0 + PAIRED_QS + 32 * c, q1 = w1 + PAIRED_QS + 32 * c;
+                ShortVector xl = ShortVector.fromArray(PairLanes.S, qx, x), xh = ShortVector.fromArray(PairLanes.S, qx, x + 32);
+                // Pairs as IntDot.pairsNarrow, written out: a helper call met C2's NodeCountInliningCutoff
+                // here and ran ~20x slower.
+                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                IntVector lo0 = b0.and(nibble).mul(xl).reinterpretAsInts(), hi0 = b0.lanewise(VectorOperators.LSHR, 4).mul(xh).reinterpretAsInts();
+                acc0 = acc0.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c]))
+                        .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c + 1]));
+                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                IntVector lo1 = b1.and(nibble).mul(xl).reinterpretAsInts(), hi1 = b1.lanewise(VectorOperators.LSHR, 4).mul(xh).reinterpretAsInts();
                 acc1 = acc1.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c]))
                         .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c + 1]));
             }

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -36,6 +37,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
+                if (PairLanes.ENABLED) {
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, r, n, out, outOff + r));
+                }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
@@ -94,14 +98,55 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * The copy the batch-1 kernel runs on: row pairs interleaved ({@link PairedRows}), each row-block
-     * the 256 weights unpacked to one signed byte each (q - 32, element order), then the 16 int8
-     * scales, and d as a float. 1.31x the file's bytes, but the kernel does none of the 6-bit
-     * assembly (ql nibble, qh bit pair, shifts, masks: 15 of ~40 vector operations per 64 weights of
-     * {@link #scaledSumsWide}) and no -32 correction; single-thread matvec sweeps measured it 1.2x
-     * faster than the same kernel on the file's packing (docs/benchmarks.md, "K-quant decode on
-     * paired rows").
+     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}): 32 weights of a row (two sub-blocks)
+     * are one vector of shorts, their adjacent products paired into 16 ints, lanes 0-7 times the first
+     * sub-block's scale and 8-15 the second's. The integer sums are exact, so they are the same
+     * integers whatever the lanes, and the float operations after them are dotPaired's: the same bits.
+     *
+     * <p>Vector API calls only, no helpers: in a Q4_0 model this kernel (the Q6_K classifier) shares
+     * {@link PairedRows#forRows} with Q4_0's, C2 inlined both into one compile, and past
+     * NodeCountInliningCutoff the helpers stayed out of line with their vectors boxed: the classifier
+     * ran 3-4x slower than in 256 bits.
      */
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] qx = a.qs;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
+        VectorMask<Integer> upper = PairLanes.SECOND_INT;
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = blk * QK;
+            IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
+            for (int k = 0; k < 4; k++) {
+                int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
+                ShortVector x0 = ShortVector.fromArray(PairLanes.S, qx, x), x1 = ShortVector.fromArray(PairLanes.S, qx, x + 32);
+                IntVector p0 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x0).reinterpretAsInts();
+                IntVector p1 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x1).reinterpretAsInts();
+                acc0 = acc0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(IntVector.broadcast(PairLanes.I, wq[s0]).blend(wq[s0 + 1], upper)))
+                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(IntVector.broadcast(PairLanes.I, wq[s0 + 2]).blend(wq[s0 + 3], upper)));
+                IntVector r0 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x0).reinterpretAsInts();
+                IntVector r1 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x1).reinterpretAsInts();
+                acc1 = acc1.add(r0.add(r0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(IntVector.broadcast(PairLanes.I, wq[s1]).blend(wq[s1 + 1], upper)))
+                        .add(r1.add(r1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(IntVector.broadcast(PairLanes.I, wq[s1 + 2]).blend(wq[s1 + 3], upper)));
+            }
+            float da = a.d[blk];
+            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
+            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
+    }
+
     private PairedRows pairedCopy() {
         return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
             // scaledQuants' unpacking without the scales: a scalar loop per weight made the copy of

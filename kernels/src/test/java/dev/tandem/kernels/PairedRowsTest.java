@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
  * tandem.pairRows on, the file-layout kernels otherwise): every sub-range of rows, odd starts and
  * ends and an odd row count included (the last row paired with a zero row), equals the scalar
  * reference bit for bit, for every activation row of a batch. The K-quants' batch-1 task (Q4_K and
- * Q6_K on their paired copies with unpacked scales) likewise equals their scalar row dot.
+ * Q6_K on their paired copies with unpacked scales) likewise equals their scalar row dot. With 512-bit
+ * vectors these run the {@link PairLanes} forms; the narrow-pairs JVM (tandem.widePairs=false) runs
+ * the 256-bit ones.
  */
 class PairedRowsTest {
     @ParameterizedTest

@@ -1,0 +1,58 @@
+package dev.tandem.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The 512-bit form of the paired-row batch-1 kernels ({@link PairedRows}): one vector holds a row
+ * pair's {@link IntDot} lanes, row 2p's 8 lanes in lanes 0-7 and row 2p+1's in lanes 8-15. Each lane
+ * gets the same exact integer, the same scale product and the same fused multiply-add, block after
+ * block, as in the 256-bit form (one vector per row), and {@link #finish} performs each half's
+ * butterfly in the same order, so every result keeps its bits; only the instruction count halves.
+ *
+ * <p>Why: the kernels were shaped on a 256-bit AVX2 machine. On one with full 512-bit datapaths
+ * (Zen 5) the batch-1 decode is compute-bound, and a paired block (row 2p's payload, then row
+ * 2p+1's) is exactly one 512-bit vector of shorts.
+ *
+ * <p>On when the float species is 512 bits and tandem.widePairs is not false (the switch is for A/B
+ * runs and for testing the 256-bit forms on a 512-bit machine); needs paired rows.
+ */
+final class PairLanes {
+    private PairLanes() {}
+
+    /** Whether the paired kernels run their 512-bit form. */
+    static final boolean ENABLED = IntDot.WIDE && KernelConfig.vectorBits() >= 512 && KernelConfig.widePairs();
+
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    /** As many bytes as S has shorts. */
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_256;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+
+    /** Lanes 8-15: row 2p+1's half. */
+    private static final VectorMask<Float> SECOND = VectorMask.fromLong(F, 0xFF00L);
+    /** Lanes 8-15 of ints (Q6_K's second sub-block). */
+    static final VectorMask<Integer> SECOND_INT = VectorMask.fromLong(I, 0xFF00L);
+    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
+    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /** s0 in lanes 0-7, s1 in lanes 8-15. */
+    static FloatVector scales(float s0, float s1) {
+        return FloatVector.broadcast(F, s0).blend(s1, SECOND);
+    }
+
+    /** IntDot's butterfly of lanes 0-7 into out[o] and of lanes 8-15 into out[o + 1]. */
+    static void finish(FloatVector acc, float[] out, int o) {
+        FloatVector v = acc.add(acc.rearrange(SWAP4));
+        v = v.add(v.rearrange(SWAP2));
+        v = v.add(v.rearrange(SWAP1));
+        out[o] = v.lane(0);
+        out[o + 1] = v.lane(8);
+    }
+}
