@@ -29,19 +29,43 @@ final class Q4Activations {
     /** Per activation row t, the block scales d (Q8Activations' own, per row). */
     final float[][] scales;
     /**
-     * For {@link PairLanes}' form (null when it is off): per activation row t, per block b, 64 shorts
-     * from b*64: q[0..16) twice, then high[0..16) twice, so one 512-bit load meets both rows of a pair.
+     * For {@link PairLanes}' form, built on its first use ({@link #paired}): matmuls of several tokens
+     * that never reach the batch-1 paired kernel do not pay for it. Threads that race build identical ones.
      */
-    final short[][] pairActs;
-    /** Likewise per block 16 ints from b*16: offset[0..8) twice. */
-    final int[][] pairOffsets;
+    private volatile Doubled doubled;
 
-    private Q4Activations(short[][] acts, int[][] offsets, float[][] scales, short[][] pairActs, int[][] pairOffsets) {
+    /**
+     * Per activation row t, per block b: acts, 64 shorts from b*64 (q[0..16) twice, then high[0..16)
+     * twice, so one 512-bit load meets both rows of a pair), and offsets, 16 ints from b*16
+     * (offset[0..8) twice).
+     */
+    record Doubled(short[][] acts, int[][] offsets) {}
+
+    private Q4Activations(short[][] acts, int[][] offsets, float[][] scales) {
         this.acts = acts;
         this.offsets = offsets;
         this.scales = scales;
-        this.pairActs = pairActs;
-        this.pairOffsets = pairOffsets;
+    }
+
+    /** The doubled rows {@link PairLanes}' Q4_0 kernel multiplies. */
+    Doubled paired() {
+        Doubled d = doubled;
+        if (d == null) {
+            int rows = acts.length, cols = rows == 0 ? 0 : acts[0].length, blocks = cols / Q8Activations.BLOCK;
+            short[][] pairActs = new short[rows][2 * cols];
+            int[][] pairOffsets = new int[rows][blocks * 16];
+            for (int t = 0; t < rows; t++) {
+                for (int b = 0; b < blocks; b++) {
+                    for (int copy = 0; copy < 2; copy++) {
+                        System.arraycopy(acts[t], b * 32, pairActs[t], b * 64 + 16 * copy, 16);
+                        System.arraycopy(acts[t], b * 32 + 16, pairActs[t], b * 64 + 32 + 16 * copy, 16);
+                        System.arraycopy(offsets[t], b * 8, pairOffsets[t], b * 16 + 8 * copy, 8);
+                    }
+                }
+            }
+            doubled = d = new Doubled(pairActs, pairOffsets);
+        }
+        return d;
     }
 
     static Q4Activations of(Q8Activations a) {
@@ -63,20 +87,6 @@ final class Q4Activations {
                 }
             }
         }
-        if (!PairLanes.ENABLED) {
-            return new Q4Activations(acts, offsets, scales, null, null);
-        }
-        short[][] pairActs = new short[rows][2 * cols];
-        int[][] pairOffsets = new int[rows][blocks * 16];
-        for (int t = 0; t < rows; t++) {
-            for (int b = 0; b < blocks; b++) {
-                for (int copy = 0; copy < 2; copy++) {
-                    System.arraycopy(acts[t], b * 32, pairActs[t], b * 64 + 16 * copy, 16);
-                    System.arraycopy(acts[t], b * 32 + 16, pairActs[t], b * 64 + 32 + 16 * copy, 16);
-                    System.arraycopy(offsets[t], b * 8, pairOffsets[t], b * 16 + 8 * copy, 8);
-                }
-            }
-        }
-        return new Q4Activations(acts, offsets, scales, pairActs, pairOffsets);
+        return new Q4Activations(acts, offsets, scales);
     }
 }

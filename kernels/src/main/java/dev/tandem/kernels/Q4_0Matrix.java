@@ -336,8 +336,9 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         int blocks = cols / BLOCK;
         PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF)) : null;
         if (pr != null && PairLanes.ENABLED) {
-            short[] p2 = f.pairActs[aRow];
-            int[] offsets2 = f.pairOffsets[aRow];
+            Q4Activations.Doubled twice = f.paired();
+            short[] p2 = twice.acts()[aRow];
+            int[] offsets2 = twice.offsets()[aRow];
             PairedRows.forRows(start, end, (r, n) -> {
                 if (n == 2) {
                     dotPairLanes(pr, r, p2, offsets2, d, out, outOff + r);
@@ -384,7 +385,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
 
     /**
      * {@link #dotPairPaired} in {@link PairLanes}' 512-bit form: a block's 32-byte run (both rows)
-     * is one vector of shorts against the doubled activations p2, offsets2 ({@link Q4Activations#pairActs}),
+     * is one vector of shorts against the doubled activations p2, offsets2 ({@link Q4Activations#paired}),
      * row r's lanes in 0-7 and row r+1's in 8-15: the same integers, scales and fmas per lane. (Two
      * pairs a pass, two independent fma chains, measured no faster: the chain's latency does not bound it.)
      */
