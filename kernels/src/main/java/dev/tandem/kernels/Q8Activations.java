@@ -31,6 +31,8 @@ public final class Q8Activations {
     private final int cols;
     /** Built on first use by a Q4_0 batch-1 dot; threads that race build identical ones. */
     private volatile Q4Activations q4;
+    /** Built on first use by {@link TokenPairGemm}; threads that race build identical ones. */
+    private volatile TokenPairGemm.Packed tokenPairs;
 
     private Q8Activations(int rows, int cols) {
         this.rows = rows;
@@ -123,6 +125,15 @@ public final class Q8Activations {
             q4 = f = Q4Activations.of(this);
         }
         return f;
+    }
+
+    /** These activations in token pairs, as {@link TokenPairGemm} multiplies them. */
+    TokenPairGemm.Packed tokenPairs() {
+        TokenPairGemm.Packed p = tokenPairs;
+        if (p == null) {
+            tokenPairs = p = TokenPairGemm.pack(this);
+        }
+        return p;
     }
 
     public int rows() { return rows; }

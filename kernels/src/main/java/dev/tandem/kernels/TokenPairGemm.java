@@ -59,10 +59,10 @@ final class TokenPairGemm {
         if (batch < 2) {
             throw new IllegalArgumentException("TokenPairGemm needs at least 2 tokens, got " + batch);
         }
-        int pairs = (batch + 1) / 2;
-        short[] qp = new short[pairs * 2 * cols];
-        float[] dp = new float[pairs * blocks * 16];
-        pack(a, pairs, qp, dp);
+        Packed packed = a.tokenPairs(); // once per matmul, not per thread's chunk and matrix
+        int pairs = packed.pairs();
+        short[] qp = packed.q();
+        float[] dp = packed.d();
         short[] wq = new short[cols];
         float[] ws = new float[blocks];
         short[] wd = new short[2 * cols];
@@ -83,13 +83,18 @@ final class TokenPairGemm {
         }
     }
 
+    /** A batch's activations packed in token pairs ({@link #pack}); built once per {@link Q8Activations}. */
+    record Packed(int pairs, short[] q, float[] d) {}
+
     /**
-     * Pair p's activations: qp[p*2*cols + blk*64 ..] = token 2p's elements 0-15 of block blk, token
-     * 2p+1's 0-15, token 2p's 16-31, token 2p+1's 16-31; dp[(p*blocks + blk)*16 ..] = token 2p's block
+     * Pair p's activations: q[p*2*cols + blk*64 ..] = token 2p's elements 0-15 of block blk, token
+     * 2p+1's 0-15, token 2p's 16-31, token 2p+1's 16-31; d[(p*blocks + blk)*16 ..] = token 2p's block
      * scale 8 times, then token 2p+1's. A missing token 2p+1 stays zero.
      */
-    private static void pack(Q8Activations a, int pairs, short[] qp, float[] dp) {
-        int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
+    static Packed pack(Q8Activations a) {
+        int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows(), pairs = (batch + 1) / 2;
+        short[] qp = new short[pairs * 2 * cols];
+        float[] dp = new float[pairs * blocks * 16];
         for (int t = 0; t < batch; t++) {
             int p = t / 2, half = (t & 1) * 16;
             for (int blk = 0; blk < blocks; blk++) {
@@ -100,6 +105,7 @@ final class TokenPairGemm {
                 java.util.Arrays.fill(dp, s, s + 8, a.d[t * blocks + blk]);
             }
         }
+        return new Packed(pairs, qp, dp);
     }
 
     /** w0*a0 + w1*a1 in shorts, adjacent lanes paired into ints, as floats ({@link IntDot#lanes}, 512 bits). */
