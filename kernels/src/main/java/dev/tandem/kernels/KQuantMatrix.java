@@ -409,6 +409,22 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return (b & 0x3F3F3F3FL) | ((long) high << 32);
     }
 
+    /**
+     * The head of a Q4_K or Q5_K block at o as its paired copy holds it ({@link PairedRows}): the 8
+     * scales into q[qAt..qAt+8) and the 8 mins into q[qAt+8..qAt+16), one byte each, and d, dmin as
+     * floats into d[dAt], d[dAt+1].
+     */
+    final void copyPairedHead(long o, byte[] q, int qAt, float[] d, int dAt) {
+        long head = head(o), packed = packed(o);
+        long sc = packedScales(head, packed), m = packedMins(packed);
+        for (int j = 0; j < 8; j++) {
+            q[qAt + j] = (byte) (sc >>> (8 * j));
+            q[qAt + 8 + j] = (byte) (m >>> (8 * j));
+        }
+        d[dAt] = Float.float16ToFloat((short) head);
+        d[dAt + 1] = Float.float16ToFloat((short) (head >>> 16));
+    }
+
     /** {@link #minSum} with min j of 32-value sub-block j in byte j of m ({@link #packedMins}): the same integer. */
     static int packedMinSum(long m, int[] bsums, int from) {
         int sum = 0;

@@ -95,15 +95,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
      */
     private PairedRows pairedCopy() {
         return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
-            long head = head(o), packed = packed(o);
-            long sc = packedScales(head, packed), m = packedMins(packed);
-            for (int j = 0; j < 8; j++) {
-                q[qAt + j] = (byte) (sc >>> (8 * j));
-                q[qAt + 8 + j] = (byte) (m >>> (8 * j));
-            }
+            copyPairedHead(o, q, qAt, d, dAt);
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
-            d[dAt] = Float.float16ToFloat((short) head);
-            d[dAt + 1] = Float.float16ToFloat((short) (head >>> 16));
         }));
     }
 

@@ -95,12 +95,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
      */
     private PairedRows pairedCopy() {
         return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
-            long head = head(o), packed = packed(o);
-            long sc = packedScales(head, packed), m = packedMins(packed);
-            for (int j = 0; j < 8; j++) {
-                q[qAt + j] = (byte) (sc >>> (8 * j));
-                q[qAt + 8 + j] = (byte) (m >>> (8 * j));
-            }
+            copyPairedHead(o, q, qAt, d, dAt);
             // Vector unpacking (pass c: qs[32c + l] and qh[l], l in 16-byte halves, low nibbles with
             // qh bit 2c, high ones with bit 2c+1): a scalar loop per weight made the copy of a
             // TinyLlama-sized file take ~3 s.
@@ -114,8 +109,6 @@ public final class Q5_KMatrix extends KQuantMatrix {
                             .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + 32 + l);
                 }
             }
-            d[dAt] = Float.float16ToFloat((short) head);
-            d[dAt + 1] = Float.float16ToFloat((short) (head >>> 16));
         }));
     }
 
