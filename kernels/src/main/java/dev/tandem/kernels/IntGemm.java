@@ -55,11 +55,7 @@ final class IntGemm {
      * (docs/benchmarks.md). tandem.fourRowTiles: auto (the default: from 512-bit vectors), true or false;
      * the 256-bit test JVM forces it on, so every machine tests it.
      */
-    static final boolean FOUR_ROWS = switch (System.getProperty("tandem.fourRowTiles", "auto").trim()) {
-        case "true" -> true;
-        case "false" -> false;
-        default -> FL >= 16;
-    };
+    static final boolean FOUR_ROWS = KernelConfig.fourRowTiles() < 0 ? FL >= 16 : KernelConfig.fourRowTiles() == 1;
 
     /**
      * A last partial tile of at least this many tokens is padded and tiled; a smaller one goes through

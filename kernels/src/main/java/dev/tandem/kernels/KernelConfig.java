@@ -23,6 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * batches widen each weight row once into shorts ({@link ShortRowGemm}); false keeps the per-row
  * integer kernel, for A/B runs (same bits).
  *
+ * tandem.fourRowTiles: auto (default: on 512-bit vectors), true or false: whether the Q8_0/Q4_0 token
+ * tiles take a group's 4 rows in one pass ({@link IntGemm#FOUR_ROWS}); same bits either way.
+ *
  * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens
  * put two tokens in each vector ({@link TokenPairGemm}) instead of ShortRowGemm's 256-bit form (same bits).
  *
@@ -106,6 +109,25 @@ public final class KernelConfig {
      * {@link TokenPairGemm} (two tokens a vector) instead of {@link ShortRowGemm}; false for A/B runs (same bits).
      */
     public static boolean tokenPairs() { return TOKEN_PAIRS; }
+
+    private static final int FOUR_ROW_TILES = readFourRowTiles(System.getProperty("tandem.fourRowTiles"));
+
+    /** tandem.fourRowTiles: 1 (true), 0 (false) or -1 (auto, the default: {@link IntGemm} decides by width). */
+    static int fourRowTiles() { return FOUR_ROW_TILES; }
+
+    static int readFourRowTiles(String value) {
+        if (value == null || value.isBlank() || value.trim().equals("auto")) {
+            return -1;
+        }
+        return switch (value.trim()) {
+            case "true" -> 1;
+            case "false" -> 0;
+            default -> {
+                System.err.println("tandem: ignoring tandem.fourRowTiles=" + value + " (auto, true or false); using auto");
+                yield -1;
+            }
+        };
+    }
 
     private static final boolean SHORT_ROWS = !"false".equals(System.getProperty("tandem.shortRows", "true").trim());
 

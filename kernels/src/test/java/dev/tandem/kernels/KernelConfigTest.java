@@ -12,6 +12,15 @@ class KernelConfigTest {
     private static final int CPUS = Runtime.getRuntime().availableProcessors();
 
     @Test
+    void fourRowTilesParsing() {
+        assertEquals(-1, KernelConfig.readFourRowTiles(null));
+        assertEquals(-1, KernelConfig.readFourRowTiles(" auto "));
+        assertEquals(1, KernelConfig.readFourRowTiles("true"));
+        assertEquals(0, KernelConfig.readFourRowTiles(" false"));
+        assertEquals(-1, KernelConfig.readFourRowTiles("yes"), "not a value: auto, with a warning");
+    }
+
+    @Test
     void vectorBitsParsing() {
         assertEquals(PREFERRED, KernelConfig.readVectorBits(null));
         assertEquals(PREFERRED, KernelConfig.readVectorBits(" "));
