@@ -83,11 +83,15 @@ final class Q8_KActivations {
      * 1.5 * 2^23 addition; the sums of 16 integers are exact in any order.
      */
     private void quantizeBlockVector(float[] x, int from, int blk) {
-        IntVector bits = (IntVector) FloatVector.fromArray(Vec.F, x, from).abs().reinterpretAsInts();
-        for (int i = Vec.FL; i < BLOCK; i += Vec.FL) {
-            bits = bits.max((IntVector) FloatVector.fromArray(Vec.F, x, from + i).abs().reinterpretAsInts());
+        // No vector is carried from one iteration to the next: C2 could not bind the calls on such a
+        // loop's vector to a concrete class, left them out of line, and the block ran 1.6x slower
+        // than the scalar one (PrintInlining: "no static binding"). Each vector is reduced on its own:
+        // 0.50 us for 768 values against 1.2 us with a 16-step vector maximum and 1.6 us scalar.
+        int maxBits = 0;
+        for (int i = 0; i < BLOCK; i += Vec.FL) {
+            IntVector bits = (IntVector) FloatVector.fromArray(Vec.F, x, from + i).abs().reinterpretAsInts();
+            maxBits = Math.max(maxBits, bits.reduceLanes(VectorOperators.MAX));
         }
-        int maxBits = bits.reduceLanes(VectorOperators.MAX);
         float amax = Float.intBitsToFloat(maxBits);
         float id = 127f / amax;
         if (maxBits == 0 || maxBits >= INFINITY_BITS || id == Float.POSITIVE_INFINITY) {
@@ -98,13 +102,13 @@ final class Q8_KActivations {
         int qBase = blk * BLOCK;
         int sBase = blk * (BLOCK / SUB);
         for (int s = 0; s < BLOCK / SUB; s++) {
-            FloatVector sum = FloatVector.zero(Vec.F);
+            int sum = 0;
             for (int i = s * SUB; i < (s + 1) * SUB; i += Vec.FL) {
                 FloatVector v = FloatVector.fromArray(Vec.F, x, from + i).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
                 ((ShortVector) v.convertShape(VectorOperators.F2S, Vec.S, 0)).intoArray(qs, qBase + i);
-                sum = sum.add(v);
+                sum += (int) v.reduceLanes(VectorOperators.ADD);
             }
-            bsums[sBase + s] = (int) sum.reduceLanes(VectorOperators.ADD);
+            bsums[sBase + s] = sum;
         }
         for (int i = qBase; i < qBase + BLOCK; i++) {
             q[i] = (byte) qs[i];
