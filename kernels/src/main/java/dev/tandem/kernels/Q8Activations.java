@@ -122,11 +122,19 @@ public final class Q8Activations {
             // bits (JFR, Zen 5: half of a Q4_0 decode step's quantization samples) and IntVector's
             // compile to vpmaxsd. A NaN's bits exceed every number's; such a block takes the scalar
             // maximum, which returns the block's first NaN as Math.max does.
-            IntVector bits = (IntVector) FloatVector.fromArray(Vec.F, x, from).abs().reinterpretAsInts();
-            for (int p = 1; p < PARTS; p++) {
-                bits = bits.max((IntVector) FloatVector.fromArray(Vec.F, x, from + p * Vec.FL).abs().reinterpretAsInts());
+            // No vector carried through a loop (C2 could not always bind such a vector's calls; see
+            // Q8_KActivations): two vectors a block at 512 bits, else each vector reduced on its own.
+            int maxBits = 0;
+            if (PARTS == 2) {
+                IntVector b0 = (IntVector) FloatVector.fromArray(Vec.F, x, from).abs().reinterpretAsInts();
+                IntVector b1 = (IntVector) FloatVector.fromArray(Vec.F, x, from + Vec.FL).abs().reinterpretAsInts();
+                maxBits = b0.max(b1).reduceLanes(VectorOperators.MAX);
+            } else {
+                for (int p = 0; p < PARTS; p++) {
+                    IntVector bits = (IntVector) FloatVector.fromArray(Vec.F, x, from + p * Vec.FL).abs().reinterpretAsInts();
+                    maxBits = Math.max(maxBits, bits.reduceLanes(VectorOperators.MAX));
+                }
             }
-            int maxBits = bits.reduceLanes(VectorOperators.MAX);
             float amax = maxBits <= INFINITY_BITS ? Float.intBitsToFloat(maxBits) : scalarMax(x, from);
             float scale = amax / 127f;
             float id = scale == 0f ? 0f : 1f / scale;
