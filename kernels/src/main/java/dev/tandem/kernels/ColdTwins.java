@@ -90,9 +90,34 @@ final class ColdTwins {
         ScalarOps.softmax(x, off, n);
     }
 
+    /** {@link Ops#attentionWeights}: the sum of the whole vectors in FL lanes and their butterfly, then the tail. */
+    static void attentionWeights(float[] x, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float[] acc = new float[FL];
+        int whole = n - n % FL;
+        for (int i = 0; i < whole; i++) {
+            float e = Exp.exp(x[i] - max);
+            x[i] = e;
+            acc[i % FL] = acc[i % FL] + e;
+        }
+        float sum = sum(acc);
+        for (int i = whole; i < n; i++) {
+            float e = Exp.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) {
+            x[i] *= inv;
+        }
+    }
+
     /**
      * One query head against one kv head, as {@code Ops.attendHead}: scores by {@link #dot}, the
-     * softmax, then each output lane of the whole-vector part of headDim fused-multiply-added over the
+     * weights of {@link #attentionWeights}, then each output lane of the whole-vector part of headDim fused-multiply-added over the
      * positions in order, and the remaining lanes by plain multiply and add (as the vector form's tail).
      */
     static void attendHead(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
@@ -102,7 +127,7 @@ final class ColdTwins {
             int row = rowOffsets == null ? kv + p * kvDim : kv + rowOffsets[p];
             scores[p] = dot(q, qh, keyCache, row, headDim) * scale;
         }
-        softmax(scores, 0, nPos);
+        attentionWeights(scores, nPos);
         int vectorPart = headDim - headDim % FL;
         for (int d = 0; d < headDim; d++) {
             float o = 0f;

@@ -196,8 +196,9 @@ final class IntDot {
         int rows = w.rows(), cols = w.cols();
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        Q8Activations a = Q8Activations.quantize(x, xOff, 1, cols);
-        if (VECTOR && ColdStart.coldMatrix(1, (long) rows * cols)) {
+        boolean cold = VECTOR && ColdStart.coldMatrix(1, (long) rows * cols);
+        Q8Activations a = Q8Activations.quantizeBatch(x, xOff, 1, cols, !cold);
+        if (cold) {
             return (start, end) -> {
                 for (int r = start; r < end; r++) {
                     out[outOff + r] = w.dotQ8Scalar(r, a, 0);

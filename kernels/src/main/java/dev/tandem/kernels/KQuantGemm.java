@@ -60,7 +60,7 @@ final class KQuantGemm {
     /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t. */
     static void matmul(KQuantMatrix w, float[] x, float[] out, int batch) {
         int rows = w.rows(), cols = w.cols(), blocks = cols / QK;
-        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
+        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, true);
         int tiles = (batch + TT - 1) / TT;
         float[] xt = new float[tiles * cols * TT];
         float[] dt = new float[tiles * blocks * TT];

@@ -235,7 +235,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     Parallel.RangeBody matvecTask(float[] x, int xOff, float[] out, int outOff) {
         Objects.checkFromIndexSize(xOff, cols, x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
-        return task(Q8_KActivations.quantize(x, xOff, cols), 1, out, outOff, Vec.ENABLED && ColdStart.coldMatrix(1, (long) rows * cols));
+        boolean cold = Vec.ENABLED && ColdStart.coldMatrix(1, (long) rows * cols);
+        return task(Q8_KActivations.quantize(x, xOff, cols, !cold), 1, out, outOff, cold);
     }
 
     /**
@@ -258,7 +259,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             KQuantGemm.matmul(this, x, out, batch);
             return;
         }
-        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
+        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, !cold);
         Parallel.forRange(rows, 8, task(a, batch, out, 0, cold));
     }
 

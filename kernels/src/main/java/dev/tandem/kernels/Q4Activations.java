@@ -54,12 +54,22 @@ final class Q4Activations {
             int rows = acts.length, cols = rows == 0 ? 0 : acts[0].length, blocks = cols / Q8Activations.BLOCK;
             short[][] pairActs = new short[rows][2 * cols];
             int[][] pairOffsets = new int[rows][blocks * 16];
+            // Plain loops, not System.arraycopy: six copies of 8-16 elements a block were call
+            // overhead, on the calling thread while the workers waited.
             for (int t = 0; t < rows; t++) {
+                short[] from = acts[t], to = pairActs[t];
+                int[] fromOffsets = offsets[t], toOffsets = pairOffsets[t];
                 for (int b = 0; b < blocks; b++) {
-                    for (int copy = 0; copy < 2; copy++) {
-                        System.arraycopy(acts[t], b * 32, pairActs[t], b * 64 + 16 * copy, 16);
-                        System.arraycopy(acts[t], b * 32 + 16, pairActs[t], b * 64 + 32 + 16 * copy, 16);
-                        System.arraycopy(offsets[t], b * 8, pairOffsets[t], b * 16 + 8 * copy, 8);
+                    for (int m = 0; m < 16; m++) {
+                        short lo = from[b * 32 + m], hi = from[b * 32 + 16 + m];
+                        to[b * 64 + m] = lo;
+                        to[b * 64 + 16 + m] = lo;
+                        to[b * 64 + 32 + m] = hi;
+                        to[b * 64 + 48 + m] = hi;
+                    }
+                    for (int k = 0; k < 8; k++) {
+                        toOffsets[b * 16 + k] = fromOffsets[b * 8 + k];
+                        toOffsets[b * 16 + 8 + k] = fromOffsets[b * 8 + k];
                     }
                 }
             }
@@ -73,17 +83,21 @@ final class Q4Activations {
         short[][] acts = new short[rows][cols];
         int[][] offsets = new int[rows][blocks * 8];
         float[][] scales = new float[rows][];
+        short[] q = a.q;
         for (int t = 0; t < rows; t++) {
-            short[] q = java.util.Arrays.copyOfRange(a.q, t * cols, (t + 1) * cols);
             scales[t] = java.util.Arrays.copyOfRange(a.d, t * blocks, (t + 1) * blocks);
+            short[] rowActs = acts[t];
+            int[] rowOffsets = offsets[t];
+            int base = t * cols;
             for (int b = 0; b < blocks; b++) {
                 int j = b * Q8Activations.BLOCK;
                 for (int m = 0; m < 16; m++) {
-                    acts[t][j + m] = q[j + m];
-                    acts[t][j + 16 + m] = (short) (q[j + 16 + m] - 16 * q[j + m]);
+                    rowActs[j + m] = q[base + j + m];
+                    rowActs[j + 16 + m] = (short) (q[base + j + 16 + m] - 16 * q[base + j + m]);
                 }
                 for (int k = 0; k < 8; k++) {
-                    offsets[t][b * 8 + k] = 8 * (q[j + 2 * k] + q[j + 2 * k + 1] + q[j + 16 + 2 * k] + q[j + 17 + 2 * k]);
+                    int i = base + j + 2 * k;
+                    rowOffsets[b * 8 + k] = 8 * (q[i] + q[i + 1] + q[i + 16] + q[i + 17]);
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -63,13 +64,18 @@ public final class Q8Activations {
      * threads. Called with {@code vector} false (a cold start's scalar twins) it is {@link #quantize}.
      * Quantizing 256 x 768 floats one block at a time took 284 us on one thread (a chain of 32
      * dependent max per block), and ran serially under two; the vector blocks take 68 us (Zen 5).
+     * A batch-1 matvec's quantization runs here too: it is serial work on the calling thread while
+     * the workers wait, ~4 % of a stories110M Q4_0 decode step's samples in its scalar form.
      */
     static Q8Activations quantizeBatch(float[] x, int xOff, int rows, int cols, boolean vector) {
-        if (!vector || !VECTOR || rows < 2) {
+        if (!vector || !VECTOR) {
             return quantize(x, xOff, rows, cols);
         }
         if (cols <= 0 || cols % BLOCK != 0) {
             throw new IllegalArgumentException("Q8 activations need cols to be a positive multiple of " + BLOCK + ", got " + cols);
+        }
+        if (rows < 0) {
+            throw new IllegalArgumentException("rows must be >= 0, got " + rows);
         }
         Objects.checkFromIndexSize(xOff, (long) rows * cols, x.length);
         Q8Activations a = new Q8Activations(rows, cols);
@@ -88,11 +94,7 @@ public final class Q8Activations {
     private void quantizeScalar(float[] x, int xOff, int firstBlock, int endBlock) {
         for (int blk = firstBlock; blk < endBlock; blk++) {
             int from = xOff + blk * BLOCK;
-            float amax = 0f;
-            for (int k = 0; k < BLOCK; k++) {
-                amax = Math.max(amax, Math.abs(x[from + k]));
-            }
-            float scale = amax / 127f;
+            float scale = scalarMax(x, from) / 127f;
             float id = scale == 0f ? 0f : 1f / scale;
             d[blk] = scale;
             for (int k = 0; k < BLOCK; k++) {
@@ -101,14 +103,40 @@ public final class Q8Activations {
         }
     }
 
+    private static final int INFINITY_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
+
+    /** max |x| over a block from {@code from}, in {@link #quantizeScalar}'s order. */
+    private static float scalarMax(float[] x, int from) {
+        float amax = 0f;
+        for (int k = 0; k < BLOCK; k++) {
+            amax = Math.max(amax, Math.abs(x[from + k]));
+        }
+        return amax;
+    }
+
     private void quantizeVector(float[] x, int xOff, int firstBlock, int endBlock) {
         for (int blk = firstBlock; blk < endBlock; blk++) {
             int from = xOff + blk * BLOCK;
-            FloatVector amax = FloatVector.fromArray(Vec.F, x, from).abs();
-            for (int p = 1; p < PARTS; p++) {
-                amax = amax.max(FloatVector.fromArray(Vec.F, x, from + p * Vec.FL).abs());
+            // The maximum of |x| as the maximum of its bits: for floats without a sign bit the int order
+            // is the float order. FloatVector's max and MAX reduction ran their Java fallbacks at 512
+            // bits (JFR, Zen 5: half of a Q4_0 decode step's quantization samples) and IntVector's
+            // compile to vpmaxsd. A NaN's bits exceed every number's; such a block takes the scalar
+            // maximum, which returns the block's first NaN as Math.max does.
+            // No vector carried through a loop (C2 could not always bind such a vector's calls; see
+            // Q8_KActivations): two vectors a block at 512 bits, else each vector reduced on its own.
+            int maxBits = 0;
+            if (PARTS == 2) {
+                IntVector b0 = (IntVector) FloatVector.fromArray(Vec.F, x, from).abs().reinterpretAsInts();
+                IntVector b1 = (IntVector) FloatVector.fromArray(Vec.F, x, from + Vec.FL).abs().reinterpretAsInts();
+                maxBits = b0.max(b1).reduceLanes(VectorOperators.MAX);
+            } else {
+                for (int p = 0; p < PARTS; p++) {
+                    IntVector bits = (IntVector) FloatVector.fromArray(Vec.F, x, from + p * Vec.FL).abs().reinterpretAsInts();
+                    maxBits = Math.max(maxBits, bits.reduceLanes(VectorOperators.MAX));
+                }
             }
-            float scale = amax.reduceLanes(VectorOperators.MAX) / 127f;
+            float amax = maxBits <= INFINITY_BITS ? Float.intBitsToFloat(maxBits) : scalarMax(x, from);
+            float scale = amax / 127f;
             float id = scale == 0f ? 0f : 1f / scale;
             d[blk] = scale;
             for (int p = 0; p < PARTS; p++) {

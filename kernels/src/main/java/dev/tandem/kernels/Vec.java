@@ -1,5 +1,6 @@
 package dev.tandem.kernels;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -22,6 +23,30 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Vec {
     private Vec() {}
+
+    static {
+        loadEveryHeapSegmentKind();
+    }
+
+    /**
+     * Loads the JDK's heap segment classes before any kernel is compiled. C2 compiles the kernels'
+     * reads of the mapped weights assuming the memory-segment classes loaded so far are all there
+     * are; the Vector API's Java fallback (a cold method's reinterpretAsInts, for one) wraps a
+     * byte[] in a heap segment, and the first such segment loaded a new segment class and threw away
+     * every compiled kernel at once (68 methods, -Xlog:dependencies, a stories110M Q4_K_M prefill
+     * 14-18 s into the run). They were recompiled at C1 tiers first, where the Vector API runs its
+     * Java fallback, and a Q4_K prefill then spent as long decoding panels in that fallback as in
+     * its FMA kernel for seconds afterwards: one source of the 2-3x swings between identical runs.
+     */
+    private static void loadEveryHeapSegmentKind() {
+        MemorySegment.ofArray(new byte[0]);
+        MemorySegment.ofArray(new char[0]);
+        MemorySegment.ofArray(new short[0]);
+        MemorySegment.ofArray(new int[0]);
+        MemorySegment.ofArray(new float[0]);
+        MemorySegment.ofArray(new long[0]);
+        MemorySegment.ofArray(new double[0]);
+    }
 
     /** False when tandem.vectorBits=0: every kernel takes its scalar path. */
     static final boolean ENABLED = KernelConfig.vectorBits() > 0;

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class Q8ActivationsTest {
     @ParameterizedTest
-    @CsvSource({"2, 32", "3, 96", "17, 768", "40, 2080", "256, 768"})
+    @CsvSource({"1, 96", "1, 768", "2, 32", "3, 96", "17, 768", "40, 2080", "256, 768"})
     void batchQuantizerEqualsTheBlockQuantizerBitForBit(int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols);
         float[] x = Encoded.gaussian(rnd, rows * cols + 5);
@@ -34,6 +34,7 @@ class Q8ActivationsTest {
         if (rows * cols >= 256) {
             x[5 + 130] = Float.POSITIVE_INFINITY;
             x[5 + 200] = Float.NaN;
+            x[5 + 201] = Float.intBitsToFloat(0x7fc01234); // a second NaN, another payload: the block's first one wins
             x[5 + 250] = -Float.MAX_VALUE;
         }
         Q8Activations one = Q8Activations.quantize(x, 5, rows, cols);
