@@ -26,8 +26,8 @@ import jdk.incubator.vector.FloatVector;
  * tandem.fourRowTiles: auto (default: on 512-bit vectors), true or false: whether the Q8_0/Q4_0 token
  * tiles take a group's 4 rows in one pass ({@link IntGemm#FOUR_ROWS}); same bits either way.
  *
- * tandem.tokenVectors: auto (default: on 512-bit vectors, batches {@link TokenVectorGemm#MIN_BATCH} to
- * {@link TokenVectorGemm#MAX_BATCH}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
+ * tandem.tokenVectors: auto (default: on 512-bit vectors, the batches where it measured faster, see
+ * {@link TokenVectorGemm#serves}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
  * batched matmuls use the float token tile of one vector ({@link TokenVectorGemm}); same bits.
  *
  * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens

@@ -35,9 +35,19 @@ final class TokenVectorGemm {
     /** Integer lanes per block (IntDot's arithmetic). */
     private static final int LANES = 8;
 
-    /** Smallest and largest batch this takes by default (tandem.tokenVectors=auto on 512-bit vectors). */
-    static final int MIN_BATCH = 8;
+    /**
+     * The batches this takes by default (tandem.tokenVectors=auto, 512-bit vectors): those whose tiles
+     * are full enough. One thread, thread CPU time, against TokenPairGemm in the same JVM, alternating
+     * (docs/benchmarks.md, "Batched decode from one token vector"), 2048 x 768 Q8_0: 0.54-0.69x at 8
+     * tokens, 0.77-0.8x at 12, 1.0x at 14, 1.1-1.25x at 16, 0.76x at 18, 0.9-1.1x at 20, 1.06-1.2x at 24,
+     * 1.5x at 28 and 30; 768 x 2048: 0.95x at 12, 1.09x at 14, 1.27x at 16, 0.82x at 20, 1.0x at 24.
+     * The kernel is bound by its FMAs (one per 16 products plus one per 4 products to keep IntDot's
+     * order), so a tile costs the same however few of its 16 tokens are real.
+     */
+    static final int MIN_BATCH = 14;
     static final int MAX_BATCH = 30;
+    /** From here two tiles (the second ragged) beat the integer form. */
+    static final int MIN_TWO_TILES = 24;
 
     static boolean serves(int batch) {
         if (!IntDot.VECTOR || !KernelConfig.tokenTiles() || batch < 2) {
@@ -50,7 +60,8 @@ final class TokenVectorGemm {
         if (mode == 1) { // forced on (test JVMs): every batch from 2 that IntGemm does not take
             return !IntGemm.serves(batch);
         }
-        return FL >= 16 && batch >= MIN_BATCH && batch <= MAX_BATCH;
+        return FL >= 16 && !IntGemm.serves(batch)
+                && (batch >= MIN_BATCH && batch <= TT || batch >= MIN_TWO_TILES && batch <= MAX_BATCH);
     }
 
     /** out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t. */

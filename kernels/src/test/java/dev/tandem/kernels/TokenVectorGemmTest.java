@@ -155,7 +155,9 @@ class TokenVectorGemmTest {
             boolean on = IntDot.VECTOR && KernelConfig.tokenTiles() && Vec.FL >= 16;
             assertEquals(on, TokenVectorGemm.serves(TokenVectorGemm.MIN_BATCH));
             assertEquals(on, TokenVectorGemm.serves(TokenVectorGemm.MAX_BATCH));
+            assertEquals(on, TokenVectorGemm.serves(TokenVectorGemm.MIN_TWO_TILES));
             assertTrue(!TokenVectorGemm.serves(TokenVectorGemm.MIN_BATCH - 1) && !TokenVectorGemm.serves(TokenVectorGemm.MAX_BATCH + 1));
+            assertTrue(!TokenVectorGemm.serves(TokenVectorGemm.TT + 1) && !TokenVectorGemm.serves(TokenVectorGemm.MIN_TWO_TILES - 1));
         }
     }
 }
