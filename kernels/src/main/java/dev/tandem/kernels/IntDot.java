@@ -246,6 +246,14 @@ final class IntDot {
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
         Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
+        if (!cold && TokenVectorGemm.serves(batch)) { // one token vector a tile, on the one quantization
+            Format[] ws = new Format[ms.length];
+            for (int i = 0; i < ms.length; i++) {
+                ws[i] = (Format) ms[i];
+            }
+            TokenVectorGemm.matmulEach(ws, a, outs);
+            return;
+        }
         if (!cold && batch > 1 && IntGemm.serves(batch, cols)) { // as matmul: the token tiles, on the one quantization and packing
             Format[] ws = new Format[ms.length];
             for (int i = 0; i < ms.length; i++) {
@@ -296,6 +304,10 @@ final class IntDot {
                     }
                 }
             });
+            return;
+        }
+        if (TokenVectorGemm.serves(batch)) {
+            TokenVectorGemm.matmul(w, a, out);
             return;
         }
         if (IntGemm.serves(batch, cols)) {

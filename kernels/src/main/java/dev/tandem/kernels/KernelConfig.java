@@ -26,6 +26,10 @@ import jdk.incubator.vector.FloatVector;
  * tandem.fourRowTiles: auto (default: on 512-bit vectors), true or false: whether the Q8_0/Q4_0 token
  * tiles take a group's 4 rows in one pass ({@link IntGemm#FOUR_ROWS}); same bits either way.
  *
+ * tandem.tokenVectors: auto (default: on 512-bit vectors, the batches where it measured faster, see
+ * {@link TokenVectorGemm#serves}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
+ * batched matmuls use the float token tile of one vector ({@link TokenVectorGemm}); same bits.
+ *
  * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens
  * put two tokens in each vector ({@link TokenPairGemm}) instead of ShortRowGemm's 256-bit form (same bits).
  *
@@ -124,6 +128,28 @@ public final class KernelConfig {
             case "false" -> 0;
             default -> {
                 System.err.println("tandem: ignoring tandem.fourRowTiles=" + value + " (auto, true or false); using auto");
+                yield -1;
+            }
+        };
+    }
+
+    private static final int TOKEN_VECTORS = readTokenVectors(System.getProperty("tandem.tokenVectors"));
+
+    /**
+     * tandem.tokenVectors: 1 (true: every batch from 2 below IntGemm's, for the test JVMs), 0 (false) or -1
+     * (auto, the default: {@link TokenVectorGemm}'s measured batches on 512-bit vectors); same bits either way.
+     */
+    static int tokenVectors() { return TOKEN_VECTORS; }
+
+    static int readTokenVectors(String value) {
+        if (value == null || value.isBlank() || value.trim().equals("auto")) {
+            return -1;
+        }
+        return switch (value.trim()) {
+            case "true" -> 1;
+            case "false" -> 0;
+            default -> {
+                System.err.println("tandem: ignoring tandem.tokenVectors=" + value + " (auto, true or false); using auto");
                 yield -1;
             }
         };

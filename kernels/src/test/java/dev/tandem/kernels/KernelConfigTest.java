@@ -18,6 +18,11 @@ class KernelConfigTest {
         assertEquals(1, KernelConfig.readFourRowTiles("true"));
         assertEquals(0, KernelConfig.readFourRowTiles(" false"));
         assertEquals(-1, KernelConfig.readFourRowTiles("yes"), "not a value: auto, with a warning");
+        assertEquals(-1, KernelConfig.readTokenVectors(null));
+        assertEquals(-1, KernelConfig.readTokenVectors(" auto"));
+        assertEquals(1, KernelConfig.readTokenVectors("true "));
+        assertEquals(0, KernelConfig.readTokenVectors("false"));
+        assertEquals(-1, KernelConfig.readTokenVectors("on"), "not a value: auto, with a warning");
     }
 
     @Test
