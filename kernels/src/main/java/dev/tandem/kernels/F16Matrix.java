@@ -38,7 +38,27 @@ public final class F16Matrix extends WeightMatrix {
     }
 
     private float dotVector(int row, float[] x, int xOff, RowBuffers b) {
-        float[] w = rowFloats(row, b);
+        return dotFloats(rowFloats(row, b), x, xOff);
+    }
+
+    /**
+     * {@link #dot} for the tokens b0..b1-1 of a batch too small for {@link TokenGemm}: the row is
+     * copied and converted once for all of them (the default converted it again for every token).
+     */
+    @Override
+    protected void batchDot(int row, float[] x, int b0, int b1, float[] out, float[] scratch) {
+        if (!Vec.ENABLED) {
+            super.batchDot(row, x, b0, b1, out, scratch);
+            return;
+        }
+        float[] w = rowFloats(row, BUFFERS.get());
+        for (int b = b0; b < b1; b++) {
+            out[b * rows + row] = dotFloats(w, x, b * cols);
+        }
+    }
+
+    /** {@link #dot}'s arithmetic on the row's floats w. */
+    private float dotFloats(float[] w, float[] x, int xOff) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int step = S.length();
         int j = 0;

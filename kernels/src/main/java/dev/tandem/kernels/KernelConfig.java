@@ -30,6 +30,9 @@ import jdk.incubator.vector.FloatVector;
  * {@link TokenVectorGemm#serves}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
  * batched matmuls use the float token tile of one vector ({@link TokenVectorGemm}); same bits.
  *
+ * tandem.tokenGemmRows: auto (default: 8 on 512-bit vectors, else 4), 4 or 8: the weight rows per
+ * register tile of the F16/BF16 token-tiled matmul ({@link TokenGemm#R}); same bits either way.
+ *
  * tandem.tokenPairs: true (default) or false: whether, on 512-bit vectors, those matmuls from 3 tokens
  * put two tokens in each vector ({@link TokenPairGemm}) instead of ShortRowGemm's 256-bit form (same bits).
  *
@@ -151,6 +154,25 @@ public final class KernelConfig {
             default -> {
                 System.err.println("tandem: ignoring tandem.tokenVectors=" + value + " (auto, true or false); using auto");
                 yield -1;
+            }
+        };
+    }
+
+    private static final int TOKEN_GEMM_ROWS = readTokenGemmRows(System.getProperty("tandem.tokenGemmRows"));
+
+    /** tandem.tokenGemmRows: 4, 8, or 0 (auto, the default: {@link TokenGemm} decides by width). */
+    static int tokenGemmRows() { return TOKEN_GEMM_ROWS; }
+
+    static int readTokenGemmRows(String value) {
+        if (value == null || value.isBlank() || value.trim().equals("auto")) {
+            return 0;
+        }
+        return switch (value.trim()) {
+            case "4" -> 4;
+            case "8" -> 8;
+            default -> {
+                System.err.println("tandem: ignoring tandem.tokenGemmRows=" + value + " (auto, 4 or 8); using auto");
+                yield 0;
             }
         };
     }

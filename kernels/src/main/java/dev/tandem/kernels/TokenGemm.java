@@ -30,12 +30,15 @@ final class TokenGemm {
     /** Tokens per tile: two float vectors. */
     static final int TT = 2 * FL;
     /**
-     * Rows per group: 4 rows x 2 token vectors = 8 accumulators. C2 issues all of a step's R
-     * broadcasts before its FMAs, so R rows hold 2R + 2 + R ymm registers: with 5 or 6 rows that is
-     * more than the 16 there are, an accumulator is spilled to the stack and its store-load round trip
-     * sets the loop's pace (measured: 5 rows 30 % slower than 4).
+     * Rows per group: 4 or 8 rows x 2 token vectors = 8 or 16 accumulators. C2 issues all of a step's R
+     * broadcasts before its FMAs, so R rows hold 2R + 2 + R vector registers: with 16 of them (AVX2)
+     * 5 or 6 rows spill an accumulator to the stack, and its store-load round trip sets the loop's
+     * pace (measured: 5 rows 30 % slower than 4). AVX-512 has 32: 8 rows fit, each step's 2
+     * activation loads feed 16 FMAs instead of 8, and 16 independent chains keep both FMA pipes
+     * busy through the FMA latency (docs/benchmarks.md, "F16 on Zen 5"). tandem.tokenGemmRows
+     * overrides the choice (same bits: a row's arithmetic does not depend on its group).
      */
-    private static final int R = 4;
+    static final int R = KernelConfig.tokenGemmRows() != 0 ? KernelConfig.tokenGemmRows() : FL >= 16 ? 8 : 4;
     /** Weight rows decoded per panel (16 x cols floats, in L2 across the token tiles); a multiple of R. */
     private static final int PANEL = 16;
     /**
@@ -117,16 +120,24 @@ final class TokenGemm {
                         // panel's groups, and only the groups' weights (R floats a step) stream from L2.
                         for (int chain = 0; chain < layout.chains(); chain++) {
                             for (int g = r0; g < tiled; g += R) {
-                                kernel(wf, (g - r0) * cols, chain * len, len, xt, xOff, res,
-                                        (g - r0) / R * groupRes + chain * R * TT);
+                                int o = (g - r0) / R * groupRes + chain * R * TT;
+                                if (R == 8) {
+                                    kernel8(wf, (g - r0) * cols, chain * len, len, xt, xOff, res, o);
+                                } else {
+                                    kernel(wf, (g - r0) * cols, chain * len, len, xt, xOff, res, o);
+                                }
                             }
                         }
                     } else {
                         // Group-outer: the cache lines of a group's rows serve all its chains from L1.
                         for (int g = r0; g < tiled; g += R) {
                             for (int chain = 0; chain < layout.chains(); chain++) {
-                                kernelIndexed(wf, (g - r0) * cols, cols, order, chain * len, len, xt, xOff, res,
-                                        (g - r0) / R * groupRes + chain * R * TT);
+                                int o = (g - r0) / R * groupRes + chain * R * TT;
+                                if (R == 8) {
+                                    kernelIndexed8(wf, (g - r0) * cols, cols, order, chain * len, len, xt, xOff, res, o);
+                                } else {
+                                    kernelIndexed(wf, (g - r0) * cols, cols, order, chain * len, len, xt, xOff, res, o);
+                                }
                             }
                         }
                     }
@@ -261,6 +272,82 @@ final class TokenGemm {
         store(res, o, a00, a01, a10, a11, a20, a21, a30, a31);
     }
 
+    /** {@link #kernel} for 8 rows (interleaved 8 to a step): 16 accumulators, 2 activation loads per 16 FMAs. */
+    private static void kernel8(float[] w, int wOff, int from, int len, float[] xt, int xOff, float[] res, int o) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+        int wi = wOff + from * 8, xi = xOff + from * TT;
+        for (int i = 0; i < len; i++, wi += 8, xi += TT) {
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, w[wi]);
+            a00 = wv.fma(x0, a00);
+            a01 = wv.fma(x1, a01);
+            wv = FloatVector.broadcast(F, w[wi + 1]);
+            a10 = wv.fma(x0, a10);
+            a11 = wv.fma(x1, a11);
+            wv = FloatVector.broadcast(F, w[wi + 2]);
+            a20 = wv.fma(x0, a20);
+            a21 = wv.fma(x1, a21);
+            wv = FloatVector.broadcast(F, w[wi + 3]);
+            a30 = wv.fma(x0, a30);
+            a31 = wv.fma(x1, a31);
+            wv = FloatVector.broadcast(F, w[wi + 4]);
+            a40 = wv.fma(x0, a40);
+            a41 = wv.fma(x1, a41);
+            wv = FloatVector.broadcast(F, w[wi + 5]);
+            a50 = wv.fma(x0, a50);
+            a51 = wv.fma(x1, a51);
+            wv = FloatVector.broadcast(F, w[wi + 6]);
+            a60 = wv.fma(x0, a60);
+            a61 = wv.fma(x1, a61);
+            wv = FloatVector.broadcast(F, w[wi + 7]);
+            a70 = wv.fma(x0, a70);
+            a71 = wv.fma(x1, a71);
+        }
+        store(res, o, a00, a01, a10, a11, a20, a21, a30, a31);
+        store(res, o + 4 * TT, a40, a41, a50, a51, a60, a61, a70, a71);
+    }
+
+    /** {@link #kernelIndexed} for 8 rows (rows wOff/cols..+7 of w): 16 accumulators. */
+    private static void kernelIndexed8(float[] w, int wOff, int cols, int[] order, int from, int len, float[] xt, int xOff,
+                                       float[] res, int o) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+        for (int i = from; i < from + len; i++) {
+            int k = wOff + order[i];
+            int xi = xOff + i * TT;
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
+            FloatVector wv = FloatVector.broadcast(F, w[k]);
+            a00 = wv.fma(x0, a00);
+            a01 = wv.fma(x1, a01);
+            wv = FloatVector.broadcast(F, w[k + 1 * cols]);
+            a10 = wv.fma(x0, a10);
+            a11 = wv.fma(x1, a11);
+            wv = FloatVector.broadcast(F, w[k + 2 * cols]);
+            a20 = wv.fma(x0, a20);
+            a21 = wv.fma(x1, a21);
+            wv = FloatVector.broadcast(F, w[k + 3 * cols]);
+            a30 = wv.fma(x0, a30);
+            a31 = wv.fma(x1, a31);
+            wv = FloatVector.broadcast(F, w[k + 4 * cols]);
+            a40 = wv.fma(x0, a40);
+            a41 = wv.fma(x1, a41);
+            wv = FloatVector.broadcast(F, w[k + 5 * cols]);
+            a50 = wv.fma(x0, a50);
+            a51 = wv.fma(x1, a51);
+            wv = FloatVector.broadcast(F, w[k + 6 * cols]);
+            a60 = wv.fma(x0, a60);
+            a61 = wv.fma(x1, a61);
+            wv = FloatVector.broadcast(F, w[k + 7 * cols]);
+            a70 = wv.fma(x0, a70);
+            a71 = wv.fma(x1, a71);
+        }
+        store(res, o, a00, a01, a10, a11, a20, a21, a30, a31);
+        store(res, o + 4 * TT, a40, a41, a50, a51, a60, a61, a70, a71);
+    }
+
     /** The 4 rows x 2 token vectors of accumulators into res[o..], row by row. */
     private static void store(float[] res, int o, FloatVector a00, FloatVector a01, FloatVector a10, FloatVector a11,
                               FloatVector a20, FloatVector a21, FloatVector a30, FloatVector a31) {
@@ -307,9 +394,12 @@ final class TokenGemm {
                 for (int j = main; j < cols; j++) {
                     s = s.add(FloatVector.broadcast(F, w[wOff + r * rowStride + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
                 }
-                int tok = tile * TT + half * FL;
+                // Back into its res slot (done with) and out from there: s.lane(i) with a variable i
+                // compiled to a jump table of extracts, one indirect jump per value.
+                s.intoArray(res, o);
+                int to = (tile * TT + half * FL) * PANEL + row + r;
                 for (int i = 0; i < FL; i++) {
-                    panelOut[(tok + i) * PANEL + row + r] = s.lane(i);
+                    panelOut[to + i * PANEL] = res[o + i];
                 }
             }
         }

@@ -26,6 +26,15 @@ class KernelConfigTest {
     }
 
     @Test
+    void tokenGemmRowsParsing() {
+        assertEquals(0, KernelConfig.readTokenGemmRows(null));
+        assertEquals(0, KernelConfig.readTokenGemmRows(" auto "));
+        assertEquals(4, KernelConfig.readTokenGemmRows("4"));
+        assertEquals(8, KernelConfig.readTokenGemmRows(" 8"));
+        assertEquals(0, KernelConfig.readTokenGemmRows("6"), "not a value: auto, with a warning");
+    }
+
+    @Test
     void vectorBitsParsing() {
         assertEquals(PREFERRED, KernelConfig.readVectorBits(null));
         assertEquals(PREFERRED, KernelConfig.readVectorBits(" "));

@@ -1,5 +1,6 @@
 package dev.tandem.kernels;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -31,6 +32,38 @@ class MatvecGroupingTest {
             for (int r = 0; r < rows; r++) {
                 assertEquals(Float.floatToRawIntBits(m.dot(r, x, 5)), Float.floatToRawIntBits(out[2 + r]),
                         format + " " + rows + "x" + cols + " row " + r + " (seed " + seed + ")");
+            }
+        }
+    }
+
+    /**
+     * F16 rows shorter than one step of the dot, of a whole number of steps, with a scalar tail, and
+     * holding infinities, NaNs, subnormals and signed zeros: matvec still gives every row its dot's
+     * bits (a 4-rows-a-pass matvec was tried against this, docs/benchmarks.md, "F16 on Zen 5").
+     */
+    @Test
+    void f16RowsWithTailsAndSpecialHalvesMatchDot() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        short[] special = {0x7C00, (short) 0xFC00, 0x7E00, 0x0001, (short) 0x83FF, (short) 0x8000, 0x7BFF};
+        for (int cols : new int[] {31, 1024, 1061, 4127}) {
+            int rows = 11;
+            short[] halves = new short[rows * cols];
+            for (int i = 0; i < halves.length; i++) {
+                halves[i] = Float.floatToFloat16((float) rnd.nextGaussian());
+            }
+            // Rows 0-3 (a group) and 8 get one special value each, at a random column.
+            for (int r : new int[] {0, 1, 2, 3, 8}) {
+                halves[r * cols + rnd.nextInt(cols)] = special[rnd.nextInt(special.length)];
+            }
+            WeightMatrix m = Encoded.halves(halves, rows, cols).matrix();
+            float[] x = Encoded.gaussian(rnd, cols + 1);
+            float[] out = new float[rows];
+            m.matvec(x, 1, out, 0);
+            for (int r = 0; r < rows; r++) {
+                // floatToIntBits: one NaN is as good as another; every other value must match bit for bit.
+                assertEquals(Float.floatToIntBits(m.dot(r, x, 1)), Float.floatToIntBits(out[r]),
+                        "F16 " + rows + "x" + cols + " row " + r + " (seed " + seed + ")");
             }
         }
     }
