@@ -45,14 +45,15 @@ final class BatchBench {
         }
     }
 
-    /** Runs every batch size on device: one warm-up, then repetitions timed runs each. */
-    static List<Result> run(Model m, Device device, int[] batches, int prompt, int gen, int repetitions, int[] tokens) {
+    /** Runs every batch size on device: warm-up runs for warmupSeconds (at least one), then repetitions timed runs each. */
+    static List<Result> run(Model m, Device device, int[] batches, int prompt, int gen, int repetitions,
+                            double warmupSeconds, int[] tokens) {
         List<Result> results = new ArrayList<>();
         for (int b : batches) {
             EngineConfig config = EngineConfig.defaults(prompt + gen).maxSequences(b).maxBatchTokens(Math.max(256, b))
                     .queueCapacity(b).blockSize(Math.min(KvPoolSpec.DEFAULT_BLOCK_SIZE, prompt + gen));
             try (Engine engine = Engine.open(m, device, config)) {
-                once(engine, b, prompt, gen, tokens);
+                BenchCommand.warmUp(warmupSeconds, () -> once(engine, b, prompt, gen, tokens));
                 double[] pp = new double[repetitions], tg = new double[repetitions];
                 long[] counted = new long[repetitions];
                 for (int r = 0; r < repetitions; r++) {

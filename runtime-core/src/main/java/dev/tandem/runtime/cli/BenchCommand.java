@@ -21,12 +21,19 @@ import java.util.concurrent.Callable;
 
 /**
  * llama-bench's measurement on the CPU kernels: prompt processing (pp: prefill of p tokens from an
- * empty context) and text generation (tg: n decode steps from an empty context), each run once to
- * warm up and then r times, reported as tokens/s mean and sample standard deviation.
+ * empty context) and text generation (tg: n decode steps from an empty context), each run untimed
+ * until the JIT has settled ({@code --warmup} seconds, at least once) and then r times, reported as
+ * tokens/s mean and sample standard deviation.
+ *
+ * <p>Why more than llama-bench's single warm-up run: llama.cpp is compiled ahead of time, while a
+ * JVM's kernels reach C2 during the first runs. With one warm-up, the first timed pp256 of
+ * stories110M F16 ran at 300-440 tok/s and the third at 700-850 (docs/benchmarks.md, "F16 on Zen 5"),
+ * so a one-repetition comparison measured the compiler, not the kernels.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measures prompt processing (pp) and generation (tg) speed like llama.cpp's llama-bench.",
-                "Tokens are random ids (fixed seed); each test runs once to warm up, then -r times."})
+                "Tokens are random ids (fixed seed); each test runs untimed for --warmup seconds (at least once),",
+                "then -r times."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -45,6 +52,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, paramLabel = "R", defaultValue = "5",
             description = "measured repetitions per test (default ${DEFAULT-VALUE})")
     int repetitions;
+
+    @Option(names = {"-w", "--warmup"}, paramLabel = "SECONDS", defaultValue = "2",
+            description = "untimed runs of each test until this much time has passed, at least one (default ${DEFAULT-VALUE})")
+    double warmup;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "T",
             description = "kernel threads, the calling one included (default: tandem.threads, else all processors)")
@@ -65,6 +76,7 @@ final class BenchCommand implements Callable<Integer> {
         check(prompt > 0 || gen > 0, "-p 0 and -n 0: nothing to measure");
         check(repetitions >= 1, "-r " + repetitions + ": must be >= 1");
         check(threads == null || threads >= 1, "-t " + threads + ": must be >= 1");
+        check(warmup >= 0 && warmup <= MAX_WARMUP_SECONDS, "--warmup " + warmup + ": must be in [0, " + MAX_WARMUP_SECONDS + "] seconds");
         PrintWriter out = spec.commandLine().getOut();
         // Warm figures: no cold-start twins (each test's untimed warm-up run compiles the vector forms).
         ColdStart.endTwins();
@@ -113,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
             if (threads != null) {
                 Parallel.setThreads(threads);
             }
-            List<BatchBench.Result> results = BatchBench.run(m, cpu, batches, prompt, gen, repetitions,
+            List<BatchBench.Result> results = BatchBench.run(m, cpu, batches, prompt, gen, repetitions, warmup,
                     randomTokens(prompt + 31 * Arrays.stream(batches).max().orElse(1), m.config().vocabSize()));
             out.print(json ? BatchBench.json(results, BenchReport.ModelInfo.of(m, model), Parallel.threads())
                     : BatchBench.table(results, Parallel.threads()));
@@ -122,9 +134,20 @@ final class BenchCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** Tokens/s of r timed runs of work (which processes tokens tokens), after one untimed warm-up run. */
+    /** The longest --warmup accepted: an hour. */
+    static final double MAX_WARMUP_SECONDS = 3600;
+
+    /** Runs work untimed until {@code seconds} have passed since the first run began, at least once. */
+    static void warmUp(double seconds, Runnable work) {
+        long until = System.nanoTime() + (long) (seconds * 1e9);
+        do {
+            work.run();
+        } while (System.nanoTime() < until);
+    }
+
+    /** Tokens/s of r timed runs of work (which processes tokens tokens), after the warm-up runs. */
     private double[] measure(int tokens, Runnable work) {
-        work.run();
+        warmUp(warmup, work);
         double[] samples = new double[repetitions];
         for (int i = 0; i < repetitions; i++) {
             long t0 = System.nanoTime();

@@ -29,7 +29,7 @@ class BenchCommandTest {
         int before = Parallel.threads();
         CliTest.Result r;
         try {
-            r = tandem("bench", "-m", file.toString(), "-p", "9", "-n", "5", "-r", "3", "-t", "1", "--json");
+            r = tandem("bench", "-m", file.toString(), "-p", "9", "-n", "5", "-r", "3", "-t", "1", "-w", "0", "--json");
             assertEquals(1, Parallel.threads(), "-t sets the kernels' worker count");
         } finally {
             Parallel.setThreads(before);
@@ -67,7 +67,7 @@ class BenchCommandTest {
 
     @Test
     void tableHasLlamaBenchsColumnsAndOneRowPerTest() {
-        CliTest.Result r = tandem("bench", "-m", SharedData.model("stories260K-q4_0.gguf").toString(), "-p", "4", "-n", "0", "-r", "1");
+        CliTest.Result r = tandem("bench", "-m", SharedData.model("stories260K-q4_0.gguf").toString(), "-p", "4", "-n", "0", "-r", "1", "--warmup", "0.05");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals("| model | size | params | backend | threads | test | t/s |", lines.get(0));
@@ -91,6 +91,9 @@ class BenchCommandTest {
             "-b 2 -n 1; needs at least 2 generated tokens",
             "-b 2 -p 0; needs a prompt of at least 1 token",
             "-b x; Invalid value for option '--batch'",
+            "-w -1; --warmup -1.0: must be in [0, 3600.0] seconds",
+            "--warmup 1e9; --warmup 1.0E9: must be in [0, 3600.0] seconds",
+            "-w NaN; --warmup NaN: must be in [0, 3600.0] seconds",
     })
     void badFlagsAreUsageErrorsOnOneLine(String flags, String message) {
         List<String> args = new ArrayList<>(List.of("bench", "-m", SharedData.model("stories260K-q8_0.gguf").toString()));
@@ -105,7 +108,7 @@ class BenchCommandTest {
     @Test
     void batchJsonHasOneObjectPerBatchSizeWithBatchedBenchsFieldsAndPerUserSpeed() throws Exception {
         CliTest.Result r = tandem("bench", "-m", SharedData.model("stories260K-q8_0.gguf").toString(), "-p", "5", "-n", "4", "-r", "2",
-                "-b", "1,3", "--json");
+                "-b", "1,3", "-w", "0", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode array = new ObjectMapper().readTree(r.out());
         assertEquals(2, array.size(), r.out());
@@ -121,6 +124,17 @@ class BenchCommandTest {
             assertEquals(o.get("speed_tg").asDouble() / batches[i], o.get("speed_tg_per_user").asDouble(), 1e-9 * o.get("speed_tg").asDouble());
             assertEquals(2, o.get("samples_speed_tg").size());
         }
+    }
+
+    @Test
+    void warmUpRunsOnceAtZeroSecondsAndUntilTheTimeHasPassedOtherwise() {
+        int[] runs = {0};
+        BenchCommand.warmUp(0, () -> runs[0]++);
+        assertEquals(1, runs[0]);
+        long t0 = System.nanoTime();
+        BenchCommand.warmUp(0.02, () -> runs[0]++);
+        assertTrue(System.nanoTime() - t0 >= 20_000_000L, "returned before the warm-up time had passed");
+        assertTrue(runs[0] >= 2);
     }
 
     @Test
