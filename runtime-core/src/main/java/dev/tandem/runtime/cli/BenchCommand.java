@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
  * <p>Why more than llama-bench's single warm-up run: llama.cpp is compiled ahead of time, while a
  * JVM's kernels reach C2 during the first runs. With one warm-up, the first timed pp256 of
  * stories110M F16 ran at 300-440 tok/s and the third at 700-850 (docs/benchmarks.md, "F16 on Zen 5"),
- * so a one-repetition comparison measured the compiler, not the kernels.
+ * so a one-repetition comparison measured the compiler, not the kernels. With 2 s of warm-up the
+ * first timed runs were still at 330-390 (then 700-850); with 5 s the first run was within the
+ * VM's own spread of the others (2026-12-01, idle).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measures prompt processing (pp) and generation (tg) speed like llama.cpp's llama-bench.",
@@ -53,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "measured repetitions per test (default ${DEFAULT-VALUE})")
     int repetitions;
 
-    @Option(names = {"-w", "--warmup"}, paramLabel = "SECONDS", defaultValue = "2",
+    @Option(names = {"-w", "--warmup"}, paramLabel = "SECONDS", defaultValue = "5",
             description = "untimed runs of each test until this much time has passed, at least one (default ${DEFAULT-VALUE})")
     double warmup;
 
