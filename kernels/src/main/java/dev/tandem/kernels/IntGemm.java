@@ -114,7 +114,7 @@ final class IntGemm {
         float[] dt = new float[tiles * blocks * TT];
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
-                pack(a, tile, xt, dt);
+                pack(a, tile, TT, xt, dt);
             }
         });
         int[] firstPanel = new int[ws.length + 1];
@@ -181,25 +181,25 @@ final class IntGemm {
      * Tile {@code tile}'s integers (as floats) into xt in lane-major order, each position's TT tokens
      * contiguous: index (lane*blocks + blk)*4 + m holds element blk*32 + 2*lane + (m/2)*16 + m%2, so
      * the kernel reads one lane's products for all blocks contiguously. Block scales into dt; padding
-     * tokens stay 0.
+     * tokens stay 0. Tiles of tt tokens: TT here, one vector's in {@link TokenVectorGemm}.
      */
-    private static void pack(Q8Activations a, int tile, float[] xt, float[] dt) {
+    static void pack(Q8Activations a, int tile, int tt, float[] xt, float[] dt) {
         int cols = a.cols(), blocks = cols / BLOCK;
-        int xOff = tile * cols * TT, dOff = tile * blocks * TT;
-        int t0 = tile * TT, t1 = Math.min(a.rows(), t0 + TT);
+        int xOff = tile * cols * tt, dOff = tile * blocks * tt;
+        int t0 = tile * tt, t1 = Math.min(a.rows(), t0 + tt);
         for (int t = t0; t < t1; t++) {
             int q = t * cols, c = xOff + (t - t0);
             for (int lane = 0; lane < LANES; lane++) {
                 for (int blk = 0; blk < blocks; blk++) {
                     int i = (lane * blocks + blk) * 4, j = q + blk * BLOCK + 2 * lane;
-                    xt[c + i * TT] = a.q[j];
-                    xt[c + (i + 1) * TT] = a.q[j + 1];
-                    xt[c + (i + 2) * TT] = a.q[j + 16];
-                    xt[c + (i + 3) * TT] = a.q[j + 17];
+                    xt[c + i * tt] = a.q[j];
+                    xt[c + (i + 1) * tt] = a.q[j + 1];
+                    xt[c + (i + 2) * tt] = a.q[j + 16];
+                    xt[c + (i + 3) * tt] = a.q[j + 17];
                 }
             }
             int d = t * blocks, k = dOff + (t - t0);
-            for (int blk = 0; blk < blocks; blk++, k += TT) {
+            for (int blk = 0; blk < blocks; blk++, k += tt) {
                 dt[k] = a.d[d + blk];
             }
         }

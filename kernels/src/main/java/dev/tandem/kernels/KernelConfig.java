@@ -123,6 +123,11 @@ public final class KernelConfig {
     static int fourRowTiles() { return FOUR_ROW_TILES; }
 
     static int readFourRowTiles(String value) {
+        return readAutoSwitch("tandem.fourRowTiles", value);
+    }
+
+    /** An auto/true/false switch: -1 for auto (also when unset or not a value, with a warning), 1 or 0. */
+    private static int readAutoSwitch(String property, String value) {
         if (value == null || value.isBlank() || value.trim().equals("auto")) {
             return -1;
         }
@@ -130,7 +135,7 @@ public final class KernelConfig {
             case "true" -> 1;
             case "false" -> 0;
             default -> {
-                System.err.println("tandem: ignoring tandem.fourRowTiles=" + value + " (auto, true or false); using auto");
+                System.err.println("tandem: ignoring " + property + "=" + value + " (auto, true or false); using auto");
                 yield -1;
             }
         };
@@ -145,17 +150,7 @@ public final class KernelConfig {
     static int tokenVectors() { return TOKEN_VECTORS; }
 
     static int readTokenVectors(String value) {
-        if (value == null || value.isBlank() || value.trim().equals("auto")) {
-            return -1;
-        }
-        return switch (value.trim()) {
-            case "true" -> 1;
-            case "false" -> 0;
-            default -> {
-                System.err.println("tandem: ignoring tandem.tokenVectors=" + value + " (auto, true or false); using auto");
-                yield -1;
-            }
-        };
+        return readAutoSwitch("tandem.tokenVectors", value);
     }
 
     private static final int TOKEN_GEMM_ROWS = readTokenGemmRows(System.getProperty("tandem.tokenGemmRows"));

@@ -80,7 +80,7 @@ final class TokenVectorGemm {
         float[] xt = new float[tiles * cols * TT];
         float[] dt = new float[tiles * blocks * TT];
         for (int tile = 0; tile < tiles; tile++) {
-            pack(a, tile, xt, dt);
+            IntGemm.pack(a, tile, TT, xt, dt);
         }
         int[] firstGroup = new int[ws.length + 1];
         for (int i = 0; i < ws.length; i++) {
@@ -123,33 +123,6 @@ final class TokenVectorGemm {
                 }
             }
         });
-    }
-
-    /**
-     * Tile {@code tile}'s integers (as floats) lane-major, each position's TT tokens contiguous: index
-     * (lane*blocks + blk)*4 + m holds element blk*32 + 2*lane + (m/2)*16 + m%2 (IntGemm's layout).
-     * Block scales into dt; padding tokens stay 0.
-     */
-    private static void pack(Q8Activations a, int tile, float[] xt, float[] dt) {
-        int cols = a.cols(), blocks = cols / BLOCK;
-        int xOff = tile * cols * TT, dOff = tile * blocks * TT;
-        int t0 = tile * TT, t1 = Math.min(a.rows(), t0 + TT);
-        for (int t = t0; t < t1; t++) {
-            int q = t * cols, c = xOff + (t - t0);
-            for (int lane = 0; lane < LANES; lane++) {
-                for (int blk = 0; blk < blocks; blk++) {
-                    int i = (lane * blocks + blk) * 4, j = q + blk * BLOCK + 2 * lane;
-                    xt[c + i * TT] = a.q[j];
-                    xt[c + (i + 1) * TT] = a.q[j + 1];
-                    xt[c + (i + 2) * TT] = a.q[j + 16];
-                    xt[c + (i + 3) * TT] = a.q[j + 17];
-                }
-            }
-            int d = t * blocks, k = dOff + (t - t0);
-            for (int blk = 0; blk < blocks; blk++, k += TT) {
-                dt[k] = a.d[d + blk];
-            }
-        }
     }
 
     /** sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk]: the matvec's very float multiply. */
