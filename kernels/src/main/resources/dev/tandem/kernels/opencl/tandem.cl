@@ -319,12 +319,24 @@ __kernel void rope(__global float* vec, __global const float* inv_freq, const in
     p[1] = (float) (v0 * s + v1 * c);
 }
 
-// Ops.softmax of s[0..n) given its maximum, by one work-item: the host's exponentials (in double)
-// and their sum are sequential.
-inline void host_softmax(__global float* s, const int n, const float max_score) {
-    float sum = 0.0f;
-    for (int t = 0; t < n; t++) {
-        const float e = (float) exp((HOST_DOUBLE) (s[t] - max_score));
+// Ops.attentionWeights of s[0..n) given its maximum, by one work-item: host_exp (Exp.exp) of each
+// score minus the maximum, the whole HOST_FL-wide part summed in HOST_FL lanes and Vec.sum's
+// butterfly, then the tail added in order; then each weight times 1/sum.
+inline void host_attention_weights(__global float* s, const int n, const float max_score) {
+    float acc[HOST_FL];
+    for (int l = 0; l < HOST_FL; l++) acc[l] = 0.0f;
+    const int whole = n - n % HOST_FL;
+    for (int t = 0; t < whole; t++) {
+        const float e = host_exp(s[t] - max_score);
+        s[t] = e;
+        acc[t % HOST_FL] = acc[t % HOST_FL] + e;
+    }
+    for (int st = HOST_FL / 2; st >= 1; st >>= 1) {
+        for (int i = 0; i < st; i++) acc[i] = acc[i] + acc[i + st];
+    }
+    float sum = acc[0];
+    for (int t = whole; t < n; t++) {
+        const float e = host_exp(s[t] - max_score);
         s[t] = e;
         sum += e;
     }
@@ -335,7 +347,7 @@ inline void host_softmax(__global float* s, const int n, const float max_score) 
 // ---- attention: causal GQA over a (maxPositions, nKvHeads*headDim) KV cache ----
 // One work-group per (query head, row b). Row b sits at position startPos + b and attends to
 // positions [0, startPos + b]. The host's arithmetic (Ops.attendHead): scores by host_dot, its
-// softmax, then per output element an fma chain over the positions in order. Scores live in global scratch (one slice of max_len floats per
+// attention weights, then per output element an fma chain over the positions in order. Scores live in global scratch (one slice of max_len floats per
 // work-group) because the context can exceed local memory.
 
 __kernel void attention(__global float* out, __global const float* q, __global const float* keys,
@@ -363,7 +375,7 @@ __kernel void attention(__global float* out, __global const float* q, __global c
     }
     const float max_score = group_max(local_max, scratch);
     barrier(CLK_GLOBAL_MEM_FENCE);  // work-item 0 reads every score
-    if (lid == 0) host_softmax(s, last + 1, max_score);
+    if (lid == 0) host_attention_weights(s, last + 1, max_score);
     barrier(CLK_GLOBAL_MEM_FENCE);  // every work-item reads every score below
     const int vector_part = head_dim - head_dim % HOST_FL;
 
@@ -410,7 +422,7 @@ __kernel void attention_paged(__global float* out, __global const float* q, __gl
     }
     const float max_score = group_max(local_max, scratch);
     barrier(CLK_GLOBAL_MEM_FENCE);  // work-item 0 reads every score
-    if (lid == 0) host_softmax(s, last + 1, max_score);
+    if (lid == 0) host_attention_weights(s, last + 1, max_score);
     barrier(CLK_GLOBAL_MEM_FENCE);  // every work-item reads every score below
     const int vector_part = head_dim - head_dim % HOST_FL;
 
