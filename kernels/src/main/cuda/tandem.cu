@@ -373,7 +373,7 @@ extern "C" __global__ void rope(float* vec, const float* inv_freq, const int n_h
 // ---- attention: causal GQA; contiguous (maxPositions, n_kv_heads*head_dim) or paged KV ----
 // grid (n_heads, batch), block 128. Row b attends positions [0, last]. The host's arithmetic
 // (Ops.attendHead): each score by Vec.dot (one thread per position) times 1/sqrt(head_dim), the
-// softmax's exponentials in double (parallel) and their float sum in position order (thread 0),
+// attention weights' exponentials (parallel) and their float sum in host_fl lanes (thread 0),
 // then per output element an fma chain over the positions in order. Scores live in global scratch
 // (one max_len slice per (row, head)) because a context can exceed shared memory.
 
@@ -431,12 +431,20 @@ __device__ void attend(float* out, const float* q, const float* keys, const floa
     float max_score = warp_maxes[0];
     for (int w = 1; w < ATTENTION_THREADS / WARP; w++) max_score = fmaxf(max_score, warp_maxes[w]);
 
-    // Ops.softmax: e = exp in double of (s - max) in float; the sum in position order.
-    for (int t = threadIdx.x; t <= last; t += blockDim.x) s[t] = (float) exp((double) (s[t] - max_score));
+    // Ops.attentionWeights: e = host_exp (Exp.exp) of (s - max); the whole host_fl-wide part summed
+    // in host_fl lanes in position order and Vec.sum's butterfly, then the tail in order.
+    for (int t = threadIdx.x; t <= last; t += blockDim.x) s[t] = host_exp(s[t] - max_score);
     __syncthreads();
     if (threadIdx.x == 0) {
-        float sum = 0.0f;
-        for (int t = 0; t <= last; t++) sum += s[t];
+        float acc[MAX_HOST_FL];
+        for (int l = 0; l < host_fl; l++) acc[l] = 0.0f;
+        const int n = last + 1, whole = n - n % host_fl;
+        for (int t = 0; t < whole; t++) acc[t % host_fl] = acc[t % host_fl] + s[t];
+        for (int st = host_fl / 2; st >= 1; st >>= 1) {
+            for (int i = 0; i < st; i++) acc[i] = acc[i] + acc[i + st];
+        }
+        float sum = acc[0];
+        for (int t = whole; t < n; t++) sum += s[t];
         inv_shared = __fdiv_rn(1.0f, sum);
     }
     __syncthreads();
