@@ -371,14 +371,11 @@ extern "C" __global__ void rope(float* vec, const float* inv_freq, const int n_h
 }
 
 // ---- attention: causal GQA; contiguous (maxPositions, n_kv_heads*head_dim) or paged KV ----
-// grid (n_heads, batch), block 128. Row b attends positions [0, last]. The host's arithmetic
-// (Ops.attendHead): each score by Vec.dot (one thread per position) times 1/sqrt(head_dim), the
-// attention weights' exponentials (parallel) and their float sum in host_fl lanes (thread 0),
-// then per output element an fma chain over the positions in order. Scores live in global scratch
-// (one max_len slice per (row, head)) because a context can exceed shared memory.
-
+// grid (n_heads, batch), block 128. Row b attends positions [0, last], with Ops.attendHead's arithmetic:
+// scores by Vec.dot (a thread per position) times 1/sqrt(head_dim), the weights' exponentials (parallel)
+// and sum (thread 0), then per output element an fma chain over the positions in order. Scores live in
+// global scratch (a max_len slice per (row, head)): a context can exceed shared memory.
 #define ATTENTION_THREADS 128
-
 struct ContiguousKv { __device__ __forceinline__ size_t row(const int t) const { return (size_t) t; } };
 
 struct PagedKv {
@@ -431,18 +428,15 @@ __device__ void attend(float* out, const float* q, const float* keys, const floa
     float max_score = warp_maxes[0];
     for (int w = 1; w < ATTENTION_THREADS / WARP; w++) max_score = fmaxf(max_score, warp_maxes[w]);
 
-    // Ops.attentionWeights: e = host_exp (Exp.exp) of (s - max); the whole host_fl-wide part summed
-    // in host_fl lanes in position order and Vec.sum's butterfly, then the tail in order.
+    // Ops.attentionWeights: host_exp (Exp.exp) of s - max; their sum in host_fl lanes, Vec.sum's butterfly, the tail.
     for (int t = threadIdx.x; t <= last; t += blockDim.x) s[t] = host_exp(s[t] - max_score);
     __syncthreads();
     if (threadIdx.x == 0) {
         float acc[MAX_HOST_FL];
-        for (int l = 0; l < host_fl; l++) acc[l] = 0.0f;
         const int n = last + 1, whole = n - n % host_fl;
+        for (int l = 0; l < host_fl; l++) acc[l] = 0.0f;
         for (int t = 0; t < whole; t++) acc[t % host_fl] = acc[t % host_fl] + s[t];
-        for (int st = host_fl / 2; st >= 1; st >>= 1) {
-            for (int i = 0; i < st; i++) acc[i] = acc[i] + acc[i + st];
-        }
+        for (int st = host_fl / 2; st >= 1; st >>= 1) for (int i = 0; i < st; i++) acc[i] = acc[i] + acc[i + st];
         float sum = acc[0];
         for (int t = whole; t < n; t++) sum += s[t];
         inv_shared = __fdiv_rn(1.0f, sum);
