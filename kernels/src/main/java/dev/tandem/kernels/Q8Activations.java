@@ -24,7 +24,7 @@ import jdk.incubator.vector.VectorOperators;
  */
 public final class Q8Activations {
     public static final int BLOCK = 32;
-    private static final float ROUND_MAGIC = 12582912f; // 1.5 * 2^23
+    static final float ROUND_MAGIC = 12582912f; // 1.5 * 2^23
 
     final short[] q;
     final float[] d;
@@ -47,13 +47,7 @@ public final class Q8Activations {
      * @throws IllegalArgumentException when cols is not a positive multiple of 32
      */
     public static Q8Activations quantize(float[] x, int xOff, int rows, int cols) {
-        if (cols <= 0 || cols % BLOCK != 0) {
-            throw new IllegalArgumentException("Q8 activations need cols to be a positive multiple of " + BLOCK + ", got " + cols);
-        }
-        if (rows < 0) {
-            throw new IllegalArgumentException("rows must be >= 0, got " + rows);
-        }
-        Objects.checkFromIndexSize(xOff, (long) rows * cols, x.length);
+        checkShape(x, xOff, rows, cols);
         Q8Activations a = new Q8Activations(rows, cols);
         a.quantizeScalar(x, xOff, 0, a.d.length);
         return a;
@@ -71,6 +65,16 @@ public final class Q8Activations {
         if (!vector || !VECTOR) {
             return quantize(x, xOff, rows, cols);
         }
+        checkShape(x, xOff, rows, cols);
+        Q8Activations a = new Q8Activations(rows, cols);
+        int blocksPerRow = cols / BLOCK;
+        Parallel.forRange(rows, Math.max(1, MIN_PARALLEL_BLOCKS / blocksPerRow),
+                (start, end) -> a.quantizeVector(x, xOff, start * blocksPerRow, end * blocksPerRow));
+        return a;
+    }
+
+    /** The shape checks both quantizers make: cols a positive multiple of BLOCK, rows >= 0, the input in x. */
+    private static void checkShape(float[] x, int xOff, int rows, int cols) {
         if (cols <= 0 || cols % BLOCK != 0) {
             throw new IllegalArgumentException("Q8 activations need cols to be a positive multiple of " + BLOCK + ", got " + cols);
         }
@@ -78,11 +82,6 @@ public final class Q8Activations {
             throw new IllegalArgumentException("rows must be >= 0, got " + rows);
         }
         Objects.checkFromIndexSize(xOff, (long) rows * cols, x.length);
-        Q8Activations a = new Q8Activations(rows, cols);
-        int blocksPerRow = cols / BLOCK;
-        Parallel.forRange(rows, Math.max(1, MIN_PARALLEL_BLOCKS / blocksPerRow),
-                (start, end) -> a.quantizeVector(x, xOff, start * blocksPerRow, end * blocksPerRow));
-        return a;
     }
 
     /** Vector blocks need float vectors that divide a block, and a short species of as many lanes. */
@@ -103,7 +102,7 @@ public final class Q8Activations {
         }
     }
 
-    private static final int INFINITY_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
+    static final int INFINITY_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
 
     /** max |x| over a block from {@code from}, in {@link #quantizeScalar}'s order. */
     private static float scalarMax(float[] x, int from) {

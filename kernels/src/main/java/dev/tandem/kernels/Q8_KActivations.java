@@ -71,9 +71,6 @@ final class Q8_KActivations {
 
     /** Vector blocks need float vectors that divide a 16-value run, and a short species of as many lanes. */
     private static final boolean VECTOR = Vec.ENABLED && Vec.FL >= 4 && SUB % Vec.FL == 0 && Vec.S_PARTS == 1;
-    private static final int INFINITY_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
-    /** 1.5 * 2^23: adding and subtracting it rounds a float below 2^22 in magnitude to nearest even, as Math.rint. */
-    private static final float ROUND_MAGIC = 0x1.8p23f;
 
     /**
      * {@link #quantizeBlock} with vectors. The maximum of |x| is the int maximum of its bits (the
@@ -94,7 +91,7 @@ final class Q8_KActivations {
         }
         float amax = Float.intBitsToFloat(maxBits);
         float id = 127f / amax;
-        if (maxBits == 0 || maxBits >= INFINITY_BITS || id == Float.POSITIVE_INFINITY) {
+        if (maxBits == 0 || maxBits >= Q8Activations.INFINITY_BITS || id == Float.POSITIVE_INFINITY) {
             quantizeBlock(x, from, blk); // zero, infinite or NaN; or a subnormal maximum, where x * id is infinite
             return;
         }
@@ -104,7 +101,7 @@ final class Q8_KActivations {
         for (int s = 0; s < BLOCK / SUB; s++) {
             int sum = 0;
             for (int i = s * SUB; i < (s + 1) * SUB; i += Vec.FL) {
-                FloatVector v = FloatVector.fromArray(Vec.F, x, from + i).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+                FloatVector v = FloatVector.fromArray(Vec.F, x, from + i).mul(id).add(Q8Activations.ROUND_MAGIC).sub(Q8Activations.ROUND_MAGIC);
                 ((ShortVector) v.convertShape(VectorOperators.F2S, Vec.S, 0)).intoArray(qs, qBase + i);
                 sum += (int) v.reduceLanes(VectorOperators.ADD);
             }
