@@ -30,16 +30,61 @@ import java.util.function.Supplier;
  * matrix keeps running on the file's layout.
  */
 final class PairedRows {
-    /** Pair p, block b at ((p * blocks + b) * 2 * payload): row 2p's payload bytes, then row 2p+1's. */
+    /** Pair p, block b at ({@link #index}(p, b) * 2 * payload): row 2p's payload bytes, then row 2p+1's. */
     final byte[] q;
-    /** Pair p, block b at ((p * blocks + b) * 2 * floats): row 2p's scale(s), then row 2p+1's (floats: 1, Q4_K 2). */
+    /** Pair p, block b at ({@link #index}(p, b) * 2 * floats): row 2p's scale(s), then row 2p+1's (floats: 1, Q4_K 2). */
     final float[] d;
     final int blocks;
+    /**
+     * Blocks per column segment (the last may be shorter); blocks itself (one segment) unless a format
+     * asks for segments. Segment s of every pair comes before segment s+1 of any, so a kernel that runs
+     * a range of pairs one segment at a time still streams one sequential range, while the activations
+     * it reads stay a segment long (see {@link #segmentFor}).
+     */
+    final int segment;
+    private final int pairs;
 
-    private PairedRows(byte[] q, float[] d, int blocks) {
+    private PairedRows(byte[] q, float[] d, int blocks, int segment, int pairs) {
         this.q = q;
         this.d = d;
         this.blocks = blocks;
+        this.segment = segment;
+        this.pairs = pairs;
+    }
+
+    /** Column segments. */
+    int segments() {
+        return (blocks + segment - 1) / segment;
+    }
+
+    /** First block of segment s. */
+    int segmentStart(int s) {
+        return s * segment;
+    }
+
+    /** One past the last block of segment s. */
+    int segmentEnd(int s) {
+        return Math.min(blocks, (s + 1) * segment);
+    }
+
+    /** f such that pair p's block b of segment s is at index f + b. */
+    int first(int p, int s) {
+        int start = s * segment;
+        return start * pairs + p * (segmentEnd(s) - start) - start;
+    }
+
+    /** Where pair p's block b lives: run index * 2 + h is row 2p+h's. */
+    int index(int p, int b) {
+        return first(p, b / segment) + b;
+    }
+
+    /**
+     * Blocks per segment for rows of this many blocks when a segment should hold at most maxBlocks:
+     * the fewest segments, of near-equal length.
+     */
+    static int segmentFor(int blocks, int maxBlocks) {
+        int count = Math.max(1, (blocks + maxBlocks - 1) / Math.max(1, maxBlocks));
+        return Math.max(1, (blocks + count - 1) / count);
     }
 
     /**
@@ -47,7 +92,12 @@ final class PairedRows {
      * or null when it does not fit (see the class comment).
      */
     static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload) {
-        return of(data, rows, blocks, blockBytes, payload, 1, (o, q, qAt, d, dAt) -> {
+        return of(data, rows, blocks, blockBytes, payload, blocks);
+    }
+
+    /** {@link #of(MemorySegment, int, int, int, int)} in column segments of segment blocks. */
+    static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int segment) {
+        return of(data, rows, blocks, blockBytes, payload, 1, segment, (o, q, qAt, d, dAt) -> {
             d[dAt] = Float.float16ToFloat(data.get(Vec.SHORT_LE, o));
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, q, qAt, payload);
         });
@@ -65,6 +115,11 @@ final class PairedRows {
      * q[at * payload] and floats floats at d[at * floats], as copy writes them; null when it does not fit.
      */
     static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, BlockCopy copy) {
+        return of(data, rows, blocks, blockBytes, payload, floats, blocks, copy);
+    }
+
+    private static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, int segment,
+                                 BlockCopy copy) {
         long pairs = (rows + 1L) / 2;
         long bytes = pairs * blocks * 2 * payload;
         long scales = pairs * blocks * 2 * floats;
@@ -80,15 +135,16 @@ final class PairedRows {
         } catch (OutOfMemoryError e) { // another allocation won the race for the heap: keep the file's layout
             return null;
         }
+        PairedRows copied = new PairedRows(q, d, blocks, Math.max(1, Math.min(segment, blocks)), (int) pairs);
         for (int r = 0; r < rows; r++) {
             int p = r >> 1, h = r & 1;
             long row = (long) r * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
-                int at = (p * blocks + b) * 2 + h;
+                int at = copied.index(p, b) * 2 + h;
                 copy.copy(row + (long) b * blockBytes, q, at * payload, d, at * floats);
             }
         }
-        return new PairedRows(q, d, blocks);
+        return copied;
     }
 
     /** Whether quant and scale arrays of these sizes fit Java arrays and half of the heap still free. */

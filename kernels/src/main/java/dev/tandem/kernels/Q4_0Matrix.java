@@ -334,18 +334,29 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         int[] offsets = f.offsets[aRow];
         float[] d = f.scales[aRow];
         int blocks = cols / BLOCK;
-        PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF)) : null;
+        PairedRows pr = IntDot.WIDE ? paired.get(() -> PairedRows.of(data, rows, blocks, BLOCK_BYTES, HALF,
+                PairLanes.ENABLED ? PairedRows.segmentFor(blocks, segmentMaxBlocks) : blocks)) : null;
         if (pr != null && PairLanes.ENABLED) {
             Q4Activations.Doubled twice = f.paired();
             short[] p2 = twice.acts()[aRow];
             int[] offsets2 = twice.offsets()[aRow];
-            PairedRows.forRows(start, end, (r, n) -> {
-                if (n == 2) {
-                    dotPairLanes(pr, r, p2, offsets2, d, out, outOff + r);
-                } else {
-                    out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+            int r = start;
+            if ((r & 1) == 1 && r < end) {
+                out[outOff + r] = dotPaired(pr, r, p, offsets, d);
+                r++;
+            }
+            int pairsEnd = r + (end - r) / 2 * 2;
+            if (pr.segments() == 1) {
+                for (; r < pairsEnd; r += 2) {
+                    FloatVector acc = pairLanes(pr, r >> 1, 0, p2, offsets2, d, FloatVector.zero(PairLanes.F));
+                    PairLanes.finish(acc, out, outOff + r);
                 }
-            });
+            } else {
+                dotPairsBySegment(pr, r, pairsEnd, p2, offsets2, d, out, outOff);
+            }
+            if (pairsEnd < end) {
+                out[outOff + pairsEnd] = dotPaired(pr, pairsEnd, p, offsets, d);
+            }
             return;
         }
         if (pr != null) {
@@ -367,41 +378,76 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     private static void dotPairPaired(PairedRows pr, int r, short[] p, int[] offsets, float[] d, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
-        int blocks = pr.blocks;
-        int first = (r >> 1) * blocks;
         FloatVector acc0 = FloatVector.zero(IntDot.F), acc1 = FloatVector.zero(IntDot.F);
-        for (int blk = 0; blk < blocks; blk++) {
-            int at = first + blk, w = at * BLOCK;
-            int j = blk * BLOCK;
-            float da = d[blk];
-            ShortVector q = IntDot.act(p, j), high = IntDot.act(p, j + HALF);
-            IntVector off = IntVector.fromArray(IntDot.I, offsets, blk * 8);
-            acc0 = pairedLanes(nibbles(wq, w), q, high, off).fma(IntDot.scale(wd[2 * at] * da), acc0);
-            acc1 = pairedLanes(nibbles(wq, w + HALF), q, high, off).fma(IntDot.scale(wd[2 * at + 1] * da), acc1);
+        for (int s = 0; s < pr.segments(); s++) {
+            int first = pr.first(r >> 1, s);
+            for (int blk = pr.segmentStart(s); blk < pr.segmentEnd(s); blk++) {
+                int at = first + blk, w = at * BLOCK;
+                int j = blk * BLOCK;
+                float da = d[blk];
+                ShortVector q = IntDot.act(p, j), high = IntDot.act(p, j + HALF);
+                IntVector off = IntVector.fromArray(IntDot.I, offsets, blk * 8);
+                acc0 = pairedLanes(nibbles(wq, w), q, high, off).fma(IntDot.scale(wd[2 * at] * da), acc0);
+                acc1 = pairedLanes(nibbles(wq, w + HALF), q, high, off).fma(IntDot.scale(wd[2 * at + 1] * da), acc1);
+            }
         }
         out[o] = IntDot.finish(acc0);
         out[o + 1] = IntDot.finish(acc1);
     }
 
+    /** Blocks per column segment at most, in the 512-bit paired copy (see {@link #dotPairsBySegment}). */
+    static final int SEGMENT_MAX_BLOCKS = 96;
+    /** {@link #SEGMENT_MAX_BLOCKS}, or what a test sets before the copy is made. */
+    private int segmentMaxBlocks = SEGMENT_MAX_BLOCKS;
+
+    /** Tests: column segments of at most maxBlocks in this matrix's paired copy (before its first product). */
+    Q4_0Matrix segmentedAt(int maxBlocks) {
+        segmentMaxBlocks = maxBlocks;
+        return this;
+    }
+
     /**
-     * {@link #dotPairPaired} in {@link PairLanes}' 512-bit form: a block's 32-byte run (both rows)
-     * is one vector of shorts against the doubled activations p2, offsets2 ({@link Q4Activations#paired}),
-     * row r's lanes in 0-7 and row r+1's in 8-15: the same integers, scales and fmas per lane. (Two
-     * pairs a pass, two independent fma chains, measured no faster: the chain's latency does not bound it.)
+     * Row pairs [r0, r1) one column segment at a time, each pair's accumulator kept in memory between
+     * segments: the same lanes, scales and fmas in the same block order as one pass over the row.
+     * Why: a pass reads 192 bytes of doubled activations and offsets per block, 34 KiB for a 5632-column
+     * row (TinyLlama's down projection), which with the weights streaming through no longer stays in
+     * Zen 5's 48 KiB L1; such rows ran at 12.7 GMAC/s a core against 30 for 2048 columns, and the same
+     * matrix cut into 1408-column pieces ran 1.67x as fast (docs/benchmarks.md, "Long rows").
      */
-    private static void dotPairLanes(PairedRows pr, int r, short[] p2, int[] offsets2, float[] d, float[] out, int o) {
+    private static void dotPairsBySegment(PairedRows pr, int r0, int r1, short[] p2, int[] offsets2, float[] d,
+                                          float[] out, int outOff) {
+        int pairs = (r1 - r0) / 2, fl = PairLanes.F.length();
+        float[] accs = new float[pairs * fl];
+        for (int s = 0; s < pr.segments(); s++) {
+            for (int i = 0; i < pairs; i++) {
+                FloatVector acc = FloatVector.fromArray(PairLanes.F, accs, i * fl);
+                pairLanes(pr, (r0 >> 1) + i, s, p2, offsets2, d, acc).intoArray(accs, i * fl);
+            }
+        }
+        for (int i = 0; i < pairs; i++) {
+            PairLanes.finish(FloatVector.fromArray(PairLanes.F, accs, i * fl), out, outOff + r0 + 2 * i);
+        }
+    }
+
+    /**
+     * Pair p's blocks of segment s added to acc, in {@link #dotPairPaired}'s arithmetic in {@link PairLanes}'
+     * 512-bit form: a block's 32-byte run (both rows) is one vector of shorts against the doubled
+     * activations p2, offsets2 ({@link Q4Activations#paired}), row 2p's lanes in 0-7 and row 2p+1's in
+     * 8-15: the same integers, scales and fmas per lane. (Two pairs a pass, two independent fma chains,
+     * measured no faster: the chain's latency does not bound it.)
+     */
+    private static FloatVector pairLanes(PairedRows pr, int p, int s, short[] p2, int[] offsets2, float[] d, FloatVector acc) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
-        int first = (r >> 1) * pr.blocks;
-        FloatVector acc = FloatVector.zero(PairLanes.F);
-        for (int blk = 0; blk < pr.blocks; blk++) {
+        int first = pr.first(p, s), end = pr.segmentEnd(s);
+        for (int blk = pr.segmentStart(s); blk < end; blk++) {
             int at = first + blk, j = blk * 2 * BLOCK;
             float da = d[blk];
             FloatVector lanes = pairLanes(wq, at * BLOCK, ShortVector.fromArray(PairLanes.S, p2, j),
                     ShortVector.fromArray(PairLanes.S, p2, j + 2 * HALF), IntVector.fromArray(PairLanes.I, offsets2, blk * 16));
             acc = lanes.fma(PairLanes.scales(wd[2 * at] * da, wd[2 * at + 1] * da), acc);
         }
-        PairLanes.finish(acc, out, o);
+        return acc;
     }
 
     /** A pair's block run wq[w..w+32) (both rows) as {@link #pairedLanes} forms each row's lanes, in 512 bits. */
@@ -415,14 +461,16 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     private static float dotPaired(PairedRows pr, int r, short[] p, int[] offsets, float[] d) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
-        int blocks = pr.blocks;
-        int first = (r >> 1) * blocks, h = r & 1;
+        int h = r & 1;
         FloatVector acc = FloatVector.zero(IntDot.F);
-        for (int blk = 0; blk < blocks; blk++) {
-            int at = first + blk;
-            int j = blk * BLOCK;
-            acc = pairedLanes(nibbles(wq, at * BLOCK + h * HALF), IntDot.act(p, j), IntDot.act(p, j + HALF),
-                    IntVector.fromArray(IntDot.I, offsets, blk * 8)).fma(IntDot.scale(wd[2 * at + h] * d[blk]), acc);
+        for (int s = 0; s < pr.segments(); s++) {
+            int first = pr.first(r >> 1, s);
+            for (int blk = pr.segmentStart(s); blk < pr.segmentEnd(s); blk++) {
+                int at = first + blk;
+                int j = blk * BLOCK;
+                acc = pairedLanes(nibbles(wq, at * BLOCK + h * HALF), IntDot.act(p, j), IntDot.act(p, j + HALF),
+                        IntVector.fromArray(IntDot.I, offsets, blk * 8)).fma(IntDot.scale(wd[2 * at + h] * d[blk]), acc);
+            }
         }
         return IntDot.finish(acc);
     }

@@ -47,6 +47,58 @@ class PairedRowsTest {
         }
     }
 
+    /**
+     * Q4_0's copy in column segments (at most 2 blocks here, so 3 and 5 blocks give uneven segments):
+     * the pairs run one segment at a time with their accumulators in memory, every row range still
+     * equal to the scalar reference bit for bit.
+     */
+    @Test
+    void q4_0RowsInColumnSegmentsEqualTheScalarReferenceBitForBit() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        for (int cols : new int[] {96, 160}) {
+            for (int rows : new int[] {7, 10}) {
+                Q4_0Matrix m = ((Q4_0Matrix) Encoded.random(WeightFormat.Q4_0, rows, cols, rnd).matrix()).segmentedAt(2);
+                Q8Activations a = Q8Activations.quantize(Encoded.gaussian(rnd, cols), 0, 1, cols);
+                for (int start = 0; start <= rows; start++) {
+                    for (int end = start; end <= rows; end++) {
+                        float[] out = new float[rows + 2];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        m.dotRows(start, end, a, 0, out, 1);
+                        for (int r = 0; r < rows; r++) {
+                            String where = rows + "x" + cols + " rows [" + start + ", " + end + ") row " + r + " seed " + seed;
+                            if (r >= start && r < end) {
+                                assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, 0)), Float.floatToRawIntBits(out[1 + r]), where);
+                            } else {
+                                assertTrue(Float.isNaN(out[1 + r]), where + ": written outside the range");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void segmentsSplitRowsEvenlyAndEveryBlockHasOneSlot() {
+        assertEquals(88, PairedRows.segmentFor(176, 96));
+        assertEquals(64, PairedRows.segmentFor(64, 96));
+        assertEquals(86, PairedRows.segmentFor(344, 96));
+        assertEquals(2, PairedRows.segmentFor(3, 2));
+        java.lang.foreign.MemorySegment data = java.lang.foreign.Arena.ofAuto().allocate(5L * 7 * 18);
+        for (int segment : new int[] {1, 2, 3, 7}) {
+            PairedRows pr = PairedRows.of(data, 5, 7, 18, 16, segment);
+            boolean[] seen = new boolean[3 * 7];
+            for (int p = 0; p < 3; p++) {
+                for (int b = 0; b < 7; b++) {
+                    int at = pr.index(p, b);
+                    assertFalse(seen[at], "segment " + segment + ": pair " + p + " block " + b + " shares slot " + at);
+                    seen[at] = true;
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void kQuantBatchOneRowRangesEqualTheScalarRowDotBitForBit(WeightFormat format) {
