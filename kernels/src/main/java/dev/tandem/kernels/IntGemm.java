@@ -46,6 +46,15 @@ final class IntGemm {
     private static final int BLOCK = Q8Activations.BLOCK;
     /** Integer lanes per block (IntDot's arithmetic). */
     private static final int LANES = 8;
+    /**
+     * Blocks the 8 lane passes of a row group take together before moving on, the accumulators going
+     * through memory in between (exactly: the same fmas in the same block order). Why: a lane pass
+     * over a whole 2048-column row read 32 KiB of the tile's activations, 32 KiB of block scales and
+     * touched every line of 32 KiB of weights, past Zen 5's 48 KiB L1, so each of the 8 passes
+     * re-read scales and weights from L2; over 16 blocks the scales and weights (8 KiB each) stay in
+     * L1 for all 8 passes (docs/benchmarks.md, "Prefill tiles in block ranges").
+     */
+    static final int BLOCK_RANGE = 16;
 
     /**
      * Whether the kernel takes all 4 rows of a group in one pass ({@link #kernel4}): 8 product and 8
@@ -152,12 +161,15 @@ final class IntGemm {
                     for (int g = r0; g < tiled; g += R) {
                         int wOff = (g - r0) * cols;
                         scales(ws0, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
-                        for (int lane = 0; lane < LANES; lane++) {
-                            if (FOUR_ROWS) {
-                                kernel4(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks);
-                            } else {
-                                kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0);
-                                kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2);
+                        for (int b0 = 0; b0 < blocks; b0 += BLOCK_RANGE) {
+                            int b1 = Math.min(blocks, b0 + BLOCK_RANGE);
+                            for (int lane = 0; lane < LANES; lane++) {
+                                if (FOUR_ROWS) {
+                                    kernel4(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, b0, b1);
+                                } else {
+                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0, b0, b1);
+                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2, b0, b1);
+                                }
                             }
                         }
                         finish(acc, tile, panelOut, g - r0, lanes);
@@ -239,11 +251,18 @@ final class IntGemm {
      * vectors would be boxed.
      */
     private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
-                               int blocks, int r0) {
+                               int blocks, int r0, int blk0, int blk1) {
         int wa = wOff + r0 * cols + 2 * lane, wb = wa + cols;
         int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT;
+        int o = (lane * R + r0) * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
-        for (int blk = 0; blk < blocks; blk++) {
+        if (blk0 > 0) {
+            a0 = FloatVector.fromArray(F, acc, o);
+            a1 = FloatVector.fromArray(F, acc, o + FL);
+            b0 = FloatVector.fromArray(F, acc, o + TT);
+            b1 = FloatVector.fromArray(F, acc, o + TT + FL);
+        }
+        for (int blk = blk0; blk < blk1; blk++) {
             int xi = xBase + blk * (4 * TT), wi = wa + blk * BLOCK, vi = wb + blk * BLOCK, s = sBase + blk * (R * TT);
             FloatVector x0 = FloatVector.fromArray(F, xt, xi);
             FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
@@ -280,7 +299,6 @@ final class IntGemm {
             b0 = q0.fma(FloatVector.fromArray(F, sc, s + TT), b0);
             b1 = q1.fma(FloatVector.fromArray(F, sc, s + TT + FL), b1);
         }
-        int o = (lane * R + r0) * TT;
         a0.intoArray(acc, o);
         a1.intoArray(acc, o + FL);
         b0.intoArray(acc, o + TT);
@@ -292,11 +310,22 @@ final class IntGemm {
      * operations in the same order (so the same bits), with each activation load shared by 4 rows.
      */
     private static void kernel4(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
-                                int blocks) {
+                                int blocks, int blk0, int blk1) {
         int wa = wOff + 2 * lane, wb = wa + cols, wc = wb + cols, wd = wc + cols;
         int xBase = xOff + lane * blocks * 4 * TT;
+        int ao = lane * R * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        for (int blk = 0; blk < blocks; blk++) {
+        if (blk0 > 0) {
+            a0 = FloatVector.fromArray(F, acc, ao);
+            a1 = FloatVector.fromArray(F, acc, ao + FL);
+            b0 = FloatVector.fromArray(F, acc, ao + TT);
+            b1 = FloatVector.fromArray(F, acc, ao + TT + FL);
+            c0 = FloatVector.fromArray(F, acc, ao + 2 * TT);
+            c1 = FloatVector.fromArray(F, acc, ao + 2 * TT + FL);
+            d0 = FloatVector.fromArray(F, acc, ao + 3 * TT);
+            d1 = FloatVector.fromArray(F, acc, ao + 3 * TT + FL);
+        }
+        for (int blk = blk0; blk < blk1; blk++) {
             int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = blk * (R * TT);
             FloatVector x0 = FloatVector.fromArray(F, xt, xi);
             FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
@@ -359,7 +388,7 @@ final class IntGemm {
             d0 = v0.fma(FloatVector.fromArray(F, sc, s + 3 * TT), d0);
             d1 = v1.fma(FloatVector.fromArray(F, sc, s + 3 * TT + FL), d1);
         }
-        int o = lane * R * TT;
+        int o = ao;
         a0.intoArray(acc, o);
         a1.intoArray(acc, o + FL);
         b0.intoArray(acc, o + TT);
