@@ -42,9 +42,13 @@ final class PairLanes {
     private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
-    /** s0 in lanes 0-7, s1 in lanes 8-15. */
-    static FloatVector scales(float s0, float s1) {
-        return FloatVector.broadcast(F, s0).blend(s1, SECOND);
+    /**
+     * s0 * d in lanes 0-7 and s1 * d in 8-15: the same float products as two scalar multiplies, formed
+     * in the vector (two broadcasts from memory, a blend, a multiply); the scalar form's multiplies and
+     * register broadcasts cost ~10 % of Q4_0's 512-bit decode kernel (docs/benchmarks.md, "Long rows").
+     */
+    static FloatVector scalesTimes(float s0, float s1, float d) {
+        return FloatVector.broadcast(F, s0).blend(s1, SECOND).mul(d);
     }
 
     /** IntDot's butterfly of lanes 0-7 into out[o] and of lanes 8-15 into out[o + 1]. */

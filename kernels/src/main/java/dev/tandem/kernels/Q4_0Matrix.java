@@ -445,7 +445,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
             float da = d[blk];
             FloatVector lanes = pairLanes(wq, at * BLOCK, ShortVector.fromArray(PairLanes.S, p2, j),
                     ShortVector.fromArray(PairLanes.S, p2, j + 2 * HALF), IntVector.fromArray(PairLanes.I, offsets2, blk * 16));
-            acc = lanes.fma(PairLanes.scales(wd[2 * at] * da, wd[2 * at + 1] * da), acc);
+            acc = lanes.fma(PairLanes.scalesTimes(wd[2 * at], wd[2 * at + 1], da), acc);
         }
         return acc;
     }
