@@ -9,8 +9,12 @@ import static dev.tandem.kernels.Vec.S_PARTS;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 
-/** F16 weights: IEEE halves, converted exactly a row at a time (F16C's vcvtph2ps, see {@link #rowFloats}). */
+/**
+ * F16 weights: IEEE halves, converted exactly: in registers by the batch-1 dot ({@link #dotHalves}), a
+ * row at a time into a buffer where several tokens share it (F16C's vcvtph2ps, see {@link #rowFloats}).
+ */
 public final class F16Matrix extends WeightMatrix {
     F16Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
@@ -38,7 +42,34 @@ public final class F16Matrix extends WeightMatrix {
     }
 
     private float dotVector(int row, float[] x, int xOff, RowBuffers b) {
-        return dotFloats(rowFloats(row, b), x, xOff);
+        return ONE_PASS ? dotHalves(rowOffset(row), x, xOff) : dotFloats(rowFloats(row, b), x, xOff);
+    }
+
+    /** {@link KernelConfig#f16OnePass}: batch-1 dots convert halves in registers ({@link #dotHalves}). */
+    private static final boolean ONE_PASS = KernelConfig.f16OnePass();
+
+    /**
+     * {@link #dotFloats} of the row at byte offset base, each vector of halves converted in registers
+     * ({@link Vec#f16ToFloat}, exactly {@link Float#float16ToFloat}): the same products and sums in the
+     * same order, read once from the mapping.
+     */
+    private float dotHalves(long base, float[] x, int xOff) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int step = S.length();
+        int j = 0;
+        for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
+            ShortVector h0 = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
+            ShortVector h1 = ShortVector.fromMemorySegment(S, data, base + 2L * (j + step), LE);
+            for (int p = 0; p < S_PARTS; p++) {
+                acc0 = Vec.f16ToFloat(h0, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
+                acc1 = Vec.f16ToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
+            }
+        }
+        float sum = Vec.sum(acc0.add(acc1));
+        for (; j < cols; j++) {
+            sum += half(base, j) * x[xOff + j];
+        }
+        return sum;
     }
 
     /**

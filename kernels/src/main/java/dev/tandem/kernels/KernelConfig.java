@@ -40,6 +40,9 @@ import jdk.incubator.vector.FloatVector;
  * kernels run on a copy of the weights with row pairs interleaved ({@link PairedRows}); false keeps
  * the file's layout, for A/B runs (same bits).
  *
+ * tandem.f16OnePass: true (default) or false: whether F16 batch-1 dots convert halves in registers
+ * ({@link F16Matrix}); false converts a row into a buffer first, then multiplies, for A/B runs (same bits).
+ *
  * tandem.widePairs: true (default) or false: whether the paired-row kernels take their 512-bit form
  * ({@link PairLanes}) where the float species is 512 bits; false keeps the 256-bit form, for A/B runs
  * (same bits).
@@ -181,6 +184,11 @@ public final class KernelConfig {
 
     /** Whether the Q8_0/Q4_0/Q4_K/Q5_K/Q6_K batch-1 kernels run on a paired copy of the rows ({@link PairedRows}); same bits either way. */
     public static boolean pairRows() { return PAIR_ROWS; }
+
+    private static final boolean F16_ONE_PASS = !"false".equals(System.getProperty("tandem.f16OnePass", "true").trim());
+
+    /** tandem.f16OnePass (default true): whether F16 batch-1 dots convert halves in registers. */
+    public static boolean f16OnePass() { return F16_ONE_PASS; }
 
     private static final boolean WIDE_PAIRS = !"false".equals(System.getProperty("tandem.widePairs", "true").trim());
 

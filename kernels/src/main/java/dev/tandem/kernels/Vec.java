@@ -77,6 +77,24 @@ final class Vec {
         return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /**
+     * Part {@code part} of a vector of IEEE halves as floats, exactly {@link Float#float16ToFloat} lane
+     * by lane (NaNs stay NaNs with their payload): the half's magnitude bits shifted into a float's
+     * place read as 2^-112 times the value, normal or subnormal, so one multiply by 2^112 (exact)
+     * rescales it; exponent 31 (infinities, NaNs) takes the all-ones float exponent instead; then the
+     * sign. Why: the Vector API has no half conversion, and converting a row into a buffer first (C2's
+     * vcvtph2ps loop) then multiplying made F16 decode three passes over each row (docs/benchmarks.md,
+     * "F16 decode in one pass").
+     */
+    static FloatVector f16ToFloat(ShortVector halves, int part) {
+        IntVector h = (IntVector) halves.convertShape(VectorOperators.S2I, I, part); // sign-extended
+        IntVector magnitude = h.and(0x7fff);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector bits = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                .blend(shifted.or(0x7f80_0000), magnitude.compare(VectorOperators.GE, 0x7c00));
+        return bits.or(h.and(0x8000_0000)).reinterpretAsFloats();
+    }
+
     private static final VectorShuffle<Float> SWAP8 = FL >= 16 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
     private static final VectorShuffle<Float> SWAP4 = FL >= 8 ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
     private static final VectorShuffle<Float> SWAP2 = FL >= 4 ? VectorShuffle.fromOp(F, i -> i ^ 2) : null;
