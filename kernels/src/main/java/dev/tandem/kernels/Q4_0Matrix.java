@@ -346,14 +346,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
                 r++;
             }
             int pairsEnd = r + (end - r) / 2 * 2;
-            if (pr.segments() == 1) {
-                for (; r < pairsEnd; r += 2) {
-                    FloatVector acc = pairLanes(pr, r >> 1, 0, p2, offsets2, d, FloatVector.zero(PairLanes.F));
-                    PairLanes.finish(acc, out, outOff + r);
-                }
-            } else {
-                dotPairsBySegment(pr, r, pairsEnd, p2, offsets2, d, out, outOff);
-            }
+            dotPairsBySegment(pr, r, pairsEnd, p2, offsets2, d, out, outOff);
             if (pairsEnd < end) {
                 out[outOff + pairsEnd] = dotPaired(pr, pairsEnd, p, offsets, d);
             }
@@ -406,48 +399,56 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         return this;
     }
 
+    /** Row pairs whose accumulators a segment pass keeps (4 KiB): their weights of a segment are one sequential run. */
+    private static final int SEGMENT_PAIRS = 64;
+
     /**
-     * Row pairs [r0, r1) one column segment at a time, each pair's accumulator kept in memory between
-     * segments: the same lanes, scales and fmas in the same block order as one pass over the row.
-     * Why: a pass reads 192 bytes of doubled activations and offsets per block, 34 KiB for a 5632-column
-     * row (TinyLlama's down projection), which with the weights streaming through no longer stays in
-     * Zen 5's 48 KiB L1; such rows ran at 12.7 GMAC/s a core against 30 for 2048 columns, and the same
-     * matrix cut into 1408-column pieces ran 1.67x as fast (docs/benchmarks.md, "Long rows").
+     * Row pairs [r0, r1) (r0 even), {@link #SEGMENT_PAIRS} at a time, one column segment at a time, each
+     * pair's accumulator kept in memory between segments: the same lanes, scales and fmas in the same
+     * block order as one pass over the row. Why: a pass reads 192 bytes of doubled activations and
+     * offsets per block, 34 KiB for a 5632-column row (TinyLlama's down projection), which with the
+     * weights streaming through no longer stays in Zen 5's 48 KiB L1; such rows ran at 10-15 GMAC/s
+     * a core against 26-30 for 2048 columns (docs/benchmarks.md, "Long rows").
      */
     private static void dotPairsBySegment(PairedRows pr, int r0, int r1, short[] p2, int[] offsets2, float[] d,
                                           float[] out, int outOff) {
-        int pairs = (r1 - r0) / 2, fl = PairLanes.F.length();
-        float[] accs = new float[pairs * fl];
-        for (int s = 0; s < pr.segments(); s++) {
-            for (int i = 0; i < pairs; i++) {
-                FloatVector acc = FloatVector.fromArray(PairLanes.F, accs, i * fl);
-                pairLanes(pr, (r0 >> 1) + i, s, p2, offsets2, d, acc).intoArray(accs, i * fl);
+        int fl = PairLanes.F.length();
+        float[] accs = new float[Math.min(SEGMENT_PAIRS, (r1 - r0) / 2) * fl];
+        for (int g0 = r0 >> 1, g1 = r1 >> 1; g0 < g1; g0 += SEGMENT_PAIRS) {
+            int pairs = Math.min(SEGMENT_PAIRS, g1 - g0);
+            for (int s = 0; s < pr.segments(); s++) {
+                for (int i = 0; i < pairs; i++) {
+                    pairSegment(pr.q, pr.d, pr.first(g0 + i, s), pr.segmentStart(s), pr.segmentEnd(s), p2, offsets2, d,
+                            accs, i * fl, s == 0);
+                }
             }
-        }
-        for (int i = 0; i < pairs; i++) {
-            PairLanes.finish(FloatVector.fromArray(PairLanes.F, accs, i * fl), out, outOff + r0 + 2 * i);
+            for (int i = 0; i < pairs; i++) {
+                PairLanes.finish(FloatVector.fromArray(PairLanes.F, accs, i * fl), out, outOff + 2 * (g0 + i));
+            }
         }
     }
 
     /**
-     * Pair p's blocks of segment s added to acc, in {@link #dotPairPaired}'s arithmetic in {@link PairLanes}'
-     * 512-bit form: a block's 32-byte run (both rows) is one vector of shorts against the doubled
-     * activations p2, offsets2 ({@link Q4Activations#paired}), row 2p's lanes in 0-7 and row 2p+1's in
-     * 8-15: the same integers, scales and fmas per lane. (Two pairs a pass, two independent fma chains,
-     * measured no faster: the chain's latency does not bound it.)
+     * One pair's blocks [b0, b1) of a segment (block blk at index first + blk of the paired copy wq, wd)
+     * added to its accumulator at accs[accOff] (from zero when fresh), in {@link #dotPairPaired}'s
+     * arithmetic in {@link PairLanes}' 512-bit form: a block's 32-byte run (both rows) is one vector of
+     * shorts against the doubled activations p2, offsets2 ({@link Q4Activations#paired}), row 2p's
+     * lanes in 0-7 and row 2p+1's in 8-15: the same integers, scales and fmas per lane. (Two pairs a
+     * pass, two independent fma chains, measured no faster: the chain's latency does not bound it.)
+     * Compiled on its own (kernels.compile-commands: dontinline) with arrays and ints only: inlined
+     * into dotRows's lambda with both the segmented and the whole-row callers hot, C2 left its vector
+     * helpers out of line and TinyLlama decode ran at half speed.
      */
-    private static FloatVector pairLanes(PairedRows pr, int p, int s, short[] p2, int[] offsets2, float[] d, FloatVector acc) {
-        byte[] wq = pr.q;
-        float[] wd = pr.d;
-        int first = pr.first(p, s), end = pr.segmentEnd(s);
-        for (int blk = pr.segmentStart(s); blk < end; blk++) {
+    private static void pairSegment(byte[] wq, float[] wd, int first, int b0, int b1, short[] p2, int[] offsets2, float[] d,
+                                    float[] accs, int accOff, boolean fresh) {
+        FloatVector acc = fresh ? FloatVector.zero(PairLanes.F) : FloatVector.fromArray(PairLanes.F, accs, accOff);
+        for (int blk = b0; blk < b1; blk++) {
             int at = first + blk, j = blk * 2 * BLOCK;
-            float da = d[blk];
             FloatVector lanes = pairLanes(wq, at * BLOCK, ShortVector.fromArray(PairLanes.S, p2, j),
                     ShortVector.fromArray(PairLanes.S, p2, j + 2 * HALF), IntVector.fromArray(PairLanes.I, offsets2, blk * 16));
-            acc = lanes.fma(PairLanes.scalesTimes(wd[2 * at], wd[2 * at + 1], da), acc);
+            acc = lanes.fma(PairLanes.scalesTimes(wd[2 * at], wd[2 * at + 1], d[blk]), acc);
         }
-        return acc;
+        acc.intoArray(accs, accOff);
     }
 
     /** A pair's block run wq[w..w+32) (both rows) as {@link #pairedLanes} forms each row's lanes, in 512 bits. */
