@@ -255,8 +255,9 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             return;
         }
         boolean cold = Vec.ENABLED && ColdStart.coldMatrix(batch, (long) rows * cols);
-        if (!cold && KQuantGemm.serves(this, batch)) {
-            KQuantGemm.matmul(this, x, out, batch);
+        KQuantGemm.Tile tile = cold ? null : KQuantGemm.tile(this, batch);
+        if (tile != null) {
+            KQuantGemm.matmul(this, x, out, batch, tile);
             return;
         }
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, !cold);
