@@ -67,16 +67,28 @@ final class KQuantGemm {
         };
     }
 
-    /** The measured dispatch (tandem.kquantTile=auto). */
+    /**
+     * The measured dispatch (tandem.kquantTile=auto). On 512-bit vectors, for the formats whose decode
+     * is vectorised (Q4_K, Q6_K): the one-vector tile from {@link #oneMin} to FL tokens, the
+     * two-vector tile above (two one-vector tiles cost 1.05-1.2x one padded two-vector tile). One
+     * thread, thread CPU time, all three in one JVM alternating (docs/benchmarks.md, "Batched decode
+     * of the K-quants from one token vector"): one-vector tile / Q6_KRowGemm 1.04-1.11 at 8 tokens,
+     * 0.95-0.97 at 9, 0.86-0.90 at 10, 0.56-0.61 at 16 (Q6_K 32000 x 768, 2048 x 768, 768 x 2048);
+     * against Q4_K's per-row kernel 0.94-1.09 at 7, 0.80-0.98 at 8, 0.41-0.49 at 16; the two-vector
+     * tile against Q6_KRowGemm 0.59-0.70 at 20 tokens, where Q6_KRowGemm used to run. Elsewhere (256
+     * bits, the other K-quants) the dispatch is as before: {@link #minBatch}.
+     */
     static Tile autoTile(KQuantMatrix w, int batch) {
-        if (FL >= 16 && w.vectorDecode() && batch >= ONE_MIN && batch <= FL) {
-            return Tile.ONE;
+        if (FL >= 16 && w.vectorDecode()) {
+            return batch > FL ? Tile.TWO : batch >= oneMin(w) ? Tile.ONE : null;
         }
         return batch >= minBatch(w) ? Tile.TWO : null;
     }
 
-    /** The smallest batch the one-vector tile takes by default, on 512-bit vectors. */
-    static final int ONE_MIN = 4;
+    /** The smallest batch the one-vector tile takes by default on 512-bit vectors: 9 against Q6_KRowGemm, 8 against a per-row kernel. */
+    static int oneMin(KQuantMatrix w) {
+        return w instanceof Q6_KMatrix && Q6_KRowGemm.serves(2) ? 9 : 8;
+    }
 
     /**
      * Where the two-vector tile starts without the one-vector tile. Formats whose decode is
