@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorOperators;
  * (super-block value, then the running sum over super-blocks) is the dot's own
  * {@link KQuantMatrix#blockValue} formula, lanewise.
  *
- * <p>Two tile shapes ({@link Tile}): the 4-row x 2-vector tile above, and for batched decode a
+ * <p>Two tile shapes ({@link Tile}): the 4-row x 2-vector tile above, and for batched decode an
  * 8-row x 1-vector tile (FL tokens, 8 accumulators: per element 1 activation load, 8 broadcasts and
  * 8 FMAs), so that at 512 bits a batch of 8-16 tokens does not pay for a half-empty 32-token tile.
  * Both run the same packing, exact-group sums, block values and finish, with the tile's width.
@@ -47,6 +47,7 @@ final class KQuantGemm {
             this.rows = rows;
         }
     }
+
     private static final int PANEL = 16;
     private static final int QK = KQuantMatrix.QK;
     private static final int SUBS = KQuantMatrix.SUBS;
