@@ -21,31 +21,84 @@ import jdk.incubator.vector.VectorOperators;
  * is converted to int (exact) and added in int lanes, which gives the dot's integer. The float part
  * (super-block value, then the running sum over super-blocks) is the dot's own
  * {@link KQuantMatrix#blockValue} formula, lanewise.
+ *
+ * <p>Two tile shapes ({@link Tile}): the 4-row x 2-vector tile above, and for batched decode an
+ * 8-row x 1-vector tile (FL tokens, 8 accumulators: per element 1 activation load, 8 broadcasts and
+ * 8 FMAs), so that at 512 bits a batch of 8-16 tokens does not pay for a half-empty 32-token tile.
+ * Both run the same packing, exact-group sums, block values and finish, with the tile's width.
  */
 final class KQuantGemm {
     private KQuantGemm() {}
 
     static final int TT = 2 * FL;
     static final int R = 4;
+
+    /** A register tile's shape: {@code tokens} (a multiple of FL) by {@code rows} weight rows. */
+    enum Tile {
+        /** Two token vectors by 4 rows (prefill, and the larger decode batches). */
+        TWO(TT, R),
+        /** One token vector by 8 rows (decode batches of up to a vector or so). */
+        ONE(FL, 8);
+
+        final int tokens, rows;
+
+        Tile(int tokens, int rows) {
+            this.tokens = tokens;
+            this.rows = rows;
+        }
+    }
+
     private static final int PANEL = 16;
     private static final int QK = KQuantMatrix.QK;
     private static final int SUBS = KQuantMatrix.SUBS;
 
     /**
-     * Whether the token-tiled kernel serves a batch of this size for w. Formats whose decode is
-     * vectorised ({@link KQuantMatrix#vectorDecode}: Q4_K, Q6_K) pay from one vector of tokens (on
-     * the AVX2 VM, one thread, Q6_K 4096 x 768: 5.9 against 3.8 GMAC/s per-row at 8 tokens, 11.4 at
-     * 16); the others decode a weight at a time, which pays only when shared by a few tiles. Q6_K
-     * starts later where {@link Q6_KRowGemm} runs ({@link #minBatch}).
+     * The tile that serves a batch of this size for w, or null where the per-row kernels (or
+     * {@link Q6_KRowGemm}) do (tandem.kquantTile, {@link KernelConfig#kquantTile}).
      */
-    static boolean serves(KQuantMatrix w, int batch) {
-        return KernelConfig.tokenTiles() && Vec.ENABLED && batch >= minBatch(w);
+    static Tile tile(KQuantMatrix w, int batch) {
+        if (!KernelConfig.tokenTiles() || !Vec.ENABLED || batch < 2) {
+            return null;
+        }
+        return switch (KernelConfig.kquantTile()) {
+            case KernelConfig.KQUANT_TILE_ONE -> Tile.ONE;
+            case KernelConfig.KQUANT_TILE_TWO -> Tile.TWO;
+            case KernelConfig.KQUANT_TILE_OFF -> batch >= minBatch(w) ? Tile.TWO : null;
+            default -> autoTile(w, batch);
+        };
     }
 
     /**
-     * Below a tile, Q6_K's batches run {@link Q6_KRowGemm} where it serves: against a padded tile it
-     * ran 1.45x as fast at 8 tokens and the same at 12 (stories110M's 32000 x 768 classifier, two
-     * threads; docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns").
+     * The measured dispatch (tandem.kquantTile=auto). On 512-bit vectors, for the formats whose decode
+     * is vectorised (Q4_K, Q6_K): the one-vector tile from {@link #oneMin} to FL tokens, the
+     * two-vector tile above (two one-vector tiles cost 1.05-1.2x one padded two-vector tile). One
+     * thread, thread CPU time, all three in one JVM alternating (docs/benchmarks.md, "Batched decode
+     * of the K-quants from one token vector"): one-vector tile / Q6_KRowGemm 1.04-1.11 at 8 tokens,
+     * 0.95-0.97 at 9, 0.86-0.90 at 10, 0.56-0.61 at 16 (Q6_K 32000 x 768, 2048 x 768, 768 x 2048);
+     * against Q4_K's per-row kernel 0.94-1.09 at 7, 0.80-0.98 at 8, 0.41-0.49 at 16; the two-vector
+     * tile against Q6_KRowGemm 0.59-0.70 at 20 tokens, where Q6_KRowGemm used to run. Elsewhere (256
+     * bits, the other K-quants) the dispatch is as before: {@link #minBatch}.
+     */
+    static Tile autoTile(KQuantMatrix w, int batch) {
+        if (FL >= 16 && w.vectorDecode()) {
+            return batch > FL ? Tile.TWO : batch >= oneMin(w) ? Tile.ONE : null;
+        }
+        return batch >= minBatch(w) ? Tile.TWO : null;
+    }
+
+    /** The smallest batch the one-vector tile takes by default on 512-bit vectors: 9 against Q6_KRowGemm, 8 against a per-row kernel. */
+    static int oneMin(KQuantMatrix w) {
+        return w instanceof Q6_KMatrix && Q6_KRowGemm.serves(2) ? 9 : 8;
+    }
+
+    /**
+     * Where the two-vector tile starts without the one-vector tile. Formats whose decode is
+     * vectorised ({@link KQuantMatrix#vectorDecode}: Q4_K, Q6_K) pay from one vector of tokens (on
+     * the AVX2 VM, one thread, Q6_K 4096 x 768: 5.9 against 3.8 GMAC/s per-row at 8 tokens, 11.4 at
+     * 16); the others decode a weight at a time, which pays only when shared by a few tiles. Q6_K
+     * starts later where {@link Q6_KRowGemm} runs: against a padded tile it ran 1.45x as fast at 8
+     * tokens and the same at 12 (stories110M's 32000 x 768 classifier, two threads;
+     * docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns").
      */
     static int minBatch(KQuantMatrix w) {
         if (w instanceof Q6_KMatrix && Q6_KRowGemm.serves(MIN_TAIL)) {
@@ -57,17 +110,18 @@ final class KQuantGemm {
     /** Tokens from which a padded tile beats {@link Q6_KRowGemm} (as IntGemm's tail). */
     static final int MIN_TAIL = 3 * TT / 4;
 
-    /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t. */
-    static void matmul(KQuantMatrix w, float[] x, float[] out, int batch) {
+    /** out[t*rows + r] = w.dot(r, x, t*cols) for every row r and token t, in tiles of this shape. */
+    static void matmul(KQuantMatrix w, float[] x, float[] out, int batch, Tile shape) {
         int rows = w.rows(), cols = w.cols(), blocks = cols / QK;
+        int tt = shape.tokens, rt = shape.rows;
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, true);
-        int tiles = (batch + TT - 1) / TT;
-        float[] xt = new float[tiles * cols * TT];
-        float[] dt = new float[tiles * blocks * TT];
-        int[] bt = new int[tiles * blocks * SUBS * TT];
+        int tiles = (batch + tt - 1) / tt;
+        float[] xt = new float[tiles * cols * tt];
+        float[] dt = new float[tiles * blocks * tt];
+        int[] bt = new int[tiles * blocks * SUBS * tt];
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
-                pack(a, cols, batch, tile, xt, dt, bt);
+                pack(a, cols, batch, tile, tt, xt, dt, bt);
             }
         });
         int group = w.exactGroup();
@@ -77,32 +131,40 @@ final class KQuantGemm {
             float[] wq = new float[PANEL * cols];
             float[] dm = new float[PANEL * blocks * 2];
             int[] m = new int[PANEL * blocks * SUBS];
-            int[] isum = new int[R * TT];
-            float[] sum = new float[R * TT];
+            int[] isum = new int[rt * tt];
+            float[] sum = new float[rt * tt];
             KQuantMatrix.DecodeScratch scratch = new KQuantMatrix.DecodeScratch(w);
             // The panel's results token-major, copied out once per panel (as IntGemm): writing each
             // (token, row) straight into out touched a cache line of out per value, 5 % of a prefill.
-            float[] panelOut = new float[tiles * TT * PANEL];
+            float[] panelOut = new float[tiles * tt * PANEL];
             for (int p = start; p < end; p++) {
                 int r0 = p * PANEL, r1 = Math.min(rows, r0 + PANEL);
-                int tiled = r0 + (r1 - r0) / R * R;
+                int tiled = r0 + (r1 - r0) / rt * rt;
+                // Block-major (row i's super-block blk at (blk*PANEL + i)*QK): within a block the rows are
+                // QK floats apart, a constant, so the kernels address every row's weight from one register
+                // (with rows cols apart, kernel8's 8 row offsets spilled: ~35 instructions per 8 FMAs).
                 for (int r = r0; r < tiled; r++) {
-                    w.decodeScaled(r, wq, (r - r0) * cols, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch);
+                    w.decodeScaled(r, wq, (r - r0) * QK, PANEL * QK, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
-                    int xOff = tile * cols * TT;
-                    for (int g = r0; g < tiled; g += R) {
+                    int xOff = tile * cols * tt;
+                    for (int g = r0; g < tiled; g += rt) {
                         int i = g - r0;
                         Arrays.fill(sum, 0f);
                         for (int blk = 0; blk < blocks; blk++) {
                             Arrays.fill(isum, 0);
-                            for (int e = blk * QK; e < (blk + 1) * QK; e += group) {
-                                kernel(wq, i * cols, cols, xt, xOff, e, e + group, isum);
+                            int wBlock = (blk * PANEL + i) * QK, xBlock = xOff + blk * QK * tt;
+                            for (int e = 0; e < QK; e += group) {
+                                if (shape == Tile.ONE) {
+                                    kernel8(wq, wBlock + e, xt, xBlock + e * tt, group, isum);
+                                } else {
+                                    kernel(wq, wBlock + e, xt, xBlock + e * tt, group, isum);
+                                }
                             }
                             blockValues(isum, dm, i * blocks * 2, blocks, m, i * blocks * SUBS, blk, mins,
-                                    dt, tile * blocks * TT, bt, tile * blocks * SUBS * TT, sum);
+                                    dt, tile * blocks * tt, bt, tile * blocks * SUBS * tt, sum, shape);
                         }
-                        finish(sum, tile, panelOut, g - r0);
+                        finish(sum, tile, panelOut, g - r0, shape);
                     }
                 }
                 for (int t = 0; t < batch; t++) {
@@ -118,30 +180,33 @@ final class KQuantGemm {
     }
 
     /** Tile {@code tile}'s quantized activations (as floats) K-major, its block scales and its 16-value sums; padding stays 0. */
-    private static void pack(Q8_KActivations a, int cols, int batch, int tile, float[] xt, float[] dt, int[] bt) {
+    private static void pack(Q8_KActivations a, int cols, int batch, int tile, int tt, float[] xt, float[] dt, int[] bt) {
         int blocks = cols / QK;
-        int xOff = tile * cols * TT, dOff = tile * blocks * TT, bOff = tile * blocks * SUBS * TT;
-        int t0 = tile * TT, t1 = Math.min(batch, t0 + TT);
+        int xOff = tile * cols * tt, dOff = tile * blocks * tt, bOff = tile * blocks * SUBS * tt;
+        int t0 = tile * tt, t1 = Math.min(batch, t0 + tt);
         for (int t = t0; t < t1; t++) {
             int c = t - t0;
             for (int j = 0; j < cols; j++) {
-                xt[xOff + j * TT + c] = a.q[t * cols + j];
+                xt[xOff + j * tt + c] = a.q[t * cols + j];
             }
             for (int blk = 0; blk < blocks; blk++) {
-                dt[dOff + blk * TT + c] = a.d[t * blocks + blk];
+                dt[dOff + blk * tt + c] = a.d[t * blocks + blk];
             }
             for (int s = 0; s < blocks * SUBS; s++) {
-                bt[bOff + s * TT + c] = a.bsums[t * blocks * SUBS + s];
+                bt[bOff + s * tt + c] = a.bsums[t * blocks * SUBS + s];
             }
         }
     }
 
-    /** isum[r][t] += sum over elements [e0, e1) of wq[r][e] * xt[e][t], the group's exact float sum converted to int. */
-    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, int e0, int e1, int[] isum) {
-        int w1 = wOff + cols, w2 = w1 + cols, w3 = w2 + cols;
+    /**
+     * isum[r][t] += sum over the n elements k of wq[wOff + r*QK + k] * xt[xOff + k*TT + t], the group's
+     * exact float sum converted to int.
+     */
+    private static void kernel(float[] wq, int wOff, float[] xt, int xOff, int n, int[] isum) {
+        int w1 = wOff + QK, w2 = w1 + QK, w3 = w2 + QK;
         FloatVector p00 = FloatVector.zero(F), p01 = p00, p10 = p00, p11 = p00;
         FloatVector p20 = p00, p21 = p00, p30 = p00, p31 = p00;
-        for (int k = e0; k < e1; k++) {
+        for (int k = 0; k < n; k++) {
             int xi = xOff + k * TT;
             FloatVector x0 = FloatVector.fromArray(F, xt, xi);
             FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
@@ -168,6 +233,35 @@ final class KQuantGemm {
         addInt(p31, isum, 3 * TT + FL);
     }
 
+    /**
+     * {@link #kernel}'s one-vector form: isum[r*FL + t] for 8 rows r against the tile's FL tokens.
+     * Named locals, since an array of vectors would be boxed.
+     */
+    private static void kernel8(float[] wq, int wOff, float[] xt, int xOff, int n, int[] isum) {
+        int w1 = wOff + QK, w2 = w1 + QK, w3 = w2 + QK;
+        int w4 = w3 + QK, w5 = w4 + QK, w6 = w5 + QK, w7 = w6 + QK;
+        FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
+        for (int k = 0; k < n; k++) {
+            FloatVector x = FloatVector.fromArray(F, xt, xOff + k * FL);
+            p0 = FloatVector.broadcast(F, wq[wOff + k]).fma(x, p0);
+            p1 = FloatVector.broadcast(F, wq[w1 + k]).fma(x, p1);
+            p2 = FloatVector.broadcast(F, wq[w2 + k]).fma(x, p2);
+            p3 = FloatVector.broadcast(F, wq[w3 + k]).fma(x, p3);
+            p4 = FloatVector.broadcast(F, wq[w4 + k]).fma(x, p4);
+            p5 = FloatVector.broadcast(F, wq[w5 + k]).fma(x, p5);
+            p6 = FloatVector.broadcast(F, wq[w6 + k]).fma(x, p6);
+            p7 = FloatVector.broadcast(F, wq[w7 + k]).fma(x, p7);
+        }
+        addInt(p0, isum, 0);
+        addInt(p1, isum, FL);
+        addInt(p2, isum, 2 * FL);
+        addInt(p3, isum, 3 * FL);
+        addInt(p4, isum, 4 * FL);
+        addInt(p5, isum, 5 * FL);
+        addInt(p6, isum, 6 * FL);
+        addInt(p7, isum, 7 * FL);
+    }
+
     private static void addInt(FloatVector p, int[] isum, int o) {
         IntVector v = (IntVector) p.convert(VectorOperators.F2I, 0);
         v.add(IntVector.fromArray(I, isum, o)).intoArray(isum, o);
@@ -178,20 +272,21 @@ final class KQuantGemm {
      * minSum = sum_s m[s] * bsums[t][s] in ints, the very operations of {@link KQuantMatrix#blockValue}.
      */
     private static void blockValues(int[] isum, float[] dm, int dmOff, int blocks, int[] m, int mOff, int blk, boolean mins,
-                                    float[] dt, int dOff, int[] bt, int bOff, float[] sum) {
-        for (int r = 0; r < R; r++) {
+                                    float[] dt, int dOff, int[] bt, int bOff, float[] sum, Tile shape) {
+        int tt = shape.tokens;
+        for (int r = 0; r < shape.rows; r++) {
             FloatVector d = FloatVector.broadcast(F, dm[dmOff + (r * blocks + blk) * 2]);
             FloatVector dmin = FloatVector.broadcast(F, dm[dmOff + (r * blocks + blk) * 2 + 1]);
             int mo = mOff + (r * blocks + blk) * SUBS;
-            for (int half = 0; half < 2; half++) {
-                int o = r * TT + half * FL;
-                FloatVector dx = FloatVector.fromArray(F, dt, dOff + blk * TT + half * FL);
+            for (int lane0 = 0; lane0 < tt; lane0 += FL) {
+                int o = r * tt + lane0;
+                FloatVector dx = FloatVector.fromArray(F, dt, dOff + blk * tt + lane0);
                 FloatVector is = (FloatVector) IntVector.fromArray(I, isum, o).convert(VectorOperators.I2F, 0);
                 FloatVector v = d.mul(is);
                 if (mins) {
                     IntVector ms = IntVector.zero(I);
                     for (int s = 0; s < SUBS; s++) {
-                        ms = ms.add(IntVector.fromArray(I, bt, bOff + (blk * SUBS + s) * TT + half * FL).mul(m[mo + s]));
+                        ms = ms.add(IntVector.fromArray(I, bt, bOff + (blk * SUBS + s) * tt + lane0).mul(m[mo + s]));
                     }
                     v = v.sub(dmin.mul((FloatVector) ms.convert(VectorOperators.I2F, 0)));
                 }
@@ -201,10 +296,11 @@ final class KQuantGemm {
     }
 
     /** The group's sums into panelOut[t*PANEL + row + r] for every token t of the tile (padding included, never copied out). */
-    private static void finish(float[] sum, int tile, float[] panelOut, int row) {
-        for (int r = 0; r < R; r++) {
-            for (int i = 0; i < TT; i++) {
-                panelOut[(tile * TT + i) * PANEL + row + r] = sum[r * TT + i];
+    private static void finish(float[] sum, int tile, float[] panelOut, int row, Tile shape) {
+        int tt = shape.tokens;
+        for (int r = 0; r < shape.rows; r++) {
+            for (int i = 0; i < tt; i++) {
+                panelOut[(tile * tt + i) * PANEL + row + r] = sum[r * tt + i];
             }
         }
     }

@@ -96,11 +96,12 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     }
 
     /**
-     * Row {@code row} decoded for {@link KQuantGemm}: sc*q per element as floats (exact) into
-     * w[wOff..wOff+cols), per super-block D and M (0 without mins) into dm[dmOff + 2*blk, +1], and
-     * the 16 sub-block mins into mins[mOff + 16*blk..] (0 without mins).
+     * Row {@code row} decoded for {@link KQuantGemm}: sc*q per element as floats (exact), super-block
+     * blk's 256 into w[wOff + blk*blockStride..], per super-block D and M (0 without mins) into
+     * dm[dmOff + 2*blk, +1], and the 16 sub-block mins into mins[mOff + 16*blk..] (0 without mins).
      */
-    final void decodeScaled(int row, float[] w, int wOff, float[] dm, int dmOff, int[] mins, int mOff, DecodeScratch scratch) {
+    final void decodeScaled(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
+                            DecodeScratch scratch) {
         long base = rowOffset(row);
         int[] sc = scratch.sc;
         int[] m = scratch.m;
@@ -113,7 +114,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             dm[dmOff + 2 * blk] = superScale(o);
             dm[dmOff + 2 * blk + 1] = withMins ? superMin(o) : 0f;
             System.arraycopy(m, 0, mins, mOff + blk * SUBS, SUBS);
-            scaledQuants(o, sc, block, q, w, wOff + blk * QK);
+            scaledQuants(o, sc, block, q, w, wOff + blk * blockStride);
         }
     }
 
@@ -255,8 +256,9 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             return;
         }
         boolean cold = Vec.ENABLED && ColdStart.coldMatrix(batch, (long) rows * cols);
-        if (!cold && KQuantGemm.serves(this, batch)) {
-            KQuantGemm.matmul(this, x, out, batch);
+        KQuantGemm.Tile tile = cold ? null : KQuantGemm.tile(this, batch);
+        if (tile != null) {
+            KQuantGemm.matmul(this, x, out, batch, tile);
             return;
         }
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, !cold);

@@ -30,6 +30,11 @@ import jdk.incubator.vector.FloatVector;
  * {@link TokenVectorGemm#serves}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
  * batched matmuls use the float token tile of one vector ({@link TokenVectorGemm}); same bits.
  *
+ * tandem.kquantTile: auto (default: the measured dispatch, see {@link KQuantGemm#tile}), off (the dispatch
+ * before the one-vector tile: Q6_KRowGemm or the per-row kernel below {@link KQuantGemm#minBatch}, the
+ * two-vector tile from there), one or two (every K-quant batch from 2 takes {@link KQuantGemm}'s
+ * one-vector or two-vector tile): for A/B runs and the test JVMs; same bits either way.
+ *
  * tandem.tokenGemmRows: auto (default: 8 on 512-bit vectors, else 4), 4 or 8: the weight rows per
  * register tile of the F16/BF16 token-tiled matmul ({@link TokenGemm#R}); same bits either way.
  *
@@ -154,6 +159,28 @@ public final class KernelConfig {
 
     static int readTokenVectors(String value) {
         return readAutoSwitch("tandem.tokenVectors", value);
+    }
+
+    static final int KQUANT_TILE_AUTO = -1, KQUANT_TILE_OFF = 0, KQUANT_TILE_ONE = 1, KQUANT_TILE_TWO = 2;
+    private static final int KQUANT_TILE = readKquantTile(System.getProperty("tandem.kquantTile"));
+
+    /** tandem.kquantTile: {@link #KQUANT_TILE_AUTO} (the default), _OFF, _ONE or _TWO. */
+    static int kquantTile() { return KQUANT_TILE; }
+
+    static int readKquantTile(String value) {
+        if (value == null || value.isBlank()) {
+            return KQUANT_TILE_AUTO;
+        }
+        return switch (value.trim()) {
+            case "auto" -> KQUANT_TILE_AUTO;
+            case "off" -> KQUANT_TILE_OFF;
+            case "one" -> KQUANT_TILE_ONE;
+            case "two" -> KQUANT_TILE_TWO;
+            default -> {
+                System.err.println("tandem: ignoring tandem.kquantTile=" + value + " (auto, off, one or two); using auto");
+                yield KQUANT_TILE_AUTO;
+            }
+        };
     }
 
     private static final int TOKEN_GEMM_ROWS = readTokenGemmRows(System.getProperty("tandem.tokenGemmRows"));

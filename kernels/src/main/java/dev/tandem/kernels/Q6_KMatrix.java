@@ -221,8 +221,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     @Override
     void scales(long o, int[] sc, int[] m) {
-        for (int s = 0; s < SUBS; s++) {
-            sc[s] = data.get(ValueLayout.JAVA_BYTE, o + SCALES + s);
+        // Two 8-byte reads rather than 16 byte reads (each a checked segment access): KQuantGemm's
+        // panel decode of 32000 x 768 5.4 ms against 6.1-6.2 (with scaledQuants out of line, see
+        // scripts/kernels.compile-commands).
+        long lo = head(o + SCALES), hi = head(o + SCALES + 8);
+        for (int s = 0; s < 8; s++) {
+            sc[s] = (byte) (lo >>> 8 * s);
+            sc[s + 8] = (byte) (hi >>> 8 * s);
         }
     }
 

@@ -51,7 +51,11 @@ class Q6_KRowGemmTest {
                 };
             }
             float[] out = new float[batch * rows];
-            m.matmul(x, out, batch);
+            if (Q6_KRowGemm.serves(batch)) { // directly: the dispatch sends some of these batches to KQuantGemm
+                Q6_KRowGemm.rows((Q6_KMatrix) m, Q8_KActivations.quantize(x, 0, batch * cols, true), batch, out, 0, 0, rows);
+            } else {
+                m.matmul(x, out, batch);
+            }
             for (int t = 0; t < batch; t++) {
                 for (int r = 0; r < rows; r++) {
                     float dot = m.dot(r, x, t * cols);
