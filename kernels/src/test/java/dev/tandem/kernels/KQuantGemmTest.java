@@ -36,40 +36,15 @@ class KQuantGemmTest {
     void matmulEqualsEachTokensDotBitForBitAtTheExtremes(WeightFormat format) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int cols = 512, blockBytes = format.blockBytes();
+        int cols = 512;
         for (int trial = 0; trial < 12; trial++) {
             // One panel with a row past its 4-row groups, or three panels (results copied out per panel).
             int rows = trial % 2 == 0 ? KQuantGemm.R + 1 : 37;
             // One vector of tokens (the smallest batch Q4_K tiles; Q6_K's runs Q6_KRowGemm on 256-bit
             // vectors, see Q6_KRowGemmTest), a tile and a bit, two tiles and a bit (every format).
             int batch = new int[] {Vec.FL, KQuantGemm.TT + 3, 2 * KQuantGemm.TT + 3}[trial / 4];
-            int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
-            long n = (long) rows * (cols / 256) * blockBytes;
-            MemorySegment seg = Arena.ofAuto().allocate(n);
-            for (long i = 0; i < n; i++) {
-                seg.set(ValueLayout.JAVA_BYTE, i, (byte) (fill < 0 ? rnd.nextInt() : fill));
-            }
-            for (long o = 0; o < n; o += blockBytes) {
-                for (int h : halves(format)) {
-                    // Finite super-scales (0xFFFF would be NaN): 1.0 or a random normal half.
-                    short half = trial % 2 == 0 ? (short) 0x3C00 : (short) (0x1000 + rnd.nextInt(0x4000));
-                    seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + h, half);
-                }
-                if (format == WeightFormat.Q6_K && trial % 4 < 2) {
-                    for (int s = 0; s < 16; s++) {
-                        seg.set(ValueLayout.JAVA_BYTE, o + 192 + s, (byte) (trial % 4 == 0 ? -128 : 127));
-                    }
-                }
-            }
-            WeightMatrix m = WeightMatrix.of(format, seg, rows, cols);
-            float[] x = new float[batch * cols];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = switch (trial % 3) {
-                    case 0 -> 1f;
-                    case 1 -> (i & 1) == 0 ? -1f : 1f;
-                    default -> (float) rnd.nextGaussian();
-                };
-            }
+            WeightMatrix m = matrix(format, rows, cols, trial, rnd);
+            float[] x = activations(batch, cols, trial, rnd);
             float[] out = new float[batch * rows];
             m.matmul(x, out, batch);
             for (int t = 0; t < batch; t++) {
@@ -136,7 +111,10 @@ class KQuantGemmTest {
         }
     }
 
-    /** A rows x cols matrix of format: random bytes or every bit clear or set, finite super-scales, Q6_K's scales at their limits in some trials. */
+    /**
+     * A rows x cols matrix of format: random bytes or every bit clear or set, finite super-scales (0xFFFF
+     * would be NaN: 1.0 or a random normal half), Q6_K's scales at their limits in some trials.
+     */
     private static WeightMatrix matrix(WeightFormat format, int rows, int cols, int trial, Random rnd) {
         int blockBytes = format.blockBytes(), fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
         long n = (long) rows * (cols / 256) * blockBytes;
