@@ -115,7 +115,7 @@ class KQuantGemmTest {
      * A rows x cols matrix of format: random bytes or every bit clear or set, finite super-scales (0xFFFF
      * would be NaN: 1.0 or a random normal half), Q6_K's scales at their limits in some trials.
      */
-    private static WeightMatrix matrix(WeightFormat format, int rows, int cols, int trial, Random rnd) {
+    static WeightMatrix matrix(WeightFormat format, int rows, int cols, int trial, Random rnd) {
         int blockBytes = format.blockBytes(), fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
         long n = (long) rows * (cols / 256) * blockBytes;
         MemorySegment seg = Arena.ofAuto().allocate(n);
@@ -137,7 +137,7 @@ class KQuantGemmTest {
     }
 
     /** Activations all 1, alternating +-1 (both quantize to +-127) or gaussian. */
-    private static float[] activations(int batch, int cols, int trial, Random rnd) {
+    static float[] activations(int batch, int cols, int trial, Random rnd) {
         float[] x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = switch (trial % 3) {

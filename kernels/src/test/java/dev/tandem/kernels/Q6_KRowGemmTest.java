@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -26,30 +24,8 @@ class Q6_KRowGemmTest {
                 (KQuantMatrix) WeightMatrix.of(WeightFormat.Q6_K, Arena.ofAuto().allocate(blockBytes), 1, 256)) - 1};
         for (int trial = 0; trial < 12; trial++) {
             int batch = batches[trial % batches.length];
-            int fill = trial % 3 == 0 ? 0x00 : trial % 3 == 1 ? 0xFF : -1;
-            long n = (long) rows * (cols / 256) * blockBytes;
-            MemorySegment seg = Arena.ofAuto().allocate(n);
-            for (long i = 0; i < n; i++) {
-                seg.set(ValueLayout.JAVA_BYTE, i, (byte) (fill < 0 ? rnd.nextInt() : fill));
-            }
-            for (long o = 0; o < n; o += blockBytes) {
-                short half = trial % 2 == 0 ? (short) 0x3C00 : (short) (0x1000 + rnd.nextInt(0x4000));
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 208, half);
-                if (trial % 4 < 2) {
-                    for (int s = 0; s < 16; s++) {
-                        seg.set(ValueLayout.JAVA_BYTE, o + 192 + s, (byte) (trial % 4 == 0 ? -128 : 127));
-                    }
-                }
-            }
-            WeightMatrix m = WeightMatrix.of(WeightFormat.Q6_K, seg, rows, cols);
-            float[] x = new float[batch * cols];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = switch (trial % 3) {
-                    case 0 -> 1f;
-                    case 1 -> (i & 1) == 0 ? -1f : 1f;
-                    default -> (float) rnd.nextGaussian();
-                };
-            }
+            WeightMatrix m = KQuantGemmTest.matrix(WeightFormat.Q6_K, rows, cols, trial, rnd);
+            float[] x = KQuantGemmTest.activations(batch, cols, trial, rnd);
             float[] out = new float[batch * rows];
             if (Q6_KRowGemm.serves(batch)) { // directly: the dispatch sends some of these batches to KQuantGemm
                 Q6_KRowGemm.rows((Q6_KMatrix) m, Q8_KActivations.quantize(x, 0, batch * cols, true), batch, out, 0, 0, rows);
