@@ -151,10 +151,6 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         QuantBatchDot.dots(scratch, scales, DOT_ORDER, cols, x, b0, b1, out, rows, row);
     }
 
-    /** Where a block's 32 quants are two float vectors (512 bits), they are loaded as one 256-bit vector. */
-    private static final boolean BLOCK_BYTES_AT_ONCE = Vec.ENABLED && FL * 2 == BLOCK;
-    private static final VectorSpecies<Byte> BLOCK_SPECIES = ByteVector.SPECIES_256;
-
     @Override
     public void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff) {
         long base = rowOffset(row);
@@ -163,13 +159,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
             long o = base + (long) blk * BLOCK_BYTES;
             scales[sOff + blk] = Float.float16ToFloat(data.get(SHORT_LE, o));
             int dj = dstOff + blk * BLOCK;
-            if (BLOCK_BYTES_AT_ONCE) {
-                // A block's 32 quants in one load, two conversions: half the segment loads (and their
-                // checks) of one 16-byte load per float vector.
-                ByteVector q = ByteVector.fromMemorySegment(BLOCK_SPECIES, data, o + 2, LE);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, dj);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).intoArray(dst, dj + FL);
-            } else if (Vec.ENABLED) {
+            if (Vec.ENABLED) {
                 for (int k = 0; k < BLOCK; k += B.length()) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, o + 2 + k, LE);
                     for (int p = 0; p < B_PARTS; p++) {
