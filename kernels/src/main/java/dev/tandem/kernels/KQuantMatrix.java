@@ -102,6 +102,9 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      */
     final void decodeScaled(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
                             DecodeScratch scratch) {
+        if (decodeScaledPaired(row, w, wOff, blockStride, dm, dmOff, mins, mOff)) {
+            return;
+        }
         long base = rowOffset(row);
         int[] sc = scratch.sc;
         int[] m = scratch.m;
@@ -116,6 +119,15 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
             System.arraycopy(m, 0, mins, mOff + blk * SUBS, SUBS);
             scaledQuants(o, sc, block, q, w, wOff + blk * blockStride);
         }
+    }
+
+    /**
+     * {@link #decodeScaled} from the format's paired copy, where it has one and the copy is already
+     * unpacked: the same values, without the bit unpacking and the checked segment reads. False (and
+     * nothing written) where it does not apply.
+     */
+    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff) {
+        return false;
     }
 
     /** {@link #decodeScaled}'s per-thread scratch: a panel decodes 16 rows, and each allocated these anew. */

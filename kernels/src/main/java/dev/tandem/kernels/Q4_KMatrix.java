@@ -3,6 +3,7 @@ package dev.tandem.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -227,6 +228,46 @@ public final class Q4_KMatrix extends KQuantMatrix {
         for (int e = 0; e < QK; e++) {
             q[e] = ((b[QS + (e >>> 6) * 32 + (e & 31)] & 0xFF) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
         }
+    }
+
+    /**
+     * The panel decode from the paired copy (built here if the batch-1 kernel has not yet): scales and
+     * mins come unpacked, one byte each, and the nibbles from a heap array rather than checked segment
+     * reads. Per 16 bytes, the low nibbles (elements 64c + l) and the high ones (64c + 32 + l) are
+     * widened to floats and multiplied by their sub-block's scale, exact in fp32 (15 * 63 &lt; 2^24):
+     * the very floats scaledQuants forms. At 512 bits, where 16 elements are one float vector.
+     */
+    @Override
+    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff) {
+        if (!PairLanes.ENABLED || Vec.FL != 16) {
+            return false;
+        }
+        PairedRows pr = pairedCopy();
+        if (pr == null) {
+            return false;
+        }
+        byte[] q = pr.q;
+        int blocks = cols / QK;
+        int first = 2 * (row >> 1) * blocks + (row & 1);
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, qo = at * PAIRED, wo = wOff + blk * blockStride, mo = mOff + blk * SUBS;
+            dm[dmOff + 2 * blk] = pr.d[2 * at];
+            dm[dmOff + 2 * blk + 1] = pr.d[2 * at + 1];
+            for (int j = 0; j < 8; j++) {
+                mins[mo + 2 * j] = mins[mo + 2 * j + 1] = q[qo + 8 + j];
+            }
+            for (int c = 0; c < 4; c++) {
+                float low = q[qo + 2 * c], high = q[qo + 2 * c + 1];
+                for (int l = 0; l < 32; l += 16) {
+                    ByteVector v = ByteVector.fromArray(ByteVector.SPECIES_128, q, qo + PAIRED_QS + 32 * c + l);
+                    int e = 64 * c + l;
+                    ((FloatVector) v.and((byte) 0x0F).convertShape(VectorOperators.B2F, Vec.F, 0)).mul(low).intoArray(w, wo + e);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).convertShape(VectorOperators.B2F, Vec.F, 0))
+                            .mul(high).intoArray(w, wo + e + 32);
+                }
+            }
+        }
+        return true;
     }
 
     /** The nibbles of 16 bytes at a time (elements 64c + l and 64c + 32 + l), times the scales, as floats. */
