@@ -164,6 +164,9 @@ final class IntDot {
         /** out[t*rows + r] = dotQ8(r, a, t) for r in [start, end) and every activation row t. */
         void matmulRows(int start, int end, Q8Activations a, float[] out);
 
+        /** The largest batch whose tokens run as batch-1 passes ({@link TokenRows}) by default. */
+        int tokenRowsUpTo();
+
         /**
          * Row {@code row}'s unscaled integers, exactly, as floats into dst[dstOff..dstOff+cols) in
          * element order, and its block scales d_w into scales[sOff..sOff+cols/32).
@@ -323,7 +326,9 @@ final class IntDot {
      * for all tokens) when lanes holds its activation lanes, else the format's per-row kernel.
      */
     private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
-        if (lanes != null) {
+        if (TokenRows.serves(a.rows(), w.tokenRowsUpTo())) {
+            TokenRows.rows(w, start, end, a, out);
+        } else if (lanes != null) {
             IntRowGemm.rows(w, start, end, a, lanes, out);
         } else if (TokenPairGemm.serves(a.rows(), w.cols())) {
             TokenPairGemm.rows(w, start, end, a, out);

@@ -117,6 +117,26 @@ public final class KernelConfig {
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
 
+    private static final int TOKEN_ROWS = tokenRowsProperty();
+
+    private static int tokenRowsProperty() {
+        String v = System.getProperty("tandem.tokenRows", "auto").trim();
+        if (v.equals("auto")) {
+            return -1;
+        }
+        try {
+            return Math.max(0, Integer.parseInt(v));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("tandem.tokenRows must be auto or a batch size, got '" + v + "'");
+        }
+    }
+
+    /**
+     * tandem.tokenRows: auto (-1, the default: each format's own largest batch) or the largest batch,
+     * for every format, that runs as batch-1 passes over cache-sized row blocks ({@link TokenRows}); 0 for none.
+     */
+    public static int tokenRows() { return TOKEN_ROWS; }
+
     private static final boolean TOKEN_PAIRS = !"false".equals(System.getProperty("tandem.tokenPairs", "true").trim());
 
     /**

@@ -32,10 +32,14 @@ public final class Q4_KMatrix extends KQuantMatrix {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
         if (vector && IntDot.WIDE) {
-            PairedRows pr = batch == 1 ? pairedCopy() : null;
+            PairedRows pr = batch == 1 || TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
             if (pr != null) {
-                if (PairLanes.ENABLED) {
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, r, n, out, outOff + r));
+                if (PairLanes.ENABLED) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
+                        for (int b = 0; b < batch; b++) {
+                            dotPairedWide(pr, a, b * perToken, r, n, out, outOff + b * rows + r);
+                        }
+                    });
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -160,7 +164,14 @@ public final class Q4_KMatrix extends KQuantMatrix {
      * The integer sums are exact, so they are the same integers whatever the lanes, and the float
      * operations after them are dotPaired's: the same bits.
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+    /**
+     * Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than on the
+     * packed rows; from 8 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
+     * batch-1 passes".
+     */
+    static final int TOKEN_ROWS_UP_TO = 7;
+
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         short[] qx = a.qs;
@@ -172,8 +183,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
         float sum0 = 0f, sum1 = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = blk * QK;
-            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, blk * (SUBS / 2));
+            int e = (blk0 + blk) * QK;
+            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, (blk0 + blk) * (SUBS / 2));
             int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
             int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
@@ -194,7 +205,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
                 acc1 = acc1.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c]))
                         .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c + 1]));
             }
-            float da = a.d[blk];
+            float da = a.d[blk0 + blk];
             sum0 += da * (wd[2 * at] * acc0.reduceLanes(VectorOperators.ADD) - wd[2 * at + 1] * min0);
             sum1 += da * (wd[2 * at + secondD] * acc1.reduceLanes(VectorOperators.ADD) - wd[2 * at + secondD + 1] * min1);
         }

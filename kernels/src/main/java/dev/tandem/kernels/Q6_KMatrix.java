@@ -34,6 +34,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
+        PairedRows tokenRows = vector && TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
+        if (tokenRows != null) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
+            return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
+                for (int b = 0; b < batch; b++) {
+                    dotPairedWide(tokenRows, a, b * perToken, r, n, out, outOff + b * rows + r);
+                }
+            });
+        }
         if (vector && batch > 1 && Q6_KRowGemm.serves(batch)) {
             return (start, end) -> Q6_KRowGemm.rows(this, a, batch, out, outOff, start, end);
         }
@@ -41,7 +49,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
                 if (PairLanes.ENABLED) {
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, r, n, out, outOff + r));
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, 0, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -111,7 +119,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * NodeCountInliningCutoff the helpers stayed out of line with their vectors boxed: the classifier
      * ran 3-4x slower than in 256 bits.
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int r, int n, float[] out, int o) {
+    /**
+     * Batches up to 8 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than
+     * Q6_KRowGemm; from 9 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
+     * batch-1 passes".
+     */
+    static final int TOKEN_ROWS_UP_TO = 8;
+
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         short[] qx = a.qs;
@@ -122,7 +137,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
         float sum0 = 0f, sum1 = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = blk * QK;
+            int e = (blk0 + blk) * QK;
             IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
             for (int k = 0; k < 4; k++) {
                 int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
@@ -140,7 +155,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
                         .add(r1.add(r1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(IntVector.broadcast(PairLanes.I, wq[s1 + 2]).blend(wq[s1 + 3], upper)));
             }
-            float da = a.d[blk];
+            float da = a.d[blk0 + blk];
             sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
             sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
         }

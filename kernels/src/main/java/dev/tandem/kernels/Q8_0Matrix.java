@@ -366,6 +366,17 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         out[o + 1] = IntDot.finish(acc1);
     }
 
+    /**
+     * None: in the Gemm harness (one thread, thread CPU, 2048 x 768) 2 tokens ran 0.157 -> 0.114 ms
+     * this way, but 4 ran 0.233 -> 0.258 and 8 0.365 -> 0.541 (TokenPairGemm's two tokens a vector
+     * beat this format's batch-1 kernel), and end to end (stories110M, -b 2, alternating) even 2
+     * tokens lost: 255-285 against 204-246 tok/s.
+     */
+    @Override
+    public int tokenRowsUpTo() {
+        return 1;
+    }
+
     @Override
     public void matmulRows(int start, int end, Q8Activations a, float[] out) {
         int batch = a.rows();
