@@ -517,12 +517,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         return (ShortVector) ByteVector.fromArray(IntDot.B, wq, o).convertShape(VectorOperators.ZERO_EXTEND_B2S, IntDot.S, 0);
     }
 
-    /**
-     * Every batch below TokenVectorGemm's: one thread, thread CPU, 2048 x 768, against the batched
-     * kernels in the same minutes: 0.179 -> 0.084 ms at 2 tokens, 0.242 -> 0.172 at 4, 0.361 -> 0.334
-     * at 8, equal at 12 and 13; 2048 x 5632 at 4: 2.17 -> 1.59 ms. The paired 512-bit batch-1 kernel
-     * beats the batched ones, which unpack the file's blocks in 256-bit lanes.
-     */
+    /** Every batch below TokenVectorGemm's (harness and end-to-end figures: TokenRows' commit, docs/benchmarks.md). */
     @Override
     public int tokenRowsUpTo() {
         return 13;
