@@ -42,7 +42,40 @@ public final class F16Matrix extends WeightMatrix {
     }
 
     private float dotVector(int row, float[] x, int xOff, RowBuffers b) {
-        return ONE_PASS ? dotHalves(rowOffset(row), x, xOff) : dotFloats(rowFloats(row, b), x, xOff);
+        if (!ONE_PASS) {
+            return dotFloats(rowFloats(row, b), x, xOff);
+        }
+        MemorySegment copy = resident();
+        return dotHalves(copy != null ? copy : data, rowOffset(row), x, xOff);
+    }
+
+    private static final MemorySegment NOT_RESIDENT = MemorySegment.NULL;
+    private volatile MemorySegment resident;
+
+    /**
+     * The matrix's bytes copied once into 64-byte-aligned native memory of its own ({@link
+     * ResidentMemory}), built by the first batch-1 dot; null where that is off or over its budget.
+     * The one-pass dot read the TinyLlama F16 file's mapped pages at 26 GB/s on two threads and such a
+     * copy at 31-39 GB/s (2048 x 2048, docs/benchmarks.md, session 14); a heap array, 16 bytes off a
+     * cache line, ran 24. The values are the file's, so every dot keeps its bits.
+     */
+    private MemorySegment resident() {
+        MemorySegment copy = resident;
+        if (copy == null) {
+            synchronized (this) {
+                copy = resident;
+                if (copy == null) {
+                    copy = KernelConfig.f16Resident() ? ResidentMemory.copyOf(data) : null;
+                    resident = copy = copy == null ? NOT_RESIDENT : copy;
+                }
+            }
+        }
+        return copy == NOT_RESIDENT ? null : copy;
+    }
+
+    /** Tests: the row's batch-1 dot read from the mapping, whether or not a resident copy exists. */
+    float dotFromMapping(int row, float[] x, int xOff) {
+        return dotHalves(data, rowOffset(row), x, xOff);
     }
 
     /** {@link KernelConfig#f16OnePass}: batch-1 dots convert halves in registers ({@link #dotHalves}). */
@@ -51,15 +84,15 @@ public final class F16Matrix extends WeightMatrix {
     /**
      * {@link #dotFloats} of the row at byte offset base, each vector of halves converted in registers
      * ({@link Vec#f16ToFloat}, exactly {@link Float#float16ToFloat}): the same products and sums in the
-     * same order, read once from the mapping.
+     * same order, read once from the mapping or its resident copy.
      */
-    private float dotHalves(long base, float[] x, int xOff) {
+    private float dotHalves(MemorySegment halves, long base, float[] x, int xOff) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int step = S.length();
         int j = 0;
         for (int bound = cols - 2 * step; j <= bound; j += 2 * step) {
-            ShortVector h0 = ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
-            ShortVector h1 = ShortVector.fromMemorySegment(S, data, base + 2L * (j + step), LE);
+            ShortVector h0 = ShortVector.fromMemorySegment(S, halves, base + 2L * j, LE);
+            ShortVector h1 = ShortVector.fromMemorySegment(S, halves, base + 2L * (j + step), LE);
             for (int p = 0; p < S_PARTS; p++) {
                 acc0 = Vec.f16ToFloat(h0, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), acc0);
                 acc1 = Vec.f16ToFloat(h1, p).fma(FloatVector.fromArray(F, x, xOff + j + step + p * FL), acc1);
@@ -67,7 +100,7 @@ public final class F16Matrix extends WeightMatrix {
         }
         float sum = Vec.sum(acc0.add(acc1));
         for (; j < cols; j++) {
-            sum += half(base, j) * x[xOff + j];
+            sum += Float.float16ToFloat(halves.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
         }
         return sum;
     }

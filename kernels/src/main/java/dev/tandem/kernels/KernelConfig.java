@@ -48,6 +48,13 @@ import jdk.incubator.vector.FloatVector;
  * tandem.f16OnePass: true (default) or false: whether F16 batch-1 dots convert halves in registers
  * ({@link F16Matrix}); false converts a row into a buffer first, then multiplies, for A/B runs (same bits).
  *
+ * tandem.f16Resident: true (default) or false: whether F16 batch-1 dots read a native copy of the
+ * halves ({@link ResidentMemory}, within tandem.residentBytes: auto, a quarter of the machine's memory,
+ * or a byte count) rather than the mapping, for A/B runs (same bits).
+ *
+ * tandem.tokenRows: auto (default), 0 or a batch size: the largest batch that runs as batch-1 passes
+ * over cache-sized row blocks ({@link TokenRows}); auto takes each format's own (same bits).
+ *
  * tandem.widePairs: true (default) or false: whether the paired-row kernels take their 512-bit form
  * ({@link PairLanes}) where the float species is 512 bits; false keeps the 256-bit form, for A/B runs
  * (same bits).
@@ -236,6 +243,11 @@ public final class KernelConfig {
 
     /** tandem.f16OnePass (default true): whether F16 batch-1 dots convert halves in registers. */
     public static boolean f16OnePass() { return F16_ONE_PASS; }
+
+    private static final boolean F16_RESIDENT = !"false".equals(System.getProperty("tandem.f16Resident", "true").trim());
+
+    /** tandem.f16Resident (default true): whether F16 batch-1 dots read a heap copy of the halves rather than the mapping (same bits). */
+    public static boolean f16Resident() { return F16_RESIDENT; }
 
     private static final boolean WIDE_PAIRS = !"false".equals(System.getProperty("tandem.widePairs", "true").trim());
 

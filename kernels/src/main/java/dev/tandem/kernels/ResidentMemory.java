@@ -1,0 +1,83 @@
+package dev.tandem.kernels;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Native copies of mapped weights, for kernels that stream them faster from anonymous memory than
+ * from the file's page-cache pages (F16's batch-1 dot: 26 against 31-39 GB/s on two threads, see
+ * {@link F16Matrix}). Each copy is 64-byte aligned and owned by an automatic arena, so it is freed
+ * with the matrix that holds it. All copies together stay within a budget (tandem.residentBytes:
+ * bytes, or auto: a quarter of the machine's memory, the JVM's default heap share; 0 for none), since
+ * unlike the page cache the kernel cannot reclaim them; past it the kernels keep reading the mapping.
+ */
+final class ResidentMemory {
+    private ResidentMemory() {}
+
+    private static final long BUDGET = budget();
+    private static final AtomicLong USED = new AtomicLong();
+
+    /** A copy of segment in native memory of its own, or null when it would pass the budget or the allocation fails. */
+    static MemorySegment copyOf(MemorySegment segment) {
+        long bytes = segment.byteSize();
+        if (!reserve(bytes, BUDGET, USED)) {
+            return null;
+        }
+        try {
+            MemorySegment copy = Arena.ofAuto().allocate(bytes, 64);
+            copy.copyFrom(segment);
+            return copy;
+        } catch (OutOfMemoryError e) { // the native allocation failed: the mapping serves as before
+            USED.addAndGet(-bytes);
+            return null;
+        }
+    }
+
+    /** Adds bytes to used unless that would pass budget; whether it did. */
+    static boolean reserve(long bytes, long budget, AtomicLong used) {
+        long before;
+        do {
+            before = used.get();
+            if (bytes > budget - before) {
+                return false;
+            }
+        } while (!used.compareAndSet(before, before + bytes));
+        return true;
+    }
+
+    /** Bytes of copies made so far (tests, reports). */
+    static long used() {
+        return USED.get();
+    }
+
+    static long budget() {
+        String v = System.getProperty("tandem.residentBytes", "auto").trim();
+        if (!v.equals("auto")) {
+            try {
+                return Math.max(0, Long.parseLong(v));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("tandem.residentBytes must be auto or a byte count, got '" + v + "'");
+            }
+        }
+        return memTotal() / 4;
+    }
+
+    /** MemTotal from /proc/meminfo in bytes; 0 (no copies) where there is no such file or it cannot be read. */
+    private static long memTotal() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    String[] f = line.trim().split("\\s+");
+                    return Long.parseLong(f[1]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) { // not Linux, or an unexpected format: no budget
+            return 0;
+        }
+        return 0;
+    }
+}

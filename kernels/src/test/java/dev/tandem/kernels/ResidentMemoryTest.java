@@ -1,0 +1,94 @@
+package dev.tandem.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ResidentMemory} (native copies of mapped weights within a budget) and F16's batch-1 dot on
+ * its copy: the copy holds the same bytes, 64-byte aligned, and is counted against the budget; the
+ * budget property is parsed or rejected by name; and every F16 row dot, halves of every class
+ * (subnormal, infinite, NaN, both zeros) included, has the same bits read from the copy as from the
+ * mapping, on odd offsets and column counts with a scalar tail.
+ */
+class ResidentMemoryTest {
+    @Test
+    void copiesTheBytesAlignedAndCountsThem() {
+        Random rnd = new Random(7);
+        MemorySegment src = Arena.ofAuto().allocate(1000 + 3).asSlice(3); // an odd source offset
+        for (long i = 0; i < src.byteSize(); i++) {
+            src.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt());
+        }
+        long before = ResidentMemory.used();
+        MemorySegment copy = ResidentMemory.copyOf(src);
+        if (ResidentMemory.budget() < before + src.byteSize()) {
+            return; // no budget here (not Linux, or tandem.residentBytes=0): nothing to copy into
+        }
+        assertNotNull(copy);
+        assertEquals(-1L, copy.mismatch(src), "the copy holds the same bytes");
+        assertEquals(0, copy.address() % 64, "64-byte aligned");
+        assertTrue(ResidentMemory.used() >= before + src.byteSize(), "counted against the budget");
+    }
+
+    @Test
+    void reservesUpToTheBudgetAndNoFurther() {
+        java.util.concurrent.atomic.AtomicLong used = new java.util.concurrent.atomic.AtomicLong();
+        assertTrue(ResidentMemory.reserve(600, 1000, used));
+        assertTrue(ResidentMemory.reserve(400, 1000, used), "exactly the budget");
+        assertEquals(false, ResidentMemory.reserve(1, 1000, used), "one byte past it");
+        assertEquals(1000, used.get(), "a refused reservation adds nothing");
+        assertEquals(false, ResidentMemory.reserve(1, 0, new java.util.concurrent.atomic.AtomicLong()), "budget 0: no copies");
+    }
+
+    @Test
+    void rejectsABudgetThatIsNotANumber() {
+        String old = System.getProperty("tandem.residentBytes");
+        try {
+            System.setProperty("tandem.residentBytes", "lots");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ResidentMemory::budget);
+            assertTrue(e.getMessage().contains("tandem.residentBytes"), e.getMessage());
+            System.setProperty("tandem.residentBytes", "12345");
+            assertEquals(12345L, ResidentMemory.budget());
+        } finally {
+            if (old == null) {
+                System.clearProperty("tandem.residentBytes");
+            } else {
+                System.setProperty("tandem.residentBytes", old);
+            }
+        }
+    }
+
+    @Test
+    void f16DotsOnTheCopyEqualTheMappingBitForBit() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        short[] specials = {0x0000, (short) 0x8000, 0x0001, (short) 0x83FF, 0x7C00, (short) 0xFC00, 0x7E00, 0x7BFF, 0x3C00};
+        for (int cols : new int[] {7, 33, 64, 250, 2051}) {
+            int rows = 5;
+            MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2 + 1).asSlice(1);
+            for (long i = 0; i < (long) rows * cols; i++) {
+                short h = rnd.nextInt(8) == 0 ? specials[rnd.nextInt(specials.length)] : (short) rnd.nextInt();
+                seg.set(Vec.SHORT_LE, 2 * i, h);
+            }
+            F16Matrix m = (F16Matrix) WeightMatrix.of(WeightFormat.F16, seg, rows, cols);
+            float[] x = Encoded.gaussian(rnd, cols);
+            float[] out = new float[rows];
+            m.matvec(x, 0, out, 0); // builds the copy where the budget allows
+            for (int r = 0; r < rows; r++) {
+                if (Vec.ENABLED) { // the scalar JVM's matvec never runs the one-pass dot
+                    assertEquals(Float.floatToRawIntBits(m.dotFromMapping(r, x, 0)), Float.floatToRawIntBits(out[r]),
+                            "F16 " + rows + "x" + cols + " row " + r + " seed " + seed);
+                }
+                assertEquals(Float.floatToIntBits(m.dotScalar(r, x, 0)), Float.floatToIntBits(out[r]),
+                        "F16 against the scalar reference, row " + r + " seed " + seed);
+            }
+        }
+    }
+}
