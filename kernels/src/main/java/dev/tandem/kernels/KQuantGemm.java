@@ -126,6 +126,10 @@ final class KQuantGemm {
         });
         int group = w.exactGroup();
         boolean mins = w.hasMins();
+        // Batched decode (the one-vector tile) decodes its panels from the paired copy, which the batch-1
+        // kernels of the same steps read too. Prefill does not: with the copy built there, TinyLlama Q6_K
+        // pp256 ran 53-94 tok/s against 87-99 from the file (alternating, docs/benchmarks.md, session 14).
+        boolean fromPaired = shape == Tile.ONE;
         int panels = (rows + PANEL - 1) / PANEL;
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wq = new float[PANEL * cols];
@@ -144,7 +148,8 @@ final class KQuantGemm {
                 // QK floats apart, a constant, so the kernels address every row's weight from one register
                 // (with rows cols apart, kernel8's 8 row offsets spilled: ~35 instructions per 8 FMAs).
                 for (int r = r0; r < tiled; r++) {
-                    w.decodeScaled(r, wq, (r - r0) * QK, PANEL * QK, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch);
+                    w.decodeScaled(r, wq, (r - r0) * QK, PANEL * QK, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch,
+                            fromPaired);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * tt;

@@ -101,8 +101,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * dm[dmOff + 2*blk, +1], and the 16 sub-block mins into mins[mOff + 16*blk..] (0 without mins).
      */
     final void decodeScaled(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
-                            DecodeScratch scratch) {
-        if (decodeScaledPaired(row, w, wOff, blockStride, dm, dmOff, mins, mOff)) {
+                            DecodeScratch scratch, boolean fromPaired) {
+        if (fromPaired && decodeScaledPaired(row, w, wOff, blockStride, dm, dmOff, mins, mOff)) {
             return;
         }
         long base = rowOffset(row);
