@@ -141,8 +141,11 @@ public final class TandemServer implements AutoCloseable {
                 }
                 case "/v1/completions", "/v1/chat/completions" -> {
                     requireMethod(method, "POST");
-                    authorize(request);
+                    // The body first (bounded by maxBodyBytes), then the key: a 401 sent with the body
+                    // still unread let the connection close on unread bytes, and the client's TCP reset
+                    // could discard the 401 before it was read (ServerErrorsTest failed once on CI so).
                     byte[] body = readBody(request);
+                    authorize(request);
                     completions.handle(body, path.equals("/v1/chat/completions"), new JettyExchange(response));
                 }
                 default -> throw new ApiException(404, "invalid_request_error", null, "no such endpoint: " + method + " " + path, 0);
