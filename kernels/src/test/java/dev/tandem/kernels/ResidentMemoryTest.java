@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * its copy: the copy holds the same bytes, 64-byte aligned, and is counted against the budget; the
  * budget property is parsed or rejected by name; and every F16 row dot, halves of every class
  * (subnormal, infinite, NaN, both zeros) included, has the same bits read from the copy as from the
- * mapping, on odd offsets and column counts with a scalar tail.
+ * mapping, on odd offsets and column counts with a scalar tail. (F16's plain dotScalar sums in
+ * another order and may differ in the last bit, so it is not the reference here.)
  */
 class ResidentMemoryTest {
     @Test
@@ -83,11 +84,10 @@ class ResidentMemoryTest {
             m.matvec(x, 0, out, 0); // builds the copy where the budget allows
             for (int r = 0; r < rows; r++) {
                 if (Vec.ENABLED) { // the scalar JVM's matvec never runs the one-pass dot
-                    assertEquals(Float.floatToRawIntBits(m.dotFromMapping(r, x, 0)), Float.floatToRawIntBits(out[r]),
+                    // floatToIntBits: a NaN's payload may differ where the cold scalar twin served the matvec
+                    assertEquals(Float.floatToIntBits(m.dotFromMapping(r, x, 0)), Float.floatToIntBits(out[r]),
                             "F16 " + rows + "x" + cols + " row " + r + " seed " + seed);
                 }
-                assertEquals(Float.floatToIntBits(m.dotScalar(r, x, 0)), Float.floatToIntBits(out[r]),
-                        "F16 against the scalar reference, row " + r + " seed " + seed);
             }
         }
     }
