@@ -35,6 +35,14 @@ public final class F16Matrix extends WeightMatrix {
             super.matvecRows(start, end, x, xOff, out, outOff);
             return;
         }
+        if (ONE_PASS) { // the resident copy looked up once a range, not per row
+            MemorySegment copy = resident();
+            MemorySegment halves = copy != null ? copy : data;
+            for (int r = start; r < end; r++) {
+                out[outOff + r] = dotHalves(halves, rowOffset(r), x, xOff);
+            }
+            return;
+        }
         RowBuffers b = BUFFERS.get();
         for (int r = start; r < end; r++) {
             out[outOff + r] = dotVector(r, x, xOff, b);

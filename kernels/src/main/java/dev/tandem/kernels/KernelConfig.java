@@ -124,17 +124,18 @@ public final class KernelConfig {
     /** tandem.rowGemm (default false): whether small Q8_0/Q4_0 batches may use {@link IntRowGemm}. */
     public static boolean rowGemm() { return ROW_GEMM; }
 
-    private static final int TOKEN_ROWS = tokenRowsProperty();
+    private static final int TOKEN_ROWS = readTokenRows(System.getProperty("tandem.tokenRows"));
 
-    private static int tokenRowsProperty() {
-        String v = System.getProperty("tandem.tokenRows", "auto").trim();
-        if (v.equals("auto")) {
+    /** auto (or unset): -1; a batch size: itself (0: never); anything else: auto, with a warning. */
+    static int readTokenRows(String value) {
+        if (value == null || value.trim().equals("auto")) {
             return -1;
         }
         try {
-            return Math.max(0, Integer.parseInt(v));
+            int n = Integer.parseInt(value.trim());
+            return n >= 0 ? n : warn("tandem.tokenRows", value, -1);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("tandem.tokenRows must be auto or a batch size, got '" + v + "'");
+            return warn("tandem.tokenRows", value, -1);
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ResidentMemory {
     private ResidentMemory() {}
 
-    private static final long BUDGET = budget();
+    private static final long BUDGET = readBudget();
     private static final AtomicLong USED = new AtomicLong();
 
     /** A copy of segment in native memory of its own, or null when it would pass the budget or the allocation fails. */
@@ -55,15 +55,29 @@ final class ResidentMemory {
     }
 
     static long budget() {
-        String v = System.getProperty("tandem.residentBytes", "auto").trim();
-        if (!v.equals("auto")) {
-            try {
-                return Math.max(0, Long.parseLong(v));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("tandem.residentBytes must be auto or a byte count, got '" + v + "'");
-            }
+        return BUDGET;
+    }
+
+    private static long readBudget() {
+        return readBudget(System.getProperty("tandem.residentBytes"), memTotal());
+    }
+
+    /** auto (or unset): a quarter of memTotal; a byte count: itself; anything else: auto, with a warning. */
+    static long readBudget(String value, long memTotal) {
+        long auto = memTotal / 4;
+        if (value == null || value.trim().equals("auto")) {
+            return auto;
         }
-        return memTotal() / 4;
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // falls through to the warning
+        }
+        System.err.println("tandem: ignoring tandem.residentBytes=" + value + " (not a byte count); using auto, " + auto);
+        return auto;
     }
 
     /** MemTotal from /proc/meminfo in bytes; 0 (no copies) where there is no such file or it cannot be read. */

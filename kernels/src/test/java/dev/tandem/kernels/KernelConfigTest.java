@@ -26,6 +26,16 @@ class KernelConfigTest {
     }
 
     @Test
+    void tokenRowsParsing() {
+        assertEquals(-1, KernelConfig.readTokenRows(null));
+        assertEquals(-1, KernelConfig.readTokenRows(" auto "));
+        assertEquals(0, KernelConfig.readTokenRows("0"));
+        assertEquals(13, KernelConfig.readTokenRows(" 13"));
+        assertEquals(-1, KernelConfig.readTokenRows("many"), "not a value: auto, with a warning");
+        assertEquals(-1, KernelConfig.readTokenRows("-2"), "negative: auto, with a warning");
+    }
+
+    @Test
     void tokenGemmRowsParsing() {
         assertEquals(0, KernelConfig.readTokenGemmRows(null));
         assertEquals(0, KernelConfig.readTokenGemmRows(" auto "));
