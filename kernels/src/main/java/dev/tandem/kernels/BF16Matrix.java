@@ -12,28 +12,50 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
-/** BF16 weights: each value is the upper 16 bits of an F32, so widening is a 16-bit shift. */
+/**
+ * BF16 weights: each value is the upper 16 bits of an F32, so widening is a 16-bit shift. Batch-1
+ * dots read a native copy of the matrix where {@link ResidentMemory}'s budget allows, as F16's do
+ * (the same values, so the same bits): the mapping's page-cache pages streamed slower than
+ * anonymous memory (docs/benchmarks.md, "BF16 weights in native memory").
+ */
 public final class BF16Matrix extends WeightMatrix {
     BF16Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.BF16; }
+
+    private final ResidentMemory.Lazy resident = new ResidentMemory.Lazy();
+
+    /** The resident copy, else the mapping. */
+    private MemorySegment batchOneSource() {
+        MemorySegment copy = resident.get(data, KernelConfig.bf16Resident());
+        return copy != null ? copy : data;
+    }
 
     @Override
     public float dot(int row, float[] x, int xOff) {
         if (!Vec.ENABLED) {
             return dotScalar(row, x, xOff);
         }
+        return dotOn(batchOneSource(), row, x, xOff);
+    }
+
+    /** Tests: the row's batch-1 dot read from the mapping, whether or not a resident copy exists. */
+    float dotFromMapping(int row, float[] x, int xOff) {
+        return dotOn(data, row, x, xOff);
+    }
+
+    private float dotOn(MemorySegment src, int row, float[] x, int xOff) {
         long b = rowOffset(row);
         int step = S.length();
         FloatVector a = FloatVector.zero(F);
         int j = 0;
         for (int bound = cols - step; j <= bound; j += step) {
-            ShortVector h = halves(b, j);
+            ShortVector h = halves(src, b, j);
             for (int p = 0; p < S_PARTS; p++) {
                 a = Vec.bf16ToFloat(h, p).fma(FloatVector.fromArray(F, x, xOff + j + p * FL), a);
             }
         }
-        return tail(Vec.sum(a), b, j, x, xOff);
+        return tail(Vec.sum(a), src, b, j, x, xOff);
     }
 
     /**
@@ -45,6 +67,7 @@ public final class BF16Matrix extends WeightMatrix {
     protected void matvecRows(int start, int end, float[] x, int xOff, float[] out, int outOff) {
         int r = start;
         if (Vec.ENABLED) {
+            MemorySegment src = batchOneSource(); // looked up once a range, not per row
             int step = S.length();
             for (; r + 3 < end; r += 4) {
                 rowOffset(r + 3);
@@ -52,7 +75,7 @@ public final class BF16Matrix extends WeightMatrix {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
                 int j = 0;
                 for (int bound = cols - step; j <= bound; j += step) {
-                    ShortVector h0 = halves(b0, j), h1 = halves(b1, j), h2 = halves(b2, j), h3 = halves(b3, j);
+                    ShortVector h0 = halves(src, b0, j), h1 = halves(src, b1, j), h2 = halves(src, b2, j), h3 = halves(src, b3, j);
                     for (int p = 0; p < S_PARTS; p++) {
                         FloatVector xv = FloatVector.fromArray(F, x, xOff + j + p * FL);
                         a0 = Vec.bf16ToFloat(h0, p).fma(xv, a0);
@@ -61,14 +84,17 @@ public final class BF16Matrix extends WeightMatrix {
                         a3 = Vec.bf16ToFloat(h3, p).fma(xv, a3);
                     }
                 }
-                out[outOff + r] = tail(Vec.sum(a0), b0, j, x, xOff);
-                out[outOff + r + 1] = tail(Vec.sum(a1), b1, j, x, xOff);
-                out[outOff + r + 2] = tail(Vec.sum(a2), b2, j, x, xOff);
-                out[outOff + r + 3] = tail(Vec.sum(a3), b3, j, x, xOff);
+                out[outOff + r] = tail(Vec.sum(a0), src, b0, j, x, xOff);
+                out[outOff + r + 1] = tail(Vec.sum(a1), src, b1, j, x, xOff);
+                out[outOff + r + 2] = tail(Vec.sum(a2), src, b2, j, x, xOff);
+                out[outOff + r + 3] = tail(Vec.sum(a3), src, b3, j, x, xOff);
+            }
+            for (; r < end; r++) {
+                out[outOff + r] = dotOn(src, r, x, xOff);
             }
         }
         for (; r < end; r++) {
-            out[outOff + r] = dot(r, x, xOff);
+            out[outOff + r] = dotScalar(r, x, xOff);
         }
     }
 
@@ -89,17 +115,17 @@ public final class BF16Matrix extends WeightMatrix {
                 acc[e % FL] = Math.fma(Vec.bf16(data.get(SHORT_LE, b + 2L * (j + e))), x[xOff + j + e], acc[e % FL]);
             }
         }
-        return tail(ColdTwins.sum(acc), b, j, x, xOff);
+        return tail(ColdTwins.sum(acc), data, b, j, x, xOff);
     }
 
-    private ShortVector halves(long base, int j) {
-        return ShortVector.fromMemorySegment(S, data, base + 2L * j, LE);
+    private ShortVector halves(MemorySegment src, long base, int j) {
+        return ShortVector.fromMemorySegment(S, src, base + 2L * j, LE);
     }
 
     /** Adds the columns from j on that fill no whole vector. */
-    private float tail(float sum, long base, int j, float[] x, int xOff) {
+    private float tail(float sum, MemorySegment src, long base, int j, float[] x, int xOff) {
         for (; j < cols; j++) {
-            sum += Vec.bf16(data.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
+            sum += Vec.bf16(src.get(SHORT_LE, base + 2L * j)) * x[xOff + j];
         }
         return sum;
     }

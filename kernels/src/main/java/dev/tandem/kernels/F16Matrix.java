@@ -57,8 +57,7 @@ public final class F16Matrix extends WeightMatrix {
         return dotHalves(copy != null ? copy : data, rowOffset(row), x, xOff);
     }
 
-    private static final MemorySegment NOT_RESIDENT = MemorySegment.NULL;
-    private volatile MemorySegment resident;
+    private final ResidentMemory.Lazy resident = new ResidentMemory.Lazy();
 
     /**
      * The matrix's bytes copied once into 64-byte-aligned native memory of its own ({@link
@@ -68,17 +67,7 @@ public final class F16Matrix extends WeightMatrix {
      * cache line, ran 24. The values are the file's, so every dot keeps its bits.
      */
     private MemorySegment resident() {
-        MemorySegment copy = resident;
-        if (copy == null) {
-            synchronized (this) {
-                copy = resident;
-                if (copy == null) {
-                    copy = KernelConfig.f16Resident() ? ResidentMemory.copyOf(data) : null;
-                    resident = copy = copy == null ? NOT_RESIDENT : copy;
-                }
-            }
-        }
-        return copy == NOT_RESIDENT ? null : copy;
+        return resident.get(data, KernelConfig.f16Resident());
     }
 
     /** Tests: the row's batch-1 dot read from the mapping, whether or not a resident copy exists. */

@@ -52,6 +52,8 @@ import jdk.incubator.vector.FloatVector;
  * halves ({@link ResidentMemory}, within tandem.residentBytes: auto, a quarter of the machine's memory,
  * or a byte count) rather than the mapping, for A/B runs (same bits).
  *
+ * tandem.bf16Resident: true (default) or false: the same for BF16's batch-1 dots ({@link BF16Matrix}).
+ *
  * tandem.tokenRows: auto (default), 0 or a batch size: the largest batch that runs as batch-1 passes
  * over cache-sized row blocks ({@link TokenRows}); auto takes each format's own (same bits).
  *
@@ -247,8 +249,13 @@ public final class KernelConfig {
 
     private static final boolean F16_RESIDENT = !"false".equals(System.getProperty("tandem.f16Resident", "true").trim());
 
-    /** tandem.f16Resident (default true): whether F16 batch-1 dots read a heap copy of the halves rather than the mapping (same bits). */
+    /** tandem.f16Resident (default true): whether F16 batch-1 dots read a native copy of the halves rather than the mapping (same bits). */
     public static boolean f16Resident() { return F16_RESIDENT; }
+
+    private static final boolean BF16_RESIDENT = !"false".equals(System.getProperty("tandem.bf16Resident", "true").trim());
+
+    /** tandem.bf16Resident (default true): F16's switch for BF16's batch-1 dots ({@link BF16Matrix}). */
+    public static boolean bf16Resident() { return BF16_RESIDENT; }
 
     private static final boolean WIDE_PAIRS = !"false".equals(System.getProperty("tandem.widePairs", "true").trim());
 

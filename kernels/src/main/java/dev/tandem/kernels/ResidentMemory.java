@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Native copies of mapped weights, for kernels that stream them faster from anonymous memory than
  * from the file's page-cache pages (F16's batch-1 dot: 26 against 31-39 GB/s on two threads, see
- * {@link F16Matrix}). Each copy is 64-byte aligned and owned by an automatic arena, so it is freed
+ * {@link F16Matrix}; BF16's likewise, {@link BF16Matrix}). Each copy is 64-byte aligned and owned by an automatic arena, so it is freed
  * with the matrix that holds it. All copies together stay within a budget (tandem.residentBytes:
  * bytes, or auto: a quarter of the machine's memory, the JVM's default heap share; 0 for none), since
  * unlike the page cache the kernel cannot reclaim them; past it the kernels keep reading the mapping.
@@ -47,6 +47,30 @@ final class ResidentMemory {
             }
         } while (!used.compareAndSet(before, before + bytes));
         return true;
+    }
+
+    /**
+     * A matrix's copy, made by the first caller of {@link #get} (threads arriving meanwhile wait for
+     * it) and never retried once refused, so a matrix over the budget costs one check per call.
+     */
+    static final class Lazy {
+        private static final MemorySegment REFUSED = MemorySegment.NULL;
+        private volatile MemorySegment copy;
+
+        /** The copy of data, or null where copies are off (enabled false) or it did not fit. */
+        MemorySegment get(MemorySegment data, boolean enabled) {
+            MemorySegment c = copy;
+            if (c == null) {
+                synchronized (this) {
+                    c = copy;
+                    if (c == null) {
+                        c = enabled ? copyOf(data) : null;
+                        copy = c = c == null ? REFUSED : c;
+                    }
+                }
+            }
+            return c == REFUSED ? null : c;
+        }
     }
 
     /** Bytes of copies made so far (tests, reports). */

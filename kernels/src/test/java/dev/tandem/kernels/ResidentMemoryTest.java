@@ -11,9 +11,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link ResidentMemory} (native copies of mapped weights within a budget) and F16's batch-1 dot on
- * its copy: the copy holds the same bytes, 64-byte aligned, and is counted against the budget; the
- * budget property is parsed, a bad value falling back to auto; and every F16 row dot, halves of every class
+ * {@link ResidentMemory} (native copies of mapped weights within a budget) and F16's and BF16's
+ * batch-1 dots on their copies: the copy holds the same bytes, 64-byte aligned, and is counted against the budget; the
+ * budget property is parsed, a bad value falling back to auto; every BF16 row dot has the same bits
+ * from the copy as from the mapping, and the copy is made once; and every F16 row dot, halves of every class
  * (subnormal, infinite, NaN, both zeros) included, has the same bits read from the copy as from the
  * mapping, on odd offsets and column counts with a scalar tail. (F16's plain dotScalar sums in
  * another order and may differ in the last bit, so it is not the reference here.)
@@ -78,6 +79,38 @@ class ResidentMemoryTest {
                     // floatToIntBits: a NaN's payload may differ where the cold scalar twin served the matvec
                     assertEquals(Float.floatToIntBits(m.dotFromMapping(r, x, 0)), Float.floatToIntBits(out[r]),
                             "F16 " + rows + "x" + cols + " row " + r + " seed " + seed);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bf16DotsOnTheCopyEqualTheMappingBitForBit() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        short[] specials = {0x0000, (short) 0x8000, 0x0001, 0x7F80, (short) 0xFF80, 0x7FC0, 0x3F80};
+        for (int cols : new int[] {7, 33, 64, 250, 2051}) {
+            int rows = 7; // a 4-row pass and 3 single rows
+            MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2 + 1).asSlice(1);
+            for (long i = 0; i < (long) rows * cols; i++) {
+                short h = rnd.nextInt(8) == 0 ? specials[rnd.nextInt(specials.length)] : (short) rnd.nextInt();
+                seg.set(Vec.SHORT_LE, 2 * i, h);
+            }
+            BF16Matrix m = (BF16Matrix) WeightMatrix.of(WeightFormat.BF16, seg, rows, cols);
+            float[] x = Encoded.gaussian(rnd, cols);
+            float[] out = new float[rows];
+            long before = ResidentMemory.used();
+            m.matvec(x, 0, out, 0); // builds the copy where the budget allows
+            m.matvec(x, 0, out, 0); // and reuses it
+            if (Vec.ENABLED && KernelConfig.bf16Resident() && ResidentMemory.budget() >= before + seg.byteSize()) {
+                assertEquals(before + seg.byteSize(), ResidentMemory.used(), "one copy of the matrix, made once");
+            }
+            for (int r = 0; r < rows; r++) {
+                if (Vec.ENABLED) {
+                    assertEquals(Float.floatToIntBits(m.dotFromMapping(r, x, 0)), Float.floatToIntBits(out[r]),
+                            "BF16 " + rows + "x" + cols + " row " + r + " seed " + seed);
+                    assertEquals(Float.floatToIntBits(m.dotFromMapping(r, x, 0)), Float.floatToIntBits(m.dot(r, x, 0)),
+                            "BF16 dot, row " + r + " seed " + seed);
                 }
             }
         }
