@@ -6,7 +6,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -36,9 +35,10 @@ public final class Q6_KMatrix extends KQuantMatrix {
         int perToken = cols / QK;
         PairedRows tokenRows = vector && TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
         if (tokenRows != null) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
+            short[] lanes = a.q6KLanes();
             return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                 for (int b = 0; b < batch; b++) {
-                    dotPairedWide(tokenRows, a, b * perToken, r, n, out, outOff + b * rows + r);
+                    dotPairedWide(tokenRows, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
                 }
             });
         }
@@ -49,7 +49,8 @@ public final class Q6_KMatrix extends KQuantMatrix {
             PairedRows pr = batch == 1 ? pairedCopy() : null;
             if (pr != null) {
                 if (PairLanes.ENABLED) {
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, 0, r, n, out, outOff + r));
+                    short[] lanes = a.q6KLanes();
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, 0, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -109,55 +110,52 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}): 32 weights of a row (two sub-blocks)
-     * are one vector of shorts, their adjacent products paired into 16 ints, lanes 0-7 times the first
-     * sub-block's scale and 8-15 the second's. The integer sums are exact, so they are the same
-     * integers whatever the lanes, and the float operations after them are dotPaired's: the same bits.
-     *
-     * <p>Vector API calls only, no helpers: in a Q4_0 model this kernel (the Q6_K classifier) shares
-     * {@link PairedRows#forRows} with Q4_0's, C2 inlined both into one compile, and past
-     * NodeCountInliningCutoff the helpers stayed out of line with their vectors boxed: the classifier
-     * ran 3-4x slower than in 256 bits.
-     */
-    /**
      * Batches up to 8 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than
      * Q6_KRowGemm; from 9 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
      * batch-1 passes".
      */
     static final int TOKEN_ROWS_UP_TO = 8;
 
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int blk0, int r, int n, float[] out, int o) {
+    /**
+     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}) on the copy's {@link SubBlockLanes}
+     * order: the 8 short vectors of a row's super-block times the activations in the same order
+     * (lanes), their products added lane by lane in 16 bits (at most 8 * 32 * 127 = 32512), then each
+     * lane pair widened and added into the int lane of its sub-block, times the 16 scales, and summed:
+     * {@link #scaledSum}'s integer exactly, so with {@link #rowDotWide}'s float operations after it
+     * the same bits. In element order each vector held two sub-blocks and took its own widening and
+     * scale multiply (~2x the instructions).
+     *
+     * <p>Vector API calls only, no helpers: in a Q4_0 model this kernel (the Q6_K classifier) shares
+     * {@link PairedRows#forRows} with Q4_0's, C2 inlined both into one compile, and past
+     * NodeCountInliningCutoff helpers stayed out of line with their vectors boxed: the classifier
+     * ran 3-4x slower than in 256 bits.
+     */
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
-        short[] qx = a.qs;
         int blocks = pr.blocks;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
-        VectorMask<Integer> upper = PairLanes.SECOND_INT;
         float sum0 = 0f, sum1 = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
             int e = (blk0 + blk) * QK;
-            IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
-            for (int k = 0; k < 4; k++) {
-                int x = e + 64 * k, q0 = w0 + 64 * k, q1 = w1 + 64 * k, s0 = w0 + QK + 4 * k, s1 = w1 + QK + 4 * k;
-                ShortVector x0 = ShortVector.fromArray(PairLanes.S, qx, x), x1 = ShortVector.fromArray(PairLanes.S, qx, x + 32);
-                IntVector p0 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x0).reinterpretAsInts();
-                IntVector p1 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x1).reinterpretAsInts();
-                acc0 = acc0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(IntVector.broadcast(PairLanes.I, wq[s0]).blend(wq[s0 + 1], upper)))
-                        .add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(IntVector.broadcast(PairLanes.I, wq[s0 + 2]).blend(wq[s0 + 3], upper)));
-                IntVector r0 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x0).reinterpretAsInts();
-                IntVector r1 = ((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x1).reinterpretAsInts();
-                acc1 = acc1.add(r0.add(r0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(IntVector.broadcast(PairLanes.I, wq[s1]).blend(wq[s1 + 1], upper)))
-                        .add(r1.add(r1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(IntVector.broadcast(PairLanes.I, wq[s1 + 2]).blend(wq[s1 + 3], upper)));
+            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
+            for (int j = 0; j < QK; j += 32) {
+                ShortVector x = ShortVector.fromArray(PairLanes.S, lanes, e + j);
+                s0 = s0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x));
+                s1 = s1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x));
             }
+            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts();
+            IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
+            IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
+            int isum0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v0.lanewise(VectorOperators.ASHR, 16))
+                    .mul(sc0).reduceLanes(VectorOperators.ADD);
+            int isum1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v1.lanewise(VectorOperators.ASHR, 16))
+                    .mul(sc1).reduceLanes(VectorOperators.ADD);
             float da = a.d[blk0 + blk];
-            sum0 += da * (wd[at] * acc0.reduceLanes(VectorOperators.ADD));
-            sum1 += da * (wd[at + secondD] * acc1.reduceLanes(VectorOperators.ADD));
+            sum0 += da * (wd[at] * isum0);
+            sum1 += da * (wd[at + secondD] * isum1);
         }
         out[o] = sum0;
         if (n == 2) {
@@ -165,25 +163,56 @@ public final class Q6_KMatrix extends KQuantMatrix {
         }
     }
 
+    /**
+     * At 512 bits the copy's weights are in {@link SubBlockLanes#Q6_K}'s order (for {@link
+     * #dotPairedWide}); the other readers of the copy put them back in element order.
+     */
+    private static final boolean LANES = PairLanes.ENABLED;
+
     private PairedRows pairedCopy() {
-        return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
-            // scaledQuants' unpacking without the scales: a scalar loop per weight made the copy of
-            // a TinyLlama-sized file take ~3 s.
-            for (int g = 0; g < 8; g++) {
-                int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
-                int e = h * 128 + r0 + 32 * second;
-                ShortVector l = wideBytes(o + h * 64 + r0 + 32 * second);
-                ShortVector hb = wideBytes(o + QH + h * 32 + r0);
-                ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
-                ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
-                ((ByteVector) l.and((short) 0x0F).or(ha.and((short) 0x30)).sub((short) 32)
-                        .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e);
-                ((ByteVector) l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30)).sub((short) 32)
-                        .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e + 64);
-            }
-            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + SCALES, q, qAt + QK, SUBS);
-            d[dAt] = half(o + D);
-        }));
+        return paired.get(() -> LANES ? pairedCopyInLanes() : pairedCopyInElements());
+    }
+
+    /** The copy with each row-block's weights permuted into the lane order, via one block in element order. */
+    private PairedRows pairedCopyInLanes() {
+        byte[] block = new byte[PAIRED];
+        float[] scale = new float[1];
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
+            copyBlock(o, block, 0, scale, 0);
+            SubBlockLanes.toLanes(block, 0, q, qAt, SubBlockLanes.Q6_K);
+            System.arraycopy(block, QK, q, qAt + QK, SUBS);
+            d[dAt] = scale[0];
+        });
+    }
+
+    /** The lane-order row-block of the copy at q[from..] into block in element order (weights, then the scales). */
+    private static void elementOrder(byte[] q, int from, byte[] block) {
+        SubBlockLanes.toElements(q, from, block, 0, SubBlockLanes.Q6_K);
+        System.arraycopy(q, from + QK, block, QK, SUBS);
+    }
+
+    private PairedRows pairedCopyInElements() {
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, this::copyBlock);
+    }
+
+    /** The paired row-block of the block at o in element order: q - 32 as bytes, then the 16 scales; d as a float. */
+    private void copyBlock(long o, byte[] q, int qAt, float[] d, int dAt) {
+        // scaledQuants' unpacking without the scales: a scalar loop per weight made the copy of
+        // a TinyLlama-sized file take ~3 s.
+        for (int g = 0; g < 8; g++) {
+            int h = g >>> 2, r0 = (g & 2) * 8, second = g & 1;
+            int e = h * 128 + r0 + 32 * second;
+            ShortVector l = wideBytes(o + h * 64 + r0 + 32 * second);
+            ShortVector hb = wideBytes(o + QH + h * 32 + r0);
+            ShortVector ha = second == 0 ? hb.lanewise(VectorOperators.LSHL, 4) : hb.lanewise(VectorOperators.LSHL, 2);
+            ShortVector hbb = second == 0 ? hb : hb.lanewise(VectorOperators.LSHR, 2);
+            ((ByteVector) l.and((short) 0x0F).or(ha.and((short) 0x30)).sub((short) 32)
+                    .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e);
+            ((ByteVector) l.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).or(hbb.and((short) 0x30)).sub((short) 32)
+                    .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + e + 64);
+        }
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + SCALES, q, qAt + QK, SUBS);
+        d[dAt] = half(o + D);
     }
 
     /**
@@ -293,11 +322,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (pr == null) {
             return false;
         }
-        byte[] q = pr.q;
+        byte[] q = LANES ? new byte[PAIRED] : pr.q; // the lane order's row-block, back in element order
         int blocks = cols / QK;
         int first = 2 * (row >> 1) * blocks + (row & 1);
         for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, qo = at * PAIRED, wo = wOff + blk * blockStride;
+            int at = first + 2 * blk, qo = LANES ? 0 : at * PAIRED, wo = wOff + blk * blockStride;
+            if (LANES) {
+                elementOrder(pr.q, at * PAIRED, q);
+            }
             dm[dmOff + 2 * blk] = pr.d[at];
             dm[dmOff + 2 * blk + 1] = 0f;
             java.util.Arrays.fill(mins, mOff + blk * SUBS, mOff + (blk + 1) * SUBS, 0);
@@ -429,11 +461,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
     void decodeUnsigned(int row, short[] u, int[] sc, float[] d) {
         PairedRows pr = PairLanes.ENABLED ? pairedCopy() : null;
         if (pr != null) { // the copy holds q - 32 unpacked, and the scale bytes: a widening and an add per 16
-            byte[] q = pr.q;
+            byte[] q = LANES ? new byte[PAIRED] : pr.q;
             int blocks = cols / QK;
             int first = 2 * (row >> 1) * blocks + (row & 1);
             for (int blk = 0; blk < blocks; blk++) {
-                int at = first + 2 * blk, qo = at * PAIRED;
+                int at = first + 2 * blk, qo = LANES ? 0 : at * PAIRED;
+                if (LANES) {
+                    elementOrder(pr.q, at * PAIRED, q);
+                }
                 d[blk] = pr.d[at];
                 for (int s = 0; s < SUBS; s++) {
                     sc[blk * SUBS + s] = q[qo + QK + s];

@@ -34,6 +34,20 @@ final class Q8_KActivations {
     /** q widened to shorts, the lane width of the 16-bit product kernels (so they do not widen them per row). */
     final short[] qs;
 
+    private volatile short[] q6KLanes;
+
+    /**
+     * qs in {@link SubBlockLanes#Q6_K}'s order, made by the first caller and kept (a racing caller
+     * makes the same values).
+     */
+    short[] q6KLanes() {
+        short[] lanes = q6KLanes;
+        if (lanes == null) {
+            q6KLanes = lanes = SubBlockLanes.toLanes(qs, SubBlockLanes.Q6_K);
+        }
+        return lanes;
+    }
+
     private Q8_KActivations(int blocks) {
         d = new float[blocks];
         q = new byte[blocks * BLOCK];

@@ -124,6 +124,50 @@ class PairedRowsTest {
         }
     }
 
+    /**
+     * Q6_K's 512-bit kernel adds 8 products per 16-bit lane before widening: with every weight at an
+     * end of its range (q - 32 = -32 or 31), scales at +-127 and -128 and every activation at +-127,
+     * each lane sum is at its largest magnitude (8 * 32 * 127 = 32512), and the single rows, the row
+     * pairs and the small batches (TokenRows) still equal the scalar row dot.
+     */
+    @Test
+    void q6KLaneSumsAtTheirExtremesEqualTheScalarRowDot() {
+        int rows = 5, cols = 512, blockBytes = 210;
+        for (int bits : new int[] {0x00, 0xFF}) {
+            for (int scale : new int[] {127, -128}) {
+                java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * (cols / 256) * blockBytes);
+                for (long o = 0; o < seg.byteSize(); o += blockBytes) {
+                    for (int i = 0; i < 192; i++) {
+                        seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i, (byte) bits);
+                    }
+                    for (int i = 0; i < 16; i++) {
+                        seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 192 + i, (byte) (i % 3 == 2 ? -127 : scale));
+                    }
+                    seg.set(Vec.SHORT_LE, o + 208, (short) 0x3C00);
+                }
+                KQuantMatrix m = (KQuantMatrix) WeightMatrix.of(WeightFormat.Q6_K, seg, rows, cols);
+                for (float sign : new float[] {1f, -1f}) {
+                    float[] x = new float[3 * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = i >= cols && i % 5 == 0 ? -sign : sign; // token 0 all one sign, the others mixed
+                    }
+                    for (int batch : new int[] {1, 3}) {
+                        Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols);
+                        float[] out = new float[batch * rows];
+                        m.rowsTask(a, batch, out, 0).run(0, rows);
+                        for (int b = 0; b < batch; b++) {
+                            for (int r = 0; r < rows; r++) {
+                                assertEquals(Float.floatToRawIntBits(m.rowDot(r, a, b * cols / 256, false)),
+                                        Float.floatToRawIntBits(out[b * rows + r]),
+                                        "bits " + bits + " scale " + scale + " sign " + sign + " batch " + batch + " token " + b + " row " + r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void copiesThatExceedAnArrayOrHalfTheFreeHeapAreNotMade() {
         assertTrue(PairedRows.fits(1000, 125, 2250));
