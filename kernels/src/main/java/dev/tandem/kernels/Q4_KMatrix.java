@@ -35,9 +35,10 @@ public final class Q4_KMatrix extends KQuantMatrix {
             PairedRows pr = batch == 1 || TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
             if (pr != null) {
                 if (PairLanes.ENABLED) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
+                    short[] lanes = a.q4KLanes();
                     return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                         for (int b = 0; b < batch; b++) {
-                            dotPairedWide(pr, a, b * perToken, r, n, out, outOff + b * rows + r);
+                            dotPairedWide(pr, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
                         }
                     });
                 }
@@ -98,10 +99,22 @@ public final class Q4_KMatrix extends KQuantMatrix {
      * the 8 scales and 8 mins of {@link #packedScales}/{@link #packedMins} (one byte each), then the
      * 128 qs bytes, and d, dmin as floats: the kernel reads them without unpacking bits.
      */
+    /**
+     * At 512 bits the copy's nibbles are in {@link SubBlockLanes#Q4_K}'s order (for {@link
+     * #dotPairedWide}); the panel decode puts them back in element order.
+     */
+    private static final boolean LANES = PairLanes.ENABLED;
+
     private PairedRows pairedCopy() {
+        byte[] nibbles = new byte[QK / 2]; // the copy is made by one thread
         return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
             copyPairedHead(o, q, qAt, d, dAt);
-            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
+            if (LANES) {
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, nibbles, 0, QK / 2);
+                SubBlockLanes.nibblesToLanes(nibbles, 0, q, qAt + PAIRED_QS);
+            } else {
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
+            }
         }));
     }
 
@@ -159,22 +172,23 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}): a pass's 32 qs bytes of a row are one
-     * vector of shorts against 32 activations per nibble, its adjacent products paired into 16 ints.
-     * The integer sums are exact, so they are the same integers whatever the lanes, and the float
-     * operations after them are dotPaired's: the same bits.
-     */
-    /**
      * Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than on the
      * packed rows; from 8 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
      * batch-1 passes".
      */
     static final int TOKEN_ROWS_UP_TO = 7;
 
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, int blk0, int r, int n, float[] out, int o) {
+    /**
+     * {@link #dotPaired} in 512 bits on the copy's {@link SubBlockLanes} order: per super-block the
+     * four 32-byte runs of a row as shorts, their low and high nibbles times the activations in the
+     * same order, all 8 products of a lane added in 16 bits (at most 8 * 15 * 127), each lane pair
+     * added into an int (sub-block lanes/2), times the scales, summed: {@link #scaledSumsWide}'s
+     * integer exactly, then the same float operations as dotPaired, so the same bits. In element
+     * order each 32 products took their own widening and scale multiply (~1.6x the instructions).
+     */
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
-        short[] qx = a.qs;
         int blocks = pr.blocks;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
@@ -189,31 +203,37 @@ public final class Q4_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
             int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
-            IntVector acc0 = IntVector.zero(PairLanes.I), acc1 = IntVector.zero(PairLanes.I);
+            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
             for (int c = 0; c < 4; c++) {
-                // Pass c: qs bytes 32c..32c+32, low nibbles sub-block 2c (activations 64c..64c+32), high 2c+1.
-                int x = e + 64 * c, q0 = w0 + PAIRED_QS + 32 * c, q1 = w1 + PAIRED_QS + 32 * c;
-                ShortVector xl = ShortVector.fromArray(PairLanes.S, qx, x), xh = ShortVector.fromArray(PairLanes.S, qx, x + 32);
-                // Pairs as IntDot.pairsNarrow, written out: a helper call met C2's NodeCountInliningCutoff
-                // here and ran ~20x slower.
-                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                IntVector lo0 = b0.and(nibble).mul(xl).reinterpretAsInts(), hi0 = b0.lanewise(VectorOperators.LSHR, 4).mul(xh).reinterpretAsInts();
-                acc0 = acc0.add(lo0.add(lo0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c]))
-                        .add(hi0.add(hi0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w0 + 2 * c + 1]));
-                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                IntVector lo1 = b1.and(nibble).mul(xl).reinterpretAsInts(), hi1 = b1.lanewise(VectorOperators.LSHR, 4).mul(xh).reinterpretAsInts();
-                acc1 = acc1.add(lo1.add(lo1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c]))
-                        .add(hi1.add(hi1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(wq[w1 + 2 * c + 1]));
+                ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
+                ShortVector xh = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c + 32);
+                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                s0 = s0.add(b0.and(nibble).mul(xl)).add(b0.lanewise(VectorOperators.LSHR, 4).mul(xh));
+                s1 = s1.add(b1.and(nibble).mul(xl)).add(b1.lanewise(VectorOperators.LSHR, 4).mul(xh));
             }
+            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts();
+            IntVector sc0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
+            IntVector sc1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
+            int isum0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0).reduceLanes(VectorOperators.ADD);
+            int isum1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1).reduceLanes(VectorOperators.ADD);
             float da = a.d[blk0 + blk];
-            sum0 += da * (wd[2 * at] * acc0.reduceLanes(VectorOperators.ADD) - wd[2 * at + 1] * min0);
-            sum1 += da * (wd[2 * at + secondD] * acc1.reduceLanes(VectorOperators.ADD) - wd[2 * at + secondD + 1] * min1);
+            sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
+            sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);
         }
         out[o] = sum0;
         if (n == 2) {
             out[o + 1] = sum1;
         }
     }
+
+    /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
+    private static final jdk.incubator.vector.VectorShuffle<Integer> SCALE_PAIRS =
+            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
 
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */
     int minSumWide(long o, int[] bsums, int from) {
@@ -250,7 +270,9 @@ public final class Q4_KMatrix extends KQuantMatrix {
      */
     @Override
     boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff) {
-        if (!PairLanes.ENABLED || Vec.FL != 16) {
+        // Not from the lane order: putting its nibbles back a byte at a time made a 16-sequence step
+        // 3x slower than decoding the mapping (an 8 x 8 transpose of 64-bit groups would do it in registers).
+        if (!PairLanes.ENABLED || Vec.FL != 16 || LANES) {
             return false;
         }
         PairedRows pr = pairedCopy();

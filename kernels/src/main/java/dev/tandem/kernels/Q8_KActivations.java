@@ -48,6 +48,17 @@ final class Q8_KActivations {
         return lanes;
     }
 
+    private volatile short[] q4KLanes;
+
+    /** qs in {@link SubBlockLanes#Q4_K}'s order, as {@link #q6KLanes}. */
+    short[] q4KLanes() {
+        short[] lanes = q4KLanes;
+        if (lanes == null) {
+            q4KLanes = lanes = SubBlockLanes.toLanes(qs, SubBlockLanes.Q4_K);
+        }
+        return lanes;
+    }
+
     private Q8_KActivations(int blocks) {
         d = new float[blocks];
         q = new byte[blocks * BLOCK];

@@ -21,6 +21,13 @@ final class SubBlockLanes {
      */
     static final int[] Q6_K = positions(16, 2);
 
+    /**
+     * Q4_K (8 sub-blocks of 32): element 32s + 4j + t at position 32j + 4s + t, so vector j (of 8)
+     * holds elements 4j..4j+3 of every sub-block, sub-block s in lanes 4s..4s+3: 15 * 127 * 8 = 15240
+     * fits a short lane across all 8 vectors, and two lanes' sums an int's upper half.
+     */
+    static final int[] Q4_K = positions(32, 4);
+
     /** positionOf[e] for sub-blocks of subSize values, lanesPerSub lanes of each in every 32-lane vector. */
     private static int[] positions(int subSize, int lanesPerSub) {
         int[] at = new int[QK];
@@ -46,6 +53,23 @@ final class SubBlockLanes {
         for (int e = 0; e < QK; e++) {
             dst[dstOff + e] = src[srcOff + positionOf[e]];
         }
+    }
+
+    /**
+     * Nibbles: 128 bytes of a Q4_K super-block's element order (byte 32c + i: element 64c + i in the
+     * low nibble, 64c + 32 + i in the high) at src[srcOff..] into dst[dstOff..] in the lane order
+     * ({@link #Q4_K}), where position 32j + l is byte 32(j/2) + l's low nibble for even j, high for odd.
+     */
+    static void nibblesToLanes(byte[] src, int srcOff, byte[] dst, int dstOff) {
+        java.util.Arrays.fill(dst, dstOff, dstOff + QK / 2, (byte) 0);
+        for (int e = 0; e < QK; e++) {
+            int p = Q4_K[e];
+            dst[dstOff + 32 * (p >>> 6) + (p & 31)] |= (byte) (elementNibble(src, srcOff, e) << (4 * ((p >>> 5) & 1)));
+        }
+    }
+
+    private static int elementNibble(byte[] src, int srcOff, int e) {
+        return (src[srcOff + 32 * (e >>> 6) + (e & 31)] >>> (4 * ((e >>> 5) & 1))) & 0x0F;
     }
 
     /** Every super-block of qs in the lane order. */
