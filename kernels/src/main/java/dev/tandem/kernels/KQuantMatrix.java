@@ -102,7 +102,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      */
     final void decodeScaled(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
                             DecodeScratch scratch, boolean fromPaired) {
-        if (fromPaired && decodeScaledPaired(row, w, wOff, blockStride, dm, dmOff, mins, mOff)) {
+        if (fromPaired && decodeScaledPaired(row, w, wOff, blockStride, dm, dmOff, mins, mOff, scratch)) {
             return;
         }
         long base = rowOffset(row);
@@ -126,7 +126,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
      * unpacked: the same values, without the bit unpacking and the checked segment reads. False (and
      * nothing written) where it does not apply.
      */
-    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff) {
+    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
+                               DecodeScratch scratch) {
         return false;
     }
 
@@ -136,6 +137,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         final int[] m = new int[SUBS];
         final int[] q = new int[QK];
         final byte[] block;
+        /** A super-block's weights put back in element order from a paired copy's lane order. */
+        final byte[] lanes = new byte[QK];
 
         DecodeScratch(KQuantMatrix w) {
             block = new byte[w.blockBytes];

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q6_K weights: super-blocks of {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d} (210 bytes).
@@ -119,8 +120,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
     /**
      * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}) on the copy's {@link SubBlockLanes}
      * order: the 8 short vectors of a row's super-block times the activations in the same order
-     * (lanes), their products added lane by lane in 16 bits (at most 8 * 32 * 127 = 32512), then each
-     * lane pair widened and added into the int lane of its sub-block, times the 16 scales, and summed:
+     * (lanes), the products of the 4 even and of the 4 odd vectors added lane by lane in 16 bits (at
+     * most 4 * 32 * 127 = 16256), then each lane pair added into the int lane of its sub-block, times
+     * the scales, and summed:
      * {@link #scaledSum}'s integer exactly, so with {@link #rowDotWide}'s float operations after it
      * the same bits. In element order each vector held two sub-blocks and took its own widening and
      * scale multiply (~2x the instructions).
@@ -140,19 +142,23 @@ public final class Q6_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
             int e = (blk0 + blk) * QK;
-            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
-            for (int j = 0; j < QK; j += 32) {
-                ShortVector x = ShortVector.fromArray(PairLanes.S, lanes, e + j);
-                s0 = s0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x));
-                s1 = s1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(x));
+            ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
+            for (int j = 0; j < QK; j += 64) {
+                ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + j), xo = ShortVector.fromArray(PairLanes.S, lanes, e + j + 32);
+                even0 = even0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xe));
+                odd0 = odd0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xo));
+                even1 = even1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xe));
+                odd1 = odd1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xo));
             }
-            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts();
+            IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
             IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
             IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
-            int isum0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v0.lanewise(VectorOperators.ASHR, 16))
-                    .mul(sc0).reduceLanes(VectorOperators.ADD);
-            int isum1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v1.lanewise(VectorOperators.ASHR, 16))
-                    .mul(sc1).reduceLanes(VectorOperators.ADD);
+            int isum0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(LOW_SCALES))
+                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(HIGH_SCALES)))
+                    .reduceLanes(VectorOperators.ADD);
+            int isum1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(LOW_SCALES))
+                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(HIGH_SCALES)))
+                    .reduceLanes(VectorOperators.ADD);
             float da = a.d[blk0 + blk];
             sum0 += da * (wd[at] * isum0);
             sum1 += da * (wd[at + secondD] * isum1);
@@ -163,9 +169,14 @@ public final class Q6_KMatrix extends KQuantMatrix {
         }
     }
 
+    /** Int lane k of an even (odd) vectors' sum belongs to sub-block k/2 (8 + k/2): their scales, each twice. */
+    private static final VectorShuffle<Integer> LOW_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
+    private static final VectorShuffle<Integer> HIGH_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> 8 + k / 2);
+
     /**
      * At 512 bits the copy's weights are in {@link SubBlockLanes#Q6_K}'s order (for {@link
-     * #dotPairedWide}); the other readers of the copy put them back in element order.
+     * #dotPairedWide}); {@link #decodeUnsigned} and {@link #decodeScaledPaired} put them back in
+     * element order.
      */
     private static final boolean LANES = PairLanes.ENABLED;
 
@@ -306,40 +317,60 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * The panel decode from the paired copy (built here if the batch-1 kernel has not yet): its bytes
-     * are the quants minus 32 and its 16 scales as stored, so each sub-block is one 16-byte load, one
-     * widening to floats and one multiply by the scale, exact in fp32 (|q - 32| * 128 &lt; 2^24), the
-     * very floats scaledQuants forms. At 512 bits, where a sub-block is one float vector. KQuantGemm's
+     * The panel decode from the paired copy (built here if the batch-1 kernel has not yet): per
+     * super-block the lane order's 4-byte groups transposed back to element order in registers (two
+     * 4 x 8 int transposes, even and odd vectors), then per sub-block one 16-byte load, a widening
+     * to floats and a multiply by the scale, exact in fp32 (|q - 32| * 128 &lt; 2^24): the very
+     * floats scaledQuants forms. At 512 bits, where a sub-block is one float vector. KQuantGemm's
      * decode of the stories110M classifier (32000 x 768) was a third of a 16-sequence decode step's
-     * samples on a Q4_0 file: the unpacking and a checked read per 16 bytes.
+     * samples on a Q4_0 file: the unpacking and a checked read per 16 bytes. (Two-source permutes
+     * of 16-bit lanes, and B2F of a 256-bit vector's upper half, ran in the Vector API's Java
+     * fallback on JDK 25: ints and a store to scratch instead.)
      */
     @Override
-    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff) {
-        if (!PairLanes.ENABLED || Vec.FL != SUB) {
+    boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
+                               DecodeScratch scratch) {
+        if (!LANES || Vec.FL != SUB) {
             return false;
         }
         PairedRows pr = pairedCopy();
         if (pr == null) {
             return false;
         }
-        byte[] q = LANES ? new byte[PAIRED] : pr.q; // the lane order's row-block, back in element order
+        byte[] q = pr.q, t = scratch.lanes;
         int blocks = cols / QK;
         int first = 2 * (row >> 1) * blocks + (row & 1);
         for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, qo = LANES ? 0 : at * PAIRED, wo = wOff + blk * blockStride;
-            if (LANES) {
-                elementOrder(pr.q, at * PAIRED, q);
-            }
+            int at = first + 2 * blk, qo = at * PAIRED, wo = wOff + blk * blockStride;
             dm[dmOff + 2 * blk] = pr.d[at];
             dm[dmOff + 2 * blk + 1] = 0f;
             java.util.Arrays.fill(mins, mOff + blk * SUBS, mOff + (blk + 1) * SUBS, 0);
+            for (int half = 0; half < 2; half++) { // even vectors: sub-blocks 0-7; odd: 8-15
+                IntVector v0 = ByteVector.fromArray(PairLanes.B, q, qo + 32 * half).reinterpretAsInts();
+                IntVector v2 = ByteVector.fromArray(PairLanes.B, q, qo + 64 + 32 * half).reinterpretAsInts();
+                IntVector v4 = ByteVector.fromArray(PairLanes.B, q, qo + 128 + 32 * half).reinterpretAsInts();
+                IntVector v6 = ByteVector.fromArray(PairLanes.B, q, qo + 192 + 32 * half).reinterpretAsInts();
+                IntVector p = ZIP_LOW.selectFrom(v0, v2), pq = ZIP_HIGH.selectFrom(v0, v2);
+                IntVector r = ZIP_LOW.selectFrom(v4, v6), rs = ZIP_HIGH.selectFrom(v4, v6);
+                int to = 128 * half;
+                PAIRS_FIRST.selectFrom(p, r).reinterpretAsBytes().intoArray(t, to);
+                PAIRS_SECOND.selectFrom(p, r).reinterpretAsBytes().intoArray(t, to + 32);
+                PAIRS_FIRST.selectFrom(pq, rs).reinterpretAsBytes().intoArray(t, to + 64);
+                PAIRS_SECOND.selectFrom(pq, rs).reinterpretAsBytes().intoArray(t, to + 96);
+            }
             for (int s = 0; s < SUBS; s++) {
-                ((FloatVector) ByteVector.fromArray(ByteVector.SPECIES_128, q, qo + SUB * s).convertShape(VectorOperators.B2F, Vec.F, 0))
+                ((FloatVector) ByteVector.fromArray(ByteVector.SPECIES_128, t, SUB * s).convertShape(VectorOperators.B2F, Vec.F, 0))
                         .mul(q[qo + QK + s]).intoArray(w, wo + SUB * s);
             }
         }
         return true;
     }
+
+    /** Two-source int indices (8 + k: the second vector's lane k) of a 4 x 8 transpose of 4-byte groups. */
+    private static final IntVector ZIP_LOW = IntVector.fromArray(PAIRS, new int[] {0, 8, 1, 9, 2, 10, 3, 11}, 0);
+    private static final IntVector ZIP_HIGH = IntVector.fromArray(PAIRS, new int[] {4, 12, 5, 13, 6, 14, 7, 15}, 0);
+    private static final IntVector PAIRS_FIRST = IntVector.fromArray(PAIRS, new int[] {0, 1, 8, 9, 2, 3, 10, 11}, 0);
+    private static final IntVector PAIRS_SECOND = IntVector.fromArray(PAIRS, new int[] {4, 5, 12, 13, 6, 7, 14, 15}, 0);
 
     @Override
     void scaledQuants(long o, int[] sc, byte[] block, int[] q, float[] w, int wOff) {

@@ -15,11 +15,21 @@ final class SubBlockLanes {
     static final int QK = WeightFormat.QK_K;
 
     /**
-     * Q6_K (16 sub-blocks of 16): element 16s + 2j + t at position 32j + 2s + t, so short vector j
-     * (of 8) holds elements 2j and 2j+1 of every sub-block, sub-block s in lanes 2s and 2s+1: |q - 32|
-     * * 127 * 8 = 32512 fits a short lane across all 8 vectors.
+     * Q6_K (16 sub-blocks of 16): element 16s + i at position 32j + 4(s mod 8) + i mod 4 with
+     * j = 2(i/4) + s/8, so even vectors hold sub-blocks 0-7 and odd ones 8-15, 4 elements of each in
+     * 4 lanes: |q - 32| * 127 * 4 = 16256 fits a short lane over a kernel's 4 even (or odd) vectors,
+     * and two lanes' sums an int's upper half; a sub-block's 4-byte groups transpose as ints.
      */
-    static final int[] Q6_K = positions(16, 2);
+    static final int[] Q6_K = q6KPositions();
+
+    private static int[] q6KPositions() {
+        int[] at = new int[QK];
+        for (int e = 0; e < QK; e++) {
+            int s = e / 16, i = e % 16;
+            at[e] = 32 * (2 * (i / 4) + s / 8) + 4 * (s % 8) + i % 4;
+        }
+        return at;
+    }
 
     /**
      * Q4_K (8 sub-blocks of 32): element 32s + 4j + t at position 32j + 4s + t, so vector j (of 8)

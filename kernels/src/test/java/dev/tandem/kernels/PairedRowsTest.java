@@ -125,9 +125,9 @@ class PairedRowsTest {
     }
 
     /**
-     * Q6_K's 512-bit kernel adds 8 products per 16-bit lane before widening: with every weight at an
-     * end of its range (q - 32 = -32 or 31), scales at +-127 and -128 and every activation at +-127,
-     * each lane sum is at its largest magnitude (8 * 32 * 127 = 32512), and the single rows, the row
+     * Q6_K's 512-bit kernel adds 4 products per 16-bit lane and two lanes into an int: with every
+     * weight at an end of its range (q - 32 = -32 or 31), scales at +-127 and -128 and every activation
+     * at +-127, each lane pair is at its largest magnitude (8 * 32 * 127 = 32512), and the single rows, the row
      * pairs and the small batches (TokenRows) still equal the scalar row dot.
      */
     @Test
