@@ -6,6 +6,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q5_K weights: super-blocks of {f16 d; f16 dmin; uint8 scales[12]; uint8 qh[32]; uint8 qs[128]}
@@ -31,8 +32,16 @@ public final class Q5_KMatrix extends KQuantMatrix {
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
         if (vector && IntDot.WIDE) {
-            PairedRows pr = batch == 1 ? pairedCopy() : null;
+            PairedRows pr = batch == 1 || LANES && TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
             if (pr != null) {
+                if (LANES) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
+                    short[] lanes = a.q4KLanes();
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
+                        for (int b = 0; b < batch; b++) {
+                            dotPairedWide(pr, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
+                        }
+                    });
+                }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
             return (start, end) -> {
@@ -93,8 +102,21 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * 256 five-bit weights unpacked to one byte each (element order), and d, dmin as floats: 1.59x
      * the file's bytes, and the kernel assembles no bits (Q6_K's reasoning, {@link Q6_KMatrix}).
      */
+    /**
+     * At 512 bits the copy's weights are in {@link SubBlockLanes#Q4_K}'s order (32-value sub-blocks,
+     * as Q4_K's; one byte a weight here), for {@link #dotPairedWide}; nothing else reads the copy.
+     */
+    private static final boolean LANES = PairLanes.ENABLED;
+
     private PairedRows pairedCopy() {
-        return paired.get(() -> PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
+        return paired.get(this::copyPaired);
+    }
+
+    private PairedRows copyPaired() {
+        byte[] block = LANES ? new byte[PAIRED] : null; // element order first; the copy is made by one thread
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, copy, copyAt, d, dAt) -> {
+            byte[] q = LANES ? block : copy;
+            int qAt = LANES ? 0 : copyAt;
             copyPairedHead(o, q, qAt, d, dAt);
             // Vector unpacking (pass c: qs[32c + l] and qh[l], l in 16-byte halves, low nibbles with
             // qh bit 2c, high ones with bit 2c+1): a scalar loop per weight made the copy of a
@@ -109,8 +131,69 @@ public final class Q5_KMatrix extends KQuantMatrix {
                             .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + 32 + l);
                 }
             }
-        }));
+            if (LANES) {
+                System.arraycopy(block, 0, copy, copyAt, PAIRED_Q);
+                SubBlockLanes.toLanes(block, PAIRED_Q, copy, copyAt + PAIRED_Q, SubBlockLanes.Q4_K);
+            }
+        });
     }
+
+    /**
+     * {@link #dotPaired} in 512 bits on the copy's {@link SubBlockLanes} order: a row's 8 vectors of
+     * 32 weights (0-31) times the activations in the same order, the 4 even and the 4 odd vectors'
+     * products added in 16 bits (at most 4 * 31 * 127 = 15748), each lane pair into an int (sub-block
+     * lanes/2), the two sums added, times the scales, summed: {@link #scaledSumsWide}'s integer
+     * exactly, then dotPaired's float operations, so the same bits.
+     */
+    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), as Q4_K's. */
+    static final int TOKEN_ROWS_UP_TO = 7;
+
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
+        float sum0 = 0f, sum1 = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
+            int e = (blk0 + blk) * QK;
+            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, (blk0 + blk) * (SUBS / 2));
+            int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
+            ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
+            for (int j = 0; j < QK; j += 64) {
+                ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + j), xo = ShortVector.fromArray(PairLanes.S, lanes, e + j + 32);
+                int q0 = w0 + PAIRED_Q + j, q1 = w1 + PAIRED_Q + j;
+                even0 = even0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0)).mul(xe));
+                odd0 = odd0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0)).mul(xo));
+                even1 = even1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0)).mul(xe));
+                odd1 = odd1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0)).mul(xo));
+            }
+            IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
+            IntVector sc0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
+            IntVector sc1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
+            int isum0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0).reduceLanes(VectorOperators.ADD);
+            int isum1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1).reduceLanes(VectorOperators.ADD);
+            float da = a.d[blk0 + blk];
+            sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
+            sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);
+        }
+        out[o] = sum0;
+        if (n == 2) {
+            out[o + 1] = sum1;
+        }
+    }
+
+    /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
+    private static final VectorShuffle<Integer> SCALE_PAIRS = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
 
     /**
      * Rows r .. r+n-1 (n = 1, or 2 with r even, sharing the activation loads) of the paired copy

@@ -34,7 +34,8 @@ final class SubBlockLanes {
     /**
      * Q4_K (8 sub-blocks of 32): element 32s + 4j + t at position 32j + 4s + t, so vector j (of 8)
      * holds elements 4j..4j+3 of every sub-block, sub-block s in lanes 4s..4s+3: 15 * 127 * 8 = 15240
-     * fits a short lane across all 8 vectors, and two lanes' sums an int's upper half.
+     * fits a short lane across all 8 vectors, and two lanes' sums an int's upper half. Q5_K's
+     * weights (a byte each, 0-31) take the same order, its kernel adding even and odd vectors apart.
      */
     static final int[] Q4_K = positions(32, 4);
 

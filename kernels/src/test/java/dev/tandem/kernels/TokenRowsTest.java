@@ -50,7 +50,7 @@ class TokenRowsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void everySmallBatchEqualsItsMatvecs(WeightFormat format) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
