@@ -275,7 +275,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
     @Override
     boolean decodeScaledPaired(int row, float[] w, int wOff, int blockStride, float[] dm, int dmOff, int[] mins, int mOff,
                                DecodeScratch scratch) {
-        if (!PairLanes.ENABLED || Vec.FL != 16) {
+        if (!LANES || Vec.FL != 16) {
             return false;
         }
         PairedRows pr = pairedCopy();
