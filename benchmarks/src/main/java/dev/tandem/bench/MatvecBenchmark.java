@@ -110,12 +110,17 @@ public class MatvecBenchmark {
      * encode) as random bytes with finite super-block scales ({@link #randomKQuant}).
      */
     static WeightMatrix randomMatrix(Arena arena, WeightFormat format, int rows, int cols, SplittableRandom r) {
+        return WeightMatrix.of(format, randomWeights(arena, format, rows, cols, r), rows, cols);
+    }
+
+    /** A rows x cols matrix's bytes in the format: encoded uniform values, or valid random K-quant blocks. */
+    static MemorySegment randomWeights(Arena arena, WeightFormat format, int rows, int cols, SplittableRandom r) {
         GgmlType type = GgmlType.of(format);
         long rowBytes = format.bytesFor(cols);
         MemorySegment data = arena.allocate(rows * rowBytes, 64);
         if (format.isKQuant()) {
             randomKQuant(format, data, r);
-            return WeightMatrix.of(format, data, rows, cols);
+            return data;
         }
         float[] row = new float[cols];
         for (int i = 0; i < rows; i++) {
@@ -125,7 +130,7 @@ public class MatvecBenchmark {
             ByteBuffer dst = data.asSlice(i * rowBytes, rowBytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             GgmlEncoder.encode(type, row, 0, cols, dst);
         }
-        return WeightMatrix.of(format, data, rows, cols);
+        return data;
     }
 
     /**
