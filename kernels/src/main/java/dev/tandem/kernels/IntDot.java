@@ -167,6 +167,11 @@ final class IntDot {
         /** The largest batch whose tokens run as batch-1 passes ({@link TokenRows}) by default. */
         int tokenRowsUpTo();
 
+        /** The smallest batch that runs as batch-1 passes by default (2 unless a format measured otherwise). */
+        default int tokenRowsFrom() {
+            return 2;
+        }
+
         /**
          * Row {@code row}'s unscaled integers, exactly, as floats into dst[dstOff..dstOff+cols) in
          * element order, and its block scales d_w into scales[sOff..sOff+cols/32).
@@ -326,7 +331,7 @@ final class IntDot {
      * for all tokens) when lanes holds its activation lanes, else the format's per-row kernel.
      */
     private static void matmulRows(Format w, int start, int end, Q8Activations a, float[] lanes, float[] out) {
-        if (TokenRows.serves(a.rows(), w.tokenRowsUpTo())) {
+        if (TokenRows.serves(a.rows(), w.tokenRowsFrom(), w.tokenRowsUpTo())) {
             TokenRows.rows(w, start, end, a, out);
         } else if (lanes != null) {
             IntRowGemm.rows(w, start, end, a, lanes, out);

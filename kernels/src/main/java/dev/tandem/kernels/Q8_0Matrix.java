@@ -367,14 +367,24 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     /**
-     * None: in the Gemm harness (one thread, thread CPU, 2048 x 768) 2 tokens ran 0.157 -> 0.114 ms
-     * this way, but 4 ran 0.233 -> 0.258 and 8 0.365 -> 0.541 (TokenPairGemm's two tokens a vector
-     * beat this format's batch-1 kernel), and end to end (stories110M, -b 2, alternating) even 2
-     * tokens lost: 255-285 against 204-246 tok/s.
+     * From 3 tokens: up to 8 on rows of 2048 columns or more, up to 4 on shorter ones. Below that
+     * TokenPairGemm (two tokens a vector) served 3-13 tokens, and a step of 3 or 4 sequences decoded
+     * slower than one: TinyLlama Q8_0 b4 23.5 against b1 29.3 system tok/s, stories110M b3 150 against
+     * ~235. End to end, the tokens as batch-1 passes against TokenPairGemm, alternating
+     * (docs/benchmarks.md, "Small batches of Q8_0 as batch-1 passes"): TinyLlama b4 +24 %, b8 +12 %;
+     * stories110M b3 +50 %, b4 +7 %, b8 -10 %. Two tokens stay on the per-row kernels: there the
+     * passes lost end to end (TinyLlama b2 21 against 30 tok/s; stories110M 204-246 against 255-285 in
+     * session 14), though they won in cache (harness, one matrix, 1.15-1.36x).
      */
     @Override
     public int tokenRowsUpTo() {
-        return 1;
+        return cols >= 2048 ? 8 : 4;
+    }
+
+    /** Two tokens stay on the per-row kernels ({@link #tokenRowsUpTo}). */
+    @Override
+    public int tokenRowsFrom() {
+        return 3;
     }
 
     @Override

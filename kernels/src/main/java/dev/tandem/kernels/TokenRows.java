@@ -22,8 +22,14 @@ final class TokenRows {
      * all formats (0: never); only where the batch-1 kernels are the 512-bit paired ones.
      */
     static boolean serves(int batch, int autoMax) {
+        return serves(batch, 2, autoMax);
+    }
+
+    /** {@link #serves(int, int)} from the format's own smallest batch (autoMin) where tandem.tokenRows is not set. */
+    static boolean serves(int batch, int autoMin, int autoMax) {
         int configured = KernelConfig.tokenRows();
-        return batch >= 2 && batch <= (configured < 0 ? autoMax : configured) && PairLanes.ENABLED && KernelConfig.pairRows();
+        boolean size = configured < 0 ? batch >= Math.max(2, autoMin) && batch <= autoMax : batch >= 2 && batch <= configured;
+        return size && PairLanes.ENABLED && KernelConfig.pairRows();
     }
 
     /** out[t*rows + r] = w.dotRows' value of row r for token t, for r in [start, end) and every token t. */

@@ -95,4 +95,21 @@ class TokenRowsTest {
         assertEquals(paired && max >= 13, TokenRows.serves(13, 13));
         assertEquals(paired && configured >= 14, TokenRows.serves(14, 13));
     }
+
+    @Test
+    void q8_0StartsAtThreeTokensAndGoesFurtherOnWideRows() {
+        boolean paired = PairLanes.ENABLED && KernelConfig.pairRows();
+        int configured = KernelConfig.tokenRows();
+        Q8_0Matrix narrow = (Q8_0Matrix) Encoded.random(WeightFormat.Q8_0, 4, 768, new Random(1)).matrix();
+        Q8_0Matrix wide = (Q8_0Matrix) Encoded.random(WeightFormat.Q8_0, 4, 2048, new Random(2)).matrix();
+        assertEquals(4, narrow.tokenRowsUpTo());
+        assertEquals(8, wide.tokenRowsUpTo());
+        for (int batch = 1; batch <= 10; batch++) {
+            for (Q8_0Matrix m : new Q8_0Matrix[] {narrow, wide}) {
+                boolean expected = configured < 0 ? batch >= 3 && batch <= m.tokenRowsUpTo() : batch >= 2 && batch <= configured;
+                assertEquals(paired && expected, TokenRows.serves(batch, m.tokenRowsFrom(), m.tokenRowsUpTo()),
+                        "batch " + batch + ", " + m.cols() + " columns");
+            }
+        }
+    }
 }
