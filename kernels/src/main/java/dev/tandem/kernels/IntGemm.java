@@ -32,7 +32,9 @@ import jdk.incubator.vector.FloatVector;
  * <p><b>Not pmaddwd.</b> C2's auto-vectoriser does emit vpmaddwd (16 products a instruction) for a
  * scalar loop over shorts, {@code p[i] = w[2i]*x[2i] + w[2i+1]*x[2i+1]}, but only for one (row, token)
  * at a time over contiguous arrays, with the pair sums stored and combined afterwards: measured 11
- * GMAC/s a thread against this kernel's 20 (docs/benchmarks.md, "Faster integer tiles").
+ * GMAC/s a thread against this kernel's 20 (docs/benchmarks.md, "Faster integer tiles"). That was the
+ * AVX2 host; on the Zen 5 host JDK 25.0.3 left that loop scalar, without vpmaddwd or VNNI's vpdpwssd
+ * (docs/benchmarks.md, session 16).
  */
 final class IntGemm {
     private IntGemm() {}
