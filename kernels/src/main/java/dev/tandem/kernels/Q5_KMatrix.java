@@ -138,6 +138,9 @@ public final class Q5_KMatrix extends KQuantMatrix {
         });
     }
 
+    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), as Q4_K's. */
+    static final int TOKEN_ROWS_UP_TO = 7;
+
     /**
      * {@link #dotPaired} in 512 bits on the copy's {@link SubBlockLanes} order: a row's 8 vectors of
      * 32 weights (0-31) times the activations in the same order, the 4 even and the 4 odd vectors'
@@ -145,9 +148,6 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * lanes/2), the two sums added, times the scales, summed: {@link #scaledSumsWide}'s integer
      * exactly, then dotPaired's float operations, so the same bits.
      */
-    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), as Q4_K's. */
-    static final int TOKEN_ROWS_UP_TO = 7;
-
     private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
