@@ -143,7 +143,6 @@ public final class KernelsAB {
                                  List<Map<String, String>> properties) {
         try (Arena arena = Arena.ofShared()) { // shared: the kernels' pool threads read the weights too
             SplittableRandom random = new SplittableRandom(42);
-            Build[] builds = new Build[2];
             // The file bytes, written with this build's encoder: both builds read the same GGUF layout.
             MemorySegment[] data = new MemorySegment[copies];
             for (int c = 0; c < copies; c++) {
@@ -152,7 +151,7 @@ public final class KernelsAB {
             Path[] jars = {a, b};
             URLClassLoader[] loaders = new URLClassLoader[2];
             try {
-                return compare(jars, loaders, builds, data, format, rows, cols, batch, seconds, random, properties);
+                return compare(jars, loaders, data, format, rows, cols, batch, seconds, random, properties);
             } finally {
                 for (URLClassLoader l : loaders) { // only now: the builds load their classes as they first run them
                     if (l != null) {
@@ -167,9 +166,10 @@ public final class KernelsAB {
         }
     }
 
-    private static Result compare(Path[] jars, URLClassLoader[] loaders, Build[] builds, MemorySegment[] data, String format,
+    private static Result compare(Path[] jars, URLClassLoader[] loaders, MemorySegment[] data, String format,
                                   int rows, int cols, int batch, double seconds, SplittableRandom random,
                                   List<Map<String, String>> properties) {
+        Build[] builds = new Build[2];
         for (int v = 0; v < 2; v++) {
             if (!Files.exists(jars[v])) {
                 throw new IllegalArgumentException("no kernels jar or classes directory at " + jars[v]);

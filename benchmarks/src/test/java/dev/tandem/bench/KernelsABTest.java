@@ -39,6 +39,12 @@ class KernelsABTest {
     }
 
     @Test
+    void anUnknownFormatIsNamedWithTheKnownOnes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> KernelsAB.compare(kernels(), kernels(), "Q9_9", 16, 256, 1, 0.01));
+        assertTrue(e.getMessage().startsWith("unknown FORMAT 'Q9_9' (one of [F32"), e.getMessage());
+    }
+
+    @Test
     void aDirectoryWithoutTheKernelsIsNamed(@TempDir Path dir) {
         var e = assertThrows(IllegalArgumentException.class, () -> KernelsAB.compare(dir, dir, "Q8_0", 16, 256, 1, 0.01));
         assertTrue(e.getMessage().startsWith(dir + " does not hold Tandem's kernels"), e.getMessage());
