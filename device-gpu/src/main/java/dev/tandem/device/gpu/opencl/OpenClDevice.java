@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.device.gpu.shared.NativeSignals;
 import dev.tandem.device.gpu.shared.GpuPagedAttention;
 import dev.tandem.device.gpu.shared.OpChecks;
 import dev.tandem.kernels.KernelConfig;
@@ -115,7 +116,8 @@ public final class OpenClDevice implements Device {
     /** Opens device whose Q8_0/Q4_0 matmuls multiply 8-bit (integerDot) or fp32 activations, whatever the host does. */
     static OpenClDevice open(long device, String source, boolean integerDot) {
         OpenClLibrary.load();
-        return new OpenClDevice(device, source, integerDot);
+        // A context and a program build may start more of the driver (PoCL: LLVM and clang).
+        return NativeSignals.preserving(() -> new OpenClDevice(device, source, integerDot));
     }
 
     /**

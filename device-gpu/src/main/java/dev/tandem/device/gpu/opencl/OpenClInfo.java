@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.device.gpu.shared.NativeSignals;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 
@@ -22,6 +23,18 @@ final class OpenClInfo {
 
     /** Every platform's handle; empty when the loader finds no driver. */
     static List<Long> platforms() {
+        return NativeSignals.preserving(OpenClInfo::listPlatforms);
+    }
+
+    /**
+     * Every device of a platform; empty when it has none. The first call starts the driver's devices:
+     * PoCL's start LLVM, which takes the JVM's signal handlers ({@link NativeSignals} puts them back).
+     */
+    static List<Long> devices(long platform) {
+        return NativeSignals.preserving(() -> listDevices(platform));
+    }
+
+    private static List<Long> listPlatforms() {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer count = stack.mallocInt(1);
             int code = clGetPlatformIDs(null, count);
@@ -36,8 +49,7 @@ final class OpenClInfo {
         }
     }
 
-    /** Every device of a platform; empty when it has none. */
-    static List<Long> devices(long platform) {
+    private static List<Long> listDevices(long platform) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer count = stack.mallocInt(1);
             int code = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, null, count);

@@ -1,5 +1,6 @@
 package dev.tandem.device.gpu.opencl;
 
+import dev.tandem.device.gpu.shared.NativeSignals;
 import org.lwjgl.opencl.CL;
 import org.lwjgl.system.Configuration;
 import org.lwjgl.system.Platform;
@@ -40,7 +41,8 @@ final class OpenClLibrary {
     private static void loadOnce() {
         QuietLoader.install();
         try {
-            chooseLibraryAndCreate();
+            // Loading the ICD loader may load the drivers, and PoCL's LLVM then takes the JVM's signal handlers.
+            NativeSignals.preserving(OpenClLibrary::chooseLibraryAndCreate);
         } finally {
             QuietLoader.probeDone();
         }
