@@ -56,27 +56,31 @@ public final class Devices {
      */
     public static Device open(String name, DeviceOptions options) {
         String wanted = name != null ? name : System.getProperty(FORCE_PROPERTY);
-        List<Probe> probes = probeAll();
+        // Only the backends needed are probed: a probe may load a driver (PoCL starts LLVM), which a
+        // run on the host CPU has no use for.
+        List<DeviceBackend> backends = backends();
         if (wanted != null) {
             String key = wanted.toLowerCase(Locale.ROOT);
-            for (Probe p : probes) {
-                if (p.backend().name().equals(key)) {
-                    if (!p.availability().available()) {
-                        throw new DeviceUnavailableException("device '" + key + "' is unavailable: " + p.availability().reason());
+            for (DeviceBackend b : backends) {
+                if (b.name().equals(key)) {
+                    Availability availability = b.probe();
+                    if (!availability.available()) {
+                        throw new DeviceUnavailableException("device '" + key + "' is unavailable: " + availability.reason());
                     }
-                    return first(p.backend(), options);
+                    return first(b, options);
                 }
             }
-            throw new UnknownDeviceException("no device backend named " + SafeText.quote(wanted) + "; registered: " + names(probes));
-        }
-        for (Probe p : probes) {
-            if (p.availability().available() && p.backend().priority() >= 0) {
-                return first(p.backend(), options);
-            }
+            throw new UnknownDeviceException("no device backend named " + SafeText.quote(wanted) + "; registered: "
+                    + String.join(", ", backends.stream().map(DeviceBackend::name).toList()));
         }
         StringBuilder why = new StringBuilder("no usable device:");
-        for (Probe p : probes) {
-            why.append(' ').append(p.backend().name()).append(" (").append(p.availability().reason()).append(')');
+        for (DeviceBackend b : backends) {
+            if (b.priority() < 0) continue;
+            Availability availability = b.probe();
+            if (availability.available()) {
+                return first(b, options);
+            }
+            why.append(' ').append(b.name()).append(" (").append(availability.reason()).append(')');
         }
         throw new DeviceUnavailableException(why.toString());
     }

@@ -11,7 +11,13 @@ public final class BrokenTestBackend implements DeviceBackend {
 
     @Override public int priority() { return -20; } // never chosen automatically
 
-    @Override public Availability probe() { return Availability.yes("test backend whose open fails"); }
+    /** How many times any instance was probed: opening another backend must not probe this one. */
+    static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override public Availability probe() {
+        PROBES.incrementAndGet();
+        return Availability.yes("test backend whose open fails");
+    }
 
     @Override public List<Device> open() {
         throw new IllegalStateException("driver crashed\ncreating its context");

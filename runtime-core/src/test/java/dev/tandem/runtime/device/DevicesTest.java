@@ -33,6 +33,21 @@ class DevicesTest {
     }
 
     @Test
+    void openingABackendProbesNoOtherOne() {
+        // A probe may load a driver (PoCL starts LLVM): a run on the host CPU must not pay for it.
+        int before = BrokenTestBackend.PROBES.get();
+        try (Device d = Devices.open("cpu")) {
+            assertTrue(d.spec().name().contains("host"), d.spec().name());
+        }
+        try (Device d = Devices.open(null)) {
+            assertTrue(d.spec().kind() != null);
+        }
+        assertEquals(before, BrokenTestBackend.PROBES.get(), "the broken test backend was probed");
+        assertThrows(DeviceUnavailableException.class, () -> Devices.open("broken-test"));
+        assertEquals(before + 1, BrokenTestBackend.PROBES.get(), "opening it by name probes it once");
+    }
+
+    @Test
     void unknownBackendNamesEveryRegisteredOne() {
         // UnknownDeviceException since issue 10: a name no backend has is a usage error, not an unavailable device.
         UnknownDeviceException e = assertThrows(UnknownDeviceException.class, () -> Devices.open("tpu"));
