@@ -34,6 +34,17 @@ final class PairLanes {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
 
+    /**
+     * Lanes 2k and 2k+1 of two int vectors side by side (selectFrom's indexes 16-31 are the second's):
+     * EVEN_LANES.selectFrom(u, v) + ODD_LANES.selectFrom(u, v) halves two vectors' lanes into one, so a
+     * few such steps leave several exact integer sums in the low lanes for the price of about one
+     * reduceLanes (the K-quant kernels' per-block scaled sums and min sums).
+     */
+    static final IntVector EVEN_LANES = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> 2 * k).toArray(), 0);
+    static final IntVector ODD_LANES = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> 2 * k + 1).toArray(), 0);
+    /** Lanes 8-15 of the first vector, then lanes 8-15 of the second (two rows' widened min bytes). */
+    static final IntVector MINS_OF_BOTH = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> k < 8 ? 8 + k : 16 + k).toArray(), 0);
+
     /** Lanes 8-15: row 2p+1's half. */
     private static final VectorMask<Float> SECOND = VectorMask.fromLong(F, 0xFF00L);
     /** Lanes 8-15 of ints (Q6_K's second sub-block). */

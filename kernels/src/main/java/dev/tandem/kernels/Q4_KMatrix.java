@@ -36,9 +36,10 @@ public final class Q4_KMatrix extends KQuantMatrix {
             if (pr != null) {
                 if (PairLanes.ENABLED) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
                     short[] lanes = a.q4KLanes();
+                    int[] pairSumsTwice = a.pairSumsTwice();
                     return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                         for (int b = 0; b < batch; b++) {
-                            dotPairedWide(pr, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
+                            dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
                         }
                     });
                 }
@@ -190,7 +191,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
      * integer exactly, then the same float operations as dotPaired, so the same bits. In element
      * order each 32 products took their own widening and scale multiply (~1.6x the instructions).
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r, int n,
+                                      float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         int blocks = pr.blocks;
@@ -202,11 +204,6 @@ public final class Q4_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
             int e = (blk0 + blk) * QK;
-            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, (blk0 + blk) * (SUBS / 2));
-            int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
-            int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
             ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
             for (int c = 0; c < 4; c++) {
                 ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
@@ -219,12 +216,20 @@ public final class Q4_KMatrix extends KQuantMatrix {
                 s1 = s1.add(b1.and(nibble).mul(xl)).add(b1.lanewise(VectorOperators.LSHR, 4).mul(xh));
             }
             IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts();
-            IntVector sc0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
-            IntVector sc1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
-            int isum0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0).reduceLanes(VectorOperators.ADD);
-            int isum1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1).reduceLanes(VectorOperators.ADD);
+            // The 8 scale and 8 min bytes of each row, widened: lanes 0-7 scales, 8-15 mins.
+            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
+            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
+            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
+            // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums.
+            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
+            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+            int isum0 = h.lane(0), isum1 = h.lane(1), min0 = h.lane(2), min1 = h.lane(3);
             float da = a.d[blk0 + blk];
             sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
             sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);

@@ -36,9 +36,10 @@ public final class Q5_KMatrix extends KQuantMatrix {
             if (pr != null) {
                 if (LANES) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
                     short[] lanes = a.q4KLanes();
+                    int[] pairSumsTwice = a.pairSumsTwice();
                     return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                         for (int b = 0; b < batch; b++) {
-                            dotPairedWide(pr, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
+                            dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
                         }
                     });
                 }
@@ -148,7 +149,8 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * lanes/2), the two sums added, times the scales, summed: {@link #scaledSumsWide}'s integer
      * exactly, then dotPaired's float operations, so the same bits.
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r, int n,
+                                      float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         int blocks = pr.blocks;
@@ -159,11 +161,6 @@ public final class Q5_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
             int e = (blk0 + blk) * QK;
-            IntVector pairSums = IntVector.fromArray(PAIRS, a.pairSums, (blk0 + blk) * (SUBS / 2));
-            int min0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w0 + 8)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
-            int min1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, wq, w1 + 8)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PAIRS, 0)).mul(pairSums).reduceLanes(VectorOperators.ADD);
             ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
             for (int j = 0; j < QK; j += 64) {
                 ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + j), xo = ShortVector.fromArray(PairLanes.S, lanes, e + j + 32);
@@ -174,14 +171,22 @@ public final class Q5_KMatrix extends KQuantMatrix {
                 odd1 = odd1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0)).mul(xo));
             }
             IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
-            IntVector sc0 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
-            IntVector sc1 = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0)).rearrange(SCALE_PAIRS);
-            int isum0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0).reduceLanes(VectorOperators.ADD);
-            int isum1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1).reduceLanes(VectorOperators.ADD);
+            // The 8 scale and 8 min bytes of each row, widened: lanes 0-7 scales, 8-15 mins.
+            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector t0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(head0.rearrange(SCALE_PAIRS));
+            IntVector t1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(head1.rearrange(SCALE_PAIRS));
+            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
+            // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums.
+            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
+            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+            int isum0 = h.lane(0), isum1 = h.lane(1), min0 = h.lane(2), min1 = h.lane(3);
             float da = a.d[blk0 + blk];
             sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
             sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);

@@ -59,6 +59,26 @@ final class Q8_KActivations {
         return lanes;
     }
 
+    private volatile int[] pairSumsTwice;
+
+    /**
+     * Each block's 8 {@link #pairSums} twice over (16 per block), so one 512-bit multiply takes two
+     * rows' mins; made by the first caller and kept, as {@link #q6KLanes}.
+     */
+    int[] pairSumsTwice() {
+        int[] twice = pairSumsTwice;
+        if (twice == null) {
+            int pairs = BLOCK / (2 * SUB);
+            twice = new int[2 * pairSums.length];
+            for (int i = 0; i < pairSums.length; i++) {
+                twice[2 * pairs * (i / pairs) + i % pairs] = pairSums[i];
+                twice[2 * pairs * (i / pairs) + pairs + i % pairs] = pairSums[i];
+            }
+            pairSumsTwice = twice;
+        }
+        return twice;
+    }
+
     private Q8_KActivations(int blocks) {
         d = new float[blocks];
         q = new byte[blocks * BLOCK];
