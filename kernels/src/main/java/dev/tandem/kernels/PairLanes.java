@@ -45,6 +45,11 @@ final class PairLanes {
     /** Lanes 8-15 of the first vector, then lanes 8-15 of the second (two rows' widened min bytes). */
     static final IntVector MINS_OF_BOTH = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> k < 8 ? 8 + k : 16 + k).toArray(), 0);
 
+    /** An int butterfly within each 8-lane half. */
+    static final VectorShuffle<Integer> INT_SWAP4 = VectorShuffle.fromOp(I, i -> i ^ 4);
+    static final VectorShuffle<Integer> INT_SWAP2 = VectorShuffle.fromOp(I, i -> i ^ 2);
+    static final VectorShuffle<Integer> INT_SWAP1 = VectorShuffle.fromOp(I, i -> i ^ 1);
+
     /** Lanes 8-15: row 2p+1's half. */
     private static final VectorMask<Float> SECOND = VectorMask.fromLong(F, 0xFF00L);
     /** Lanes 8-15 of ints (Q6_K's second sub-block). */

@@ -153,12 +153,16 @@ public final class Q6_KMatrix extends KQuantMatrix {
             IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
             IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
             IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
-            int isum0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(LOW_SCALES))
-                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(HIGH_SCALES)))
-                    .reduceLanes(VectorOperators.ADD);
-            int isum1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(LOW_SCALES))
-                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(HIGH_SCALES)))
-                    .reduceLanes(VectorOperators.ADD);
+            IntVector t0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(LOW_SCALES))
+                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(HIGH_SCALES)));
+            IntVector t1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(LOW_SCALES))
+                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(HIGH_SCALES)));
+            // Both rows' exact sums at once: halve into row 0 | row 1 halves, then a butterfly in each half.
+            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            h = h.add(h.rearrange(PairLanes.INT_SWAP4));
+            h = h.add(h.rearrange(PairLanes.INT_SWAP2));
+            h = h.add(h.rearrange(PairLanes.INT_SWAP1));
+            int isum0 = h.lane(0), isum1 = h.lane(8);
             float da = a.d[blk0 + blk];
             sum0 += da * (wd[at] * isum0);
             sum1 += da * (wd[at + secondD] * isum1);
