@@ -37,17 +37,25 @@ import java.util.TreeMap;
  * <p>One thread (tandem.threads=1, set by {@code benchmarks/kernels-ab}), thread CPU time per call,
  * best and median GMAC/s of each. Only the kernels' public API is used, by reflection, since the two
  * builds' classes are distinct: {@code WeightFormat.valueOf}, {@code WeightMatrix.of} and
- * {@code matmul} (batch 1 is the matvec).
+ * {@code matmul}, or at batch 1 {@code matvec} (what decode calls).
  */
 public final class KernelsAB {
     private KernelsAB() {}
 
-    /** One build's matrix: its WeightMatrix and its matmul(float[], float[], int). */
-    private record Build(Object[] matrices, Method matmul) {
+    /**
+     * One build's matrices with their matmul(float[], float[], int) and matvec(float[], int, float[], int).
+     * Batch 1 calls matvec, as decode does: matmul of one token takes another path in the integer-dot
+     * formats (their per-row kernels, not the paired batch-1 kernel decode runs).
+     */
+    private record Build(Object[] matrices, Method matmul, Method matvec) {
         void run(float[] x, float[] out, int batch) {
             try {
                 for (Object matrix : matrices) {
-                    matmul.invoke(matrix, x, out, batch);
+                    if (batch == 1) {
+                        matvec.invoke(matrix, x, 0, out, 0);
+                    } else {
+                        matmul.invoke(matrix, x, out, batch);
+                    }
                 }
             } catch (IllegalAccessException e) {
                 throw new IllegalStateException(e);
@@ -188,7 +196,8 @@ public final class KernelsAB {
                 for (int c = 0; c < data.length; c++) {
                     ms[c] = of.invoke(null, f, data[c], rows, cols);
                 }
-                builds[v] = new Build(ms, matrices.getMethod("matmul", float[].class, float[].class, int.class));
+                builds[v] = new Build(ms, matrices.getMethod("matmul", float[].class, float[].class, int.class),
+                        matrices.getMethod("matvec", float[].class, int.class, float[].class, int.class));
             } catch (ClassNotFoundException | NoSuchMethodException | IllegalAccessException e) {
                 throw new IllegalArgumentException(jars[v] + " does not hold Tandem's kernels: " + e);
             } catch (InvocationTargetException e) {
