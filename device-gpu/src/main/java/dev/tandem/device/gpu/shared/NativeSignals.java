@@ -51,9 +51,21 @@ public final class NativeSignals {
         return SIGACTION.isPresent();
     }
 
-    /** Runs action, then restores every signal disposition that changed while it ran. */
+    /** Serialises {@link #preserving}: two at once could each put back the other's snapshot, LLVM's handlers included. */
+    private static final Object LOCK = new Object();
+
+    /**
+     * Runs action, then restores every signal disposition that changed while it ran. One at a time
+     * in the JVM (a second caller waits; calls nest).
+     */
     public static <T> T preserving(Supplier<T> action) {
         if (SIGACTION.isEmpty()) return action.get();
+        synchronized (LOCK) {
+            return preservingAlone(action);
+        }
+    }
+
+    private static <T> T preservingAlone(Supplier<T> action) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment[] before = snapshot(arena);
             try {
