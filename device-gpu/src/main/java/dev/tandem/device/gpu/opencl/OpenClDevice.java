@@ -1,7 +1,7 @@
 package dev.tandem.device.gpu.opencl;
 
-import dev.tandem.device.gpu.shared.NativeSignals;
 import dev.tandem.device.gpu.shared.GpuPagedAttention;
+import dev.tandem.device.gpu.shared.NativeSignals;
 import dev.tandem.device.gpu.shared.OpChecks;
 import dev.tandem.kernels.KernelConfig;
 import dev.tandem.kernels.WeightFormat;
