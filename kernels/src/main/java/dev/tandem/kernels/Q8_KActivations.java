@@ -70,9 +70,12 @@ final class Q8_KActivations {
         if (twice == null) {
             int pairs = BLOCK / (2 * SUB);
             twice = new int[2 * pairSums.length];
-            for (int i = 0; i < pairSums.length; i++) {
-                twice[2 * pairs * (i / pairs) + i % pairs] = pairSums[i];
-                twice[2 * pairs * (i / pairs) + pairs + i % pairs] = pairSums[i];
+            for (int b = 0; b < pairSums.length / pairs; b++) {
+                for (int p = 0; p < pairs; p++) {
+                    int sum = pairSums[b * pairs + p];
+                    twice[2 * b * pairs + p] = sum;
+                    twice[2 * b * pairs + pairs + p] = sum;
+                }
             }
             pairSumsTwice = twice;
         }
