@@ -14,9 +14,12 @@ public final class BrokenTestBackend implements DeviceBackend {
     /** How many times any instance was probed: opening another backend must not probe this one. */
     static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
 
+    /** When set, the probe reports this driver missing instead (DevicesTest; tests run one class at a time). */
+    static volatile boolean missing;
+
     @Override public Availability probe() {
         PROBES.incrementAndGet();
-        return Availability.yes("test backend whose open fails");
+        return missing ? Availability.no("test driver not installed") : Availability.yes("test backend whose open fails");
     }
 
     @Override public List<Device> open() {

@@ -48,6 +48,17 @@ class DevicesTest {
     }
 
     @Test
+    void aNamedBackendWhoseProbeSaysNoIsRefusedWithItsReason() {
+        BrokenTestBackend.missing = true;
+        try {
+            DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> Devices.open("Broken-Test"));
+            assertEquals("device 'broken-test' is unavailable: test driver not installed", e.getMessage());
+        } finally {
+            BrokenTestBackend.missing = false;
+        }
+    }
+
+    @Test
     void unknownBackendNamesEveryRegisteredOne() {
         // UnknownDeviceException since issue 10: a name no backend has is a usage error, not an unavailable device.
         UnknownDeviceException e = assertThrows(UnknownDeviceException.class, () -> Devices.open("tpu"));
