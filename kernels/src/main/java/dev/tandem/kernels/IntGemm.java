@@ -138,8 +138,9 @@ final class IntGemm {
         Parallel.forRange(firstPanel[ws.length], 1, (start, end) -> {
             float[] wq = new float[PANEL * cols];
             float[] ws0 = new float[PANEL * blocks];
-            float[] sc = new float[blocks * R * TT];
-            float[] acc = new float[LANES * R * TT]; // every entry is written by the kernel calls before finish reads it
+            float[] sc = new float[BLOCK_RANGE * R * TT];
+            // every entry is written by the kernel calls before finish reads it
+            float[] acc = new float[(PANEL / R) * LANES * R * TT];
             float[] lanes = new float[FL];
             // The panel's results, token-major, copied out once per panel: finish writing straight into
             // out touched each token's cache line of out four times per tile, 4 floats at a time (out is
@@ -160,21 +161,26 @@ final class IntGemm {
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = tile * cols * TT;
-                    for (int g = r0; g < tiled; g += R) {
-                        int wOff = (g - r0) * cols;
-                        scales(ws0, (g - r0) * blocks, blocks, dt, tile * blocks * TT, sc);
-                        for (int b0 = 0; b0 < blocks; b0 += BLOCK_RANGE) {
-                            int b1 = Math.min(blocks, b0 + BLOCK_RANGE);
+                    // Block ranges outside the row groups: a range's activations (BLOCK_RANGE blocks of
+                    // every lane) are read by all the panel's groups while they are in L1, instead of
+                    // once per group from L2 or, at 5632 columns, from L3.
+                    for (int b0 = 0; b0 < blocks; b0 += BLOCK_RANGE) {
+                        int b1 = Math.min(blocks, b0 + BLOCK_RANGE);
+                        for (int g = r0; g < tiled; g += R) {
+                            int wOff = (g - r0) * cols, ao = (g - r0) / R * (LANES * R * TT);
+                            scales(ws0, (g - r0) * blocks + b0, blocks, b1 - b0, dt, tile * blocks * TT + b0 * TT, sc);
                             for (int lane = 0; lane < LANES; lane++) {
                                 if (FOUR_ROWS) {
-                                    kernel4(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, b0, b1);
+                                    kernel4(wq, wOff, cols, xt, xOff, sc, acc, ao, lane, blocks, b0, b1);
                                 } else {
-                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 0, b0, b1);
-                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, lane, blocks, 2, b0, b1);
+                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, ao, lane, blocks, 0, b0, b1);
+                                    kernel(wq, wOff, cols, xt, xOff, sc, acc, ao, lane, blocks, 2, b0, b1);
                                 }
                             }
                         }
-                        finish(acc, tile, panelOut, g - r0, lanes);
+                    }
+                    for (int g = r0; g < tiled; g += R) {
+                        finish(acc, (g - r0) / R * (LANES * R * TT), tile, panelOut, g - r0, lanes);
                     }
                 }
                 for (int t = 0; t < tiledTokens; t++) {
@@ -220,11 +226,12 @@ final class IntGemm {
     }
 
     /**
-     * sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk]: the block pair's scale, the very float
-     * multiply of the matvec (d_w * d_a), computed once per (row group, tile) and used by all 8 lanes.
+     * sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk] for the n blocks from the one at wsOff (dt at
+     * dOff): the block pair's scale, the very float multiply of the matvec (d_w * d_a), computed once
+     * per (row group, tile, block range) and used by all 8 lanes.
      */
-    private static void scales(float[] ws, int wsOff, int blocks, float[] dt, int dOff, float[] sc) {
-        for (int blk = 0; blk < blocks; blk++) {
+    private static void scales(float[] ws, int wsOff, int blocks, int n, float[] dt, int dOff, float[] sc) {
+        for (int blk = 0; blk < n; blk++) {
             FloatVector d0 = FloatVector.fromArray(F, dt, dOff + blk * TT);
             FloatVector d1 = FloatVector.fromArray(F, dt, dOff + blk * TT + FL);
             for (int r = 0; r < R; r++) {
@@ -252,11 +259,11 @@ final class IntGemm {
      * would make it -0), so the results are the matvec's bit for bit. Named locals, because an array of
      * vectors would be boxed.
      */
-    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
-                               int blocks, int r0, int blk0, int blk1) {
+    private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int ao,
+                               int lane, int blocks, int r0, int blk0, int blk1) {
         int wa = wOff + r0 * cols + 2 * lane, wb = wa + cols;
-        int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT;
-        int o = (lane * R + r0) * TT;
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT - blk0 * (R * TT);
+        int o = ao + (lane * R + r0) * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         if (blk0 > 0) {
             a0 = FloatVector.fromArray(F, acc, o);
@@ -311,11 +318,11 @@ final class IntGemm {
      * {@link #kernel} for rows 0-3 of the group in one pass: per (row, token) exactly the same
      * operations in the same order (so the same bits), with each activation load shared by 4 rows.
      */
-    private static void kernel4(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int lane,
-                                int blocks, int blk0, int blk1) {
+    private static void kernel4(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int accOff,
+                                int lane, int blocks, int blk0, int blk1) {
         int wa = wOff + 2 * lane, wb = wa + cols, wc = wb + cols, wd = wc + cols;
-        int xBase = xOff + lane * blocks * 4 * TT;
-        int ao = lane * R * TT;
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = -blk0 * (R * TT);
+        int ao = accOff + lane * R * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         if (blk0 > 0) {
             a0 = FloatVector.fromArray(F, acc, ao);
@@ -328,7 +335,7 @@ final class IntGemm {
             d1 = FloatVector.fromArray(F, acc, ao + 3 * TT + FL);
         }
         for (int blk = blk0; blk < blk1; blk++) {
-            int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = blk * (R * TT);
+            int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = sBase + blk * (R * TT);
             FloatVector x0 = FloatVector.fromArray(F, xt, xi);
             FloatVector x1 = FloatVector.fromArray(F, xt, xi + FL);
             FloatVector wv = FloatVector.broadcast(F, wq[wa + o]);
@@ -406,11 +413,11 @@ final class IntGemm {
      * buffer: panelOut[t*PANEL + row + r] for the group's rows from panel row {@code row} and every
      * token t of the tile (padding tokens included; they are never copied out).
      */
-    private static void finish(float[] acc, int tile, float[] panelOut, int row, float[] lanes) {
+    private static void finish(float[] acc, int ao, int tile, float[] panelOut, int row, float[] lanes) {
         int stride = R * TT;
         for (int r = 0; r < R; r++) {
             for (int half = 0; half < 2; half++) {
-                int o = r * TT + half * FL;
+                int o = ao + r * TT + half * FL;
                 FloatVector t0 = lane(acc, 0, stride, o).add(lane(acc, 4, stride, o));
                 FloatVector t1 = lane(acc, 1, stride, o).add(lane(acc, 5, stride, o));
                 FloatVector t2 = lane(acc, 2, stride, o).add(lane(acc, 6, stride, o));
