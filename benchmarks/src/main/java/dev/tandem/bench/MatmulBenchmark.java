@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 // coldWork=0: the iterations time the tiles from the first call, never a scalar cold-start twin (ColdStart).
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms1g", "-Xmx4g", "-Dtandem.coldWork=0"})
+// The object alignment as ./tandem sets it, so the tiles' scratch starts on cache lines (AlignedFloats).
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms1g", "-Xmx4g", "-Dtandem.coldWork=0",
+        "-XX:ObjectAlignmentInBytes=64", "-Dtandem.objectAlignment=64"})
 public class MatmulBenchmark {
     // The formats GgmlEncoder writes; K-quant matrices would need an encoder for them (the tests' come
     // from llama.cpp's gguf-py), so their tiles are measured end to end by tandem bench instead.

@@ -26,7 +26,8 @@ import java.util.SplittableRandom;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 10, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g",
+        "-XX:ObjectAlignmentInBytes=64", "-Dtandem.objectAlignment=64"}) // as ./tandem (AlignedFloats)
 public class PrefillBenchmark {
     static final int TOKENS = 256;
 

@@ -121,7 +121,7 @@ final class IntGemm {
         int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
         int tiles = batch / TT + (batch % TT >= MIN_TAIL ? 1 : 0);
         int tiledTokens = Math.min(batch, tiles * TT);
-        float[] xt = new float[tiles * cols * TT];
+        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // from AlignedFloats.FIRST, lines aligned where known
         float[] dt = new float[tiles * blocks * TT];
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
@@ -138,7 +138,7 @@ final class IntGemm {
         Parallel.forRange(firstPanel[ws.length], 1, (start, end) -> {
             float[] wq = new float[PANEL * cols];
             float[] ws0 = new float[PANEL * blocks];
-            float[] sc = new float[BLOCK_RANGE * R * TT];
+            float[] sc = AlignedFloats.allocate(BLOCK_RANGE * R * TT);
             // every entry is written by the kernel calls before finish reads it
             float[] acc = new float[(PANEL / R) * LANES * R * TT];
             float[] lanes = new float[FL];
@@ -160,7 +160,7 @@ final class IntGemm {
                     w.decodeInts(r, wq, (r - r0) * cols, ws0, (r - r0) * blocks);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
-                    int xOff = tile * cols * TT;
+                    int xOff = AlignedFloats.FIRST + tile * cols * TT;
                     // Block ranges outside the row groups: a range's activations (BLOCK_RANGE blocks of
                     // every lane) are read by all the panel's groups while they are in L1, instead of
                     // once per group from L2 or, at 5632 columns, from L3.
@@ -199,13 +199,14 @@ final class IntGemm {
 
     /**
      * Tile {@code tile}'s integers (as floats) into xt in lane-major order, each position's TT tokens
-     * contiguous: index (lane*blocks + blk)*4 + m holds element blk*32 + 2*lane + (m/2)*16 + m%2, so
+     * contiguous: index FIRST + (lane*blocks + blk)*4 + m (FIRST = {@link AlignedFloats#FIRST}) holds
+     * element blk*32 + 2*lane + (m/2)*16 + m%2, so
      * the kernel reads one lane's products for all blocks contiguously. Block scales into dt; padding
      * tokens stay 0. Tiles of tt tokens: TT here, one vector's in {@link TokenVectorGemm}.
      */
     static void pack(Q8Activations a, int tile, int tt, float[] xt, float[] dt) {
         int cols = a.cols(), blocks = cols / BLOCK;
-        int xOff = tile * cols * tt, dOff = tile * blocks * tt;
+        int xOff = AlignedFloats.FIRST + tile * cols * tt, dOff = tile * blocks * tt;
         int t0 = tile * tt, t1 = Math.min(a.rows(), t0 + tt);
         for (int t = t0; t < t1; t++) {
             int q = t * cols, c = xOff + (t - t0);
@@ -226,7 +227,7 @@ final class IntGemm {
     }
 
     /**
-     * sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk] for the n blocks from the one at wsOff (dt at
+     * sc[FIRST + (blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk] for the n blocks from the one at wsOff (dt at
      * dOff): the block pair's scale, the very float multiply of the matvec (d_w * d_a), computed once
      * per (row group, tile, block range) and used by all 8 lanes.
      */
@@ -236,7 +237,7 @@ final class IntGemm {
             FloatVector d1 = FloatVector.fromArray(F, dt, dOff + blk * TT + FL);
             for (int r = 0; r < R; r++) {
                 FloatVector dw = FloatVector.broadcast(F, ws[wsOff + r * blocks + blk]);
-                int o = (blk * R + r) * TT;
+                int o = AlignedFloats.FIRST + (blk * R + r) * TT;
                 dw.mul(d0).intoArray(sc, o);
                 dw.mul(d1).intoArray(sc, o + FL);
             }
@@ -262,7 +263,7 @@ final class IntGemm {
     private static void kernel(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int ao,
                                int lane, int blocks, int r0, int blk0, int blk1) {
         int wa = wOff + r0 * cols + 2 * lane, wb = wa + cols;
-        int xBase = xOff + lane * blocks * 4 * TT, sBase = r0 * TT - blk0 * (R * TT);
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = AlignedFloats.FIRST + r0 * TT - blk0 * (R * TT);
         int o = ao + (lane * R + r0) * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         if (blk0 > 0) {
@@ -321,7 +322,7 @@ final class IntGemm {
     private static void kernel4(float[] wq, int wOff, int cols, float[] xt, int xOff, float[] sc, float[] acc, int accOff,
                                 int lane, int blocks, int blk0, int blk1) {
         int wa = wOff + 2 * lane, wb = wa + cols, wc = wb + cols, wd = wc + cols;
-        int xBase = xOff + lane * blocks * 4 * TT, sBase = -blk0 * (R * TT);
+        int xBase = xOff + lane * blocks * 4 * TT, sBase = AlignedFloats.FIRST - blk0 * (R * TT);
         int ao = accOff + lane * R * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         if (blk0 > 0) {

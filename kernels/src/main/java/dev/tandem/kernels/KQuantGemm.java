@@ -116,7 +116,7 @@ final class KQuantGemm {
         int tt = shape.tokens, rt = shape.rows;
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, true);
         int tiles = (batch + tt - 1) / tt;
-        float[] xt = new float[tiles * cols * tt];
+        float[] xt = AlignedFloats.allocate(tiles * cols * tt); // lines from AlignedFloats.FIRST where known
         float[] dt = new float[tiles * blocks * tt];
         int[] bt = new int[tiles * blocks * SUBS * tt];
         Parallel.forRange(tiles, 1, (start, end) -> {
@@ -152,7 +152,7 @@ final class KQuantGemm {
                             fromPaired);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
-                    int xOff = tile * cols * tt;
+                    int xOff = AlignedFloats.FIRST + tile * cols * tt;
                     for (int g = r0; g < tiled; g += rt) {
                         int i = g - r0;
                         Arrays.fill(sum, 0f);
@@ -187,7 +187,7 @@ final class KQuantGemm {
     /** Tile {@code tile}'s quantized activations (as floats) K-major, its block scales and its 16-value sums; padding stays 0. */
     private static void pack(Q8_KActivations a, int cols, int batch, int tile, int tt, float[] xt, float[] dt, int[] bt) {
         int blocks = cols / QK;
-        int xOff = tile * cols * tt, dOff = tile * blocks * tt, bOff = tile * blocks * SUBS * tt;
+        int xOff = AlignedFloats.FIRST + tile * cols * tt, dOff = tile * blocks * tt, bOff = tile * blocks * SUBS * tt;
         int t0 = tile * tt, t1 = Math.min(batch, t0 + tt);
         for (int t = t0; t < t1; t++) {
             int c = t - t0;

@@ -67,6 +67,11 @@ import jdk.incubator.vector.FloatVector;
  * tandem.readAheadMinBytes: the smallest matrix that reads ahead (default 256 KiB; smaller ones stay in
  * cache, where the loads only cost); the kernel tests set 0 so that their small matrices run the loads.
  *
+ * tandem.objectAlignment: the JVM's object alignment in bytes, as set by -XX:ObjectAlignmentInBytes
+ * (default 8, HotSpot's); ./tandem passes 64 with that flag so that the kernels' scratch arrays can
+ * start their vectors on cache lines ({@link AlignedFloats}). Speed only: a wrong value misplaces no
+ * result.
+ *
  * <p>Both are read once, when this class initialises, because the kernels keep their vector species in
  * static finals (so C2 can constant-fold them). An unusable value is reported on stderr and replaced by
  * the default rather than failing class initialisation, which would surface as an opaque
@@ -77,6 +82,26 @@ public final class KernelConfig {
 
     private static final int VECTOR_BITS = readVectorBits(System.getProperty("tandem.vectorBits"));
     private static final int THREADS = readThreads(System.getProperty("tandem.threads"));
+    private static final int OBJECT_ALIGNMENT = readObjectAlignment(System.getProperty("tandem.objectAlignment"));
+
+    /** The JVM's object alignment in bytes as tandem.objectAlignment states it (8 where unset). */
+    static int objectAlignment() { return OBJECT_ALIGNMENT; }
+
+    static int readObjectAlignment(String value) {
+        if (value == null || value.isBlank()) {
+            return 8;
+        }
+        try {
+            int bytes = Integer.parseInt(value.trim());
+            if (bytes >= 8 && bytes <= 256 && Integer.bitCount(bytes) == 1) {
+                return bytes;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        System.err.println("tandem: ignoring tandem.objectAlignment=" + value + " (a power of two, 8 to 256); using 8");
+        return 8;
+    }
 
     /** Bit size of the float species the kernels use, or 0 for the scalar paths (64, 128, 256 or 512). */
     public static int vectorBits() { return VECTOR_BITS; }

@@ -76,10 +76,10 @@ final class TokenGemm {
         int[] order = chainOrder(layout, main);
         int len = main / layout.chains();
         int tiles = (batch + TT - 1) / TT;
-        float[] xt = new float[tiles * cols * TT];
+        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // lines from AlignedFloats.FIRST where known
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
-                int t0 = tile * TT, t1 = Math.min(batch, t0 + TT), xOff = tile * cols * TT;
+                int t0 = tile * TT, t1 = Math.min(batch, t0 + TT), xOff = AlignedFloats.FIRST + tile * cols * TT;
                 for (int t = t0; t < t1; t++) {
                     int c = xOff + t - t0;
                     for (int i = 0; i < main; i++) {
@@ -114,7 +114,7 @@ final class TokenGemm {
                     decodeRows(w, r0, r1, tiled, wf);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
-                    int xOff = tile * cols * TT;
+                    int xOff = AlignedFloats.FIRST + tile * cols * TT;
                     if (reorder) {
                         // Chain-outer: a chain's activations (len x TT floats) stay in L1 across the
                         // panel's groups, and only the groups' weights (R floats a step) stream from L2.

@@ -77,7 +77,7 @@ final class TokenVectorGemm {
     static void matmulEach(IntDot.Format[] ws, Q8Activations a, float[][] outs) {
         int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
         int tiles = (batch + TT - 1) / TT;
-        float[] xt = new float[tiles * cols * TT];
+        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // lines from AlignedFloats.FIRST where known
         float[] dt = new float[tiles * blocks * TT];
         for (int tile = 0; tile < tiles; tile++) {
             IntGemm.pack(a, tile, TT, xt, dt);
@@ -92,7 +92,7 @@ final class TokenVectorGemm {
         Parallel.forRange(firstGroup[ws.length], 2, (start, end) -> {
             float[] wq = new float[R * cols];
             float[] wsc = new float[R * blocks];
-            float[] sc = new float[blocks * R * TT];
+            float[] sc = AlignedFloats.allocate(blocks * R * TT);
             float[] acc = new float[LANES * R * TT];
             float[] sums = new float[R * TT];
             int i = 0;
@@ -114,7 +114,7 @@ final class TokenVectorGemm {
                     w.decodeInts(r0 + r, wq, r * cols, wsc, r * blocks);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
-                    int xOff = tile * cols * TT;
+                    int xOff = AlignedFloats.FIRST + tile * cols * TT;
                     scales(wsc, blocks, dt, tile * blocks * TT, sc);
                     for (int lane = 0; lane < LANES; lane++) {
                         kernel8(wq, cols, xt, xOff, sc, acc, lane, blocks);
@@ -125,12 +125,12 @@ final class TokenVectorGemm {
         });
     }
 
-    /** sc[(blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk]: the matvec's very float multiply. */
+    /** sc[FIRST + (blk*R + r)*TT + t] = d_w[r][blk] * d_a[t][blk]: the matvec's very float multiply. */
     private static void scales(float[] ws, int blocks, float[] dt, int dOff, float[] sc) {
         for (int blk = 0; blk < blocks; blk++) {
             FloatVector d = FloatVector.fromArray(F, dt, dOff + blk * TT);
             for (int r = 0; r < R; r++) {
-                FloatVector.broadcast(F, ws[r * blocks + blk]).mul(d).intoArray(sc, (blk * R + r) * TT);
+                FloatVector.broadcast(F, ws[r * blocks + blk]).mul(d).intoArray(sc, AlignedFloats.FIRST + (blk * R + r) * TT);
             }
         }
     }
@@ -147,7 +147,7 @@ final class TokenVectorGemm {
         int xBase = xOff + lane * blocks * 4 * TT;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int blk = 0; blk < blocks; blk++) {
-            int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = blk * (R * TT);
+            int xi = xBase + blk * (4 * TT), o = blk * BLOCK, s = AlignedFloats.FIRST + blk * (R * TT);
             FloatVector x = FloatVector.fromArray(F, xt, xi);
             FloatVector p0 = FloatVector.broadcast(F, wq[w0 + o]).mul(x);
             FloatVector p1 = FloatVector.broadcast(F, wq[w1 + o]).mul(x);

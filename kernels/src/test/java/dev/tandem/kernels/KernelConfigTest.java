@@ -26,6 +26,17 @@ class KernelConfigTest {
     }
 
     @Test
+    void objectAlignmentParsing() {
+        assertEquals(8, KernelConfig.readObjectAlignment(null));
+        assertEquals(64, KernelConfig.readObjectAlignment(" 64 "));
+        assertEquals(256, KernelConfig.readObjectAlignment("256"));
+        assertEquals(8, KernelConfig.readObjectAlignment("48"), "not a power of two: 8, with a warning");
+        assertEquals(8, KernelConfig.readObjectAlignment("512"), "past HotSpot's range: 8, with a warning");
+        assertEquals(8, KernelConfig.readObjectAlignment("4"), "below HotSpot's range: 8, with a warning");
+        assertEquals(8, KernelConfig.readObjectAlignment("sixty-four"), "not a number: 8, with a warning");
+    }
+
+    @Test
     void tokenRowsParsing() {
         assertEquals(-1, KernelConfig.readTokenRows(null));
         assertEquals(-1, KernelConfig.readTokenRows(" auto "));
