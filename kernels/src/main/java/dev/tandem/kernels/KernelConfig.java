@@ -67,6 +67,10 @@ import jdk.incubator.vector.FloatVector;
  * tandem.readAheadMinBytes: the smallest matrix that reads ahead (default 256 KiB; smaller ones stay in
  * cache, where the loads only cost); the kernel tests set 0 so that their small matrices run the loads.
  *
+ * tandem.decodePaired: true (default) or false: whether Q8_0's batched matmuls decode their weights from
+ * the batch-1 kernels' paired copy ({@link PairedRows}, built then if it is not yet) rather than from the
+ * file's mapping; for A/B runs (same bits).
+ *
  * tandem.objectAlignment: the JVM's object alignment in bytes, as set by -XX:ObjectAlignmentInBytes
  * (default 8, HotSpot's); ./tandem passes 64 with that flag so that the kernels' scratch arrays can
  * start their vectors on cache lines ({@link AlignedFloats}). Speed only: a wrong value misplaces no
@@ -82,6 +86,11 @@ public final class KernelConfig {
 
     private static final int VECTOR_BITS = readVectorBits(System.getProperty("tandem.vectorBits"));
     private static final int THREADS = readThreads(System.getProperty("tandem.threads"));
+    private static final boolean DECODE_PAIRED = !"false".equals(System.getProperty("tandem.decodePaired", "true").trim());
+
+    /** Whether batched Q8_0 matmuls decode their weights from the paired copy (tandem.decodePaired, default true). */
+    static boolean decodePaired() { return DECODE_PAIRED; }
+
     private static final int OBJECT_ALIGNMENT = readObjectAlignment(System.getProperty("tandem.objectAlignment"));
 
     /** The JVM's object alignment in bytes as tandem.objectAlignment states it (8 where unset). */

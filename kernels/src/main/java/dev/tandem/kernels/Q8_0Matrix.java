@@ -153,6 +153,11 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override
     public void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff) {
+        PairedRows pr = Vec.ENABLED && KernelConfig.decodePaired() ? paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK)) : null;
+        if (pr != null) {
+            decodePaired(pr, row, dst, dstOff, scales, sOff);
+            return;
+        }
         long base = rowOffset(row);
         int blocks = cols / BLOCK;
         for (int blk = 0; blk < blocks; blk++) {
@@ -169,6 +174,29 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
             } else {
                 for (int k = 0; k < BLOCK; k++) {
                     dst[dj + k] = data.get(ValueLayout.JAVA_BYTE, o + 2 + k);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #decodeInts} from the batch-1 kernels' paired copy (the same quants, the scales already
+     * floats): a heap array on huge pages streams faster than the file's mapping, whose 4 KiB pages stop
+     * the hardware prefetcher at every page boundary; the batched kernels' decode was 35 % of TinyLlama
+     * Q8_0's batch-16 decode profile, at 3.6 GB/s a thread (docs/benchmarks.md, "Batched decode from the
+     * paired copy").
+     */
+    private static void decodePaired(PairedRows p, int row, float[] dst, int dstOff, float[] scales, int sOff) {
+        byte[] q = p.q;
+        float[] d = p.d;
+        int blocks = p.blocks, first = (row >> 1) * blocks, h = row & 1;
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + blk, w = at * 2 * BLOCK + h * BLOCK, dj = dstOff + blk * BLOCK;
+            scales[sOff + blk] = d[2 * at + h];
+            for (int k = 0; k < BLOCK; k += B.length()) {
+                ByteVector v = ByteVector.fromArray(B, q, w + k);
+                for (int part = 0; part < B_PARTS; part++) {
+                    Vec.bytesToFloat(v, part).intoArray(dst, dj + k + part * FL);
                 }
             }
         }
