@@ -183,8 +183,8 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
      * {@link #decodeInts} from the batch-1 kernels' paired copy (the same quants, the scales already
      * floats): a heap array on huge pages streams faster than the file's mapping, whose 4 KiB pages stop
      * the hardware prefetcher at every page boundary; the batched kernels' decode was 35 % of TinyLlama
-     * Q8_0's batch-16 decode profile, at 3.6 GB/s a thread (docs/benchmarks.md, "Batched decode from the
-     * paired copy").
+     * Q8_0's batch-16 decode profile, at 3.6 GB/s a thread (docs/benchmarks.md, "Batched Q8_0 decode from
+     * the paired copy", session 18).
      */
     private static void decodePaired(PairedRows p, int row, float[] dst, int dstOff, float[] scales, int sOff) {
         byte[] q = p.q;
