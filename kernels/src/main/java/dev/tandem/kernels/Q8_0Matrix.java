@@ -153,7 +153,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override
     public void decodeInts(int row, float[] dst, int dstOff, float[] scales, int sOff) {
-        PairedRows pr = Vec.ENABLED && KernelConfig.decodePaired() ? paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK)) : null;
+        PairedRows pr = Vec.ENABLED && KernelConfig.decodePaired() ? pairedCopy() : null;
         if (pr != null) {
             decodePaired(pr, row, dst, dstOff, scales, sOff);
             return;
@@ -296,9 +296,14 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
         }
     }
 
+    /** The paired copy (built by the first caller), or null where pairing is off or it did not fit. */
+    private PairedRows pairedCopy() {
+        return paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK));
+    }
+
     @Override
     public void dotRows(int start, int end, Q8Activations a, int aRow, float[] out, int outOff) {
-        PairedRows p = paired.get(() -> PairedRows.of(data, rows, cols / BLOCK, BLOCK_BYTES, BLOCK));
+        PairedRows p = pairedCopy();
         if (p != null) {
             IntDot.checkActivations(this, a, aRow);
             PairedRows.forRows(start, end, (r, n) -> {
