@@ -190,6 +190,9 @@ final class IntDot {
          * scales d_w into scales[0..cols/32). Needs {@link #WIDE}.
          */
         void decodeLanes(int row, float[] dst, float[] scales);
+
+        /** The holder of this matrix's {@link RowLaneGemm} copy. */
+        RowLaneGemm.Lazy rowLanes();
     }
 
     static void checkActivations(Format w, Q8Activations a, int aRow) {
@@ -254,20 +257,15 @@ final class IntDot {
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
         Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
+        if (!cold && RowLaneGemm.serves(batch) && RowLaneGemm.matmulEach(formats(ms), a, outs)) { // rows in lanes
+            return;
+        }
         if (!cold && TokenVectorGemm.serves(batch)) { // one token vector a tile, on the one quantization
-            Format[] ws = new Format[ms.length];
-            for (int i = 0; i < ms.length; i++) {
-                ws[i] = (Format) ms[i];
-            }
-            TokenVectorGemm.matmulEach(ws, a, outs);
+            TokenVectorGemm.matmulEach(formats(ms), a, outs);
             return;
         }
         if (!cold && batch > 1 && IntGemm.serves(batch, cols)) { // as matmul: the token tiles, on the one quantization and packing
-            Format[] ws = new Format[ms.length];
-            for (int i = 0; i < ms.length; i++) {
-                ws[i] = (Format) ms[i];
-            }
-            IntGemm.matmulEach(ws, a, outs);
+            IntGemm.matmulEach(formats(ms), a, outs);
             return;
         }
         float[] lanes = !cold && IntRowGemm.serves(batch) ? IntRowGemm.activationLanes(a) : null;
@@ -292,6 +290,14 @@ final class IntDot {
         });
     }
 
+    private static Format[] formats(WeightMatrix[] ms) {
+        Format[] ws = new Format[ms.length];
+        for (int i = 0; i < ms.length; i++) {
+            ws[i] = (Format) ms[i];
+        }
+        return ws;
+    }
+
     static void matmul(Format w, float[] x, float[] out, int batch) {
         int rows = w.rows(), cols = w.cols();
         if (batch < 0) {
@@ -312,6 +318,9 @@ final class IntDot {
                     }
                 }
             });
+            return;
+        }
+        if (RowLaneGemm.serves(batch) && RowLaneGemm.matmul(w, a, out)) {
             return;
         }
         if (TokenVectorGemm.serves(batch)) {

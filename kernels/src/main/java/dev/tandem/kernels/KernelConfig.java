@@ -30,6 +30,10 @@ import jdk.incubator.vector.FloatVector;
  * {@link TokenVectorGemm#serves}), true (every batch from 2 below IntGemm's) or false: whether Q8_0/Q4_0
  * batched matmuls use the float token tile of one vector ({@link TokenVectorGemm}); same bits.
  *
+ * tandem.rowLanes: true (default) or false: whether Q8_0/Q4_0 batched matmuls run with 16 weight rows in
+ * a vector's lanes and the tokens broadcast ({@link RowLaneGemm}, every batch from 2 on vectors of 256
+ * bits and more) or on the kernels before it (IntGemm, TokenVectorGemm, TokenRows, ...); same bits.
+ *
  * tandem.kquantTile: auto (default: the measured dispatch, see {@link KQuantGemm#tile}), off (the dispatch
  * before the one-vector tile: Q6_KRowGemm or the per-row kernel below {@link KQuantGemm#minBatch}, the
  * two-vector tile from there), one or two (every K-quant batch from 2 takes {@link KQuantGemm}'s
@@ -224,6 +228,11 @@ public final class KernelConfig {
     static int readTokenVectors(String value) {
         return readAutoSwitch("tandem.tokenVectors", value);
     }
+
+    private static final boolean ROW_LANES = !"false".equals(System.getProperty("tandem.rowLanes", "true").trim());
+
+    /** tandem.rowLanes (default true): whether Q8_0/Q4_0 batched matmuls may use {@link RowLaneGemm}. */
+    static boolean rowLanes() { return ROW_LANES; }
 
     static final int KQUANT_TILE_AUTO = -1, KQUANT_TILE_OFF = 0, KQUANT_TILE_ONE = 1, KQUANT_TILE_TWO = 2;
     private static final int KQUANT_TILE = readKquantTile(System.getProperty("tandem.kquantTile"));

@@ -28,12 +28,15 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
     static final int HALF = 16;
     static final int BLOCK_BYTES = 18;
 
-    /** The batch-1 kernel's paired rows, built on first use. */
+    /** The batch-1 kernel's paired rows and the batched kernels' row lanes ({@link RowLaneGemm}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
+    private final RowLaneGemm.Lazy rowLanes = new RowLaneGemm.Lazy();
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.Q4_0; }
+
+    @Override public RowLaneGemm.Lazy rowLanes() { return rowLanes; }
 
     @Override
     public float dot(int row, float[] x, int xOff) {

@@ -30,8 +30,9 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     /** Whether dotQ8Pair reads ahead: only for a matrix too big to stay in a core's cache (see {@link ReadAhead#streams}). */
     private final boolean readAhead;
 
-    /** The batch-1 kernel's paired rows, built on first use. */
+    /** The batch-1 kernel's paired rows and the batched kernels' row lanes ({@link RowLaneGemm}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
+    private final RowLaneGemm.Lazy rowLanes = new RowLaneGemm.Lazy();
 
     Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -39,6 +40,8 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
     }
 
     @Override public WeightFormat format() { return WeightFormat.Q8_0; }
+
+    @Override public RowLaneGemm.Lazy rowLanes() { return rowLanes; }
 
     @Override
     public float dot(int row, float[] x, int xOff) {

@@ -1,0 +1,338 @@
+package dev.tandem.kernels;
+
+import static dev.tandem.kernels.Vec.F;
+import static dev.tandem.kernels.Vec.FL;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Batched Q8_0/Q4_0 matmul with the weights of FL rows in one vector's lanes and the tokens broadcast:
+ * {@link IntDot}'s arithmetic, every value the matvec's bit for bit, at any batch from 2 without wasted
+ * lanes.
+ *
+ * <p><b>Why.</b> {@link TokenVectorGemm} puts 16 tokens in the lanes, so a batch of 4 fills a quarter
+ * of every FMA and each FMA needs its own weight broadcast; the per-row kernels ({@link TokenRows})
+ * redo the integer widening per token. Here a register tile is {@link #RV} row vectors (2 x 16 rows)
+ * by {@link #T} tokens: per element, RV weight loads (bytes, converted to floats on load) and T
+ * activation broadcasts feed RV * T FMAs. One thread, 2048 x 2048 bytes streamed, 4 tokens: 75-83
+ * GMAC/s, against 25 for TokenRows and 33 for TokenVectorGemm at 16 tokens (docs/benchmarks.md,
+ * "Rows in lanes").
+ *
+ * <p><b>The same order as the matvec.</b> Per (row, token) the 8 integer lanes of each block (elements
+ * 2k, 2k+1, 16+2k, 17+2k) are summed exactly in fp32 (|sum| &lt; 2^17): a multiply, then three FMAs;
+ * then acc_k = fma(sum, d_w * d_a, acc_k) block after block from +0; at the end IntDot's butterfly
+ * ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The vectors only hold 16 rows' instances of those scalar
+ * operations side by side.
+ *
+ * <p><b>The copy.</b> Built from the file's bytes on a matrix's first batched product:
+ * row vector v (rows 16v..16v+15, zero rows past the end), lane k, block b, element e of the lane at
+ * byte ((((v * 8 + k) * blocks + b) * 4 + e) * FL + row - 16v), so a lane's pass over the blocks reads
+ * one sequential run; the block scales d_w as floats at ((v * blocks + b) * FL + row - 16v). One byte
+ * per weight plus 4 per 32: 1.06x a Q8_0 file, 2.1x a Q4_0 file's bytes, on the heap beside the
+ * batch-1 paired copy. Where the heap cannot spare it, or it would not fit a Java array, the matrix
+ * keeps the other batched kernels.
+ */
+final class RowLaneGemm {
+    private RowLaneGemm() {}
+
+    /** Tokens per register tile. */
+    static final int T = 4;
+    /** Row vectors per register tile. */
+    static final int RV = 2;
+    /** Rows per register tile. */
+    static final int GROUP = RV * FL;
+    private static final int BLOCK = Q8Activations.BLOCK;
+    private static final int LANES = 8;
+    /** FL weights of one element: converted to FL floats per load. */
+    private static final VectorSpecies<Byte> WB = FL >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(FL * 8)) : null;
+
+    /**
+     * Every batch from 2 on vectors of 256 bits and more, prefill included: one thread, 2048 x 2048, it
+     * beat every other batched kernel from 2 tokens (Q4_0: 1.1x, Q8_0: 1.8x) to 256 (1.2x against IntGemm);
+     * TinyLlama end to end, docs/benchmarks.md, "Rows in lanes".
+     */
+    static boolean serves(int batch) {
+        return IntDot.VECTOR && FL >= 8 && batch >= 2 && KernelConfig.rowLanes();
+    }
+
+    /** A matrix's copy in row-lane order. */
+    static final class Copy {
+        final byte[] q;
+        final float[] d;
+        final int rowVectors;
+        final int blocks;
+
+        private Copy(byte[] q, float[] d, int rowVectors, int blocks) {
+            this.q = q;
+            this.d = d;
+            this.rowVectors = rowVectors;
+            this.blocks = blocks;
+        }
+
+        /** The copy of w, or null when it does not fit (see the class comment). */
+        static Copy of(IntDot.Format w) {
+            int cols = w.cols(), blocks = cols / BLOCK;
+            int rowVectors = (w.rows() + GROUP - 1) / GROUP * RV;
+            long bytes = (long) rowVectors * FL * cols, scales = (long) rowVectors * FL * blocks;
+            Runtime rt = Runtime.getRuntime();
+            if (!PairedRows.fits(bytes, scales * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
+                return null;
+            }
+            Copy c = new Copy(new byte[(int) bytes], new float[(int) scales], rowVectors, blocks);
+            Parallel.forRange(rowVectors, 1, (start, end) -> {
+                byte[][] ints = new byte[FL][cols];
+                float[][] ds = new float[FL][blocks];
+                for (int v = start; v < end; v++) {
+                    int n = Math.min(FL, w.rows() - v * FL); // rows past the end stay zero
+                    for (int i = 0; i < FL; i++) {
+                        if (i < n) {
+                            integers(w, v * FL + i, ints[i], ds[i]);
+                        } else {
+                            java.util.Arrays.fill(ints[i], (byte) 0);
+                            java.util.Arrays.fill(ds[i], 0f);
+                        }
+                    }
+                    c.put(v, ints, ds);
+                }
+            });
+            return c;
+        }
+
+        /**
+         * Row {@code row}'s integers in element order into dst and its block scales d_w into ds, in plain
+         * Java: the copy is built once, often before C2 has compiled the formats' vector decoders, whose
+         * interpreted Vector API calls cost ~50x as much.
+         */
+        private static void integers(IntDot.Format w, int row, byte[] dst, float[] ds) {
+            WeightMatrix m = (WeightMatrix) w;
+            byte[] raw = ColdTwins.row(m.data, m.rowOffset(row), (int) m.rowBytes);
+            switch (w) {
+                case Q8_0Matrix q8 -> {
+                    for (int b = 0, o = 0; b < ds.length; b++, o += Q8_0Matrix.BLOCK_BYTES) {
+                        ds[b] = IntDot.half(raw, o);
+                        System.arraycopy(raw, o + 2, dst, b * BLOCK, BLOCK);
+                    }
+                }
+                case Q4_0Matrix q4 -> {
+                    for (int b = 0, o = 0; b < ds.length; b++, o += Q4_0Matrix.BLOCK_BYTES) {
+                        ds[b] = IntDot.half(raw, o);
+                        for (int k = 0; k < Q4_0Matrix.HALF; k++) {
+                            int packed = raw[o + 2 + k] & 0xFF;
+                            dst[b * BLOCK + k] = (byte) ((packed & 0x0F) - 8);
+                            dst[b * BLOCK + Q4_0Matrix.HALF + k] = (byte) ((packed >>> 4) - 8);
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Row vector v from its FL rows' integers (element order) and block scales, written in the copy's order. */
+        private void put(int v, byte[][] ints, float[][] ds) {
+            for (int b = 0; b < blocks; b++) {
+                int at = (v * blocks + b) * FL;
+                for (int i = 0; i < FL; i++) {
+                    d[at + i] = ds[i][b];
+                }
+            }
+            int at = v * LANES * blocks * 4 * FL;
+            for (int k = 0; k < LANES; k++) {
+                for (int b = 0; b < blocks; b++) {
+                    int e = b * BLOCK + 2 * k;
+                    for (int i = 0; i < FL; i++, at++) {
+                        byte[] row = ints[i];
+                        q[at] = row[e];
+                        q[at + FL] = row[e + 1];
+                        q[at + 2 * FL] = row[e + 16];
+                        q[at + 3 * FL] = row[e + 17];
+                    }
+                    at += 3 * FL;
+                }
+            }
+        }
+    }
+
+    /** A matrix's copy, built once by the first caller; threads that arrive meanwhile wait for it. */
+    static final class Lazy {
+        private static final Object NONE = new Object();
+        private volatile Object value;
+
+        /** The copy, or null when it did not fit (then never retried). */
+        Copy get(IntDot.Format w) {
+            Object v = value;
+            if (v == null) {
+                synchronized (this) {
+                    v = value;
+                    if (v == null) {
+                        Copy built = Copy.of(w);
+                        value = v = built == null ? NONE : built;
+                    }
+                }
+            }
+            return v == NONE ? null : (Copy) v;
+        }
+    }
+
+    /**
+     * out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t, or false (nothing written)
+     * when the matrix has no copy.
+     */
+    static boolean matmul(IntDot.Format w, Q8Activations a, float[] out) {
+        return matmulEach(new IntDot.Format[] {w}, a, new float[][] {out});
+    }
+
+    /**
+     * {@link #matmul} of each ws[i] into outs[i] on the same activations: packed once, the register-tile
+     * row groups of all matrices, numbered one after the other, split over the pool. False (nothing
+     * written) when a matrix has no copy.
+     */
+    static boolean matmulEach(IntDot.Format[] ws, Q8Activations a, float[][] outs) {
+        int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
+        Copy[] copies = new Copy[ws.length];
+        int[] firstGroup = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].cols() != cols) {
+                throw new IllegalArgumentException("activations of " + cols + " columns for a matrix of " + ws[i].cols());
+            }
+            copies[i] = ws[i].rowLanes().get(ws[i]);
+            if (copies[i] == null) {
+                return false;
+            }
+            firstGroup[i + 1] = Math.addExact(firstGroup[i], copies[i].rowVectors / RV);
+        }
+        int tiles = (batch + T - 1) / T;
+        float[] xt = AlignedFloats.allocate(tiles * cols * T); // padding tokens stay 0, their scales too
+        float[] dt = new float[tiles * blocks * T];
+        for (int tile = 0; tile < tiles; tile++) {
+            IntGemm.pack(a, tile, T, xt, dt);
+        }
+        Parallel.forRange(firstGroup[ws.length], 1, (start, end) -> {
+            float[] sc = AlignedFloats.allocate(blocks * RV * T * FL);
+            float[] acc = new float[LANES * RV * T * FL];
+            int i = 0;
+            for (int g = start; g < end; g++) {
+                while (g >= firstGroup[i + 1]) {
+                    i++;
+                }
+                Copy c = copies[i];
+                int v0 = (g - firstGroup[i]) * RV;
+                for (int tile = 0; tile < tiles; tile++) {
+                    scales(c, v0, dt, tile * blocks * T, sc);
+                    int xOff = AlignedFloats.FIRST + tile * cols * T;
+                    for (int lane = 0; lane < LANES; lane++) {
+                        kernel(c.q, (v0 * LANES + lane) * blocks * 4 * FL, LANES * blocks * 4 * FL, blocks, xt,
+                                xOff + lane * blocks * 4 * T, sc, acc, lane * RV * T * FL);
+                    }
+                    finish(acc, tile, batch, outs[i], ws[i].rows(), v0 * FL);
+                }
+            }
+        });
+        return true;
+    }
+
+    /** sc[FIRST + ((blk*RV + v)*T + t)*FL + i] = d_w[row v*FL+i][blk] * d_a[t][blk]: the matvec's very multiply. */
+    private static void scales(Copy c, int v0, float[] dt, int dOff, float[] sc) {
+        int blocks = c.blocks;
+        for (int blk = 0; blk < blocks; blk++) {
+            for (int v = 0; v < RV; v++) {
+                FloatVector dw = FloatVector.fromArray(F, c.d, ((v0 + v) * blocks + blk) * FL);
+                for (int t = 0; t < T; t++) {
+                    dw.mul(dt[dOff + blk * T + t]).intoArray(sc, AlignedFloats.FIRST + ((blk * RV + v) * T + t) * FL);
+                }
+            }
+        }
+    }
+
+    private static FloatVector weights(byte[] q, int at) {
+        return (FloatVector) ByteVector.fromArray(WB, q, at).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static FloatVector act(float[] xt, int at) {
+        return FloatVector.broadcast(F, xt[at]);
+    }
+
+    /**
+     * One lane of 2 row vectors against 4 tokens over all blocks: per block each (row vector, token)
+     * product summed exactly over the lane's 4 elements, then fma'd with its scale into the
+     * accumulator. Named locals, since an array of vectors would be boxed.
+     */
+    private static void kernel(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] sc, float[] acc, int accOff) {
+        int w1 = w0 + vStride;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = blk * 4 * FL, xi = xBase + blk * 4 * T, s = AlignedFloats.FIRST + blk * (RV * T * FL);
+            FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
+            FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1), x2 = act(xt, xi + 2), x3 = act(xt, xi + 3);
+            FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p02 = v0.mul(x2), p03 = v0.mul(x3);
+            FloatVector p10 = v1.mul(x0), p11 = v1.mul(x1), p12 = v1.mul(x2), p13 = v1.mul(x3);
+            for (int e = 1; e < 4; e++) {
+                v0 = weights(q, w0 + o + e * FL);
+                v1 = weights(q, w1 + o + e * FL);
+                int xe = xi + e * T;
+                x0 = act(xt, xe);
+                x1 = act(xt, xe + 1);
+                x2 = act(xt, xe + 2);
+                x3 = act(xt, xe + 3);
+                p00 = v0.fma(x0, p00);
+                p01 = v0.fma(x1, p01);
+                p02 = v0.fma(x2, p02);
+                p03 = v0.fma(x3, p03);
+                p10 = v1.fma(x0, p10);
+                p11 = v1.fma(x1, p11);
+                p12 = v1.fma(x2, p12);
+                p13 = v1.fma(x3, p13);
+            }
+            a00 = p00.fma(FloatVector.fromArray(F, sc, s), a00);
+            a01 = p01.fma(FloatVector.fromArray(F, sc, s + FL), a01);
+            a02 = p02.fma(FloatVector.fromArray(F, sc, s + 2 * FL), a02);
+            a03 = p03.fma(FloatVector.fromArray(F, sc, s + 3 * FL), a03);
+            a10 = p10.fma(FloatVector.fromArray(F, sc, s + 4 * FL), a10);
+            a11 = p11.fma(FloatVector.fromArray(F, sc, s + 5 * FL), a11);
+            a12 = p12.fma(FloatVector.fromArray(F, sc, s + 6 * FL), a12);
+            a13 = p13.fma(FloatVector.fromArray(F, sc, s + 7 * FL), a13);
+        }
+        a00.intoArray(acc, accOff);
+        a01.intoArray(acc, accOff + FL);
+        a02.intoArray(acc, accOff + 2 * FL);
+        a03.intoArray(acc, accOff + 3 * FL);
+        a10.intoArray(acc, accOff + 4 * FL);
+        a11.intoArray(acc, accOff + 5 * FL);
+        a12.intoArray(acc, accOff + 6 * FL);
+        a13.intoArray(acc, accOff + 7 * FL);
+    }
+
+    /** IntDot's butterfly over the 8 lane accumulators, FL rows at a time, into out (padding rows and tokens dropped). */
+    private static void finish(float[] acc, int tile, int batch, float[] out, int rows, int r0) {
+        int stride = RV * T * FL, n = Math.min(T, batch - tile * T);
+        for (int v = 0; v < RV; v++) {
+            int first = r0 + v * FL;
+            if (first >= rows) {
+                return;
+            }
+            for (int t = 0; t < n; t++) {
+                int o = (v * T + t) * FL;
+                FloatVector s0 = lane(acc, 0, stride, o).add(lane(acc, 4, stride, o));
+                FloatVector s1 = lane(acc, 1, stride, o).add(lane(acc, 5, stride, o));
+                FloatVector s2 = lane(acc, 2, stride, o).add(lane(acc, 6, stride, o));
+                FloatVector s3 = lane(acc, 3, stride, o).add(lane(acc, 7, stride, o));
+                FloatVector sum = s0.add(s2).add(s1.add(s3));
+                int at = (tile * T + t) * rows + first;
+                if (first + FL <= rows) {
+                    sum.intoArray(out, at);
+                } else {
+                    for (int i = 0; i < rows - first; i++) {
+                        out[at + i] = sum.lane(i);
+                    }
+                }
+            }
+        }
+    }
+
+    private static FloatVector lane(float[] acc, int lane, int stride, int o) {
+        return FloatVector.fromArray(F, acc, lane * stride + o);
+    }
+}
