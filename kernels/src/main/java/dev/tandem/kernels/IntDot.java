@@ -192,7 +192,7 @@ final class IntDot {
         void decodeLanes(int row, float[] dst, float[] scales);
 
         /** The holder of this matrix's {@link RowLaneGemm} copy. */
-        RowLaneGemm.Lazy rowLanes();
+        RowLaneCopy.Lazy rowLanes();
     }
 
     static void checkActivations(Format w, Q8Activations a, int aRow) {

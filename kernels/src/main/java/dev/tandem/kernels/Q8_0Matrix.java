@@ -32,7 +32,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     /** The batch-1 kernel's paired rows and the batched kernels' row lanes ({@link RowLaneGemm}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
-    private final RowLaneGemm.Lazy rowLanes = new RowLaneGemm.Lazy();
+    private final RowLaneCopy.Lazy rowLanes = new RowLaneCopy.Lazy();
 
     Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
@@ -41,7 +41,7 @@ public final class Q8_0Matrix extends WeightMatrix implements IntDot.Format {
 
     @Override public WeightFormat format() { return WeightFormat.Q8_0; }
 
-    @Override public RowLaneGemm.Lazy rowLanes() { return rowLanes; }
+    @Override public RowLaneCopy.Lazy rowLanes() { return rowLanes; }
 
     @Override
     public float dot(int row, float[] x, int xOff) {

@@ -28,13 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  * ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The vectors only hold 16 rows' instances of those scalar
  * operations side by side.
  *
- * <p><b>The copy.</b> Built from the file's bytes on a matrix's first batched product:
- * row vector v (rows 16v..16v+15, zero rows past the end), lane k, block b, element e of the lane at
- * byte ((((v * 8 + k) * blocks + b) * 4 + e) * FL + row - 16v), so a lane's pass over the blocks reads
- * one sequential run; the block scales d_w as floats at ((v * blocks + b) * FL + row - 16v). One byte
- * per weight plus 4 per 32: 1.06x a Q8_0 file, 2.1x a Q4_0 file's bytes, on the heap beside the
- * batch-1 paired copy. Where the heap cannot spare it, or it would not fit a Java array, the matrix
- * keeps the other batched kernels.
+ * <p><b>The weights</b> come from a copy laid out for this ({@link RowLaneCopy}), one byte each.
  */
 final class RowLaneGemm {
     private RowLaneGemm() {}
@@ -59,123 +53,6 @@ final class RowLaneGemm {
         return IntDot.VECTOR && FL >= 8 && batch >= 2 && KernelConfig.rowLanes();
     }
 
-    /** A matrix's copy in row-lane order. */
-    static final class Copy {
-        final byte[] q;
-        final float[] d;
-        final int rowVectors;
-        final int blocks;
-
-        private Copy(byte[] q, float[] d, int rowVectors, int blocks) {
-            this.q = q;
-            this.d = d;
-            this.rowVectors = rowVectors;
-            this.blocks = blocks;
-        }
-
-        /** The copy of w, or null when it does not fit (see the class comment). */
-        static Copy of(IntDot.Format w) {
-            int cols = w.cols(), blocks = cols / BLOCK;
-            int rowVectors = (w.rows() + GROUP - 1) / GROUP * RV;
-            long bytes = (long) rowVectors * FL * cols, scales = (long) rowVectors * FL * blocks;
-            Runtime rt = Runtime.getRuntime();
-            if (!PairedRows.fits(bytes, scales * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
-                return null;
-            }
-            Copy c = new Copy(new byte[(int) bytes], new float[(int) scales], rowVectors, blocks);
-            Parallel.forRange(rowVectors, 1, (start, end) -> {
-                byte[][] ints = new byte[FL][cols];
-                float[][] ds = new float[FL][blocks];
-                for (int v = start; v < end; v++) {
-                    int n = Math.min(FL, w.rows() - v * FL); // rows past the end stay zero
-                    for (int i = 0; i < FL; i++) {
-                        if (i < n) {
-                            integers(w, v * FL + i, ints[i], ds[i]);
-                        } else {
-                            java.util.Arrays.fill(ints[i], (byte) 0);
-                            java.util.Arrays.fill(ds[i], 0f);
-                        }
-                    }
-                    c.put(v, ints, ds);
-                }
-            });
-            return c;
-        }
-
-        /**
-         * Row {@code row}'s integers in element order into dst and its block scales d_w into ds, in plain
-         * Java: the copy is built once, often before C2 has compiled the formats' vector decoders, whose
-         * interpreted Vector API calls cost ~50x as much.
-         */
-        private static void integers(IntDot.Format w, int row, byte[] dst, float[] ds) {
-            WeightMatrix m = (WeightMatrix) w;
-            byte[] raw = ColdTwins.row(m.data, m.rowOffset(row), (int) m.rowBytes);
-            switch (w) {
-                case Q8_0Matrix q8 -> {
-                    for (int b = 0, o = 0; b < ds.length; b++, o += Q8_0Matrix.BLOCK_BYTES) {
-                        ds[b] = IntDot.half(raw, o);
-                        System.arraycopy(raw, o + 2, dst, b * BLOCK, BLOCK);
-                    }
-                }
-                case Q4_0Matrix q4 -> {
-                    for (int b = 0, o = 0; b < ds.length; b++, o += Q4_0Matrix.BLOCK_BYTES) {
-                        ds[b] = IntDot.half(raw, o);
-                        for (int k = 0; k < Q4_0Matrix.HALF; k++) {
-                            int packed = raw[o + 2 + k] & 0xFF;
-                            dst[b * BLOCK + k] = (byte) ((packed & 0x0F) - 8);
-                            dst[b * BLOCK + Q4_0Matrix.HALF + k] = (byte) ((packed >>> 4) - 8);
-                        }
-                    }
-                }
-            }
-        }
-
-        /** Row vector v from its FL rows' integers (element order) and block scales, written in the copy's order. */
-        private void put(int v, byte[][] ints, float[][] ds) {
-            for (int b = 0; b < blocks; b++) {
-                int at = (v * blocks + b) * FL;
-                for (int i = 0; i < FL; i++) {
-                    d[at + i] = ds[i][b];
-                }
-            }
-            int at = v * LANES * blocks * 4 * FL;
-            for (int k = 0; k < LANES; k++) {
-                for (int b = 0; b < blocks; b++) {
-                    int e = b * BLOCK + 2 * k;
-                    for (int i = 0; i < FL; i++, at++) {
-                        byte[] row = ints[i];
-                        q[at] = row[e];
-                        q[at + FL] = row[e + 1];
-                        q[at + 2 * FL] = row[e + 16];
-                        q[at + 3 * FL] = row[e + 17];
-                    }
-                    at += 3 * FL;
-                }
-            }
-        }
-    }
-
-    /** A matrix's copy, built once by the first caller; threads that arrive meanwhile wait for it. */
-    static final class Lazy {
-        private static final Object NONE = new Object();
-        private volatile Object value;
-
-        /** The copy, or null when it did not fit (then never retried). */
-        Copy get(IntDot.Format w) {
-            Object v = value;
-            if (v == null) {
-                synchronized (this) {
-                    v = value;
-                    if (v == null) {
-                        Copy built = Copy.of(w);
-                        value = v = built == null ? NONE : built;
-                    }
-                }
-            }
-            return v == NONE ? null : (Copy) v;
-        }
-    }
-
     /**
      * out[t*rows + r] = dotQ8(r, a, t) for every row r and activation row t, or false (nothing written)
      * when the matrix has no copy.
@@ -191,13 +68,13 @@ final class RowLaneGemm {
      */
     static boolean matmulEach(IntDot.Format[] ws, Q8Activations a, float[][] outs) {
         int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
-        Copy[] copies = new Copy[ws.length];
+        RowLaneCopy[] copies = new RowLaneCopy[ws.length];
         int[] firstGroup = new int[ws.length + 1];
         for (int i = 0; i < ws.length; i++) {
             if (ws[i].cols() != cols) {
                 throw new IllegalArgumentException("activations of " + cols + " columns for a matrix of " + ws[i].cols());
             }
-            copies[i] = ws[i].rowLanes().get(ws[i]);
+            copies[i] = ws[i].rowLanes().get(ws[i], (ws[i].rows() + GROUP - 1) / GROUP * RV);
             if (copies[i] == null) {
                 return false;
             }
@@ -217,14 +94,14 @@ final class RowLaneGemm {
                 while (g >= firstGroup[i + 1]) {
                     i++;
                 }
-                Copy c = copies[i];
-                int v0 = (g - firstGroup[i]) * RV;
+                RowLaneCopy c = copies[i];
+                int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.laneBlockBytes();
                 for (int tile = 0; tile < tiles; tile++) {
                     scales(c, v0, dt, tile * blocks * T, sc);
                     int xOff = AlignedFloats.FIRST + tile * cols * T;
                     for (int lane = 0; lane < LANES; lane++) {
-                        kernel(c.q, (v0 * LANES + lane) * blocks * 4 * FL, LANES * blocks * 4 * FL, blocks, xt,
-                                xOff + lane * blocks * 4 * T, sc, acc, lane * RV * T * FL);
+                        int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * T, accOff = lane * RV * T * FL;
+                        kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
                     }
                     finish(acc, tile, batch, outs[i], ws[i].rows(), v0 * FL);
                 }
@@ -234,7 +111,7 @@ final class RowLaneGemm {
     }
 
     /** sc[FIRST + ((blk*RV + v)*T + t)*FL + i] = d_w[row v*FL+i][blk] * d_a[t][blk]: the matvec's very multiply. */
-    private static void scales(Copy c, int v0, float[] dt, int dOff, float[] sc) {
+    private static void scales(RowLaneCopy c, int v0, float[] dt, int dOff, float[] sc) {
         int blocks = c.blocks;
         for (int blk = 0; blk < blocks; blk++) {
             for (int v = 0; v < RV; v++) {
@@ -295,6 +172,11 @@ final class RowLaneGemm {
             a12 = p12.fma(FloatVector.fromArray(F, sc, s + 6 * FL), a12);
             a13 = p13.fma(FloatVector.fromArray(F, sc, s + 7 * FL), a13);
         }
+        store(acc, accOff, a00, a01, a02, a03, a10, a11, a12, a13);
+    }
+
+    private static void store(float[] acc, int accOff, FloatVector a00, FloatVector a01, FloatVector a02, FloatVector a03,
+                              FloatVector a10, FloatVector a11, FloatVector a12, FloatVector a13) {
         a00.intoArray(acc, accOff);
         a01.intoArray(acc, accOff + FL);
         a02.intoArray(acc, accOff + 2 * FL);

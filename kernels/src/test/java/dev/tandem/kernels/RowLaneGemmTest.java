@@ -144,6 +144,32 @@ class RowLaneGemmTest {
         }
     }
 
+    /** Every weight of the copy, rows past the end included, where RowLaneCopy's comment says, against Encoded's decoder. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+    void theCopyHoldsEachWeightWhereItsLayoutSays(WeightFormat format) {
+        if (!IntDot.VECTOR || Vec.FL < 8) {
+            return;
+        }
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 37, cols = 96, blocks = cols / 32, fl = Vec.FL;
+        int rowVectors = (rows + RowLaneGemm.GROUP - 1) / RowLaneGemm.GROUP * RowLaneGemm.RV;
+        Encoded enc = Encoded.random(format, rows, cols, rnd);
+        RowLaneCopy c = RowLaneCopy.of((IntDot.Format) enc.matrix(), rowVectors);
+        assertEquals(rowVectors * fl * cols, c.q.length);
+        for (int row = 0; row < rowVectors * fl; row++) {
+            double[] ref = row < rows ? enc.row(row) : new double[cols];
+            int v = row / fl, i = row % fl;
+            for (int j = 0; j < cols; j++) {
+                int b = j / 32, m = j % 32, k = (m % 16) / 2, e = (m & 1) + (m >= 16 ? 2 : 0);
+                int value = c.q[(((v * 8 + k) * blocks + b) * 4 + e) * fl + i];
+                assertEquals(ref[j], value * (double) c.d[(v * blocks + b) * fl + i], 0.0,
+                        format + " row " + row + " column " + j + ", seed " + seed);
+            }
+        }
+    }
+
     @Test
     void servesEveryBatchFromTwoOnWideVectors() {
         boolean on = IntDot.VECTOR && Vec.FL >= 8 && KernelConfig.rowLanes();
