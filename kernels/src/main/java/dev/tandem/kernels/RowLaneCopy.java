@@ -36,10 +36,8 @@ final class RowLaneCopy {
         this.blocks = blocks;
     }
 
-    /** Bytes of one lane's block of one row vector. */
-    static int laneBlockBytes() {
-        return 4 * FL;
-    }
+    /** Bytes of one lane's block of one row vector: 4 elements of FL rows. */
+    static final int LANE_BLOCK_BYTES = 4 * FL;
 
     /** The copy of w with rowVectors row vectors (a whole number of register tiles), or null when it does not fit. */
     static RowLaneCopy of(IntDot.Format w, int rowVectors) {
@@ -101,7 +99,7 @@ final class RowLaneCopy {
                 d[at + i] = ds[i][b];
             }
         }
-        int at = v * LANES * blocks * laneBlockBytes();
+        int at = v * LANES * blocks * LANE_BLOCK_BYTES;
         for (int k = 0; k < LANES; k++) {
             for (int b = 0; b < blocks; b++) {
                 int e = b * BLOCK + 2 * k;
@@ -112,7 +110,7 @@ final class RowLaneCopy {
                     q[at + 2 * FL] = row[e + 16];
                     q[at + 3 * FL] = row[e + 17];
                 }
-                at += laneBlockBytes() - FL;
+                at += LANE_BLOCK_BYTES - FL;
             }
         }
     }

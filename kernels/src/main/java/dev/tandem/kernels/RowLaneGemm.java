@@ -95,7 +95,7 @@ final class RowLaneGemm {
                     i++;
                 }
                 RowLaneCopy c = copies[i];
-                int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.laneBlockBytes();
+                int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.LANE_BLOCK_BYTES;
                 for (int tile = 0; tile < tiles; tile++) {
                     scales(c, v0, dt, tile * blocks * T, sc);
                     int xOff = AlignedFloats.FIRST + tile * cols * T;
@@ -172,11 +172,6 @@ final class RowLaneGemm {
             a12 = p12.fma(FloatVector.fromArray(F, sc, s + 6 * FL), a12);
             a13 = p13.fma(FloatVector.fromArray(F, sc, s + 7 * FL), a13);
         }
-        store(acc, accOff, a00, a01, a02, a03, a10, a11, a12, a13);
-    }
-
-    private static void store(float[] acc, int accOff, FloatVector a00, FloatVector a01, FloatVector a02, FloatVector a03,
-                              FloatVector a10, FloatVector a11, FloatVector a12, FloatVector a13) {
         a00.intoArray(acc, accOff);
         a01.intoArray(acc, accOff + FL);
         a02.intoArray(acc, accOff + 2 * FL);
@@ -186,6 +181,7 @@ final class RowLaneGemm {
         a12.intoArray(acc, accOff + 6 * FL);
         a13.intoArray(acc, accOff + 7 * FL);
     }
+
 
     /** IntDot's butterfly over the 8 lane accumulators, FL rows at a time, into out (padding rows and tokens dropped). */
     private static void finish(float[] acc, int tile, int batch, float[] out, int rows, int r0) {
