@@ -145,7 +145,13 @@ final class IntDot {
     }
 
     static float finishScalar(float[] acc) {
-        float t0 = acc[0] + acc[4], t1 = acc[1] + acc[5], t2 = acc[2] + acc[6], t3 = acc[3] + acc[7];
+        return finishScalar(acc, 0);
+    }
+
+    /** {@link #finishScalar} of the 8 lanes at acc[off..off+8). */
+    static float finishScalar(float[] acc, int off) {
+        float t0 = acc[off] + acc[off + 4], t1 = acc[off + 1] + acc[off + 5];
+        float t2 = acc[off + 2] + acc[off + 6], t3 = acc[off + 3] + acc[off + 7];
         return (t0 + t2) + (t1 + t3);
     }
 
@@ -257,6 +263,7 @@ final class IntDot {
         // as matvec and matmul: the scalar twin while the family's budget lasts (one call of batch tokens)
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) first[ms.length] * cols);
         Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
+        TwinGemm.Packed[] packed = cold && batch > 1 ? twinPacking(ms, a) : null;
         if (!cold && RowLaneGemm.serves(batch) && RowLaneGemm.matmulEach(formats(ms), a, outs)) { // rows in lanes
             return;
         }
@@ -274,11 +281,11 @@ final class IntDot {
                 int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
                 if (from < to) {
                     Format w = (Format) ms[i];
-                    if (cold) {
+                    if (packed != null) {
+                        TwinGemm.rows(w, from, to, packed[i], batch, outs[i]);
+                    } else if (cold) {
                         for (int r = from; r < to; r++) {
-                            for (int t = 0; t < batch; t++) {
-                                outs[i][t * w.rows() + r] = w.dotQ8Scalar(r, a, t);
-                            }
+                            outs[i][r] = w.dotQ8Scalar(r, a, 0);
                         }
                     } else if (batch == 1) {
                         w.dotRows(from, to, a, 0, outs[i], 0);
@@ -288,6 +295,22 @@ final class IntDot {
                 }
             }
         });
+    }
+
+    /** Each matrix's packing of a for {@link TwinGemm}, made once per tokens-per-long (Q8_0 and Q4_0 differ). */
+    private static TwinGemm.Packed[] twinPacking(WeightMatrix[] ms, Q8Activations a) {
+        TwinGemm.Packed[] packed = new TwinGemm.Packed[ms.length];
+        for (int i = 0; i < ms.length; i++) {
+            for (int j = 0; j < i && packed[i] == null; j++) {
+                if (TwinGemm.tokensPerLong((Format) ms[j]) == TwinGemm.tokensPerLong((Format) ms[i])) {
+                    packed[i] = packed[j];
+                }
+            }
+            if (packed[i] == null) {
+                packed[i] = TwinGemm.pack((Format) ms[i], a);
+            }
+        }
+        return packed;
     }
 
     private static Format[] formats(WeightMatrix[] ms) {
@@ -311,13 +334,16 @@ final class IntDot {
         boolean cold = VECTOR && ColdStart.coldMatrix(batch, (long) rows * cols);
         Q8Activations a = Q8Activations.quantizeBatch(x, 0, batch, cols, !cold);
         if (cold) {
-            Parallel.forRange(rows, 4, (start, end) -> {
-                for (int r = start; r < end; r++) {
-                    for (int t = 0; t < batch; t++) {
-                        out[t * rows + r] = w.dotQ8Scalar(r, a, t);
+            if (batch == 1) {
+                Parallel.forRange(rows, 4, (start, end) -> {
+                    for (int r = start; r < end; r++) {
+                        out[r] = w.dotQ8Scalar(r, a, 0);
                     }
-                }
-            });
+                });
+                return;
+            }
+            TwinGemm.Packed packed = TwinGemm.pack(w, a);
+            Parallel.forRange(rows, 4, (start, end) -> TwinGemm.rows(w, start, end, packed, batch, out));
             return;
         }
         if (RowLaneGemm.serves(batch) && RowLaneGemm.matmul(w, a, out)) {
