@@ -39,10 +39,13 @@ package dev.tandem.kernels;
  * <p>Why the batched family counts multiply-adds, and why a prefill can claim its whole work ahead:
  * a cold vector matmul costs about a fixed amount (C2's warm-up: ~1.5 s for stories110M, ~3 s for
  * TinyLlama on the 2-core VM, whatever the prompt), the twins a time proportional to their
- * multiply-adds (~2 G a second on the same VM). Measured cold first tokens of `generate` (session 9,
- * docs/benchmarks.md "Cold start with real prompts") put the crossover at 3-5 G multiply-adds for
- * both shapes, so the budget is {@link #MATMUL_MACS_PER_UNIT} multiply-adds per unit (3 G at the
- * default): a short prompt's prefill runs as twins, a long one's as the vector forms. A budget in
+ * multiply-adds. Measured cold first tokens of `generate` (session 9, docs/benchmarks.md "Cold start
+ * with real prompts") put the crossover at 3-5 G multiply-adds for both shapes while the twins ran
+ * ~2 G a second; the batched twin ({@link TwinGemm}, session 20) runs ~4 G a second, and a 48-token
+ * stories110M prompt (4.1 G) then reached its first token in 1.0-1.2 s as twins against 1.5-1.7 s
+ * as cold vector forms, a 5-token TinyLlama one (4.9 G) in 1.7-2.0 s against 2.8-4.3 s. So the
+ * budget is {@link #MATMUL_MACS_PER_UNIT} multiply-adds per unit (6.1 G at the default): a short
+ * prompt's prefill runs as twins, a long one's as the vector forms. A budget in
  * token passes (session 8) let a 2-token stories110M prompt spend it two thirds of the way through
  * the layers, and the rest of that prefill ran cold vector forms: 1.2 s instead of 0.19 s. And since
  * the worst case is such a mix (twins until the budget runs out, then cold vector forms), a caller
@@ -62,8 +65,8 @@ public final class ColdStart {
     /** Token passes per family that run scalar when tandem.coldWork is not set. */
     static final int DEFAULT_UNITS = 128;
 
-    /** Multiply-adds of batched matrix work per unit of tandem.coldWork (3.07 G at the default 128). */
-    static final long MATMUL_MACS_PER_UNIT = 24_000_000L;
+    /** Multiply-adds of batched matrix work per unit of tandem.coldWork (6.1 G at the default 128). */
+    static final long MATMUL_MACS_PER_UNIT = 48_000_000L;
 
     /** Token passes of float ops per unit of tandem.coldWork (4096 at the default). */
     static final long OPS_PASSES_PER_UNIT = 32;
