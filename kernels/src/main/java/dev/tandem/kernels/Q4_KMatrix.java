@@ -265,8 +265,12 @@ public final class Q4_KMatrix extends KQuantMatrix {
     @Override
     void quants(long o, byte[] b, int[] q) {
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
-        for (int e = 0; e < QK; e++) {
-            q[e] = ((b[QS + (e >>> 6) * 32 + (e & 31)] & 0xFF) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
+        for (int c = 0; c < 4; c++) { // byte l of run c: element 64c + l in its low nibble, 64c + 32 + l in its high
+            for (int l = 0; l < 32; l++) {
+                int v = b[QS + 32 * c + l] & 0xFF;
+                q[64 * c + l] = v & 0x0F;
+                q[64 * c + 32 + l] = v >>> 4;
+            }
         }
     }
 

@@ -305,11 +305,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
     @Override
     void quants(long o, byte[] b, int[] q) {
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
-        for (int h = 0; h < 2; h++) {
-            for (int r = 0; r < 128; r++) {
-                int low = ((b[h * 64 + (r & 63)] & 0xFF) >>> (4 * (r >>> 6))) & 0x0F;
-                int high = ((b[QH + h * 32 + (r & 31)] & 0xFF) >>> (2 * (r >>> 5))) & 3;
-                q[h * 128 + r] = (low | high << 4) - 32;
+        for (int h = 0; h < 2; h++) { // half h, l < 32: elements l, 32+l, 64+l, 96+l share two low bytes and a high one
+            for (int l = 0; l < 32; l++) {
+                int lo0 = b[h * 64 + l] & 0xFF, lo1 = b[h * 64 + 32 + l] & 0xFF, hi = b[QH + h * 32 + l] & 0xFF;
+                q[h * 128 + l] = ((lo0 & 0x0F) | (hi & 3) << 4) - 32;
+                q[h * 128 + 32 + l] = ((lo1 & 0x0F) | (hi >>> 2 & 3) << 4) - 32;
+                q[h * 128 + 64 + l] = ((lo0 >>> 4) | (hi >>> 4 & 3) << 4) - 32;
+                q[h * 128 + 96 + l] = ((lo1 >>> 4) | (hi >>> 6) << 4) - 32;
             }
         }
     }
