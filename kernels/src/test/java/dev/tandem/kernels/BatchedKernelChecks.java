@@ -79,31 +79,68 @@ final class BatchedKernelChecks {
         }
     }
 
-    /** Q8_0 weights at -128/127 against activations at +-127 (the largest lanes), f16 scales 2^-14 to 2^15. */
+    /**
+     * Q8_0 weights at their extremes, by trial % 3 all -128, alternating -128/127, or random ones of the
+     * two, with f16 scales 2^-14 to 2^15, on a segment one byte off alignment: against
+     * {@link #largestLanesInput}'s activations at +-127, every lane is |4 * 128 * 127| = 65,024 or near.
+     */
+    static Q8_0Matrix largestLanesQ8_0(Random rnd, int rows, int cols, int trial) {
+        int blocks = cols / 32;
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * blocks * 34 + 1).asSlice(1);
+        for (int b = 0; b < rows * blocks; b++) {
+            long o = b * 34L;
+            seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16((float) Math.pow(2, rnd.nextInt(30) - 14)));
+            for (int k = 0; k < 32; k++) {
+                int q = switch (trial % 3) {
+                    case 0 -> -128;
+                    case 1 -> (k & 1) == 0 ? -128 : 127;
+                    default -> rnd.nextBoolean() ? -128 : 127;
+                };
+                seg.set(ValueLayout.JAVA_BYTE, o + 2 + k, (byte) q);
+            }
+        }
+        return (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
+    }
+
+    /** Activations that quantize to +-127 everywhere: all equal for trials 0-2, alternating signs after. */
+    static float[] largestLanesInput(int trial, int batch, int cols) {
+        float[] x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = trial < 3 ? 1f : ((i & 1) == 0 ? -2.5f : 2.5f);
+        }
+        return x;
+    }
+
+    /**
+     * Q4_0 rows of extreme nibbles (scale 1): row r's bytes all 0x00, 0xFF, 0x0F or 0xF0 for r % 5 &lt; 4
+     * (weights -8/-8, 7/7, 7/-8, -8/7), random ones of those for r % 5 == 4, on a segment one byte off
+     * alignment. Against activations at +-127 a lane reaches |4 * 8 * 127| = 4,064.
+     */
+    static Q4_0Matrix extremeNibblesQ4_0(Random rnd, int rows, int cols) {
+        int blocks = cols / 32;
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * blocks * 18 + 1).asSlice(1);
+        int[] patterns = {0x00, 0xFF, 0x0F, 0xF0, -1};
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long o = (r * blocks + b) * 18L;
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f));
+                for (int k = 0; k < 16; k++) {
+                    int v = patterns[r % 5] >= 0 ? patterns[r % 5] : patterns[rnd.nextInt(4)];
+                    seg.set(ValueLayout.JAVA_BYTE, o + 2 + k, (byte) v);
+                }
+            }
+        }
+        return (Q4_0Matrix) WeightMatrix.of(WeightFormat.Q4_0, seg, rows, cols);
+    }
+
+    /** {@link #largestLanesQ8_0} against {@link #largestLanesInput}, f16 scales 2^-14 to 2^15: the kernel equals the scalar reference. */
     static void holdsTheLargestLanesExactly(Kernel kernel, int rows, int batch) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int cols = 96, blocks = cols / 32;
+        int cols = 96;
         for (int trial = 0; trial < 6; trial++) {
-            MemorySegment seg = Arena.ofAuto().allocate((long) rows * blocks * 34 + 1).asSlice(1);
-            for (int b = 0; b < rows * blocks; b++) {
-                long o = b * 34L;
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16((float) Math.pow(2, rnd.nextInt(30) - 14)));
-                for (int k = 0; k < 32; k++) {
-                    int q = switch (trial % 3) {
-                        case 0 -> -128;
-                        case 1 -> (k & 1) == 0 ? -128 : 127;
-                        default -> rnd.nextBoolean() ? -128 : 127;
-                    };
-                    seg.set(ValueLayout.JAVA_BYTE, o + 2 + k, (byte) q);
-                }
-            }
-            Q8_0Matrix m = (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
-            float[] x = new float[batch * cols];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = trial < 3 ? 1f : ((i & 1) == 0 ? -2.5f : 2.5f);
-            }
-            Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            Q8_0Matrix m = largestLanesQ8_0(rnd, rows, cols, trial);
+            Q8Activations a = Q8Activations.quantize(largestLanesInput(trial, batch, cols), 0, batch, cols);
             assertEquals(127, Math.abs(a.q(0, 1)));
             float[] out = matmul(kernel, m, a);
             for (int t = 0; t < batch; t++) {

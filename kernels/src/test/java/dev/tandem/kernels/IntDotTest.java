@@ -234,26 +234,10 @@ class IntDotTest {
     void rowGemmHoldsTheLargestLanesExactly() {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 6, cols = 96, batch = 13, blocks = cols / 32;
+        int rows = 6, cols = 96, batch = 13;
         for (int trial = 0; trial < 6; trial++) {
-            java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 34 + 1).asSlice(1);
-            for (int b = 0; b < rows * blocks; b++) {
-                long o = b * 34L;
-                seg.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16((float) Math.pow(2, rnd.nextInt(30) - 14)));
-                for (int k = 0; k < 32; k++) {
-                    int q = switch (trial % 3) {
-                        case 0 -> -128;
-                        case 1 -> (k & 1) == 0 ? -128 : 127;
-                        default -> rnd.nextBoolean() ? -128 : 127;
-                    };
-                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + k, (byte) q);
-                }
-            }
-            Q8_0Matrix m = (Q8_0Matrix) WeightMatrix.of(WeightFormat.Q8_0, seg, rows, cols);
-            float[] x = new float[batch * cols];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = trial < 3 ? 1f : ((i & 1) == 0 ? -2.5f : 2.5f);
-            }
+            Q8_0Matrix m = BatchedKernelChecks.largestLanesQ8_0(rnd, rows, cols, trial);
+            float[] x = BatchedKernelChecks.largestLanesInput(trial, batch, cols);
             Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
             assertEquals(127, Math.abs(a.q(0, 1)));
             float[] out = new float[batch * rows];
@@ -295,19 +279,8 @@ class IntDotTest {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         int rows = 5, cols = 128, blocks = cols / 32;
-        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) rows * blocks * 18 + 1).asSlice(1);
-        int[] patterns = {0x00, 0xFF, 0x0F, 0xF0, -1};
-        for (int r = 0; r < rows; r++) {
-            for (int b = 0; b < blocks; b++) {
-                long o = (r * blocks + b) * 18L;
-                seg.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f));
-                for (int k = 0; k < 16; k++) {
-                    int v = patterns[r] >= 0 ? patterns[r] : new int[] {0x00, 0xFF, 0x0F, 0xF0}[rnd.nextInt(4)];
-                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 2 + k, (byte) v);
-                }
-            }
-        }
-        Q4_0Matrix m = (Q4_0Matrix) WeightMatrix.of(WeightFormat.Q4_0, seg, rows, cols);
+        Q4_0Matrix m = BatchedKernelChecks.extremeNibblesQ4_0(rnd, rows, cols);
+        java.lang.foreign.MemorySegment seg = m.data();
         int batch = 3;
         float[] x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {

@@ -2,9 +2,6 @@ package dev.tandem.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -45,38 +42,33 @@ class TwinGemmTest {
     }
 
     /**
-     * Q4_0 nibbles 0 and 15 (weights -8 and 7) against activations +-127: lanes of +-4,064 and
-     * 3,556 of both signs in neighbouring fields of one long, where a wrong field width or a lost
-     * borrow between fields shows.
+     * Q4_0's extreme nibbles ({@link BatchedKernelChecks#extremeNibblesQ4_0}) against tokens that are,
+     * in turn, all +127, all -127 and alternating: lanes of +-4,064 of opposite signs in neighbouring
+     * fields of one long, where a wrong field width or a lost borrow between fields shows.
      */
     @Test
     void q4_0FieldsHoldTheLargestLanes() {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 6, cols = 64, blocks = cols / 32;
-        for (int trial = 0; trial < 8; trial++) {
-            MemorySegment seg = Arena.ofAuto().allocate((long) rows * blocks * 18);
-            for (int b = 0; b < rows * blocks; b++) {
-                long o = b * 18L;
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16((float) Math.pow(2, rnd.nextInt(30) - 14)));
-                for (int k = 0; k < 16; k++) {
-                    int lo = trial % 2 == 0 ? 0 : rnd.nextBoolean() ? 0 : 15, hi = rnd.nextBoolean() ? 0 : 15;
-                    seg.set(ValueLayout.JAVA_BYTE, o + 2 + k, (byte) (lo | hi << 4));
-                }
-            }
-            Q4_0Matrix m = (Q4_0Matrix) WeightMatrix.of(WeightFormat.Q4_0, seg, rows, cols);
-            int batch = 4 + trial; // one to three groups of four, the last partial or full
+        int rows = 10, cols = 64;
+        for (int batch = 4; batch <= 12; batch++) { // one to three groups of four, the last partial or full
+            Q4_0Matrix m = BatchedKernelChecks.extremeNibblesQ4_0(rnd, rows, cols);
             float[] x = new float[batch * cols];
             for (int i = 0; i < x.length; i++) {
-                x[i] = (i / cols) % 2 == 0 ? 3f : ((i & 1) == 0 ? -3f : 3f); // tokens alternate all +127 and +-127
+                x[i] = switch ((i / cols) % 3) {
+                    case 0 -> 3f;
+                    case 1 -> -3f;
+                    default -> (i & 1) == 0 ? -3f : 3f;
+                };
             }
             Q8Activations a = Q8Activations.quantize(x, 0, batch, cols);
+            assertEquals(-127, a.q(1, 0));
             float[] out = new float[batch * rows];
             twin(new IntDot.Format[] {m}, a, new float[][] {out});
             for (int t = 0; t < batch; t++) {
                 for (int r = 0; r < rows; r++) {
                     assertEquals(Float.floatToRawIntBits(m.dotQ8Scalar(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
-                            "trial " + trial + " token " + t + " row " + r + ", seed " + seed);
+                            "batch " + batch + " token " + t + " row " + r + ", seed " + seed);
                 }
             }
         }
