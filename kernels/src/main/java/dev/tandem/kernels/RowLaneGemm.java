@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
  * by {@link #T} tokens: per element, RV weight loads (bytes, converted to floats on load) and T
  * activation broadcasts feed RV * T FMAs. One thread, 2048 x 2048 bytes streamed, 4 tokens: 75-83
  * GMAC/s, against 25 for TokenRows and 33 for TokenVectorGemm at 16 tokens (docs/benchmarks.md,
- * "Rows in lanes").
+ * "Rows in lanes"). A batch's last 1 or 2 tokens take a tile of {@link #PAIR} ({@link #kernel2}).
  *
  * <p><b>The same order as the matvec.</b> Per (row, token) the 8 integer lanes of each block (elements
  * 2k, 2k+1, 16+2k, 17+2k) are summed exactly in fp32 (|sum| &lt; 2^17): a multiply, then three FMAs;
@@ -35,6 +35,8 @@ final class RowLaneGemm {
 
     /** Tokens per register tile. */
     static final int T = 4;
+    /** Tokens of the tile that takes a batch's last 1 or 2 ({@link #kernel2}). */
+    static final int PAIR = 2;
     /** Row vectors per register tile. */
     static final int RV = 2;
     /** Rows per register tile. */
@@ -80,11 +82,19 @@ final class RowLaneGemm {
             }
             firstGroup[i + 1] = Math.addExact(firstGroup[i], copies[i].rowVectors / RV);
         }
-        int tiles = (batch + T - 1) / T;
+        // Whole tiles of T tokens, then the rest (1 or 2 tokens) as one tile of 2: padded to 4 it cost a
+        // 4-token tile's work, and a batch of 2 ran at half a batch of 4's GMAC/s, below batch 1's
+        // (one thread, 2048 x 2048 streamed: 12.6-12.8 -> 14.8-14.9 with the tile of 2).
+        int whole = batch / T, rest = batch - whole * T;
+        int lastTokens = rest == 0 ? 0 : rest <= PAIR ? PAIR : T;
+        int tiles = whole + (rest == 0 ? 0 : 1);
         float[] xt = AlignedFloats.allocate(tiles * cols * T); // padding tokens stay 0, their scales too
         float[] dt = new float[tiles * blocks * T];
-        for (int tile = 0; tile < tiles; tile++) {
+        for (int tile = 0; tile < whole; tile++) {
             IntGemm.pack(a, tile, T, xt, dt);
+        }
+        if (lastTokens != 0) { // tile index whole * T / lastTokens: the offsets continue where the whole tiles end
+            IntGemm.pack(a, whole * T / lastTokens, lastTokens, xt, dt);
         }
         Parallel.forRange(firstGroup[ws.length], 1, (start, end) -> {
             float[] sc = AlignedFloats.allocate(blocks * RV * T * FL);
@@ -97,27 +107,35 @@ final class RowLaneGemm {
                 RowLaneCopy c = copies[i];
                 int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.LANE_BLOCK_BYTES;
                 for (int tile = 0; tile < tiles; tile++) {
-                    scales(c, v0, dt, tile * blocks * T, sc);
-                    int xOff = AlignedFloats.FIRST + tile * cols * T;
+                    int tt = tile < whole ? T : lastTokens, t0 = tile * T;
+                    scales(c, v0, dt, t0 * blocks, tt, sc);
+                    int xOff = AlignedFloats.FIRST + t0 * cols;
                     for (int lane = 0; lane < LANES; lane++) {
-                        int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * T, accOff = lane * RV * T * FL;
-                        kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
+                        int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * tt, accOff = lane * RV * tt * FL;
+                        if (tt == T) {
+                            kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
+                        } else {
+                            kernel2(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
+                        }
                     }
-                    finish(acc, tile, batch, outs[i], ws[i].rows(), v0 * FL);
+                    finish(acc, t0, Math.min(tt, batch - t0), tt, outs[i], ws[i].rows(), v0 * FL);
                 }
             }
         });
         return true;
     }
 
-    /** sc[FIRST + ((blk*RV + v)*T + t)*FL + i] = d_w[row v*FL+i][blk] * d_a[t][blk]: the matvec's very multiply. */
-    private static void scales(RowLaneCopy c, int v0, float[] dt, int dOff, float[] sc) {
+    /**
+     * sc[FIRST + ((blk*RV + v)*tt + t)*FL + i] = d_w[row v*FL+i][blk] * d_a[t][blk] for a tile of tt
+     * tokens: the matvec's very multiply.
+     */
+    private static void scales(RowLaneCopy c, int v0, float[] dt, int dOff, int tt, float[] sc) {
         int blocks = c.blocks;
         for (int blk = 0; blk < blocks; blk++) {
             for (int v = 0; v < RV; v++) {
                 FloatVector dw = FloatVector.fromArray(F, c.d, ((v0 + v) * blocks + blk) * FL);
-                for (int t = 0; t < T; t++) {
-                    dw.mul(dt[dOff + blk * T + t]).intoArray(sc, AlignedFloats.FIRST + ((blk * RV + v) * T + t) * FL);
+                for (int t = 0; t < tt; t++) {
+                    dw.mul(dt[dOff + blk * tt + t]).intoArray(sc, AlignedFloats.FIRST + ((blk * RV + v) * tt + t) * FL);
                 }
             }
         }
@@ -182,23 +200,57 @@ final class RowLaneGemm {
         a13.intoArray(acc, accOff + 7 * FL);
     }
 
+    /** {@link #kernel} for a tile of {@link #PAIR} tokens: the same operations per (row, token), a quarter of the register tile. */
+    private static void kernel2(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] sc, float[] acc, int accOff) {
+        int w1 = w0 + vStride;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z;
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = blk * 4 * FL, xi = xBase + blk * 4 * PAIR, s = AlignedFloats.FIRST + blk * (RV * PAIR * FL);
+            FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
+            FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1);
+            FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p10 = v1.mul(x0), p11 = v1.mul(x1);
+            for (int e = 1; e < 4; e++) {
+                v0 = weights(q, w0 + o + e * FL);
+                v1 = weights(q, w1 + o + e * FL);
+                int xe = xi + e * PAIR;
+                x0 = act(xt, xe);
+                x1 = act(xt, xe + 1);
+                p00 = v0.fma(x0, p00);
+                p01 = v0.fma(x1, p01);
+                p10 = v1.fma(x0, p10);
+                p11 = v1.fma(x1, p11);
+            }
+            a00 = p00.fma(FloatVector.fromArray(F, sc, s), a00);
+            a01 = p01.fma(FloatVector.fromArray(F, sc, s + FL), a01);
+            a10 = p10.fma(FloatVector.fromArray(F, sc, s + 2 * FL), a10);
+            a11 = p11.fma(FloatVector.fromArray(F, sc, s + 3 * FL), a11);
+        }
+        a00.intoArray(acc, accOff);
+        a01.intoArray(acc, accOff + FL);
+        a10.intoArray(acc, accOff + 2 * FL);
+        a11.intoArray(acc, accOff + 3 * FL);
+    }
 
-    /** IntDot's butterfly over the 8 lane accumulators, FL rows at a time, into out (padding rows and tokens dropped). */
-    private static void finish(float[] acc, int tile, int batch, float[] out, int rows, int r0) {
-        int stride = RV * T * FL, n = Math.min(T, batch - tile * T);
+    /**
+     * IntDot's butterfly over the 8 lane accumulators of a tile of tt tokens from token t0 (n of them
+     * real), FL rows at a time, into out (padding rows and tokens dropped).
+     */
+    private static void finish(float[] acc, int t0, int n, int tt, float[] out, int rows, int r0) {
+        int stride = RV * tt * FL;
         for (int v = 0; v < RV; v++) {
             int first = r0 + v * FL;
             if (first >= rows) {
                 return;
             }
             for (int t = 0; t < n; t++) {
-                int o = (v * T + t) * FL;
+                int o = (v * tt + t) * FL;
                 FloatVector s0 = lane(acc, 0, stride, o).add(lane(acc, 4, stride, o));
                 FloatVector s1 = lane(acc, 1, stride, o).add(lane(acc, 5, stride, o));
                 FloatVector s2 = lane(acc, 2, stride, o).add(lane(acc, 6, stride, o));
                 FloatVector s3 = lane(acc, 3, stride, o).add(lane(acc, 7, stride, o));
                 FloatVector sum = s0.add(s2).add(s1.add(s3));
-                int at = (tile * T + t) * rows + first;
+                int at = (t0 + t) * rows + first;
                 if (first + FL <= rows) {
                     sum.intoArray(out, at);
                 } else {
