@@ -97,7 +97,6 @@ final class RowLaneGemm {
             IntGemm.pack(a, whole * T / lastTokens, lastTokens, xt, dt);
         }
         Parallel.forRange(firstGroup[ws.length], 1, (start, end) -> {
-            float[] sc = AlignedFloats.allocate(blocks * RV * T * FL);
             float[] acc = new float[LANES * RV * T * FL];
             int i = 0;
             for (int g = start; g < end; g++) {
@@ -108,14 +107,13 @@ final class RowLaneGemm {
                 int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.LANE_BLOCK_BYTES;
                 for (int tile = 0; tile < tiles; tile++) {
                     int tt = tile < whole ? T : lastTokens, t0 = tile * T;
-                    scales(c, v0, dt, t0 * blocks, tt, sc);
                     int xOff = AlignedFloats.FIRST + t0 * cols;
                     for (int lane = 0; lane < LANES; lane++) {
                         int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * tt, accOff = lane * RV * tt * FL;
                         if (tt == T) {
-                            kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
+                            kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         } else {
-                            kernel2(c.q, w0, LANES * laneBytes, blocks, xt, xBase, sc, acc, accOff);
+                            kernel2(c.q, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         }
                     }
                     finish(acc, t0, Math.min(tt, batch - t0), tt, outs[i], ws[i].rows(), v0 * FL);
@@ -123,22 +121,6 @@ final class RowLaneGemm {
             }
         });
         return true;
-    }
-
-    /**
-     * sc[FIRST + ((blk*RV + v)*tt + t)*FL + i] = d_w[row v*FL+i][blk] * d_a[t][blk] for a tile of tt
-     * tokens: the matvec's very multiply.
-     */
-    private static void scales(RowLaneCopy c, int v0, float[] dt, int dOff, int tt, float[] sc) {
-        int blocks = c.blocks;
-        for (int blk = 0; blk < blocks; blk++) {
-            for (int v = 0; v < RV; v++) {
-                FloatVector dw = FloatVector.fromArray(F, c.d, ((v0 + v) * blocks + blk) * FL);
-                for (int t = 0; t < tt; t++) {
-                    dw.mul(dt[dOff + blk * tt + t]).intoArray(sc, AlignedFloats.FIRST + ((blk * RV + v) * tt + t) * FL);
-                }
-            }
-        }
     }
 
     private static FloatVector weights(byte[] q, int at) {
@@ -151,15 +133,22 @@ final class RowLaneGemm {
 
     /**
      * One lane of 2 row vectors against 4 tokens over all blocks: per block each (row vector, token)
-     * product summed exactly over the lane's 4 elements, then fma'd with its scale into the
-     * accumulator. Named locals, since an array of vectors would be boxed.
+     * product summed exactly over the lane's 4 elements, then fma'd into the accumulator with its
+     * scale d_w * d_a (the matvec's very multiply: the row vectors' block scales wd from wdOff, the
+     * tokens' dt from dOff). Named locals, since an array of vectors would be boxed.
+     *
+     * <p>The scales are multiplied here, per lane, rather than once per tile into an array the 8 lane
+     * passes read: that pass over the copy's scales and its 16-32 KiB of stores took 10-18 % of a
+     * batched decode step (JFR), and without it the kernels ran 1.02-1.14x as fast (kernels-ab, batches
+     * 2-256, docs/benchmarks.md "Rows in lanes without a scales pass").
      */
-    private static void kernel(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] sc, float[] acc, int accOff) {
+    private static void kernel(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff,
+                               float[] dt, int dOff, float[] acc, int accOff) {
         int w1 = w0 + vStride;
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = blk * 4 * FL, xi = xBase + blk * 4 * T, s = AlignedFloats.FIRST + blk * (RV * T * FL);
+            int o = blk * 4 * FL, xi = xBase + blk * 4 * T;
             FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
             FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1), x2 = act(xt, xi + 2), x3 = act(xt, xi + 3);
             FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p02 = v0.mul(x2), p03 = v0.mul(x3);
@@ -181,14 +170,17 @@ final class RowLaneGemm {
                 p12 = v1.fma(x2, p12);
                 p13 = v1.fma(x3, p13);
             }
-            a00 = p00.fma(FloatVector.fromArray(F, sc, s), a00);
-            a01 = p01.fma(FloatVector.fromArray(F, sc, s + FL), a01);
-            a02 = p02.fma(FloatVector.fromArray(F, sc, s + 2 * FL), a02);
-            a03 = p03.fma(FloatVector.fromArray(F, sc, s + 3 * FL), a03);
-            a10 = p10.fma(FloatVector.fromArray(F, sc, s + 4 * FL), a10);
-            a11 = p11.fma(FloatVector.fromArray(F, sc, s + 5 * FL), a11);
-            a12 = p12.fma(FloatVector.fromArray(F, sc, s + 6 * FL), a12);
-            a13 = p13.fma(FloatVector.fromArray(F, sc, s + 7 * FL), a13);
+            FloatVector d0 = FloatVector.fromArray(F, wd, wdOff + blk * FL), d1 = FloatVector.fromArray(F, wd, wdOff + (blocks + blk) * FL);
+            int dd = dOff + blk * T;
+            float t0 = dt[dd], t1 = dt[dd + 1], t2 = dt[dd + 2], t3 = dt[dd + 3];
+            a00 = p00.fma(d0.mul(t0), a00);
+            a01 = p01.fma(d0.mul(t1), a01);
+            a02 = p02.fma(d0.mul(t2), a02);
+            a03 = p03.fma(d0.mul(t3), a03);
+            a10 = p10.fma(d1.mul(t0), a10);
+            a11 = p11.fma(d1.mul(t1), a11);
+            a12 = p12.fma(d1.mul(t2), a12);
+            a13 = p13.fma(d1.mul(t3), a13);
         }
         a00.intoArray(acc, accOff);
         a01.intoArray(acc, accOff + FL);
@@ -201,12 +193,13 @@ final class RowLaneGemm {
     }
 
     /** {@link #kernel} for a tile of {@link #PAIR} tokens: the same operations per (row, token), a quarter of the register tile. */
-    private static void kernel2(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] sc, float[] acc, int accOff) {
+    private static void kernel2(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff, float[] dt, int dOff,
+                                float[] acc, int accOff) {
         int w1 = w0 + vStride;
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a10 = z, a11 = z;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = blk * 4 * FL, xi = xBase + blk * 4 * PAIR, s = AlignedFloats.FIRST + blk * (RV * PAIR * FL);
+            int o = blk * 4 * FL, xi = xBase + blk * 4 * PAIR;
             FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
             FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1);
             FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p10 = v1.mul(x0), p11 = v1.mul(x1);
@@ -221,10 +214,12 @@ final class RowLaneGemm {
                 p10 = v1.fma(x0, p10);
                 p11 = v1.fma(x1, p11);
             }
-            a00 = p00.fma(FloatVector.fromArray(F, sc, s), a00);
-            a01 = p01.fma(FloatVector.fromArray(F, sc, s + FL), a01);
-            a10 = p10.fma(FloatVector.fromArray(F, sc, s + 2 * FL), a10);
-            a11 = p11.fma(FloatVector.fromArray(F, sc, s + 3 * FL), a11);
+            FloatVector d0 = FloatVector.fromArray(F, wd, wdOff + blk * FL), d1 = FloatVector.fromArray(F, wd, wdOff + (blocks + blk) * FL);
+            float t0 = dt[dOff + blk * PAIR], t1 = dt[dOff + blk * PAIR + 1];
+            a00 = p00.fma(d0.mul(t0), a00);
+            a01 = p01.fma(d0.mul(t1), a01);
+            a10 = p10.fma(d1.mul(t0), a10);
+            a11 = p11.fma(d1.mul(t1), a11);
         }
         a00.intoArray(acc, accOff);
         a01.intoArray(acc, accOff + FL);
