@@ -5,6 +5,7 @@ import static dev.tandem.kernels.Vec.SHORT_LE;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -318,7 +319,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         int[] q = new int[QK], sc = new int[SUBS], m = new int[SUBS];
         float[] sums = new float[batch];
         for (int r = start; r < end; r++) {
-            java.util.Arrays.fill(sums, 0f);
+            Arrays.fill(sums, 0f);
             long base = rowOffset(r);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
