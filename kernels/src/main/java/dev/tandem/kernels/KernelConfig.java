@@ -34,6 +34,9 @@ import jdk.incubator.vector.FloatVector;
  * a vector's lanes and the tokens broadcast ({@link RowLaneGemm}, every batch from 2 on vectors of 256
  * bits and more) or on the kernels before it (IntGemm, TokenVectorGemm, TokenRows, ...); same bits.
  *
+ * tandem.rowLaneNibbles: true (default) or false: whether a Q4_0 matrix's {@link RowLaneCopy} holds two
+ * weights a byte (half the memory) or one; same bits.
+ *
  * tandem.kquantTile: auto (default: the measured dispatch, see {@link KQuantGemm#tile}), off (the dispatch
  * before the one-vector tile: Q6_KRowGemm or the per-row kernel below {@link KQuantGemm#minBatch}, the
  * two-vector tile from there), one or two (every K-quant batch from 2 takes {@link KQuantGemm}'s
@@ -233,6 +236,11 @@ public final class KernelConfig {
 
     /** tandem.rowLanes (default true): whether Q8_0/Q4_0 batched matmuls may use {@link RowLaneGemm}. */
     static boolean rowLanes() { return ROW_LANES; }
+
+    private static final boolean ROW_LANE_NIBBLES = !"false".equals(System.getProperty("tandem.rowLaneNibbles", "true").trim());
+
+    /** tandem.rowLaneNibbles (default true): whether a Q4_0 row-lane copy holds two weights a byte rather than one. */
+    static boolean rowLaneNibbles() { return ROW_LANE_NIBBLES; }
 
     static final int KQUANT_TILE_AUTO = -1, KQUANT_TILE_OFF = 0, KQUANT_TILE_ONE = 1, KQUANT_TILE_TWO = 2;
     private static final int KQUANT_TILE = readKquantTile(System.getProperty("tandem.kquantTile"));

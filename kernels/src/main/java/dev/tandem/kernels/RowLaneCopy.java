@@ -11,10 +11,12 @@ import java.util.Arrays;
  * <p>Row vector v holds rows FL*v .. FL*v+FL-1 (zero rows past the end, to a whole number of register
  * tiles). Its block scales d_w are floats at d[(v * blocks + b) * FL + row - FL*v]. Its integers, for
  * IntDot's lane k of block b (elements 2k, 2k+1, 16+2k, 17+2k, here e = 0..3) as bytes, Q4_0's
- * recentred nibbles too, element e at q[(((v * 8 + k) * blocks + b) * 4 + e) * FL + row - FL*v]: one
- * lane's blocks after another, so a lane's pass over a row reads one sequential run. 1.06x a Q8_0 file's
- * bytes, 2.1x a Q4_0 file's (two nibbles a byte, unpacked in the kernel, ran its loop in the Vector API's
- * Java fallback, 0.8 GMAC/s: not kept).
+ * element e at q[(((v * 8 + k) * blocks + b) * 4 + e) * FL + row - FL*v]: one lane's blocks after another,
+ * so a lane's pass over a row reads one sequential run; 1.06x a Q8_0 file's bytes. Q4_0's recentred
+ * nibbles (-8..7) go two a byte ({@link #pair}), elements 2p and 2p+1 at
+ * q[(((v * 8 + k) * blocks + b) * 2 + p) * FL + row - FL*v]: 1.06x a Q4_0 file's bytes, not the 2.1x of a
+ * byte each. The kernel widens FL such bytes to ints once and shifts both nibbles out (an earlier
+ * attempt, shifting bytes before widening, ran in the Vector API's Java fallback at 0.8 GMAC/s).
  *
  * <p>Built from the file's bytes in plain Java on a matrix's first batched product: before C2 has
  * compiled the formats' vector decoders their interpreted Vector API calls cost ~50x as much. When the
@@ -28,26 +30,32 @@ final class RowLaneCopy {
     final float[] d;
     final int rowVectors;
     final int blocks;
+    /** Two elements a byte (Q4_0): element 2p's nibble low, 2p+1's high, both signed. */
+    final boolean nibbles;
 
-    private RowLaneCopy(byte[] q, float[] d, int rowVectors, int blocks) {
+    private RowLaneCopy(byte[] q, float[] d, int rowVectors, int blocks, boolean nibbles) {
         this.q = q;
         this.d = d;
         this.rowVectors = rowVectors;
         this.blocks = blocks;
+        this.nibbles = nibbles;
     }
 
-    /** Bytes of one lane's block of one row vector: 4 elements of FL rows. */
-    static final int LANE_BLOCK_BYTES = 4 * FL;
+    /** Bytes of one lane's block of one row vector: 4 elements of FL rows, one or two a byte. */
+    int laneBlockBytes() {
+        return nibbles ? 2 * FL : 4 * FL;
+    }
 
     /** The copy of w with rowVectors row vectors (a whole number of register tiles), or null when it does not fit. */
     static RowLaneCopy of(IntDot.Format w, int rowVectors) {
         int cols = w.cols(), blocks = cols / BLOCK;
-        long bytes = (long) rowVectors * FL * cols, scales = (long) rowVectors * FL * blocks;
+        boolean nibbles = w instanceof Q4_0Matrix && KernelConfig.rowLaneNibbles();
+        long bytes = (long) rowVectors * FL * cols / (nibbles ? 2 : 1), scales = (long) rowVectors * FL * blocks;
         Runtime rt = Runtime.getRuntime();
         if (!PairedRows.fits(bytes, scales * Float.BYTES, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()))) {
             return null;
         }
-        RowLaneCopy c = new RowLaneCopy(new byte[(int) bytes], new float[(int) scales], rowVectors, blocks);
+        RowLaneCopy c = new RowLaneCopy(new byte[(int) bytes], new float[(int) scales], rowVectors, blocks, nibbles);
         Parallel.forRange(rowVectors, 1, (start, end) -> {
             byte[][] ints = new byte[FL][cols];
             float[][] ds = new float[FL][blocks];
@@ -99,20 +107,30 @@ final class RowLaneCopy {
                 d[at + i] = ds[i][b];
             }
         }
-        int at = v * LANES * blocks * LANE_BLOCK_BYTES;
+        int laneBlockBytes = laneBlockBytes(), at = v * LANES * blocks * laneBlockBytes;
         for (int k = 0; k < LANES; k++) {
             for (int b = 0; b < blocks; b++) {
                 int e = b * BLOCK + 2 * k;
                 for (int i = 0; i < FL; i++, at++) {
                     byte[] row = ints[i];
-                    q[at] = row[e];
-                    q[at + FL] = row[e + 1];
-                    q[at + 2 * FL] = row[e + 16];
-                    q[at + 3 * FL] = row[e + 17];
+                    if (nibbles) {
+                        q[at] = pair(row[e], row[e + 1]);
+                        q[at + FL] = pair(row[e + 16], row[e + 17]);
+                    } else {
+                        q[at] = row[e];
+                        q[at + FL] = row[e + 1];
+                        q[at + 2 * FL] = row[e + 16];
+                        q[at + 3 * FL] = row[e + 17];
+                    }
                 }
-                at += LANE_BLOCK_BYTES - FL;
+                at += laneBlockBytes - FL;
             }
         }
+    }
+
+    /** Two recentred Q4_0 integers (-8..7) in one byte: lo's low 4 bits, hi above them, so that an arithmetic shift right by 4 gives hi. */
+    static byte pair(byte lo, byte hi) {
+        return (byte) ((lo & 0x0F) | (hi << 4));
     }
 
     /** A matrix's copy, built once by the first caller; threads that arrive meanwhile wait for it. */

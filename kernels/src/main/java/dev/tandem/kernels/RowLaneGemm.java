@@ -2,9 +2,11 @@ package dev.tandem.kernels;
 
 import static dev.tandem.kernels.Vec.F;
 import static dev.tandem.kernels.Vec.FL;
+import static dev.tandem.kernels.Vec.I;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -104,16 +106,16 @@ final class RowLaneGemm {
                     i++;
                 }
                 RowLaneCopy c = copies[i];
-                int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * RowLaneCopy.LANE_BLOCK_BYTES;
+                int v0 = (g - firstGroup[i]) * RV, laneBytes = blocks * c.laneBlockBytes();
                 for (int tile = 0; tile < tiles; tile++) {
                     int tt = tile < whole ? T : lastTokens, t0 = tile * T;
                     int xOff = AlignedFloats.FIRST + t0 * cols;
                     for (int lane = 0; lane < LANES; lane++) {
                         int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * tt, accOff = lane * RV * tt * FL;
                         if (tt == T) {
-                            kernel(c.q, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
+                            kernel(c.q, c.nibbles, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         } else {
-                            kernel2(c.q, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
+                            kernel2(c.q, c.nibbles, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         }
                     }
                     finish(acc, t0, Math.min(tt, batch - t0), tt, outs[i], ws[i].rows(), v0 * FL);
@@ -123,8 +125,17 @@ final class RowLaneGemm {
         return true;
     }
 
-    private static FloatVector weights(byte[] q, int at) {
-        return (FloatVector) ByteVector.fromArray(WB, q, at).convertShape(VectorOperators.B2F, F, 0);
+    /**
+     * Element e (0..3) of a lane's block of FL rows from at: a byte each, or of a nibble copy the low (e
+     * even) or high nibbles of the FL bytes at e / 2, widened to ints and shifted out.
+     */
+    private static FloatVector weights(byte[] q, boolean nibbles, int at, int e) {
+        if (!nibbles) {
+            return (FloatVector) ByteVector.fromArray(WB, q, at + e * FL).convertShape(VectorOperators.B2F, F, 0);
+        }
+        IntVector x = (IntVector) ByteVector.fromArray(WB, q, at + (e >> 1) * FL).convertShape(VectorOperators.B2I, I, 0);
+        IntVector y = (e & 1) == 0 ? x.lanewise(VectorOperators.LSHL, 28).lanewise(VectorOperators.ASHR, 28) : x.lanewise(VectorOperators.ASHR, 4);
+        return (FloatVector) y.convert(VectorOperators.I2F, 0);
     }
 
     private static FloatVector act(float[] xt, int at) {
@@ -142,20 +153,20 @@ final class RowLaneGemm {
      * batched decode step (JFR), and without it the kernels ran 1.02-1.14x as fast (kernels-ab, batches
      * 2-256, docs/benchmarks.md "Rows in lanes without a scales pass").
      */
-    private static void kernel(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff,
+    private static void kernel(byte[] q, boolean nibbles, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff,
                                float[] dt, int dOff, float[] acc, int accOff) {
         int w1 = w0 + vStride;
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = blk * 4 * FL, xi = xBase + blk * 4 * T;
-            FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
+            int o = blk * (nibbles ? 2 : 4) * FL, xi = xBase + blk * 4 * T;
+            FloatVector v0 = weights(q, nibbles, w0 + o, 0), v1 = weights(q, nibbles, w1 + o, 0);
             FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1), x2 = act(xt, xi + 2), x3 = act(xt, xi + 3);
             FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p02 = v0.mul(x2), p03 = v0.mul(x3);
             FloatVector p10 = v1.mul(x0), p11 = v1.mul(x1), p12 = v1.mul(x2), p13 = v1.mul(x3);
             for (int e = 1; e < 4; e++) {
-                v0 = weights(q, w0 + o + e * FL);
-                v1 = weights(q, w1 + o + e * FL);
+                v0 = weights(q, nibbles, w0 + o, e);
+                v1 = weights(q, nibbles, w1 + o, e);
                 int xe = xi + e * T;
                 x0 = act(xt, xe);
                 x1 = act(xt, xe + 1);
@@ -193,19 +204,19 @@ final class RowLaneGemm {
     }
 
     /** {@link #kernel} for a tile of {@link #PAIR} tokens: the same operations per (row, token), a quarter of the register tile. */
-    private static void kernel2(byte[] q, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff, float[] dt, int dOff,
+    private static void kernel2(byte[] q, boolean nibbles, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff, float[] dt, int dOff,
                                 float[] acc, int accOff) {
         int w1 = w0 + vStride;
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a10 = z, a11 = z;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = blk * 4 * FL, xi = xBase + blk * 4 * PAIR;
-            FloatVector v0 = weights(q, w0 + o), v1 = weights(q, w1 + o);
+            int o = blk * (nibbles ? 2 : 4) * FL, xi = xBase + blk * 4 * PAIR;
+            FloatVector v0 = weights(q, nibbles, w0 + o, 0), v1 = weights(q, nibbles, w1 + o, 0);
             FloatVector x0 = act(xt, xi), x1 = act(xt, xi + 1);
             FloatVector p00 = v0.mul(x0), p01 = v0.mul(x1), p10 = v1.mul(x0), p11 = v1.mul(x1);
             for (int e = 1; e < 4; e++) {
-                v0 = weights(q, w0 + o + e * FL);
-                v1 = weights(q, w1 + o + e * FL);
+                v0 = weights(q, nibbles, w0 + o, e);
+                v1 = weights(q, nibbles, w1 + o, e);
                 int xe = xi + e * PAIR;
                 x0 = act(xt, xe);
                 x1 = act(xt, xe + 1);

@@ -55,13 +55,17 @@ class RowLaneGemmTest {
         int rowVectors = (rows + RowLaneGemm.GROUP - 1) / RowLaneGemm.GROUP * RowLaneGemm.RV;
         Encoded enc = Encoded.random(format, rows, cols, rnd);
         RowLaneCopy c = RowLaneCopy.of((IntDot.Format) enc.matrix(), rowVectors);
-        assertEquals(rowVectors * fl * cols, c.q.length);
+        boolean nibbles = format == WeightFormat.Q4_0 && KernelConfig.rowLaneNibbles();
+        assertEquals(nibbles, c.nibbles);
+        assertEquals(rowVectors * fl * cols / (nibbles ? 2 : 1), c.q.length);
         for (int row = 0; row < rowVectors * fl; row++) {
             double[] ref = row < rows ? enc.row(row) : new double[cols];
             int v = row / fl, i = row % fl;
             for (int j = 0; j < cols; j++) {
                 int b = j / 32, m = j % 32, k = (m % 16) / 2, e = (m & 1) + (m >= 16 ? 2 : 0);
-                int value = c.q[(((v * 8 + k) * blocks + b) * 4 + e) * fl + i];
+                int value = nibbles
+                        ? c.q[(((v * 8 + k) * blocks + b) * 2 + e / 2) * fl + i] << (e % 2 == 0 ? 28 : 24) >> 28
+                        : c.q[(((v * 8 + k) * blocks + b) * 4 + e) * fl + i];
                 assertEquals(ref[j], value * (double) c.d[(v * blocks + b) * fl + i], 0.0,
                         format + " row " + row + " column " + j + ", seed " + seed);
             }
