@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * by {@link #T} tokens: per element, RV weight loads (bytes, converted to floats on load) and T
  * activation broadcasts feed RV * T FMAs. One thread, 2048 x 2048 bytes streamed, 4 tokens: 75-83
  * GMAC/s, against 25 for TokenRows and 33 for TokenVectorGemm at 16 tokens (docs/benchmarks.md,
- * "Rows in lanes"). A batch's last 1 or 2 tokens take a tile of {@link #PAIR} ({@link #kernel2}).
+ * "Rows in lanes"). A batch's last 2 tokens take a tile of {@link #PAIR} ({@link #kernel2}), a last one a tile of
+ * one ({@link #kernel1}).
  *
  * <p><b>The same order as the matvec.</b> Per (row, token) the 8 integer lanes of each block (elements
  * 2k, 2k+1, 16+2k, 17+2k) are summed exactly in fp32 (|sum| &lt; 2^17): a multiply, then three FMAs;
@@ -37,7 +38,7 @@ final class RowLaneGemm {
 
     /** Tokens per register tile. */
     static final int T = 4;
-    /** Tokens of the tile that takes a batch's last 1 or 2 ({@link #kernel2}). */
+    /** Tokens of the tile that takes a batch's last 2 ({@link #kernel2}). */
     static final int PAIR = 2;
     /** Row vectors per register tile. */
     static final int RV = 2;
@@ -84,11 +85,12 @@ final class RowLaneGemm {
             }
             firstGroup[i + 1] = Math.addExact(firstGroup[i], copies[i].rowVectors / RV);
         }
-        // Whole tiles of T tokens, then the rest (1 or 2 tokens) as one tile of 2: padded to 4 it cost a
-        // 4-token tile's work, and a batch of 2 ran at half a batch of 4's GMAC/s, below batch 1's
-        // (one thread, 2048 x 2048 streamed: 12.6-12.8 -> 14.8-14.9 with the tile of 2).
+        // Whole tiles of T tokens, then the rest as one tile of that many (1, 2) or of T (3): padded to 4 a
+        // batch of 2 ran at half a batch of 4's GMAC/s, below batch 1's (one thread, 2048 x 2048 streamed:
+        // 12.6-12.8 -> 14.8-14.9 with the tile of 2); a last token alone in a tile of 2, batches 5 and 9
+        // ran 1.10-1.11x as fast with the tile of 1.
         int whole = batch / T, rest = batch - whole * T;
-        int lastTokens = rest == 0 ? 0 : rest <= PAIR ? PAIR : T;
+        int lastTokens = rest <= PAIR ? rest : T;
         int tiles = whole + (rest == 0 ? 0 : 1);
         float[] xt = AlignedFloats.allocate(tiles * cols * T); // padding tokens stay 0, their scales too
         float[] dt = new float[tiles * blocks * T];
@@ -114,6 +116,8 @@ final class RowLaneGemm {
                         int w0 = (v0 * LANES + lane) * laneBytes, xBase = xOff + lane * blocks * 4 * tt, accOff = lane * RV * tt * FL;
                         if (tt == T) {
                             kernel(c.q, c.nibbles, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
+                        } else if (tt == 1) {
+                            kernel1(c.q, c.nibbles, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         } else {
                             kernel2(c.q, c.nibbles, w0, LANES * laneBytes, blocks, xt, xBase, c.d, v0 * blocks * FL, dt, t0 * blocks, acc, accOff);
                         }
@@ -236,6 +240,33 @@ final class RowLaneGemm {
         a01.intoArray(acc, accOff + FL);
         a10.intoArray(acc, accOff + 2 * FL);
         a11.intoArray(acc, accOff + 3 * FL);
+    }
+
+    /** {@link #kernel} for a tile of one token (a batch's last when it leaves one over): the same operations per (row, token). */
+    private static void kernel1(byte[] q, boolean nibbles, int w0, int vStride, int blocks, float[] xt, int xBase, float[] wd, int wdOff, float[] dt, int dOff,
+                                float[] acc, int accOff) {
+        int w1 = w0 + vStride;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a10 = z;
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = blk * (nibbles ? 2 : 4) * FL, xi = xBase + blk * 4;
+            FloatVector v0 = weights(q, nibbles, w0 + o, 0), v1 = weights(q, nibbles, w1 + o, 0);
+            FloatVector x0 = act(xt, xi);
+            FloatVector p00 = v0.mul(x0), p10 = v1.mul(x0);
+            for (int e = 1; e < 4; e++) {
+                v0 = weights(q, nibbles, w0 + o, e);
+                v1 = weights(q, nibbles, w1 + o, e);
+                x0 = act(xt, xi + e);
+                p00 = v0.fma(x0, p00);
+                p10 = v1.fma(x0, p10);
+            }
+            FloatVector d0 = FloatVector.fromArray(F, wd, wdOff + blk * FL), d1 = FloatVector.fromArray(F, wd, wdOff + (blocks + blk) * FL);
+            float t0 = dt[dOff + blk];
+            a00 = p00.fma(d0.mul(t0), a00);
+            a10 = p10.fma(d1.mul(t0), a10);
+        }
+        a00.intoArray(acc, accOff);
+        a10.intoArray(acc, accOff + FL);
     }
 
     /**
