@@ -35,7 +35,10 @@ import java.util.TreeMap;
  * in one JVM").
  *
  * <p>One thread (tandem.threads=1, set by {@code benchmarks/kernels-ab}), thread CPU time per call,
- * best and median GMAC/s of each. Only the kernels' public API is used, by reflection, since the two
+ * best and median GMAC/s of each. With {@code threads=N} both builds run on N pool threads and each call
+ * is timed by the wall clock, for what only shows with more than one thread (two cores sharing the memory
+ * bus); their idle workers park at once (tandem.spinMicros=0) so that one build's pool does not spin
+ * on a core while the other's runs. Only the kernels' public API is used, by reflection, since the two
  * builds' classes are distinct: {@code WeightFormat.valueOf}, {@code WeightMatrix.of} and
  * {@code matmul}, or at batch 1 {@code matvec} (what decode calls).
  */
@@ -101,11 +104,19 @@ public final class KernelsAB {
             throw new IllegalArgumentException("SECONDS must be a number, got '" + args[6] + "'");
         }
         List<Map<String, String>> properties = List.of(new TreeMap<>(), new TreeMap<>());
-        int copies = 1;
+        int copies = 1, threads = 1;
         for (int i = 7; i < args.length; i++) {
             String arg = args[i];
             if (arg.startsWith("copies=")) {
                 copies = positive("copies", arg.substring(7));
+                continue;
+            }
+            if (arg.startsWith("threads=")) {
+                threads = positive("threads", arg.substring(8));
+                for (Map<String, String> p : properties) {
+                    p.put("tandem.threads", String.valueOf(threads));
+                    p.put("tandem.spinMicros", "0");
+                }
                 continue;
             }
             int eq = arg.indexOf('=');
@@ -114,7 +125,7 @@ public final class KernelsAB {
             }
             properties.get(arg.charAt(0) - 'A').put(arg.substring(2, eq), arg.substring(eq + 1));
         }
-        Result r = compare(Path.of(args[0]), Path.of(args[1]), args[2], rows, cols, batch, seconds, copies, properties);
+        Result r = compare(Path.of(args[0]), Path.of(args[1]), args[2], rows, cols, batch, seconds, copies, properties, threads > 1);
         if (!properties.get(0).isEmpty() || !properties.get(1).isEmpty()) {
             System.out.println("A: " + properties.get(0) + ", B: " + properties.get(1));
         }
@@ -136,7 +147,7 @@ public final class KernelsAB {
 
     /** Alternates the two builds' matmuls for about {@code seconds} (at least 12 calls each) on one random matrix. */
     public static Result compare(Path a, Path b, String format, int rows, int cols, int batch, double seconds) {
-        return compare(a, b, format, rows, cols, batch, seconds, 1, List.of(Map.of(), Map.of()));
+        return compare(a, b, format, rows, cols, batch, seconds, 1, List.of(Map.of(), Map.of()), false);
     }
 
     /**
@@ -148,7 +159,7 @@ public final class KernelsAB {
      * matrix stays in L2 or L3 and can rank two kernels the other way round).
      */
     public static Result compare(Path a, Path b, String format, int rows, int cols, int batch, double seconds, int copies,
-                                 List<Map<String, String>> properties) {
+                                 List<Map<String, String>> properties, boolean wallClock) {
         try (Arena arena = Arena.ofShared()) { // shared: the kernels' pool threads read the weights too
             SplittableRandom random = new SplittableRandom(42);
             // The file bytes, written with this build's encoder: both builds read the same GGUF layout.
@@ -159,7 +170,7 @@ public final class KernelsAB {
             Path[] jars = {a, b};
             URLClassLoader[] loaders = new URLClassLoader[2];
             try {
-                return compare(jars, loaders, data, format, rows, cols, batch, seconds, random, properties);
+                return compare(jars, loaders, data, format, rows, cols, batch, seconds, random, properties, wallClock);
             } finally {
                 for (URLClassLoader l : loaders) { // only now: the builds load their classes as they first run them
                     if (l != null) {
@@ -176,7 +187,7 @@ public final class KernelsAB {
 
     private static Result compare(Path[] jars, URLClassLoader[] loaders, MemorySegment[] data, String format,
                                   int rows, int cols, int batch, double seconds, SplittableRandom random,
-                                  List<Map<String, String>> properties) {
+                                  List<Map<String, String>> properties, boolean wallClock) {
         Build[] builds = new Build[2];
         for (int v = 0; v < 2; v++) {
             if (!Files.exists(jars[v])) {
@@ -216,7 +227,7 @@ public final class KernelsAB {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
         }
-        return alternate(builds, x, rows, cols, batch, seconds);
+        return alternate(builds, x, rows, cols, batch, seconds, wallClock);
     }
 
     private static WeightFormat format(String name) {
@@ -235,7 +246,7 @@ public final class KernelsAB {
         }
     }
 
-    private static Result alternate(Build[] builds, float[] x, int rows, int cols, int batch, double seconds) {
+    private static Result alternate(Build[] builds, float[] x, int rows, int cols, int batch, double seconds, boolean wallClock) {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         float[][] out = {new float[batch * rows], new float[batch * rows]};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>());
@@ -244,9 +255,9 @@ public final class KernelsAB {
         for (int n = 0; System.nanoTime() < end || n < warmup + 12; n++) {
             for (int k = 0; k < 2; k++) {
                 int v = (n + k) % 2;
-                long c0 = threads.getCurrentThreadCpuTime();
+                long c0 = wallClock ? System.nanoTime() : threads.getCurrentThreadCpuTime();
                 builds[v].run(x, out[v], batch);
-                long c = threads.getCurrentThreadCpuTime() - c0;
+                long c = (wallClock ? System.nanoTime() : threads.getCurrentThreadCpuTime()) - c0;
                 if (n >= warmup) {
                     times.get(v).add(Math.max(1, c));
                 }
