@@ -30,7 +30,9 @@ final class ReadAhead {
      * step there reads both rows' super-blocks, 544 bytes against a Q8_0 step's 68, so {@link #BYTES} is
      * less than one step ahead. TinyLlama's 5632 x 2048 streamed (kernels-ab, the same build with and
      * without): 512 bytes ahead 0.99x, 1024 1.19-1.35x on two threads and 1.33-1.41x on one, 2048 1.14x;
-     * ~3 % slower in cache (docs/benchmarks.md, "Q6_K decode reads ahead").
+     * ~3 % slower in cache. End to end it lifted TinyLlama's slow runs (13-17 tok/s without, 18-24 with)
+     * and cost a little in fast ones (session 16 measured ~0.9x then): docs/benchmarks.md, "Q6_K decode
+     * reads ahead".
      */
     static final int SUPER_BLOCK_PAIRS = BYTES > 0 ? 1024 : 0;
 
