@@ -31,7 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The vectors only hold 16 rows' instances of those scalar
  * operations side by side.
  *
- * <p><b>The weights</b> come from a copy laid out for this ({@link RowLaneCopy}), one byte each.
+ * <p><b>The weights</b> come from a copy laid out for this ({@link RowLaneCopy}), one byte each, or Q4_0's two a
+ * byte ({@link #weights} shifts them out).
  */
 final class RowLaneGemm {
     private RowLaneGemm() {}
