@@ -26,12 +26,12 @@ public final class Q6_KMatrix extends KQuantMatrix {
     /** The batch-1 kernel's paired rows ({@link #pairedCopy}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
 
-    /** Whether the 512-bit batch-1 kernel touches its copy ahead (see {@link ReadAhead#SUPER_BLOCK_PAIRS}). */
+    /** Whether the 512-bit batch-1 kernel touches its copy ahead (see {@link ReadAhead#SUPER_BLOCK_BYTES}). */
     private final boolean readAhead;
 
     Q6_KMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
-        readAhead = ReadAhead.SUPER_BLOCK_PAIRS > 0 && ReadAhead.streams(byteSize());
+        readAhead = ReadAhead.streams(byteSize());
     }
 
     @Override public WeightFormat format() { return WeightFormat.Q6_K; }
@@ -138,7 +138,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * NodeCountInliningCutoff helpers stayed out of line with their vectors boxed: the classifier
      * ran 3-4x slower than in 256 bits.
      *
-     * <p>With ahead each step also loads the copy's byte {@link ReadAhead#SUPER_BLOCK_PAIRS} ahead; no
+     * <p>With ahead each step also loads the copy's byte {@link ReadAhead#SUPER_BLOCK_BYTES} ahead; no
      * arithmetic changes.
      */
     private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o,
@@ -153,7 +153,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
             if (ahead) {
-                touched += wq[Math.min(w0 + ReadAhead.SUPER_BLOCK_PAIRS, last)];
+                touched += wq[Math.min(w0 + ReadAhead.SUPER_BLOCK_BYTES, last)];
             }
             int e = (blk0 + blk) * QK;
             ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
