@@ -26,13 +26,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
     /** The batch-1 kernel's paired rows ({@link #pairedCopy}), built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
 
-    /** Whether the 512-bit batch-1 kernel touches its copy ahead (see {@link ReadAhead#SUPER_BLOCK_BYTES}). */
-    private final boolean readAhead;
-
-    Q6_KMatrix(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols);
-        readAhead = ReadAhead.streams(byteSize());
-    }
+    Q6_KMatrix(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
 
     @Override public WeightFormat format() { return WeightFormat.Q6_K; }
 
@@ -45,7 +39,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             short[] lanes = a.q6KLanes();
             return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                 for (int b = 0; b < batch; b++) {
-                    dotPairedWide(tokenRows, a, lanes, b * perToken, r, n, out, outOff + b * rows + r, false);
+                    dotPairedWide(tokenRows, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
                 }
             });
         }
@@ -57,7 +51,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             if (pr != null) {
                 if (PairLanes.ENABLED) {
                     short[] lanes = a.q6KLanes();
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, 0, r, n, out, outOff + r, readAhead));
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, 0, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -137,24 +131,16 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * {@link PairedRows#forRows} with Q4_0's, C2 inlined both into one compile, and past
      * NodeCountInliningCutoff helpers stayed out of line with their vectors boxed: the classifier
      * ran 3-4x slower than in 256 bits.
-     *
-     * <p>With ahead each step also loads the copy's byte {@link ReadAhead#SUPER_BLOCK_BYTES} ahead; no
-     * arithmetic changes.
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o,
-                                      boolean ahead) {
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         int blocks = pr.blocks;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
         float sum0 = 0f, sum1 = 0f;
-        int touched = 0, last = wq.length - 1;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            if (ahead) {
-                touched += wq[Math.min(w0 + ReadAhead.SUPER_BLOCK_BYTES, last)];
-            }
             int e = (blk0 + blk) * QK;
             ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
             for (int j = 0; j < QK; j += 64) {
@@ -181,7 +167,6 @@ public final class Q6_KMatrix extends KQuantMatrix {
             sum0 += da * (wd[at] * isum0);
             sum1 += da * (wd[at + secondD] * isum1);
         }
-        ReadAhead.consume(touched);
         out[o] = sum0;
         if (n == 2) {
             out[o + 1] = sum1;

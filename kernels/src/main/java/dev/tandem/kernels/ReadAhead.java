@@ -16,25 +16,13 @@ import java.lang.foreign.ValueLayout;
  * (one load, compare and conditional move more a step); one load per row each step instead of by
  * turns cost 17 % in cache. docs/benchmarks.md, "Decode read-ahead". The loads change no arithmetic,
  * so the results are bit for bit those without them. The same loads in F16's and Q4_0's batch-1
- * kernels made decode slower (12-25 % for F16), so of those only Q8_0 has them (same section); Q6_K's
- * 512-bit kernel has them further ahead ({@link #SUPER_BLOCK_BYTES}).
+ * kernels made decode slower (12-25 % for F16), so only Q8_0 has them (same section).
  */
 final class ReadAhead {
     private ReadAhead() {}
 
     /** How far ahead (tandem.readAhead, bytes; 0 turns the loads off). */
     static final long BYTES = KernelConfig.readAheadBytes();
-
-    /**
-     * How far ahead (bytes) Q6_K's 512-bit batch-1 kernel touches its paired copy, where {@link #streams}: a
-     * step there reads both rows' super-blocks, 544 bytes against a Q8_0 step's 68, so {@link #BYTES} is
-     * less than one step ahead. TinyLlama's 5632 x 2048 streamed (kernels-ab, the same build with and
-     * without): 512 bytes ahead 0.99x, 1024 1.19-1.35x on two threads and 1.33-1.41x on one, 2048 1.14x;
-     * ~3 % slower in cache. End to end it lifted TinyLlama's slow runs (13-17 tok/s without, 18-24 with)
-     * and cost a little in fast ones (session 16 measured ~0.9x then): docs/benchmarks.md, "Q6_K decode
-     * reads ahead".
-     */
-    static final int SUPER_BLOCK_BYTES = 1024;
 
     /**
      * Below this many bytes (tandem.readAheadMinBytes) a matrix is taken to stay in cache between tokens (a core's L2 here is
