@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Scalar twins of the float Vector API kernels, run while the vector forms are cold (see
@@ -140,11 +141,34 @@ final class ColdTwins {
     }
 
     /**
-     * Each thread's row buffer for {@link #row}; grown, never shrunk. (No withInitial lambda: a
-     * lambda's class is spun at its first use, during the cold first token, as the AOT cache cannot
-     * hold it.)
+     * Each thread's buffers for {@link #row} and {@link #lanes8}. (No withInitial lambda: a lambda's
+     * class is spun at its first use, during the cold first token, as the AOT cache cannot hold it.)
      */
-    private static final ThreadLocal<byte[]> ROW = new ThreadLocal<>();
+    private static final ThreadLocal<Scratch> SCRATCH = new ThreadLocal<>();
+
+    /** A thread's row buffer (grown, never shrunk) and 8 accumulator lanes. */
+    private static final class Scratch {
+        byte[] row = new byte[ROW_MIN_BYTES];
+        final float[] lanes = new float[8];
+    }
+
+    /**
+     * The smallest row buffer: a Q8_0 row of ~61k columns. Sized once so the buffer never grows
+     * while the twins run: a first buffer fitted to the attention's 768-column rows grew at the first
+     * 2048-column row, the branch C2 had compiled as never taken deoptimized the twin, and C2
+     * compiled it a second time inside the cold first token (~10 ms of a core; docs/benchmarks.md,
+     * "Cold start: what the compiler and the kernel do during the first token").
+     */
+    private static final int ROW_MIN_BYTES = 64 * 1024;
+
+    private static Scratch scratch() {
+        Scratch s = SCRATCH.get();
+        if (s == null) {
+            s = new Scratch();
+            SCRATCH.set(s);
+        }
+        return s;
+    }
 
     /**
      * Bytes [offset, offset+length) of data in this thread's reusable buffer (valid until its next
@@ -154,12 +178,23 @@ final class ColdTwins {
      * copies ~100 MB of rows; docs/benchmarks.md, "Cold start").
      */
     static byte[] row(MemorySegment data, long offset, int length) {
-        byte[] buffer = ROW.get();
-        if (buffer == null || buffer.length < length) {
-            buffer = new byte[length];
-            ROW.set(buffer);
+        Scratch s = scratch();
+        if (s.row.length < length) {
+            s.row = new byte[length];
         }
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, offset, buffer, 0, length);
-        return buffer;
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, offset, s.row, 0, length);
+        return s.row;
+    }
+
+    /**
+     * This thread's 8 accumulator lanes, zeroed (valid until its next call on this thread): the
+     * integer twins' per-row accumulators. A fresh {@code new float[8]} per row was ~8 MB a
+     * stories110M token, and in a fresh JVM each new 2 MiB of heap the allocations reached cost a
+     * page fault that zeroes it (~20 ms of the cold first token's CPU under perf).
+     */
+    static float[] lanes8() {
+        float[] lanes = scratch().lanes;
+        Arrays.fill(lanes, 0f);
+        return lanes;
     }
 }

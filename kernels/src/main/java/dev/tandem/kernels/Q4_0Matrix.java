@@ -283,7 +283,7 @@ public final class Q4_0Matrix extends WeightMatrix implements IntDot.Format {
         int blocks = cols / BLOCK;
         // The row in a reused buffer: this is also the cold-start twin (see ColdTwins.row).
         byte[] bytes = ColdTwins.row(data, rowOffset(row), (int) rowBytes);
-        float[] acc = new float[8];
+        float[] acc = ColdTwins.lanes8();
         for (int blk = 0; blk < blocks; blk++) {
             int o = blk * BLOCK_BYTES;
             float scale = IntDot.half(bytes, o) * a.d[aRow * blocks + blk];
