@@ -310,8 +310,18 @@ public final class Ops {
                                    boolean cold) {
         if (cold) {
             ColdTwins.attendHead(out, oh, q, qh, keyCache, valueCache, kv, kvDim, rowOffsets, nPos, headDim, scores);
-            return;
+        } else {
+            attendHeadVector(out, oh, q, qh, keyCache, valueCache, kv, kvDim, rowOffsets, nPos, headDim, scores);
         }
+    }
+
+    /**
+     * {@link #attendHead}'s vector form, a method of its own so that the dispatcher C1 compiles while
+     * the twins run is a few bytes: with the vector form inside, C1 spent 11-25 ms of a core on ~1 KB
+     * of Vector API code during the cold first token, code that token never runs.
+     */
+    private static void attendHeadVector(float[] out, int oh, float[] q, int qh, float[] keyCache, float[] valueCache,
+                                         int kv, int kvDim, int[] rowOffsets, int nPos, int headDim, float[] scores) {
         attentionScores(q, qh, keyCache, kv, kvDim, rowOffsets, nPos, headDim, scores);
         attentionWeights(scores, nPos);
         // out = sum_p scores[p] * V[p], each FL-wide slice of headDim its own chain of FMAs in position
