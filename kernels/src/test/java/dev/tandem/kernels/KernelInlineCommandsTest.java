@@ -52,6 +52,44 @@ class KernelInlineCommandsTest {
         assertEquals(List.of(), List.copyOf(stale), "lines of " + file + " that name no vector helper (remove them)");
     }
 
+    /**
+     * Every other command names methods that exist: a pattern matching nothing (a class or method
+     * renamed since) is silently ignored by HotSpot, and the compile it was written for comes back.
+     */
+    @Test
+    void everyCommandOfAKernelClassNamesAMethodOfIt() throws Exception {
+        List<String> commands = commands();
+        int checked = 0;
+        for (String line : commands) {
+            String[] parts = line.split("\\s+");
+            if (parts.length < 2 || parts[0].equals("inline") || !parts[1].startsWith("dev.tandem.kernels.")) {
+                continue;
+            }
+            String[] classAndMethod = parts[1].split("::");
+            assertEquals(2, classAndMethod.length, "a class::method pattern in: " + line);
+            List<Class<?>> classes = classAndMethod[0].equals("dev.tandem.kernels.*") ? kernelClasses()
+                    : List.of(Class.forName(classAndMethod[0], false, Ops.class.getClassLoader()));
+            String method = classAndMethod[1];
+            boolean found = method.equals("*");
+            for (Class<?> c : classes) {
+                for (Method m : c.getDeclaredMethods()) {
+                    found |= method.endsWith("*") ? m.getName().startsWith(method.substring(0, method.length() - 1))
+                            : m.getName().equals(method);
+                }
+            }
+            assertTrue(found, "no method of " + classAndMethod[0] + " matches: " + line);
+            checked++;
+        }
+        assertTrue(checked >= 4, "checked the class-specific commands: " + checked);
+    }
+
+    private static List<String> commands() throws IOException {
+        Path file = Path.of("").toAbsolutePath().getParent().resolve("scripts/kernels.compile-commands");
+        try (Stream<String> lines = Files.lines(file)) {
+            return lines.map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        }
+    }
+
     private static boolean passesVectors(Method m) {
         if (isVector(m.getReturnType())) {
             return true;
