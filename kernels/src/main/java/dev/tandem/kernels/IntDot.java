@@ -50,9 +50,22 @@ final class IntDot {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, SHAPE);
     static final int SL = S.length();
 
-    private static final VectorShuffle<Float> SWAP4 = WIDE ? VectorShuffle.fromOp(F, i -> i ^ 4) : null;
-    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
-    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    private static final VectorShuffle<Float> SWAP4 = WIDE ? xorLanes(4) : null;
+    private static final VectorShuffle<Float> SWAP2 = xorLanes(2);
+    private static final VectorShuffle<Float> SWAP1 = xorLanes(1);
+
+    /**
+     * The shuffle taking lane i from lane i ^ mask. From an array, not {@code fromOp}: IntDot is first
+     * initialised inside the cold first token, and the class of a lambda is spun at its first use (the
+     * AOT cache cannot hold one here), as is the class of every Parallel body below that is a lambda.
+     */
+    private static VectorShuffle<Float> xorLanes(int mask) {
+        int[] from = new int[F.length()];
+        for (int i = 0; i < from.length; i++) {
+            from[i] = i ^ mask;
+        }
+        return VectorShuffle.fromArray(F, from, 0);
+    }
 
     /** Signed bytes to shorts, lane for lane. */
     static ShortVector widen(ByteVector b) {
@@ -216,13 +229,19 @@ final class IntDot {
         boolean cold = VECTOR && ColdStart.coldMatrix(1, (long) rows * cols);
         Q8Activations a = Q8Activations.quantizeBatch(x, xOff, 1, cols, !cold);
         if (cold) {
-            return (start, end) -> {
-                for (int r = start; r < end; r++) {
-                    out[outOff + r] = w.dotQ8Scalar(r, a, 0);
-                }
-            };
+            return new TwinRows(w, a, out, outOff);
         }
         return (start, end) -> w.dotRows(start, end, a, 0, out, outOff);
+    }
+
+    /** A cold matvec's rows: the scalar twin, row by row (a class, not a lambda: see {@link #xorLanes}). */
+    private record TwinRows(Format w, Q8Activations a, float[] out, int outOff) implements Parallel.RangeBody {
+        @Override
+        public void run(int start, int end) {
+            for (int r = start; r < end; r++) {
+                out[outOff + r] = w.dotQ8Scalar(r, a, 0);
+            }
+        }
     }
 
     /** At least two rows a chunk (the row-pair kernels) and ~32 KiB of weights. */
@@ -276,7 +295,17 @@ final class IntDot {
             return;
         }
         float[] lanes = !cold && IntRowGemm.serves(batch) ? IntRowGemm.activationLanes(a) : null;
-        Parallel.forRange(first[ms.length], minChunk, (start, end) -> {
+        Parallel.forRange(first[ms.length], minChunk, new EachRows(ms, first, packed, cold, batch, a, lanes, outs));
+    }
+
+    /**
+     * {@link #matmulEach}'s rows [start, end) of all matrices, numbered one after the other from
+     * first[i] (a class, not a lambda: see {@link #xorLanes}).
+     */
+    private record EachRows(WeightMatrix[] ms, int[] first, TwinGemm.Packed[] packed, boolean cold, int batch,
+                            Q8Activations a, float[] lanes, float[][] outs) implements Parallel.RangeBody {
+        @Override
+        public void run(int start, int end) {
             for (int i = 0; i < ms.length; i++) {
                 int from = Math.max(start, first[i]) - first[i], to = Math.min(end, first[i + 1]) - first[i];
                 if (from < to) {
@@ -294,7 +323,7 @@ final class IntDot {
                     }
                 }
             }
-        });
+        }
     }
 
     /** Each matrix's packing of a for {@link TwinGemm}, made once per tokens-per-long (Q8_0 and Q4_0 differ). */

@@ -189,13 +189,25 @@ public final class Ops {
         boolean cold = ColdStart.OPS.cold(1);
         long work = (long) nHeads * nPos * headDim;
         int minChunk = work < PARALLEL_ATTENTION_WORK ? nHeads : 1;
-        Parallel.forRange(nHeads, minChunk, (h0, h1) -> {
+        Parallel.forRange(nHeads, minChunk,
+                new HeadRange(out, outOff, q, qOff, keyCache, valueCache, kvOff, nPos, group, kvDim, headDim, cold));
+    }
+
+    /**
+     * {@link #attention}'s query heads [h0, h1). A class, not a lambda: the class of a lambda is spun
+     * at its first use, inside the cold first token (the AOT cache cannot hold one here).
+     */
+    private record HeadRange(float[] out, int outOff, float[] q, int qOff, float[] keyCache, float[] valueCache,
+                             int kvOff, int nPos, int group, int kvDim, int headDim, boolean cold)
+            implements Parallel.RangeBody {
+        @Override
+        public void run(int h0, int h1) {
             float[] scores = new float[nPos];
             for (int h = h0; h < h1; h++) {
                 attendHead(out, outOff + h * headDim, q, qOff + h * headDim, keyCache, valueCache,
                         kvOff + (h / group) * headDim, kvDim, null, nPos, headDim, scores, cold);
             }
-        });
+        }
     }
 
     /**
