@@ -3,7 +3,12 @@ package dev.tandem.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -41,6 +46,47 @@ class RowLaneGemmTest {
             return;
         }
         BatchedKernelChecks.matmulEachEqualsSeparateMatmuls(KERNEL);
+    }
+
+    /**
+     * The packed activations live in a buffer each calling thread reuses: threads calling at once, each
+     * with its own shapes (a large batch, then smaller ones), still get every value of their own dotQ8.
+     */
+    @Test
+    void concurrentCallersEachKeepTheirOwnPackedActivations() throws Exception {
+        if (!IntDot.VECTOR || Vec.FL < 8) {
+            return;
+        }
+        long seed = new Random().nextLong();
+        ExecutorService callers = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                int caller = c;
+                done.add(callers.submit(() -> {
+                    Random rnd = new Random(seed + caller);
+                    for (int call = 0; call < 12; call++) {
+                        int batch = 23 - call - caller, rows = 17 + caller, cols = new int[] {96, 160, 2080}[(call + caller) % 3];
+                        Q8_0Matrix m = (Q8_0Matrix) Encoded.random(WeightFormat.Q8_0, rows, cols, rnd).matrix();
+                        Q8Activations a = BatchedKernelChecks.activations(rnd, batch, cols);
+                        float[] out = new float[batch * rows];
+                        KERNEL.matmulEach(new IntDot.Format[] {m}, a, new float[][] {out});
+                        for (int t = 0; t < batch; t++) {
+                            for (int r = 0; r < rows; r++) {
+                                assertEquals(Float.floatToRawIntBits(m.dotQ8(r, a, t)), Float.floatToRawIntBits(out[t * rows + r]),
+                                        "caller " + caller + " call " + call + " row " + r + " token " + t + " seed " + seed);
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            callers.shutdownNow();
+        }
     }
 
     @ParameterizedTest(name = "{0}")
