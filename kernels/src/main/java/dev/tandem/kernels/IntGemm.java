@@ -121,8 +121,9 @@ final class IntGemm {
         int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
         int tiles = batch / TT + (batch % TT >= MIN_TAIL ? 1 : 0);
         int tiledTokens = Math.min(batch, tiles * TT);
-        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // from AlignedFloats.FIRST, lines aligned where known
-        float[] dt = new float[tiles * blocks * TT];
+        BatchScratch scratch = BatchScratch.ofThread(); // reused: fresh arrays were megabytes a prefill call
+        float[] xt = scratch.packedActivations(tiles, TT, cols, tiledTokens); // from AlignedFloats.FIRST, lines aligned where known
+        float[] dt = scratch.packedScales(tiles, TT, blocks, tiledTokens);
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
                 pack(a, tile, TT, xt, dt);

@@ -116,9 +116,10 @@ final class KQuantGemm {
         int tt = shape.tokens, rt = shape.rows;
         Q8_KActivations a = Q8_KActivations.quantize(x, 0, batch * cols, true);
         int tiles = (batch + tt - 1) / tt;
-        float[] xt = AlignedFloats.allocate(tiles * cols * tt); // lines from AlignedFloats.FIRST where known
-        float[] dt = new float[tiles * blocks * tt];
-        int[] bt = new int[tiles * blocks * SUBS * tt];
+        BatchScratch packing = BatchScratch.ofThread(); // reused: fresh arrays were megabytes a prefill call
+        float[] xt = packing.packedActivations(tiles, tt, cols, batch); // lines from AlignedFloats.FIRST where known
+        float[] dt = packing.packedScales(tiles, tt, blocks, batch);
+        int[] bt = packing.packedSums(tiles, tt, blocks * SUBS, batch);
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
                 pack(a, cols, batch, tile, tt, xt, dt, bt);
@@ -132,7 +133,7 @@ final class KQuantGemm {
         boolean fromPaired = shape == Tile.ONE;
         int panels = (rows + PANEL - 1) / PANEL;
         Parallel.forRange(panels, 1, (start, end) -> {
-            float[] wq = new float[PANEL * cols];
+            float[] wq = BatchScratch.ofThread().panel(PANEL * cols);
             float[] dm = new float[PANEL * blocks * 2];
             int[] m = new int[PANEL * blocks * SUBS];
             int[] isum = new int[rt * tt];

@@ -11,7 +11,6 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.Arrays;
 
 /**
  * Batched Q8_0/Q4_0 matmul with the weights of FL rows in one vector's lanes and the tokens broadcast:
@@ -70,37 +69,6 @@ final class RowLaneGemm {
     }
 
     /**
-     * The calling thread's buffers for the packed activations and their block scales, grown to the
-     * largest batch seen and reused: valid until its next matmul. Fresh arrays cost 2-6 MB a call in a
-     * TinyLlama prefill chunk (256 tokens x 2048 or 5632 columns), ~26 % of the bytes a prefill
-     * allocated (JFR allocation samples); G1 then kept growing the heap, and on this VM the first touch of
-     * each new 2 MiB page (the kernel zeroing it) took ~18 % of the prefill's CPU under perf
-     * (docs/benchmarks.md, "Prefill scratch reused"). The workers only read them inside the call.
-     */
-    private static final class Packing {
-        private static final ThreadLocal<Packing> OF_THREAD = new ThreadLocal<>();
-
-        float[] xt = new float[0];
-        float[] dt = new float[0];
-
-        /** This thread's buffers, with room for xtFloats packed activations (from AlignedFloats.FIRST) and dtFloats scales. */
-        static Packing of(int xtFloats, int dtFloats) {
-            Packing p = OF_THREAD.get();
-            if (p == null) {
-                p = new Packing();
-                OF_THREAD.set(p);
-            }
-            if (p.xt.length < AlignedFloats.FIRST + xtFloats) {
-                p.xt = AlignedFloats.allocate(xtFloats);
-            }
-            if (p.dt.length < dtFloats) {
-                p.dt = new float[dtFloats];
-            }
-            return p;
-        }
-    }
-
-    /**
      * {@link #matmul} of each ws[i] into outs[i] on the same activations: packed once, the register-tile
      * row groups of all matrices, numbered one after the other, split over the pool. False (nothing
      * written) when a matrix has no copy.
@@ -126,13 +94,8 @@ final class RowLaneGemm {
         int whole = batch / T, rest = batch - whole * T;
         int lastTokens = rest <= PAIR ? rest : T;
         int tiles = whole + (rest == 0 ? 0 : 1);
-        Packing packing = Packing.of(tiles * cols * T, tiles * blocks * T);
-        float[] xt = packing.xt, dt = packing.dt;
-        if (rest > PAIR) { // padding tokens of a last tile of T: their outputs are dropped, but zeros keep their lanes' work
-            // independent of what an earlier call left in the reused buffers (a NaN, say)
-            Arrays.fill(xt, AlignedFloats.FIRST + whole * T * cols, AlignedFloats.FIRST + tiles * T * cols, 0f);
-            Arrays.fill(dt, whole * T * blocks, tiles * T * blocks, 0f);
-        }
+        BatchScratch scratch = BatchScratch.ofThread(); // reused: fresh arrays were megabytes a prefill call
+        float[] xt = scratch.packedActivations(tiles, T, cols, batch), dt = scratch.packedScales(tiles, T, blocks, batch);
         for (int tile = 0; tile < whole; tile++) {
             IntGemm.pack(a, tile, T, xt, dt);
         }

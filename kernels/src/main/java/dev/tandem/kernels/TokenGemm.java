@@ -76,7 +76,8 @@ final class TokenGemm {
         int[] order = chainOrder(layout, main);
         int len = main / layout.chains();
         int tiles = (batch + TT - 1) / TT;
-        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // lines from AlignedFloats.FIRST where known
+        // lines from AlignedFloats.FIRST where known; reused: a fresh array was megabytes a prefill call
+        float[] xt = BatchScratch.ofThread().packedActivations(tiles, TT, cols, batch);
         Parallel.forRange(tiles, 1, (start, end) -> {
             for (int tile = start; tile < end; tile++) {
                 int t0 = tile * TT, t1 = Math.min(batch, t0 + TT), xOff = AlignedFloats.FIRST + tile * cols * TT;

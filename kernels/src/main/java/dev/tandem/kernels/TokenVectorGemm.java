@@ -77,8 +77,9 @@ final class TokenVectorGemm {
     static void matmulEach(IntDot.Format[] ws, Q8Activations a, float[][] outs) {
         int cols = a.cols(), blocks = cols / BLOCK, batch = a.rows();
         int tiles = (batch + TT - 1) / TT;
-        float[] xt = AlignedFloats.allocate(tiles * cols * TT); // lines from AlignedFloats.FIRST where known
-        float[] dt = new float[tiles * blocks * TT];
+        BatchScratch scratch = BatchScratch.ofThread(); // reused: fresh arrays were megabytes a prefill call
+        float[] xt = scratch.packedActivations(tiles, TT, cols, batch); // lines from AlignedFloats.FIRST where known
+        float[] dt = scratch.packedScales(tiles, TT, blocks, batch);
         for (int tile = 0; tile < tiles; tile++) {
             IntGemm.pack(a, tile, TT, xt, dt);
         }
