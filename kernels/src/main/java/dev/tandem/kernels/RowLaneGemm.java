@@ -11,7 +11,6 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-
 /**
  * Batched Q8_0/Q4_0 matmul with the weights of FL rows in one vector's lanes and the tokens broadcast:
  * {@link IntDot}'s arithmetic, every value the matvec's bit for bit, at any batch from 2 without wasted
