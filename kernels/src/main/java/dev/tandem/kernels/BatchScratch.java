@@ -15,7 +15,7 @@ import java.util.Arrays;
  *
  * <p>Each slot has one user at a time on a thread: a kernel's caller asks for the packing slots
  * before its parallel call and its tasks (on every thread, the caller included) ask only for the
- * panel slot. A kernel never calls another batched kernel inside its call.
+ * panel slots. A kernel never calls another batched kernel inside its call.
  */
 final class BatchScratch {
     private static final ThreadLocal<BatchScratch> OF_THREAD = new ThreadLocal<>();
@@ -24,6 +24,7 @@ final class BatchScratch {
     private float[] packedScales = new float[0];
     private int[] packedSums = new int[0];
     private float[] panel = new float[0];
+    private float[] panelRows = new float[0];
 
     private BatchScratch() {}
 
@@ -80,5 +81,13 @@ final class BatchScratch {
             panel = new float[n];
         }
         return panel;
+    }
+
+    /** Room for a task's n weights of decoded rows before they go into its panel ({@link TokenGemm}'s groups). */
+    float[] panelRows(int n) {
+        if (panelRows.length < n) {
+            panelRows = new float[n];
+        }
+        return panelRows;
     }
 }

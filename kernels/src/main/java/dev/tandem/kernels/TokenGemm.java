@@ -93,13 +93,14 @@ final class TokenGemm {
             }
         });
         int panels = (rows + PANEL - 1) / PANEL;
-        int[] slot = panelSlots(order, cols);
         // Reordering a panel costs a scatter per weight, paid back only over enough token tiles.
         boolean reorder = tiles >= REORDER_TILES;
         int rowStride = reorder ? 1 : cols, posStride = reorder ? R : 1;
         Parallel.forRange(panels, 1, (start, end) -> {
-            float[] wf = new float[PANEL * cols];
-            float[] row = new float[cols];
+            // Reused, as the packed activations: fresh, they were half a megabyte a task on TinyLlama's widest rows.
+            BatchScratch scratch = BatchScratch.ofThread();
+            float[] wf = scratch.panel(PANEL * cols);
+            float[] rowsOfGroup = reorder ? scratch.panelRows(R * cols) : null;
             int groupRes = layout.chains() * R * TT;
             float[] res = new float[PANEL / R * groupRes];
             // The panel's results token-major, copied out once per panel (as IntGemm): writing each
@@ -110,9 +111,9 @@ final class TokenGemm {
                 // The last group is padded with zero rows (computed, never stored) to a whole R.
                 int tiled = r0 + (r1 - r0 + R - 1) / R * R;
                 if (reorder) {
-                    decodePanel(w, slot, r0, r1, tiled, row, wf);
+                    decodePanel(w, order, len, cols, r0, r1, tiled, rowsOfGroup, wf);
                 } else {
-                    decodeRows(w, r0, r1, tiled, wf);
+                    decodeRows(w, cols, r0, r1, tiled, wf);
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = AlignedFloats.FIRST + tile * cols * TT;
@@ -154,42 +155,47 @@ final class TokenGemm {
         });
     }
 
-    /**
-     * slot[j] = where element j of a row goes in a panel group (relative to the row's first slot):
-     * its chain-order position times R, the rows of a group being interleaved.
-     */
-    private static int[] panelSlots(int[] order, int cols) {
-        int[] slot = new int[cols];
-        for (int j = order.length; j < cols; j++) {
-            slot[j] = j * R;
-        }
-        for (int i = 0; i < order.length; i++) {
-            slot[order[i]] = i * R;
-        }
-        return slot;
-    }
-
     /** Decodes rows [r0, r1) into wf row by row, in element order, zero rows up to tiled. */
-    private static void decodeRows(WeightMatrix w, int r0, int r1, int tiled, float[] wf) {
-        int cols = wf.length / PANEL;
+    private static void decodeRows(WeightMatrix w, int cols, int r0, int r1, int tiled, float[] wf) {
         java.util.Arrays.fill(wf, (r1 - r0) * cols, (tiled - r0) * cols, 0f);
         for (int r = r0; r < r1; r++) {
             w.dequantizeRow(r, wf, (r - r0) * cols);
         }
     }
 
-    /** Decodes rows [r0, r1) into wf in the panel layout (see the class comment), zero rows up to tiled. */
-    private static void decodePanel(WeightMatrix w, int[] slot, int r0, int r1, int tiled, float[] row, float[] wf) {
-        int cols = slot.length;
-        if (tiled > r1) {
-            java.util.Arrays.fill(wf, (tiled - R - r0) * cols, (tiled - r0) * cols, 0f);
-        }
-        for (int r = r0; r < r1; r++) {
-            w.dequantizeRow(r, row, 0);
-            int base = (r - r0) / R * R * cols + (r - r0) % R;
-            for (int j = 0; j < cols; j++) {
-                wf[base + slot[j]] = row[j];
+    /**
+     * Decodes rows [r0, r1) into wf in the panel layout (see the class comment; chains of len positions),
+     * zero rows up to tiled: a group's R rows decoded into rows (R x cols, element order), then written out
+     * position by position, R adjacent floats each. Why: scattering each decoded row into the layout alone put every
+     * store on a cache line of its own, R rows apart, and the decode of TinyLlama F16's panels took as
+     * much of a 256-token prefill's CPU as the kernel (perf: 34 % against 32 %, docs/benchmarks.md).
+     * Steps outer, chains inner: a step's sources are a run of each row, and its R-float stores fill
+     * the lines the next step completes.
+     */
+    private static void decodePanel(WeightMatrix w, int[] order, int len, int cols, int r0, int r1, int tiled, float[] rows,
+                                    float[] wf) {
+        int main = order.length;
+        for (int g = r0; g < tiled; g += R) {
+            int real = Math.min(R, r1 - g), base = (g - r0) * cols;
+            for (int r = 0; r < real; r++) {
+                w.dequantizeRow(g + r, rows, r * cols);
             }
+            java.util.Arrays.fill(rows, real * cols, R * cols, 0f);
+            for (int s = 0; s < len; s++) {
+                for (int i = s; i < main; i += len) {
+                    gather(rows, cols, order[i], wf, base + i * R);
+                }
+            }
+            for (int j = main; j < cols; j++) {
+                gather(rows, cols, j, wf, base + j * R);
+            }
+        }
+    }
+
+    /** wf[at + r] = rows[r*cols + j] for the R rows. */
+    private static void gather(float[] rows, int cols, int j, float[] wf, int at) {
+        for (int r = 0; r < R; r++) {
+            wf[at + r] = rows[r * cols + j];
         }
     }
 

@@ -194,6 +194,31 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * The batched kernels keep per-thread scratch across calls (BatchScratch), grown to the widest matrix
+     * a thread has seen: a narrower matrix after a wider one must lay out its panels by its own width.
+     * Both token-tile paths of TokenGemm (panels in element order, and in chain order from 8 tiles).
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = WeightFormat.class, names = {"F16", "BF16"})
+    void narrowMatmulAfterAWideOneMatchesItsMatvec(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        for (int[] shape : new int[][] {{17, 1001, 131}, {3, 33, 40}, {5, 7, 131}, {17, 1001, 40}, {9, 65, 131}}) {
+            int rows = shape[0], cols = shape[1], batch = shape[2];
+            WeightMatrix m = Encoded.random(format, rows, cols, rnd).matrix();
+            float[] x = Encoded.gaussian(rnd, batch * cols);
+            float[] out = new float[batch * rows];
+            m.matmul(x, out, batch);
+            float[] single = new float[rows];
+            for (int b = 0; b < batch; b++) {
+                m.matvec(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 0, single, 0);
+                assertArrayEquals(single, Arrays.copyOfRange(out, b * rows, (b + 1) * rows),
+                        format + " " + rows + "x" + cols + " batch " + batch + ": token " + b + " differs from its matvec, seed " + seed);
+            }
+        }
+    }
+
     @Test
     void f16SpecialValuesAreExact() {
         // +-0, smallest/largest subnormals, smallest normal, max half, one, and their negatives.
