@@ -20,7 +20,7 @@ import jdk.incubator.vector.FloatVector;
  * interleaved (position p of the group's row r at p*R + r; the tail positions past the last whole
  * period keep their element order). Per position: 2 activation loads, R broadcasts and 2R FMAs, all
  * of them useful work, and no index loads or range checks in the loop (an indirect index cost a
- * load and a check per broadcast). Reordering costs a scatter per weight, so batches of fewer than
+ * load and a check per broadcast). Reordering costs a transposition per weight, so batches of fewer than
  * {@link #REORDER_TILES} tiles keep the panel in element order and read it through the chain order
  * instead. The chains' results go through the same additions in the same order either way.
  */
@@ -42,12 +42,13 @@ final class TokenGemm {
     /** Weight rows decoded per panel (16 x cols floats, in L2 across the token tiles); a multiple of R. */
     private static final int PANEL = 16;
     /**
-     * From this many token tiles on, panels are stored in chain order (2048 x 768 F16, one thread,
-     * against element order: 1 tile 35 % slower, 3 tiles even, 4 tiles 9 % faster, 16 tiles 36 %).
-     * 8, not 4: end to end (stories110M F16, 2 threads) a 64-token prefill (4 tiles) was slower with
-     * the reordered panels (docs/benchmarks.md, "Prefill in 256-token chunks").
+     * From this many token tiles on, panels are stored in chain order. 4, since the panel's decode writes
+     * a group's rows position by position (one thread, against 8, B/A of medians: 4 tiles 2048 x 2048
+     * 1.34, 5632 x 2048 1.35, 2048 x 5632 1.56, BF16 2048 x 2048 1.24, 768 x 2048 1.36, 2048 x 768 0.94;
+     * 2 tiles 2048 x 2048 1.05 but 2048 x 768 0.84; 1 tile 0.63-0.84; docs/benchmarks.md, session 24).
+     * Before that decode, reordering paid only from 8 tiles.
      */
-    private static final int REORDER_TILES = 8;
+    private static final int REORDER_TILES = 4;
 
     /** The dot's chain layout: accumulators (1 or 2) and FL-vectors per accumulator per step. */
     record Layout(int accs, int parts) {

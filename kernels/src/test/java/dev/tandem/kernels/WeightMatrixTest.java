@@ -154,9 +154,9 @@ class WeightMatrixTest {
                     }
                 }
             }
-            // 67 tokens: 5 token tiles, TokenGemm's panels in element order; 131 tokens: 9 tiles,
-            // where it stores them in chain order; ragged rows (a zero-padded row group), columns
-            // with a tail and a ragged last tile.
+            // 67 and 131 tokens: TokenGemm's panels in element order below 4 token tiles and in chain
+            // order from there (at 512 bits 3 and 5 tiles, at 256 bits 5 and 9); ragged rows (a
+            // zero-padded row group), columns with a tail and a ragged last tile.
             s.add(Arguments.of(f, 17, colsList[colsList.length - 1], 67));
             s.add(Arguments.of(f, 17, colsList[colsList.length - 1], 131));
             // Wide rows: more than one L2 batch tile, and odd rows split over the pool.
@@ -197,7 +197,7 @@ class WeightMatrixTest {
     /**
      * The batched kernels keep per-thread scratch across calls (BatchScratch), grown to the widest matrix
      * a thread has seen: a narrower matrix after a wider one must lay out its panels by its own width.
-     * Both token-tile paths of TokenGemm (panels in element order, and in chain order from 8 tiles).
+     * Both token-tile paths of TokenGemm (panels in element order, and in chain order from 4 tiles).
      */
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = WeightFormat.class, names = {"F16", "BF16"})
