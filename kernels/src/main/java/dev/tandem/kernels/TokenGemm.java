@@ -381,6 +381,10 @@ final class TokenGemm {
     private static void finish(Layout layout, float[] res, int resOff, float[] w, int wOff, int rowStride, int posStride,
                                int cols, float[] xt, int xOff, int main, int tile, float[] panelOut, int row) {
         int stride = R * TT;
+        if (FL == 16) {
+            finish16(layout, res, resOff, w, wOff, rowStride, posStride, cols, xt, xOff, main, tile, panelOut, row);
+            return;
+        }
         if (layout.accs() == 2) {
             for (int l = 0; l < FL; l++) {
                 for (int o = resOff; o < resOff + R * TT; o += FL) {
@@ -411,6 +415,59 @@ final class TokenGemm {
                 }
             }
         }
+    }
+
+    /**
+     * {@link #finish} at 512 bits: each (row, token vector)'s 16 or 32 chain results loaded once and
+     * combined in registers, the same adds in the same order (lane l plus lane l+width, width 8, 4, 2,
+     * 1, after the two accumulators' lanewise add), instead of a round trip through res per add.
+     */
+    private static void finish16(Layout layout, float[] res, int resOff, float[] w, int wOff, int rowStride, int posStride,
+                                 int cols, float[] xt, int xOff, int main, int tile, float[] panelOut, int row) {
+        int stride = R * TT;
+        boolean two = layout.accs() == 2;
+        for (int r = 0; r < R; r++) {
+            for (int half = 0; half < 2; half++) {
+                int o = resOff + r * TT + half * FL;
+                FloatVector v0 = chain(res, o, stride, 0, two), v1 = chain(res, o, stride, 1, two);
+                FloatVector v2 = chain(res, o, stride, 2, two), v3 = chain(res, o, stride, 3, two);
+                FloatVector v4 = chain(res, o, stride, 4, two), v5 = chain(res, o, stride, 5, two);
+                FloatVector v6 = chain(res, o, stride, 6, two), v7 = chain(res, o, stride, 7, two);
+                FloatVector v8 = chain(res, o, stride, 8, two), v9 = chain(res, o, stride, 9, two);
+                FloatVector v10 = chain(res, o, stride, 10, two), v11 = chain(res, o, stride, 11, two);
+                FloatVector v12 = chain(res, o, stride, 12, two), v13 = chain(res, o, stride, 13, two);
+                FloatVector v14 = chain(res, o, stride, 14, two), v15 = chain(res, o, stride, 15, two);
+                v0 = v0.add(v8);
+                v1 = v1.add(v9);
+                v2 = v2.add(v10);
+                v3 = v3.add(v11);
+                v4 = v4.add(v12);
+                v5 = v5.add(v13);
+                v6 = v6.add(v14);
+                v7 = v7.add(v15);
+                v0 = v0.add(v4);
+                v1 = v1.add(v5);
+                v2 = v2.add(v6);
+                v3 = v3.add(v7);
+                v0 = v0.add(v2);
+                v1 = v1.add(v3);
+                FloatVector s = v0.add(v1);
+                for (int j = main; j < cols; j++) {
+                    s = s.add(FloatVector.broadcast(F, w[wOff + r * rowStride + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
+                }
+                s.intoArray(res, o);
+                int to = (tile * TT + half * FL) * PANEL + row + r;
+                for (int i = 0; i < FL; i++) {
+                    panelOut[to + i * PANEL] = res[o + i];
+                }
+            }
+        }
+    }
+
+    /** Chain l's results at res[o + l*stride] (plus chain FL+l's, the second accumulator's, when two). */
+    private static FloatVector chain(float[] res, int o, int stride, int l, boolean two) {
+        FloatVector v = FloatVector.fromArray(F, res, o + l * stride);
+        return two ? v.add(FloatVector.fromArray(F, res, o + (FL + l) * stride)) : v;
     }
 
     /** res[to..to+FL) += res[from..from+FL), lanewise. */
