@@ -25,6 +25,8 @@ final class BatchScratch {
     private int[] packedSums = new int[0];
     private float[] panel = new float[0];
     private float[] panelRows = new float[0];
+    private float[] chainResults = new float[0];
+    private float[] panelOut = new float[0];
 
     private BatchScratch() {}
 
@@ -89,5 +91,21 @@ final class BatchScratch {
             panelRows = new float[n];
         }
         return panelRows;
+    }
+
+    /** Room for a task's n register-tile results before their final sums ({@link TokenGemm}'s chains). */
+    float[] chainResults(int n) {
+        if (chainResults.length < n) {
+            chainResults = new float[n];
+        }
+        return chainResults;
+    }
+
+    /** Room for a task's n outputs of a panel, token-major, before they are copied out. */
+    float[] panelOut(int n) {
+        if (panelOut.length < n) {
+            panelOut = new float[n];
+        }
+        return panelOut;
     }
 }
