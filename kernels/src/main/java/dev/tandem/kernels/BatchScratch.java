@@ -79,33 +79,26 @@ final class BatchScratch {
 
     /** Room for a task's n decoded panel weights. */
     float[] panel(int n) {
-        if (panel.length < n) {
-            panel = new float[n];
-        }
-        return panel;
+        return panel = atLeast(panel, n);
     }
 
     /** Room for a task's n weights of decoded rows before they go into its panel ({@link TokenGemm}'s groups). */
     float[] panelRows(int n) {
-        if (panelRows.length < n) {
-            panelRows = new float[n];
-        }
-        return panelRows;
+        return panelRows = atLeast(panelRows, n);
     }
 
     /** Room for a task's n register-tile results before their final sums ({@link TokenGemm}'s chains). */
     float[] chainResults(int n) {
-        if (chainResults.length < n) {
-            chainResults = new float[n];
-        }
-        return chainResults;
+        return chainResults = atLeast(chainResults, n);
     }
 
     /** Room for a task's n outputs of a panel, token-major, before they are copied out. */
     float[] panelOut(int n) {
-        if (panelOut.length < n) {
-            panelOut = new float[n];
-        }
-        return panelOut;
+        return panelOut = atLeast(panelOut, n);
+    }
+
+    /** a, or a fresh array of n when a is shorter. */
+    private static float[] atLeast(float[] a, int n) {
+        return a.length < n ? new float[n] : a;
     }
 }

@@ -177,12 +177,7 @@ class WeightMatrixTest {
         float[] out = new float[batch * rows];
         m.matmul(x, out, batch);
         // Batch invariance: each activation row gets exactly the bits a matvec gives it alone.
-        float[] single = new float[rows];
-        for (int b = 0; b < batch; b++) {
-            m.matvec(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 0, single, 0);
-            assertArrayEquals(single, Arrays.copyOfRange(out, b * rows, (b + 1) * rows),
-                    format + " " + rows + "x" + cols + " batch " + batch + ": row " + b + " of the matmul differs from its matvec, seed " + seed);
-        }
+        assertEachTokenIsItsMatvec(m, x, out, batch, format + " " + rows + "x" + cols + " batch " + batch, seed);
         for (int r = 0; r < rows; r++) {
             double[] w = e.row(r);
             for (int b = 0; b < batch; b++) {
@@ -210,12 +205,18 @@ class WeightMatrixTest {
             float[] x = Encoded.gaussian(rnd, batch * cols);
             float[] out = new float[batch * rows];
             m.matmul(x, out, batch);
-            float[] single = new float[rows];
-            for (int b = 0; b < batch; b++) {
-                m.matvec(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 0, single, 0);
-                assertArrayEquals(single, Arrays.copyOfRange(out, b * rows, (b + 1) * rows),
-                        format + " " + rows + "x" + cols + " batch " + batch + ": token " + b + " differs from its matvec, seed " + seed);
-            }
+            assertEachTokenIsItsMatvec(m, x, out, batch, format + " " + rows + "x" + cols + " batch " + batch, seed);
+        }
+    }
+
+    /** Every token's row of out (the matmul of x) holds exactly the bits m's matvec gives that token alone. */
+    private static void assertEachTokenIsItsMatvec(WeightMatrix m, float[] x, float[] out, int batch, String what, long seed) {
+        int rows = m.rows(), cols = m.cols();
+        float[] single = new float[rows];
+        for (int b = 0; b < batch; b++) {
+            m.matvec(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 0, single, 0);
+            assertArrayEquals(single, Arrays.copyOfRange(out, b * rows, (b + 1) * rows),
+                    what + ": token " + b + " of the matmul differs from its matvec, seed " + seed);
         }
     }
 
