@@ -25,8 +25,8 @@ import java.util.function.Supplier;
  * bit-identical to the file-layout kernels and their scalar twins.
  *
  * <p>Memory: a second copy of the weights on the heap (1.06x a Q8_0 file's bytes, 1.11x a Q4_0
- * file's, 1.06x Q4_K's, 1.59x Q5_K's, 1.31x Q6_K's), built on a matrix's first warm batch-1
- * product. When the heap cannot spare twice that, or the copy would not fit one Java array, the
+ * file's, 1.06x Q4_K's, 1.59x Q5_K's, 1.31x Q6_K's in bytes, 1.01x in its six-bit form at 512
+ * bits), built on a matrix's first warm batch-1 product. When the heap cannot spare twice that, or the copy would not fit one Java array, the
  * matrix keeps running on the file's layout.
  */
 final class PairedRows {

@@ -183,7 +183,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
             IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
             // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums. As in
             // Q4_KMatrix.dotPairedWide, written out: a helper taking vectors can stay out of line in these loops
-            // with its vectors boxed (Q6_KMatrix.dotPairedWide's note).
+            // with its vectors boxed (Q6_KSixBits.dot's note).
             IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
             h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));

@@ -39,7 +39,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             short[] lanes = a.q6KLanes();
             return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                 for (int b = 0; b < batch; b++) {
-                    dotPairedWide(tokenRows, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
+                    Q6_KSixBits.dot(tokenRows, a, lanes, b * perToken, r, n, out, outOff + b * rows + r);
                 }
             });
         }
@@ -51,7 +51,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             if (pr != null) {
                 if (PairLanes.ENABLED) {
                     short[] lanes = a.q6KLanes();
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, 0, r, n, out, outOff + r));
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> Q6_KSixBits.dot(pr, a, lanes, 0, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -118,69 +118,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
     static final int TOKEN_ROWS_UP_TO = 8;
 
     /**
-     * {@link #dotPaired} in 512 bits ({@link PairLanes#ENABLED}) on the copy's {@link SubBlockLanes}
-     * order: the 8 short vectors of a row's super-block times the activations in the same order
-     * (lanes), the products of the 4 even and of the 4 odd vectors added lane by lane in 16 bits (at
-     * most 4 * 32 * 127 = 16256), then each lane pair added into the int lane of its sub-block, times
-     * the scales, and summed:
-     * {@link #scaledSum}'s integer exactly, so with {@link #rowDotWide}'s float operations after it
-     * the same bits. In element order each vector held two sub-blocks and took its own widening and
-     * scale multiply (~2x the instructions).
-     *
-     * <p>Vector API calls only, no helpers: in a Q4_0 model this kernel (the Q6_K classifier) shares
-     * {@link PairedRows#forRows} with Q4_0's, C2 inlined both into one compile, and past
-     * NodeCountInliningCutoff helpers stayed out of line with their vectors boxed: the classifier
-     * ran 3-4x slower than in 256 bits.
-     */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int blk0, int r, int n, float[] out, int o) {
-        byte[] wq = pr.q;
-        float[] wd = pr.d;
-        int blocks = pr.blocks;
-        int first = 2 * (r >> 1) * blocks + (r & 1);
-        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 1 : 0;
-        float sum0 = 0f, sum1 = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = (blk0 + blk) * QK;
-            ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
-            for (int j = 0; j < QK; j += 64) {
-                ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + j), xo = ShortVector.fromArray(PairLanes.S, lanes, e + j + 32);
-                even0 = even0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xe));
-                odd0 = odd0.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + j + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xo));
-                even1 = even1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xe));
-                odd1 = odd1.add(((ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + j + 32).convertShape(VectorOperators.B2S, PairLanes.S, 0)).mul(xo));
-            }
-            IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
-            IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
-            IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + QK).convertShape(VectorOperators.B2I, PairLanes.I, 0);
-            IntVector t0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(LOW_SCALES))
-                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(HIGH_SCALES)));
-            IntVector t1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(LOW_SCALES))
-                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(HIGH_SCALES)));
-            // Both rows' exact sums at once: halve into row 0 | row 1 halves, then a butterfly in each half.
-            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
-            h = h.add(h.rearrange(PairLanes.INT_SWAP4));
-            h = h.add(h.rearrange(PairLanes.INT_SWAP2));
-            h = h.add(h.rearrange(PairLanes.INT_SWAP1));
-            int isum0 = h.lane(0), isum1 = h.lane(8);
-            float da = a.d[blk0 + blk];
-            sum0 += da * (wd[at] * isum0);
-            sum1 += da * (wd[at + secondD] * isum1);
-        }
-        out[o] = sum0;
-        if (n == 2) {
-            out[o + 1] = sum1;
-        }
-    }
-
-    /** Int lane k of an even (odd) vectors' sum belongs to sub-block k/2 (8 + k/2): their scales, each twice. */
-    private static final VectorShuffle<Integer> LOW_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
-    private static final VectorShuffle<Integer> HIGH_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> 8 + k / 2);
-
-    /**
-     * At 512 bits the copy's weights are in {@link SubBlockLanes#Q6_K}'s order (for {@link
-     * #dotPairedWide}); {@link #decodeUnsigned} and {@link #decodeScaledPaired} put them back in
-     * element order.
+     * At 512 bits the copy's weights are in {@link SubBlockLanes#Q6_K}'s order, in six bits ({@link
+     * Q6_KSixBits}, for its batch-1 kernel); {@link #decodeUnsigned} and {@link #decodeScaledPaired}
+     * unpack them and put them back in element order.
      */
     private static final boolean LANES = PairLanes.ENABLED;
 
@@ -188,22 +128,25 @@ public final class Q6_KMatrix extends KQuantMatrix {
         return paired.get(() -> LANES ? pairedCopyInLanes() : pairedCopyInElements());
     }
 
-    /** The copy with each row-block's weights permuted into the lane order, via one block in element order. */
+    /** The copy with each row-block's weights permuted into the lane order and packed, via one block in element order. */
     private PairedRows pairedCopyInLanes() {
         byte[] block = new byte[PAIRED];
+        byte[] lanes = new byte[QK];
         float[] scale = new float[1];
-        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, (o, q, qAt, d, dAt) -> {
+        return PairedRows.of(data, rows, cols / QK, blockBytes, Q6_KSixBits.PAYLOAD, 1, (o, q, qAt, d, dAt) -> {
             copyBlock(o, block, 0, scale, 0);
-            SubBlockLanes.toLanes(block, 0, q, qAt, SubBlockLanes.Q6_K);
-            System.arraycopy(block, QK, q, qAt + QK, SUBS);
+            SubBlockLanes.toLanes(block, 0, lanes, 0, SubBlockLanes.Q6_K);
+            Q6_KSixBits.pack(lanes, 0, q, qAt);
+            System.arraycopy(block, QK, q, qAt + Q6_KSixBits.SCALES_AT, SUBS);
             d[dAt] = scale[0];
         });
     }
 
-    /** The lane-order row-block of the copy at q[from..] into block in element order (weights, then the scales). */
-    private static void elementOrder(byte[] q, int from, byte[] block) {
-        SubBlockLanes.toElements(q, from, block, 0, SubBlockLanes.Q6_K);
-        System.arraycopy(q, from + QK, block, QK, SUBS);
+    /** The six-bit row-block of the copy at q[from..] into block in element order (weights, then the scales); lanes is scratch. */
+    private static void elementOrder(byte[] q, int from, byte[] lanes, byte[] block) {
+        Q6_KSixBits.unpack(q, from, lanes, 0);
+        SubBlockLanes.toElements(lanes, 0, block, 0, SubBlockLanes.Q6_K);
+        System.arraycopy(q, from + Q6_KSixBits.SCALES_AT, block, QK, SUBS);
     }
 
     private PairedRows pairedCopyInElements() {
@@ -343,11 +286,12 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (pr == null) {
             return false;
         }
-        byte[] q = pr.q, t = scratch.lanes;
+        byte[] q = scratch.unpacked, t = scratch.lanes;
         int blocks = cols / QK;
         int first = 2 * (row >> 1) * blocks + (row & 1);
         for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, qo = at * PAIRED, wo = wOff + blk * blockStride;
+            int at = first + 2 * blk, from = at * Q6_KSixBits.PAYLOAD, qo = 0, wo = wOff + blk * blockStride;
+            Q6_KSixBits.unpack(pr.q, from, q, 0);
             dm[dmOff + 2 * blk] = pr.d[at];
             dm[dmOff + 2 * blk + 1] = 0f;
             java.util.Arrays.fill(mins, mOff + blk * SUBS, mOff + (blk + 1) * SUBS, 0);
@@ -366,7 +310,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
             }
             for (int s = 0; s < SUBS; s++) {
                 ((FloatVector) ByteVector.fromArray(ByteVector.SPECIES_128, t, SUB * s).convertShape(VectorOperators.B2F, Vec.F, 0))
-                        .mul(q[qo + QK + s]).intoArray(w, wo + SUB * s);
+                        .mul(pr.q[from + Q6_KSixBits.SCALES_AT + s]).intoArray(w, wo + SUB * s);
             }
         }
         return true;
@@ -498,13 +442,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
     void decodeUnsigned(int row, short[] u, int[] sc, float[] d) {
         PairedRows pr = PairLanes.ENABLED ? pairedCopy() : null;
         if (pr != null) { // the copy holds q - 32 unpacked, and the scale bytes: a widening and an add per 16
-            byte[] q = LANES ? new byte[PAIRED] : pr.q;
+            byte[] q = LANES ? new byte[PAIRED] : pr.q, lanes = LANES ? new byte[QK] : null;
             int blocks = cols / QK;
             int first = 2 * (row >> 1) * blocks + (row & 1);
             for (int blk = 0; blk < blocks; blk++) {
                 int at = first + 2 * blk, qo = LANES ? 0 : at * PAIRED;
                 if (LANES) {
-                    elementOrder(pr.q, at * PAIRED, q);
+                    elementOrder(pr.q, at * Q6_KSixBits.PAYLOAD, lanes, q);
                 }
                 d[blk] = pr.d[at];
                 for (int s = 0; s < SUBS; s++) {

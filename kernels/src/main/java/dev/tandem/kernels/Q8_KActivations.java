@@ -48,6 +48,34 @@ final class Q8_KActivations {
         return lanes;
     }
 
+    private volatile short[] q6KBias;
+
+    /**
+     * Per block 64 shorts: lane i of the first 32 is -32 times the sum of lane i of the even 32-short
+     * vectors of {@link #q6KLanes} (the vectors at 0, 64, 128, 192), of the second 32 the odd ones'
+     * (32, 96, 160, 224); |each| &lt;= 32 * 4 * 127. Q6_K's 6-bit kernel starts its 16-bit sums of
+     * (q + 32) * x there, so they come out as the sums of (q - 32) * x. Made by the first caller and
+     * kept, as {@link #q6KLanes}.
+     */
+    short[] q6KBias() {
+        short[] bias = q6KBias;
+        if (bias == null) {
+            short[] lanes = q6KLanes();
+            bias = new short[lanes.length / 4];
+            for (int b = 0; b < lanes.length / BLOCK; b++) {
+                for (int i = 0; i < 64; i++) { // i < 32: even vectors, lane i; i >= 32: odd vectors, lane i - 32
+                    int from = b * BLOCK + i, sum = 0;
+                    for (int v = 0; v < 4; v++) {
+                        sum += lanes[from + 64 * v];
+                    }
+                    bias[b * 64 + i] = (short) (-32 * sum);
+                }
+            }
+            q6KBias = bias;
+        }
+        return bias;
+    }
+
     private volatile short[] q4KLanes;
 
     /** qs in {@link SubBlockLanes#Q4_K}'s order, as {@link #q6KLanes}. */
