@@ -22,7 +22,7 @@ final class BatchScratch {
 
     private float[] packedActivations = new float[0];
     private float[] packedScales = new float[0];
-    private int[] packedSums = new int[0];
+    private float[] packedSums = new float[0];
     private float[] panel = new float[0];
     private float[] panelRows = new float[0];
     private float[] chainResults = new float[0];
@@ -67,12 +67,12 @@ final class BatchScratch {
     }
 
     /** {@link #packedActivations}' sub-block sums (the K-quants' mins), perToken a token, in the same tiles. */
-    int[] packedSums(int tiles, int tt, int perToken, int tokens) {
+    float[] packedSums(int tiles, int tt, int perToken, int tokens) {
         int n = tiles * tt * perToken;
         if (packedSums.length < n) {
-            packedSums = new int[n];
+            packedSums = new float[n];
         } else if (tokens < tiles * tt) {
-            Arrays.fill(packedSums, n - tt * perToken, n, 0);
+            Arrays.fill(packedSums, n - tt * perToken, n, 0f);
         }
         return packedSums;
     }

@@ -73,6 +73,14 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     }
 
     /**
+     * How many consecutive 16-value sub-blocks share one min: 2 where a min covers 32 values (Q4_K,
+     * Q5_K), else 1. KQuantGemm sums the activations over such a run once per token.
+     */
+    final int minRun() {
+        return format() == WeightFormat.Q4_K || format() == WeightFormat.Q5_K ? 2 : 1;
+    }
+
+    /**
      * dx * (D * scaledSum - M * minSum) (dx * (D * scaledSum) without mins): the float value of one
      * super-block's dot. {@link KQuantGemm} performs these operations lanewise and the 256-bit row
      * loops ({@code rowDotWide}) write them out: keep them in step.
