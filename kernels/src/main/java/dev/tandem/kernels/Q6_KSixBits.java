@@ -167,6 +167,83 @@ final class Q6_KSixBits {
         }
     }
 
+    /**
+     * {@link #dot} for {@code batch} tokens (2 or more; token t's activations from super-block
+     * t * perToken on), into out[outOff + t*rows + r (+ 1)]: each row-block's vectors are rebuilt once
+     * and kept in registers for every token, where a pass per token rebuilt them each time (batched
+     * decode ran 0.76-0.93x the byte copy's speed). Per token and row the same integers and float
+     * operations as {@link #dot}, block after block, its running sum kept in out: the same bits.
+     */
+    static void dotTokens(PairedRows pr, Q8_KActivations a, short[] lanes, int batch, int perToken, int rows, int r, int n,
+                          float[] out, int outOff) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        short[] bias = a.q6KBias();
+        float[] ad = a.d;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        int second = n == 2 ? PAYLOAD : 0, secondD = n == 2 ? 1 : 0;
+        for (int t = 0; t < batch; t++) {
+            out[outOff + t * rows + r] = 0f;
+            if (n == 2) {
+                out[outOff + t * rows + r + 1] = 0f;
+            }
+        }
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAYLOAD, w1 = w0 + second;
+            IntVector n00 = ByteVector.fromArray(WIDE_BYTES, wq, w0).reinterpretAsInts(), n01 = ByteVector.fromArray(WIDE_BYTES, wq, w0 + 64).reinterpretAsInts();
+            IntVector h0 = ByteVector.fromArray(WIDE_BYTES, wq, w0 + 128).reinterpretAsInts();
+            IntVector n10 = ByteVector.fromArray(WIDE_BYTES, wq, w1).reinterpretAsInts(), n11 = ByteVector.fromArray(WIDE_BYTES, wq, w1 + 64).reinterpretAsInts();
+            IntVector h1 = ByteVector.fromArray(WIDE_BYTES, wq, w1 + 128).reinterpretAsInts();
+            IntVector w00 = n00.and(0x0F0F0F0F).or(h0.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+            IntVector w10 = n00.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(h0.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+            IntVector w20 = n01.and(0x0F0F0F0F).or(h0.and(0x30303030));
+            IntVector w30 = n01.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(h0.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+            ShortVector e00 = w00.and(0x00FF00FF).reinterpretAsShorts(), o00 = w00.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e10 = w10.and(0x00FF00FF).reinterpretAsShorts(), o10 = w10.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e20 = w20.and(0x00FF00FF).reinterpretAsShorts(), o20 = w20.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e30 = w30.and(0x00FF00FF).reinterpretAsShorts(), o30 = w30.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            IntVector w01 = n10.and(0x0F0F0F0F).or(h1.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+            IntVector w11 = n10.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(h1.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+            IntVector w21 = n11.and(0x0F0F0F0F).or(h1.and(0x30303030));
+            IntVector w31 = n11.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(h1.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+            ShortVector e01 = w01.and(0x00FF00FF).reinterpretAsShorts(), o01 = w01.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e11 = w11.and(0x00FF00FF).reinterpretAsShorts(), o11 = w11.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e21 = w21.and(0x00FF00FF).reinterpretAsShorts(), o21 = w21.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            ShortVector e31 = w31.and(0x00FF00FF).reinterpretAsShorts(), o31 = w31.lanewise(VectorOperators.LSHR, 8).and(0x00FF00FF).reinterpretAsShorts();
+            IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
+            IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
+            IntVector lo0 = sc0.rearrange(LOW_SCALES), hi0 = sc0.rearrange(HIGH_SCALES), lo1 = sc1.rearrange(LOW_SCALES), hi1 = sc1.rearrange(HIGH_SCALES);
+            float d0 = wd[at], d1 = wd[at + secondD];
+            for (int t = 0; t < batch; t++) {
+                int tb = t * perToken + blk, e = tb * QK;
+                ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e + 0), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                ShortVector be = ShortVector.fromArray(PairLanes.S, bias, e >> 2), bo = ShortVector.fromArray(PairLanes.S, bias, (e >> 2) + 32);
+                IntVector ev0 = be.add(e00.mul(xe0)).add(e10.mul(xe1)).add(e20.mul(xe2)).add(e30.mul(xe3)).reinterpretAsInts();
+                IntVector od0 = bo.add(o00.mul(xo0)).add(o10.mul(xo1)).add(o20.mul(xo2)).add(o30.mul(xo3)).reinterpretAsInts();
+                IntVector ev1 = be.add(e01.mul(xe0)).add(e11.mul(xe1)).add(e21.mul(xe2)).add(e31.mul(xe3)).reinterpretAsInts();
+                IntVector od1 = bo.add(o01.mul(xo0)).add(o11.mul(xo1)).add(o21.mul(xo2)).add(o31.mul(xo3)).reinterpretAsInts();
+                IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo0)
+                        .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi0));
+                IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo1)
+                        .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi1));
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                h = h.add(h.rearrange(PairLanes.INT_SWAP4));
+                h = h.add(h.rearrange(PairLanes.INT_SWAP2));
+                h = h.add(h.rearrange(PairLanes.INT_SWAP1));
+                float da = ad[tb];
+                int o = outOff + t * rows + r;
+                out[o] += da * (d0 * h.lane(0));
+                if (n == 2) {
+                    out[o + 1] += da * (d1 * h.lane(8));
+                }
+            }
+        }
+    }
+
     /** Int lane k of an even (odd) vectors' sum belongs to sub-block k/2 (8 + k/2): their scales, each twice. */
     private static final VectorShuffle<Integer> LOW_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
     private static final VectorShuffle<Integer> HIGH_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> 8 + k / 2);
