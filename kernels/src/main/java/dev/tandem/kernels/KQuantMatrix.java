@@ -154,8 +154,6 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         final byte[] block;
         /** A super-block's weights put back in element order from a paired copy's lane order. */
         final byte[] lanes = new byte[QK];
-        /** A Q6_K row-block of the six-bit copy ({@link Q6_KSixBits}) unpacked to bytes, still in lane order. */
-        final byte[] unpacked = new byte[QK];
 
         DecodeScratch(KQuantMatrix w) {
             block = new byte[w.blockBytes];

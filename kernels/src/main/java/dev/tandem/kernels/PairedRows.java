@@ -10,7 +10,8 @@ import java.util.function.Supplier;
  * 2p's quants, then row 2p+1's) and the two rows' block scales are adjacent floats. An odd last row
  * is paired with a zero row. Q8_0 and Q4_0 copy their quants as they are; the K-quants lay out
  * their own payload ({@link BlockCopy}): Q4_K its six-bit scales and mins unpacked to one byte each,
- * then its nibbles; Q6_K its six-bit weights unpacked to one byte each, then its scales; both their
+ * then its nibbles; Q6_K its six-bit weights unpacked to one byte each (at 512 bits packed again in
+ * a layout its kernel rebuilds cheaply, {@link Q6_KSixBits}), then its scales; both their
  * f16 super-block scales as floats, so the kernel loops unpack no scale bits.
  *
  * <p>Why: in the file's layout (an f16 scale inside each 34- or 18-byte block) a row-pair kernel

@@ -264,7 +264,9 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     /**
      * The panel decode from the paired copy (built here if the batch-1 kernel has not yet): per
-     * super-block the lane order's 4-byte groups transposed back to element order in registers (two
+     * super-block the six-bit form's bytes rebuilt in registers ({@link Q6_KSixBits#unpack}'s
+     * operations written out: through a call and scratch it made the 16-token decode 0.81-0.87x the
+     * byte copy's, now 0.95-1.27x), the lane order's 4-byte groups transposed back to element order (two
      * 4 x 8 int transposes, even and odd vectors), then per sub-block one 16-byte load, a widening
      * to floats and a multiply by the scale, exact in fp32 (|q - 32| * 128 &lt; 2^24): the very
      * floats scaledQuants forms. At 512 bits, where a sub-block is one float vector. KQuantGemm's
@@ -283,20 +285,31 @@ public final class Q6_KMatrix extends KQuantMatrix {
         if (pr == null) {
             return false;
         }
-        byte[] q = scratch.unpacked, t = scratch.lanes;
+        byte[] q = pr.q, t = scratch.lanes;
         int blocks = cols / QK;
         int first = 2 * (row >> 1) * blocks + (row & 1);
         for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, from = at * Q6_KSixBits.PAYLOAD, qo = 0, wo = wOff + blk * blockStride;
-            Q6_KSixBits.unpack(pr.q, from, q, 0);
+            int at = first + 2 * blk, from = at * Q6_KSixBits.PAYLOAD, wo = wOff + blk * blockStride;
             dm[dmOff + 2 * blk] = pr.d[at];
             dm[dmOff + 2 * blk + 1] = 0f;
             java.util.Arrays.fill(mins, mOff + blk * SUBS, mOff + (blk + 1) * SUBS, 0);
+            // Q6_KSixBits.unpack's W_0 .. W_3 in registers: their even bytes are V_0, V_2, V_4, V_6, their odd ones V_1, ...
+            IntVector n0 = ByteVector.fromArray(ByteVector.SPECIES_512, q, from).reinterpretAsInts();
+            IntVector n1 = ByteVector.fromArray(ByteVector.SPECIES_512, q, from + 64).reinterpretAsInts();
+            IntVector hb = ByteVector.fromArray(ByteVector.SPECIES_512, q, from + 128).reinterpretAsInts();
+            IntVector w0 = n0.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+            IntVector w1 = n0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+            IntVector w2 = n1.and(0x0F0F0F0F).or(hb.and(0x30303030));
+            IntVector w3 = n1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
             for (int half = 0; half < 2; half++) { // even vectors: sub-blocks 0-7; odd: 8-15
-                IntVector v0 = ByteVector.fromArray(PairLanes.B, q, qo + 32 * half).reinterpretAsInts();
-                IntVector v2 = ByteVector.fromArray(PairLanes.B, q, qo + 64 + 32 * half).reinterpretAsInts();
-                IntVector v4 = ByteVector.fromArray(PairLanes.B, q, qo + 128 + 32 * half).reinterpretAsInts();
-                IntVector v6 = ByteVector.fromArray(PairLanes.B, q, qo + 192 + 32 * half).reinterpretAsInts();
+                IntVector v0 = ((half == 0 ? w0 : w0.lanewise(VectorOperators.LSHR, 8)).and(0x00FF00FF).reinterpretAsShorts().sub((short) 32)
+                        .convertShape(VectorOperators.S2B, PairLanes.B, 0)).reinterpretAsInts();
+                IntVector v2 = ((half == 0 ? w1 : w1.lanewise(VectorOperators.LSHR, 8)).and(0x00FF00FF).reinterpretAsShorts().sub((short) 32)
+                        .convertShape(VectorOperators.S2B, PairLanes.B, 0)).reinterpretAsInts();
+                IntVector v4 = ((half == 0 ? w2 : w2.lanewise(VectorOperators.LSHR, 8)).and(0x00FF00FF).reinterpretAsShorts().sub((short) 32)
+                        .convertShape(VectorOperators.S2B, PairLanes.B, 0)).reinterpretAsInts();
+                IntVector v6 = ((half == 0 ? w3 : w3.lanewise(VectorOperators.LSHR, 8)).and(0x00FF00FF).reinterpretAsShorts().sub((short) 32)
+                        .convertShape(VectorOperators.S2B, PairLanes.B, 0)).reinterpretAsInts();
                 IntVector p = ZIP_LOW.selectFrom(v0, v2), pq = ZIP_HIGH.selectFrom(v0, v2);
                 IntVector r = ZIP_LOW.selectFrom(v4, v6), rs = ZIP_HIGH.selectFrom(v4, v6);
                 int to = 128 * half;
