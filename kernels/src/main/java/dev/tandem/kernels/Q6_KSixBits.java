@@ -102,7 +102,7 @@ final class Q6_KSixBits {
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAYLOAD, w1 = w0 + second;
             int e = (blk0 + blk) * QK;
-            // Started at -32 times the activations' sums ({@link Q8_KActivations#q6KBias}): sums of (q - 32) * x.
+            // Started at -32 times the activations' sums (Q8_KActivations.q6KBias): sums of (q - 32) * x.
             ShortVector even0 = ShortVector.fromArray(PairLanes.S, bias, e >> 2), odd0 = ShortVector.fromArray(PairLanes.S, bias, (e >> 2) + 32);
             ShortVector even1 = even0, odd1 = odd0;
             // Row 0's and row 1's 64-byte runs: nibbles of W0 | W1 << 4, of W2 | W3 << 4, and the high bit pairs.
@@ -112,7 +112,7 @@ final class Q6_KSixBits {
             IntVector h1 = ByteVector.fromArray(WIDE_BYTES, wq, w1 + 128).reinterpretAsInts();
             // W_k (q + 32 as bytes: even bytes V_2k's lanes, odd bytes V_2k+1's) rebuilt on int lanes, where a bit
             // shifted across a byte lands outside that byte's mask; its even bytes as shorts by a mask, its odd ones
-            // by a shift. Written out for k = 0..3 (constant shifts; no helper, see above).
+            // by a shift and a mask. Written out for k = 0..3 (constant shifts; no helper, see above).
             ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + 0), xo = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
             IntVector w = n00.and(0x0F0F0F0F).or(h0.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
             even0 = even0.add(w.and(0x00FF00FF).reinterpretAsShorts().mul(xe));
