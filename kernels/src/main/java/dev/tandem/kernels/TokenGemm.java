@@ -94,7 +94,7 @@ final class TokenGemm {
             }
         });
         int panels = (rows + PANEL - 1) / PANEL;
-        // Reordering a panel costs a transposition per weight, paid back only over enough token tiles.
+        // Reordering a panel costs a scatter per weight, paid back only over enough token tiles.
         boolean reorder = tiles >= REORDER_TILES;
         int rowStride = reorder ? 1 : cols, posStride = reorder ? R : 1;
         Parallel.forRange(panels, 1, (start, end) -> {
@@ -167,11 +167,10 @@ final class TokenGemm {
 
     /**
      * Decodes rows [r0, r1) into wf in the panel layout (see the class comment; chains of len positions),
-     * zero rows up to tiled: a group's R rows decoded into rows (R x cols, element order), then written
-     * out position by position, R adjacent floats each. Why: scattering each decoded row into the layout
-     * alone put every store on a cache line of its own, R rows apart, and the decode of TinyLlama F16's
-     * panels took as much of a 256-token prefill's CPU as the kernel (perf: 34 % against 32 %,
-     * docs/benchmarks.md, session 24).
+     * zero rows up to tiled: a group's R rows decoded into rows (R x cols, element order), then written out
+     * position by position, R adjacent floats each. Why: scattering each decoded row into the layout alone put every
+     * store on a cache line of its own, R rows apart, and the decode of TinyLlama F16's panels took as
+     * much of a 256-token prefill's CPU as the kernel (perf: 34 % against 32 %, docs/benchmarks.md).
      * Steps outer, chains inner: a step's sources are a run of each row, and its R-float stores fill
      * the lines the next step completes.
      */
@@ -404,8 +403,17 @@ final class TokenGemm {
         for (int r = 0; r < R; r++) {
             for (int half = 0; half < 2; half++) {
                 int o = resOff + r * TT + half * FL;
-                complete(FloatVector.fromArray(F, res, o), res, o, w, wOff + r * rowStride, posStride, cols, xt, xOff + half * FL, main,
-                        panelOut, (tile * TT + half * FL) * PANEL + row + r);
+                FloatVector s = FloatVector.fromArray(F, res, o);
+                for (int j = main; j < cols; j++) {
+                    s = s.add(FloatVector.broadcast(F, w[wOff + r * rowStride + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
+                }
+                // Back into its res slot (done with) and out from there: s.lane(i) with a variable i
+                // compiled to a jump table of extracts, one indirect jump per value.
+                s.intoArray(res, o);
+                int to = (tile * TT + half * FL) * PANEL + row + r;
+                for (int i = 0; i < FL; i++) {
+                    panelOut[to + i * PANEL] = res[o + i];
+                }
             }
         }
     }
@@ -444,26 +452,18 @@ final class TokenGemm {
                 v3 = v3.add(v7);
                 v0 = v0.add(v2);
                 v1 = v1.add(v3);
-                complete(v0.add(v1), res, o, w, wOff + r * rowStride, posStride, cols, xt, xOff + half * FL, main, panelOut,
-                        (tile * TT + half * FL) * PANEL + row + r);
+                // The tail and store as in finish, written out: one force-inlined helper for both ran 0.95-0.98x
+                // (kernels-ab F16 at 256 tokens, docs/benchmarks.md, session 25).
+                FloatVector s = v0.add(v1);
+                for (int j = main; j < cols; j++) {
+                    s = s.add(FloatVector.broadcast(F, w[wOff + r * rowStride + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT + half * FL)));
+                }
+                s.intoArray(res, o);
+                int to = (tile * TT + half * FL) * PANEL + row + r;
+                for (int i = 0; i < FL; i++) {
+                    panelOut[to + i * PANEL] = res[o + i];
+                }
             }
-        }
-    }
-
-    /**
-     * A (row, token vector)'s chain sum s plus its tail products (positions main..cols of the row at w[wOff..],
-     * posStride apart; the tokens' at xt[xOff + j*TT..]), one at a time, into panelOut[to + i*PANEL] for the
-     * vector's FL tokens i. Back through res[o..] (done with) and out from there: s.lane(i) with a variable i
-     * compiled to a jump table of extracts, one indirect jump per value.
-     */
-    private static void complete(FloatVector s, float[] res, int o, float[] w, int wOff, int posStride, int cols, float[] xt, int xOff,
-                                 int main, float[] panelOut, int to) {
-        for (int j = main; j < cols; j++) {
-            s = s.add(FloatVector.broadcast(F, w[wOff + j * posStride]).mul(FloatVector.fromArray(F, xt, xOff + j * TT)));
-        }
-        s.intoArray(res, o);
-        for (int i = 0; i < FL; i++) {
-            panelOut[to + i * PANEL] = res[o + i];
         }
     }
 
