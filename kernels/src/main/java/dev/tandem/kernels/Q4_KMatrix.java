@@ -37,9 +37,15 @@ public final class Q4_KMatrix extends KQuantMatrix {
                 if (PairLanes.ENABLED) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
                     short[] lanes = a.q4KLanes();
                     int[] pairSumsTwice = a.pairSumsTwice();
+                    // A short odd row (stories110M's 3 blocks) would pay a whole wasted block in dotBlockPairs' last step.
+                    boolean pairSteps = perToken % 2 == 0 || perToken > 8;
                     return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
                         for (int b = 0; b < batch; b++) {
-                            dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
+                            if (n == 2 && pairSteps) {
+                                dotBlockPairs(pr, a, lanes, pairSumsTwice, b * perToken, r, out, outOff + b * rows + r);
+                            } else {
+                                dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
+                            }
                         }
                     });
                 }
@@ -239,6 +245,99 @@ public final class Q4_KMatrix extends KQuantMatrix {
             out[o + 1] = sum1;
         }
     }
+
+    /**
+     * {@link #dotPairedWide} of a row pair (r even), two blocks a step, into out[o], out[o + 1]. The per-block integer vectors are formed as there; the two blocks' four
+     * sums each are then halved together (two steps for both blocks, not four for each), and the float
+     * operations da * (d * isum - dmin * min) run in the lanes of one 256-bit vector for both rows and
+     * both blocks, added to the rows' sums block after block: dotPairedWide's values and order, so the
+     * same bits. Lane 4b + 2q + row (b: block of the step, q: 0 the scaled sum, 1 the min sum). Per
+     * block the old ending took four lane extractions and ten scalar float operations.
+     */
+    private static void dotBlockPairs(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r,
+                                      float[] out, int o) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks;
+        ShortVector nibble = ShortVector.broadcast(PairLanes.S, (short) 0x0F);
+        FloatVector sums = FloatVector.zero(PairLanes.F); // lane 0 row 0's sum, lane 1 row 1's
+        for (int blk = 0; blk < blocks; blk += 2) {
+            // An odd last block is its step's both blocks, the second's terms then +0: adding +0 to a sum
+            // that started at +0 leaves its bits.
+            int next = blk + 1 < blocks ? 1 : 0;
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + PAIRED, w2 = w0 + 2 * next * PAIRED, w3 = w2 + PAIRED;
+            int e = (blk0 + blk) * QK, f = e + next * QK;
+            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0, s2 = s0, s3 = s0;
+            for (int c = 0; c < 4; c++) {
+                ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
+                ShortVector xh = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c + 32);
+                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                s0 = s0.add(b0.and(nibble).mul(xl)).add(b0.lanewise(VectorOperators.LSHR, 4).mul(xh));
+                s1 = s1.add(b1.and(nibble).mul(xl)).add(b1.lanewise(VectorOperators.LSHR, 4).mul(xh));
+                ShortVector yl = ShortVector.fromArray(PairLanes.S, lanes, f + 64 * c);
+                ShortVector yh = ShortVector.fromArray(PairLanes.S, lanes, f + 64 * c + 32);
+                ShortVector b2 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w2 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                ShortVector b3 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w3 + PAIRED_QS + 32 * c)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+                s2 = s2.add(b2.and(nibble).mul(yl)).add(b2.lanewise(VectorOperators.LSHR, 4).mul(yh));
+                s3 = s3.add(b3.and(nibble).mul(yl)).add(b3.lanewise(VectorOperators.LSHR, 4).mul(yh));
+            }
+            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts(), v2 = s2.reinterpretAsInts(), v3 = s3.reinterpretAsInts();
+            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head2 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w2)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head3 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w3)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
+            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
+            IntVector t2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head2.rearrange(SCALE_PAIRS));
+            IntVector t3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head3.rearrange(SCALE_PAIRS));
+            IntVector minsA = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
+            IntVector minsB = PairLanes.MINS_OF_BOTH.selectFrom(head2, head3).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk + next) * SUBS));
+            // Each block: lane 8q + 4row + j (four partial sums j); then both blocks: lane 4b + 2q + row.
+            IntVector hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            hA = PairLanes.EVEN_LANES.selectFrom(hA, minsA).add(PairLanes.ODD_LANES.selectFrom(hA, minsA));
+            IntVector hB = PairLanes.EVEN_LANES.selectFrom(t2, t3).add(PairLanes.ODD_LANES.selectFrom(t2, t3));
+            hB = PairLanes.EVEN_LANES.selectFrom(hB, minsB).add(PairLanes.ODD_LANES.selectFrom(hB, minsB));
+            IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
+            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+            FloatVector p = ((FloatVector) h.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.fromArray(PairLanes.F, wd, 2 * at, next == 1 ? STEP_FLOATS : FIRST_BLOCK).rearrange(ROW_Q_SWAPPED));
+            FloatVector terms = p.sub(p.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk0 + blk])
+                    .blend(a.d[blk0 + blk + next], SECOND_BLOCK));
+            // The new terms are the receivers: a loop-carried receiver is not of an exact class to C2, whose
+            // virtual call boxed the sums every step (0.5x). Float addition commutes exactly.
+            sums = terms.rearrange(SECOND_BLOCK_DOWN).add(terms.add(sums));
+        }
+        out[o] = sums.lane(0);
+        out[o + 1] = sums.lane(1);
+    }
+
+    /** The copy's floats of two row-blocks pairs (lane 4b + 2row + q) in {@link #dotBlockPairs}' lane order 4b + 2q + row. */
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROW_Q_SWAPPED = jdk.incubator.vector.VectorShuffle.fromOp(
+            PairLanes.F, k -> (k & 12) | (k & 1) << 1 | (k >> 1) & 1);
+    /** Lane k ^ 2: the min term beside each scaled term. */
+    private static final jdk.incubator.vector.VectorShuffle<Float> MIN_OF_LANE =
+            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.F, k -> k ^ 2);
+    /** Lanes 4-7 down to 0-3: the step's second block after its first. */
+    private static final jdk.incubator.vector.VectorShuffle<Float> SECOND_BLOCK_DOWN =
+            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.F, k -> (k + 4) & 15);
+    private static final jdk.incubator.vector.VectorMask<Float> SECOND_BLOCK =
+            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0xF0L);
+    /** The 4 floats of a step's first row-block pair (an odd last block: the second block's are +0). */
+    private static final jdk.incubator.vector.VectorMask<Float> FIRST_BLOCK =
+            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0x0FL);
+    /** The 8 floats of a step's two row-block pairs. */
+    private static final jdk.incubator.vector.VectorMask<Float> STEP_FLOATS =
+            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0xFFL);
 
     /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
     private static final jdk.incubator.vector.VectorShuffle<Integer> SCALE_PAIRS =

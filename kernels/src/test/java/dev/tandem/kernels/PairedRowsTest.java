@@ -104,7 +104,14 @@ class PairedRowsTest {
     void kQuantBatchOneRowRangesEqualTheScalarRowDotBitForBit(WeightFormat format) {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 7, cols = 768;
+        int rows = 7;
+        // 3 super-blocks a row (an odd short row: one block at a time), 2 (Q4_K two a step), 11 (odd: a last step of one)
+        for (int cols : new int[] {768, 512, 2816}) {
+            rangesEqualTheScalarRowDot(format, rows, cols, rnd, seed);
+        }
+    }
+
+    private static void rangesEqualTheScalarRowDot(WeightFormat format, int rows, int cols, Random rnd, long seed) {
         KQuantMatrix m = (KQuantMatrix) Encoded.random(format, rows, cols, rnd).matrix();
         Q8_KActivations a = Q8_KActivations.quantize(Encoded.gaussian(rnd, cols), 0, cols);
         for (int start = 0; start <= rows; start++) {
@@ -113,7 +120,7 @@ class PairedRowsTest {
                 java.util.Arrays.fill(out, Float.NaN);
                 m.rowsTask(a, 1, out, 1).run(start, end);
                 for (int r = 0; r < rows; r++) {
-                    String where = format + " rows [" + start + ", " + end + ") row " + r + " seed " + seed;
+                    String where = format + " " + rows + "x" + cols + " rows [" + start + ", " + end + ") row " + r + " seed " + seed;
                     if (r >= start && r < end) {
                         assertEquals(Float.floatToRawIntBits(m.rowDot(r, a, 0, false)), Float.floatToRawIntBits(out[1 + r]), where);
                     } else {
