@@ -17,8 +17,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
     private static final int SCALES = 4;
     private static final int QS = 16;
     /** A row-block of the paired copy ({@link #pairedCopy}): the 8 scales, the 8 mins, one byte each, then qs. */
-    private static final int PAIRED = 16 + 128;
-    private static final int PAIRED_QS = 16;
+    static final int PAIRED = 16 + 128;
+    static final int PAIRED_QS = 16;
 
     /** The batch-1 kernel's paired rows, built on first use. */
     private final PairedRows.Lazy paired = new PairedRows.Lazy();
@@ -34,20 +34,8 @@ public final class Q4_KMatrix extends KQuantMatrix {
         if (vector && IntDot.WIDE) {
             PairedRows pr = batch == 1 || TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
             if (pr != null) {
-                if (PairLanes.ENABLED) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
-                    short[] lanes = a.q4KLanes();
-                    int[] pairSumsTwice = a.pairSumsTwice();
-                    // A short odd row (stories110M's 3 blocks) would pay a whole wasted block in dotBlockPairs' last step.
-                    boolean pairSteps = perToken % 2 == 0 || perToken > 8;
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
-                        for (int b = 0; b < batch; b++) {
-                            if (n == 2 && pairSteps) {
-                                dotBlockPairs(pr, a, lanes, pairSumsTwice, b * perToken, r, out, outOff + b * rows + r);
-                            } else {
-                                dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
-                            }
-                        }
-                    });
+                if (PairLanes.ENABLED) {
+                    return Q4_KLanes.rowsTask(pr, a, batch, perToken, rows, out, outOff);
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -108,7 +96,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
      */
     /**
      * At 512 bits the copy's nibbles are in {@link SubBlockLanes#Q4_K}'s order (for {@link
-     * #dotPairedWide}); the panel decode puts them back in element order.
+     * Q4_KLanes}' kernels); the panel decode puts them back in element order.
      */
     private static final boolean LANES = PairLanes.ENABLED;
 
@@ -183,165 +171,11 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than on the
-     * packed rows; from 8 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
-     * batch-1 passes".
+     * Batches up to 32 run on the paired copy, all tokens against each row pair's weights as they are
+     * decoded once ({@link Q4_KLanes#dotTokens}, {@link TokenRows}) rather than in KQuantGemm's token
+     * tiles, which pay from ~64 ({@link KQuantGemm#oneMin}). Was 7 with a batch-1 pass per token.
      */
-    static final int TOKEN_ROWS_UP_TO = 7;
-
-    /**
-     * {@link #dotPaired} in 512 bits on the copy's {@link SubBlockLanes} order: per super-block the
-     * four 32-byte runs of a row as shorts, their low and high nibbles times the activations in the
-     * same order, all 8 products of a lane added in 16 bits (at most 8 * 15 * 127), each lane pair
-     * added into an int (sub-block lanes/2), times the scales, summed: {@link #scaledSumsWide}'s
-     * integer exactly, then the same float operations as dotPaired, so the same bits. In element
-     * order each 32 products took their own widening and scale multiply (~1.6x the instructions).
-     */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r, int n,
-                                      float[] out, int o) {
-        byte[] wq = pr.q;
-        float[] wd = pr.d;
-        int blocks = pr.blocks;
-        int first = 2 * (r >> 1) * blocks + (r & 1);
-        // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
-        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
-        ShortVector nibble = ShortVector.broadcast(PairLanes.S, (short) 0x0F);
-        float sum0 = 0f, sum1 = 0f;
-        for (int blk = 0; blk < blocks; blk++) {
-            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = (blk0 + blk) * QK;
-            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
-            for (int c = 0; c < 4; c++) {
-                ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
-                ShortVector xh = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c + 32);
-                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                s0 = s0.add(b0.and(nibble).mul(xl)).add(b0.lanewise(VectorOperators.LSHR, 4).mul(xh));
-                s1 = s1.add(b1.and(nibble).mul(xl)).add(b1.lanewise(VectorOperators.LSHR, 4).mul(xh));
-            }
-            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts();
-            // The 8 scale and 8 min bytes of each row, widened: lanes 0-7 scales, 8-15 mins.
-            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
-            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
-            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
-            // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums.
-            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
-            h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
-            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-            int isum0 = h.lane(0), isum1 = h.lane(1), min0 = h.lane(2), min1 = h.lane(3);
-            float da = a.d[blk0 + blk];
-            sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
-            sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);
-        }
-        out[o] = sum0;
-        if (n == 2) {
-            out[o + 1] = sum1;
-        }
-    }
-
-    /**
-     * {@link #dotPairedWide} of a row pair (r even), two blocks a step, into out[o], out[o + 1]. The per-block integer vectors are formed as there; the two blocks' four
-     * sums each are then halved together (two steps for both blocks, not four for each), and the float
-     * operations da * (d * isum - dmin * min) run in the lanes of one 256-bit vector for both rows and
-     * both blocks, added to the rows' sums block after block: dotPairedWide's values and order, so the
-     * same bits. Lane 4b + 2q + row (b: block of the step, q: 0 the scaled sum, 1 the min sum). Per
-     * block the old ending took four lane extractions and ten scalar float operations.
-     */
-    private static void dotBlockPairs(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r,
-                                      float[] out, int o) {
-        byte[] wq = pr.q;
-        float[] wd = pr.d;
-        int blocks = pr.blocks;
-        int first = 2 * (r >> 1) * blocks;
-        ShortVector nibble = ShortVector.broadcast(PairLanes.S, (short) 0x0F);
-        FloatVector sums = FloatVector.zero(PairLanes.F); // lane 0 row 0's sum, lane 1 row 1's
-        for (int blk = 0; blk < blocks; blk += 2) {
-            // An odd last block is its step's both blocks, the second's terms then +0: adding +0 to a sum
-            // that started at +0 leaves its bits.
-            int next = blk + 1 < blocks ? 1 : 0;
-            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + PAIRED, w2 = w0 + 2 * next * PAIRED, w3 = w2 + PAIRED;
-            int e = (blk0 + blk) * QK, f = e + next * QK;
-            ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < 4; c++) {
-                ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
-                ShortVector xh = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c + 32);
-                ShortVector b0 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                ShortVector b1 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w1 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                s0 = s0.add(b0.and(nibble).mul(xl)).add(b0.lanewise(VectorOperators.LSHR, 4).mul(xh));
-                s1 = s1.add(b1.and(nibble).mul(xl)).add(b1.lanewise(VectorOperators.LSHR, 4).mul(xh));
-                ShortVector yl = ShortVector.fromArray(PairLanes.S, lanes, f + 64 * c);
-                ShortVector yh = ShortVector.fromArray(PairLanes.S, lanes, f + 64 * c + 32);
-                ShortVector b2 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w2 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                ShortVector b3 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w3 + PAIRED_QS + 32 * c)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
-                s2 = s2.add(b2.and(nibble).mul(yl)).add(b2.lanewise(VectorOperators.LSHR, 4).mul(yh));
-                s3 = s3.add(b3.and(nibble).mul(yl)).add(b3.lanewise(VectorOperators.LSHR, 4).mul(yh));
-            }
-            IntVector v0 = s0.reinterpretAsInts(), v1 = s1.reinterpretAsInts(), v2 = s2.reinterpretAsInts(), v3 = s3.reinterpretAsInts();
-            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector head2 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w2)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector head3 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w3)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
-            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
-            IntVector t2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head2.rearrange(SCALE_PAIRS));
-            IntVector t3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head3.rearrange(SCALE_PAIRS));
-            IntVector minsA = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
-            IntVector minsB = PairLanes.MINS_OF_BOTH.selectFrom(head2, head3).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk + next) * SUBS));
-            // Each block: lane 8q + 4row + j (four partial sums j); then both blocks: lane 4b + 2q + row.
-            IntVector hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
-            hA = PairLanes.EVEN_LANES.selectFrom(hA, minsA).add(PairLanes.ODD_LANES.selectFrom(hA, minsA));
-            IntVector hB = PairLanes.EVEN_LANES.selectFrom(t2, t3).add(PairLanes.ODD_LANES.selectFrom(t2, t3));
-            hB = PairLanes.EVEN_LANES.selectFrom(hB, minsB).add(PairLanes.ODD_LANES.selectFrom(hB, minsB));
-            IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
-            h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-            FloatVector p = ((FloatVector) h.convert(VectorOperators.I2F, 0))
-                    .mul(FloatVector.fromArray(PairLanes.F, wd, 2 * at, next == 1 ? STEP_FLOATS : FIRST_BLOCK).rearrange(ROW_Q_SWAPPED));
-            FloatVector terms = p.sub(p.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk0 + blk])
-                    .blend(a.d[blk0 + blk + next], SECOND_BLOCK));
-            // The new terms are the receivers: a loop-carried receiver is not of an exact class to C2, whose
-            // virtual call boxed the sums every step (0.5x). Float addition commutes exactly.
-            sums = terms.rearrange(SECOND_BLOCK_DOWN).add(terms.add(sums));
-        }
-        out[o] = sums.lane(0);
-        out[o + 1] = sums.lane(1);
-    }
-
-    /** The copy's floats of two row-blocks pairs (lane 4b + 2row + q) in {@link #dotBlockPairs}' lane order 4b + 2q + row. */
-    private static final jdk.incubator.vector.VectorShuffle<Float> ROW_Q_SWAPPED = jdk.incubator.vector.VectorShuffle.fromOp(
-            PairLanes.F, k -> (k & 12) | (k & 1) << 1 | (k >> 1) & 1);
-    /** Lane k ^ 2: the min term beside each scaled term. */
-    private static final jdk.incubator.vector.VectorShuffle<Float> MIN_OF_LANE =
-            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.F, k -> k ^ 2);
-    /** Lanes 4-7 down to 0-3: the step's second block after its first. */
-    private static final jdk.incubator.vector.VectorShuffle<Float> SECOND_BLOCK_DOWN =
-            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.F, k -> (k + 4) & 15);
-    private static final jdk.incubator.vector.VectorMask<Float> SECOND_BLOCK =
-            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0xF0L);
-    /** The 4 floats of a step's first row-block pair (an odd last block: the second block's are +0). */
-    private static final jdk.incubator.vector.VectorMask<Float> FIRST_BLOCK =
-            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0x0FL);
-    /** The 8 floats of a step's two row-block pairs. */
-    private static final jdk.incubator.vector.VectorMask<Float> STEP_FLOATS =
-            jdk.incubator.vector.VectorMask.fromLong(PairLanes.F, 0xFFL);
-
-    /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
-    private static final jdk.incubator.vector.VectorShuffle<Integer> SCALE_PAIRS =
-            jdk.incubator.vector.VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
+    static final int TOKEN_ROWS_UP_TO = 32;
 
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */
     int minSumWide(long o, int[] bsums, int from) {

@@ -139,7 +139,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
         });
     }
 
-    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), as Q4_K's. */
+    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), one per token. */
     static final int TOKEN_ROWS_UP_TO = 7;
 
     /**

@@ -61,12 +61,15 @@ class TokenRowsTest {
                 int cols = format.isKQuant() ? 256 * (1 + trial) : new int[] {64, 416, 2080}[trial];
                 WeightMatrix m = format.isKQuant() ? KQuantGemmTest.matrix(format, rows, cols, trial, rnd)
                         : Encoded.random(format, rows, cols, rnd).matrix();
-                for (int batch = 2; batch <= 13; batch++) {
+                // 2-13, and Q4_K's last batch on its batch-1 kernel (32) and the tile's first (33)
+                for (int batch : java.util.stream.IntStream.concat(java.util.stream.IntStream.rangeClosed(2, 13),
+                        java.util.stream.IntStream.of(32, 33)).toArray()) {
                     float[] x = format.isKQuant() ? KQuantGemmTest.activations(batch, cols, trial, rnd) : Encoded.gaussian(rnd, batch * cols);
                     float[] single = new float[rows];
                     for (int threads : new int[] {1, 3}) {
                         Parallel.setThreads(threads);
                         float[] out = new float[batch * rows];
+                        java.util.Arrays.fill(out, Float.NaN); // overwritten, not added to
                         m.matmul(x, out, batch);
                         for (int t = 0; t < batch; t++) {
                             m.matvec(x, t * cols, single, 0);
