@@ -87,14 +87,16 @@ final class KQuantGemm {
     }
 
     /**
-     * The smallest batch the one-vector tile takes by default on 512-bit vectors: 9 against Q6_KRowGemm,
-     * 8 against a per-row kernel; for Q4_K the batch after those its batch-1 kernel takes for all tokens
-     * at once ({@link Q4_KLanes#dotTokens}: against the tile, one thread, 2048 x 2048, 2.40x at 8
-     * tokens, 1.52 at 12, 1.21 at 16, 1.04 at 32, 0.98 at 64).
+     * The smallest batch the one-vector tile takes by default on 512-bit vectors: the batch after those
+     * the format's batch-1 kernels take ({@link KQuantMatrix#tokenRowsUpTo}, where {@link TokenRows}
+     * serves them: Q4_K to 32, its nibbles widened once for all tokens, {@link Q4_KLanes#dotTokens},
+     * against the tile one thread 2048 x 2048 2.40x at 8 tokens, 1.52 at 12, 1.21 at 16, 1.04 at 32,
+     * 0.98 at 64; Q6_K to 16; Q5_K to 7); else 9 against Q6_KRowGemm, 8 against a per-row kernel.
      */
     static int oneMin(KQuantMatrix w) {
-        if (w instanceof Q4_KMatrix && TokenRows.serves(Q4_KMatrix.TOKEN_ROWS_UP_TO, Q4_KMatrix.TOKEN_ROWS_UP_TO)) {
-            return Q4_KMatrix.TOKEN_ROWS_UP_TO + 1;
+        int upTo = w.tokenRowsUpTo();
+        if (upTo > 0 && TokenRows.serves(upTo, upTo)) {
+            return upTo + 1;
         }
         return w instanceof Q6_KMatrix && Q6_KRowGemm.serves(2) ? 9 : 8;
     }

@@ -173,6 +173,14 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         }
     }
 
+    /**
+     * The largest batch this format's {@link #rowsTask} runs on its batch-1 kernels ({@link TokenRows},
+     * where those serve) rather than in KQuantGemm's token tiles ({@link KQuantGemm#oneMin}); 0 none.
+     */
+    int tokenRowsUpTo() {
+        return 0;
+    }
+
     /** Whether {@link #scaledQuants} runs vector code here (the formats that override it, on 256-bit vectors). */
     boolean vectorDecode() {
         return false;

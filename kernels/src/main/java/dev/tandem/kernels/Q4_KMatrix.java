@@ -177,6 +177,11 @@ public final class Q4_KMatrix extends KQuantMatrix {
      */
     static final int TOKEN_ROWS_UP_TO = 32;
 
+    @Override
+    int tokenRowsUpTo() {
+        return TOKEN_ROWS_UP_TO;
+    }
+
     /** {@link #minSum} over the 8 mins of the block at o (each covers two 16-value activation sums): the same integer. */
     int minSumWide(long o, int[] bsums, int from) {
         return packedMinSum(packedMins(packed(o)), bsums, from);

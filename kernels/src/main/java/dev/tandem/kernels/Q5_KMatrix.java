@@ -142,6 +142,11 @@ public final class Q5_KMatrix extends KQuantMatrix {
     /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), one per token. */
     static final int TOKEN_ROWS_UP_TO = 7;
 
+    @Override
+    int tokenRowsUpTo() {
+        return TOKEN_ROWS_UP_TO;
+    }
+
     /**
      * {@link #dotPaired} in 512 bits on the copy's {@link SubBlockLanes} order: a row's 8 vectors of
      * 32 weights (0-31) times the activations in the same order, the 4 even and the 4 odd vectors'

@@ -108,11 +108,17 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * Batches up to 8 run as batch-1 passes on the paired copy ({@link TokenRows}) rather than
-     * Q6_KRowGemm; from 9 KQuantGemm's token tile takes them. See docs/benchmarks.md, "Small batches as
-     * batch-1 passes".
+     * Batches up to 16 run on the paired copy, each row-block rebuilt once for all tokens ({@link
+     * Q6_KSixBits#dotTokens}, {@link TokenRows}) rather than Q6_KRowGemm or KQuantGemm's token tile:
+     * against the tile, one thread, 1.38-1.89x at 9-12 tokens, 1.00-1.27 at 16, 0.96 at 32 (2048 x
+     * 2048, 5632 x 2048, 32000 x 768). Was 8: the tile took 9 and up before rowsTask was asked.
      */
-    static final int TOKEN_ROWS_UP_TO = 8;
+    static final int TOKEN_ROWS_UP_TO = 16;
+
+    @Override
+    int tokenRowsUpTo() {
+        return TOKEN_ROWS_UP_TO;
+    }
 
     /**
      * At 512 bits the copy's weights are in {@link SubBlockLanes#Q6_K}'s order, in six bits ({@link
