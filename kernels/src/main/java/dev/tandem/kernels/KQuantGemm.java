@@ -91,14 +91,17 @@ final class KQuantGemm {
      * the format's batch-1 kernels take ({@link KQuantMatrix#tokenRowsUpTo}, where {@link TokenRows}
      * serves them: Q4_K to 32, its nibbles widened once for all tokens, {@link Q4_KLanes#dotTokens},
      * against the tile one thread 2048 x 2048 2.40x at 8 tokens, 1.52 at 12, 1.21 at 16, 1.04 at 32,
-     * 0.98 at 64; Q6_K to 16; Q5_K to 7); else 9 against Q6_KRowGemm, 8 against a per-row kernel.
+     * 0.98 at 64; Q6_K to 16; Q5_K to 128, {@link #minBatch}); else 9 against Q6_KRowGemm, 8 against
+     * a per-row kernel.
      */
     static int oneMin(KQuantMatrix w) {
+        return Math.max(afterTokenRows(w), w instanceof Q6_KMatrix && Q6_KRowGemm.serves(2) ? 9 : 8);
+    }
+
+    /** The batch after the largest that w's batch-1 kernels take ({@link KQuantMatrix#tokenRowsUpTo}, where {@link TokenRows} serves), else 0. */
+    private static int afterTokenRows(KQuantMatrix w) {
         int upTo = w.tokenRowsUpTo();
-        if (upTo > 0 && TokenRows.serves(upTo, upTo)) {
-            return upTo + 1;
-        }
-        return w instanceof Q6_KMatrix && Q6_KRowGemm.serves(2) ? 9 : 8;
+        return upTo > 0 && TokenRows.serves(upTo, upTo) ? upTo + 1 : 0;
     }
 
     /**
@@ -108,13 +111,14 @@ final class KQuantGemm {
      * 16); the others decode a weight at a time, which pays only when shared by a few tiles. Q6_K
      * starts later where {@link Q6_KRowGemm} runs: against a padded tile it ran 1.45x as fast at 8
      * tokens and the same at 12 (stories110M's 32000 x 768 classifier, two threads;
-     * docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns").
+     * docs/benchmarks.md, "Batched decode: the Q6_K classifier, one tile at 2048 columns"). Never
+     * below the batches the format's batch-1 kernels take ({@link #afterTokenRows}).
      */
     static int minBatch(KQuantMatrix w) {
         if (w instanceof Q6_KMatrix && Q6_KRowGemm.serves(MIN_TAIL)) {
-            return MIN_TAIL;
+            return Math.max(afterTokenRows(w), MIN_TAIL);
         }
-        return w.vectorDecode() ? FL : 2 * TT;
+        return Math.max(afterTokenRows(w), w.vectorDecode() ? FL : 2 * TT);
     }
 
     /** Tokens from which a padded tile beats {@link Q6_KRowGemm} (as IntGemm's tail). */

@@ -37,11 +37,11 @@ public final class Q5_KMatrix extends KQuantMatrix {
                 if (LANES) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
                     short[] lanes = a.q4KLanes();
                     int[] pairSumsTwice = a.pairSumsTwice();
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
-                        for (int b = 0; b < batch; b++) {
-                            dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
-                        }
-                    });
+                    if (batch > 1) {
+                        return (start, end) -> PairedRows.forRows(start, end,
+                                (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, out, outOff));
+                    }
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, pairSumsTwice, 0, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -139,8 +139,14 @@ public final class Q5_KMatrix extends KQuantMatrix {
         });
     }
 
-    /** Batches up to 7 run as batch-1 passes on the paired copy ({@link TokenRows}), one per token. */
-    static final int TOKEN_ROWS_UP_TO = 7;
+    /**
+     * Batches up to 128 run on the paired copy, each row-block widened once for all tokens ({@link
+     * #dotTokens}, {@link TokenRows}): Q5_K's token tile decodes a weight at a time and paid only from
+     * 64 tokens ({@link KQuantGemm#minBatch}), below which the file-layout kernel ran. One thread, 2048 x
+     * 2048: against a batch-1 pass per token 1.13x at 2 tokens, 1.23 at 7; against the file-layout
+     * kernel 2.4-3.1x at 8-32; against the tile 1.98 at 64, 1.06-1.29 at 128, 0.88-0.90 at 256.
+     */
+    static final int TOKEN_ROWS_UP_TO = 128;
 
     @Override
     int tokenRowsUpTo() {
@@ -201,6 +207,82 @@ public final class Q5_KMatrix extends KQuantMatrix {
         out[o] = sum0;
         if (n == 2) {
             out[o + 1] = sum1;
+        }
+    }
+
+    /**
+     * {@link #dotPairedWide} for {@code batch} tokens (token t's activations from super-block t *
+     * perToken on) into out[outOff + t*rows + r (+ 1)]: each row-block's 16 weight vectors (both rows)
+     * widened once and kept in registers for every token, its scale and min bytes widened once; per
+     * token and row the same integers and float operations as dotPairedWide, block after block, its
+     * running sum kept in out: the same bits. As Q4_KLanes.dotTokens, written out (no helpers).
+     */
+    private static void dotTokens(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int batch, int perToken,
+                                  int rows, int r, int n, float[] out, int outOff) {
+        byte[] wq = pr.q;
+        float[] wd = pr.d;
+        float[] ad = a.d;
+        int blocks = pr.blocks;
+        int first = 2 * (r >> 1) * blocks + (r & 1);
+        // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
+        int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
+        for (int t = 0; t < batch; t++) {
+            out[outOff + t * rows + r] = 0f;
+            if (n == 2) {
+                out[outOff + t * rows + r + 1] = 0f;
+            }
+        }
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second, q0 = w0 + PAIRED_Q, q1 = w1 + PAIRED_Q;
+            ShortVector e00 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o00 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e01 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 64).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o01 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 96).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e02 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 128).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o02 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 160).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e03 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 192).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o03 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0 + 224).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e10 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o10 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 32).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e11 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 64).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o11 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 96).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e12 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 128).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o12 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 160).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector e13 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 192).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            ShortVector o13 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q1 + 224).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
+            IntVector head0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
+            IntVector sc0 = head0.rearrange(SCALE_PAIRS), sc1 = head1.rearrange(SCALE_PAIRS);
+            IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
+            float d0 = wd[2 * at], m0 = wd[2 * at + 1], d1 = wd[2 * at + secondD], m1 = wd[2 * at + secondD + 1];
+            for (int t = 0; t < batch; t++) {
+                int tb = t * perToken + blk, e = tb * QK;
+                ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                IntVector ev0 = e00.mul(xe0).add(e01.mul(xe1)).add(e02.mul(xe2)).add(e03.mul(xe3)).reinterpretAsInts();
+                IntVector od0 = o00.mul(xo0).add(o01.mul(xo1)).add(o02.mul(xo2)).add(o03.mul(xo3)).reinterpretAsInts();
+                IntVector ev1 = e10.mul(xe0).add(e11.mul(xe1)).add(e12.mul(xe2)).add(e13.mul(xe3)).reinterpretAsInts();
+                IntVector od1 = o10.mul(xo0).add(o11.mul(xo1)).add(o12.mul(xo2)).add(o13.mul(xo3)).reinterpretAsInts();
+                IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0);
+                IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1);
+                IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                float da = ad[tb];
+                int o = outOff + t * rows + r;
+                out[o] += da * (d0 * h.lane(0) - m0 * h.lane(2));
+                if (n == 2) {
+                    out[o + 1] += da * (d1 * h.lane(1) - m1 * h.lane(3));
+                }
+            }
         }
     }
 
