@@ -39,12 +39,10 @@ final class Q4_KLanes {
         }
         boolean pairSteps = perToken % 2 == 0 || perToken > 8;
         return (start, end) -> PairedRows.forRows(start, end, (r, n) -> {
-            for (int b = 0; b < batch; b++) {
-                if (n == 2 && pairSteps) {
-                    dotBlockPairs(pr, a, lanes, pairSumsTwice, b * perToken, r, out, outOff + b * rows + r);
-                } else {
-                    dotPairedWide(pr, a, lanes, pairSumsTwice, b * perToken, r, n, out, outOff + b * rows + r);
-                }
+            if (n == 2 && pairSteps) {
+                dotBlockPairs(pr, a, lanes, pairSumsTwice, r, out, outOff + r);
+            } else {
+                dotPairedWide(pr, a, lanes, pairSumsTwice, r, n, out, outOff + r);
             }
         });
     }
@@ -57,7 +55,7 @@ final class Q4_KLanes {
      * integer exactly, then the same float operations as dotPaired, so the same bits. In element
      * order each 32 products took their own widening and scale multiply (~1.6x the instructions).
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r, int n,
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int r, int n,
                                       float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
@@ -69,7 +67,7 @@ final class Q4_KLanes {
         float sum0 = 0f, sum1 = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = (blk0 + blk) * QK;
+            int e = blk * QK;
             ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0;
             for (int c = 0; c < 4; c++) {
                 ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
@@ -89,14 +87,14 @@ final class Q4_KLanes {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
             IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
-            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
+            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, blk * SUBS));
             // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums.
             IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
             h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             int isum0 = h.lane(0), isum1 = h.lane(1), min0 = h.lane(2), min1 = h.lane(3);
-            float da = a.d[blk0 + blk];
+            float da = a.d[blk];
             sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
             sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);
         }
@@ -116,7 +114,7 @@ final class Q4_KLanes {
      * takes four lane extractions and ten scalar float operations; without any ending its loop ran
      * 1.79x as fast.
      */
-    private static void dotBlockPairs(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r,
+    private static void dotBlockPairs(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int r,
                                       float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
@@ -129,7 +127,7 @@ final class Q4_KLanes {
             // that started at +0 leaves its bits.
             int next = blk + 1 < blocks ? 1 : 0;
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + PAIRED, w2 = w0 + 2 * next * PAIRED, w3 = w2 + PAIRED;
-            int e = (blk0 + blk) * QK, f = e + next * QK;
+            int e = blk * QK, f = e + next * QK;
             ShortVector s0 = ShortVector.zero(PairLanes.S), s1 = s0, s2 = s0, s3 = s0;
             for (int c = 0; c < 4; c++) {
                 ShortVector xl = ShortVector.fromArray(PairLanes.S, lanes, e + 64 * c);
@@ -162,8 +160,8 @@ final class Q4_KLanes {
             IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
             IntVector t2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head2.rearrange(SCALE_PAIRS));
             IntVector t3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head3.rearrange(SCALE_PAIRS));
-            IntVector minsA = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
-            IntVector minsB = PairLanes.MINS_OF_BOTH.selectFrom(head2, head3).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk + next) * SUBS));
+            IntVector minsA = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, blk * SUBS));
+            IntVector minsB = PairLanes.MINS_OF_BOTH.selectFrom(head2, head3).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk + next) * SUBS));
             // Each block: lane 8q + 4row + j (four partial sums j); then both blocks: lane 4b + 2q + row.
             IntVector hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
             hA = PairLanes.EVEN_LANES.selectFrom(hA, minsA).add(PairLanes.ODD_LANES.selectFrom(hA, minsA));
@@ -173,8 +171,8 @@ final class Q4_KLanes {
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             FloatVector p = ((FloatVector) h.convert(VectorOperators.I2F, 0))
                     .mul(FloatVector.fromArray(PairLanes.F, wd, 2 * at, next == 1 ? STEP_FLOATS : FIRST_BLOCK).rearrange(ROW_Q_SWAPPED));
-            FloatVector terms = p.sub(p.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk0 + blk])
-                    .blend(a.d[blk0 + blk + next], SECOND_BLOCK));
+            FloatVector terms = p.sub(p.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk])
+                    .blend(a.d[blk + next], SECOND_BLOCK));
             // The new terms are the receivers: a loop-carried receiver is not of an exact class to C2, whose
             // virtual call boxed the sums every step (0.5x). Float addition commutes exactly.
             sums = terms.rearrange(SECOND_BLOCK_DOWN).add(terms.add(sums));

@@ -41,7 +41,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
                         return (start, end) -> PairedRows.forRows(start, end,
                                 (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, out, outOff));
                     }
-                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, pairSumsTwice, 0, r, n, out, outOff + r));
+                    return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, pairSumsTwice, r, n, out, outOff + r));
                 }
                 return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPaired(pr, a, r, n, out, outOff + r));
             }
@@ -160,7 +160,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * lanes/2), the two sums added, times the scales, summed: {@link #scaledSumsWide}'s integer
      * exactly, then dotPaired's float operations, so the same bits.
      */
-    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int blk0, int r, int n,
+    private static void dotPairedWide(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int r, int n,
                                       float[] out, int o) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
@@ -171,7 +171,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
         float sum0 = 0f, sum1 = 0f;
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second;
-            int e = (blk0 + blk) * QK;
+            int e = blk * QK;
             ShortVector even0 = ShortVector.zero(PairLanes.S), odd0 = even0, even1 = even0, odd1 = even0;
             for (int j = 0; j < QK; j += 64) {
                 ShortVector xe = ShortVector.fromArray(PairLanes.S, lanes, e + j), xo = ShortVector.fromArray(PairLanes.S, lanes, e + j + 32);
@@ -191,7 +191,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(head0.rearrange(SCALE_PAIRS));
             IntVector t1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                     .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(head1.rearrange(SCALE_PAIRS));
-            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk0 + blk) * SUBS));
+            IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, blk * SUBS));
             // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums. As in
             // Q4_KMatrix.dotPairedWide, written out: a helper taking vectors can stay out of line in these loops
             // with its vectors boxed (Q6_KSixBits.dot's note).
@@ -200,7 +200,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             int isum0 = h.lane(0), isum1 = h.lane(1), min0 = h.lane(2), min1 = h.lane(3);
-            float da = a.d[blk0 + blk];
+            float da = a.d[blk];
             sum0 += da * (wd[2 * at] * isum0 - wd[2 * at + 1] * min0);
             sum1 += da * (wd[2 * at + secondD] * isum1 - wd[2 * at + secondD + 1] * min1);
         }
