@@ -3,6 +3,7 @@ package dev.tandem.kernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -20,6 +21,9 @@ public final class Q2_KMatrix extends KQuantMatrix {
 
     @Override
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        if (ScaledQuants.ENABLED) {
+            return (start, end) -> scaledRows(start, end, a, batch, out, outOff);
+        }
         boolean vector = Vec.ENABLED;
         int perToken = cols / QK;
         return (start, end) -> {
@@ -29,6 +33,62 @@ public final class Q2_KMatrix extends KQuantMatrix {
                 }
             }
         };
+    }
+
+    /**
+     * out[outOff + t*rows + r] = rowDot(r, a, t * cols/256) for rows [start, end) and every token t,
+     * bit for bit, each super-block decoded once for all tokens ({@link ScaledQuants}).
+     */
+    private void scaledRows(int start, int end, Q8_KActivations a, int batch, float[] out, int outOff) {
+        int blocks = cols / QK;
+        short[] w = new short[QK];
+        int[] m = new int[SUBS];
+        float[] sums = new float[batch];
+        for (int r = start; r < end; r++) {
+            java.util.Arrays.fill(sums, 0f);
+            long base = rowOffset(r);
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = base + (long) blk * blockBytes;
+                decodeScaled(o, w, m);
+                float d = superScale(o), dMin = superMin(o);
+                for (int t = 0; t < batch; t++) {
+                    int ab = t * blocks + blk;
+                    int isum = ScaledQuants.dot(w, a.qs, ab * QK);
+                    int minSum = IntVector.fromArray(ScaledQuants.I, m, 0).mul(IntVector.fromArray(ScaledQuants.I, a.bsums, ab * SUBS))
+                            .reduceLanes(VectorOperators.ADD);
+                    sums[t] += blockValue(true, d, dMin, a.d[ab], isum, minSum);
+                }
+            }
+            for (int t = 0; t < batch; t++) {
+                out[outOff + t * rows + r] = sums[t];
+            }
+        }
+    }
+
+    /**
+     * w[e] = sc[e/16] * q[e] for the super-block at o, and its mins into m: the scale bytes and the
+     * first 16 of qs widened in one vector (lanes 0-15 are the scale bytes), then each 32 bytes of qs
+     * once for their four 2-bit fields. Written out (see Q3_KMatrix#decodeScaled).
+     */
+    private void decodeScaled(long o, short[] w, int[] m) {
+        ShortVector head = widen(o);
+        ShortVector sc = head.and((short) 0x0F);
+        ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).convertShape(VectorOperators.S2I, ScaledQuants.I, 0))
+                .intoArray(m, 0);
+        ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+        q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).intoArray(w, 0);
+        q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1)).intoArray(w, 32);
+        q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2)).intoArray(w, 64);
+        q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3)).intoArray(w, 96);
+        q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4)).intoArray(w, 128);
+        q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5)).intoArray(w, 160);
+        q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6)).intoArray(w, 192);
+        q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7)).intoArray(w, 224);
+    }
+
+    /** 32 bytes at o, sign-extended to shorts. */
+    private ShortVector widen(long o) {
+        return (ShortVector) ByteVector.fromMemorySegment(ScaledQuants.B, data, o, Vec.LE).convertShape(VectorOperators.B2S, ScaledQuants.S, 0);
     }
 
     @Override

@@ -1,0 +1,76 @@
+package dev.tandem.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The 512-bit batch kernels of Q2_K and Q3_K: each super-block is decoded once into 256 shorts
+ * w[e] = sc[e/16] * q[e] (the format's {@code decodeScaled}), then dotted with every token's
+ * activations in 16-bit products, adjacent lanes paired into ints ({@link #dot}).
+ *
+ * <p>Why: their file-layout kernels ({@link KQuantMatrix#scaledSum}) widen 16 weights and 16
+ * activations to ints per sub-block and multiply twice (by the activation, then the scale), once
+ * per token: TinyLlama Q3_K_M decoded at 0.25x llama.cpp and Q2_K at 0.14x (docs/benchmarks.md).
+ *
+ * <p>Exact: |sc * q| &lt;= {@link KQuantMatrix#maxScaledQuant} (Q2_K 45, Q3_K 128) and |qx| &lt;= 127,
+ * so a pair of products is below 2^15 in magnitude and the int sum is the scalar one whatever the
+ * order; the float operations after it are the row dot's ({@link KQuantMatrix#blockValue}), so every
+ * result equals {@code rowDot} bit for bit. On where {@link PairLanes#ENABLED} (512 bits in hardware,
+ * tandem.widePairs not false).
+ */
+final class ScaledQuants {
+    private ScaledQuants() {}
+
+    static final boolean ENABLED = PairLanes.ENABLED;
+
+    /** 32 shorts: two 16-value sub-blocks a vector. */
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    /** 32 bytes, widened to S. */
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_256;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    /** Bytes of the 16 mins (Q2_K), widened to I. */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final int CHUNK = 32;
+
+    /**
+     * C0 to C7: chunk k's scales from the scales vector (lanes 0-15 from lane 2k, lanes 16-31 from lane
+     * 2k+1: elements 32k to 32k+31). Fields, not an array: C2 folds a static final shuffle into the
+     * instruction, where an array element was loaded and type-checked at every use.
+     */
+    static final VectorShuffle<Short> C0 = shuffle(0, 1), C1 = shuffle(2, 3), C2 = shuffle(4, 5), C3 = shuffle(6, 7),
+            C4 = shuffle(8, 9), C5 = shuffle(10, 11), C6 = shuffle(12, 13), C7 = shuffle(14, 15);
+
+    /** Lanes 0-15 from lane lo, lanes 16-31 from lane hi. From an array, not fromOp: no lambda class to spin (see IntDot#xorLanes). */
+    private static VectorShuffle<Short> shuffle(int lo, int hi) {
+        int[] from = new int[S.length()];
+        for (int i = 0; i < from.length; i++) {
+            from[i] = i < 16 ? lo : hi;
+        }
+        return VectorShuffle.fromArray(S, from, 0);
+    }
+
+    /** The shuffle taking lane i from lane from[i] (i &lt; 16; the other lanes from lane 0). */
+    static VectorShuffle<Short> lanes(int... from) {
+        int[] all = new int[S.length()];
+        System.arraycopy(from, 0, all, 0, from.length);
+        return VectorShuffle.fromArray(S, all, 0);
+    }
+
+    /**
+     * sum_e w[e] * x[xOff + e] over a super-block, exact: 32 16-bit products a step, each int lane's
+     * two halves added (sign-extended), the int lanes reduced at the end.
+     */
+    static int dot(short[] w, short[] x, int xOff) {
+        IntVector acc = IntVector.zero(I);
+        for (int e = 0; e < KQuantMatrix.QK; e += CHUNK) {
+            IntVector p = ShortVector.fromArray(S, w, e).mul(ShortVector.fromArray(S, x, xOff + e)).reinterpretAsInts();
+            // The new terms are the receiver: a loop-carried receiver was boxed by C2 in Q4_KLanes.
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+}
