@@ -52,10 +52,10 @@ public final class Q3_KMatrix extends KQuantMatrix {
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
                 decodeScaled(o, w);
-                float d = superScale(o);
+                float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D)); // in place, as blockValue below (see Q2_KMatrix#scaledRows)
                 for (int t = 0; t < batch; t++) {
                     int ab = t * blocks + blk;
-                    sums[t] += blockValue(false, d, 0f, a.d[ab], ScaledQuants.dot(w, a.qs, ab * QK), 0);
+                    sums[t] += a.d[ab] * (d * ScaledQuants.dot(w, a.qs, ab * QK));
                 }
             }
             for (int t = 0; t < batch; t++) {
