@@ -175,7 +175,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /**
      * The largest batch this format's {@link #rowsTask} runs on its batch-1 kernels ({@link TokenRows},
-     * where those serve) rather than in KQuantGemm's token tiles ({@link KQuantGemm#oneMin}); 0 none.
+     * where those serve; Q3_K's {@link ScaledQuants} rows) rather than in KQuantGemm's token tiles
+     * ({@link KQuantGemm#oneMin}); 0 none.
      */
     int tokenRowsUpTo() {
         return 0;
