@@ -21,6 +21,13 @@ public final class Q2_KMatrix extends KQuantMatrix {
 
     @Override
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        if (ScaledQuants.ENABLED && batch == 1) {
+            return (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = decodedDot(r, a);
+                }
+            };
+        }
         if (ScaledQuants.ENABLED) {
             return (start, end) -> scaledRows(start, end, a, batch, out, outOff);
         }
@@ -35,30 +42,64 @@ public final class Q2_KMatrix extends KQuantMatrix {
         };
     }
 
+    /** {@link ScaledQuants#UP_TO}: larger batches take the token tile. */
+    @Override
+    int tokenRowsUpTo() {
+        return ScaledQuants.ENABLED ? ScaledQuants.UP_TO : 0;
+    }
+
     /**
      * out[outOff + t*rows + r] = rowDot(r, a, t * cols/256) for rows [start, end) and every token t,
-     * bit for bit, each super-block decoded once for all tokens ({@link ScaledQuants}).
+     * bit for bit, each super-block decoded once into 8 vectors of sc * q held for all tokens
+     * ({@link ScaledQuants}). Written out in one method: through a decode into a scratch array and a
+     * dot method, which C2 compiled as calls, Q2_K ran 0.63-0.72x as fast at 4 to 32 tokens (Q3_K
+     * 0.88 at 4; kernels-ab one thread 2048 x 2048).
      */
     private void scaledRows(int start, int end, Q8_KActivations a, int batch, float[] out, int outOff) {
         int blocks = cols / QK;
-        short[] w = new short[QK];
-        int[] m = new int[SUBS];
+        short[] x = a.qs;
         float[] sums = new float[batch];
         for (int r = start; r < end; r++) {
             java.util.Arrays.fill(sums, 0f);
             long base = rowOffset(r);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
-                decodeScaled(o, w, m);
+                ShortVector head = widen(o);
+                ShortVector sc = head.and((short) 0x0F);
+                IntVector mins = ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
+                        .convertShape(VectorOperators.S2I, ScaledQuants.I, 0));
+                ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+                ShortVector w0 = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0));
+                ShortVector w1 = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1));
+                ShortVector w2 = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2));
+                ShortVector w3 = q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3));
+                ShortVector w4 = q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4));
+                ShortVector w5 = q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5));
+                ShortVector w6 = q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6));
+                ShortVector w7 = q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7));
                 // Read and computed in place (blockValue's operations): C2 stopped inlining these small
                 // calls here (perf: blockValue, superScale and superMin 17 % of a Q2_K decode).
                 float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D)), dMin = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D + 2));
                 for (int t = 0; t < batch; t++) {
-                    int ab = t * blocks + blk;
-                    int isum = ScaledQuants.dot(w, a.qs, ab * QK);
-                    int minSum = IntVector.fromArray(ScaledQuants.I, m, 0).mul(IntVector.fromArray(ScaledQuants.I, a.bsums, ab * SUBS))
-                            .reduceLanes(VectorOperators.ADD);
-                    sums[t] += a.d[ab] * (d * isum - dMin * minSum);
+                    int ab = t * blocks + blk, e = ab * QK;
+                    IntVector p = w0.mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
+                    IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    p = w1.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w2.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w3.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w4.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w5.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w6.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w7.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    int minSum = mins.mul(IntVector.fromArray(ScaledQuants.I, a.bsums, ab * SUBS)).reduceLanes(VectorOperators.ADD);
+                    sums[t] += a.d[ab] * (d * acc.reduceLanes(VectorOperators.ADD) - dMin * minSum);
                 }
             }
             for (int t = 0; t < batch; t++) {
@@ -68,24 +109,48 @@ public final class Q2_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * w[e] = sc[e/16] * q[e] for the super-block at o, and its mins into m: the scale bytes and the
-     * first 16 of qs widened in one vector (lanes 0-15 are the scale bytes), then each 32 bytes of qs
-     * once for their four 2-bit fields. Written out (see Q3_KMatrix#decodeScaled).
+     * rowDot(r, a, 0, true) bit for bit, for batch 1: {@link #scaledRows}'s chunks multiplied by the
+     * activations as they are decoded (see Q3_KMatrix#decodedDot for why).
      */
-    private void decodeScaled(long o, short[] w, int[] m) {
-        ShortVector head = widen(o);
-        ShortVector sc = head.and((short) 0x0F);
-        ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F).convertShape(VectorOperators.S2I, ScaledQuants.I, 0))
-                .intoArray(m, 0);
-        ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
-        q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).intoArray(w, 0);
-        q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1)).intoArray(w, 32);
-        q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2)).intoArray(w, 64);
-        q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3)).intoArray(w, 96);
-        q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4)).intoArray(w, 128);
-        q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5)).intoArray(w, 160);
-        q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6)).intoArray(w, 192);
-        q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7)).intoArray(w, 224);
+    private float decodedDot(int r, Q8_KActivations a) {
+        long base = rowOffset(r);
+        short[] x = a.qs;
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int e = blk * QK;
+            ShortVector head = widen(o);
+            ShortVector sc = head.and((short) 0x0F);
+            IntVector mins = ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
+                    .convertShape(VectorOperators.S2I, ScaledQuants.I, 0));
+            int minSum = mins.mul(IntVector.fromArray(ScaledQuants.I, a.bsums, blk * SUBS)).reduceLanes(VectorOperators.ADD);
+            ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+            IntVector p = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
+            IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            p = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7))
+                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D)), dMin = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D + 2));
+            sum += a.d[blk] * (d * acc.reduceLanes(VectorOperators.ADD) - dMin * minSum);
+        }
+        return sum;
     }
 
     /** 32 bytes at o, sign-extended to shorts. */

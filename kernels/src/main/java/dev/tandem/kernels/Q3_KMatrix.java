@@ -24,6 +24,13 @@ public final class Q3_KMatrix extends KQuantMatrix {
 
     @Override
     Parallel.RangeBody rowsTask(Q8_KActivations a, int batch, float[] out, int outOff) {
+        if (ScaledQuants.ENABLED && batch == 1) {
+            return (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[outOff + r] = decodedDot(r, a);
+                }
+            };
+        }
         if (ScaledQuants.ENABLED) {
             return (start, end) -> scaledRows(start, end, a, batch, out, outOff);
         }
@@ -38,34 +45,68 @@ public final class Q3_KMatrix extends KQuantMatrix {
         };
     }
 
-    /**
-     * Batches to 96 run {@link #scaledRows} (each super-block decoded once for all tokens) before the
-     * token tile: kernels-ab one thread 2048 x 2048, scaledRows against the tile 1.33x at 64 tokens,
-     * 1.26 at 80, 1.04 at 96, 0.88 at 128 (Q2_K's tile wins from 64: 0.89 there, so it keeps 2 * TT).
-     */
+    /** {@link ScaledQuants#UP_TO}: larger batches take the token tile. */
     @Override
     int tokenRowsUpTo() {
-        return ScaledQuants.ENABLED ? 96 : 0;
+        return ScaledQuants.ENABLED ? ScaledQuants.UP_TO : 0;
     }
 
     /**
      * out[outOff + t*rows + r] = rowDot(r, a, t * cols/256) for rows [start, end) and every token t,
-     * bit for bit, each super-block decoded once for all tokens ({@link ScaledQuants}).
+     * bit for bit, each super-block decoded once into 8 vectors of sc * q held for all tokens
+     * ({@link ScaledQuants}). Written out in one method: through a decode into a scratch array and a
+     * dot method, which C2 compiled as calls, Q2_K ran 0.63-0.72x as fast at 4 to 32 tokens (Q3_K
+     * 0.88 at 4; kernels-ab one thread 2048 x 2048).
      */
     private void scaledRows(int start, int end, Q8_KActivations a, int batch, float[] out, int outOff) {
         int blocks = cols / QK;
-        short[] w = new short[QK];
+        short[] x = a.qs;
         float[] sums = new float[batch];
         for (int r = start; r < end; r++) {
             java.util.Arrays.fill(sums, 0f);
             long base = rowOffset(r);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
-                decodeScaled(o, w);
+                ShortVector tail = widen(o + TAIL);
+                ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
+                ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
+                ShortVector sc = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
+                // q = low + 4 * hbit - 4 = low - 4 * (1 - hbit): the complement's bit k moved to bit 2
+                ShortVector clear = widen(o).not();
+                ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+                ShortVector w0 = q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4)).mul(sc.rearrange(ScaledQuants.C0));
+                ShortVector w1 = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 1).and((short) 4))
+                        .mul(sc.rearrange(ScaledQuants.C1));
+                ShortVector w2 = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.and((short) 4)).mul(sc.rearrange(ScaledQuants.C2));
+                ShortVector w3 = q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 1).and((short) 4))
+                        .mul(sc.rearrange(ScaledQuants.C3));
+                ShortVector w4 = q1.and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 2).and((short) 4)).mul(sc.rearrange(ScaledQuants.C4));
+                ShortVector w5 = q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 3).and((short) 4))
+                        .mul(sc.rearrange(ScaledQuants.C5));
+                ShortVector w6 = q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 4).and((short) 4))
+                        .mul(sc.rearrange(ScaledQuants.C6));
+                ShortVector w7 = q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 5).and((short) 4))
+                        .mul(sc.rearrange(ScaledQuants.C7));
                 float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D)); // in place, as blockValue below (see Q2_KMatrix#scaledRows)
                 for (int t = 0; t < batch; t++) {
-                    int ab = t * blocks + blk;
-                    sums[t] += a.d[ab] * (d * ScaledQuants.dot(w, a.qs, ab * QK));
+                    int ab = t * blocks + blk, e = ab * QK;
+                    IntVector p = w0.mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
+                    IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    p = w1.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w2.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w3.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w4.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w5.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w6.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    p = w7.mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224)).reinterpretAsInts();
+                    acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+                    sums[t] += a.d[ab] * (d * acc.reduceLanes(VectorOperators.ADD));
                 }
             }
             for (int t = 0; t < batch; t++) {
@@ -99,36 +140,52 @@ public final class Q3_KMatrix extends KQuantMatrix {
     }
 
     /**
-     * w[e] = sc[e/16] * q[e] for the super-block at o: the 16 scales from the block's last 32 bytes in
-     * lanes (each lane shifts its own byte), hmask and each 32 bytes of qs widened once for their
-     * 32-element chunks (chunk k: the 2-bit field 2(k%4) of qs[32(k/4) + i], bit k of hmask[i]).
-     * Written out: with a loop over the chunks C2 computed each shift count and loaded each shuffle
-     * at run time.
+     * rowDot(r, a, 0, true) bit for bit, for batch 1: {@link #scaledRows}'s chunks multiplied by the
+     * activations as they are decoded, not held for other tokens: 1.74x scaledRows' first form (a
+     * decode into a scratch array, then a dot method, which C2 compiled as calls) and 1.38x
+     * scaledRows itself at one token (Q2_K; kernels-ab one thread 2048 x 2048).
      */
-    private void decodeScaled(long o, short[] w) {
-        ShortVector tail = widen(o + TAIL);
-        ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
-        ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
-        ShortVector sc = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
-        // q = low + 4 * hbit - 4 = low - 4 * (1 - hbit): the complement's bit k moved to bit 2
-        ShortVector clear = widen(o).not();
-        ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
-        q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C0)).intoArray(w, 0);
-        q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 1).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C1)).intoArray(w, 32);
-        q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C2)).intoArray(w, 64);
-        q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 1).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C3)).intoArray(w, 96);
-        q1.and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 2).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C4)).intoArray(w, 128);
-        q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 3).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C5)).intoArray(w, 160);
-        q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 4).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C6)).intoArray(w, 192);
-        q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 5).and((short) 4))
-                .mul(sc.rearrange(ScaledQuants.C7)).intoArray(w, 224);
+    private float decodedDot(int r, Q8_KActivations a) {
+        long base = rowOffset(r);
+        short[] x = a.qs;
+        float sum = 0f;
+        for (int blk = 0; blk < cols / QK; blk++) {
+            long o = base + (long) blk * blockBytes;
+            int e = blk * QK;
+            ShortVector tail = widen(o + TAIL);
+            ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
+            ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
+            ShortVector sc = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
+            ShortVector clear = widen(o).not();
+            ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+            IntVector p = q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
+            IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            p = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 1).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C1)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C2)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 1).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C3)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 2).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C4)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 3).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C5)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 4).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C6)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            p = q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 5).and((short) 4))
+                    .mul(sc.rearrange(ScaledQuants.C7)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224)).reinterpretAsInts();
+            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D));
+            sum += a.d[blk] * (d * acc.reduceLanes(VectorOperators.ADD));
+        }
+        return sum;
     }
 
     /** 32 bytes at o, sign-extended to shorts. */

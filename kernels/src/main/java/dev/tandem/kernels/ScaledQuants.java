@@ -3,14 +3,16 @@ package dev.tandem.kernels;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The 512-bit batch kernels of Q2_K and Q3_K: each super-block is decoded once into 256 shorts
- * w[e] = sc[e/16] * q[e] (the format's {@code decodeScaled}), then dotted with every token's
- * activations in 16-bit products, adjacent lanes paired into ints ({@link #dot}).
+ * What the 512-bit kernels of Q2_K and Q3_K share (each format writes its loops out: see
+ * Q2_KMatrix#scaledRows and #decodedDot). A super-block is decoded in 8 chunks of 32 elements into
+ * shorts w = sc * q (the chunk's two sub-block scales spread by {@link #C0} to {@link #C7}), multiplied
+ * by the activations' shorts ({@link Q8_KActivations#qs}) in 16-bit lanes, each int lane's two
+ * products added (sign-extended halves), and the int lanes reduced once a super-block. Batches decode
+ * a super-block once for all their tokens; batch 1 multiplies each chunk as it is decoded.
  *
  * <p>Why: their file-layout kernels ({@link KQuantMatrix#scaledSum}) widen 16 weights and 16
  * activations to ints per sub-block and multiply twice (by the activation, then the scale), once
@@ -27,14 +29,19 @@ final class ScaledQuants {
 
     static final boolean ENABLED = PairLanes.ENABLED;
 
+    /**
+     * The largest batch the row kernels take before KQuantGemm's token tile (which starts at 2 * TT
+     * = 64 tokens without this): kernels-ab one thread 2048 x 2048, rows against the tile, Q2_K 1.43x at
+     * 64 tokens, 1.04 at 96, 0.83 at 128; Q3_K 1.33 at 64, 1.26 at 80, 1.04 at 96, 0.92 at 128.
+     */
+    static final int UP_TO = 96;
+
     /** 32 shorts: two 16-value sub-blocks a vector. */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     /** 32 bytes, widened to S. */
     static final VectorSpecies<Byte> B = ByteVector.SPECIES_256;
+    /** The paired products' lanes, and Q2_K's 16 mins. */
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
-    /** Bytes of the 16 mins (Q2_K), widened to I. */
-    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final int CHUNK = 32;
 
     /**
      * C0 to C7: chunk k's scales from the scales vector (lanes 0-15 from lane 2k, lanes 16-31 from lane
@@ -58,19 +65,5 @@ final class ScaledQuants {
         int[] all = new int[S.length()];
         System.arraycopy(from, 0, all, 0, from.length);
         return VectorShuffle.fromArray(S, all, 0);
-    }
-
-    /**
-     * sum_e w[e] * x[xOff + e] over a super-block, exact: 32 16-bit products a step, each int lane's
-     * two halves added (sign-extended), the int lanes reduced at the end.
-     */
-    static int dot(short[] w, short[] x, int xOff) {
-        IntVector acc = IntVector.zero(I);
-        for (int e = 0; e < KQuantMatrix.QK; e += CHUNK) {
-            IntVector p = ShortVector.fromArray(S, w, e).mul(ShortVector.fromArray(S, x, xOff + e)).reinterpretAsInts();
-            // The new terms are the receiver: a loop-carried receiver was boxed by C2 in Q4_KLanes.
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
     }
 }
