@@ -1,8 +1,10 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -65,5 +67,11 @@ final class ScaledQuants {
         int[] all = new int[S.length()];
         System.arraycopy(from, 0, all, 0, from.length);
         return VectorShuffle.fromArray(S, all, 0);
+    }
+
+    /** A chunk's 32 exact small integers (|v| &lt;= 128) as floats into w[at..at+32): the token tile's panel decode. */
+    static void floats(ShortVector v, float[] w, int at) {
+        ((FloatVector) v.convertShape(VectorOperators.S2F, FloatVector.SPECIES_512, 0)).intoArray(w, at);
+        ((FloatVector) v.convertShape(VectorOperators.S2F, FloatVector.SPECIES_512, 1)).intoArray(w, at + 16);
     }
 }
