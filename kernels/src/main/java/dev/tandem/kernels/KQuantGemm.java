@@ -70,7 +70,7 @@ final class KQuantGemm {
 
     /**
      * The measured dispatch (tandem.kquantTile=auto). On 512-bit vectors, for the formats whose decode
-     * is vectorised (Q4_K, Q6_K): the one-vector tile from {@link #oneMin} to FL tokens, the
+     * is vectorised (Q4_K, Q6_K; Q2_K and Q3_K from their {@link ScaledQuants#UP_TO}): the one-vector tile from {@link #oneMin} to FL tokens, the
      * two-vector tile above (two one-vector tiles cost 1.05-1.2x one padded two-vector tile). One
      * thread, thread CPU time, all three in one JVM alternating (docs/benchmarks.md, "Batched decode
      * of the K-quants from one token vector"): one-vector tile / Q6_KRowGemm 1.04-1.11 at 8 tokens,
@@ -106,7 +106,7 @@ final class KQuantGemm {
 
     /**
      * Where the two-vector tile starts without the one-vector tile. Formats whose decode is
-     * vectorised ({@link KQuantMatrix#vectorDecode}: Q4_K, Q6_K) pay from one vector of tokens (on
+     * vectorised ({@link KQuantMatrix#vectorDecode}: Q4_K, Q6_K; Q2_K, Q3_K at 512 bits) pay from one vector of tokens (on
      * the AVX2 VM, one thread, Q6_K 4096 x 768: 5.9 against 3.8 GMAC/s per-row at 8 tokens, 11.4 at
      * 16); the others decode a weight at a time, which pays only when shared by a few tiles. Q6_K
      * starts later where {@link Q6_KRowGemm} runs: against a padded tile it ran 1.45x as fast at 8

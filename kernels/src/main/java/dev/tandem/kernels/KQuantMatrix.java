@@ -175,14 +175,14 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /**
      * The largest batch this format's {@link #rowsTask} runs on its batch-1 kernels ({@link TokenRows},
-     * where those serve; Q3_K's {@link ScaledQuants} rows) rather than in KQuantGemm's token tiles
+     * where those serve; Q2_K's and Q3_K's {@link ScaledQuants} rows) rather than in KQuantGemm's token tiles
      * ({@link KQuantGemm#oneMin}); 0 none.
      */
     int tokenRowsUpTo() {
         return 0;
     }
 
-    /** Whether {@link #scaledQuants} runs vector code here (the formats that override it, on 256-bit vectors). */
+    /** Whether {@link #scaledQuants} runs vector code here (the formats that override it: Q4_K and Q6_K on 256-bit vectors, Q2_K and Q3_K on 512). */
     boolean vectorDecode() {
         return false;
     }

@@ -48,6 +48,11 @@ public final class Q2_KMatrix extends KQuantMatrix {
         return ScaledQuants.ENABLED ? ScaledQuants.UP_TO : 0;
     }
 
+    @Override
+    boolean vectorDecode() {
+        return ScaledQuants.ENABLED;
+    }
+
     /**
      * out[outOff + t*rows + r] = rowDot(r, a, t * cols/256) for rows [start, end) and every token t,
      * bit for bit, each super-block decoded once into 8 vectors of sc * q held for all tokens

@@ -32,11 +32,13 @@ final class ScaledQuants {
     static final boolean ENABLED = PairLanes.ENABLED;
 
     /**
-     * The largest batch the row kernels take before KQuantGemm's token tile (which starts at 2 * TT
-     * = 64 tokens without this): kernels-ab one thread 2048 x 2048, rows against the tile, Q2_K 1.43x at
-     * 64 tokens, 1.04 at 96, 0.83 at 128; Q3_K 1.33 at 64, 1.26 at 80, 1.04 at 96, 0.92 at 128.
+     * The largest batch the row kernels take before KQuantGemm's token tile (the formats report
+     * {@link KQuantMatrix#vectorDecode}, so the tile starts right after). kernels-ab one thread 2048 x
+     * 2048, the two-vector tile (with the vector panel decode, {@code scaledQuants}) against the rows:
+     * Q2_K 0.31x at 8 tokens, 0.71 at 16, 1.02 at 24, 1.28 at 32, 1.56 at 64; Q3_K 0.29, 0.68, 0.97,
+     * 1.28, 1.74 (the one-vector tile at 16: 0.96, 0.84).
      */
-    static final int UP_TO = 96;
+    static final int UP_TO = 24;
 
     /** 32 shorts: two 16-value sub-blocks a vector. */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;

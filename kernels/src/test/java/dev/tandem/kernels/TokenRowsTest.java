@@ -61,9 +61,9 @@ class TokenRowsTest {
                 int cols = format.isKQuant() ? 256 * (1 + trial) : new int[] {64, 416, 2080}[trial];
                 WeightMatrix m = format.isKQuant() ? KQuantGemmTest.matrix(format, rows, cols, trial, rnd)
                         : Encoded.random(format, rows, cols, rnd).matrix();
-                // 2-13, and the last batches on the batch-1 kernels (Q6_K 16, Q4_K 32, Q2_K and Q3_K 96, Q5_K 128) and the tiles' first
+                // 2-13, and the last batches on the batch-1 kernels (Q6_K 16, Q2_K and Q3_K 24, Q4_K 32, Q5_K 128) and the tiles' first
                 for (int batch : java.util.stream.IntStream.concat(java.util.stream.IntStream.rangeClosed(2, 13),
-                        java.util.stream.IntStream.of(16, 17, 32, 33, 96, 97, 128, 129)).toArray()) {
+                        java.util.stream.IntStream.of(16, 17, 24, 25, 32, 33, 128, 129)).toArray()) {
                     float[] x = format.isKQuant() ? KQuantGemmTest.activations(batch, cols, trial, rnd) : Encoded.gaussian(rnd, batch * cols);
                     float[] single = new float[rows];
                     for (int threads : new int[] {1, 3}) {
