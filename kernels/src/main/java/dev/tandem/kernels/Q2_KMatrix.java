@@ -130,28 +130,24 @@ public final class Q2_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.S2I, ScaledQuants.I, 0));
             int minSum = mins.mul(IntVector.fromArray(ScaledQuants.I, a.bsums, blk * SUBS)).reduceLanes(VectorOperators.ADD);
             ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
-            IntVector p = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
-            IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-            p = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
-            p = q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7))
-                    .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224)).reinterpretAsInts();
-            acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).add(acc);
+            // |sc * q * x| <= 45 * 127: four chunks' products add up in a short lane (<= 22,860), and each
+            // int lane's two such sums are sign-extended and added.
+            IntVector p = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e))
+                    .add(q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 32)))
+                    .add(q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 64)))
+                    .add(q0.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C3))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 96))).reinterpretAsInts();
+            IntVector acc = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16));
+            p = q1.and((short) 3).mul(sc.rearrange(ScaledQuants.C4)).mul(ShortVector.fromArray(ScaledQuants.S, x, e + 128))
+                    .add(q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C5))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 160)))
+                    .add(q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C6))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 192)))
+                    .add(q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(sc.rearrange(ScaledQuants.C7))
+                            .mul(ShortVector.fromArray(ScaledQuants.S, x, e + 224))).reinterpretAsInts();
+            acc = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16)).add(acc);
             float d = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D)), dMin = Float.float16ToFloat(data.get(Vec.SHORT_LE, o + D + 2));
             sum += a.d[blk] * (d * acc.reduceLanes(VectorOperators.ADD) - dMin * minSum);
         }
