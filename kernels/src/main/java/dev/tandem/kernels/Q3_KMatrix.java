@@ -72,10 +72,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
             long base = rowOffset(r);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
-                ShortVector tail = widen(o + TAIL);
-                ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
-                ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
-                ShortVector sc = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
+                ShortVector sc = subBlockScales(o);
                 // q = low + 4 * hbit - 4 = low - 4 * (1 - hbit): the complement's bit k moved to bit 2
                 ShortVector clear = widen(o).not();
                 ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
@@ -157,10 +154,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int e = blk * QK;
-            ShortVector tail = widen(o + TAIL);
-            ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
-            ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
-            ShortVector sc = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
+            ShortVector sc = subBlockScales(o);
             ShortVector clear = widen(o).not();
             ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
             IntVector p = q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4))
@@ -200,10 +194,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
             super.scaledQuants(o, sc, block, q, w, wOff);
             return;
         }
-        ShortVector tail = widen(o + TAIL);
-        ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
-        ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
-        ShortVector s = high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
+        ShortVector s = subBlockScales(o);
         ShortVector clear = widen(o).not();
         ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
         ScaledQuants.floats(q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4)).mul(s.rearrange(ScaledQuants.C0)), w, wOff);
@@ -219,6 +210,17 @@ public final class Q3_KMatrix extends KQuantMatrix {
                 .mul(s.rearrange(ScaledQuants.C6)), w, wOff + 192);
         ScaledQuants.floats(q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).sub(clear.lanewise(VectorOperators.LSHR, 5).and((short) 4))
                 .mul(s.rearrange(ScaledQuants.C7)), w, wOff + 224);
+    }
+
+    /**
+     * The 16 six-bit sub-block scales (minus 32) of the super-block at o in lanes 0-15, from its last 32
+     * bytes widened, each lane shifting its own byte.
+     */
+    private ShortVector subBlockScales(long o) {
+        ShortVector tail = widen(o + TAIL);
+        ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
+        ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
+        return high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
     }
 
     /** 32 bytes at o, sign-extended to shorts. */
