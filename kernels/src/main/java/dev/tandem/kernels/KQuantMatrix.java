@@ -83,7 +83,8 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /**
      * dx * (D * scaledSum - M * minSum) (dx * (D * scaledSum) without mins): the float value of one
      * super-block's dot. {@link KQuantGemm} performs these operations lanewise and the 256-bit row
-     * loops ({@code rowDotWide}) write them out: keep them in step.
+     * loops ({@code rowDotWide}) and Q2_K's and Q3_K's 512-bit ones ({@link ScaledQuants}) write them
+     * out: keep them in step.
      */
     final float blockValue(long o, float dx, int scaledSum, int minSum) {
         boolean mins = hasMins();
@@ -444,6 +445,11 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /** 16 weight bytes at byte offset at, sign-extended to shorts (callers mask the bits they use). */
     final ShortVector wideBytes(long at) {
         return (ShortVector) ByteVector.fromMemorySegment(BYTES, data, at, Vec.LE).convertShape(VectorOperators.B2S, SHORTS, 0);
+    }
+
+    /** 32 weight bytes at byte offset at, sign-extended to 512-bit shorts ({@link ScaledQuants}' chunks). */
+    final ShortVector wideBytes32(long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(ScaledQuants.B, data, at, Vec.LE).convertShape(VectorOperators.B2S, ScaledQuants.S, 0);
     }
 
     /** Bytes of the weights at byte offset at, Vec.B.length() of them. */

@@ -69,11 +69,11 @@ public final class Q2_KMatrix extends KQuantMatrix {
             long base = rowOffset(r);
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * blockBytes;
-                ShortVector head = widen(o);
+                ShortVector head = wideBytes32(o);
                 ShortVector sc = head.and((short) 0x0F);
                 IntVector mins = ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
                         .convertShape(VectorOperators.S2I, ScaledQuants.I, 0));
-                ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+                ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
                 ShortVector w0 = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0));
                 ShortVector w1 = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(sc.rearrange(ScaledQuants.C1));
                 ShortVector w2 = q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(sc.rearrange(ScaledQuants.C2));
@@ -124,12 +124,12 @@ public final class Q2_KMatrix extends KQuantMatrix {
         for (int blk = 0; blk < cols / QK; blk++) {
             long o = base + (long) blk * blockBytes;
             int e = blk * QK;
-            ShortVector head = widen(o);
+            ShortVector head = wideBytes32(o);
             ShortVector sc = head.and((short) 0x0F);
             IntVector mins = ((IntVector) head.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
                     .convertShape(VectorOperators.S2I, ScaledQuants.I, 0));
             int minSum = mins.mul(IntVector.fromArray(ScaledQuants.I, a.bsums, blk * SUBS)).reduceLanes(VectorOperators.ADD);
-            ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+            ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
             // |sc * q * x| <= 45 * 127: four chunks' products add up in a short lane (<= 22,860), and each
             // int lane's two such sums are sign-extended and added.
             IntVector p = q0.and((short) 3).mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e))
@@ -164,8 +164,8 @@ public final class Q2_KMatrix extends KQuantMatrix {
             super.scaledQuants(o, sc, block, q, w, wOff);
             return;
         }
-        ShortVector s = widen(o).and((short) 0x0F);
-        ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+        ShortVector s = wideBytes32(o).and((short) 0x0F);
+        ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
         ScaledQuants.floats(q0.and((short) 3).mul(s.rearrange(ScaledQuants.C0)), w, wOff);
         ScaledQuants.floats(q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(s.rearrange(ScaledQuants.C1)), w, wOff + 32);
         ScaledQuants.floats(q0.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(s.rearrange(ScaledQuants.C2)), w, wOff + 64);
@@ -174,11 +174,6 @@ public final class Q2_KMatrix extends KQuantMatrix {
         ScaledQuants.floats(q1.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(s.rearrange(ScaledQuants.C5)), w, wOff + 160);
         ScaledQuants.floats(q1.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(s.rearrange(ScaledQuants.C6)), w, wOff + 192);
         ScaledQuants.floats(q1.lanewise(VectorOperators.LSHR, 6).and((short) 3).mul(s.rearrange(ScaledQuants.C7)), w, wOff + 224);
-    }
-
-    /** 32 bytes at o, sign-extended to shorts. */
-    private ShortVector widen(long o) {
-        return (ShortVector) ByteVector.fromMemorySegment(ScaledQuants.B, data, o, Vec.LE).convertShape(VectorOperators.B2S, ScaledQuants.S, 0);
     }
 
     @Override

@@ -74,8 +74,8 @@ public final class Q3_KMatrix extends KQuantMatrix {
                 long o = base + (long) blk * blockBytes;
                 ShortVector sc = subBlockScales(o);
                 // q = low + 4 * hbit - 4 = low - 4 * (1 - hbit): the complement's bit k moved to bit 2
-                ShortVector clear = widen(o).not();
-                ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+                ShortVector clear = wideBytes32(o).not();
+                ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
                 ShortVector w0 = q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4)).mul(sc.rearrange(ScaledQuants.C0));
                 ShortVector w1 = q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 1).and((short) 4))
                         .mul(sc.rearrange(ScaledQuants.C1));
@@ -155,8 +155,8 @@ public final class Q3_KMatrix extends KQuantMatrix {
             long o = base + (long) blk * blockBytes;
             int e = blk * QK;
             ShortVector sc = subBlockScales(o);
-            ShortVector clear = widen(o).not();
-            ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+            ShortVector clear = wideBytes32(o).not();
+            ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
             IntVector p = q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4))
                     .mul(sc.rearrange(ScaledQuants.C0)).mul(ShortVector.fromArray(ScaledQuants.S, x, e)).reinterpretAsInts();
             IntVector acc = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
@@ -195,8 +195,8 @@ public final class Q3_KMatrix extends KQuantMatrix {
             return;
         }
         ShortVector s = subBlockScales(o);
-        ShortVector clear = widen(o).not();
-        ShortVector q0 = widen(o + QS), q1 = widen(o + QS + 32);
+        ShortVector clear = wideBytes32(o).not();
+        ShortVector q0 = wideBytes32(o + QS), q1 = wideBytes32(o + QS + 32);
         ScaledQuants.floats(q0.and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 2).and((short) 4)).mul(s.rearrange(ScaledQuants.C0)), w, wOff);
         ScaledQuants.floats(q0.lanewise(VectorOperators.LSHR, 2).and((short) 3).sub(clear.lanewise(VectorOperators.LSHL, 1).and((short) 4))
                 .mul(s.rearrange(ScaledQuants.C1)), w, wOff + 32);
@@ -217,15 +217,10 @@ public final class Q3_KMatrix extends KQuantMatrix {
      * bytes widened, each lane shifting its own byte.
      */
     private ShortVector subBlockScales(long o) {
-        ShortVector tail = widen(o + TAIL);
+        ShortVector tail = wideBytes32(o + TAIL);
         ShortVector low = tail.rearrange(LOW_BYTE).lanewise(VectorOperators.LSHR, LOW_SHIFT).and((short) 0x0F);
         ShortVector high = tail.rearrange(HIGH_BYTE).lanewise(VectorOperators.LSHR, HIGH_SHIFT).and((short) 3);
         return high.lanewise(VectorOperators.LSHL, 4).or(low).sub((short) 32);
-    }
-
-    /** 32 bytes at o, sign-extended to shorts. */
-    private ShortVector widen(long o) {
-        return (ShortVector) ByteVector.fromMemorySegment(ScaledQuants.B, data, o, Vec.LE).convertShape(VectorOperators.B2S, ScaledQuants.S, 0);
     }
 
     @Override
