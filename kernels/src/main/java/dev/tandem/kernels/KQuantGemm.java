@@ -149,9 +149,11 @@ final class KQuantGemm {
         int panels = (rows + PANEL - 1) / PANEL;
         Parallel.forRange(panels, 1, (start, end) -> {
             float[] wq = BatchScratch.ofThread().panel(PANEL * cols);
+            float[] mb = new float[PANEL * blocks * SUBS];
             float[] dm = new float[PANEL * blocks * 2];
             int[] m = new int[PANEL * blocks * SUBS];
             int[] isum = new int[rt * tt];
+            int[] msum = new int[rt * tt];
             float[] sum = new float[rt * tt];
             KQuantMatrix.DecodeScratch scratch = new KQuantMatrix.DecodeScratch(w);
             // The panel's results token-major, copied out once per panel (as IntGemm): writing each
@@ -166,6 +168,15 @@ final class KQuantGemm {
                 for (int r = r0; r < tiled; r++) {
                     w.decodeScaled(r, wq, (r - r0) * QK, PANEL * QK, dm, (r - r0) * blocks * 2, m, (r - r0) * blocks * SUBS, scratch,
                             fromPaired);
+                }
+                if (mins) {
+                    for (int i = 0; i < tiled - r0; i++) {
+                        for (int blk = 0; blk < blocks; blk++) {
+                            for (int g = 0; g < runs; g++) {
+                                mb[(blk * PANEL + i) * SUBS + g] = m[(i * blocks + blk) * SUBS + g * run];
+                            }
+                        }
+                    }
                 }
                 for (int tile = 0; tile < tiles; tile++) {
                     int xOff = AlignedFloats.FIRST + tile * cols * tt;
@@ -182,8 +193,11 @@ final class KQuantGemm {
                                     kernel(wq, wBlock + e, xt, xBlock + e * tt, group, isum);
                                 }
                             }
-                            blockValues(isum, dm, i * blocks * 2, blocks, m, i * blocks * SUBS, blk, mins, run,
-                                    dt, tile * blocks * tt, bt, tile * blocks * runs * tt, sum, shape);
+                            if (mins) {
+                                int bBlock = tile * blocks * runs * tt + blk * runs * tt;
+                                minSums(mb, (blk * PANEL + i) * SUBS, bt, bBlock, runs, tt, msum);
+                            }
+                            blockValues(isum, msum, dm, i * blocks * 2, blocks, blk, mins, dt, tile * blocks * tt, sum, shape);
                         }
                         finish(sum, tile, panelOut, g - r0, shape);
                     }
@@ -290,37 +304,64 @@ final class KQuantGemm {
         addInt(p7, isum, 7 * FL);
     }
 
+    /**
+     * msum[r*tt + t] = sum over the n runs g of mb[mOff + r*SUBS + g] * bt[bOff + g*tt + t] for the 8
+     * (row, token vector) pairs of a tile (4 rows x 2 vectors, or 8 rows x 1), exact as {@link #kernel}'s
+     * sums; 8 independent FMA chains, as in the kernels.
+     */
+    private static void minSums(float[] mb, int mOff, float[] bt, int bOff, int n, int tt, int[] msum) {
+        int v = tt / FL; // token vectors: accumulator j is row j / v's, vector j % v's
+        int w1 = 1 / v * SUBS, w2 = 2 / v * SUBS, w3 = 3 / v * SUBS, w4 = 4 / v * SUBS, w5 = 5 / v * SUBS, w6 = 6 / v * SUBS, w7 = 7 / v * SUBS;
+        int x1 = 1 % v * FL, x3 = 3 % v * FL, x5 = 5 % v * FL, x7 = 7 % v * FL; // even j: vector 0
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int g = 0; g < n; g++) {
+            int m = mOff + g, x = bOff + g * tt;
+            FloatVector even = FloatVector.fromArray(F, bt, x);
+            a0 = FloatVector.broadcast(F, mb[m]).fma(even, a0);
+            a1 = FloatVector.broadcast(F, mb[m + w1]).fma(FloatVector.fromArray(F, bt, x + x1), a1);
+            a2 = FloatVector.broadcast(F, mb[m + w2]).fma(even, a2);
+            a3 = FloatVector.broadcast(F, mb[m + w3]).fma(FloatVector.fromArray(F, bt, x + x3), a3);
+            a4 = FloatVector.broadcast(F, mb[m + w4]).fma(even, a4);
+            a5 = FloatVector.broadcast(F, mb[m + w5]).fma(FloatVector.fromArray(F, bt, x + x5), a5);
+            a6 = FloatVector.broadcast(F, mb[m + w6]).fma(even, a6);
+            a7 = FloatVector.broadcast(F, mb[m + w7]).fma(FloatVector.fromArray(F, bt, x + x7), a7);
+        }
+        ((IntVector) a0.convert(VectorOperators.F2I, 0)).intoArray(msum, 0);
+        ((IntVector) a1.convert(VectorOperators.F2I, 0)).intoArray(msum, 1 / v * tt + x1);
+        ((IntVector) a2.convert(VectorOperators.F2I, 0)).intoArray(msum, 2 / v * tt);
+        ((IntVector) a3.convert(VectorOperators.F2I, 0)).intoArray(msum, 3 / v * tt + x3);
+        ((IntVector) a4.convert(VectorOperators.F2I, 0)).intoArray(msum, 4 / v * tt);
+        ((IntVector) a5.convert(VectorOperators.F2I, 0)).intoArray(msum, 5 / v * tt + x5);
+        ((IntVector) a6.convert(VectorOperators.F2I, 0)).intoArray(msum, 6 / v * tt);
+        ((IntVector) a7.convert(VectorOperators.F2I, 0)).intoArray(msum, 7 / v * tt + x7);
+    }
+
     private static void addInt(FloatVector p, int[] isum, int o) {
         IntVector v = (IntVector) p.convert(VectorOperators.F2I, 0);
         v.add(IntVector.fromArray(I, isum, o)).intoArray(isum, o);
     }
 
     /**
-     * sum[r][t] += blockValue: dx * (D * isum - M * minSum) (or dx * (D * isum) without mins), with
-     * minSum = sum_s m[s] * bsums[t][s], the very operations of {@link KQuantMatrix#blockValue}. minSum
-     * is taken per run of sub-blocks that share a min (bt: the activations' sums over each run) by float
-     * FMAs: every product and partial sum is an integer below 2^24 (|m| &lt;= 63, |run sum| &lt;= 32 * 128,
-     * 8 runs; Q2_K 15, 16 * 128, 16), so exact, the int sum's float. As 16 int multiply-adds and a
-     * conversion these were 15 % of a TinyLlama Q4_K_M pp256 run's samples.
+     * sum[r][t] += blockValue: dx * (D * isum - M * minSum) (or dx * (D * isum) without mins), the very
+     * operations of {@link KQuantMatrix#blockValue}. minSum = sum_s m[s] * bsums[t][s] comes in msum,
+     * summed by the kernels per run of sub-blocks that share a min, exactly (every product and partial
+     * sum an integer below 2^24: |m| &lt;= 63, |run sum| &lt;= 32 * 128, 8 runs; Q2_K 15, 16 * 128, 16).
+     * Why there: as 8 dependent FMAs per (row, token vector) here, with a broadcast of each min, the
+     * min sums cost 17 % of a Q4_K 256-token matmul (kernels-ab, one thread, 2048 x 2048).
      */
-    private static void blockValues(int[] isum, float[] dm, int dmOff, int blocks, int[] m, int mOff, int blk, boolean mins, int run,
-                                    float[] dt, int dOff, float[] bt, int bOff, float[] sum, Tile shape) {
-        int tt = shape.tokens, runs = SUBS / run;
+    private static void blockValues(int[] isum, int[] msum, float[] dm, int dmOff, int blocks, int blk, boolean mins,
+                                    float[] dt, int dOff, float[] sum, Tile shape) {
+        int tt = shape.tokens;
         for (int r = 0; r < shape.rows; r++) {
             FloatVector d = FloatVector.broadcast(F, dm[dmOff + (r * blocks + blk) * 2]);
             FloatVector dmin = FloatVector.broadcast(F, dm[dmOff + (r * blocks + blk) * 2 + 1]);
-            int mo = mOff + (r * blocks + blk) * SUBS;
             for (int lane0 = 0; lane0 < tt; lane0 += FL) {
                 int o = r * tt + lane0;
                 FloatVector dx = FloatVector.fromArray(F, dt, dOff + blk * tt + lane0);
                 FloatVector is = (FloatVector) IntVector.fromArray(I, isum, o).convert(VectorOperators.I2F, 0);
                 FloatVector v = d.mul(is);
                 if (mins) {
-                    FloatVector ms = FloatVector.zero(F);
-                    for (int g = 0; g < runs; g++) {
-                        ms = FloatVector.fromArray(F, bt, bOff + (blk * runs + g) * tt + lane0).fma(FloatVector.broadcast(F, (float) m[mo + g * run]), ms);
-                    }
-                    v = v.sub(dmin.mul(ms));
+                    v = v.sub(dmin.mul((FloatVector) IntVector.fromArray(I, msum, o).convert(VectorOperators.I2F, 0)));
                 }
                 FloatVector.fromArray(F, sum, o).add(dx.mul(v)).intoArray(sum, o);
             }
