@@ -351,7 +351,7 @@ final class KQuantGemm {
      * operations of {@link KQuantMatrix#blockValue}. minSum = sum_s m[s] * bsums[t][s] comes in msum,
      * summed by the kernels per run of sub-blocks that share a min, exactly (every product and partial
      * sum an integer below 2^24: |m| &lt;= 63, |run sum| &lt;= 32 * 128, 8 runs; Q2_K 15, 16 * 128, 16).
-     * Why there: as 8 dependent FMAs per (row, token vector) here, with a broadcast of each min, the
+     * Not here: as 8 dependent FMAs per (row, token vector), with a conversion and broadcast of each min, the
      * min sums cost 17 % of a Q4_K 256-token matmul (kernels-ab, one thread, 2048 x 2048).
      */
     private static void blockValues(int[] isum, int[] msum, float[] dm, int dmOff, int blocks, int blk, boolean mins,
