@@ -42,6 +42,8 @@ final class PairLanes {
      */
     static final IntVector EVEN_LANES = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> 2 * k).toArray(), 0);
     static final IntVector ODD_LANES = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> 2 * k + 1).toArray(), 0);
+    /** Lanes 0-7 of the first vector, then lanes 0-7 of the second (two rows' widened scale bytes). */
+    static final IntVector SCALES_OF_BOTH = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> k < 8 ? k : 8 + k).toArray(), 0);
     /** Lanes 8-15 of the first vector, then lanes 8-15 of the second (two rows' widened min bytes). */
     static final IntVector MINS_OF_BOTH = IntVector.fromArray(I, java.util.stream.IntStream.range(0, 16).map(k -> k < 8 ? 8 + k : 16 + k).toArray(), 0);
 

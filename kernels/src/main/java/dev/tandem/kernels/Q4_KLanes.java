@@ -88,11 +88,13 @@ final class Q4_KLanes {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
-            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
+            IntVector p0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector p1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
             IntVector mins = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, blk * SUBS));
-            // Four exact integer sums by halving: {row 0, row 1} scaled sums, then {row 0, row 1} min sums.
-            IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            // Four exact integer sums by halving: {row 0, row 1} scaled sums (scaled once halved to a lane per
+            // sub-block, as in dotBlockPairs), then {row 0, row 1} min sums.
+            IntVector h = PairLanes.EVEN_LANES.selectFrom(p0, p1).add(PairLanes.ODD_LANES.selectFrom(p0, p1))
+                    .mul(PairLanes.SCALES_OF_BOTH.selectFrom(head0, head1));
             h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
@@ -158,16 +160,20 @@ final class Q4_KLanes {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector head3 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w3)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head0.rearrange(SCALE_PAIRS));
-            IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head1.rearrange(SCALE_PAIRS));
-            IntVector t2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head2.rearrange(SCALE_PAIRS));
-            IntVector t3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(head3.rearrange(SCALE_PAIRS));
+            // Int lanes 2s and 2s + 1 of each row's pair sums belong to sub-block s: halved first (lane s of row
+            // 0, 8 + s of row 1), they take each row's 8 scales in one multiply for both rows.
+            IntVector p0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector p1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector p2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector p3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
             IntVector minsA = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, blk * SUBS));
             IntVector minsB = PairLanes.MINS_OF_BOTH.selectFrom(head2, head3).mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, (blk + next) * SUBS));
             // Each block: lane 8q + 4row + j (four partial sums j); then both blocks: lane 4b + 2q + row.
-            IntVector hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+            IntVector hA = PairLanes.EVEN_LANES.selectFrom(p0, p1).add(PairLanes.ODD_LANES.selectFrom(p0, p1))
+                    .mul(PairLanes.SCALES_OF_BOTH.selectFrom(head0, head1));
             hA = PairLanes.EVEN_LANES.selectFrom(hA, minsA).add(PairLanes.ODD_LANES.selectFrom(hA, minsA));
-            IntVector hB = PairLanes.EVEN_LANES.selectFrom(t2, t3).add(PairLanes.ODD_LANES.selectFrom(t2, t3));
+            IntVector hB = PairLanes.EVEN_LANES.selectFrom(p2, p3).add(PairLanes.ODD_LANES.selectFrom(p2, p3))
+                    .mul(PairLanes.SCALES_OF_BOTH.selectFrom(head2, head3));
             hB = PairLanes.EVEN_LANES.selectFrom(hB, minsB).add(PairLanes.ODD_LANES.selectFrom(hB, minsB));
             IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
@@ -200,10 +206,6 @@ final class Q4_KLanes {
     /** The 8 floats of a step's two row-block pairs. */
     private static final VectorMask<Float> STEP_FLOATS =
             VectorMask.fromLong(PairLanes.F, 0xFFL);
-
-    /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
-    private static final VectorShuffle<Integer> SCALE_PAIRS =
-            VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
 
     /**
      * {@link #dotPairedWide} for {@code batch} tokens (token t's activations from super-block t *
@@ -251,7 +253,7 @@ final class Q4_KLanes {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector head1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 - PAIRED_QS)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
-            IntVector sc0 = head0.rearrange(SCALE_PAIRS), sc1 = head1.rearrange(SCALE_PAIRS);
+            IntVector scales = PairLanes.SCALES_OF_BOTH.selectFrom(head0, head1);
             IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
             float d0 = wd[2 * at], m0 = wd[2 * at + 1], d1 = wd[2 * at + secondD], m1 = wd[2 * at + secondD + 1];
             for (int t = 0; t < batch; t++) {
@@ -264,10 +266,10 @@ final class Q4_KLanes {
                         .add(l02.mul(xl2)).add(h02.mul(xh2)).add(l03.mul(xl3)).add(h03.mul(xh3)).reinterpretAsInts();
                 IntVector v1 = l10.mul(xl0).add(h10.mul(xh0)).add(l11.mul(xl1)).add(h11.mul(xh1))
                         .add(l12.mul(xl2)).add(h12.mul(xh2)).add(l13.mul(xl3)).add(h13.mul(xh3)).reinterpretAsInts();
-                IntVector t0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0);
-                IntVector t1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1);
+                IntVector p0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                IntVector p1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                 IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
-                IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(p0, p1).add(PairLanes.ODD_LANES.selectFrom(p0, p1)).mul(scales);
                 h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
                 h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
                 h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
