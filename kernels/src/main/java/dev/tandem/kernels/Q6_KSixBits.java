@@ -147,10 +147,14 @@ final class Q6_KSixBits {
             IntVector e0 = even0.reinterpretAsInts(), f0 = odd0.reinterpretAsInts(), e1 = even1.reinterpretAsInts(), f1 = odd1.reinterpretAsInts();
             IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
             IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
-            IntVector t0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(LOW_SCALES))
-                    .add(f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc0.rearrange(HIGH_SCALES)));
-            IntVector t1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(LOW_SCALES))
-                    .add(f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(sc1.rearrange(HIGH_SCALES)));
+            // Int lanes 2s, 2s + 1 of the even sums belong to sub-block s, of the odd sums to 8 + s: halved into one
+            // lane per sub-block, in order, they take the 16 scales as loaded, one multiply a row.
+            IntVector pe0 = e0.add(e0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector pf0 = f0.add(f0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector pe1 = e1.add(e1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector pf1 = f1.add(f1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector t0 = PairLanes.EVEN_LANES.selectFrom(pe0, pf0).add(PairLanes.ODD_LANES.selectFrom(pe0, pf0)).mul(sc0);
+            IntVector t1 = PairLanes.EVEN_LANES.selectFrom(pe1, pf1).add(PairLanes.ODD_LANES.selectFrom(pe1, pf1)).mul(sc1);
             // Both rows' exact sums at once: halve into row 0 | row 1 halves, then a butterfly in each half.
             IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
             h = h.add(h.rearrange(PairLanes.INT_SWAP4));
