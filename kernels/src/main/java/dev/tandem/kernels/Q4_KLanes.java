@@ -34,8 +34,11 @@ final class Q4_KLanes {
         int[] pairSumsTwice = a.pairSumsTwice();
         if (batch > 1) {
             short[] lanes = a.q4KLanes();
-            return (start, end) -> PairedRows.forRows(start, end,
-                    (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, out, outOff));
+            return (start, end) -> {
+                float[] sums = new float[(batch + 1) / 2 * PairLanes.F.length()];
+                PairedRows.forRows(start, end,
+                        (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, sums, out, outOff));
+            };
         }
         short[] lanes = a.q4KFoldedLanes();
         boolean pairSteps = perToken % 2 == 0 || perToken > 8;
@@ -212,24 +215,23 @@ final class Q4_KLanes {
      * perToken on) into out[outOff + t*rows + r (+ 1)]: each row-block's nibbles are widened and split
      * once, kept in registers (16 vectors for the two rows) for every token, and its scale and min
      * bytes widened once; per token and row the same integers and float operations as dotPairedWide,
-     * block after block, its running sum kept in out: the same bits.
+     * block after block: the same bits. Tokens go in pairs (an odd last one paired with itself, its
+     * copy dropped), whose four sums each are halved together and whose float operations run in one
+     * vector, as {@link #dotBlockPairs} does for two blocks; each pair's running sums (lane 4b + row,
+     * b the token of the pair) stay in {@code sums}, (batch + 1) / 2 vectors, until the last block.
      */
     static void dotTokens(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int batch, int perToken, int rows,
-                          int r, int n, float[] out, int outOff) {
+                          int r, int n, float[] sums, float[] out, int outOff) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         float[] ad = a.d;
-        int blocks = pr.blocks;
+        int blocks = pr.blocks, fl = PairLanes.F.length(), pairs = (batch + 1) / 2;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
         int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
         ShortVector nibble = ShortVector.broadcast(PairLanes.S, (short) 0x0F);
-        for (int t = 0; t < batch; t++) {
-            out[outOff + t * rows + r] = 0f;
-            if (n == 2) {
-                out[outOff + t * rows + r + 1] = 0f;
-            }
-        }
+        java.util.Arrays.fill(sums, 0, pairs * fl, 0f);
+        IntVector zero = IntVector.zero(PairLanes.I);
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED + PAIRED_QS, w1 = w0 + second;
             ShortVector b = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, w0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
@@ -255,9 +257,12 @@ final class Q4_KLanes {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector scales = PairLanes.SCALES_OF_BOTH.selectFrom(head0, head1);
             IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
-            float d0 = wd[2 * at], m0 = wd[2 * at + 1], d1 = wd[2 * at + secondD], m1 = wd[2 * at + secondD + 1];
-            for (int t = 0; t < batch; t++) {
-                int tb = t * perToken + blk, e = tb * QK;
+            // d and dmin of both rows in the halved sums' lanes 4b + 2q + row, for both tokens b.
+            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], ROW_1)
+                    .blend(wd[2 * at + 1], MIN_ROW_0).blend(wd[2 * at + secondD + 1], MIN_ROW_1);
+            for (int tp = 0; tp < pairs; tp++) {
+                int tb = 2 * tp * perToken + blk, ub = Math.min(2 * tp + 1, batch - 1) * perToken + blk; // ub == tb: no partner
+                int e = tb * QK, f = ub * QK;
                 ShortVector xl0 = ShortVector.fromArray(PairLanes.S, lanes, e), xh0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
                 ShortVector xl1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xh1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
                 ShortVector xl2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xh2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
@@ -266,20 +271,54 @@ final class Q4_KLanes {
                         .add(l02.mul(xl2)).add(h02.mul(xh2)).add(l03.mul(xl3)).add(h03.mul(xh3)).reinterpretAsInts();
                 IntVector v1 = l10.mul(xl0).add(h10.mul(xh0)).add(l11.mul(xl1)).add(h11.mul(xh1))
                         .add(l12.mul(xl2)).add(h12.mul(xh2)).add(l13.mul(xl3)).add(h13.mul(xh3)).reinterpretAsInts();
+                // Token 2tp's four sums halved before token 2tp + 1's products: fewer vectors live at once.
                 IntVector p0 = v0.add(v0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                 IntVector p1 = v1.add(v1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
-                IntVector h = PairLanes.EVEN_LANES.selectFrom(p0, p1).add(PairLanes.ODD_LANES.selectFrom(p0, p1)).mul(scales);
-                h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
-                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-                float da = ad[tb];
-                int o = outOff + t * rows + r;
-                out[o] += da * (d0 * h.lane(0) - m0 * h.lane(2));
-                if (n == 2) {
-                    out[o + 1] += da * (d1 * h.lane(1) - m1 * h.lane(3));
+                IntVector minsA = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
+                IntVector hA = PairLanes.EVEN_LANES.selectFrom(p0, p1).add(PairLanes.ODD_LANES.selectFrom(p0, p1)).mul(scales);
+                hA = PairLanes.EVEN_LANES.selectFrom(hA, minsA).add(PairLanes.ODD_LANES.selectFrom(hA, minsA));
+                // An odd batch's last token has no partner: its pair's second sums stay 0 (lanes never read).
+                IntVector hB = zero;
+                if (ub != tb) {
+                    xl0 = ShortVector.fromArray(PairLanes.S, lanes, f);
+                    xh0 = ShortVector.fromArray(PairLanes.S, lanes, f + 32);
+                    xl1 = ShortVector.fromArray(PairLanes.S, lanes, f + 64);
+                    xh1 = ShortVector.fromArray(PairLanes.S, lanes, f + 96);
+                    xl2 = ShortVector.fromArray(PairLanes.S, lanes, f + 128);
+                    xh2 = ShortVector.fromArray(PairLanes.S, lanes, f + 160);
+                    xl3 = ShortVector.fromArray(PairLanes.S, lanes, f + 192);
+                    xh3 = ShortVector.fromArray(PairLanes.S, lanes, f + 224);
+                    IntVector v2 = l00.mul(xl0).add(h00.mul(xh0)).add(l01.mul(xl1)).add(h01.mul(xh1))
+                            .add(l02.mul(xl2)).add(h02.mul(xh2)).add(l03.mul(xl3)).add(h03.mul(xh3)).reinterpretAsInts();
+                    IntVector v3 = l10.mul(xl0).add(h10.mul(xh0)).add(l11.mul(xl1)).add(h11.mul(xh1))
+                            .add(l12.mul(xl2)).add(h12.mul(xh2)).add(l13.mul(xl3)).add(h13.mul(xh3)).reinterpretAsInts();
+                    IntVector p2 = v2.add(v2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector p3 = v3.add(v3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector minsB = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, ub * SUBS));
+                    hB = PairLanes.EVEN_LANES.selectFrom(p2, p3).add(PairLanes.ODD_LANES.selectFrom(p2, p3)).mul(scales);
+                    hB = PairLanes.EVEN_LANES.selectFrom(hB, minsB).add(PairLanes.ODD_LANES.selectFrom(hB, minsB));
                 }
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                FloatVector q = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales);
+                FloatVector terms = q.sub(q.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], SECOND_BLOCK));
+                // The new terms are the receivers (see dotBlockPairs); float addition commutes exactly.
+                terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
+            }
+        }
+        for (int t = 0; t < batch; t++) {
+            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 4 * (t & 1);
+            out[o] = sums[lane];
+            if (n == 2) {
+                out[o + 1] = sums[lane + 1];
             }
         }
     }
+
+    /** Lane 1 and 5: row 1's scaled sums in the halved order 4b + 2q + row. */
+    private static final VectorMask<Float> ROW_1 = VectorMask.fromLong(PairLanes.F, 0x22L);
+    /** Lanes 2 and 6: row 0's min sums. */
+    private static final VectorMask<Float> MIN_ROW_0 = VectorMask.fromLong(PairLanes.F, 0x44L);
+    /** Lanes 3 and 7: row 1's min sums. */
+    private static final VectorMask<Float> MIN_ROW_1 = VectorMask.fromLong(PairLanes.F, 0x88L);
 }
