@@ -37,8 +37,11 @@ public final class Q6_KMatrix extends KQuantMatrix {
         PairedRows tokenRows = vector && TokenRows.serves(batch, TOKEN_ROWS_UP_TO) ? pairedCopy() : null;
         if (tokenRows != null) { // each token in turn on a pair's rows while they are in L1 (TokenRows)
             short[] lanes = a.q6KLanes();
-            return (start, end) -> PairedRows.forRows(start, end, // each row-block rebuilt once for all the tokens
-                    (r, n) -> Q6_KSixBits.dotTokens(tokenRows, a, lanes, batch, perToken, rows, r, n, out, outOff));
+            return (start, end) -> {
+                float[] sums = new float[(batch + 1) / 2 * PairLanes.F.length()];
+                PairedRows.forRows(start, end, // each row-block rebuilt once for all the tokens
+                        (r, n) -> Q6_KSixBits.dotTokens(tokenRows, a, lanes, batch, perToken, rows, r, n, sums, out, outOff));
+            };
         }
         if (vector && batch > 1 && Q6_KRowGemm.serves(batch)) {
             return (start, end) -> Q6_KRowGemm.rows(this, a, batch, out, outOff, start, end);

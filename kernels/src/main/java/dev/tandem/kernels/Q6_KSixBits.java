@@ -4,8 +4,10 @@ import static dev.tandem.kernels.KQuantMatrix.QK;
 import static dev.tandem.kernels.KQuantMatrix.SUBS;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -176,23 +178,24 @@ final class Q6_KSixBits {
      * t * perToken on), into out[outOff + t*rows + r (+ 1)]: each row-block's vectors are rebuilt once
      * and kept in registers for every token, where a pass per token rebuilt them each time (batched
      * decode ran 0.76-0.93x the byte copy's speed). Per token and row the same integers and float
-     * operations as {@link #dot}, block after block, its running sum kept in out: the same bits.
+     * operations as {@link #dot}, block after block: the same bits. Tokens go in pairs (an odd last one
+     * alone, its partner's sums 0 and dropped), both tokens' row sums halved together to lanes 2b + row (b
+     * the token of the pair) and their float operations done in one vector, each pair's running sums in
+     * {@code sums} ((batch + 1) / 2 vectors) until the last block: per token the butterflies, two lane
+     * extractions and the scalar float operations cost more than the halving they replace (as in
+     * {@link Q4_KLanes#dotTokens}).
      */
     static void dotTokens(PairedRows pr, Q8_KActivations a, short[] lanes, int batch, int perToken, int rows, int r, int n,
-                          float[] out, int outOff) {
+                          float[] sums, float[] out, int outOff) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         short[] bias = a.q6KBias();
         float[] ad = a.d;
-        int blocks = pr.blocks;
+        int blocks = pr.blocks, fl = PairLanes.F.length(), pairs = (batch + 1) / 2;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         int second = n == 2 ? PAYLOAD : 0, secondD = n == 2 ? 1 : 0;
-        for (int t = 0; t < batch; t++) {
-            out[outOff + t * rows + r] = 0f;
-            if (n == 2) {
-                out[outOff + t * rows + r + 1] = 0f;
-            }
-        }
+        java.util.Arrays.fill(sums, 0, pairs * fl, 0f);
+        IntVector zero = IntVector.zero(PairLanes.I);
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAYLOAD, w1 = w0 + second;
             IntVector n00 = ByteVector.fromArray(WIDE_BYTES, wq, w0).reinterpretAsInts(), n01 = ByteVector.fromArray(WIDE_BYTES, wq, w0 + 64).reinterpretAsInts();
@@ -218,35 +221,69 @@ final class Q6_KSixBits {
             IntVector sc0 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w0 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
             IntVector sc1 = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, wq, w1 + SCALES_AT).convertShape(VectorOperators.B2I, PairLanes.I, 0);
             IntVector lo0 = sc0.rearrange(LOW_SCALES), hi0 = sc0.rearrange(HIGH_SCALES), lo1 = sc1.rearrange(LOW_SCALES), hi1 = sc1.rearrange(HIGH_SCALES);
-            float d0 = wd[at], d1 = wd[at + secondD];
-            for (int t = 0; t < batch; t++) {
-                int tb = t * perToken + blk, e = tb * QK;
-                ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e + 0), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
-                ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
-                ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
-                ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
-                ShortVector be = ShortVector.fromArray(PairLanes.S, bias, e >> 2), bo = ShortVector.fromArray(PairLanes.S, bias, (e >> 2) + 32);
-                IntVector ev0 = be.add(e00.mul(xe0)).add(e10.mul(xe1)).add(e20.mul(xe2)).add(e30.mul(xe3)).reinterpretAsInts();
-                IntVector od0 = bo.add(o00.mul(xo0)).add(o10.mul(xo1)).add(o20.mul(xo2)).add(o30.mul(xo3)).reinterpretAsInts();
-                IntVector ev1 = be.add(e01.mul(xe0)).add(e11.mul(xe1)).add(e21.mul(xe2)).add(e31.mul(xe3)).reinterpretAsInts();
-                IntVector od1 = bo.add(o01.mul(xo0)).add(o11.mul(xo1)).add(o21.mul(xo2)).add(o31.mul(xo3)).reinterpretAsInts();
-                IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo0)
-                        .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi0));
-                IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo1)
-                        .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi1));
-                IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
-                h = h.add(h.rearrange(PairLanes.INT_SWAP4));
-                h = h.add(h.rearrange(PairLanes.INT_SWAP2));
-                h = h.add(h.rearrange(PairLanes.INT_SWAP1));
-                float da = ad[tb];
-                int o = outOff + t * rows + r;
-                out[o] += da * (d0 * h.lane(0));
-                if (n == 2) {
-                    out[o + 1] += da * (d1 * h.lane(8));
+            // d of both rows in the halved sums' lanes 2b + row, for both tokens b of a pair.
+            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[at]).blend(wd[at + secondD], ODD_FLOAT_LANES);
+            for (int tp = 0; tp < pairs; tp++) {
+                int tb = 2 * tp * perToken + blk, ub = Math.min(2 * tp + 1, batch - 1) * perToken + blk; // ub == tb: no partner
+                // Token A's sums (lanes 0-7 row 0, 8-15 row 1), then its partner's, as in dot.
+                IntVector hA, hB = zero;
+                {
+                    int e = tb * QK;
+                    ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                    ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                    ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                    ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                    ShortVector be = ShortVector.fromArray(PairLanes.S, bias, e >> 2), bo = ShortVector.fromArray(PairLanes.S, bias, (e >> 2) + 32);
+                    IntVector ev0 = be.add(e00.mul(xe0)).add(e10.mul(xe1)).add(e20.mul(xe2)).add(e30.mul(xe3)).reinterpretAsInts();
+                    IntVector od0 = bo.add(o00.mul(xo0)).add(o10.mul(xo1)).add(o20.mul(xo2)).add(o30.mul(xo3)).reinterpretAsInts();
+                    IntVector ev1 = be.add(e01.mul(xe0)).add(e11.mul(xe1)).add(e21.mul(xe2)).add(e31.mul(xe3)).reinterpretAsInts();
+                    IntVector od1 = bo.add(o01.mul(xo0)).add(o11.mul(xo1)).add(o21.mul(xo2)).add(o31.mul(xo3)).reinterpretAsInts();
+                    IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo0)
+                            .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi0));
+                    IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo1)
+                            .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi1));
+                    hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
                 }
+                if (ub != tb) {
+                    int e = ub * QK;
+                    ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                    ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                    ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                    ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                    ShortVector be = ShortVector.fromArray(PairLanes.S, bias, e >> 2), bo = ShortVector.fromArray(PairLanes.S, bias, (e >> 2) + 32);
+                    IntVector ev0 = be.add(e00.mul(xe0)).add(e10.mul(xe1)).add(e20.mul(xe2)).add(e30.mul(xe3)).reinterpretAsInts();
+                    IntVector od0 = bo.add(o00.mul(xo0)).add(o10.mul(xo1)).add(o20.mul(xo2)).add(o30.mul(xo3)).reinterpretAsInts();
+                    IntVector ev1 = be.add(e01.mul(xe0)).add(e11.mul(xe1)).add(e21.mul(xe2)).add(e31.mul(xe3)).reinterpretAsInts();
+                    IntVector od1 = bo.add(o01.mul(xo0)).add(o11.mul(xo1)).add(o21.mul(xo2)).add(o31.mul(xo3)).reinterpretAsInts();
+                    IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo0)
+                            .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi0));
+                    IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(lo1)
+                            .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(hi1));
+                    hB = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                }
+                // Lanes 0-3 row 0 | 4-7 row 1 of token A, 8-15 of token B; twice more: lane 2b + row.
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                FloatVector terms = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales)
+                        .mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], SECOND_TOKEN));
+                // The new terms are the receivers (Q4_KLanes.dotBlockPairs' note); float addition commutes exactly.
+                terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
+            }
+        }
+        for (int t = 0; t < batch; t++) {
+            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 2 * (t & 1);
+            out[o] = sums[lane];
+            if (n == 2) {
+                out[o + 1] = sums[lane + 1];
             }
         }
     }
+
+    /** Lanes 2b + 1: row 1's sums in {@link #dotTokens}' halved order. */
+    private static final VectorMask<Float> ODD_FLOAT_LANES = VectorMask.fromLong(PairLanes.F, 0xAAAAL);
+    /** Lanes 2 and 3: the second token of a pair. */
+    private static final VectorMask<Float> SECOND_TOKEN = VectorMask.fromLong(PairLanes.F, 0x0CL);
 
     /** Int lane k of an even (odd) vectors' sum belongs to sub-block k/2 (8 + k/2): their scales, each twice. */
     private static final VectorShuffle<Integer> LOW_SCALES = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
