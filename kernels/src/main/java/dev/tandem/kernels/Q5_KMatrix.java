@@ -3,8 +3,10 @@ package dev.tandem.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 
@@ -38,8 +40,11 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     short[] lanes = a.q4KLanes();
                     int[] pairSumsTwice = a.pairSumsTwice();
                     if (batch > 1) {
-                        return (start, end) -> PairedRows.forRows(start, end,
-                                (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, out, outOff));
+                        return (start, end) -> {
+                            float[] sums = new float[(batch + 1) / 2 * PairLanes.F.length()];
+                            PairedRows.forRows(start, end,
+                                    (r, n) -> dotTokens(pr, a, lanes, pairSumsTwice, batch, perToken, rows, r, n, sums, out, outOff));
+                        };
                     }
                     return (start, end) -> PairedRows.forRows(start, end, (r, n) -> dotPairedWide(pr, a, lanes, pairSumsTwice, r, n, out, outOff + r));
                 }
@@ -214,24 +219,21 @@ public final class Q5_KMatrix extends KQuantMatrix {
      * {@link #dotPairedWide} for {@code batch} tokens (token t's activations from super-block t *
      * perToken on) into out[outOff + t*rows + r (+ 1)]: each row-block's 16 weight vectors (both rows)
      * widened once and kept in registers for every token, its scale and min bytes widened once; per
-     * token and row the same integers and float operations as dotPairedWide, block after block, its
-     * running sum kept in out: the same bits. As Q4_KLanes.dotTokens, written out (no helpers).
+     * token and row the same integers and float operations as dotPairedWide, block after block: the
+     * same bits. Tokens in pairs with one vector ending, running sums in {@code sums}, as
+     * Q4_KLanes.dotTokens (whose lane orders these are), written out (no helpers).
      */
     private static void dotTokens(PairedRows pr, Q8_KActivations a, short[] lanes, int[] pairSumsTwice, int batch, int perToken,
-                                  int rows, int r, int n, float[] out, int outOff) {
+                                  int rows, int r, int n, float[] sums, float[] out, int outOff) {
         byte[] wq = pr.q;
         float[] wd = pr.d;
         float[] ad = a.d;
-        int blocks = pr.blocks;
+        int blocks = pr.blocks, fl = PairLanes.F.length(), pairs = (batch + 1) / 2;
         int first = 2 * (r >> 1) * blocks + (r & 1);
         // Row 1's offsets repeat row 0's when n == 1: its sums are computed and dropped.
         int second = n == 2 ? PAIRED : 0, secondD = n == 2 ? 2 : 0;
-        for (int t = 0; t < batch; t++) {
-            out[outOff + t * rows + r] = 0f;
-            if (n == 2) {
-                out[outOff + t * rows + r + 1] = 0f;
-            }
-        }
+        java.util.Arrays.fill(sums, 0, pairs * fl, 0f);
+        IntVector zero = IntVector.zero(PairLanes.I);
         for (int blk = 0; blk < blocks; blk++) {
             int at = first + 2 * blk, w0 = at * PAIRED, w1 = w0 + second, q0 = w0 + PAIRED_Q, q1 = w1 + PAIRED_Q;
             ShortVector e00 = (ShortVector) ByteVector.fromArray(PairLanes.B, wq, q0).convertShape(VectorOperators.ZERO_EXTEND_B2S, PairLanes.S, 0);
@@ -256,35 +258,75 @@ public final class Q5_KMatrix extends KQuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, PairLanes.I, 0);
             IntVector sc0 = head0.rearrange(SCALE_PAIRS), sc1 = head1.rearrange(SCALE_PAIRS);
             IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
-            float d0 = wd[2 * at], m0 = wd[2 * at + 1], d1 = wd[2 * at + secondD], m1 = wd[2 * at + secondD + 1];
-            for (int t = 0; t < batch; t++) {
-                int tb = t * perToken + blk, e = tb * QK;
-                ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
-                ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
-                ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
-                ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
-                IntVector ev0 = e00.mul(xe0).add(e01.mul(xe1)).add(e02.mul(xe2)).add(e03.mul(xe3)).reinterpretAsInts();
-                IntVector od0 = o00.mul(xo0).add(o01.mul(xo1)).add(o02.mul(xo2)).add(o03.mul(xo3)).reinterpretAsInts();
-                IntVector ev1 = e10.mul(xe0).add(e11.mul(xe1)).add(e12.mul(xe2)).add(e13.mul(xe3)).reinterpretAsInts();
-                IntVector od1 = o10.mul(xo0).add(o11.mul(xo1)).add(o12.mul(xo2)).add(o13.mul(xo3)).reinterpretAsInts();
-                IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                        .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0);
-                IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                        .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1);
-                IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
-                IntVector h = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
-                h = PairLanes.EVEN_LANES.selectFrom(h, mins).add(PairLanes.ODD_LANES.selectFrom(h, mins));
-                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
-                float da = ad[tb];
-                int o = outOff + t * rows + r;
-                out[o] += da * (d0 * h.lane(0) - m0 * h.lane(2));
-                if (n == 2) {
-                    out[o + 1] += da * (d1 * h.lane(1) - m1 * h.lane(3));
+            // d and dmin of both rows in the halved sums' lanes 4b + 2q + row, for both tokens b of a pair.
+            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], ROW_1)
+                    .blend(wd[2 * at + 1], MIN_ROW_0).blend(wd[2 * at + secondD + 1], MIN_ROW_1);
+            for (int tp = 0; tp < pairs; tp++) {
+                int tb = 2 * tp * perToken + blk, ub = Math.min(2 * tp + 1, batch - 1) * perToken + blk; // ub == tb: no partner
+                IntVector hA, hB = zero; // each token's lanes 8q + 4row + j; an odd batch's last token has no partner
+                {
+                    int e = tb * QK;
+                    ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                    ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                    ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                    ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                    IntVector ev0 = e00.mul(xe0).add(e01.mul(xe1)).add(e02.mul(xe2)).add(e03.mul(xe3)).reinterpretAsInts();
+                    IntVector od0 = o00.mul(xo0).add(o01.mul(xo1)).add(o02.mul(xo2)).add(o03.mul(xo3)).reinterpretAsInts();
+                    IntVector ev1 = e10.mul(xe0).add(e11.mul(xe1)).add(e12.mul(xe2)).add(e13.mul(xe3)).reinterpretAsInts();
+                    IntVector od1 = o10.mul(xo0).add(o11.mul(xo1)).add(o12.mul(xo2)).add(o13.mul(xo3)).reinterpretAsInts();
+                    IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0);
+                    IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1);
+                    IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, tb * SUBS));
+                    hA = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                    hA = PairLanes.EVEN_LANES.selectFrom(hA, mins).add(PairLanes.ODD_LANES.selectFrom(hA, mins));
                 }
+                if (ub != tb) {
+                    int e = ub * QK;
+                    ShortVector xe0 = ShortVector.fromArray(PairLanes.S, lanes, e), xo0 = ShortVector.fromArray(PairLanes.S, lanes, e + 32);
+                    ShortVector xe1 = ShortVector.fromArray(PairLanes.S, lanes, e + 64), xo1 = ShortVector.fromArray(PairLanes.S, lanes, e + 96);
+                    ShortVector xe2 = ShortVector.fromArray(PairLanes.S, lanes, e + 128), xo2 = ShortVector.fromArray(PairLanes.S, lanes, e + 160);
+                    ShortVector xe3 = ShortVector.fromArray(PairLanes.S, lanes, e + 192), xo3 = ShortVector.fromArray(PairLanes.S, lanes, e + 224);
+                    IntVector ev0 = e00.mul(xe0).add(e01.mul(xe1)).add(e02.mul(xe2)).add(e03.mul(xe3)).reinterpretAsInts();
+                    IntVector od0 = o00.mul(xo0).add(o01.mul(xo1)).add(o02.mul(xo2)).add(o03.mul(xo3)).reinterpretAsInts();
+                    IntVector ev1 = e10.mul(xe0).add(e11.mul(xe1)).add(e12.mul(xe2)).add(e13.mul(xe3)).reinterpretAsInts();
+                    IntVector od1 = o10.mul(xo0).add(o11.mul(xo1)).add(o12.mul(xo2)).add(o13.mul(xo3)).reinterpretAsInts();
+                    IntVector t0 = ev0.add(ev0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .add(od0.add(od0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc0);
+                    IntVector t1 = ev1.add(ev1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .add(od1.add(od1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)).mul(sc1);
+                    IntVector mins = minBytes.mul(IntVector.fromArray(PairLanes.I, pairSumsTwice, ub * SUBS));
+                    hB = PairLanes.EVEN_LANES.selectFrom(t0, t1).add(PairLanes.ODD_LANES.selectFrom(t0, t1));
+                    hB = PairLanes.EVEN_LANES.selectFrom(hB, mins).add(PairLanes.ODD_LANES.selectFrom(hB, mins));
+                }
+                IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
+                h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
+                FloatVector q = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales);
+                FloatVector terms = q.sub(q.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], SECOND_TOKEN));
+                // The new terms are the receivers (Q4_KLanes.dotBlockPairs' note); float addition commutes exactly.
+                terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
+            }
+        }
+        for (int t = 0; t < batch; t++) {
+            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 4 * (t & 1);
+            out[o] = sums[lane];
+            if (n == 2) {
+                out[o + 1] = sums[lane + 1];
             }
         }
     }
+
+    /** Lanes 1 and 5: row 1's scaled sums in the halved order 4b + 2q + row. */
+    private static final VectorMask<Float> ROW_1 = VectorMask.fromLong(PairLanes.F, 0x22L);
+    /** Lanes 2 and 6: row 0's min sums. */
+    private static final VectorMask<Float> MIN_ROW_0 = VectorMask.fromLong(PairLanes.F, 0x44L);
+    /** Lanes 3 and 7: row 1's min sums. */
+    private static final VectorMask<Float> MIN_ROW_1 = VectorMask.fromLong(PairLanes.F, 0x88L);
+    /** Lanes 4-7: the second token of a pair. */
+    private static final VectorMask<Float> SECOND_TOKEN = VectorMask.fromLong(PairLanes.F, 0xF0L);
+    /** Lane k ^ 2: the min term beside each scaled term. */
+    private static final VectorShuffle<Float> MIN_OF_LANE = VectorShuffle.fromOp(PairLanes.F, k -> k ^ 2);
 
     /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
     private static final VectorShuffle<Integer> SCALE_PAIRS = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);
