@@ -32,7 +32,10 @@ import java.util.concurrent.TimeUnit;
  *       scale), 3 independent chains, weights loaded: the ceiling of the Q8_0/Q4_0 integer path once weights are
  *       decoded ({@link #blockDotMacsPerOp()}, 32 MACs per step).</li>
  * </ul>
- * Width: 256 bits at most, as the integer path uses. The loop-invariant operands come from a field,
+ * Width: the widest the machine has, as the 512-bit paired kernels ({@code PairLanes}) use; it was
+ * capped at 256 bits while the integer kernels were. mulAdd16 runs {@link #CHAINS} chains: with 8, a
+ * 16-bit multiply's latency bounded it on Zen 5 (161 against 201 G MAC/s on one 512-bit thread,
+ * session 29). The loop-invariant operands come from a field,
  * loaded from arrays, not broadcast, for the reason {@link FmaPeakBenchmark} gives (C2 re-broadcasts
  * a broadcast before every use inside the loop, and the loads, not the multiplies, then set the rate).
  */
@@ -45,16 +48,17 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms2g", "-Xmx8g",
         "-XX:CompileCommand=inline,dev.tandem.bench.Int8DotPeakBenchmark::step"})
 public class Int8DotPeakBenchmark {
-    private static final VectorShape SHAPE =
-            VectorShape.forBitSize(Math.min(256, FloatVector.SPECIES_PREFERRED.vectorBitSize()));
+    private static final VectorShape SHAPE = VectorShape.forBitSize(FloatVector.SPECIES_PREFERRED.vectorBitSize());
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, SHAPE);
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, SHAPE);
     static final int ITERATIONS = 1 << 20;
+    /** Independent multiply-add chains in {@link #mulAdd16AllCores}. */
+    static final int CHAINS = 16;
 
     private final float[] partial = new float[64];
     /** Non-constant operands, one vector each (see the class comment). */
     private final short[] multiplier = filled((short) 3), addend = filled((short) 5);
-    /** 16 pairs of weight vectors (1 KiB at 256 bits) and 6 activation vectors, values in int8 range. */
+    /** 16 pairs of weight vectors (1 KiB at 256 bits, 2 KiB at 512) and 6 activation vectors, values in int8 range. */
     private final short[] weights = new short[16 * 2 * S.length()], acts = new short[6 * S.length()];
     private final float[] blockScale = new float[F.length()];
 
@@ -76,10 +80,10 @@ public class Int8DotPeakBenchmark {
 
     /** int8 MACs per op of {@link #mulAdd16AllCores}. */
     public static double mulAdd16MacsPerOp() {
-        return (double) Parallel.threads() * ITERATIONS * 8 * S.length();
+        return (double) Parallel.threads() * ITERATIONS * CHAINS * S.length();
     }
 
-    /** int8 MACs per op of {@link #blockDotAllCores}: 32 per block step (16 lanes x 2 multiplies at 256 bits). */
+    /** int8 MACs per op of {@link #blockDotAllCores}: 2 multiplies of S.length() lanes per block step (32 at 256 bits). */
     public static double blockDotMacsPerOp() {
         return (double) Parallel.threads() * ITERATIONS * 3 * 2 * S.length();
     }
@@ -116,12 +120,17 @@ public class Int8DotPeakBenchmark {
         ShortVector a0 = ShortVector.broadcast(S, (short) seed), a1 = a0.add((short) 1), a2 = a0.add((short) 2),
                 a3 = a0.add((short) 3), a4 = a0.add((short) 4), a5 = a0.add((short) 5), a6 = a0.add((short) 6),
                 a7 = a0.add((short) 7);
+        ShortVector c0 = a0.add((short) 8), c1 = a0.add((short) 9), c2 = a0.add((short) 10), c3 = a0.add((short) 11),
+                c4 = a0.add((short) 12), c5 = a0.add((short) 13), c6 = a0.add((short) 14), c7 = a0.add((short) 15);
         ShortVector b = ShortVector.fromArray(S, addend, 0);
         for (int i = 0; i < ITERATIONS; i++) {
             a0 = a0.mul(m).add(b); a1 = a1.mul(m).add(b); a2 = a2.mul(m).add(b); a3 = a3.mul(m).add(b);
             a4 = a4.mul(m).add(b); a5 = a5.mul(m).add(b); a6 = a6.mul(m).add(b); a7 = a7.mul(m).add(b);
+            c0 = c0.mul(m).add(b); c1 = c1.mul(m).add(b); c2 = c2.mul(m).add(b); c3 = c3.mul(m).add(b);
+            c4 = c4.mul(m).add(b); c5 = c5.mul(m).add(b); c6 = c6.mul(m).add(b); c7 = c7.mul(m).add(b);
         }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7)
+                .add(c0).add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).reduceLanes(VectorOperators.ADD);
     }
 
     private static double blockDot(int seed, short[] weights, short[] acts, float[] blockScale) {
