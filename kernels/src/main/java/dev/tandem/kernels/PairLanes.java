@@ -60,6 +60,38 @@ final class PairLanes {
     private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
+    /*
+     * The K-quant kernels' "halved order" (Q4_KLanes.dotBlockPairs, the Q4_K and Q5_K token pairs): two row
+     * pairs' exact sums, each row's scaled sum (q = 0) and min sum (q = 1), for two blocks or tokens b, in
+     * lanes 4b + 2q + row.
+     */
+    /** Lanes 1 and 5: row 1's scaled sums in the halved order. */
+    static final VectorMask<Float> HALVED_ROW_1 = VectorMask.fromLong(F, 0x22L);
+    /** Lanes 2 and 6: row 0's min sums. */
+    static final VectorMask<Float> HALVED_MIN_ROW_0 = VectorMask.fromLong(F, 0x44L);
+    /** Lanes 3 and 7: row 1's min sums. */
+    static final VectorMask<Float> HALVED_MIN_ROW_1 = VectorMask.fromLong(F, 0x88L);
+    /** Lanes 4-7: the second block or token. */
+    static final VectorMask<Float> HALVED_SECOND = VectorMask.fromLong(F, 0xF0L);
+    /** Lane k ^ 2: the min term beside each scaled term. */
+    static final VectorShuffle<Float> HALVED_MIN_OF_LANE = VectorShuffle.fromOp(F, k -> k ^ 2);
+
+    /**
+     * out[outOff + t*rows + r (+ 1 when n == 2)] for tokens t below batch from a paired batch kernel's running
+     * sums: token pair t/2's vector at (t/2) * F.length(), token t's row 0 in lane tokenStride * (t mod 2), row
+     * 1 beside it.
+     */
+    static void writeTokenSums(float[] sums, int tokenStride, int batch, int rows, int r, int n, float[] out, int outOff) {
+        int fl = F.length();
+        for (int t = 0; t < batch; t++) {
+            int o = outOff + t * rows + r, lane = (t >> 1) * fl + tokenStride * (t & 1);
+            out[o] = sums[lane];
+            if (n == 2) {
+                out[o + 1] = sums[lane + 1];
+            }
+        }
+    }
+
     /**
      * s0 * d in lanes 0-7 and s1 * d in 8-15: the same float products as two scalar multiplies, formed
      * in the vector (two broadcasts from memory, a blend, a multiply); the scalar form's multiplies and

@@ -182,8 +182,8 @@ final class Q4_KLanes {
             h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
             FloatVector p = ((FloatVector) h.convert(VectorOperators.I2F, 0))
                     .mul(FloatVector.fromArray(PairLanes.F, wd, 2 * at, next == 1 ? STEP_FLOATS : FIRST_BLOCK).rearrange(ROW_Q_SWAPPED));
-            FloatVector terms = p.sub(p.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk])
-                    .blend(a.d[blk + next], SECOND_BLOCK));
+            FloatVector terms = p.sub(p.rearrange(PairLanes.HALVED_MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, a.d[blk])
+                    .blend(a.d[blk + next], PairLanes.HALVED_SECOND));
             // The new terms are the receivers: a loop-carried receiver is not of an exact class to C2, whose
             // virtual call boxed the sums every step (0.5x). Float addition commutes exactly.
             sums = terms.rearrange(SECOND_BLOCK_DOWN).add(terms.add(sums));
@@ -195,14 +195,9 @@ final class Q4_KLanes {
     /** The copy's floats of two row-blocks pairs (lane 4b + 2row + q) in {@link #dotBlockPairs}' lane order 4b + 2q + row. */
     private static final VectorShuffle<Float> ROW_Q_SWAPPED = VectorShuffle.fromOp(
             PairLanes.F, k -> (k & 12) | (k & 1) << 1 | (k >> 1) & 1);
-    /** Lane k ^ 2: the min term beside each scaled term. */
-    private static final VectorShuffle<Float> MIN_OF_LANE =
-            VectorShuffle.fromOp(PairLanes.F, k -> k ^ 2);
     /** Lanes 4-7 down to 0-3: the step's second block after its first. */
     private static final VectorShuffle<Float> SECOND_BLOCK_DOWN =
             VectorShuffle.fromOp(PairLanes.F, k -> (k + 4) & 15);
-    private static final VectorMask<Float> SECOND_BLOCK =
-            VectorMask.fromLong(PairLanes.F, 0xF0L);
     /** The 4 floats of a step's first row-block pair (an odd last block: the second block's are +0). */
     private static final VectorMask<Float> FIRST_BLOCK =
             VectorMask.fromLong(PairLanes.F, 0x0FL);
@@ -258,8 +253,8 @@ final class Q4_KLanes {
             IntVector scales = PairLanes.SCALES_OF_BOTH.selectFrom(head0, head1);
             IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
             // d and dmin of both rows in the halved sums' lanes 4b + 2q + row, for both tokens b.
-            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], ROW_1)
-                    .blend(wd[2 * at + 1], MIN_ROW_0).blend(wd[2 * at + secondD + 1], MIN_ROW_1);
+            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], PairLanes.HALVED_ROW_1)
+                    .blend(wd[2 * at + 1], PairLanes.HALVED_MIN_ROW_0).blend(wd[2 * at + secondD + 1], PairLanes.HALVED_MIN_ROW_1);
             for (int tp = 0; tp < pairs; tp++) {
                 int tb = 2 * tp * perToken + blk, ub = Math.min(2 * tp + 1, batch - 1) * perToken + blk; // ub == tb: no partner
                 int e = tb * QK, f = ub * QK;
@@ -301,24 +296,11 @@ final class Q4_KLanes {
                 IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
                 h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
                 FloatVector q = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales);
-                FloatVector terms = q.sub(q.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], SECOND_BLOCK));
+                FloatVector terms = q.sub(q.rearrange(PairLanes.HALVED_MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], PairLanes.HALVED_SECOND));
                 // The new terms are the receivers (see dotBlockPairs); float addition commutes exactly.
                 terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
             }
         }
-        for (int t = 0; t < batch; t++) {
-            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 4 * (t & 1);
-            out[o] = sums[lane];
-            if (n == 2) {
-                out[o + 1] = sums[lane + 1];
-            }
-        }
+        PairLanes.writeTokenSums(sums, 4, batch, rows, r, n, out, outOff);
     }
-
-    /** Lane 1 and 5: row 1's scaled sums in the halved order 4b + 2q + row. */
-    private static final VectorMask<Float> ROW_1 = VectorMask.fromLong(PairLanes.F, 0x22L);
-    /** Lanes 2 and 6: row 0's min sums. */
-    private static final VectorMask<Float> MIN_ROW_0 = VectorMask.fromLong(PairLanes.F, 0x44L);
-    /** Lanes 3 and 7: row 1's min sums. */
-    private static final VectorMask<Float> MIN_ROW_1 = VectorMask.fromLong(PairLanes.F, 0x88L);
 }

@@ -6,7 +6,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 
@@ -259,8 +258,8 @@ public final class Q5_KMatrix extends KQuantMatrix {
             IntVector sc0 = head0.rearrange(SCALE_PAIRS), sc1 = head1.rearrange(SCALE_PAIRS);
             IntVector minBytes = PairLanes.MINS_OF_BOTH.selectFrom(head0, head1);
             // d and dmin of both rows in the halved sums' lanes 4b + 2q + row, for both tokens b of a pair.
-            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], ROW_1)
-                    .blend(wd[2 * at + 1], MIN_ROW_0).blend(wd[2 * at + secondD + 1], MIN_ROW_1);
+            FloatVector rowScales = FloatVector.broadcast(PairLanes.F, wd[2 * at]).blend(wd[2 * at + secondD], PairLanes.HALVED_ROW_1)
+                    .blend(wd[2 * at + 1], PairLanes.HALVED_MIN_ROW_0).blend(wd[2 * at + secondD + 1], PairLanes.HALVED_MIN_ROW_1);
             for (int tp = 0; tp < pairs; tp++) {
                 int tb = 2 * tp * perToken + blk, ub = Math.min(2 * tp + 1, batch - 1) * perToken + blk; // ub == tb: no partner
                 IntVector hA, hB = zero; // each token's lanes 8q + 4row + j; an odd batch's last token has no partner
@@ -303,30 +302,13 @@ public final class Q5_KMatrix extends KQuantMatrix {
                 IntVector h = PairLanes.EVEN_LANES.selectFrom(hA, hB).add(PairLanes.ODD_LANES.selectFrom(hA, hB));
                 h = PairLanes.EVEN_LANES.selectFrom(h, h).add(PairLanes.ODD_LANES.selectFrom(h, h));
                 FloatVector q = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales);
-                FloatVector terms = q.sub(q.rearrange(MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], SECOND_TOKEN));
+                FloatVector terms = q.sub(q.rearrange(PairLanes.HALVED_MIN_OF_LANE)).mul(FloatVector.broadcast(PairLanes.F, ad[tb]).blend(ad[ub], PairLanes.HALVED_SECOND));
                 // The new terms are the receivers (Q4_KLanes.dotBlockPairs' note); float addition commutes exactly.
                 terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
             }
         }
-        for (int t = 0; t < batch; t++) {
-            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 4 * (t & 1);
-            out[o] = sums[lane];
-            if (n == 2) {
-                out[o + 1] = sums[lane + 1];
-            }
-        }
+        PairLanes.writeTokenSums(sums, 4, batch, rows, r, n, out, outOff);
     }
-
-    /** Lanes 1 and 5: row 1's scaled sums in the halved order 4b + 2q + row. */
-    private static final VectorMask<Float> ROW_1 = VectorMask.fromLong(PairLanes.F, 0x22L);
-    /** Lanes 2 and 6: row 0's min sums. */
-    private static final VectorMask<Float> MIN_ROW_0 = VectorMask.fromLong(PairLanes.F, 0x44L);
-    /** Lanes 3 and 7: row 1's min sums. */
-    private static final VectorMask<Float> MIN_ROW_1 = VectorMask.fromLong(PairLanes.F, 0x88L);
-    /** Lanes 4-7: the second token of a pair. */
-    private static final VectorMask<Float> SECOND_TOKEN = VectorMask.fromLong(PairLanes.F, 0xF0L);
-    /** Lane k ^ 2: the min term beside each scaled term. */
-    private static final VectorShuffle<Float> MIN_OF_LANE = VectorShuffle.fromOp(PairLanes.F, k -> k ^ 2);
 
     /** Int lane k of a lane-order sum belongs to sub-block k/2: each of the 8 scales twice. */
     private static final VectorShuffle<Integer> SCALE_PAIRS = VectorShuffle.fromOp(PairLanes.I, k -> k / 2);

@@ -271,13 +271,7 @@ final class Q6_KSixBits {
                 terms.add(FloatVector.fromArray(PairLanes.F, sums, tp * fl)).intoArray(sums, tp * fl);
             }
         }
-        for (int t = 0; t < batch; t++) {
-            int o = outOff + t * rows + r, lane = (t >> 1) * fl + 2 * (t & 1);
-            out[o] = sums[lane];
-            if (n == 2) {
-                out[o + 1] = sums[lane + 1];
-            }
-        }
+        PairLanes.writeTokenSums(sums, 2, batch, rows, r, n, out, outOff);
     }
 
     /** Lanes 2b + 1: row 1's sums in {@link #dotTokens}' halved order. */
