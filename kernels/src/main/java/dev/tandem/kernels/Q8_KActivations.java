@@ -94,12 +94,13 @@ final class Q8_KActivations {
      * block) replaced by xh - 16 * xl, xl the run of 32 before it (|each| &lt;= 17 * 127): a weight byte
      * B = lo + 16 * hi then gives lo * xl + hi * xh as B * xl + hi * (xh - 16 * xl), with no mask of the
      * low nibble. The 16-bit sums wrap on the way but end at the same exact integers. Made by the first
-     * caller and kept, as {@link #q6KLanes}.
+     * caller and kept, as {@link #q6KLanes}; folded in place from qs, so a matvec that only needs this
+     * form does not also build and keep the unfolded one.
      */
     short[] q4KFoldedLanes() {
         short[] folded = q4KFolded;
         if (folded == null) {
-            folded = q4KLanes().clone();
+            folded = SubBlockLanes.toLanes(qs, SubBlockLanes.Q4_K);
             for (int run = 0; run + 64 <= folded.length; run += 64) {
                 for (int i = 0; i < 32; i++) {
                     folded[run + 32 + i] = (short) (folded[run + 32 + i] - 16 * folded[run + i]);
