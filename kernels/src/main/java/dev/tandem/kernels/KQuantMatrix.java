@@ -5,7 +5,6 @@ import static dev.tandem.kernels.Vec.SHORT_LE;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.Objects;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -195,14 +194,39 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     }
 
     /**
-     * q[e] = {@link #quant}(o, e) for the super-block's 256 elements. Formats override it with a loop
-     * over the block's bytes copied once into {@code block} (blockBytes long), which costs a fraction
-     * of 256 bounds-checked segment reads; the tests hold the two equal through the matmul.
+     * q[e] = {@link #quant}(o, e) for the super-block's 256 elements: its bytes copied once into
+     * {@code block} (blockBytes long) and unpacked there, a fraction of the cost of 256 checked
+     * segment reads.
      */
-    void quants(long o, byte[] block, int[] q) {
-        for (int e = 0; e < QK; e++) {
-            q[e] = quant(o, e);
-        }
+    final void quants(long o, byte[] block, int[] q) {
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, block, 0, blockBytes);
+        quants(block, 0, q);
+    }
+
+    /*
+     * The super-block read from a heap copy of its bytes, b[at .. at + blockBytes): the same values as
+     * the segment forms above (KQuantBlockBytesTest), for the cold-start twin (KQuantTwin), which copies
+     * each row once. There a checked segment read costs about a microsecond while the code is still
+     * interpreted, and Q4_K's scales alone take ~40 of them a super-block.
+     */
+
+    /** {@link #quants(long, byte[], int[])} of the super-block at b[at..]. */
+    abstract void quants(byte[] b, int at, int[] q);
+
+    /** {@link #scales(long, int[], int[])} of the super-block at b[at..]. */
+    abstract void scales(byte[] b, int at, int[] sc, int[] m);
+
+    /** {@link #superScale(long)} of the super-block at b[at..]. */
+    abstract float superScale(byte[] b, int at);
+
+    /** {@link #superMin(long)} of the super-block at b[at..]; only formats with mins have one. */
+    float superMin(byte[] b, int at) {
+        throw new UnsupportedOperationException(format() + " has no mins");
+    }
+
+    /** The little-endian f16 at b[i], b[i + 1] as a float. */
+    static float half(byte[] b, int i) {
+        return Float.float16ToFloat((short) (b[i] & 0xFF | b[i + 1] << 8));
     }
 
     /** D*sc*q - M*m as the format's reference dequantization writes it (one rounding at most). */
@@ -305,86 +329,9 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         Parallel.forRange(rows, 8, task(a, batch, out, 0, cold));
     }
 
-    /**
-     * {@link #rowsTask}, or while the kernels are cold ({@link ColdStart}) {@link #twinRows}. One
-     * shared loop is fine for the latter: it holds no vectors for C2 to fail to intrinsify (see
-     * {@link #rowsTask}).
-     */
+    /** {@link #rowsTask}, or while the kernels are cold ({@link ColdStart}) the scalar twin. */
     private Parallel.RangeBody task(Q8_KActivations a, int batch, float[] out, int outOff, boolean cold) {
-        if (!cold) {
-            return rowsTask(a, batch, out, outOff);
-        }
-        int[] qx = new int[a.q.length]; // the activations widened once: an int-by-int dot was faster than widening bytes in it
-        for (int i = 0; i < qx.length; i++) {
-            qx[i] = a.q[i];
-        }
-        return (start, end) -> twinRows(start, end, a, qx, batch, out, outOff);
-    }
-
-    /**
-     * The cold-start twin: out[outOff + t*rows + r] = rowDot(r, a, t * cols/256, false) for rows [start,
-     * end) and every token t (qx: a.q as ints), bit for bit: per super-block the same exact integer sum
-     * (in another order, which an integer sum does not see) and the same blockValue, added in the same
-     * order. Each
-     * super-block's quants are unpacked once ({@link #quants}) for all tokens: rowDot's scalar form
-     * read every weight from the mapping once per token, and a cold stories110M Q4_K_M prompt of 15
-     * tokens spent ~1.8 s before its first token (Q8_0: 0.6 s).
-     */
-    private void twinRows(int start, int end, Q8_KActivations a, int[] qx, int batch, float[] out, int outOff) {
-        int blocks = cols / QK;
-        boolean mins = hasMins();
-        byte[] block = new byte[blockBytes];
-        int[] q = new int[QK], sc = new int[SUBS], m = new int[SUBS];
-        float[] sums = new float[batch];
-        for (int r = start; r < end; r++) {
-            Arrays.fill(sums, 0f);
-            long base = rowOffset(r);
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = base + (long) blk * blockBytes;
-                scales(o, sc, m);
-                quants(o, block, q);
-                if (batch > 1) { // the scales folded in once for all tokens (for one token this pass costs what the dot does)
-                    for (int e = 0; e < QK; e++) {
-                        q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
-                    }
-                }
-                float d = superScale(o), dMin = mins ? superMin(o) : 0f;
-                for (int t = 0; t < batch; t++) {
-                    int ab = t * blocks + blk;
-                    int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : subBlockDot(q, sc, qx, ab * QK);
-                    sums[t] += blockValue(mins, d, dMin, a.d[ab], isum, mins ? minSum(m, a.bsums, ab * SUBS) : 0);
-                }
-            }
-            for (int t = 0; t < batch; t++) {
-                out[outOff + t * rows + r] = sums[t];
-            }
-        }
-    }
-
-    /**
-     * sum_e q[e] * qx[x + e] over a super-block (q already times its sub-block scales). A method of its
-     * own, like the next, so that the JIT compiles it after a few super-blocks instead of waiting for
-     * an on-stack replacement of the long row loop around it.
-     */
-    private static int scaledDot(int[] q, int[] qx, int x) {
-        int isum = 0;
-        for (int e = 0; e < QK; e++) {
-            isum += q[e] * qx[x + e];
-        }
-        return isum;
-    }
-
-    /** sum_s sc[s] * sum_(e in s) q[e] * qx[x + e] over a super-block. */
-    private static int subBlockDot(int[] q, int[] sc, int[] qx, int x) {
-        int isum = 0;
-        for (int s = 0; s < SUBS; s++) {
-            int part = 0;
-            for (int e = s * 16; e < s * 16 + 16; e++) {
-                part += q[e] * qx[x + e];
-            }
-            isum += sc[s] * part;
-        }
-        return isum;
+        return cold ? KQuantTwin.task(this, a, batch, out, outOff) : rowsTask(a, batch, out, outOff);
     }
 
     /**
@@ -564,5 +511,15 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /** Six-bit min j of the same packing. */
     final int packedMin(long p, int j) {
         return j < 4 ? u8(p + j + 4) & 63 : (u8(p + j + 4) >>> 4) | ((u8(p + j) >>> 6) << 4);
+    }
+
+    /** {@link #packedScale} of the packing at b[p..]. */
+    static int packedScale(byte[] b, int p, int j) {
+        return j < 4 ? b[p + j] & 63 : (b[p + j + 4] & 0x0F) | ((b[p + j - 4] & 0xFF) >>> 6 << 4);
+    }
+
+    /** {@link #packedMin} of the packing at b[p..]. */
+    static int packedMin(byte[] b, int p, int j) {
+        return j < 4 ? b[p + j + 4] & 63 : ((b[p + j + 4] & 0xFF) >>> 4) | ((b[p + j] & 0xFF) >>> 6 << 4);
     }
 }

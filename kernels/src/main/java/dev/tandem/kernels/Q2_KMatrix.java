@@ -230,6 +230,38 @@ public final class Q2_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void scales(byte[] b, int at, int[] sc, int[] m) {
+        for (int s = 0; s < SUBS; s++) {
+            int v = b[at + s] & 0xFF;
+            sc[s] = v & 0x0F;
+            m[s] = v >>> 4;
+        }
+    }
+
+    @Override
+    void quants(byte[] b, int at, int[] q) {
+        for (int h = 0; h < 2; h++) { // qs byte l of half h: elements 128h + 32k + l in bits 2k, 2k + 1
+            for (int l = 0; l < 32; l++) {
+                int v = b[at + QS + 32 * h + l] & 0xFF;
+                q[128 * h + l] = v & 3;
+                q[128 * h + 32 + l] = v >>> 2 & 3;
+                q[128 * h + 64 + l] = v >>> 4 & 3;
+                q[128 * h + 96 + l] = v >>> 6;
+            }
+        }
+    }
+
+    @Override
+    float superScale(byte[] b, int at) {
+        return half(b, at + D);
+    }
+
+    @Override
+    float superMin(byte[] b, int at) {
+        return half(b, at + D + 2);
+    }
+
+    @Override
     int maxScaledQuant() {
         return 45; // q <= 3, sc <= 15
     }

@@ -275,6 +275,32 @@ public final class Q3_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void scales(byte[] b, int at, int[] sc, int[] m) {
+        for (int s = 0; s < SUBS; s++) {
+            int low = ((b[at + SCALES + (s & 7)] & 0xFF) >>> (4 * (s >>> 3))) & 0x0F;
+            int high = ((b[at + SCALES + 8 + (s & 3)] & 0xFF) >>> (2 * (s >>> 2))) & 3;
+            sc[s] = (low | high << 4) - 32;
+        }
+    }
+
+    @Override
+    void quants(byte[] b, int at, int[] q) {
+        for (int h = 0; h < 2; h++) { // qs byte l of half h: elements 128h + 32k + l in bits 2k, 2k + 1; their high bit in hmask byte l, bit 4h + k
+            for (int l = 0; l < 32; l++) {
+                int v = b[at + QS + 32 * h + l] & 0xFF, hm = (b[at + l] & 0xFF) >>> (4 * h);
+                for (int k = 0; k < 4; k++) {
+                    q[128 * h + 32 * k + l] = (v >>> (2 * k) & 3) + 4 * (hm >>> k & 1) - 4;
+                }
+            }
+        }
+    }
+
+    @Override
+    float superScale(byte[] b, int at) {
+        return half(b, at + D);
+    }
+
+    @Override
     int maxScaledQuant() {
         return 128; // |q| <= 4, |sc| <= 32
     }

@@ -196,16 +196,23 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void scales(byte[] b, int at, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(b, at + SCALES, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(b, at + SCALES, j);
+        }
+    }
+
+    @Override
     int quant(long o, int e) {
         return (u8(o + QS + (e >>> 6) * 32 + (e & 31)) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
     }
 
     @Override
-    void quants(long o, byte[] b, int[] q) {
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
+    void quants(byte[] b, int at, int[] q) {
         for (int c = 0; c < 4; c++) { // byte l of run c: element 64c + l in its low nibble, 64c + 32 + l in its high
             for (int l = 0; l < 32; l++) {
-                int v = b[QS + 32 * c + l] & 0xFF;
+                int v = b[at + QS + 32 * c + l] & 0xFF;
                 q[64 * c + l] = v & 0x0F;
                 q[64 * c + 32 + l] = v >>> 4;
             }
@@ -417,6 +424,16 @@ public final class Q4_KMatrix extends KQuantMatrix {
     @Override
     float superMin(long o) {
         return half(o + 2);
+    }
+
+    @Override
+    float superScale(byte[] b, int at) {
+        return half(b, at);
+    }
+
+    @Override
+    float superMin(byte[] b, int at) {
+        return half(b, at + 2);
     }
 
     @Override

@@ -378,6 +378,25 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void scales(byte[] b, int at, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(b, at + SCALES, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(b, at + SCALES, j);
+        }
+    }
+
+    @Override
+    void quants(byte[] b, int at, int[] q) {
+        for (int c = 0; c < 4; c++) { // qs byte l of run c: elements 64c + l (low nibble) and 64c + 32 + l (high); qh byte l bits 2c, 2c + 1
+            for (int l = 0; l < 32; l++) {
+                int v = b[at + QS + 32 * c + l] & 0xFF, h = (b[at + QH + l] & 0xFF) >>> (2 * c);
+                q[64 * c + l] = (v & 0x0F) | (h & 1) << 4;
+                q[64 * c + 32 + l] = (v >>> 4) | (h & 2) << 3;
+            }
+        }
+    }
+
+    @Override
     int quant(long o, int e) {
         int low = (u8(o + QS + (e >>> 6) * 32 + (e & 31)) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
         int high = (u8(o + QH + (e & 31)) >>> (e >>> 5)) & 1;
@@ -481,6 +500,16 @@ public final class Q5_KMatrix extends KQuantMatrix {
     @Override
     float superMin(long o) {
         return half(o + 2);
+    }
+
+    @Override
+    float superScale(byte[] b, int at) {
+        return half(b, at);
+    }
+
+    @Override
+    float superMin(byte[] b, int at) {
+        return half(b, at + 2);
     }
 
     @Override

@@ -243,6 +243,13 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    void scales(byte[] b, int at, int[] sc, int[] m) {
+        for (int s = 0; s < SUBS; s++) {
+            sc[s] = b[at + SCALES + s]; // signed
+        }
+    }
+
+    @Override
     int quant(long o, int e) {
         int h = e >>> 7;
         int r = e & 127;
@@ -252,11 +259,10 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    void quants(long o, byte[] b, int[] q) {
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o, b, 0, blockBytes);
+    void quants(byte[] b, int at, int[] q) {
         for (int h = 0; h < 2; h++) { // half h, l < 32: elements l, 32+l, 64+l, 96+l share two low bytes and a high one
             for (int l = 0; l < 32; l++) {
-                int lo0 = b[h * 64 + l] & 0xFF, lo1 = b[h * 64 + 32 + l] & 0xFF, hi = b[QH + h * 32 + l] & 0xFF;
+                int lo0 = b[at + h * 64 + l] & 0xFF, lo1 = b[at + h * 64 + 32 + l] & 0xFF, hi = b[at + QH + h * 32 + l] & 0xFF;
                 q[h * 128 + l] = ((lo0 & 0x0F) | (hi & 3) << 4) - 32;
                 q[h * 128 + 32 + l] = ((lo1 & 0x0F) | (hi >>> 2 & 3) << 4) - 32;
                 q[h * 128 + 64 + l] = ((lo0 >>> 4) | (hi >>> 4 & 3) << 4) - 32;
@@ -518,6 +524,11 @@ public final class Q6_KMatrix extends KQuantMatrix {
     @Override
     float superScale(long o) {
         return half(o + D);
+    }
+
+    @Override
+    float superScale(byte[] b, int at) {
+        return half(b, at + D);
     }
 
     @Override

@@ -1,0 +1,94 @@
+package dev.tandem.kernels;
+
+import static dev.tandem.kernels.KQuantMatrix.QK;
+import static dev.tandem.kernels.KQuantMatrix.SUBS;
+
+import java.util.Arrays;
+
+/**
+ * The K-quants' cold-start twin ({@link ColdStart}): out[outOff + t*rows + r] = rowDot(r, a, t *
+ * cols/256, false) for every row and token t, bit for bit: per super-block the same exact integer
+ * sum (in another order, which an integer sum does not see) and the same blockValue, added in the
+ * same order. One shared loop for every format is fine here: it holds no vectors for C2 to fail to
+ * intrinsify (see {@link KQuantMatrix#rowsTask}).
+ *
+ * <p>Each row is copied out of the mapping once ({@link ColdTwins#row}) and its super-blocks read
+ * from the heap copy, as the Q8_0 and Q4_0 twins do. Read through checked segment accesses (about
+ * 40 a Q4_K super-block for its scales, D and M) the twins ran a cold stories110M Q4_K_M token at
+ * ~0.25 G multiply-adds a second, 3-5x slower than the same loops warm, and its first token took
+ * ~330 ms against Q8_0's ~130 (docs/benchmarks.md, "Cold first token of the K-quants").
+ */
+final class KQuantTwin {
+    private KQuantTwin() {}
+
+    /** The pool's task for the rows of a matvec (batch 1) or matmul (batch tokens) of w. */
+    static Parallel.RangeBody task(KQuantMatrix w, Q8_KActivations a, int batch, float[] out, int outOff) {
+        int[] qx = new int[a.q.length]; // the activations widened once: an int-by-int dot was faster than widening bytes in it
+        for (int i = 0; i < qx.length; i++) {
+            qx[i] = a.q[i];
+        }
+        return (start, end) -> rows(w, start, end, a, qx, batch, out, outOff);
+    }
+
+    /**
+     * Rows [start, end) for every token (qx: a.q as ints). Each super-block's quants are unpacked once
+     * for all tokens: rowDot's scalar form read every weight from the mapping once per token, and a
+     * cold stories110M Q4_K_M prompt of 15 tokens spent ~1.8 s before its first token (Q8_0: 0.6 s).
+     */
+    private static void rows(KQuantMatrix w, int start, int end, Q8_KActivations a, int[] qx, int batch, float[] out, int outOff) {
+        int blocks = w.cols / QK, blockBytes = w.blockBytes, rowBytes = Math.toIntExact(w.rowBytes);
+        boolean mins = w.hasMins();
+        int[] q = new int[QK], sc = new int[SUBS], m = new int[SUBS];
+        float[] sums = new float[batch];
+        for (int r = start; r < end; r++) {
+            Arrays.fill(sums, 0f);
+            byte[] row = ColdTwins.row(w.data, w.rowOffset(r), rowBytes);
+            for (int blk = 0; blk < blocks; blk++) {
+                int at = blk * blockBytes;
+                w.scales(row, at, sc, m);
+                w.quants(row, at, q);
+                if (batch > 1) { // the scales folded in once for all tokens (for one token this pass costs what the dot does)
+                    for (int e = 0; e < QK; e++) {
+                        q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
+                    }
+                }
+                float d = w.superScale(row, at), dMin = mins ? w.superMin(row, at) : 0f;
+                for (int t = 0; t < batch; t++) {
+                    int ab = t * blocks + blk;
+                    int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : subBlockDot(q, sc, qx, ab * QK);
+                    sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
+                            mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
+                }
+            }
+            for (int t = 0; t < batch; t++) {
+                out[outOff + t * w.rows + r] = sums[t];
+            }
+        }
+    }
+
+    /**
+     * sum_e q[e] * qx[x + e] over a super-block (q already times its sub-block scales). A method of its
+     * own, like the next, so that the JIT compiles it after a few super-blocks instead of waiting for
+     * an on-stack replacement of the long row loop around it.
+     */
+    private static int scaledDot(int[] q, int[] qx, int x) {
+        int isum = 0;
+        for (int e = 0; e < QK; e++) {
+            isum += q[e] * qx[x + e];
+        }
+        return isum;
+    }
+
+    /** sum_s sc[s] * sum_(e in s) q[e] * qx[x + e] over a super-block. */
+    private static int subBlockDot(int[] q, int[] sc, int[] qx, int x) {
+        int isum = 0;
+        for (int s = 0; s < SUBS; s++) {
+            int part = 0;
+            for (int e = s * 16; e < s * 16 + 16; e++) {
+                part += q[e] * qx[x + e];
+            }
+            isum += sc[s] * part;
+        }
+        return isum;
+    }
+}
