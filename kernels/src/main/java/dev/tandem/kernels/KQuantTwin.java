@@ -46,8 +46,8 @@ final class KQuantTwin {
             for (int blk = 0; blk < blocks; blk++) {
                 int at = blk * blockBytes;
                 w.scales(row, at, sc, m);
-                w.quants(row, at, q);
-                if (batch > 1) { // the scales folded in once for all tokens (for one token this pass costs what the dot does)
+                if (batch > 1) { // unpacked, the scales folded in, once for all tokens (for one token twinDot does it in its pass)
+                    w.quants(row, at, q);
                     for (int e = 0; e < QK; e++) {
                         q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
                     }
@@ -55,7 +55,7 @@ final class KQuantTwin {
                 float d = w.superScale(row, at), dMin = mins ? w.superMin(row, at) : 0f;
                 for (int t = 0; t < batch; t++) {
                     int ab = t * blocks + blk;
-                    int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : subBlockDot(q, sc, qx, ab * QK);
+                    int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(row, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
                     sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
                             mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
                 }
@@ -68,26 +68,13 @@ final class KQuantTwin {
 
     /**
      * sum_e q[e] * qx[x + e] over a super-block (q already times its sub-block scales). A method of its
-     * own, like the next, so that the JIT compiles it after a few super-blocks instead of waiting for
+     * own, like the formats' twinDot, so that the JIT compiles it after a few super-blocks instead of waiting for
      * an on-stack replacement of the long row loop around it.
      */
     private static int scaledDot(int[] q, int[] qx, int x) {
         int isum = 0;
         for (int e = 0; e < QK; e++) {
             isum += q[e] * qx[x + e];
-        }
-        return isum;
-    }
-
-    /** sum_s sc[s] * sum_(e in s) q[e] * qx[x + e] over a super-block. */
-    private static int subBlockDot(int[] q, int[] sc, int[] qx, int x) {
-        int isum = 0;
-        for (int s = 0; s < SUBS; s++) {
-            int part = 0;
-            for (int e = s * 16; e < s * 16 + 16; e++) {
-                part += q[e] * qx[x + e];
-            }
-            isum += sc[s] * part;
         }
         return isum;
     }

@@ -249,6 +249,33 @@ public final class Q6_KMatrix extends KQuantMatrix {
         }
     }
 
+    /**
+     * Per sub-block sum (q + 32) * x, then minus 32 times the activations' 16-value sum: the same
+     * integer as over q, without the offset on every weight. Half h, bytes l in [16k, 16k + 16): the
+     * four elements 128h + 32j + l (j = 0..3) lie in sub-blocks 8h + 2j + k.
+     */
+    @Override
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+        int isum = 0;
+        for (int h = 0; h < 2; h++) {
+            for (int k = 0; k < 2; k++) {
+                int p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+                int lo = at + h * 64 + 16 * k, hb = at + QH + h * 32 + 16 * k, e = x + 128 * h + 16 * k;
+                for (int l = 0; l < 16; l++) {
+                    int lo0 = b[lo + l] & 0xFF, lo1 = b[lo + 32 + l] & 0xFF, hi = b[hb + l] & 0xFF;
+                    p0 += ((lo0 & 0x0F) | (hi & 3) << 4) * qx[e + l];
+                    p1 += ((lo1 & 0x0F) | (hi & 0x0C) << 2) * qx[e + 32 + l];
+                    p2 += ((lo0 >>> 4) | (hi & 0x30)) * qx[e + 64 + l];
+                    p3 += ((lo1 >>> 4) | (hi & 0xC0) >>> 2) * qx[e + 96 + l];
+                }
+                int s = 8 * h + k;
+                isum += sc[s] * (p0 - 32 * bsums[bs + s]) + sc[s + 2] * (p1 - 32 * bsums[bs + s + 2])
+                        + sc[s + 4] * (p2 - 32 * bsums[bs + s + 4]) + sc[s + 6] * (p3 - 32 * bsums[bs + s + 6]);
+            }
+        }
+        return isum;
+    }
+
     @Override
     int quant(long o, int e) {
         int h = e >>> 7;
