@@ -36,32 +36,42 @@ final class KQuantTwin {
      * cold stories110M Q4_K_M prompt of 15 tokens spent ~1.8 s before its first token (Q8_0: 0.6 s).
      */
     private static void rows(KQuantMatrix w, int start, int end, Q8_KActivations a, int[] qx, int batch, float[] out, int outOff) {
-        int blocks = w.cols / QK, blockBytes = w.blockBytes, rowBytes = Math.toIntExact(w.rowBytes);
-        boolean mins = w.hasMins();
         int[] q = new int[QK], sc = new int[SUBS], m = new int[SUBS];
         float[] sums = new float[batch];
         for (int r = start; r < end; r++) {
-            Arrays.fill(sums, 0f);
-            byte[] row = ColdTwins.row(w.data, w.rowOffset(r), rowBytes);
-            for (int blk = 0; blk < blocks; blk++) {
-                int at = blk * blockBytes;
-                w.scales(row, at, sc, m);
-                if (batch > 1) { // unpacked, the scales folded in, once for all tokens (for one token twinDot does it in its pass)
-                    w.quants(row, at, q);
-                    for (int e = 0; e < QK; e++) {
-                        q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
-                    }
-                }
-                float d = w.superScale(row, at), dMin = mins ? w.superMin(row, at) : 0f;
-                for (int t = 0; t < batch; t++) {
-                    int ab = t * blocks + blk;
-                    int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(row, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
-                    sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
-                            mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
-                }
-            }
+            row(w, r, a, qx, batch, q, sc, m, sums);
             for (int t = 0; t < batch; t++) {
                 out[outOff + t * w.rows + r] = sums[t];
+            }
+        }
+    }
+
+    /**
+     * Row r's sums for every token into sums (q, sc, m scratch). Its own method, kept out of line
+     * (scripts/kernels.compile-commands), so that C2 compiles it once as a method: as part of the
+     * row loop it was compiled on stack replacement at each of the loops (3-4 compiles of ~45 ms of
+     * C2 each, inside a ~250 ms first token on two cores).
+     */
+    private static void row(KQuantMatrix w, int r, Q8_KActivations a, int[] qx, int batch, int[] q, int[] sc, int[] m, float[] sums) {
+        int blocks = w.cols / QK, blockBytes = w.blockBytes;
+        boolean mins = w.hasMins();
+        Arrays.fill(sums, 0f);
+        byte[] row = ColdTwins.row(w.data, w.rowOffset(r), Math.toIntExact(w.rowBytes));
+        for (int blk = 0; blk < blocks; blk++) {
+            int at = blk * blockBytes;
+            w.scales(row, at, sc, m);
+            if (batch > 1) { // unpacked, the scales folded in, once for all tokens (for one token twinDot does it in its pass)
+                w.quants(row, at, q);
+                for (int e = 0; e < QK; e++) {
+                    q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
+                }
+            }
+            float d = w.superScale(row, at), dMin = mins ? w.superMin(row, at) : 0f;
+            for (int t = 0; t < batch; t++) {
+                int ab = t * blocks + blk;
+                int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(row, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
+                sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
+                        mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
             }
         }
     }
