@@ -27,7 +27,15 @@ final class KQuantTwin {
         for (int i = 0; i < qx.length; i++) {
             qx[i] = a.q[i];
         }
-        return (start, end) -> rows(w, start, end, a, qx, batch, out, outOff);
+        return new Rows(w, a, qx, batch, out, outOff);
+    }
+
+    /** The task as a record, not a lambda, whose class would be spun inside the cold first token (the AOT cache holds no lambda classes). */
+    private record Rows(KQuantMatrix w, Q8_KActivations a, int[] qx, int batch, float[] out, int outOff) implements Parallel.RangeBody {
+        @Override
+        public void run(int start, int end) {
+            rows(w, start, end, a, qx, batch, out, outOff);
+        }
     }
 
     /**
