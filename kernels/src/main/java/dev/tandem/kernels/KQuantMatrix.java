@@ -227,22 +227,11 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /**
      * sum_s sc[s] * sum_(e in s) q[e] * qx[x + e] for the super-block at b[at..] (sc from {@link
      * #scales(byte[], int, int[], int[])}; bsums[bs..] the activations' 16-value sums, for formats
-     * that fold an offset out of their quants): the cold twin's batch-1 integer sum. This form
-     * unpacks into q (scratch) first; Q4_K and Q6_K multiply straight from the bytes, about 1.5x fewer
-     * operations a weight, which is what a twin running as C1 code pays for.
+     * that fold an offset out of their quants; q scratch): the cold twin's batch-1 integer sum. Each
+     * format multiplies its quants as it unpacks them, where unpacking into q first and then taking
+     * the dot cost ~1.5x the operations a weight, which a twin running as C1 code pays in full.
      */
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
-        quants(b, at, q);
-        int isum = 0;
-        for (int s = 0; s < SUBS; s++) {
-            int part = 0;
-            for (int e = s * 16; e < s * 16 + 16; e++) {
-                part += q[e] * qx[x + e];
-            }
-            isum += sc[s] * part;
-        }
-        return isum;
-    }
+    abstract int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q);
 
     /** The little-endian f16 at b[i], b[i + 1] as a float. */
     static float half(byte[] b, int i) {

@@ -251,6 +251,28 @@ public final class Q2_KMatrix extends KQuantMatrix {
         }
     }
 
+    /** Half h, bytes l in [16k, 16k + 16): bits 2j, 2j + 1 are element 128h + 32j + l, in sub-block 8h + 2j + k. */
+    @Override
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+        int isum = 0;
+        for (int h = 0; h < 2; h++) {
+            for (int k = 0; k < 2; k++) {
+                int p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+                int w = at + QS + 32 * h + 16 * k, e = x + 128 * h + 16 * k;
+                for (int l = 0; l < 16; l++) {
+                    int v = b[w + l] & 0xFF;
+                    p0 += (v & 3) * qx[e + l];
+                    p1 += (v >>> 2 & 3) * qx[e + 32 + l];
+                    p2 += (v >>> 4 & 3) * qx[e + 64 + l];
+                    p3 += (v >>> 6) * qx[e + 96 + l];
+                }
+                int s = 8 * h + k;
+                isum += sc[s] * p0 + sc[s + 2] * p1 + sc[s + 4] * p2 + sc[s + 6] * p3;
+            }
+        }
+        return isum;
+    }
+
     @Override
     float superScale(byte[] b, int at) {
         return half(b, at + D);

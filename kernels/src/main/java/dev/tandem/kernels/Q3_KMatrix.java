@@ -295,6 +295,33 @@ public final class Q3_KMatrix extends KQuantMatrix {
         }
     }
 
+    /**
+     * As Q2_K's (bits 2j, 2j + 1 of qs byte l of half h are element 128h + 32j + l), each quant's high
+     * bit from hmask byte l, bit 4h + j; the -4 comes out per sub-block through the activations'
+     * 16-value sums, as Q6_K's -32.
+     */
+    @Override
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+        int isum = 0;
+        for (int h = 0; h < 2; h++) {
+            for (int k = 0; k < 2; k++) {
+                int p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+                int w = at + QS + 32 * h + 16 * k, m = at + 16 * k, e = x + 128 * h + 16 * k;
+                for (int l = 0; l < 16; l++) {
+                    int v = b[w + l] & 0xFF, hm = (b[m + l] & 0xFF) >>> (4 * h);
+                    p0 += ((v & 3) | (hm & 1) << 2) * qx[e + l];
+                    p1 += ((v >>> 2 & 3) | (hm & 2) << 1) * qx[e + 32 + l];
+                    p2 += ((v >>> 4 & 3) | (hm & 4)) * qx[e + 64 + l];
+                    p3 += ((v >>> 6) | (hm & 8) >>> 1) * qx[e + 96 + l];
+                }
+                int s = 8 * h + k;
+                isum += sc[s] * (p0 - 4 * bsums[bs + s]) + sc[s + 2] * (p1 - 4 * bsums[bs + s + 2])
+                        + sc[s + 4] * (p2 - 4 * bsums[bs + s + 4]) + sc[s + 6] * (p3 - 4 * bsums[bs + s + 6]);
+            }
+        }
+        return isum;
+    }
+
     @Override
     float superScale(byte[] b, int at) {
         return half(b, at + D);

@@ -397,6 +397,21 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     @Override
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+        int isum = 0;
+        for (int c = 0; c < 4; c++) { // low nibbles and qh bit 2c: sub-block 2c (sc[4c]); high nibbles and bit 2c + 1: 2c + 1
+            int low = 0, high = 0, w = at + QS + 32 * c, e = x + 64 * c;
+            for (int l = 0; l < 32; l++) {
+                int v = b[w + l] & 0xFF, h = (b[at + QH + l] & 0xFF) >>> (2 * c);
+                low += ((v & 0x0F) | (h & 1) << 4) * qx[e + l];
+                high += ((v >>> 4) | (h & 2) << 3) * qx[e + 32 + l];
+            }
+            isum += sc[4 * c] * low + sc[4 * c + 2] * high;
+        }
+        return isum;
+    }
+
+    @Override
     int quant(long o, int e) {
         int low = (u8(o + QS + (e >>> 6) * 32 + (e & 31)) >>> (4 * ((e >>> 5) & 1))) & 0x0F;
         int high = (u8(o + QH + (e & 31)) >>> (e >>> 5)) & 1;
