@@ -522,6 +522,25 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
         return j < 4 ? u8(p + j + 4) & 63 : (u8(p + j + 4) >>> 4) | ((u8(p + j) >>> 6) << 4);
     }
 
+    /**
+     * The 8 scales and 8 mins of the 12-byte packing at p (Q4_K's and Q5_K's), each given for both
+     * 16-value halves of its 32 values: sc[2j] = sc[2j + 1] = scale j, m likewise.
+     */
+    final void packedScalesAndMins(long p, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(p, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(p, j);
+        }
+    }
+
+    /** {@link #packedScalesAndMins(long, int[], int[])} of the packing at b[p..]. */
+    static void packedScalesAndMins(byte[] b, int p, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
+            sc[2 * j] = sc[2 * j + 1] = packedScale(b, p, j);
+            m[2 * j] = m[2 * j + 1] = packedMin(b, p, j);
+        }
+    }
+
     /** {@link #packedScale} of the packing at b[p..]. */
     static int packedScale(byte[] b, int p, int j) {
         return j < 4 ? b[p + j] & 63 : (b[p + j + 4] & 0x0F) | ((b[p + j - 4] & 0xFF) >>> 6 << 4);

@@ -371,18 +371,12 @@ public final class Q5_KMatrix extends KQuantMatrix {
 
     @Override
     void scales(long o, int[] sc, int[] m) {
-        for (int j = 0; j < 8; j++) {
-            sc[2 * j] = sc[2 * j + 1] = packedScale(o + SCALES, j);
-            m[2 * j] = m[2 * j + 1] = packedMin(o + SCALES, j);
-        }
+        packedScalesAndMins(o + SCALES, sc, m);
     }
 
     @Override
     void scales(byte[] b, int at, int[] sc, int[] m) {
-        for (int j = 0; j < 8; j++) {
-            sc[2 * j] = sc[2 * j + 1] = packedScale(b, at + SCALES, j);
-            m[2 * j] = m[2 * j + 1] = packedMin(b, at + SCALES, j);
-        }
+        packedScalesAndMins(b, at + SCALES, sc, m);
     }
 
     @Override
