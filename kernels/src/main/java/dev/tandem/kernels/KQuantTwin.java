@@ -64,20 +64,20 @@ final class KQuantTwin {
         int blocks = w.cols / QK, blockBytes = w.blockBytes;
         boolean mins = w.hasMins();
         Arrays.fill(sums, 0f);
-        byte[] row = ColdTwins.row(w.data, w.rowOffset(r), Math.toIntExact(w.rowBytes));
+        byte[] bytes = ColdTwins.row(w.data, w.rowOffset(r), Math.toIntExact(w.rowBytes));
         for (int blk = 0; blk < blocks; blk++) {
             int at = blk * blockBytes;
-            w.scales(row, at, sc, m);
+            w.scales(bytes, at, sc, m);
             if (batch > 1) { // unpacked, the scales folded in, once for all tokens (for one token twinDot does it in its pass)
-                w.quants(row, at, q);
+                w.quants(bytes, at, q);
                 for (int e = 0; e < QK; e++) {
                     q[e] *= sc[e >>> 4]; // |sc * q| <= maxScaledQuant() <= 4,096 (Q6_K): 256 products by |qx| <= 127 stay below 2^31
                 }
             }
-            float d = w.superScale(row, at), dMin = mins ? w.superMin(row, at) : 0f;
+            float d = w.superScale(bytes, at), dMin = mins ? w.superMin(bytes, at) : 0f;
             for (int t = 0; t < batch; t++) {
                 int ab = t * blocks + blk;
-                int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(row, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
+                int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(bytes, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
                 sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
                         mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
             }
@@ -85,9 +85,9 @@ final class KQuantTwin {
     }
 
     /**
-     * sum_e q[e] * qx[x + e] over a super-block (q already times its sub-block scales). A method of its
-     * own, like the formats' twinDot, so that the JIT compiles it after a few super-blocks instead of waiting for
-     * an on-stack replacement of the long row loop around it.
+     * sum_e q[e] * qx[x + e] over a super-block (q already times its sub-block scales). A method of
+     * its own, like the formats' twinDot, so that the JIT compiles it after a few super-blocks instead
+     * of waiting for an on-stack replacement of the long row loop around it.
      */
     private static int scaledDot(int[] q, int[] qx, int x) {
         int isum = 0;
