@@ -227,16 +227,12 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     /**
      * sum_s sc[s] * sum_(e in s) q[e] * qx[x + e] for the super-block at b[at..] (sc from {@link
      * #scales(byte[], int, int[], int[])}; bsums[bs..] the activations' 16-value sums, for formats
-     * that fold an offset out of their quants; q scratch): the cold twin's batch-1 integer sum. Each
+     * that fold an offset out of their quants): the cold twin's batch-1 integer sum. Each
      * format multiplies its quants as it unpacks them, where unpacking into q first and then taking
      * the dot cost ~1.5x the operations a weight, which a twin running as C1 code pays in full.
      */
-    abstract int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q);
+    abstract int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs);
 
-    /** The little-endian f16 at b[i], b[i + 1] as a float. */
-    static float half(byte[] b, int i) {
-        return Float.float16ToFloat((short) (b[i] & 0xFF | b[i + 1] << 8));
-    }
 
     /** D*sc*q - M*m as the format's reference dequantization writes it (one rounding at most). */
     abstract float dequantized(long o, int e, int[] sc, int[] m);

@@ -77,7 +77,7 @@ final class KQuantTwin {
             float d = w.superScale(bytes, at), dMin = mins ? w.superMin(bytes, at) : 0f;
             for (int t = 0; t < batch; t++) {
                 int ab = t * blocks + blk;
-                int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(bytes, at, sc, qx, ab * QK, a.bsums, ab * SUBS, q);
+                int isum = batch > 1 ? scaledDot(q, qx, ab * QK) : w.twinDot(bytes, at, sc, qx, ab * QK, a.bsums, ab * SUBS);
                 sums[t] += KQuantMatrix.blockValue(mins, d, dMin, a.d[ab], isum,
                         mins ? KQuantMatrix.minSum(m, a.bsums, ab * SUBS) : 0);
             }

@@ -253,7 +253,7 @@ public final class Q2_KMatrix extends KQuantMatrix {
 
     /** Half h, bytes l in [16k, 16k + 16): bits 2j, 2j + 1 are element 128h + 32j + l, in sub-block 8h + 2j + k. */
     @Override
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs) {
         int isum = 0;
         for (int h = 0; h < 2; h++) {
             for (int k = 0; k < 2; k++) {
@@ -275,12 +275,12 @@ public final class Q2_KMatrix extends KQuantMatrix {
 
     @Override
     float superScale(byte[] b, int at) {
-        return half(b, at + D);
+        return IntDot.half(b, at + D);
     }
 
     @Override
     float superMin(byte[] b, int at) {
-        return half(b, at + D + 2);
+        return IntDot.half(b, at + D + 2);
     }
 
     @Override

@@ -301,7 +301,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
      * 16-value sums, as Q6_K's -32.
      */
     @Override
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs) {
         int isum = 0;
         for (int h = 0; h < 2; h++) {
             for (int k = 0; k < 2; k++) {
@@ -324,7 +324,7 @@ public final class Q3_KMatrix extends KQuantMatrix {
 
     @Override
     float superScale(byte[] b, int at) {
-        return half(b, at + D);
+        return IntDot.half(b, at + D);
     }
 
     @Override

@@ -198,7 +198,7 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs) {
         int isum = 0;
         for (int c = 0; c < 4; c++) { // low nibbles: sub-block 2c (sc[4c]), high: 2c + 1 (sc[4c + 2])
             int low = 0, high = 0, w = at + QS + 32 * c, e = x + 64 * c;
@@ -437,12 +437,12 @@ public final class Q4_KMatrix extends KQuantMatrix {
 
     @Override
     float superScale(byte[] b, int at) {
-        return half(b, at);
+        return IntDot.half(b, at);
     }
 
     @Override
     float superMin(byte[] b, int at) {
-        return half(b, at + 2);
+        return IntDot.half(b, at + 2);
     }
 
     @Override

@@ -391,7 +391,7 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     @Override
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs) {
         int isum = 0;
         for (int c = 0; c < 4; c++) { // low nibbles and qh bit 2c: sub-block 2c (sc[4c]); high nibbles and bit 2c + 1: 2c + 1
             int low = 0, high = 0, w = at + QS + 32 * c, e = x + 64 * c;
@@ -513,12 +513,12 @@ public final class Q5_KMatrix extends KQuantMatrix {
 
     @Override
     float superScale(byte[] b, int at) {
-        return half(b, at);
+        return IntDot.half(b, at);
     }
 
     @Override
     float superMin(byte[] b, int at) {
-        return half(b, at + 2);
+        return IntDot.half(b, at + 2);
     }
 
     @Override

@@ -255,7 +255,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
      * four elements 128h + 32j + l (j = 0..3) lie in sub-blocks 8h + 2j + k.
      */
     @Override
-    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs, int[] q) {
+    int twinDot(byte[] b, int at, int[] sc, int[] qx, int x, int[] bsums, int bs) {
         int isum = 0;
         for (int h = 0; h < 2; h++) {
             for (int k = 0; k < 2; k++) {
@@ -555,7 +555,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     @Override
     float superScale(byte[] b, int at) {
-        return half(b, at + D);
+        return IntDot.half(b, at + D);
     }
 
     @Override
