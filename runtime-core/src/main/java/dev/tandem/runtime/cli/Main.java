@@ -70,14 +70,9 @@ public final class Main implements Runnable {
         return cli;
     }
 
-    /** The first argument that is not an option: the subcommand's name (the top level's options take no values). */
+    /** The subcommand's name: the first argument, unless it is an option (-h, -V: the top level's, which want every command). */
     private static String commandWord(String[] args) {
-        for (String arg : args) {
-            if (!arg.startsWith("-")) {
-                return arg;
-            }
-        }
-        return null;
+        return args.length > 0 && !args[0].startsWith("-") ? args[0] : null;
     }
 
     private static String nameOf(Class<?> command) {

@@ -33,7 +33,7 @@ class SubcommandSelectionTest {
     @Test
     void helpVersionNoCommandAndUnknownWordsSeeEveryCommand() {
         for (List<String> args : List.of(List.<String>of(), List.of("--help"), List.of("-V"), List.of("genrate"),
-                List.of("--bogus", "x"))) {
+                List.of("--bogus", "x"), List.of("-h", "generate"))) {
             Set<String> names = built(args.toArray(String[]::new));
             assertTrue(names.containsAll(ALL), args + " built " + names);
         }
