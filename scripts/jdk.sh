@@ -4,8 +4,13 @@
 tandem_java_major() {
   # Prints the feature version of the JDK at $1, or nothing when $1 is not a JDK.
   [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 1
-  local spec
-  spec=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$1/release" 2>/dev/null)
+  local spec="" line
+  # JAVA_VERSION="25.0.3" in the release file, read without a subprocess (the launcher asks on every start).
+  if [ -r "$1/release" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in JAVA_VERSION=\"*) spec=${line#JAVA_VERSION=\"}; spec=${spec%%\"*}; break ;; esac
+    done < "$1/release"
+  fi
   [ -n "$spec" ] || spec=$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
   spec=${spec#1.}
   echo "${spec%%[.+-]*}"
