@@ -92,6 +92,42 @@ final class ByteCursor {
         return v;
     }
 
+    /** {@code n} int32s in one copy (n already checked by {@link #count} against what is left). */
+    int[] i32s(int n, String what) {
+        require(4L * n, what);
+        int[] a = new int[n];
+        MemorySegment.copy(segment, I32, position, a, 0, n);
+        position += 4L * n;
+        return a;
+    }
+
+    /** {@code n} int64s (or uint64s, as their bits) in one copy. */
+    long[] i64s(int n, String what) {
+        require(8L * n, what);
+        long[] a = new long[n];
+        MemorySegment.copy(segment, I64, position, a, 0, n);
+        position += 8L * n;
+        return a;
+    }
+
+    /** {@code n} float32s in one copy. */
+    float[] f32s(int n, String what) {
+        require(4L * n, what);
+        float[] a = new float[n];
+        MemorySegment.copy(segment, F32, position, a, 0, n);
+        position += 4L * n;
+        return a;
+    }
+
+    /** {@code n} float64s in one copy. */
+    double[] f64s(int n, String what) {
+        require(8L * n, what);
+        double[] a = new double[n];
+        MemorySegment.copy(segment, F64, position, a, 0, n);
+        position += 8L * n;
+        return a;
+    }
+
     /**
      * A uint64 count of items that each take at least {@code minBytesEach} bytes of the rest of the
      * file. Checked before anything is allocated, so a lying count cannot exhaust memory.
@@ -112,11 +148,15 @@ final class ByteCursor {
     /** A GGUF string: uint64 byte length, then UTF-8 bytes (malformed sequences become U+FFFD). */
     String string(String what) {
         long start = position;
-        long length = count(what + " length", 1);
-        if (length > Integer.MAX_VALUE - 8) {
+        // Checked inline, the message built only for a bad length: a vocabulary is 32,000-150,000 strings read
+        // while the JVM is still interpreting, and a concatenation for each cost more than the read.
+        long length = remaining() >= 8 ? segment.get(I64, position) : -1;
+        if (length < 0 || length > remaining() - 8 || length > Integer.MAX_VALUE - 8) {
+            length = count(what + " length", 1); // throws unless the length fits the file but not a string
             position = start;
             throw error(what + " length " + length + " is too large for a string");
         }
+        position += 8;
         byte[] bytes = new byte[(int) length];
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, position, bytes, 0, bytes.length);
         position += length;

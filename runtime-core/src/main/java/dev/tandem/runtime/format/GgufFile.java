@@ -385,43 +385,45 @@ public final class GgufFile implements AutoCloseable {
             String what = "element of metadata " + SafeText.quote(key);
             typeName.append('[');
             Object result = switch (elem) {
-                case UINT8, INT8, UINT16, INT16, INT32 -> {
+                // The 32- and 64-bit types in one copy each (a vocabulary's scores and token types are 32,000+
+                // values, each read alone a VarHandle call while the JVM still interprets).
+                case INT32 -> {
+                    typeName.append(elem.name());
+                    yield in.i32s(len, what);
+                }
+                case UINT8, INT8, UINT16, INT16 -> {
                     int[] a = new int[len];
                     for (int i = 0; i < len; i++) {
                         a[i] = switch (elem) {
                             case UINT8 -> in.u8(what);
                             case INT8 -> in.i8(what);
                             case UINT16 -> in.u16(what);
-                            case INT16 -> in.i16(what);
-                            default -> in.i32(what);
+                            default -> in.i16(what);
                         };
                     }
                     typeName.append(elem.name());
                     yield a;
                 }
-                case UINT32, INT64, UINT64 -> {
+                case UINT32 -> {
+                    int[] bits = in.i32s(len, what);
                     long[] a = new long[len];
                     for (int i = 0; i < len; i++) {
-                        a[i] = elem == GgufValueType.UINT32 ? in.u32(what) : in.i64(what);
+                        a[i] = Integer.toUnsignedLong(bits[i]);
                     }
                     typeName.append(elem.name());
                     yield a;
+                }
+                case INT64, UINT64 -> {
+                    typeName.append(elem.name());
+                    yield in.i64s(len, what);
                 }
                 case FLOAT32 -> {
-                    float[] a = new float[len];
-                    for (int i = 0; i < len; i++) {
-                        a[i] = in.f32(what);
-                    }
                     typeName.append(elem.name());
-                    yield a;
+                    yield in.f32s(len, what);
                 }
                 case FLOAT64 -> {
-                    double[] a = new double[len];
-                    for (int i = 0; i < len; i++) {
-                        a[i] = in.f64(what);
-                    }
                     typeName.append(elem.name());
-                    yield a;
+                    yield in.f64s(len, what);
                 }
                 case BOOL -> {
                     boolean[] a = new boolean[len];
