@@ -58,6 +58,8 @@ class ColdStartScriptTest {
         oneLine(run("HEAD", model.toString(), "--runs", "x"), "--runs 'x' must be a positive integer");
         oneLine(run("HEAD", model.toString(), "--runs"), "--runs needs a value");
         oneLine(run("HEAD", model.toString(), "--bogus"), "unknown option '--bogus'");
+        oneLine(run("HEAD", model.toString(), "-n", "0"), "-n '0' must be a positive integer");
+        oneLine(run("HEAD", model.toString(), "-n"), "-n needs a value");
     }
 
     @Test
