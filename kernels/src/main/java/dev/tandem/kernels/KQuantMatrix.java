@@ -44,7 +44,14 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
     KQuantMatrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols);
         this.blockBytes = format().blockBytes();
+        this.mins = format() == WeightFormat.Q2_K || format() == WeightFormat.Q4_K || format() == WeightFormat.Q5_K;
     }
+
+    /**
+     * {@link #hasMins}, a field: the shared twin row asks it of every format, and as a call to the
+     * virtual format() C2 inlined it for the first format it saw and trapped when the next one came.
+     */
+    private final boolean mins;
 
     /**
      * The sub-block scales of the super-block at byte offset o: sc[s] and mins m[s] for s in [0, 16)
@@ -68,7 +75,7 @@ public abstract sealed class KQuantMatrix extends WeightMatrix
 
     /** Whether weights are D*sc*q - M*m (true) or D*sc*q. */
     final boolean hasMins() {
-        return format() == WeightFormat.Q2_K || format() == WeightFormat.Q4_K || format() == WeightFormat.Q5_K;
+        return mins;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.tandem.kernels;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -70,11 +71,15 @@ class KernelInlineCommandsTest {
             List<Class<?>> classes = classAndMethod[0].equals("dev.tandem.kernels.*") ? kernelClasses()
                     : List.of(Class.forName(classAndMethod[0], false, Ops.class.getClassLoader()));
             String method = classAndMethod[1];
+            // An optional descriptor after the pattern narrows it to one overload, e.g. "scales ([BI[I[I)V".
+            String descriptor = parts.length > 2 && parts[2].startsWith("(") ? parts[2] : null;
             boolean found = method.equals("*");
             for (Class<?> c : classes) {
                 for (Method m : c.getDeclaredMethods()) {
-                    found |= method.endsWith("*") ? m.getName().startsWith(method.substring(0, method.length() - 1))
+                    boolean named = method.endsWith("*") ? m.getName().startsWith(method.substring(0, method.length() - 1))
                             : m.getName().equals(method);
+                    found |= named && (descriptor == null || descriptor.equals(
+                            MethodType.methodType(m.getReturnType(), m.getParameterTypes()).toMethodDescriptorString()));
                 }
             }
             assertTrue(found, "no method of " + classAndMethod[0] + " matches: " + line);
