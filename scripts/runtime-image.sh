@@ -77,8 +77,12 @@ tandem_image_ready() {
   # pay to expand it).
   if "$JAVA_HOME/bin/jlink" --module-path "$path" --add-modules dev.tandem.runtime,dev.tandem.device.lpu,jdk.jfr,jdk.management.jfr \
        --no-header-files --no-man-pages --output "$tmp" >/dev/null 2>&1; then
-    rm -rf "$tandem_image"
-    mv -T "$tmp" "$tandem_image" 2>/dev/null || rm -rf "$tmp" # another launcher's build got there first
+    if tandem_fresh "$tandem_image/release" "${jars[@]}"; then
+      rm -rf "$tmp" # another launcher linked one meanwhile, and a JVM may be running from it: keep that one
+    else
+      rm -rf "$tandem_image"
+      mv -T "$tmp" "$tandem_image" 2>/dev/null || rm -rf "$tmp"
+    fi
     [ -f "$tandem_image/release" ]
   else
     rm -rf "$tmp"
