@@ -98,13 +98,19 @@ final class PairedRows {
 
     /** {@link #of(MemorySegment, int, int, int, int)} in column segments of segment blocks. */
     static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int segment) {
-        return of(data, rows, blocks, blockBytes, payload, 1, segment, (o, q, qAt, d, dAt) -> {
+        BlockCopy copy = (o, q, qAt, d, dAt) -> {
             d[dAt] = Float.float16ToFloat(data.get(Vec.SHORT_LE, o));
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, q, qAt, payload);
-        });
+        };
+        // One thread: a byte copy per block, which two threads did not make faster (TinyLlama Q4_0, a cold
+        // 32-token generate, 1.07-1.10x as long with it on the pool; docs/benchmarks.md, "The paired copies on the pool").
+        return of(data, rows, blocks, blockBytes, payload, 1, segment, Integer.MAX_VALUE, () -> copy);
     }
 
-    /** How a format turns the block at byte offset o into payload bytes at q[qAt..] and floats at d[dAt..]. */
+    /**
+     * How a format turns the block at byte offset o into payload bytes at q[qAt..] and floats at d[dAt..]; one
+     * thread's (a copy may hold scratch).
+     */
     @FunctionalInterface
     interface BlockCopy {
         void copy(long o, byte[] q, int qAt, float[] d, int dAt);
@@ -115,12 +121,15 @@ final class PairedRows {
      * row-block (pair p, block b, row h) at = (p * blocks + b) * 2 + h holds payload bytes at
      * q[at * payload] and floats floats at d[at * floats], as copy writes them; null when it does not fit.
      */
-    static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, BlockCopy copy) {
-        return of(data, rows, blocks, blockBytes, payload, floats, blocks, copy);
+    static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, Supplier<BlockCopy> copier) {
+        return of(data, rows, blocks, blockBytes, payload, floats, blocks, COPY_ROWS, copier);
     }
 
+    /** Rows per chunk of a K-quant copy, which is spread over the pool (each chunk with its own BlockCopy and scratch). */
+    private static final int COPY_ROWS = 16;
+
     private static PairedRows of(MemorySegment data, int rows, int blocks, int blockBytes, int payload, int floats, int segment,
-                                 BlockCopy copy) {
+                                 int chunkRows, Supplier<BlockCopy> copier) {
         long pairs = (rows + 1L) / 2;
         long bytes = pairs * blocks * 2 * payload;
         long scales = pairs * blocks * 2 * floats;
@@ -137,14 +146,21 @@ final class PairedRows {
             return null;
         }
         PairedRows copied = new PairedRows(q, d, blocks, Math.max(1, Math.min(segment, blocks)), (int) pairs);
-        for (int r = 0; r < rows; r++) {
-            int p = r >> 1, h = r & 1;
-            long row = (long) r * blocks * blockBytes;
-            for (int b = 0; b < blocks; b++) {
-                int at = copied.index(p, b) * 2 + h;
-                copy.copy(row + (long) b * blockBytes, q, at * payload, d, at * floats);
+        // On the pool: every row-block has its own slot, so the copy is the same however the rows are split. Made
+        // at a matrix's first batch-1 call, in a fresh JVM a K-quant copy ran its vector unpacking in the Vector
+        // API's fallback on one thread while the others waited (a TinyLlama Q4_K_M file's copies ~3 s of a cold
+        // first token). Called from a pool task, it runs on that thread alone (Parallel runs nested calls inline).
+        Parallel.forRange(rows, chunkRows, (start, end) -> {
+            BlockCopy copy = copier.get();
+            for (int r = start; r < end; r++) {
+                int p = r >> 1, h = r & 1;
+                long row = (long) r * blocks * blockBytes;
+                for (int b = 0; b < blocks; b++) {
+                    int at = copied.index(p, b) * 2 + h;
+                    copy.copy(row + (long) b * blockBytes, q, at * payload, d, at * floats);
+                }
             }
-        }
+        });
         return copied;
     }
 

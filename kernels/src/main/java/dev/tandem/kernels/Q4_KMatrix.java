@@ -105,15 +105,17 @@ public final class Q4_KMatrix extends KQuantMatrix {
     }
 
     private PairedRows copyPaired() {
-        byte[] nibbles = new byte[QK / 2]; // the copy is made by one thread
-        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, q, qAt, d, dAt) -> {
-            copyPairedHead(o, q, qAt, d, dAt);
-            if (LANES) {
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, nibbles, 0, QK / 2);
-                SubBlockLanes.nibblesToLanes(nibbles, 0, q, qAt + PAIRED_QS);
-            } else {
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
-            }
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, () -> {
+            byte[] nibbles = new byte[QK / 2]; // one thread's
+            return (o, q, qAt, d, dAt) -> {
+                copyPairedHead(o, q, qAt, d, dAt);
+                if (LANES) {
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, nibbles, 0, QK / 2);
+                    SubBlockLanes.nibblesToLanes(nibbles, 0, q, qAt + PAIRED_QS);
+                } else {
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + QS, q, qAt + PAIRED_QS, QK / 2);
+                }
+            };
         });
     }
 

@@ -118,28 +118,30 @@ public final class Q5_KMatrix extends KQuantMatrix {
     }
 
     private PairedRows copyPaired() {
-        byte[] block = LANES ? new byte[PAIRED] : null; // element order first; the copy is made by one thread
-        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, (o, copy, copyAt, d, dAt) -> {
-            byte[] q = LANES ? block : copy;
-            int qAt = LANES ? 0 : copyAt;
-            copyPairedHead(o, q, qAt, d, dAt);
-            // Vector unpacking (pass c: qs[32c + l] and qh[l], l in 16-byte halves, low nibbles with
-            // qh bit 2c, high ones with bit 2c+1): a scalar loop per weight made the copy of a
-            // TinyLlama-sized file take ~3 s.
-            for (int c = 0; c < 4; c++) {
-                for (int l = 0; l < 32; l += 16) {
-                    ShortVector v = wideBytes(o + QS + 32 * c + l), hv = wideBytes(o + QH + l);
-                    ((ByteVector) v.and((short) 0x0F).or(hv.lanewise(VectorOperators.LSHR, 2 * c).and((short) 1).lanewise(VectorOperators.LSHL, 4))
-                            .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + l);
-                    ((ByteVector) v.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
-                            .or(hv.lanewise(VectorOperators.LSHR, 2 * c + 1).and((short) 1).lanewise(VectorOperators.LSHL, 4))
-                            .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + 32 + l);
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 2, () -> {
+            byte[] block = LANES ? new byte[PAIRED] : null; // element order first; one thread's
+            return (o, copy, copyAt, d, dAt) -> {
+                byte[] q = LANES ? block : copy;
+                int qAt = LANES ? 0 : copyAt;
+                copyPairedHead(o, q, qAt, d, dAt);
+                // Vector unpacking (pass c: qs[32c + l] and qh[l], l in 16-byte halves, low nibbles with
+                // qh bit 2c, high ones with bit 2c+1): a scalar loop per weight made the copy of a
+                // TinyLlama-sized file take ~3 s.
+                for (int c = 0; c < 4; c++) {
+                    for (int l = 0; l < 32; l += 16) {
+                        ShortVector v = wideBytes(o + QS + 32 * c + l), hv = wideBytes(o + QH + l);
+                        ((ByteVector) v.and((short) 0x0F).or(hv.lanewise(VectorOperators.LSHR, 2 * c).and((short) 1).lanewise(VectorOperators.LSHL, 4))
+                                .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + l);
+                        ((ByteVector) v.lanewise(VectorOperators.LSHR, 4).and((short) 0x0F)
+                                .or(hv.lanewise(VectorOperators.LSHR, 2 * c + 1).and((short) 1).lanewise(VectorOperators.LSHL, 4))
+                                .convertShape(VectorOperators.S2B, BYTES, 0)).intoArray(q, qAt + PAIRED_Q + 64 * c + 32 + l);
+                    }
                 }
-            }
-            if (LANES) {
-                System.arraycopy(block, 0, copy, copyAt, PAIRED_Q);
-                SubBlockLanes.toLanes(block, PAIRED_Q, copy, copyAt + PAIRED_Q, SubBlockLanes.Q4_K);
-            }
+                if (LANES) {
+                    System.arraycopy(block, 0, copy, copyAt, PAIRED_Q);
+                    SubBlockLanes.toLanes(block, PAIRED_Q, copy, copyAt + PAIRED_Q, SubBlockLanes.Q4_K);
+                }
+            };
         });
     }
 

@@ -136,15 +136,17 @@ public final class Q6_KMatrix extends KQuantMatrix {
 
     /** The copy with each row-block's weights permuted into the lane order and packed, via one block in element order. */
     private PairedRows pairedCopyInLanes() {
-        byte[] block = new byte[PAIRED];
-        byte[] lanes = new byte[QK];
-        float[] scale = new float[1];
-        return PairedRows.of(data, rows, cols / QK, blockBytes, Q6_KSixBits.PAYLOAD, 1, (o, q, qAt, d, dAt) -> {
-            copyBlock(o, block, 0, scale, 0);
-            SubBlockLanes.toLanes(block, 0, lanes, 0, SubBlockLanes.Q6_K);
-            Q6_KSixBits.pack(lanes, 0, q, qAt);
-            System.arraycopy(block, QK, q, qAt + Q6_KSixBits.SCALES_AT, SUBS);
-            d[dAt] = scale[0];
+        return PairedRows.of(data, rows, cols / QK, blockBytes, Q6_KSixBits.PAYLOAD, 1, () -> {
+            byte[] block = new byte[PAIRED]; // one thread's scratch
+            byte[] lanes = new byte[QK];
+            float[] scale = new float[1];
+            return (o, q, qAt, d, dAt) -> {
+                copyBlock(o, block, 0, scale, 0);
+                SubBlockLanes.toLanes(block, 0, lanes, 0, SubBlockLanes.Q6_K);
+                Q6_KSixBits.pack(lanes, 0, q, qAt);
+                System.arraycopy(block, QK, q, qAt + Q6_KSixBits.SCALES_AT, SUBS);
+                d[dAt] = scale[0];
+            };
         });
     }
 
@@ -156,7 +158,7 @@ public final class Q6_KMatrix extends KQuantMatrix {
     }
 
     private PairedRows pairedCopyInElements() {
-        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, this::copyBlock);
+        return PairedRows.of(data, rows, cols / QK, blockBytes, PAIRED, 1, () -> this::copyBlock);
     }
 
     /** The paired row-block of the block at o in element order: q - 32 as bytes, then the 16 scales; d as a float. */

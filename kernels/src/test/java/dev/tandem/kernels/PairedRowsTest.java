@@ -111,6 +111,27 @@ class PairedRowsTest {
         }
     }
 
+    /**
+     * The paired copy is made on the pool in chunks of rows, each chunk with its own scratch: a copy of 101
+     * rows (chunks of 16 over every thread the pool has, two on the CI machine) still gives every row the
+     * scalar row dot's bits. Copies sharing one scratch across threads fail this.
+     */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    void aCopyMadeOnThePoolGivesEveryRowItsBits(WeightFormat format) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int rows = 101, cols = 1024;
+        KQuantMatrix m = (KQuantMatrix) Encoded.random(format, rows, cols, rnd).matrix();
+        Q8_KActivations a = Q8_KActivations.quantize(Encoded.gaussian(rnd, cols), 0, cols);
+        float[] out = new float[rows];
+        m.rowsTask(a, 1, out, 0).run(0, rows); // the first batch-1 call: makes the copy, from this (non-pool) thread
+        for (int r = 0; r < rows; r++) {
+            assertEquals(Float.floatToRawIntBits(m.rowDot(r, a, 0, false)), Float.floatToRawIntBits(out[r]),
+                    format + " row " + r + " of " + rows + " threads " + Parallel.threads() + " seed " + seed);
+        }
+    }
+
     private static void rangesEqualTheScalarRowDot(WeightFormat format, int rows, int cols, Random rnd, long seed) {
         KQuantMatrix m = (KQuantMatrix) Encoded.random(format, rows, cols, rnd).matrix();
         Q8_KActivations a = Q8_KActivations.quantize(Encoded.gaussian(rnd, cols), 0, cols);
