@@ -93,39 +93,24 @@ final class ByteCursor {
     }
 
     /** {@code n} int32s in one copy (n already checked by {@link #count} against what is left). */
-    int[] i32s(int n, String what) {
-        require(4L * n, what);
-        int[] a = new int[n];
-        MemorySegment.copy(segment, I32, position, a, 0, n);
-        position += 4L * n;
-        return a;
-    }
+    int[] i32s(int n, String what) { return copied(new int[n], I32, n, what); }
 
     /** {@code n} int64s (or uint64s, as their bits) in one copy. */
-    long[] i64s(int n, String what) {
-        require(8L * n, what);
-        long[] a = new long[n];
-        MemorySegment.copy(segment, I64, position, a, 0, n);
-        position += 8L * n;
-        return a;
-    }
+    long[] i64s(int n, String what) { return copied(new long[n], I64, n, what); }
 
     /** {@code n} float32s in one copy. */
-    float[] f32s(int n, String what) {
-        require(4L * n, what);
-        float[] a = new float[n];
-        MemorySegment.copy(segment, F32, position, a, 0, n);
-        position += 4L * n;
-        return a;
-    }
+    float[] f32s(int n, String what) { return copied(new float[n], F32, n, what); }
 
     /** {@code n} float64s in one copy. */
-    double[] f64s(int n, String what) {
-        require(8L * n, what);
-        double[] a = new double[n];
-        MemorySegment.copy(segment, F64, position, a, 0, n);
-        position += 8L * n;
-        return a;
+    double[] f64s(int n, String what) { return copied(new double[n], F64, n, what); }
+
+    /** The next n values of layout copied into array (a primitive array of n elements). */
+    private <A> A copied(A array, ValueLayout layout, int n, String what) {
+        long bytes = layout.byteSize() * n;
+        require(bytes, what);
+        MemorySegment.copy(segment, layout, position, array, 0, n);
+        position += bytes;
+        return array;
     }
 
     /**
