@@ -29,13 +29,15 @@ tandem_fresh() {
   done
 }
 
+# tandem_image_jars: the jars the image links, into the array tandem_jars (no subshell: the launcher asks on every start).
 tandem_image_jars() {
   local jar
+  tandem_jars=()
   for jar in "$root"/kernels/target/tandem-*.jar "$root"/runtime-core/target/tandem-*.jar "$root"/runtime-core/target/lib/*.jar \
              "$root"/device-lpu-sim/target/tandem-*.jar "$root"/device-lpu-sim/target/lib/*.jar; do
     [ -f "$jar" ] || continue
     case "$jar" in *-tests.jar|*-sources.jar) continue ;; esac
-    printf '%s\n' "$jar"
+    tandem_jars+=("$jar")
   done
 }
 
@@ -60,8 +62,9 @@ tandem_image_serves() {
 
 # tandem_image_ready: builds the image when missing or older than a jar in it; false when it cannot be had.
 tandem_image_ready() {
-  local jars=() jar
-  while IFS= read -r jar; do jars+=("$jar"); done < <(tandem_image_jars)
+  local tandem_jars
+  tandem_image_jars
+  local jars=("${tandem_jars[@]}")
   [ "${#jars[@]}" -gt 0 ] || return 1
   local stamp
   for stamp in "$tandem_image/release" "$tandem_image.failed"; do
